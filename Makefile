@@ -1,0 +1,147 @@
+# heapsnap — build, test, run, install.
+#
+#   make          build build/heapsnapd and build/heapsnap (installs missing Debian packages first)
+#   make run      build, then run heapsnapd in the foreground with conf/heapsnap.ini
+#   make test     unit tests (plain and ASan/UBSan), fuzz smoke, end-to-end tests (root)
+#   make bench    side-by-side ratios (not a test)
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# Layout: every agent/**/*.c except the two mains goes into build/libheapsnap.a, so
+# a new module needs no Makefile edit; tests/unit/test_*.c each become one test binary.
+# vmlinux.h is generated from the build host's /sys/kernel/btf/vmlinux rather than
+# committed: it is 2.8 MB of generated text, and CO-RE relocates field offsets at load
+# time anyway, so any BTF-enabled kernel's types will do.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+OUT      := $(BUILD)/.output
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS     := libbpf libelf zlib inih jansson
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+            -I$(OUT) -Iagent -Ibpf $(SAN)
+LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lpthread
+TEST_LDLIBS := $(LDLIBS) -lcmocka
+
+DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
+            libjansson-dev libcmocka-dev pkg-config make gcc iproute2 util-linux \
+            libclang-rt-14-dev procps python3
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out agent/heapsnapd.c agent/heapsnap.c,$(wildcard agent/*.c agent/*/*.c))
+LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all deps run test unit e2e bench fuzz fuzz-build install clean asan
+all: deps $(BUILD)/heapsnapd $(BUILD)/heapsnap
+
+# --- dependencies ---------------------------------------------------------
+# Installs only what is missing; apt-get update runs once, and only if needed.
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	$(Q)missing=""; for p in $(DEB_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+# --- BPF ------------------------------------------------------------------
+$(OUT)/vmlinux.h: | $(BUILD)/.deps-ok
+	$(Q)mkdir -p $(OUT)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "build: this kernel has no BTF (/sys/kernel/btf/vmlinux): heapsnap needs CONFIG_DEBUG_INFO_BTF=y"; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf -Wall -Werror -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# --- user space -----------------------------------------------------------
+$(OUT)/%.o: %.c $(BPF_SKELS) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libheapsnap.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/heapsnapd: $(OUT)/agent/heapsnapd.o $(BUILD)/libheapsnap.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/heapsnap: $(OUT)/agent/heapsnap.o $(BUILD)/libheapsnap.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libheapsnap.a $(TEST_LDLIBS)
+
+unit-build: $(UNIT_BINS)
+.PHONY: unit-build
+
+# ASan/UBSan copy of everything user-space, in its own build dir.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  CFLAGS="-O1 -g" all unit-build
+
+# --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $< $(LIB_SRCS) $(LDLIBS)
+fuzz-build: $(FUZZ_BINS)
+fuzz: all fuzz-build
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 tests/fuzz/corpus/$$n || exit 1; done
+
+# --- run, test, bench, install -------------------------------------------
+run: all
+	$(Q)mkdir -p var && chmod 700 var
+	$(BUILD)/heapsnapd -c conf/heapsnap.ini
+
+test: all unit-build asan fuzz-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh
+
+bench: all
+	$(Q)BUILD=$(BUILD) bash tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/heapsnap $(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BUILD)/heapsnapd $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/
+	test -e $(DESTDIR)/etc/heapsnap/heapsnap.ini || \
+	  sed 's|^dir = .*|dir = /var/lib/heapsnap|' conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
+	sed 's|@PREFIX@|$(PREFIX)|g' conf/heapsnapd.service > $(DESTDIR)/lib/systemd/system/heapsnapd.service
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

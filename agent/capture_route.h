@@ -1,0 +1,35 @@
+/* The contract between the capture orchestrator (capture.c) and each capture route
+ * (capture_signal.c, capture_inspector.c). A route makes the target produce a heap
+ * snapshot and streams the raw JSON bytes into ctx->w as they arrive; it never keeps
+ * an uncompressed copy. It does not commit or abort the writer: the orchestrator
+ * does. Every wait is bounded by cfg timeouts and returns early when *ctx->cancel
+ * becomes non-zero or the target exits. */
+#ifndef HS_CAPTURE_ROUTE_H
+#define HS_CAPTURE_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "procs.h"
+#include "store.h"
+
+struct capture_ctx {
+	const struct proc_info *proc;  /* target, read just before the capture */
+	const struct config *cfg;
+	struct store_writer *w;        /* raw snapshot bytes go here */
+	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
+	char err[512];                 /* on failure: one sentence, no trailing newline */
+	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened and closed") */
+};
+
+/* 0 when the whole snapshot went into ctx->w; -1 with ctx->err set. */
+int capture_via_signal(struct capture_ctx *ctx);
+int capture_via_inspector(struct capture_ctx *ctx);
+
+/* Whether a route can be used on this process, without side effects.
+ * true, or false with the reason in why. */
+bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
+bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen);
+
+#endif

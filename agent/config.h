@@ -1,0 +1,73 @@
+/* Configuration: conf/heapsnap.ini parsed with inih into struct config.
+ * Every key is listed once in the X-macro table in config.c (name, type, default,
+ * bounds); errors are reported as "FILE:LINE: message" and the agent exits 2.
+ * Sizes are given in MB in the file and kept in bytes here. 0 turns a trigger off. */
+#ifndef HS_CONFIG_H
+#define HS_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_NAMES 8
+#define CONFIG_NAME_LEN 16
+
+enum capture_method { CAPTURE_AUTO = 0, CAPTURE_SIGNAL = 1, CAPTURE_INSPECTOR = 2 };
+
+struct config {
+	char path[PATH_MAX];          /* file it came from */
+
+	/* [agent] */
+	char node_names[CONFIG_MAX_NAMES][CONFIG_NAME_LEN]; /* node_names = node nodejs */
+	int node_name_count;
+	int log_level;                /* log_level = info (enum log_level) */
+	char state_socket[PATH_MAX];  /* state_socket = /run/heapsnap/heapsnapd.sock ("" = none) */
+
+	/* [trigger] */
+	uint64_t rss_bytes;           /* rss_mb = 0 */
+	uint64_t growth_bytes;        /* growth_mb = 200 */
+	unsigned cooldown_s;          /* cooldown_s = 300 */
+	unsigned max_per_process;     /* max_per_process = 3 */
+	bool leak;                    /* leak = off */
+	unsigned leak_window_s;       /* leak_window_s = 60: minimum span of the post-GC floor trend */
+	unsigned leak_min_gcs;        /* leak_min_gcs = 5: major GCs in the window */
+	uint64_t leak_min_bytes;      /* leak_min_mb = 10: floor growth over the window */
+	unsigned leak_min_pct;        /* leak_min_pct = 5: floor growth in % of the floor */
+	bool predictive;              /* predictive = off */
+	unsigned baseline_pct;        /* baseline_pct = 50: baseline snapshot at this % of a threshold (0 = none) */
+
+	/* [capture] */
+	enum capture_method method;   /* method = auto|signal|inspector */
+	unsigned timeout_s;           /* timeout_s = 600: whole capture */
+	unsigned start_timeout_s;     /* start_timeout_s = 10: signal sent -> file/inspector appears */
+	unsigned max_concurrent;      /* max_concurrent = 1 (host-wide) */
+	int compress_level;           /* compress_level = 1 (zlib 1..9) */
+	bool guard;                   /* guard = on: refuse captures that would not fit in memory */
+	unsigned guard_cost_factor;   /* guard_cost_factor = 13: extra memory = factor x heap used */
+	uint64_t guard_min_headroom_bytes; /* guard_min_headroom_mb = 64 */
+
+	/* [store] */
+	char store_dir[PATH_MAX];     /* dir = /var/lib/heapsnap */
+	uint64_t max_total_bytes;     /* max_total_mb = 0 (no limit) */
+	unsigned max_count;           /* max_count = 0 */
+	unsigned max_age_days;        /* max_age_days = 0 */
+	uint64_t min_free_bytes;      /* min_free_mb = 256 */
+
+	/* [alert] */
+	char alert_exec[1024];        /* exec = (empty: none); run with /bin/sh -c */
+	unsigned alert_exec_timeout_s;/* exec_timeout_s = 10 */
+	bool alert_stdout;            /* stdout = on */
+};
+
+/* Defaults for every key. */
+void config_defaults(struct config *cfg);
+
+/* Parse FILE into cfg (defaults first). On error returns -1 and writes
+ * "FILE:LINE: message" (or "FILE: message") into err. */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (tests); name is used in messages. */
+int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen);
+
+#endif

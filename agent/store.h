@@ -1,0 +1,82 @@
+/* The snapshot store: one directory (0700), per snapshot ID.heapsnapshot.gz (0600,
+ * gzip) and ID.json (0600, metadata). A snapshot becomes visible only when its
+ * ID.json exists, and ID.json is written (atomically: *.tmp, fsync, rename, fsync
+ * dir) only after the gzip file was renamed into place and the decompressed stream
+ * verified complete. Leftover *.tmp files are removed by store_open. Used by the
+ * agent (writes) and by the CLI (reads). */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct snapshot_meta {
+	char id[64];
+	char host[256];
+	int pid;
+	char exe[PATH_MAX];
+	char node_version[32];
+	char cmdline[4096];
+	char cgroup[512];
+	char reason[64];               /* "rss", "growth", "leak", "predictive", "manual", "baseline" */
+	uint64_t rss_bytes;            /* RSS when the trigger fired */
+	uint64_t threshold_bytes;      /* the level it crossed */
+	char method[16];               /* "signal" | "inspector" */
+	int64_t triggered_at_ms;       /* epoch ms */
+	int64_t started_at_ms;         /* capture start, epoch ms */
+	int64_t ended_at_ms;           /* stored, epoch ms */
+	uint64_t capture_ms;           /* trigger -> stored */
+	uint64_t raw_bytes;            /* decompressed size */
+	uint64_t size_bytes;           /* gzip size on disk */
+	uint64_t node_count;           /* from the verifier */
+	uint64_t edge_count;
+	char *extra_json;              /* NULL, or a JSON object whose members are merged into
+	                                  ID.json (e.g. "top_growth"); owned, free with store_meta_free */
+};
+
+struct store;
+struct store_writer;
+
+/* Open (create=true: create 0700 if missing) and clean leftover *.tmp files.
+ * Refuses a directory with group/other permissions or not owned by us. */
+int store_open(const char *dir, bool create, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+const char *store_dir(const struct store *st);
+
+/* Quotas enforced after each commit (0 = no limit): oldest snapshots are evicted. */
+void store_set_quota(struct store *st, uint64_t max_total_bytes, unsigned max_count,
+		     unsigned max_age_days, uint64_t min_free_bytes);
+
+/* Start a snapshot: picks meta->id, opens ID.heapsnapshot.gz.tmp. The writer
+ * compresses (level) and verifies everything written, and checks min_free_bytes
+ * as it goes. Returns NULL with err set. */
+struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *meta, int level,
+					 char *err, size_t errlen);
+/* Append raw snapshot bytes. 0, or -1 with the writer's error (disk full, malformed). */
+int store_writer_write(struct store_writer *w, const void *buf, size_t len);
+const char *store_writer_error(const struct store_writer *w);
+uint64_t store_writer_raw_bytes(const struct store_writer *w);
+/* Finish: verify complete, fsync, rename, write ID.json. Fills raw/size/counts in
+ * meta. Frees w. 0, or -1 with err set (nothing is left behind). */
+int store_writer_commit(struct store_writer *w, struct snapshot_meta *meta, char *err, size_t errlen);
+/* Drop everything written. Frees w. Accepts NULL. */
+void store_writer_abort(struct store_writer *w);
+
+/* Snapshots, oldest first. Free with store_list_free. */
+int store_list(struct store *st, struct snapshot_meta **out, size_t *count);
+void store_list_free(struct snapshot_meta *list, size_t count);
+/* One snapshot's metadata by id (a unique prefix also matches). 0, -ENOENT, -EINVAL (ambiguous). */
+int store_get(struct store *st, const char *id, struct snapshot_meta *out);
+void store_meta_free(struct snapshot_meta *m);
+/* Path of ID.heapsnapshot.gz into out. */
+void store_blob_path(const struct store *st, const char *id, char *out, size_t outlen);
+/* Replace the extra members of ID.json (atomic). */
+int store_set_extra(struct store *st, const char *id, const char *extra_json);
+int store_remove(struct store *st, const char *id);
+
+/* The metadata as a JSON object text (malloc'ed), as list/show --json print it. */
+char *store_meta_to_json(const struct snapshot_meta *m);
+
+#endif

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test and ends with "N passed, N failed[, N skipped]"; exits non-zero on any failure.
+#   unit:  build/tests/test_*       (cmocka; each case counts) — plain and ASan/UBSan builds
+#   fuzz:  build/fuzz/fuzz_*        (a short smoke run over the committed corpus)
+#   e2e:   tests/e2e/[0-9]*.sh      (root, real BPF and real Node; exit 0 pass, 77 skip)
+# ONLY=regex limits e2e scripts; E2E_TIMEOUT (s) bounds each script.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD HEAPSNAP_ROOT=$PWD
+passed=0 failed=0 skipped=0
+failures=()
+log_dir=$BUILD/test-logs
+rm -rf "$log_dir"; mkdir -p "$log_dir"
+
+count_cmocka() { # $1 name, $2 log
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1)
+	p=${p:-0} f=${f:-0}
+	passed=$((passed + p)) failed=$((failed + f))
+	if [ "$3" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); fi
+	if [ "$3" != 0 ] || [ "$f" != 0 ]; then failures+=("$1"); echo "FAIL $1 (log: $2)"; tail -20 "$2"; else echo "ok   $1 ($p cases)"; fi
+}
+
+for dir in "$BUILD/tests" "$BUILD/asan/tests"; do
+	[ -d "$dir" ] || continue
+	for t in "$dir"/test_*; do
+		[ -x "$t" ] || continue
+		name=${t#"$BUILD"/}; log="$log_dir/$(echo "$name" | tr / _).log"
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 timeout 300 "$t" >"$log" 2>&1
+		count_cmocka "$name" "$log" $?
+	done
+done
+
+for f in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	n=$(basename "$f"); corpus=tests/fuzz/corpus/$n; log="$log_dir/$n.log"
+	mkdir -p "$corpus"
+	# Run over a copy so the smoke run never grows the committed corpus.
+	tmpc=$(mktemp -d); cp -r "$corpus"/. "$tmpc"/ 2>/dev/null
+	if timeout 120 "$f" -max_total_time=${FUZZ_SMOKE_SECONDS:-15} "$tmpc" >"$log" 2>&1; then
+		passed=$((passed + 1)); echo "ok   fuzz/$n"
+	else
+		failed=$((failed + 1)); failures+=("fuzz/$n"); echo "FAIL fuzz/$n (log: $log)"; tail -20 "$log"
+	fi
+	rm -rf "$tmpc"
+done
+
+for s in tests/e2e/[0-9]*.sh; do
+	[ -f "$s" ] || continue
+	[ -n "${ONLY:-}" ] && ! [[ $s =~ $ONLY ]] && continue
+	n=$(basename "$s" .sh); log="$log_dir/e2e_$n.log"
+	start=$(date +%s)
+	timeout -k 10 "${E2E_TIMEOUT:-300}" bash "$s" >"$log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	case $rc in
+	0) passed=$((passed + 1)); echo "ok   e2e/$n (${secs}s)";;
+	77) skipped=$((skipped + 1)); echo "skip e2e/$n: $(tail -1 "$log")";;
+	*) failed=$((failed + 1)); failures+=("e2e/$n"); echo "FAIL e2e/$n rc=$rc (${secs}s, log: $log)"; tail -40 "$log";;
+	esac
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ $((passed + failed)) -gt 0 ]
