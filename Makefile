@@ -15,6 +15,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# Keep generated objects and skeletons (make would delete them as intermediates).
+.SECONDARY:
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=

@@ -1,7 +1,260 @@
-/* heapsnapd — placeholder main until the modules land. */
+/* heapsnapd — the agent. Lifecycle in numbered steps: config → privileges → store →
+ * alerts and capture workers → BPF load/attach → state socket → /proc scan → event
+ * loop → clean stop on SIGINT/SIGTERM (captures cancelled, nothing half-written). */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "alert.h"
+#include "capture.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "probes.h"
+#include "state.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG "/etc/heapsnap/heapsnap.ini"
+
+struct daemon {
+	struct config cfg;
+	struct agent agent;
+	struct loop *loop;
+	struct store *store;
+	int signal_fd;
+	int state_fd;
+};
+
+static const char usage_text[] =
+	"usage: heapsnapd [-c CONFIG] [-v]\n"
+	"  -c CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
+	"  -v         debug logging (overrides log_level)\n";
+
+/* Capabilities the agent uses: BPF load/attach, reading other processes' /proc
+ * files and memory maps, signals to other users' processes, setns into their
+ * network namespace, and reading their files through /proc/PID/root. */
+static const struct {
+	int cap;
+	const char *name;
+} needed_caps[] = {
+	{ CAP_BPF, "CAP_BPF" },		{ CAP_PERFMON, "CAP_PERFMON" },
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" }, { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	{ CAP_KILL, "CAP_KILL" },	{ CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE" },
+};
+
+static int check_privileges(void)
 {
-	fprintf(stderr, "heapsnapd: not built yet\n");
-	return 1;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	char missing[256] = "";
+
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		log_error("cannot read this process's capabilities: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		int cap = needed_caps[i].cap;
+		if (!(data[cap / 32].effective & (1u << (cap % 32)))) {
+			strncat(missing, " ", sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, needed_caps[i].name, sizeof(missing) - strlen(missing) - 1);
+		}
+	}
+	if (missing[0]) {
+		log_error("heapsnapd needs root (missing capabilities:%s)", missing);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_kernel_event(void *ctx, const struct hs_event *ev)
+{
+	struct agent *a = ctx;
+
+	switch (ev->kind) {
+	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid); break;
+	case HS_EV_EXIT: agent_remove(a, (pid_t)ev->pid); break;
+	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
+	default: break;
+	}
+}
+
+static void on_probes_readable(void *ctx)
+{
+	struct daemon *d = ctx;
+	int rc = probes_consume(d->agent.probes);
+
+	if (rc < 0 && rc != -EINTR)
+		log_warn("ring buffer: %s", strerror(-rc));
+}
+
+static void on_capture_done(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct capture_outcome o;
+
+	while (capturer_take(d->agent.capturer, &o) == 1)
+		agent_capture_finished(&d->agent, &o);
+}
+
+static void on_signal(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct signalfd_siginfo si;
+
+	if (read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("%s received, stopping", strsignal((int)si.ssi_signo));
+	loop_stop(d->loop);
+}
+
+static void on_state_client(void *ctx)
+{
+	struct daemon *d = ctx;
+	char *text = agent_state_json(&d->agent);
+
+	if (text)
+		state_serve(d->state_fd, text);
+	free(text);
+}
+
+static void on_tick(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	agent_tick(&d->agent);
+}
+
+static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:vh")) != -1) {
+		switch (opt) {
+		case 'c': *config_path = optarg; break;
+		case 'v': *verbose = true; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: fputs(usage_text, stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "heapsnapd: unexpected argument '%s'\n%s", argv[optind], usage_text);
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGINT/SIGTERM arrive through a signalfd; blocked before any thread starts so
+ * that no worker thread takes them. */
+static int setup_signals(struct daemon *d)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL))
+		return -1;
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return d->signal_fd < 0 ? -1 : 0;
+}
+
+static int start(struct daemon *d)
+{
+	char err[1024];
+
+	if (check_privileges())
+		return 1;
+	if (setup_signals(d)) {
+		log_error("signal setup: %s", strerror(errno));
+		return 1;
+	}
+	if (store_open(d->cfg.store_dir, true, &d->store, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
+	store_set_quota(d->store, d->cfg.max_total_bytes, d->cfg.max_count, d->cfg.max_age_days,
+			d->cfg.min_free_bytes);
+	d->agent.cfg = &d->cfg;
+	d->agent.alerts = alerter_new(&d->cfg);
+	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, err, sizeof(err));
+	if (!d->agent.alerts || !d->agent.capturer) {
+		log_error("%s", d->agent.alerts ? err : "cannot start alerts");
+		return 1;
+	}
+	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
+				       on_kernel_event, &d->agent, err, sizeof(err));
+	if (!d->agent.probes) {
+		log_error("%s", err);
+		return 1;
+	}
+	d->loop = loop_new();
+	if (!d->loop || loop_add(d->loop, probes_fd(d->agent.probes), on_probes_readable, d) ||
+	    loop_add(d->loop, capturer_fd(d->agent.capturer), on_capture_done, d) ||
+	    loop_add(d->loop, d->signal_fd, on_signal, d) || loop_tick(d->loop, 1000, on_tick, d)) {
+		log_error("event loop setup failed");
+		return 1;
+	}
+	if (d->cfg.state_socket[0]) {
+		d->state_fd = state_listen(d->cfg.state_socket, err, sizeof(err));
+		if (d->state_fd < 0)
+			log_warn("%s; `heapsnap ps` will not work, continuing", err);
+		else
+			loop_add(d->loop, d->state_fd, on_state_client, d);
+	}
+	agent_scan(&d->agent);
+	log_info("started: watching %zu Node processes, store %s", d->agent.nprocs, d->cfg.store_dir);
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	/* Captures first: they write into the store and emit alerts. */
+	capturer_free(d->agent.capturer);
+	probes_stop(d->agent.probes);
+	agent_free_procs(&d->agent);
+	alerter_free(d->agent.alerts);
+	if (d->state_fd >= 0) {
+		close(d->state_fd);
+		unlink(d->cfg.state_socket);
+	}
+	loop_free(d->loop);
+	store_close(d->store);
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d = { .signal_fd = -1, .state_fd = -1 };
+	const char *config_path = DEFAULT_CONFIG;
+	bool verbose = false;
+	char err[1024];
+	int rc;
+
+	if (parse_args(argc, argv, &config_path, &verbose))
+		return 2;
+	if (config_load(&d.cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "heapsnapd: %s\n", err);
+		return 2;
+	}
+	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
+
+	rc = start(&d);
+	if (rc == 0 && loop_run(d.loop) < 0) {
+		log_error("event loop: %s", strerror(errno));
+		rc = 1;
+	}
+	stop(&d);
+	log_info("stopped");
+	return rc;
 }

@@ -1,0 +1,254 @@
+/* The watched-process table and the meaning of each kernel event for it. */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture_route.h"
+#include "log.h"
+#include "loop.h"
+#include "probes.h"
+
+struct watched *agent_find(struct agent *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->nprocs; i++)
+		if (a->procs[i]->pid == pid)
+			return a->procs[i];
+	return NULL;
+}
+
+static void describe_route(struct watched *w)
+{
+	char why_sig[256], why_insp[256];
+	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
+	bool insp = capture_inspector_usable(&w->info, why_insp, sizeof(why_insp));
+
+	if (sig)
+		snprintf(w->route, sizeof(w->route), "signal SIG%s",
+			 sigabbrev_np(w->info.opts.heapsnapshot_signal));
+	else if (insp)
+		snprintf(w->route, sizeof(w->route), "inspector");
+	else
+		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_sig, why_insp);
+}
+
+static void arm(struct agent *a, struct watched *w)
+{
+	uint64_t level = w->capturing ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+
+	if (level == w->armed_bytes)
+		return;
+	if (probes_arm(a->probes, w->pid, level) == 0)
+		w->armed_bytes = level;
+}
+
+static bool table_reserve(struct agent *a)
+{
+	if (a->nprocs < a->cap)
+		return true;
+	size_t cap = a->cap ? a->cap * 2 : 64;
+	struct watched **grown = realloc(a->procs, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	a->procs = grown;
+	a->cap = cap;
+	return true;
+}
+
+void agent_add(struct agent *a, pid_t pid)
+{
+	struct watched *w;
+
+	if (agent_find(a, pid) || !table_reserve(a))
+		return;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	if (procs_read(pid, &w->info) != 0 ||
+	    !procs_name_matches(&w->info, (const char(*)[16])a->cfg->node_names, a->cfg->node_name_count)) {
+		free(w);
+		return;
+	}
+	w->pid = pid;
+	w->start_time = w->info.start_time;
+	w->first_seen_wall_ms = wall_ms();
+	trigger_init(&w->trig, procs_rss_bytes(pid));
+	w->armed_bytes = trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	if (probes_watch(a->probes, pid, w->armed_bytes) != 0) {
+		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
+		free(w);
+		return;
+	}
+	describe_route(w);
+	snprintf(w->gc_probes, sizeof(w->gc_probes), "not attached: GC tracking not built");
+	a->procs[a->nprocs++] = w;
+	log_info("watching pid %d (%s %s), RSS %.1f MB, capture route: %s", pid, w->info.exe,
+		 w->info.node_version[0] ? w->info.node_version : "version unknown",
+		 (double)w->trig.baseline_rss / 1e6, w->route);
+	if (strncmp(w->route, "none", 4) == 0)
+		log_warn("pid %d: %s", pid, w->route);
+}
+
+void agent_remove(struct agent *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->nprocs; i++) {
+		if (a->procs[i]->pid != pid)
+			continue;
+		log_info("pid %d exited", pid);
+		probes_unwatch(a->probes, pid);
+		free(a->procs[i]);
+		a->procs[i] = a->procs[--a->nprocs];
+		return;
+	}
+}
+
+void agent_scan(struct agent *a)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d) {
+		log_error("cannot scan /proc: %s", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end == '\0' && pid > 0)
+			agent_add(a, (pid_t)pid);
+	}
+	closedir(d);
+}
+
+static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+			 uint64_t threshold)
+{
+	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I}", "event", "trigger", "pid",
+			       (json_int_t)w->pid, "reason", reason, "rss_bytes", (json_int_t)rss,
+			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
+			       (json_int_t)w->trig.baseline_rss);
+	alert_emit(a->alerts, ev);
+}
+
+void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+			   uint64_t threshold)
+{
+	struct capture_job job = {
+		.pid = w->pid,
+		.start_time = w->start_time,
+		.rss_bytes = rss,
+		.threshold_bytes = threshold,
+		.triggered_wall_ms = wall_ms(),
+		.triggered_mono_ms = mono_ms(),
+		.baseline = strcmp(reason, "baseline") == 0,
+	};
+
+	snprintf(job.reason, sizeof(job.reason), "%s", reason);
+	if (!job.baseline)
+		snprintf(job.baseline_id, sizeof(job.baseline_id), "%s", w->baseline_id);
+	if (w->capturing) {
+		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid, reason);
+		return;
+	}
+	if (capturer_submit(a->capturer, &job) != 0) {
+		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, reason);
+		return;
+	}
+	w->capturing = true;
+	arm(a, w);
+}
+
+static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
+{
+	struct trigger_decision d;
+
+	trigger_evaluate(a->cfg, &w->trig, rss, mono_ms(), &d);
+	w->retry_at_ms = d.retry_at_ms;
+	if (d.fire) {
+		if (!d.baseline)
+			emit_trigger(a, w, d.reason, rss, d.threshold_bytes);
+		agent_request_capture(a, w, d.reason, rss, d.threshold_bytes);
+	} else if (d.held_back) {
+		log_info("pid %d: RSS %.1f MB crossed %.1f MB, held back by %s", w->pid, (double)rss / 1e6,
+			 (double)d.threshold_bytes / 1e6, d.held_back);
+	}
+	arm(a, w);
+}
+
+void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss)
+{
+	struct watched *w = agent_find(a, pid);
+
+	if (!w)
+		return;
+	w->armed_bytes = TRIGGER_NEVER; /* the kernel disarmed itself */
+	evaluate(a, w, rss);
+}
+
+void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
+{
+	struct watched *w = agent_find(a, o->pid);
+
+	if (!w || w->start_time != o->start_time)
+		return;
+	w->capturing = false;
+	if (o->ok && o->baseline)
+		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
+	arm(a, w);
+}
+
+void agent_tick(struct agent *a)
+{
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct watched *w = a->procs[i];
+		struct hs_watch k;
+		if (!w->retry_at_ms || w->retry_at_ms > now || w->capturing)
+			continue;
+		w->retry_at_ms = 0;
+		if (probes_lookup(a->probes, w->pid, &k) == 0)
+			evaluate(a, w, k.rss_bytes);
+	}
+	alert_tick(a->alerts);
+}
+
+static json_t *watched_json(struct agent *a, struct watched *w)
+{
+	struct hs_watch k = { 0 };
+
+	probes_lookup(a->probes, w->pid, &k);
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:b, s:s}",
+			 "pid", (json_int_t)w->pid, "node_version", w->info.node_version, "exe",
+			 w->info.exe, "cmdline", w->info.cmdline, "rss_bytes", (json_int_t)k.rss_bytes,
+			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
+			 (json_int_t)w->trig.baseline_rss, "armed_bytes",
+			 (json_int_t)(w->armed_bytes == TRIGGER_NEVER ? 0 : w->armed_bytes), "route",
+			 w->route, "gc_probes", w->gc_probes, "captures", (json_int_t)w->trig.captures,
+			 "capturing", w->capturing, "cgroup", w->info.cgroup);
+}
+
+char *agent_state_json(struct agent *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->nprocs; i++)
+		json_array_append_new(arr, watched_json(a, a->procs[i]));
+	char *text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return text;
+}
+
+void agent_free_procs(struct agent *a)
+{
+	for (size_t i = 0; i < a->nprocs; i++)
+		free(a->procs[i]);
+	free(a->procs);
+	a->procs = NULL;
+	a->nprocs = a->cap = 0;
+}

@@ -1,0 +1,64 @@
+/* The agent: the table of watched Node processes and what each kernel event means
+ * for it. Data flows one way: kernel event (probes) → trigger decision (trigger) →
+ * capture job (capture) → store → alert. heapsnapd.c wires it to the event loop. */
+#ifndef HS_AGENT_H
+#define HS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alert.h"
+#include "capture.h"
+#include "config.h"
+#include "procs.h"
+#include "trigger.h"
+
+struct probes;
+struct gc_tracker;
+
+struct watched {
+	pid_t pid;
+	uint64_t start_time;
+	struct proc_info info;
+	struct trigger_proc trig;
+	bool capturing;
+	int64_t retry_at_ms;           /* monotonic; 0 = none */
+	int64_t first_seen_wall_ms;
+	char route[600];               /* "signal SIGUSR2", "inspector", or "none: why" */
+	char gc_probes[192];           /* "attached", or why not */
+	char baseline_id[64];          /* baseline snapshot for the next report */
+	uint64_t armed_bytes;
+};
+
+struct agent {
+	const struct config *cfg;
+	struct probes *probes;
+	struct gc_tracker *gc;         /* NULL when GC tracking is unavailable */
+	struct capturer *capturer;
+	struct alerter *alerts;
+	struct watched **procs;
+	size_t nprocs, cap;
+};
+
+/* Find every running Node process (a /proc scan) and watch it. */
+void agent_scan(struct agent *a);
+/* Watch pid if its executable is one of the configured names. */
+void agent_add(struct agent *a, pid_t pid);
+void agent_remove(struct agent *a, pid_t pid);
+/* The kernel saw pid's RSS reach its armed level. */
+void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);
+/* The leak heuristic (or another policy) asks for a capture of pid. */
+void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+			   uint64_t threshold);
+/* A capture finished. */
+void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
+/* Once a second: retries held back by cooldown. */
+void agent_tick(struct agent *a);
+struct watched *agent_find(struct agent *a, pid_t pid);
+/* Live state of every watched process as a JSON array text (malloc'ed), for `heapsnap ps`. */
+char *agent_state_json(struct agent *a);
+void agent_free_procs(struct agent *a);
+
+#endif

@@ -1,0 +1,319 @@
+/* Capture orchestration: the worker pool, route choice, store commit, alerts.
+ * Threads, not the event loop, run captures: a route blocks for seconds to minutes
+ * on one target, and the inspector route must setns() into the target's network
+ * namespace, which moves only the calling thread. */
+#include "capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "capture_route.h"
+#include "log.h"
+#include "loop.h"
+#include "procs.h"
+
+#define QUEUE_MAX 64
+#define MAX_WORKERS 16
+
+struct capturer {
+	const struct config *cfg;
+	struct store *store;
+	struct alerter *alerts;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_mutex_t store_lock;    /* begin/commit pick ids and evict: one at a time */
+	struct capture_job queue[QUEUE_MAX];
+	unsigned q_head, q_len;
+	struct capture_outcome done[QUEUE_MAX];
+	unsigned d_head, d_len;
+	unsigned running;
+	volatile int cancel;
+	bool stopping;
+	int event_fd;
+	pthread_t threads[MAX_WORKERS];
+	unsigned nthreads;
+};
+
+static json_t *event_base(const char *event, const struct capture_job *job)
+{
+	return json_pack("{s:s, s:I, s:s, s:I, s:I}", "event", event, "pid", (json_int_t)job->pid,
+			 "reason", job->reason, "rss_bytes", (json_int_t)job->rss_bytes,
+			 "threshold_bytes", (json_int_t)job->threshold_bytes);
+}
+
+static void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
+			const char *why)
+{
+	json_t *ev = event_base("capture_failed", job);
+
+	json_object_set_new(ev, "method", json_string(method));
+	json_object_set_new(ev, "error", json_string(why));
+	alert_emit(c->alerts, ev);
+}
+
+static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
+		      const struct proc_info *p, const char *method)
+{
+	memset(m, 0, sizeof(*m));
+	gethostname(m->host, sizeof(m->host) - 1);
+	m->pid = p->pid;
+	snprintf(m->exe, sizeof(m->exe), "%s", p->exe);
+	snprintf(m->node_version, sizeof(m->node_version), "%s", p->node_version);
+	snprintf(m->cmdline, sizeof(m->cmdline), "%s", p->cmdline);
+	snprintf(m->cgroup, sizeof(m->cgroup), "%s", p->cgroup);
+	snprintf(m->reason, sizeof(m->reason), "%s", job->reason);
+	snprintf(m->method, sizeof(m->method), "%s", method);
+	m->rss_bytes = job->rss_bytes;
+	m->threshold_bytes = job->threshold_bytes;
+	m->triggered_at_ms = job->triggered_wall_ms;
+	m->started_at_ms = wall_ms();
+}
+
+/* One attempt through one route: 0 and meta filled, or -1 and err. */
+static int run_route(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
+		     bool inspector, struct snapshot_meta *meta, char *err, size_t errlen)
+{
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
+	const char *method = inspector ? "inspector" : "signal";
+	int rc;
+
+	fill_meta(meta, job, p, method);
+	pthread_mutex_lock(&c->store_lock);
+	ctx.w = store_writer_begin(c->store, meta, c->cfg->compress_level, err, errlen);
+	pthread_mutex_unlock(&c->store_lock);
+	if (!ctx.w)
+		return -1;
+
+	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
+	if (rc) {
+		snprintf(err, errlen, "%s", ctx.err);
+		store_writer_abort(ctx.w);
+		return -1;
+	}
+	meta->ended_at_ms = wall_ms();
+	meta->capture_ms = (uint64_t)(mono_ms() - job->triggered_mono_ms);
+	pthread_mutex_lock(&c->store_lock);
+	rc = store_writer_commit(ctx.w, meta, err, errlen);
+	pthread_mutex_unlock(&c->store_lock);
+	if (rc == 0)
+		log_info("pid %d: snapshot %s stored (%s)", p->pid, meta->id, ctx.detail);
+	return rc;
+}
+
+/* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
+static int pick_routes(const struct config *cfg, const struct proc_info *p, bool order[2],
+		       char *why, size_t whylen)
+{
+	char why_sig[200], why_insp[200];
+	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig));
+	bool insp = capture_inspector_usable(p, why_insp, sizeof(why_insp));
+	int n = 0;
+
+	/* The process's own signal comes first (V8 writes at native speed and no port
+	 * is opened) unless method = inspector; either way the other route, when it
+	 * exists, is the fallback. method = signal never opens the inspector. */
+	if (cfg->method == CAPTURE_INSPECTOR && insp)
+		order[n++] = true;
+	if (sig)
+		order[n++] = false;
+	if (insp && cfg->method != CAPTURE_INSPECTOR && cfg->method != CAPTURE_SIGNAL)
+		order[n++] = true;
+	if (n == 0) {
+		if (cfg->method == CAPTURE_SIGNAL)
+			snprintf(why, whylen, "no capture route: %s (method = signal)", why_sig);
+		else
+			snprintf(why, whylen, "no capture route: %s; %s", why_sig, why_insp);
+	}
+	return n;
+}
+
+static int capture_one(struct capturer *c, const struct capture_job *job, struct capture_outcome *out)
+{
+	struct proc_info p;
+	struct snapshot_meta meta;
+	bool order[2];
+	int rc = procs_read(job->pid, &p);
+
+	if (rc || p.start_time != job->start_time) {
+		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
+		emit_failed(c, job, "none", out->err);
+		return -1;
+	}
+	int routes = pick_routes(c->cfg, &p, order, out->err, sizeof(out->err));
+	if (routes == 0) {
+		emit_failed(c, job, "none", out->err);
+		return -1;
+	}
+	rc = -1;
+	for (int i = 0; i < routes && rc != 0 && !c->cancel; i++) {
+		const char *method = order[i] ? "inspector" : "signal";
+		json_t *ev = event_base("capture_start", job);
+		json_object_set_new(ev, "method", json_string(method));
+		alert_emit(c->alerts, ev);
+
+		rc = run_route(c, job, &p, order[i], &meta, out->err, sizeof(out->err));
+		if (rc)
+			emit_failed(c, job, method, out->err);
+	}
+	if (rc)
+		return -1;
+
+	char path[PATH_MAX];
+	store_blob_path(c->store, meta.id, path, sizeof(path));
+	json_t *ev = event_base("capture_done", job);
+	json_object_set_new(ev, "method", json_string(meta.method));
+	json_object_set_new(ev, "snapshot_id", json_string(meta.id));
+	json_object_set_new(ev, "path", json_string(path));
+	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)meta.raw_bytes));
+	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)meta.size_bytes));
+	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)meta.capture_ms));
+	json_object_set_new(ev, "baseline", json_boolean(job->baseline));
+	alert_emit(c->alerts, ev);
+	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta.id);
+	store_meta_free(&meta);
+	return 0;
+}
+
+static void post_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->d_len < QUEUE_MAX) {
+		c->done[(c->d_head + c->d_len) % QUEUE_MAX] = *o;
+		c->d_len++;
+	}
+	c->running--;
+	pthread_mutex_unlock(&c->lock);
+	if (write(c->event_fd, &one, sizeof(one)) < 0)
+		log_warn("capture: cannot wake the agent loop: %s", strerror(errno));
+}
+
+static void *worker_main(void *arg)
+{
+	struct capturer *c = arg;
+
+	for (;;) {
+		struct capture_job job;
+		pthread_mutex_lock(&c->lock);
+		while (!c->stopping && c->q_len == 0)
+			pthread_cond_wait(&c->wake, &c->lock);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		job = c->queue[c->q_head];
+		c->q_head = (c->q_head + 1) % QUEUE_MAX;
+		c->q_len--;
+		c->running++;
+		pthread_mutex_unlock(&c->lock);
+
+		struct capture_outcome out = { .pid = job.pid, .start_time = job.start_time,
+					       .baseline = job.baseline };
+		out.ok = capture_one(c, &job, &out) == 0;
+		post_outcome(c, &out);
+	}
+}
+
+struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
+			      char *err, size_t errlen)
+{
+	struct capturer *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->store = st;
+	c->alerts = al;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->store_lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->event_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(c);
+		return NULL;
+	}
+	unsigned want = cfg->max_concurrent ? cfg->max_concurrent : 1;
+	if (want > MAX_WORKERS)
+		want = MAX_WORKERS;
+	for (; c->nthreads < want; c->nthreads++) {
+		int rc = pthread_create(&c->threads[c->nthreads], NULL, worker_main, c);
+		if (rc) {
+			snprintf(err, errlen, "cannot start capture threads: %s", strerror(rc));
+			capturer_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void capturer_free(struct capturer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	c->cancel = 1;
+	pthread_cond_broadcast(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	for (unsigned i = 0; i < c->nthreads; i++)
+		pthread_join(c->threads[i], NULL);
+	close(c->event_fd);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->store_lock);
+	free(c);
+}
+
+int capturer_submit(struct capturer *c, const struct capture_job *job)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->q_len >= QUEUE_MAX) {
+		rc = -EBUSY;
+	} else {
+		c->queue[(c->q_head + c->q_len) % QUEUE_MAX] = *job;
+		c->q_len++;
+		pthread_cond_signal(&c->wake);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int capturer_fd(const struct capturer *c) { return c->event_fd; }
+
+int capturer_take(struct capturer *c, struct capture_outcome *out)
+{
+	uint64_t count;
+	int got = 0;
+
+	if (read(c->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_debug("capture: eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&c->lock);
+	if (c->d_len > 0) {
+		*out = c->done[c->d_head];
+		c->d_head = (c->d_head + 1) % QUEUE_MAX;
+		c->d_len--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return got;
+}
+
+unsigned capturer_pending(struct capturer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	unsigned n = c->q_len + c->running;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}

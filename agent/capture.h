@@ -1,0 +1,57 @@
+/* Capture orchestration: a host-wide pool of max_concurrent worker threads takes
+ * capture jobs from a bounded queue, picks the route (signal / inspector), streams
+ * the snapshot into the store, commits or drops it, and emits capture_start /
+ * capture_done / capture_failed / capture_refused alerts. The agent's loop learns
+ * of finished jobs through capturer_fd() and capturer_take(). */
+#ifndef HS_CAPTURE_H
+#define HS_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alert.h"
+#include "config.h"
+#include "store.h"
+
+struct capture_job {
+	pid_t pid;
+	uint64_t start_time;           /* identity of the process the trigger saw */
+	char reason[32];               /* trigger reason: rss, growth, leak, predictive, baseline */
+	uint64_t rss_bytes;            /* RSS at the trigger */
+	uint64_t threshold_bytes;      /* level crossed */
+	uint64_t heap_used_bytes;      /* post-GC heap used if known (0 = unknown) */
+	int64_t triggered_wall_ms;
+	int64_t triggered_mono_ms;
+	bool baseline;                 /* a baseline for later reports, not an incident */
+	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
+};
+
+struct capture_outcome {
+	pid_t pid;
+	uint64_t start_time;
+	bool ok;
+	bool baseline;
+	bool refused;
+	char snapshot_id[64];
+	char err[512];
+};
+
+struct capturer;
+
+struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
+			      char *err, size_t errlen);
+/* Stop: running captures are cancelled (nothing half-written stays), queued jobs
+ * dropped, threads joined. Accepts NULL. */
+void capturer_free(struct capturer *c);
+
+/* Queue a job. 0, or -EBUSY when the queue is full. */
+int capturer_submit(struct capturer *c, const struct capture_job *job);
+/* Readable when outcomes wait. */
+int capturer_fd(const struct capturer *c);
+/* Pop one outcome: 1, or 0 when none. */
+int capturer_take(struct capturer *c, struct capture_outcome *out);
+/* Jobs queued or running. */
+unsigned capturer_pending(struct capturer *c);
+
+#endif

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* heapsnap kernel side: which processes are Node (exec/exit) and when a watched
+ * process's RSS reaches the level user space armed. User space is woken only on
+ * exec of a matching binary, exit of a watched process and a threshold crossing,
+ * never per page fault. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "heapsnap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PATH_BUF 256
+#define PAGE_SHIFT_4K 12
+
+/* Set before load through skel->rodata. */
+const volatile char node_names[HS_MAX_NAMES][HS_NAME_LEN] = {};
+const volatile __u32 node_name_count = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HS_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, struct hs_watch);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Scratch space for the exec path: too large for the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[PATH_BUF]);
+} path_scratch SEC(".maps");
+
+static __always_inline void emit(__u32 kind, __u32 tgid, __u64 rss, __u64 arm)
+{
+	struct hs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e)
+		return;
+	e->kind = kind;
+	e->pid = tgid;
+	e->rss_bytes = rss;
+	e->arm_bytes = arm;
+	e->ktime_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Does the basename starting at path[start] equal one of node_names? */
+static __always_inline bool name_matches(const char *path, __u32 start)
+{
+	for (__u32 n = 0; n < HS_MAX_NAMES; n++) {
+		if (n >= node_name_count)
+			return false;
+		bool same = true;
+		for (__u32 i = 0; i < HS_NAME_LEN; i++) {
+			__u32 at = (start + i) & (PATH_BUF - 1);
+			char want = node_names[n][i];
+			if (path[at] != want) {
+				same = false;
+				break;
+			}
+			if (want == '\0')
+				break;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* bprm->interp is the binary really loaded: for "#!/usr/bin/env node" scripts the
+ * second exec (of node) is the one that matches. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0, start = 0;
+	char *path = bpf_map_lookup_elem(&path_scratch, &zero);
+	const char *interp = BPF_CORE_READ(bprm, interp);
+
+	if (!path)
+		return 0;
+	long len = bpf_probe_read_kernel_str(path, PATH_BUF, interp);
+	if (len <= 0)
+		return 0;
+	for (__u32 i = 0; i < PATH_BUF; i++) {
+		if ((long)i >= len)
+			break;
+		if (path[i] == '/')
+			start = i + 1;
+	}
+	if (!name_matches(path, start))
+		return 0;
+	emit(HS_EV_EXEC, BPF_CORE_READ(p, tgid), 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	if (BPF_CORE_READ(p, pid) != tgid)
+		return 0; /* a thread, not the process */
+	if (!bpf_map_lookup_elem(&watched, &tgid))
+		return 0;
+	bpf_map_delete_elem(&watched, &tgid);
+	emit(HS_EV_EXIT, tgid, 0, 0);
+	return 0;
+}
+
+static __always_inline __u64 rss_bytes_of(struct mm_struct *mm)
+{
+	__s64 file = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+	__s64 anon = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+	__s64 shmem = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+	__s64 pages = file + anon + shmem;
+
+	return pages > 0 ? (__u64)pages << PAGE_SHIFT_4K : 0;
+}
+
+/* The mm's owner, so that updates made by reclaim or another task land on the
+ * right process; without CONFIG_MEMCG (no mm->owner) only updates made by the
+ * process itself count. */
+static __always_inline __u32 tgid_of(struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(mm->owner)) {
+		struct task_struct *owner = BPF_CORE_READ(mm, owner);
+		if (owner)
+			return BPF_CORE_READ(owner, tgid);
+		return 0;
+	}
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+	if (BPF_CORE_READ(cur, mm) != mm)
+		return 0;
+	return BPF_CORE_READ(cur, tgid);
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
+{
+	__u32 tgid = tgid_of(mm);
+	struct hs_watch *w;
+
+	if (!tgid)
+		return 0;
+	w = bpf_map_lookup_elem(&watched, &tgid);
+	if (!w)
+		return 0;
+
+	__u64 rss = rss_bytes_of(mm);
+	w->rss_bytes = rss;
+	if (rss > w->peak_bytes)
+		w->peak_bytes = rss;
+	w->updates++;
+
+	__u64 arm = w->arm_bytes;
+	if (rss < arm)
+		return 0;
+	/* Disarm first: of several CPUs crossing at once, only one reports. */
+	if (__sync_val_compare_and_swap(&w->arm_bytes, arm, ~0ULL) != arm)
+		return 0;
+	emit(HS_EV_RSS_CROSSED, tgid, rss, arm);
+	return 0;
+}
