@@ -79,7 +79,7 @@ void agent_add(struct agent *a, pid_t pid)
 	w->first_seen_wall_ms = wall_ms();
 	trigger_init(&w->trig, procs_rss_bytes(pid));
 	w->armed_bytes = trigger_arm_level(a->cfg, &w->trig, mono_ms());
-	if (probes_watch(a->probes, pid, w->armed_bytes) != 0) {
+	if (probes_watch(a->probes, pid, w->armed_bytes, w->trig.baseline_rss) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
 		return;

@@ -114,10 +114,10 @@ int probes_fd(const struct probes *p) { return ring_buffer__epoll_fd(p->rb); }
 
 int probes_consume(struct probes *p) { return ring_buffer__consume(p->rb); }
 
-int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes)
+int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes, uint64_t rss_now)
 {
 	__u32 key = (__u32)pid;
-	struct hs_watch w = { .arm_bytes = arm_bytes };
+	struct hs_watch w = { .arm_bytes = arm_bytes, .rss_bytes = rss_now, .peak_bytes = rss_now };
 
 	return bpf_map_update_elem(p->map_fd, &key, &w, BPF_ANY) ? -errno : 0;
 }

@@ -27,8 +27,9 @@ int probes_fd(const struct probes *p);
 /* Deliver pending events to fn. Returns events consumed or -errno. */
 int probes_consume(struct probes *p);
 
-/* Start watching pid (arm = RSS level to report, UINT64_MAX = none). */
-int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes);
+/* Start watching pid (arm = RSS level to report, UINT64_MAX = none; rss_now seeds
+ * the kernel's view until the first page fault updates it). */
+int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes, uint64_t rss_now);
 int probes_unwatch(struct probes *p, pid_t pid);
 /* Change the armed level; keeps the counters. */
 int probes_arm(struct probes *p, pid_t pid, uint64_t arm_bytes);

@@ -54,17 +54,14 @@ static __always_inline void emit(__u32 kind, __u32 tgid, __u64 rss, __u64 arm)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Does the basename starting at path[start] equal one of node_names? */
-static __always_inline bool name_matches(const char *path, __u32 start)
+/* Is name (NUL-terminated, at most HS_NAME_LEN bytes) one of node_names? */
+static __always_inline bool name_matches(const char name[HS_NAME_LEN])
 {
-	for (__u32 n = 0; n < HS_MAX_NAMES; n++) {
-		if (n >= node_name_count)
-			return false;
+	for (__u32 n = 0; n < HS_MAX_NAMES && n < node_name_count; n++) {
 		bool same = true;
 		for (__u32 i = 0; i < HS_NAME_LEN; i++) {
-			__u32 at = (start + i) & (PATH_BUF - 1);
 			char want = node_names[n][i];
-			if (path[at] != want) {
+			if (name[i] != want) {
 				same = false;
 				break;
 			}
@@ -85,19 +82,28 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 zero = 0, start = 0;
 	char *path = bpf_map_lookup_elem(&path_scratch, &zero);
 	const char *interp = BPF_CORE_READ(bprm, interp);
+	char name[HS_NAME_LEN] = {};
 
 	if (!path)
 		return 0;
 	long len = bpf_probe_read_kernel_str(path, PATH_BUF, interp);
-	if (len <= 0)
+	if (len <= 1 || len > PATH_BUF)
 		return 0;
+	/* Last '/' : scan backwards from the end (len counts the NUL). */
 	for (__u32 i = 0; i < PATH_BUF; i++) {
-		if ((long)i >= len)
+		long at = len - 2 - (long)i;
+		if (at < 0)
 			break;
-		if (path[i] == '/')
-			start = i + 1;
+		if (path[at & (PATH_BUF - 1)] == '/') {
+			start = (__u32)at + 1;
+			break;
+		}
 	}
-	if (!name_matches(path, start))
+	if (len - 1 - (long)start >= HS_NAME_LEN)
+		return 0; /* longer than any name we match */
+	if (bpf_probe_read_kernel_str(name, sizeof(name), interp + start) <= 0)
+		return 0;
+	if (!name_matches(name))
 		return 0;
 	emit(HS_EV_EXEC, BPF_CORE_READ(p, tgid), 0, 0);
 	return 0;

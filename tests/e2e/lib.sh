@@ -1,0 +1,84 @@
+# Shared helpers for the end-to-end tests (sourced). Every wait is bounded.
+set -u
+ROOT=${HEAPSNAP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+HEAPSNAPD=$BUILD/heapsnapd
+HEAPSNAP=$BUILD/heapsnap
+APPS=$ROOT/tests/e2e/apps
+NODE=${NODE:-/usr/bin/node}
+T=$(mktemp -d /tmp/heapsnap-e2e.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; [ -f "$T/agent.err" ] && { echo "--- agent stderr"; tail -30 "$T/agent.err"; }; [ -f "$T/agent.out" ] && { echo "--- agent stdout"; tail -30 "$T/agent.out"; }; exit 1; }
+skip() { echo "$*"; exit 77; }
+pass() { echo "PASS: $*"; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+# write_config FILE [extra lines...]: a config for a test-local store.
+write_config() {
+	local f=$1; shift
+	mkdir -p "$T/store" && chmod 700 "$T/store"
+	{
+		echo "[agent]"; echo "log_level = debug"; echo "state_socket = $T/heapsnapd.sock"
+		echo "[trigger]"; echo "growth_mb = 100"; echo "rss_mb = 0"; echo "cooldown_s = 300"; echo "max_per_process = 1"; echo "baseline_pct = 0"
+		echo "[capture]"; echo "timeout_s = 120"; echo "start_timeout_s = 10"
+		echo "[store]"; echo "dir = $T/store"; echo "min_free_mb = 16"
+		printf '%s\n' "$@"
+	} > "$f"
+}
+
+# start_agent CONFIG: heapsnapd in the background, stdout (alerts) and stderr (logs) kept.
+start_agent() {
+	"$HEAPSNAPD" -c "$1" >"$T/agent.out" 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=("$AGENT")
+	wait_for 20 grep -q "started:" "$T/agent.err" || fail "agent did not start"
+}
+
+stop_agent() {
+	kill -TERM "$AGENT" 2>/dev/null
+	local i
+	for i in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$AGENT" 2>/dev/null && fail "agent did not stop within 10 s of SIGTERM"
+	wait "$AGENT"
+}
+
+# start_node VAR ARGS...: node in the background, its pid in VAR.
+start_node() {
+	local var=$1; shift
+	"$NODE" "$@" >>"$T/node.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	printf -v "$var" '%s' "$pid"
+}
+
+# event_for PID EVENT: the agent emitted EVENT for PID.
+event_for() { grep -q "\"event\":\"$2\".*\"pid\":$1[,}]\|\"pid\":$1[,}].*\"event\":\"$2\"" "$T/agent.out"; }
+
+# snapshot_ok FILE: the decompressed snapshot parses and its node count is whole.
+snapshot_ok() {
+	"$NODE" -e '
+	  const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+	  const f = s.snapshot.meta.node_fields.length;
+	  if (s.nodes.length !== s.snapshot.node_count * f) { console.error("bad node count"); process.exit(1); }
+	  if (s.nodes.length === 0) process.exit(1);' "$1"
+}
