@@ -113,12 +113,19 @@ asan:
 	  CFLAGS="-O1 -g" all unit-build
 
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
+# The library is compiled once with fuzzer instrumentation; each target links it.
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BPF_SKELS)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+$(BUILD)/fuzz/obj/%.o: %.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/libfuzz.a: $(FUZZ_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libfuzz.a
+	@echo "  FUZZ    $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzz.a $(LDLIBS)
 fuzz-build: $(FUZZ_BINS)
 fuzz: all fuzz-build
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$n; \
