@@ -1,0 +1,153 @@
+/* Trigger policy: when does a process's RSS call for a heap snapshot.
+ *
+ * Levels (all saturating: a level that would overflow becomes TRIGGER_NEVER):
+ *   first incident level = the lowest of
+ *       rss_bytes                      (when rss_mb > 0)
+ *       baseline_rss + growth_bytes    (when growth_mb > 0)
+ *   after a capture decision at RSS R (the re-arm rule):
+ *       next level = max(first incident level, R + step)
+ *       step = growth_bytes when growth_mb > 0, else R / 10 (10%, at least 1 MiB)
+ *   so a process that stays above a threshold is not captured again until it has grown
+ *   by another step; a process already above rss_mb when first seen is captured at once.
+ *   baseline level (once, before any incident capture; needs growth_mb and baseline_pct):
+ *       baseline_rss + growth_bytes * baseline_pct / 100
+ *
+ * Holds: max_per_process reached (0 = no limit) -> never again (arm TRIGGER_NEVER);
+ * within cooldown_s of the last capture decision -> held back, retry_at_ms = the end of
+ * the cooldown (the boundary itself is outside the cooldown). The armed level does not
+ * change during a cooldown: the caller disarms after a held-back decision and calls
+ * trigger_evaluate again at retry_at_ms with the RSS then.
+ *
+ * Reason of an incident: "rss" when only the absolute threshold is crossed, "growth"
+ * otherwise (when both are crossed, the growth over the baseline is what the user asked
+ * to be told about). A jump past the baseline level and an incident level at once gives
+ * the incident only; the baseline is then skipped. */
+#include "trigger.h"
+
+#include <stddef.h>
+
+#define MIN_RSS_STEP (1ULL << 20)
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t min_level(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* b * pct / 100 without overflow for any b (pct < 100). */
+static uint64_t percent_of(uint64_t b, unsigned pct)
+{
+	return b / 100 * pct + b % 100 * pct / 100;
+}
+
+static uint64_t first_incident_level(const struct config *cfg, const struct trigger_proc *t)
+{
+	uint64_t level = TRIGGER_NEVER;
+	if (cfg->rss_bytes)
+		level = cfg->rss_bytes;
+	if (cfg->growth_bytes)
+		level = min_level(level, sat_add(t->baseline_rss, cfg->growth_bytes));
+	return level;
+}
+
+static uint64_t rearm_step(const struct config *cfg, uint64_t last_rss)
+{
+	if (cfg->growth_bytes)
+		return cfg->growth_bytes;
+	uint64_t step = last_rss / 10;
+	return step < MIN_RSS_STEP ? MIN_RSS_STEP : step;
+}
+
+/* The RSS at which the next incident capture is due, ignoring holds. */
+static uint64_t incident_level(const struct config *cfg, const struct trigger_proc *t)
+{
+	uint64_t level = first_incident_level(cfg, t);
+	if (level == TRIGGER_NEVER || t->captures == 0)
+		return level;
+	uint64_t next = sat_add(t->last_capture_rss, rearm_step(cfg, t->last_capture_rss));
+	return next > level ? next : level;
+}
+
+static uint64_t baseline_level(const struct config *cfg, const struct trigger_proc *t)
+{
+	if (!cfg->growth_bytes || !cfg->baseline_pct || t->baseline_requested || t->captures)
+		return TRIGGER_NEVER;
+	uint64_t part = percent_of(cfg->growth_bytes, cfg->baseline_pct);
+	return part ? sat_add(t->baseline_rss, part) : TRIGGER_NEVER;
+}
+
+static bool limit_reached(const struct config *cfg, const struct trigger_proc *t)
+{
+	return cfg->max_per_process && t->captures >= cfg->max_per_process;
+}
+
+/* End of the cooldown in ms, or 0 when not in one at now_ms. */
+static int64_t cooldown_end(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms)
+{
+	if (!t->captures || !cfg->cooldown_s)
+		return 0;
+	int64_t span = (int64_t)cfg->cooldown_s * 1000;
+	int64_t end = t->last_capture_ms > INT64_MAX - span ? INT64_MAX : t->last_capture_ms + span;
+	return now_ms < end ? end : 0;
+}
+
+static const char *incident_reason(const struct config *cfg, const struct trigger_proc *t, uint64_t rss)
+{
+	if (cfg->growth_bytes && rss >= sat_add(t->baseline_rss, cfg->growth_bytes))
+		return "growth";
+	return cfg->rss_bytes ? "rss" : "growth";
+}
+
+void trigger_init(struct trigger_proc *t, uint64_t rss_now)
+{
+	*t = (struct trigger_proc){ .baseline_rss = rss_now };
+}
+
+uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms)
+{
+	(void)now_ms; /* a cooldown does not move the level: see the header comment */
+	if (limit_reached(cfg, t))
+		return TRIGGER_NEVER;
+	return min_level(incident_level(cfg, t), baseline_level(cfg, t));
+}
+
+void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
+		      struct trigger_decision *out)
+{
+	*out = (struct trigger_decision){ 0 };
+	uint64_t level = incident_level(cfg, t);
+
+	if (level != TRIGGER_NEVER && rss >= level) {
+		out->threshold_bytes = level;
+		out->reason = incident_reason(cfg, t, rss);
+		if (limit_reached(cfg, t)) {
+			out->held_back = "max_per_process";
+			return;
+		}
+		int64_t end = cooldown_end(cfg, t, now_ms);
+		if (end) {
+			out->held_back = "cooldown";
+			out->retry_at_ms = end;
+			return;
+		}
+		out->fire = true;
+		t->captures++;
+		t->last_capture_rss = rss;
+		t->last_capture_ms = now_ms;
+		t->baseline_requested = true; /* a baseline after an incident is no baseline */
+		return;
+	}
+
+	uint64_t base = baseline_level(cfg, t);
+	if (base != TRIGGER_NEVER && rss >= base) {
+		out->fire = true;
+		out->baseline = true;
+		out->reason = "baseline";
+		out->threshold_bytes = base;
+		t->baseline_requested = true;
+	}
+}

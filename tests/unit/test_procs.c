@@ -1,0 +1,497 @@
+/* Unit tests of procs.c: signal names, the Node option parser over many argv and
+ * NODE_OPTIONS cases, the Node version read from /usr/bin/node without running the
+ * target (compared with `node --version`), the libnode.so fallback through
+ * /proc/PID/maps, and procs_read on a real node child. Every wait is bounded. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procs.h"
+
+extern char **environ;
+
+static struct node_opts o;
+
+/* argv given as one string with '|' between words */
+static void parse(const char *argv_bars, const char *node_options)
+{
+	char buf[1024];
+	size_t n = strlen(argv_bars);
+	assert_true(n < sizeof(buf));
+	memcpy(buf, argv_bars, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '|')
+			buf[i] = '\0';
+	node_opts_parse(buf, n + 1, node_options, &o);
+}
+
+static void test_signal_names(void **state)
+{
+	(void)state;
+	assert_int_equal(signal_from_name("SIGUSR2"), SIGUSR2);
+	assert_int_equal(signal_from_name("USR2"), SIGUSR2);
+	assert_int_equal(signal_from_name("sigusr1"), SIGUSR1);
+	assert_int_equal(signal_from_name("SIGTERM"), SIGTERM);
+	assert_int_equal(signal_from_name("SIGPROF"), SIGPROF);
+	assert_int_equal(signal_from_name("12"), 12);
+	assert_int_equal(signal_from_name("1"), 1);
+	assert_int_equal(signal_from_name("0"), 0);
+	assert_int_equal(signal_from_name("65"), 0);
+	assert_int_equal(signal_from_name("12x"), 0);
+	assert_int_equal(signal_from_name("SIGNOPE"), 0);
+	assert_int_equal(signal_from_name("SIG"), 0);
+	assert_int_equal(signal_from_name(""), 0);
+	assert_int_equal(signal_from_name(NULL), 0);
+}
+
+static void test_opts_none(void **state)
+{
+	(void)state;
+	memset(&o, 0xff, sizeof(o));
+	parse("node|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, 0);
+	assert_string_equal(o.diagnostic_dir, "");
+	assert_false(o.inspect);
+	assert_string_equal(o.inspect_host, "");
+	assert_int_equal(o.inspect_port, 0);
+	assert_false(o.disable_sigusr1);
+	assert_false(o.use_largepages);
+	parse("node", NULL);
+	assert_false(o.inspect);
+	node_opts_parse("", 0, NULL, &o);
+	assert_false(o.inspect);
+	node_opts_parse("", 0, "", &o);
+	assert_false(o.inspect);
+}
+
+static void test_opts_heapsnapshot_signal(void **state)
+{
+	(void)state;
+	parse("node|--heapsnapshot-signal=SIGUSR2|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR2);
+	parse("node|--heapsnapshot-signal|SIGUSR1|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR1);
+	parse("node|--heapsnapshot_signal=SIGPROF|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, SIGPROF);
+	parse("node|--heapsnapshot-signal=BOGUS|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, 0);
+	parse("node|--heapsnapshot-signal", NULL); /* no value at all */
+	assert_int_equal(o.heapsnapshot_signal, 0);
+}
+
+static void test_opts_after_script_do_not_count(void **state)
+{
+	(void)state;
+	parse("node|app.js|--inspect|--heapsnapshot-signal=SIGUSR2", NULL);
+	assert_false(o.inspect);
+	assert_int_equal(o.heapsnapshot_signal, 0);
+	parse("node|--|--inspect", NULL); /* "--" ends the options */
+	assert_false(o.inspect);
+	parse("node|-|--inspect", NULL); /* "-" = script from stdin */
+	assert_false(o.inspect);
+	parse("/usr/bin/node|/srv/app/server.js|--diagnostic-dir=/x", NULL);
+	assert_string_equal(o.diagnostic_dir, "");
+}
+
+static void test_opts_value_options_skip_their_argument(void **state)
+{
+	(void)state;
+	/* the argument of -r is not the script: options after it still count */
+	parse("node|-r|dotenv/config|--inspect|app.js", NULL);
+	assert_true(o.inspect);
+	parse("node|--require|./x.js|--heapsnapshot-signal=SIGUSR2|app.js", NULL);
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR2);
+	/* -e: no script; options continue up to the first non-option */
+	parse("node|-e|setInterval(()=>{},1000)|--inspect=9230|foo|--disable-sigusr1", NULL);
+	assert_true(o.inspect);
+	assert_int_equal(o.inspect_port, 9230);
+	assert_false(o.disable_sigusr1);
+	parse("node|-p|1+1|--heapsnapshot-signal=SIGUSR2", NULL);
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR2);
+	/* the value of -e looks like an option: still consumed as the value */
+	parse("node|-e|--inspect|app.js", NULL);
+	assert_false(o.inspect);
+	parse("node|--import|tsx|--title|my app|--inspect|app.js", NULL);
+	assert_true(o.inspect);
+	/* boolean options do not take the next word */
+	parse("node|--trace-gc|--expose-gc|app.js|--inspect", NULL);
+	assert_false(o.inspect);
+}
+
+static void test_opts_inspect_forms(void **state)
+{
+	(void)state;
+	parse("node|--inspect|app.js", NULL);
+	assert_true(o.inspect);
+	assert_int_equal(o.inspect_port, 0);
+	assert_string_equal(o.inspect_host, "");
+	parse("node|--inspect=9333|app.js", NULL);
+	assert_true(o.inspect);
+	assert_int_equal(o.inspect_port, 9333);
+	parse("node|--inspect=0.0.0.0:9444|app.js", NULL);
+	assert_string_equal(o.inspect_host, "0.0.0.0");
+	assert_int_equal(o.inspect_port, 9444);
+	parse("node|--inspect=[::1]:9555|app.js", NULL);
+	assert_string_equal(o.inspect_host, "::1");
+	assert_int_equal(o.inspect_port, 9555);
+	parse("node|--inspect=localhost|app.js", NULL);
+	assert_string_equal(o.inspect_host, "localhost");
+	assert_int_equal(o.inspect_port, 0);
+	parse("node|--inspect-brk|app.js", NULL);
+	assert_true(o.inspect);
+	parse("node|--inspect-brk=127.0.0.1:1|app.js", NULL);
+	assert_int_equal(o.inspect_port, 1);
+	parse("node|--inspect-wait|app.js", NULL);
+	assert_true(o.inspect);
+	parse("node|--inspect_brk|app.js", NULL);
+	assert_true(o.inspect);
+	/* --inspect-port alone sets the port, not the inspector */
+	parse("node|--inspect-port=9666|app.js", NULL);
+	assert_false(o.inspect);
+	assert_int_equal(o.inspect_port, 9666);
+	parse("node|--inspect-port|127.0.0.2:9777|app.js", NULL);
+	assert_string_equal(o.inspect_host, "127.0.0.2");
+	assert_int_equal(o.inspect_port, 9777);
+	parse("node|--inspect=99999|app.js", NULL); /* bad port: ignored */
+	assert_true(o.inspect);
+	assert_int_equal(o.inspect_port, 0);
+	/* --inspector-something is not --inspect */
+	parse("node|--inspect-publish-uid=http|app.js", NULL);
+	assert_false(o.inspect);
+}
+
+static void test_opts_misc(void **state)
+{
+	(void)state;
+	parse("node|--disable-sigusr1|--use-largepages=on|--diagnostic-dir=/var/diag|app.js", NULL);
+	assert_true(o.disable_sigusr1);
+	assert_true(o.use_largepages);
+	assert_string_equal(o.diagnostic_dir, "/var/diag");
+	parse("node|--use-largepages=silent|app.js", NULL);
+	assert_true(o.use_largepages);
+	parse("node|--use-largepages=off|app.js", NULL);
+	assert_false(o.use_largepages);
+	parse("node|--use-largepages|on|--diagnostic-dir|/d d|app.js", NULL);
+	assert_true(o.use_largepages);
+	assert_string_equal(o.diagnostic_dir, "/d d");
+	parse("node|--diagnostic-dir=|app.js", NULL);
+	assert_string_equal(o.diagnostic_dir, "");
+}
+
+static void test_node_options_env(void **state)
+{
+	(void)state;
+	parse("node|app.js", "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/x");
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR2);
+	assert_string_equal(o.diagnostic_dir, "/tmp/x");
+	/* NODE_OPTIONS is read after argv: it wins */
+	parse("node|--heapsnapshot-signal=SIGUSR1|--diagnostic-dir=/a|app.js", "--diagnostic-dir=/b");
+	assert_int_equal(o.heapsnapshot_signal, SIGUSR1);
+	assert_string_equal(o.diagnostic_dir, "/b");
+	/* separate value, quotes, escapes, extra blanks */
+	parse("node|app.js", "  --require \"./my path/x.js\"   --diagnostic-dir \"/with space/\\\"q\\\"\" --inspect ");
+	assert_string_equal(o.diagnostic_dir, "/with space/\"q\"");
+	assert_true(o.inspect);
+	/* no script in NODE_OPTIONS: a stray word does not stop the parse */
+	parse("node|app.js", "stray --disable-sigusr1");
+	assert_true(o.disable_sigusr1);
+	/* script arguments still do not count, whatever NODE_OPTIONS says */
+	parse("node|app.js|--inspect", "--trace-gc");
+	assert_false(o.inspect);
+	parse("node|app.js", "--inspect-port=9229 --inspect=127.0.0.1:9300");
+	assert_int_equal(o.inspect_port, 9300);
+}
+
+static void test_opts_argv_edge(void **state)
+{
+	(void)state;
+	/* last argument without its NUL */
+	const char argv[] = { 'n', 'o', 'd', 'e', '\0', '-', '-', 'i', 'n', 's', 'p', 'e', 'c', 't' };
+	node_opts_parse(argv, sizeof(argv), NULL, &o);
+	assert_true(o.inspect);
+	/* a long diagnostic dir is truncated, not overflowed */
+	char big[PATH_MAX + 200];
+	int n = snprintf(big, sizeof(big), "node|--diagnostic-dir=");
+	memset(big + n, 'd', sizeof(big) - n - 10);
+	strcpy(big + sizeof(big) - 10, "|app.js");
+	char buf[sizeof(big)];
+	size_t len = strlen(big);
+	memcpy(buf, big, len + 1);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '|')
+			buf[i] = '\0';
+	node_opts_parse(buf, len + 1, NULL, &o);
+	assert_int_equal(strlen(o.diagnostic_dir), PATH_MAX - 1);
+}
+
+/* --- version --------------------------------------------------------------- */
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool node_version_cmd(char *out, size_t len)
+{
+	FILE *p = popen("node --version 2>/dev/null", "r");
+	if (!p)
+		return false;
+	bool ok = fgets(out, (int)len, p) != NULL;
+	pclose(p);
+	out[strcspn(out, "\n")] = '\0';
+	return ok && out[0] == 'v';
+}
+
+static void test_version_usr_bin_node(void **state)
+{
+	(void)state;
+	char want[64], got[32];
+	if (access("/usr/bin/node", R_OK) != 0 || !node_version_cmd(want, sizeof(want)))
+		skip();
+	int64_t t0 = now_us();
+	node_version_of_binary("/usr/bin/node", got, sizeof(got));
+	int64_t t1 = now_us();
+	assert_string_equal(got, want);
+	node_version_of_binary("/usr/bin/node", got, sizeof(got));
+	int64_t t2 = now_us();
+	assert_string_equal(got, want);
+	print_message("node_version_of_binary(/usr/bin/node): %lld us, cached %lld us\n", (long long)(t1 - t0),
+		      (long long)(t2 - t1));
+}
+
+static void test_version_not_node(void **state)
+{
+	(void)state;
+	char got[32] = "junk";
+	node_version_of_binary("/bin/sh", got, sizeof(got));
+	assert_string_equal(got, "");
+	node_version_of_binary("/nonexistent", got, sizeof(got));
+	assert_string_equal(got, "");
+	node_version_of_binary("/proc/self", got, sizeof(got)); /* a directory */
+	assert_string_equal(got, "");
+	node_version_of_binary("/usr/bin/node", got, 4); /* truncated, terminated */
+	if (got[0])
+		assert_int_equal(strlen(got), 3);
+}
+
+static char tmpdir[] = "/tmp/test_procs.XXXXXX";
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_version_patterns(void **state)
+{
+	(void)state;
+	char path[256], got[32];
+	struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "xx https://nodejs.org/download/release/v18.20.4/node-v18.20.4.tar.gz yy", "v18.20.4" },
+		{ "node-v0.x-archive/issues https://nodejs.org/download/release/v22.1.0/node-v22.1.0-headers.tar.gz", "v22.1.0" },
+		/* a lone node-vX.Y.Z (no release dir) is the fallback */
+		{ "// see /node-v0.x-archive then /pkg/node-v16.3.1.tar.gz", "v16.3.1" },
+		{ "https://nodejs.org/download/rc/v23.0.0-rc.1/node-v23.0.0-rc.1.tar.gz", "v23.0.0-rc.1" },
+		{ "only /node-v0.x-archive here", "" },
+		{ "/release/v1.2/node-v1.2.tar.gz", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/blob%zu", tmpdir, i);
+		write_file(path, cases[i].text, strlen(cases[i].text));
+		node_version_of_binary(path, got, sizeof(got));
+		assert_string_equal(got, cases[i].want);
+	}
+}
+
+/* --- procs_read on real processes ------------------------------------------- */
+
+struct child {
+	pid_t pid;
+	int out; /* read end of its stdout */
+};
+
+static void spawn_child(struct child *c, char *const argv[], char *const envp[])
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	assert_int_equal(posix_spawn(&c->pid, argv[0], &fa, NULL, argv, envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	c->out = p[0];
+}
+
+/* Wait (bounded) for the child to print a line. */
+static bool wait_ready(struct child *c, int timeout_ms)
+{
+	struct pollfd pf = { .fd = c->out, .events = POLLIN };
+	char buf[64];
+	return poll(&pf, 1, timeout_ms) == 1 && read(c->out, buf, sizeof(buf)) > 0;
+}
+
+static void stop_child(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0); /* SIGKILLed: bounded */
+	close(c->out);
+}
+
+static void test_procs_read_node_child(void **state)
+{
+	(void)state;
+	char want[64];
+	if (access("/usr/bin/node", X_OK) != 0 || !node_version_cmd(want, sizeof(want)))
+		skip();
+	char script[256];
+	snprintf(script, sizeof(script), "%s/app.js", tmpdir);
+	const char js[] = "console.log('ready'); setInterval(() => {}, 1000);\n";
+	write_file(script, js, sizeof(js) - 1);
+	char *argv[] = { "/usr/bin/node", "--heapsnapshot-signal=SIGUSR2", script, "--inspect", NULL };
+	char *envp[] = { "NODE_OPTIONS=--diagnostic-dir=/tmp/x", "PATH=/usr/bin:/bin", NULL };
+	struct child c;
+	spawn_child(&c, argv, envp);
+	bool ready = wait_ready(&c, 10000);
+
+	struct proc_info p;
+	int rc = procs_read(c.pid, &p);
+	uint64_t start = 0;
+	int rc2 = procs_start_time(c.pid, &start);
+	uint64_t rss = procs_rss_bytes(c.pid);
+	stop_child(&c);
+	assert_true(ready);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rc2, 0);
+	assert_int_equal(p.pid, c.pid);
+	assert_int_equal(p.ns_pid, c.pid); /* same pid namespace */
+	assert_true(p.start_time > 0);
+	assert_int_equal(p.start_time, start);
+	assert_int_equal(p.uid, getuid());
+	assert_string_equal(p.comm, "node");
+	assert_string_equal(p.exe, "/usr/bin/node");
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/node --heapsnapshot-signal=SIGUSR2 %s --inspect", script);
+	assert_string_equal(p.cmdline, cmd);
+	assert_true(p.cgroup[0] != '\0');
+	assert_string_equal(p.node_version, want);
+	assert_int_equal(p.opts.heapsnapshot_signal, SIGUSR2);
+	assert_string_equal(p.opts.diagnostic_dir, "/tmp/x");
+	assert_false(p.opts.inspect); /* after the script: the script's argument */
+	assert_true(rss > (1 << 20));
+	const char names[][16] = { "nodejs", "node" };
+	assert_true(procs_name_matches(&p, names, 2));
+	assert_false(procs_name_matches(&p, names, 1));
+
+	/* gone */
+	assert_int_equal(procs_read(c.pid, &p), -ESRCH);
+	assert_int_equal(procs_start_time(c.pid, &start), -ESRCH);
+	assert_int_equal(procs_rss_bytes(c.pid), 0);
+}
+
+/* Debian's node 18 keeps its version in libnode.so: a process with a file named
+ * libnode.so.108 mapped (here python3 mapping a fake one) gets its version from it. */
+static void test_procs_read_libnode_fallback(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/python3", X_OK) != 0)
+		skip();
+	char lib[256];
+	snprintf(lib, sizeof(lib), "%s/libnode.so.108", tmpdir);
+	const char text[] = "\x7f" "ELF? https://nodejs.org/download/release/v18.20.4/node-v18.20.4.tar.gz";
+	write_file(lib, text, sizeof(text));
+	char *argv[] = { "/usr/bin/python3", "-c",
+			 "import mmap,sys,time\n"
+			 "f=open(sys.argv[1],'rb'); m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
+			 "print('ready',flush=True); time.sleep(30)\n",
+			 lib, NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct child c;
+	spawn_child(&c, argv, envp);
+	bool ready = wait_ready(&c, 10000);
+	struct proc_info p;
+	int rc = procs_read(c.pid, &p);
+	stop_child(&c);
+	assert_true(ready);
+	assert_int_equal(rc, 0);
+	assert_string_equal(p.node_version, "v18.20.4");
+	assert_int_equal(p.opts.heapsnapshot_signal, 0);
+	const char names[][16] = { "node", "nodejs" };
+	assert_false(procs_name_matches(&p, names, 2));
+}
+
+static void test_name_matches(void **state)
+{
+	(void)state;
+	struct proc_info p;
+	memset(&p, 0, sizeof(p));
+	const char names[][16] = { "node", "nodejs" };
+	strcpy(p.exe, "/opt/node-v22/bin/node");
+	assert_true(procs_name_matches(&p, names, 2));
+	strcpy(p.exe, "/usr/bin/node (deleted)"); /* upgraded under a running process */
+	assert_true(procs_name_matches(&p, names, 2));
+	strcpy(p.exe, "/usr/bin/nodemon");
+	assert_false(procs_name_matches(&p, names, 2));
+	p.exe[0] = '\0';
+	strcpy(p.comm, "nodejs");
+	assert_true(procs_name_matches(&p, names, 2));
+	strcpy(p.comm, "node2");
+	assert_false(procs_name_matches(&p, names, 2));
+	assert_false(procs_name_matches(&p, names, 0));
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signal_names),
+		cmocka_unit_test(test_opts_none),
+		cmocka_unit_test(test_opts_heapsnapshot_signal),
+		cmocka_unit_test(test_opts_after_script_do_not_count),
+		cmocka_unit_test(test_opts_value_options_skip_their_argument),
+		cmocka_unit_test(test_opts_inspect_forms),
+		cmocka_unit_test(test_opts_misc),
+		cmocka_unit_test(test_node_options_env),
+		cmocka_unit_test(test_opts_argv_edge),
+		cmocka_unit_test(test_version_usr_bin_node),
+		cmocka_unit_test(test_version_not_node),
+		cmocka_unit_test(test_version_patterns),
+		cmocka_unit_test(test_procs_read_node_child),
+		cmocka_unit_test(test_procs_read_libnode_fallback),
+		cmocka_unit_test(test_name_matches),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,408 @@
+/* Unit tests of trigger.c: every rule of the policy and its edges (0 thresholds,
+ * equal values, cooldown boundaries, max_per_process, re-arm levels, baseline,
+ * overflow near UINT64_MAX). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "trigger.h"
+
+#define MB (1ULL << 20)
+
+static struct config cfg;
+static struct trigger_proc t;
+static struct trigger_decision d;
+
+static int setup(void **state)
+{
+	(void)state;
+	config_defaults(&cfg);
+	cfg.rss_bytes = 0;
+	cfg.growth_bytes = 0;
+	cfg.cooldown_s = 0;
+	cfg.max_per_process = 0;
+	cfg.baseline_pct = 0;
+	return 0;
+}
+
+static void eval(uint64_t rss, int64_t now)
+{
+	trigger_evaluate(&cfg, &t, rss, now, &d);
+}
+
+static void assert_fired(const char *reason, uint64_t threshold)
+{
+	assert_true(d.fire);
+	assert_false(d.baseline);
+	assert_string_equal(d.reason, reason);
+	assert_int_equal(d.threshold_bytes, threshold);
+	assert_null(d.held_back);
+	assert_int_equal(d.retry_at_ms, 0);
+}
+
+static void assert_quiet(void)
+{
+	assert_false(d.fire);
+	assert_false(d.baseline);
+	assert_null(d.held_back);
+	assert_int_equal(d.retry_at_ms, 0);
+}
+
+static void test_all_off(void **state)
+{
+	(void)state;
+	trigger_init(&t, 100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	eval(UINT64_MAX - 1, 1);
+	assert_quiet();
+	cfg.baseline_pct = 50; /* baseline needs growth_mb */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	eval(UINT64_MAX - 1, 1);
+	assert_quiet();
+}
+
+static void test_init(void **state)
+{
+	(void)state;
+	memset(&t, 0xff, sizeof(t));
+	trigger_init(&t, 42);
+	assert_int_equal(t.baseline_rss, 42);
+	assert_int_equal(t.captures, 0);
+	assert_int_equal(t.last_capture_rss, 0);
+	assert_int_equal(t.last_capture_ms, 0);
+	assert_false(t.baseline_requested);
+}
+
+static void test_growth_threshold(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 200 * MB;
+	trigger_init(&t, 100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 300 * MB);
+	eval(300 * MB - 1, 10);
+	assert_quiet();
+	eval(300 * MB, 20); /* equal fires */
+	assert_fired("growth", 300 * MB);
+	assert_int_equal(t.captures, 1);
+	assert_int_equal(t.last_capture_rss, 300 * MB);
+	assert_int_equal(t.last_capture_ms, 20);
+}
+
+static void test_rss_threshold(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 1024 * MB;
+	trigger_init(&t, 100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1024 * MB);
+	eval(1024 * MB - 1, 1);
+	assert_quiet();
+	eval(1024 * MB, 2);
+	assert_fired("rss", 1024 * MB);
+}
+
+static void test_rss_already_above_when_seen(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 500 * MB;
+	trigger_init(&t, 800 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 500 * MB);
+	eval(800 * MB, 1);
+	assert_fired("rss", 500 * MB);
+	/* re-armed 10% above the RSS at the capture */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 880 * MB);
+}
+
+static void test_both_thresholds_lowest_wins(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 1000 * MB;
+	cfg.growth_bytes = 200 * MB;
+	trigger_init(&t, 100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 300 * MB);
+	eval(300 * MB, 1);
+	assert_fired("growth", 300 * MB);
+
+	trigger_init(&t, 900 * MB); /* rss level is now the lower one */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1000 * MB);
+	eval(1000 * MB, 1);
+	assert_fired("rss", 1000 * MB);
+	/* re-arm uses growth_mb as the step when set */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 1200 * MB);
+	eval(1100 * MB, 2); /* 1100 = baseline + growth: crossed, but below the re-arm level */
+	assert_quiet();
+	eval(1200 * MB, 3);
+	assert_fired("growth", 1200 * MB);
+}
+
+static void test_rearm_growth(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 200 * MB;
+	trigger_init(&t, 100 * MB);
+	eval(350 * MB, 1); /* overshoot: next level from the RSS at capture */
+	assert_fired("growth", 300 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 550 * MB);
+	eval(549 * MB, 2);
+	assert_quiet();
+	eval(550 * MB, 3);
+	assert_fired("growth", 550 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 3), 750 * MB);
+	assert_int_equal(t.captures, 2);
+}
+
+static void test_rearm_rss_only_ten_percent(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 1000 * MB;
+	trigger_init(&t, 0);
+	eval(1000 * MB, 1);
+	assert_fired("rss", 1000 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 1100 * MB);
+	eval(1099 * MB, 2);
+	assert_quiet();
+	eval(1100 * MB, 3);
+	assert_fired("rss", 1100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 3), 1210 * MB);
+}
+
+static void test_rearm_rss_minimum_step(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 1; /* tiny threshold: the 10% step is below 1 MiB */
+	trigger_init(&t, 0);
+	eval(2 * MB, 1);
+	assert_fired("rss", 1);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 3 * MB);
+}
+
+static void test_cooldown(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	cfg.cooldown_s = 300;
+	trigger_init(&t, 0);
+	eval(10 * MB, 1000);
+	assert_fired("growth", 10 * MB);
+	/* level armed normally during the cooldown */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1001), 20 * MB);
+	eval(25 * MB, 1001);
+	assert_false(d.fire);
+	assert_string_equal(d.held_back, "cooldown");
+	assert_int_equal(d.retry_at_ms, 301000);
+	assert_string_equal(d.reason, "growth");
+	assert_int_equal(d.threshold_bytes, 20 * MB);
+	assert_int_equal(t.captures, 1);
+	eval(25 * MB, 300999); /* last ms of the cooldown */
+	assert_string_equal(d.held_back, "cooldown");
+	assert_int_equal(d.retry_at_ms, 301000);
+	eval(25 * MB, 301000); /* boundary: cooldown over */
+	assert_fired("growth", 20 * MB);
+	assert_int_equal(t.last_capture_rss, 25 * MB);
+	assert_int_equal(t.last_capture_ms, 301000);
+}
+
+static void test_cooldown_retry_below_level(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	cfg.cooldown_s = 1;
+	trigger_init(&t, 0);
+	eval(10 * MB, 0);
+	assert_true(d.fire);
+	eval(21 * MB, 500);
+	assert_string_equal(d.held_back, "cooldown");
+	eval(15 * MB, d.retry_at_ms); /* RSS fell back by the retry: nothing */
+	assert_quiet();
+}
+
+static void test_cooldown_zero(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	trigger_init(&t, 0);
+	eval(10 * MB, 5);
+	assert_true(d.fire);
+	eval(20 * MB, 5); /* same ms */
+	assert_fired("growth", 20 * MB);
+}
+
+static void test_cooldown_time_overflow(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	cfg.cooldown_s = 7 * 86400;
+	trigger_init(&t, 0);
+	eval(10 * MB, INT64_MAX - 5);
+	assert_true(d.fire);
+	eval(30 * MB, INT64_MAX - 1);
+	assert_string_equal(d.held_back, "cooldown");
+	assert_int_equal(d.retry_at_ms, INT64_MAX);
+}
+
+static void test_max_per_process(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	cfg.max_per_process = 2;
+	trigger_init(&t, 0);
+	eval(10 * MB, 1);
+	assert_true(d.fire);
+	eval(20 * MB, 2);
+	assert_true(d.fire);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 3), TRIGGER_NEVER);
+	eval(100 * MB, 3);
+	assert_false(d.fire);
+	assert_string_equal(d.held_back, "max_per_process");
+	assert_int_equal(d.retry_at_ms, 0);
+	assert_int_equal(t.captures, 2);
+	eval(5 * MB, 4); /* not crossed: no reason to say anything */
+	assert_quiet();
+}
+
+static void test_max_per_process_zero_is_unlimited(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 1 * MB;
+	trigger_init(&t, 0);
+	for (unsigned i = 1; i <= 100; i++) {
+		eval(i * MB, i);
+		assert_true(d.fire);
+	}
+	assert_int_equal(t.captures, 100);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 101), 101 * MB);
+}
+
+static void test_max_beats_cooldown(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 10 * MB;
+	cfg.max_per_process = 1;
+	cfg.cooldown_s = 60;
+	trigger_init(&t, 0);
+	eval(10 * MB, 0);
+	assert_true(d.fire);
+	eval(50 * MB, 1); /* no retry promised when no capture can ever follow */
+	assert_string_equal(d.held_back, "max_per_process");
+	assert_int_equal(d.retry_at_ms, 0);
+}
+
+static void test_baseline(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 200 * MB;
+	cfg.baseline_pct = 50;
+	cfg.max_per_process = 1;
+	cfg.cooldown_s = 300;
+	trigger_init(&t, 100 * MB);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 200 * MB);
+	eval(199 * MB, 1);
+	assert_quiet();
+	eval(200 * MB, 2);
+	assert_true(d.fire);
+	assert_true(d.baseline);
+	assert_string_equal(d.reason, "baseline");
+	assert_int_equal(d.threshold_bytes, 200 * MB);
+	/* a baseline is no incident: no capture counted, no cooldown */
+	assert_int_equal(t.captures, 0);
+	assert_true(t.baseline_requested);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 2), 300 * MB);
+	eval(250 * MB, 3);
+	assert_quiet();
+	eval(300 * MB, 4);
+	assert_fired("growth", 300 * MB);
+}
+
+static void test_baseline_skipped_by_jump(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 200 * MB;
+	cfg.baseline_pct = 50;
+	trigger_init(&t, 100 * MB);
+	eval(400 * MB, 1); /* past both levels at once: the incident only */
+	assert_fired("growth", 300 * MB);
+	assert_true(t.baseline_requested);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 600 * MB);
+}
+
+static void test_baseline_needs_growth(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 1000 * MB;
+	cfg.baseline_pct = 50;
+	trigger_init(&t, 0);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1000 * MB);
+	eval(999 * MB, 1);
+	assert_quiet();
+}
+
+static void test_baseline_pct_rounding(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 1 * MB;
+	cfg.baseline_pct = 1;
+	trigger_init(&t, 0);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), MB / 100);
+	cfg.growth_bytes = 99; /* 99 * 1% rounds to 0: no baseline */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 99);
+	cfg.baseline_pct = 99;
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 98);
+}
+
+static void test_overflow_near_max(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = UINT64_MAX / 2;
+	cfg.baseline_pct = 99;
+	trigger_init(&t, UINT64_MAX - 10); /* baseline + growth saturates: never */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	eval(UINT64_MAX - 1, 1);
+	assert_quiet();
+
+	setup(NULL);
+	cfg.rss_bytes = UINT64_MAX - 100;
+	trigger_init(&t, 0);
+	eval(UINT64_MAX - 50, 1);
+	assert_fired("rss", UINT64_MAX - 100);
+	/* re-arm step saturates: no further level */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1), TRIGGER_NEVER);
+	eval(UINT64_MAX - 1, 2);
+	assert_quiet();
+
+	setup(NULL);
+	cfg.growth_bytes = UINT64_MAX; /* percent_of must not overflow */
+	cfg.baseline_pct = 99;
+	trigger_init(&t, 0);
+	uint64_t want = UINT64_MAX / 100 * 99 + UINT64_MAX % 100 * 99 / 100;
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), want);
+	eval(want, 1);
+	assert_true(d.baseline);
+}
+
+static void test_rss_zero_baseline(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 1 * MB;
+	trigger_init(&t, 0);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1 * MB);
+	eval(0, 0);
+	assert_quiet();
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_all_off), T(test_init), T(test_growth_threshold), T(test_rss_threshold),
+		T(test_rss_already_above_when_seen), T(test_both_thresholds_lowest_wins),
+		T(test_rearm_growth), T(test_rearm_rss_only_ten_percent), T(test_rearm_rss_minimum_step),
+		T(test_cooldown), T(test_cooldown_retry_below_level), T(test_cooldown_zero),
+		T(test_cooldown_time_overflow), T(test_max_per_process),
+		T(test_max_per_process_zero_is_unlimited), T(test_max_beats_cooldown), T(test_baseline),
+		T(test_baseline_skipped_by_jump), T(test_baseline_needs_growth),
+		T(test_baseline_pct_rounding), T(test_overflow_near_max), T(test_rss_zero_baseline),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
