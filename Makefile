@@ -31,8 +31,8 @@ BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 PKGS     := libbpf libelf zlib inih jansson
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+OPTFLAGS ?= -O2 -g
+CFLAGS   := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
             -I$(OUT) -Iagent -Ibpf $(SAN)
 LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
@@ -110,7 +110,7 @@ unit-build: $(UNIT_BINS)
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  CFLAGS="-O1 -g" all unit-build
+	  OPTFLAGS="-O1 -g" all unit-build
 
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
 # The library is compiled once with fuzzer instrumentation; each target links it.
@@ -147,7 +147,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/heapsnap $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(BUILD)/heapsnapd $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/
 	test -e $(DESTDIR)/etc/heapsnap/heapsnap.ini || \
-	  sed 's|^dir = .*|dir = /var/lib/heapsnap|' conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
+	  sed -e 's|^dir = .*|dir = /var/lib/heapsnap|' \
+	      -e 's|^state_socket = .*|state_socket = /run/heapsnap/heapsnapd.sock|' \
+	      conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/heapsnapd.service > $(DESTDIR)/lib/systemd/system/heapsnapd.service
 
 clean:

@@ -39,7 +39,10 @@ static void describe_route(struct watched *w)
 
 static void arm(struct agent *a, struct watched *w)
 {
-	uint64_t level = w->capturing ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
+	 * timer re-evaluates, so the kernel need not report every page fault meanwhile. */
+	bool hold = w->capturing || w->retry_at_ms;
+	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
 
 	if (level == w->armed_bytes)
 		return;
