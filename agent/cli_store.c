@@ -254,6 +254,9 @@ static int decompress_to(const char *blob, int out_fd, const char *out_name)
 		if (n <= 0) {
 			const char *msg = gzerror(gz, &zerr);
 
+			if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": "))
+				msg = strstr(msg, ": ") + 2;  /* gzdopen names the file "<fd:N>" */
+
 			if (n < 0 || zerr != Z_OK) {
 				fprintf(stderr, "heapsnap: get: %s is damaged: %s\n", blob, msg);
 				rc = -1;
