@@ -119,10 +119,14 @@ static int open_dir(const char *dir, bool create, char *err, size_t errlen)
 	}
 	if (fd < 0) {
 		int e = errno;
+		struct stat sb;
 
-		if (e == EACCES)
-			snprintf(err, errlen, "store %s: permission denied (the store is private to its "
-				 "owner; run as that user or root)", dir);
+		if (e == EACCES && stat(dir, &sb) == 0)
+			snprintf(err, errlen, "store %s: permission denied (owned by uid %u, mode %04o: "
+				 "snapshots are private; run as that user or root)", dir,
+				 (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+		else if (e == EACCES)
+			snprintf(err, errlen, "store %s: permission denied", dir);
 		else
 			snprintf(err, errlen, "store %s: %s", dir, strerror(e));
 		return -e;

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <time.h>
 #include <jansson.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <zlib.h>
 
 #include "snapshot_fixture.h"
@@ -523,6 +525,118 @@ static void test_min_free_refuses(void **state)
 	store_close(st);
 }
 
+
+/* ---- disk full (root: a small tmpfs in a private mount namespace) --------- */
+
+/* A valid snapshot whose one string is LEN random letters: barely compressible. */
+static void make_incompressible(struct blob *b, size_t len)
+{
+	static const char head[] = "{\"snapshot\":{\"meta\":{\"node_fields\":[\"a\"],\"edge_fields\":"
+				   "[\"b\"]},\"node_count\":0,\"edge_count\":0},\"nodes\":[],"
+				   "\"edges\":[],\"strings\":[\"";
+	static const char tail[] = "\"]}";
+	size_t hl = strlen(head);
+
+	b->len = hl + len + strlen(tail);
+	b->data = malloc(b->len);
+	assert_non_null(b->data);
+	memcpy(b->data, head, hl);
+	srand(7);
+	for (size_t i = 0; i < len; i++)
+		b->data[hl + i] = (unsigned char)('A' + rand() % 58);
+	for (size_t i = 0; i < len; i++)
+		if (b->data[hl + i] == '\\' || b->data[hl + i] == '"')
+			b->data[hl + i] = 'x';
+	memcpy(b->data + hl + len, tail, strlen(tail));
+}
+
+static bool mount_small_tmpfs(const char *where, const char *size)
+{
+	char opts[64];
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return false;
+	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	return mount("hs-test", where, "tmpfs", 0, opts) == 0;
+}
+
+static void test_disk_full_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot_meta m, *list;
+	struct store_writer *w;
+	struct store *st;
+	struct blob big;
+	size_t off = 0, count;
+	int rc = 0;
+	char err[512];
+
+	if (!mount_small_tmpfs(f->parent, "1m"))
+		skip();  /* needs root (mount namespace + tmpfs) */
+	make_incompressible(&big, 4u << 20);
+	st = open_ok(f->dir, true);
+	sample_meta(&m, 51, 0);
+	w = store_writer_begin(st, &m, 1, err, sizeof(err));
+	assert_non_null(w);
+	while (off < big.len && rc == 0) {
+		size_t n = big.len - off < 65536 ? big.len - off : 65536;
+
+		rc = store_writer_write(w, big.data + off, n);
+		off += n;
+	}
+	if (rc == 0)
+		rc = store_writer_commit(w, &m, err, sizeof(err));
+	else {
+		snprintf(err, sizeof(err), "%s", store_writer_error(w));
+		store_writer_abort(w);
+	}
+	assert_int_equal(rc, -1);
+	if (!strstr(err, "No space left on device"))
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(count_entries(f->dir), 0);
+	assert_int_equal(store_list(st, &list, &count), 0);
+	assert_int_equal(count, 0);
+	store_list_free(list, count);
+	store_close(st);
+	free(big.data);
+	umount2(f->parent, MNT_DETACH);
+}
+
+static void test_min_free_checked_while_writing(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot_meta m;
+	struct store_writer *w;
+	struct store *st;
+	struct blob big;
+	size_t off = 0;
+	int rc = 0;
+	char err[512];
+
+	if (!mount_small_tmpfs(f->parent, "12m"))
+		skip();
+	make_incompressible(&big, 10u << 20);
+	st = open_ok(f->dir, true);
+	store_set_quota(st, 0, 0, 0, 8u << 20);  /* 12 MB free at the start, floor 8 MB */
+	sample_meta(&m, 52, 0);
+	w = store_writer_begin(st, &m, 1, err, sizeof(err));
+	assert_non_null(w);
+	while (off < big.len && rc == 0) {
+		size_t n = big.len - off < 65536 ? big.len - off : 65536;
+
+		rc = store_writer_write(w, big.data + off, n);
+		off += n;
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(store_writer_error(w), "store: free space below min_free_mb"));
+	assert_int_equal(store_writer_commit(w, &m, err, sizeof(err)), -1);
+	assert_int_equal(count_entries(f->dir), 0);
+	store_close(st);
+	free(big.data);
+	umount2(f->parent, MNT_DETACH);
+}
+
 /* ---- ids ------------------------------------------------------------------ */
 
 static void test_id_prefix_lookup(void **state)
@@ -709,6 +823,8 @@ int main(void)
 		T(test_quota_total_bytes_keeps_newest),
 		T(test_quota_max_age),
 		T(test_min_free_refuses),
+		T(test_disk_full_reported),
+		T(test_min_free_checked_while_writing),
 		T(test_id_prefix_lookup),
 		T(test_cli_list_show),
 		T(test_cli_get_round_trip),
