@@ -106,12 +106,29 @@ static int check_dir_safety(const char *dir, int fd, bool writer, char *err, siz
 	return 0;
 }
 
+/* mkdir -p: missing parents are made 0700 too (only the owner needs them). */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int open_dir(const char *dir, bool create, char *err, size_t errlen)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		if (make_dirs(dir) < 0) {
 			snprintf(err, errlen, "store %s: cannot create: %s", dir, strerror(errno));
 			return -errno;
 		}
@@ -774,9 +791,10 @@ static int deflate_out(struct store_writer *w, int flush)
 		w->z.next_out = w->out;
 		w->z.avail_out = sizeof(w->out);
 		zrc = deflate(&w->z, flush);
-		if (zrc == Z_STREAM_ERROR)
-			return writer_fail(w, -EIO, "store: compress %s/%s: %s", "zlib stream error");
 		size_t have = sizeof(w->out) - w->z.avail_out;
+
+		if (zrc == Z_STREAM_ERROR || (zrc == Z_BUF_ERROR && have == 0 && flush == Z_FINISH))
+			return writer_fail(w, -EIO, "store: compress %s/%s: %s", "zlib error");
 		if (have > 0) {
 			int rc = write_all(w->fd, w->out, have);
 

@@ -151,12 +151,21 @@ static void test_open_creates_private_dir(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st = open_ok(f->dir, true);
+	char path[256];
 	struct stat sb;
 
 	assert_int_equal(stat(f->dir, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0700);
 	assert_string_equal(store_dir(st), f->dir);
 	store_close(st);
+	/* missing parents are created (private) too */
+	snprintf(path, sizeof(path), "%s/a/b/store", f->parent);
+	st = open_ok(path, true);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/a/b", f->parent);
+	rmdir(path);
 }
 
 static void test_open_refuses_loose_permissions(void **state)
