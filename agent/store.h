@@ -40,7 +40,11 @@ struct store;
 struct store_writer;
 
 /* Open (create=true: create 0700 if missing) and clean leftover *.tmp files.
- * Refuses a directory with group/other permissions or not owned by us. */
+ * Refuses a directory with group/other permissions or not owned by us.
+ * create=true is the writer (the agent): it must own the directory, and it removes
+ * *.tmp and any ID.heapsnapshot.gz without its ID.json (a crash between the two
+ * renames). create=false is a reader (the CLI): it changes nothing, and root may read
+ * a store owned by another user. Errors: -errno with a message in err. */
 int store_open(const char *dir, bool create, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_dir(const struct store *st);
@@ -51,7 +55,9 @@ void store_set_quota(struct store *st, uint64_t max_total_bytes, unsigned max_co
 
 /* Start a snapshot: picks meta->id, opens ID.heapsnapshot.gz.tmp. The writer
  * compresses (level) and verifies everything written, and checks min_free_bytes
- * as it goes. Returns NULL with err set. */
+ * as it goes (before starting and every 4 MB of input). Returns NULL with err set.
+ * ID = UTC start time, meta->pid, 16 random bits: "20261127T081502Z-12345-a1b2"
+ * (sorts by time). meta->started_at_ms is set to now if 0. */
 struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *meta, int level,
 					 char *err, size_t errlen);
 /* Append raw snapshot bytes. 0, or -1 with the writer's error (disk full, malformed). */
@@ -59,7 +65,10 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len);
 const char *store_writer_error(const struct store_writer *w);
 uint64_t store_writer_raw_bytes(const struct store_writer *w);
 /* Finish: verify complete, fsync, rename, write ID.json. Fills raw/size/counts in
- * meta. Frees w. 0, or -1 with err set (nothing is left behind). */
+ * meta (and ended_at_ms = now, capture_ms = ended - triggered, or - started, when
+ * they are 0). Then applies the quotas (evictions are logged at info level).
+ * Frees w. 0, or -1 with err set (nothing is left behind). Call it even after a
+ * failed write: it then frees w and reports the write's error. */
 int store_writer_commit(struct store_writer *w, struct snapshot_meta *meta, char *err, size_t errlen);
 /* Drop everything written. Frees w. Accepts NULL. */
 void store_writer_abort(struct store_writer *w);
@@ -76,7 +85,9 @@ void store_blob_path(const struct store *st, const char *id, char *out, size_t o
 int store_set_extra(struct store *st, const char *id, const char *extra_json);
 int store_remove(struct store *st, const char *id);
 
-/* The metadata as a JSON object text (malloc'ed), as list/show --json print it. */
+/* The metadata as a JSON object text (malloc'ed), as list/show --json print it:
+ * every field of struct snapshot_meta under its own name, "started_at" (ISO-8601
+ * UTC), then the members of extra_json (which never replace those names). */
 char *store_meta_to_json(const struct snapshot_meta *m);
 
 #endif
