@@ -1,0 +1,59 @@
+/* Memory guard: before a capture, estimate the extra memory a V8 heap snapshot will
+ * take inside the target and refuse the capture if that would not fit under the
+ * process's memory cgroup limit or the host's MemAvailable (a snapshot that does not
+ * fit gets the target OOM-killed: the one thing heapsnap must never do).
+ *
+ * Cost model (measured, see guard.c):
+ *     cost   = guard_cost_factor x heap_used
+ *     needed = cost + guard_min_headroom
+ * guard_min_headroom covers the model's fixed part (a snapshot of an empty Node heap)
+ * and what must stay free after the snapshot. A capture is allowed when every known
+ * limit leaves at least `needed` bytes. Everything here except guard_collect is pure. */
+#ifndef HS_GUARD_H
+#define HS_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct guard_input {
+	uint64_t heap_used_bytes;      /* V8 heap used; 0 = unknown: rss_bytes stands in for it */
+	uint64_t rss_bytes;            /* the process's RSS */
+	uint64_t cgroup_limit_bytes;   /* tightest memory cgroup limit; 0 = none */
+	uint64_t cgroup_usage_bytes;   /* that cgroup's usage, minus reclaimable page cache */
+	const char *cgroup_limit_name; /* "cgroup memory.max" (default when NULL) or "...limit_in_bytes" */
+	uint64_t mem_available_bytes;  /* host MemAvailable; 0 = unknown */
+};
+
+struct guard_verdict {
+	bool allow;
+	bool heap_estimated;       /* heap_used was unknown: RSS was used instead */
+	uint64_t cost_bytes;       /* estimated extra memory of the snapshot */
+	uint64_t needed_bytes;     /* cost + guard_min_headroom */
+	uint64_t headroom_bytes;   /* free memory under the binding limit (UINT64_MAX if none) */
+	const char *limit;         /* binding limit: "cgroup memory.max", "host MemAvailable", "none" */
+	char reason[256];          /* one sentence for the capture_refused event / the log */
+};
+
+/* Extra bytes the snapshot is expected to take (saturates at UINT64_MAX). */
+uint64_t guard_estimate_cost(const struct config *cfg, const struct guard_input *in);
+
+/* Decide. Returns out->allow. With cfg->guard off the capture is always allowed
+ * (the numbers are still filled in and the reason says the guard is off). */
+bool guard_check(const struct config *cfg, const struct guard_input *in, struct guard_verdict *out);
+
+/* Signed margin: headroom - needed of the binding limit, in bytes (positive = fits).
+ * INT64_MAX when no limit is known. Used by the predictive trigger. */
+int64_t guard_margin(const struct guard_verdict *v);
+
+/* Fill in from the live system: RSS from /proc/PID/statm, the process's memory cgroup
+ * under cgroup_root (NULL = /sys/fs/cgroup), MemAvailable from meminfo_path (NULL =
+ * /proc/meminfo). heap_used is passed through (0 = unknown). Returns 0 or -errno
+ * (-ESRCH when the process is gone). Not pure: the agent's one call before capture. */
+int guard_collect(pid_t pid, uint64_t heap_used, const char *cgroup_root, const char *meminfo_path,
+		  struct guard_input *out);
+
+#endif
