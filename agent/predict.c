@@ -10,7 +10,7 @@
 void predict_default_params(struct predict_params *p)
 {
 	p->min_samples = 4;
-	p->min_span_ms = 2000;
+	p->min_span_ms = 5000;
 	p->min_growth_bps = 64 * 1024;
 	/* Measured with tests/bench/snapshot_cost.sh: 0.06 s/MB (16-property objects) to
 	 * 0.17 s/MB (distinct short strings); 0.20 keeps a margin. */
@@ -37,6 +37,32 @@ double predict_growth_rate(const struct predict_sample *s, size_t n)
 		var += dt * dt;
 	}
 	return var > 0 ? cov / var : 0;
+}
+
+/* True if the fitted slope stands out of the residual noise: slope > 2 standard
+ * errors. A GC sawtooth sampled at an unlucky phase can tilt a short fit; it cannot
+ * make that tilt significant. */
+static bool slope_is_significant(const struct predict_sample *s, size_t n, double slope)
+{
+	if (n < 3)
+		return false;
+	double mt = 0, mb = 0;
+	for (size_t i = 0; i < n; i++) {
+		mt += (double)(s[i].t_ms - s[0].t_ms) / 1000.0;
+		mb += (double)s[i].bytes - (double)s[0].bytes;
+	}
+	mt /= (double)n, mb /= (double)n;
+	double ssr = 0, var = 0;
+	for (size_t i = 0; i < n; i++) {
+		double dt = (double)(s[i].t_ms - s[0].t_ms) / 1000.0 - mt;
+		double r = (double)s[i].bytes - (double)s[0].bytes - mb - slope * dt;
+		ssr += r * r;
+		var += dt * dt;
+	}
+	if (var <= 0)
+		return false;
+	/* slope > 2 x sqrt(ssr / (n - 2) / var), squared (no libm in the link) */
+	return slope > 0 && slope * slope > 4.0 * ssr / (double)(n - 2) / var;
 }
 
 static double capture_secs_estimate(const struct predict_params *p, const struct guard_input *now)
@@ -81,7 +107,8 @@ enum predict_action predict_decide(const struct config *cfg, const struct predic
 		return finish(out, PREDICT_WAIT);
 	}
 	out->growth_bps = predict_growth_rate(s, n);
-	if (out->growth_bps < (double)params->min_growth_bps || margin == INT64_MAX) {
+	bool sustained = slope_is_significant(s, n, out->growth_bps);
+	if (out->growth_bps < (double)params->min_growth_bps || !sustained || margin == INT64_MAX) {
 		snprintf(out->reason, sizeof(out->reason), "%s (%.2f MB/s): the snapshot keeps fitting",
 			 margin == INT64_MAX ? "no memory limit known" : "not growing", out->growth_bps / MB);
 		return finish(out, PREDICT_WAIT);

@@ -3,7 +3,8 @@
  * kill it.
  *
  * From recent (time, bytes) samples of RSS (or heap used) the growth rate r is fitted
- * by least squares. With the guard's model the margin (headroom - needed) shrinks by
+ * by least squares (and must exceed twice its standard error, so GC sawtooth noise is
+ * not taken for growth). With the guard's model the margin (headroom - needed) shrinks by
  * (1 + factor) x r per second: the process eats headroom at r and the snapshot gets
  * dearer at factor x r. So the snapshot stops fitting in
  *     T = margin / ((1 + factor) x r)
@@ -26,7 +27,7 @@ struct predict_sample {
 
 struct predict_params {
 	unsigned min_samples;      /* 4: fewer -> no prediction */
-	unsigned min_span_ms;      /* 2000: samples must cover at least this long */
+	unsigned min_span_ms;      /* 5000: samples must cover at least this long */
 	uint64_t min_growth_bps;   /* 64 KiB/s: slower counts as flat */
 	double secs_per_heap_mb;   /* 0.20: capture duration per MB of heap (measured 0.06-0.17) */
 	unsigned fixed_secs;       /* 2: signal -> event loop -> snapshot start, file close */
