@@ -1,29 +1,56 @@
 /* Memory guard: will a heap snapshot fit? (see guard.h)
  *
- * Measured with tests/bench/snapshot_cost.sh (Node 20.20.2, 2-core KVM guest, fresh
- * process per row, full GC, peak RSS reset through /proc/self/clear_refs, then
- * v8.writeHeapSnapshot; extra = VmHWM after - VmRSS before):
+ * Measured with tests/bench/snapshot_cost.sh (2-core KVM guest, fresh process per row,
+ * full GC, peak RSS reset through /proc/self/clear_refs, then v8.writeHeapSnapshot;
+ * extra = VmHWM after - VmRSS before; secs are noisy, the host was shared):
  *
- *   shape     heap MB   extra MB  extra/heap  nodes      B/node  secs
- *   small       18.0      117.0     6.51       367,007    334    1.38
- *   small       45.5      301.7     6.63       973,336    325    3.83
- *   small       95.0      643.1     6.77     2,054,896    328   11.19
- *   small      196.3     1229.3     6.26     4,267,178    302   22.99
- *   medium      19.4       65.7     3.39       186,637    369    1.60
- *   medium      52.6      156.1     2.97       481,542    340    4.06
- *   medium     102.5      312.7     3.05       923,921    355    6.32
- *   medium     202.2      624.3     3.09     1,808,685    362   11.35
- *   strings    17.0      178.3    10.50       432,541    432    2.94
- *   strings    43.2      455.9    10.54     1,120,807    426    6.96
- *   strings    95.1      970.1    10.20     2,480,951    410   15.78
- *   (the remaining rows are in the report; see MODEL below)
+ *   Node 20.20.2   heap MB  extra MB  extra/heap  snapshot nodes  B/node   secs
+ *   small            18.0     117.0      6.51        367,007       334     1.4
+ *   small            45.5     301.7      6.63        973,336       325     3.8
+ *   small            95.0     643.1      6.77      2,054,896       328    11.2
+ *   small           196.3    1229.3      6.26      4,267,178       302    23.0
+ *   medium           19.4      65.7      3.39        186,637       369     1.6
+ *   medium           52.6     156.1      2.97        481,542       340     4.1
+ *   medium          102.5     312.7      3.05        923,921       355     6.3
+ *   medium          202.2     624.3      3.09      1,808,685       362    11.4
+ *   strings          17.0     178.3     10.50        432,541       432     2.9
+ *   strings          43.2     455.9     10.54      1,120,807       426     7.0
+ *   strings          95.1     970.1     10.20      2,480,951       410    15.8
+ *   strings         195.2    1904.7      9.76      5,102,915       391    33.3
+ *   numbers          17.9     191.1     10.67        694,758       288     6.8
+ *   numbers          44.9     542.5     12.09      1,858,254       306     6.5
+ *   numbers          44.9     540.1     12.04      1,858,274       305    29.4
+ *   numbers          97.2    1077.0     11.08      4,119,700       274    27.1
+ *   numbers         195.5    2183.1     11.16      8,364,004       274    27.8
+ *   records          18.5     172.2      9.28        498,063       362     2.5
+ *   records          45.5     386.0      8.48      1,284,541       315     5.5
+ *   records          97.4     832.1      8.55      2,791,943       313    12.5
+ *   tiny_arrays      48.0     385.6      8.04      1,514,007       267    21.6
+ *   tiny_arrays      96.2     727.6      7.57      3,087,029       247    36.4
+ *   linked           45.7     334.9      7.32        973,378       361    12.1
+ *   linked           95.6     626.9      6.56      2,054,938       320    18.3
+ *   arrays           19.5      28.8      1.47         39,340       767     0.3
+ *   arrays           50.0      28.0      0.56         39,500       743     0.3
+ *   arrays           99.7      27.9      0.28         39,778       737     0.4
+ *   arrays          199.6      28.6      0.14         40,302       743     1.2
+ *   Node 22.23.3   small 48.9 MB: 5.74x; strings 44.4: 9.95x; numbers 45.8: 10.30x
+ *   Node 24.21.0   small 47.0 MB: 5.83x; strings 36.6: 9.51x; numbers 40.4: 8.65x
  *
- * small = {a,b} objects, medium = 16 properties + a 40-char string, strings = distinct
- * short strings. The cost is ~300-430 bytes per snapshot node, so it is proportional
- * to heap used with a slope set by the bytes per object: the fewer bytes per object,
- * the dearer. Over the shapes measured the slope is at most ~10.5 and the intercept
- * is ~0 (a Node process at rest costs ~30 MB). The default factor 13 keeps >20 %
- * margin over the worst shape; guard_min_headroom (64 MB) covers the fixed part. */
+ * Shapes: small = {a,b}; medium = 16 properties + a 40-char string; strings = distinct
+ * short strings; numbers = boxed doubles in generic arrays; records = {id, name,
+ * tags:[..], score: double}; tiny_arrays = [i]; linked = {v, next}; arrays = 100k-Smi
+ * arrays. Each row is one fresh process.
+ *
+ * MODEL. The cost is 250-430 bytes per snapshot node (V8's HeapEntry/HeapGraphEdge
+ * vectors, the address->id map, copied strings), so it is linear in heap used with a
+ * slope set by bytes per object: the smaller the objects, the dearer. The worst shape
+ * measured is boxed doubles on Node 20 (12.1x); the intercept is ~28 MB (the snapshot
+ * of a Node process at rest: the arrays rows). Hence
+ *     extra = guard_cost_factor x heap_used,   needed = extra + guard_min_headroom
+ * with guard_min_headroom (64 MB) covering the 28 MB intercept plus what must stay
+ * free. The config default factor 13 leaves only ~7 % over the worst shape; 15 (24 %)
+ * is the recommended default. When heap used is unknown, RSS stands in for it, which
+ * overestimates (RSS = heap + ~60-80 MB of runtime) and so errs on the safe side. */
 #include "guard.h"
 
 #include <errno.h>

@@ -12,9 +12,11 @@ void predict_default_params(struct predict_params *p)
 	p->min_samples = 4;
 	p->min_span_ms = 5000;
 	p->min_growth_bps = 64 * 1024;
-	/* Measured with tests/bench/snapshot_cost.sh: 0.06 s/MB (16-property objects) to
-	 * 0.17 s/MB (distinct short strings); 0.20 keeps a margin. */
-	p->secs_per_heap_mb = 0.20;
+	/* Measured with tests/bench/snapshot_cost.sh (Node 20, idle 2-core guest): 0.06 s/MB
+	 * (16-property objects), 0.12 (2-property objects), 0.17 (short strings), 0.14-0.37
+	 * (boxed doubles: the most nodes per MB). A busy host is slower; 0.40 keeps a margin.
+	 * Overestimating only makes the predictive capture fire earlier. */
+	p->secs_per_heap_mb = 0.40;
 	p->fixed_secs = 2;
 	p->margin_secs = 10;
 }

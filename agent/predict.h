@@ -29,7 +29,7 @@ struct predict_params {
 	unsigned min_samples;      /* 4: fewer -> no prediction */
 	unsigned min_span_ms;      /* 5000: samples must cover at least this long */
 	uint64_t min_growth_bps;   /* 64 KiB/s: slower counts as flat */
-	double secs_per_heap_mb;   /* 0.20: capture duration per MB of heap (measured 0.06-0.17) */
+	double secs_per_heap_mb;   /* 0.40: capture duration per MB of heap (measured 0.06-0.37) */
 	unsigned fixed_secs;       /* 2: signal -> event loop -> snapshot start, file close */
 	unsigned margin_secs;      /* 10: reaction margin (sampling interval, queueing) */
 };

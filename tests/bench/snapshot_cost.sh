@@ -5,10 +5,10 @@
 #   extra = VmHWM after the snapshot - VmRSS just before it
 # next to heapUsed, the snapshot's node_count/edge_count, duration and file size.
 # Not a test: it prints a table (TSV) that sets the guard's default cost model.
-#   NODE=/usr/bin/node SHAPES="small medium strings numbers records arrays" SIZES_MB="20 50 100 200" bash tests/bench/snapshot_cost.sh
+#   NODE=/usr/bin/node SHAPES="small medium strings numbers records tiny_arrays linked arrays" SIZES_MB="20 50 100 200" bash tests/bench/snapshot_cost.sh
 set -u
 NODE=${NODE:-/usr/bin/node}
-SHAPES=${SHAPES:-"small medium strings numbers records arrays"}
+SHAPES=${SHAPES:-"small medium strings numbers records tiny_arrays linked arrays"}
 SIZES_MB=${SIZES_MB:-"20 50 100 200"}
 work=$(mktemp -d /tmp/hs-snapcost.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -34,6 +34,10 @@ const builders = {
 	numbers: (i) => i + 0.5,
 	// a typical JSON record: object, distinct string, small array, boxed double
 	records: (i) => ({ id: i, name: 'user' + i, tags: ['a', 'b'], score: i + 0.5 }),
+	// one-element arrays (a JSArray and its backing store: two nodes)
+	tiny_arrays: (i) => [i],
+	// a linked list of {v, next}: no array slot per object
+	linked: (() => { let head = null; return (i) => (head = { v: i, next: head }); })(),
 	// 100k-element arrays of small integers (one node, ~800 KB each)
 	arrays: (i) => { const a = new Array(100000); for (let k = 0; k < a.length; k++) a[k] = (i + k) & 0xffff; return a; },
 };
