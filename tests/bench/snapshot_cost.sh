@@ -6,10 +6,15 @@
 # next to heapUsed, the snapshot's node_count/edge_count, duration and file size.
 # Not a test: it prints a table (TSV) that sets the guard's default cost model.
 #   NODE=/usr/bin/node SHAPES="small medium strings numbers records tiny_arrays linked arrays" SIZES_MB="20 50 100 200" bash tests/bench/snapshot_cost.sh
+# ROUTE=inspector measures HeapProfiler.takeHeapSnapshot instead, taken by an outside
+# client that reads the chunks as fast as it can (CLIENT_NODE: a Node >= 22, which has
+# a WebSocket client; the peak is reset from outside through /proc/PID/clear_refs).
 set -u
 NODE=${NODE:-/usr/bin/node}
 SHAPES=${SHAPES:-"small medium strings numbers records tiny_arrays linked arrays"}
 SIZES_MB=${SIZES_MB:-"20 50 100 200"}
+ROUTE=${ROUTE:-write}
+CLIENT_NODE=${CLIENT_NODE:-}
 work=$(mktemp -d /tmp/hs-snapcost.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -63,6 +68,13 @@ const status = () => {
 	return o;
 };
 const mu = process.memoryUsage();
+if (process.env.ROUTE === 'inspector') {
+	// hand over to the outside client: say we are ready, keep the heap, wait for SIGTERM
+	require('inspector').open(0, '127.0.0.1');
+	fs.writeFileSync(dir + '/ready', JSON.stringify({ url: require('inspector').url(), heapUsed: mu.heapUsed }));
+	setInterval(() => keep.length, 1000);
+	return;
+}
 fs.writeFileSync('/proc/self/clear_refs', '5');
 const before = status();
 const t0 = process.hrtime.bigint();
@@ -82,9 +94,63 @@ console.log([shape, MB(mu.heapUsed), MB(before.VmRSS), MB(after.VmHWM), MB(extra
 keep.length; // keep the heap alive until here
 JS
 
+cat >"$work/client.js" <<'JS'
+'use strict';
+// client.js PID DIR SHAPE: takes a snapshot of PID over its inspector, prints the row.
+const fs = require('fs');
+const [pid, dir, shape] = process.argv.slice(2);
+const ready = JSON.parse(fs.readFileSync(dir + '/ready', 'utf8'));
+const status = () => {
+	const o = {};
+	for (const l of fs.readFileSync('/proc/' + pid + '/status', 'utf8').split('\n')) {
+		const m = /^(VmHWM|VmRSS):\s+(\d+) kB/.exec(l);
+		if (m) o[m[1]] = Number(m[2]) * 1024;
+	}
+	return o;
+};
+const ws = new WebSocket(ready.url);
+let bytes = 0, t0, before, head = '';
+ws.onopen = () => {
+	fs.writeFileSync('/proc/' + pid + '/clear_refs', '5');
+	before = status();
+	t0 = process.hrtime.bigint();
+	ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.takeHeapSnapshot', params: { reportProgress: false } }));
+};
+ws.onmessage = (ev) => {
+	const msg = JSON.parse(ev.data);
+	if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') {
+		if (head.length < 4096) head += msg.params.chunk.slice(0, 4096);
+		bytes += msg.params.chunk.length;
+		return;
+	}
+	if (msg.id !== 1) return;
+	const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+	const after = status();
+	const num = (k) => Number((new RegExp('"' + k + '":(\\d+)')).exec(head)[1]);
+	const MB = (b) => (b / 1048576).toFixed(1);
+	const extra = after.VmHWM - before.VmRSS;
+	console.log([shape + '/insp', MB(ready.heapUsed), MB(before.VmRSS), MB(after.VmHWM), MB(extra),
+		(extra / ready.heapUsed).toFixed(2), num('node_count'), num('edge_count'),
+		(extra / num('node_count')).toFixed(0), secs.toFixed(2), MB(bytes)].join('\t'));
+	ws.close();
+	process.exit(0);
+};
+ws.onerror = (e) => { console.error('client:', e.message); process.exit(1); };
+JS
+
+measure_inspector() { # $1 shape, $2 MB
+	rm -f "$work/ready"
+	ROUTE=inspector "$NODE" --expose-gc --max-old-space-size=8192 "$work/measure.js" "$1" "$2" "$work" &
+	local pid=$! i
+	for i in $(seq 600); do [ -s "$work/ready" ] && break; sleep 0.5; done
+	timeout 600 "$CLIENT_NODE" "$work/client.js" "$pid" "$work" "$1" || echo "$1/insp	$2	(failed)"
+	kill "$pid"; wait "$pid" 2>/dev/null
+}
+
 printf 'shape\theap_used_mb\trss_before_mb\tpeak_rss_mb\textra_mb\textra/heap\tnodes\tedges\textra_B/node\tsecs\tfile_mb\n'
 for shape in $SHAPES; do
 	for mb in $SIZES_MB; do
+		if [ "$ROUTE" = inspector ]; then measure_inspector "$shape" "$mb"; continue; fi
 		timeout 600 "$NODE" --expose-gc --max-old-space-size=8192 "$work/measure.js" "$shape" "$mb" "$work" ||
 			echo "$shape	$mb	(failed rc=$?)"
 	done
