@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,12 +259,24 @@ static int read_hierarchy(const struct hierarchy *h, const char *path, struct cg
 	return err;
 }
 
+/* A path with a ".." component names a cgroup outside our cgroup namespace: it
+ * cannot be reached under root (and must not be, by walking out of it). */
+static bool outside_namespace(const char *path)
+{
+	for (const char *p = strstr(path, "/.."); p; p = strstr(p + 1, "/.."))
+		if (p[3] == '/' || p[3] == '\0')
+			return true;
+	return false;
+}
+
 int cgroup_memory_read(const char *root, const struct cgroup_ref *ref, struct cgroup_mem *out)
 {
 	struct hierarchy h = {0};
 	if (!root)
 		root = CGROUP_DEFAULT_ROOT;
 	memset(out, 0, sizeof(*out));
+	if (outside_namespace(ref->v1_path) || outside_namespace(ref->v2_path))
+		return -EXDEV;
 	if (ref->v1_path[0] && find_v1(root, &h) == 0)
 		return read_hierarchy(&h, ref->v1_path, out);
 	if (ref->v2_path[0] && find_v2(root, &h) == 0)

@@ -44,8 +44,10 @@ int cgroup_parse(const char *proc_cgroup_text, struct cgroup_ref *out);
 
 /* Read the memory limits for ref under root (NULL = CGROUP_DEFAULT_ROOT). Walks from
  * the process's cgroup up to the hierarchy root and keeps the cgroup with the least
- * headroom (limit - usage). Returns 0 (out->version 0 if no memory controller was
- * found for either path), or -errno on a read error of a file that exists. */
+ * headroom (limit - usage minus reclaimable cache). Returns 0 (out->version 0 if no
+ * memory controller was found for either path), -EXDEV if the path lies outside the
+ * reader's cgroup namespace ("/../x": its limits cannot be read, the caller must not
+ * assume there are none), or -errno on a read error of a file that exists. */
 int cgroup_memory_read(const char *root, const struct cgroup_ref *ref, struct cgroup_mem *out);
 
 /* /proc/PID/cgroup then cgroup_memory_read. -ESRCH if the process is gone. */

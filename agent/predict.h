@@ -10,7 +10,9 @@
  *     T = margin / ((1 + factor) x r)
  * seconds. Capture now when T < the capture's own duration estimate + a reaction
  * margin (the peak comes at the end of the snapshot, and the next sample may be
- * too late). Pure: the caller keeps the samples and reads the limits (guard_collect). */
+ * too late). Pure: the caller keeps the samples and reads the limits (guard_collect).
+ * While the leak goes on it keeps answering CAPTURE until TOO_LATE: the caller's
+ * cooldown_s / max_per_process decide how often that becomes a capture. */
 #ifndef HS_PREDICT_H
 #define HS_PREDICT_H
 

@@ -214,6 +214,21 @@ static void unreadable_value_is_an_error(void **state)
 	assert_int_equal(m.version, 0);
 }
 
+static void outside_namespace_is_an_error(void **state)
+{
+	struct tree *t = *state;
+	struct cgroup_ref ref;
+	struct cgroup_mem m;
+	write_file(t->root, "cgroup.controllers", "memory\n");
+	assert_int_equal(cgroup_parse("0::/../../other/app\n", &ref), 0);
+	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), -EXDEV);
+	assert_int_equal(cgroup_parse("0::/a/..\n", &ref), 0);
+	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), -EXDEV);
+	/* a name merely starting with two dots is fine */
+	assert_int_equal(cgroup_parse("0::/..app\n", &ref), 0);
+	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
+}
+
 static void meminfo_available(void **state)
 {
 	struct tree *t = *state;
@@ -255,6 +270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(v2_without_memory_controller, make_tree, remove_tree),
 		cmocka_unit_test_setup_teardown(v1_limit_and_unlimited_parent, make_tree, remove_tree),
 		cmocka_unit_test_setup_teardown(unreadable_value_is_an_error, make_tree, remove_tree),
+		cmocka_unit_test_setup_teardown(outside_namespace_is_an_error, make_tree, remove_tree),
 		cmocka_unit_test_setup_teardown(meminfo_available, make_tree, remove_tree),
 		cmocka_unit_test(live_self_and_gone_pid),
 	};
