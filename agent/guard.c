@@ -60,6 +60,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,7 +89,8 @@ static uint64_t heap_basis(const struct guard_input *in)
 
 uint64_t guard_estimate_cost(const struct config *cfg, const struct guard_input *in)
 {
-	return sat_mul(cfg->guard_cost_factor, heap_basis(in));
+	uint64_t factor = cfg->guard_cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0);
+	return sat_mul(factor, heap_basis(in));
 }
 
 /* Fills limit/headroom with the tighter of the cgroup and the host. */
@@ -108,10 +111,11 @@ static void pick_binding_limit(const struct guard_input *in, struct guard_verdic
 
 static void write_reason(const struct config *cfg, const struct guard_input *in, struct guard_verdict *out)
 {
-	char basis[96];
-	snprintf(basis, sizeof(basis), "%u x %.0f MB %s + %.0f MB headroom", cfg->guard_cost_factor,
-		 heap_basis(in) / MB, out->heap_estimated ? "RSS (heap used unknown)" : "heap used",
-		 cfg->guard_min_headroom_bytes / MB);
+	char basis[128];
+	snprintf(basis, sizeof(basis), "%u x %.0f MB %s%s + %.0f MB headroom",
+		 cfg->guard_cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0), heap_basis(in) / MB,
+		 out->heap_estimated ? "RSS (heap used unknown)" : "heap used",
+		 in->file_in_memory ? " incl. the file on tmpfs" : "", cfg->guard_min_headroom_bytes / MB);
 	if (out->headroom_bytes == UINT64_MAX)
 		snprintf(out->reason, sizeof(out->reason),
 			 "snapshot needs about %.0f MB (%s) and no memory limit is known", out->needed_bytes / MB, basis);
@@ -143,6 +147,14 @@ int64_t guard_margin(const struct guard_verdict *v)
 	if (d <= (double)INT64_MIN)
 		return INT64_MIN;
 	return (int64_t)d;
+}
+
+int guard_path_in_memory(const char *path)
+{
+	struct statfs st;
+	if (statfs(path, &st) < 0)
+		return -errno;
+	return st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC;
 }
 
 static int read_rss(pid_t pid, uint64_t *rss)

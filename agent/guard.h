@@ -20,8 +20,15 @@
 
 #include "config.h"
 
+/* Snapshot file size / heap used, worst measured (boxed doubles: 558 MB file for a
+ * 195 MB heap). Counts only when the file lands in memory (tmpfs) under the same limit. */
+#define GUARD_FILE_FACTOR 3
+
 struct guard_input {
 	uint64_t heap_used_bytes;      /* V8 heap used; 0 = unknown: rss_bytes stands in for it */
+	bool file_in_memory;           /* the snapshot file is written to tmpfs charged to the
+	                                * target (signal route, diagnostic dir on tmpfs): it adds
+	                                * GUARD_FILE_FACTOR x heap to the cost */
 	uint64_t rss_bytes;            /* the process's RSS */
 	uint64_t cgroup_limit_bytes;   /* tightest memory cgroup limit; 0 = none */
 	uint64_t cgroup_usage_bytes;   /* that cgroup's usage, minus reclaimable page cache */
@@ -39,7 +46,8 @@ struct guard_verdict {
 	char reason[256];          /* one sentence for the capture_refused event / the log */
 };
 
-/* Extra bytes the snapshot is expected to take (saturates at UINT64_MAX). */
+/* Extra bytes the snapshot is expected to take (saturates at UINT64_MAX):
+ * guard_cost_factor x heap, plus GUARD_FILE_FACTOR x heap if file_in_memory. */
 uint64_t guard_estimate_cost(const struct config *cfg, const struct guard_input *in);
 
 /* Decide. Returns out->allow. With cfg->guard off the capture is always allowed
@@ -49,6 +57,11 @@ bool guard_check(const struct config *cfg, const struct guard_input *in, struct 
 /* Signed margin: headroom - needed of the binding limit, in bytes (positive = fits).
  * INT64_MAX when no limit is known. Used by the predictive trigger. */
 int64_t guard_margin(const struct guard_verdict *v);
+
+/* 1 if path is on a memory-backed filesystem (tmpfs, ramfs), 0 if not, -errno.
+ * For the signal route, pass the target's diagnostic dir as the agent reaches it
+ * (/proc/PID/root/...) and set guard_input.file_in_memory from it. */
+int guard_path_in_memory(const char *path);
 
 /* Fill in from the live system: RSS from /proc/PID/statm, the process's memory cgroup
  * under cgroup_root (NULL = /sys/fs/cgroup), MemAvailable from meminfo_path (NULL =

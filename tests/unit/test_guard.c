@@ -160,6 +160,29 @@ static void guard_off_allows_but_tells(void **state)
 	assert_non_null(strstr(v.reason, "guard off"));
 }
 
+static void file_on_tmpfs_costs_more(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct guard_verdict v;
+	guard_config(&cfg);
+	struct guard_input in = {.heap_used_bytes = 22 * MiB, .cgroup_limit_bytes = 500 * MiB,
+				 .cgroup_usage_bytes = 100 * MiB};
+	assert_true(guard_check(&cfg, &in, &v)); /* 13 x 22 + 64 = 350 <= 400 */
+	in.file_in_memory = true;
+	assert_int_equal(guard_estimate_cost(&cfg, &in), (13 + GUARD_FILE_FACTOR) * 22 * MiB);
+	assert_false(guard_check(&cfg, &in, &v)); /* 16 x 22 + 64 = 416 > 400 */
+	assert_non_null(strstr(v.reason, "file on tmpfs"));
+}
+
+static void path_in_memory(void **state)
+{
+	(void)state;
+	assert_int_equal(guard_path_in_memory("/dev/shm"), 1);
+	assert_int_equal(guard_path_in_memory("/proc"), 0);
+	assert_int_equal(guard_path_in_memory("/nonexistent/dir"), -ENOENT);
+}
+
 static void collect_self(void **state)
 {
 	(void)state;
@@ -184,6 +207,8 @@ int main(void)
 		cmocka_unit_test(usage_over_limit_is_zero_headroom),
 		cmocka_unit_test(no_limit_known_allows),
 		cmocka_unit_test(guard_off_allows_but_tells),
+		cmocka_unit_test(file_on_tmpfs_costs_more),
+		cmocka_unit_test(path_in_memory),
 		cmocka_unit_test(collect_self),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
