@@ -140,8 +140,11 @@ int main(int argc, char **argv)
 	return 12;
 }
 C
-gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -Iagent -o "$work/driver" "$work/driver.c" \
-	"$BUILD/libheapsnap.a" -lbpf -lelf -lz -linih -ljansson -lpthread || fail "driver does not build"
+build_driver() { # $@ extra flags (a sanitizer build's library needs its runtime)
+	gcc -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -Iagent "$@" -o "$work/driver" "$work/driver.c" \
+		"$BUILD/libheapsnap.a" -lbpf -lelf -lz -linih -ljansson -lpthread
+}
+build_driver 2>/dev/null || build_driver -fsanitize=address,undefined || fail "driver does not build"
 check() { "$work/driver" check "$1" "$2"; }
 
 # --- the leaking target ---------------------------------------------------
