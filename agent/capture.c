@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture_route.h"
+#include "guard.h"
 #include "log.h"
 #include "loop.h"
 #include "procs.h"
@@ -133,6 +134,34 @@ static int pick_routes(const struct config *cfg, const struct proc_info *p, bool
 	return n;
 }
 
+/* The memory guard: false (and a capture_refused event) when the snapshot would
+ * not fit in the process's memory cgroup or the host's available memory. */
+static bool guard_allows(struct capturer *c, const struct capture_job *job, bool signal_first,
+			 struct capture_outcome *out)
+{
+	struct guard_input in;
+	struct guard_verdict v;
+	char cwd[64];
+
+	if (guard_collect(job->pid, job->heap_used_bytes, NULL, NULL, &in) != 0)
+		return true; /* the process is gone: the route will say so */
+	snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", job->pid);
+	in.file_in_memory = signal_first && guard_path_in_memory(cwd) == 1;
+	if (guard_check(c->cfg, &in, &v))
+		return true;
+	json_t *ev = event_base("capture_refused", job);
+	json_object_set_new(ev, "error", json_string(v.reason));
+	json_object_set_new(ev, "limit", json_string(v.limit));
+	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v.needed_bytes));
+	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v.headroom_bytes));
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in.heap_used_bytes));
+	json_object_set_new(ev, "heap_estimated", json_boolean(v.heap_estimated));
+	alert_emit(c->alerts, ev);
+	snprintf(out->err, sizeof(out->err), "%s", v.reason);
+	out->refused = true;
+	return false;
+}
+
 static int capture_one(struct capturer *c, const struct capture_job *job, struct capture_outcome *out)
 {
 	struct proc_info p;
@@ -150,6 +179,8 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 		emit_failed(c, job, "none", out->err);
 		return -1;
 	}
+	if (!guard_allows(c, job, !order[0], out))
+		return -1;
 	rc = -1;
 	for (int i = 0; i < routes && rc != 0 && !c->cancel; i++) {
 		const char *method = order[i] ? "inspector" : "signal";

@@ -55,7 +55,7 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("capture", "max_concurrent", T_UINT, max_concurrent, "1", 1, 64)               \
 	X("capture", "compress_level", T_INT, compress_level, "1", 1, 9)                 \
 	X("capture", "guard", T_BOOL, guard, "on", 0, 0)                                 \
-	X("capture", "guard_cost_factor", T_UINT, guard_cost_factor, "13", 1, 100)       \
+	X("capture", "guard_cost_factor", T_UINT, guard_cost_factor, "15", 1, 100)       \
 	X("capture", "guard_min_headroom_mb", T_MB, guard_min_headroom_bytes, "64", 0, MB_MAX) \
 	X("store", "dir", T_PATH, store_dir, "/var/lib/heapsnap", 1, 0)                  \
 	X("store", "max_total_mb", T_MB, max_total_bytes, "0", 0, MB_MAX)                \

@@ -44,7 +44,7 @@ struct config {
 	unsigned max_concurrent;      /* max_concurrent = 1 (host-wide) */
 	int compress_level;           /* compress_level = 1 (zlib 1..9) */
 	bool guard;                   /* guard = on: refuse captures that would not fit in memory */
-	unsigned guard_cost_factor;   /* guard_cost_factor = 13: extra memory = factor x heap used */
+	unsigned guard_cost_factor;   /* guard_cost_factor = 15: extra memory = factor x heap used */
 	uint64_t guard_min_headroom_bytes; /* guard_min_headroom_mb = 64 */
 
 	/* [store] */

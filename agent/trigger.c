@@ -115,6 +115,34 @@ uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *
 	return min_level(incident_level(cfg, t), baseline_level(cfg, t));
 }
 
+/* An incident at rss: fire unless held back, and book it. */
+static void decide_incident(const struct config *cfg, struct trigger_proc *t, uint64_t rss,
+			    int64_t now_ms, struct trigger_decision *out)
+{
+	if (limit_reached(cfg, t)) {
+		out->held_back = "max_per_process";
+		return;
+	}
+	int64_t end = cooldown_end(cfg, t, now_ms);
+	if (end) {
+		out->held_back = "cooldown";
+		out->retry_at_ms = end;
+		return;
+	}
+	out->fire = true;
+	t->captures++;
+	t->last_capture_rss = rss;
+	t->last_capture_ms = now_ms;
+	t->baseline_requested = true; /* a baseline after an incident is no baseline */
+}
+
+void trigger_incident(const struct config *cfg, struct trigger_proc *t, const char *reason,
+		      uint64_t rss, uint64_t threshold, int64_t now_ms, struct trigger_decision *out)
+{
+	*out = (struct trigger_decision){ .reason = reason, .threshold_bytes = threshold };
+	decide_incident(cfg, t, rss, now_ms, out);
+}
+
 void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
 		      struct trigger_decision *out)
 {
@@ -124,21 +152,7 @@ void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t
 	if (level != TRIGGER_NEVER && rss >= level) {
 		out->threshold_bytes = level;
 		out->reason = incident_reason(cfg, t, rss);
-		if (limit_reached(cfg, t)) {
-			out->held_back = "max_per_process";
-			return;
-		}
-		int64_t end = cooldown_end(cfg, t, now_ms);
-		if (end) {
-			out->held_back = "cooldown";
-			out->retry_at_ms = end;
-			return;
-		}
-		out->fire = true;
-		t->captures++;
-		t->last_capture_rss = rss;
-		t->last_capture_ms = now_ms;
-		t->baseline_requested = true; /* a baseline after an incident is no baseline */
+		decide_incident(cfg, t, rss, now_ms, out);
 		return;
 	}
 

@@ -39,4 +39,10 @@ uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *
 void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
 		      struct trigger_decision *out);
 
+/* An incident found by another detector (the leak heuristic, the predictive
+ * trigger): the same holds (max_per_process, cooldown) and bookkeeping as a
+ * threshold crossing. */
+void trigger_incident(const struct config *cfg, struct trigger_proc *t, const char *reason,
+		      uint64_t rss, uint64_t threshold, int64_t now_ms, struct trigger_decision *out);
+
 #endif

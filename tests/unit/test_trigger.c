@@ -391,6 +391,30 @@ static void test_rss_zero_baseline(void **state)
 	assert_quiet();
 }
 
+/* An incident from another detector obeys the same holds and moves the re-arm level. */
+static void test_incident_from_other_detector(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 100 * MB;
+	cfg.cooldown_s = 60;
+	cfg.max_per_process = 2;
+	trigger_init(&t, 50 * MB);
+	trigger_incident(&cfg, &t, "leak", 80 * MB, 70 * MB, 1000, &d);
+	assert_fired("leak", 70 * MB);
+	assert_int_equal(t.captures, 1);
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1000), 180 * MB);
+	trigger_incident(&cfg, &t, "predictive", 90 * MB, 90 * MB, 2000, &d);
+	assert_false(d.fire);
+	assert_string_equal(d.held_back, "cooldown");
+	assert_int_equal(d.retry_at_ms, 61000);
+	trigger_incident(&cfg, &t, "predictive", 90 * MB, 90 * MB, 61000, &d);
+	assert_fired("predictive", 90 * MB);
+	trigger_incident(&cfg, &t, "leak", 95 * MB, 95 * MB, 500000, &d);
+	assert_false(d.fire);
+	assert_string_equal(d.held_back, "max_per_process");
+	assert_int_equal(trigger_arm_level(&cfg, &t, 500000), TRIGGER_NEVER);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 int main(void)
 {
@@ -403,6 +427,7 @@ int main(void)
 		T(test_max_per_process_zero_is_unlimited), T(test_max_beats_cooldown), T(test_baseline),
 		T(test_baseline_skipped_by_jump), T(test_baseline_needs_growth),
 		T(test_baseline_pct_rounding), T(test_overflow_near_max), T(test_rss_zero_baseline),
+		T(test_incident_from_other_detector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
