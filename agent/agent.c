@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture_route.h"
+#include "guard.h"
 #include "log.h"
 #include "loop.h"
 #include "probes.h"
@@ -37,12 +38,20 @@ static void describe_route(struct watched *w)
 		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_sig, why_insp);
 }
 
+/* predictive = on: the kernel also reports every PREDICT_STEP of growth, which
+ * gives the growth rate without polling. */
+#define PREDICT_STEP (8ULL << 20)
+#define PREDICT_MAX_AGE_MS (5 * 60 * 1000)
+
 static void arm(struct agent *a, struct watched *w)
 {
 	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
 	 * timer re-evaluates, so the kernel need not report every page fault meanwhile. */
 	bool hold = w->capturing || w->retry_at_ms;
 	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+
+	if (!hold && a->cfg->predictive && w->last_rss + PREDICT_STEP < level)
+		level = w->last_rss + PREDICT_STEP;
 
 	if (level == w->armed_bytes)
 		return;
@@ -81,6 +90,7 @@ void agent_add(struct agent *a, pid_t pid)
 	w->start_time = w->info.start_time;
 	w->first_seen_wall_ms = wall_ms();
 	trigger_init(&w->trig, procs_rss_bytes(pid));
+	w->last_rss = w->trig.baseline_rss;
 	w->armed_bytes = trigger_arm_level(a->cfg, &w->trig, mono_ms());
 	if (probes_watch(a->probes, pid, w->armed_bytes, w->trig.baseline_rss) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
@@ -166,20 +176,56 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 	arm(a, w);
 }
 
+static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struct trigger_decision *d)
+{
+	w->retry_at_ms = d->retry_at_ms;
+	if (d->fire) {
+		if (!d->baseline)
+			emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
+		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
+	} else if (d->held_back) {
+		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid, d->reason,
+			 (double)rss / 1e6, d->held_back);
+	}
+}
+
+/* predictive = on: capture now if, at the current growth rate, the snapshot would
+ * soon stop fitting in memory. */
+static void predict(struct agent *a, struct watched *w, uint64_t rss)
+{
+	struct guard_input in;
+	struct predict_verdict v;
+	struct trigger_decision d;
+
+	predict_window_add(&w->growth, (uint64_t)mono_ms(), rss, PREDICT_MAX_AGE_MS);
+	if (guard_collect(w->pid, 0, NULL, NULL, &in) != 0)
+		return;
+	switch (predict_decide(a->cfg, NULL, w->growth.s, w->growth.n, &in, &v)) {
+	case PREDICT_CAPTURE:
+		trigger_incident(a->cfg, &w->trig, "predictive", rss, rss, mono_ms(), &d);
+		if (d.fire)
+			log_info("pid %d: predictive capture: %s", w->pid, v.reason);
+		act_on(a, w, rss, &d);
+		break;
+	case PREDICT_TOO_LATE:
+		if (!w->predict_too_late_logged)
+			log_warn("pid %d: predictive: %s", w->pid, v.reason);
+		w->predict_too_late_logged = true;
+		break;
+	default:
+		break;
+	}
+}
+
 static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
 {
 	struct trigger_decision d;
 
+	w->last_rss = rss;
 	trigger_evaluate(a->cfg, &w->trig, rss, mono_ms(), &d);
-	w->retry_at_ms = d.retry_at_ms;
-	if (d.fire) {
-		if (!d.baseline)
-			emit_trigger(a, w, d.reason, rss, d.threshold_bytes);
-		agent_request_capture(a, w, d.reason, rss, d.threshold_bytes);
-	} else if (d.held_back) {
-		log_info("pid %d: RSS %.1f MB crossed %.1f MB, held back by %s", w->pid, (double)rss / 1e6,
-			 (double)d.threshold_bytes / 1e6, d.held_back);
-	}
+	act_on(a, w, rss, &d);
+	if (!d.fire && !w->capturing && a->cfg->predictive)
+		predict(a, w, rss);
 	arm(a, w);
 }
 

@@ -12,6 +12,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "predict.h"
 #include "procs.h"
 #include "trigger.h"
 
@@ -30,6 +31,9 @@ struct watched {
 	char gc_probes[192];           /* "attached", or why not */
 	char baseline_id[64];          /* baseline snapshot for the next report */
 	uint64_t armed_bytes;
+	uint64_t last_rss;             /* RSS at the last kernel report */
+	struct predict_window growth;  /* predictive = on: (time, RSS) at each step crossed */
+	bool predict_too_late_logged;
 };
 
 struct agent {
