@@ -491,6 +491,8 @@ static int run_capture(struct sigcap *s, const char *sig)
 		return -1;
 	if (!(s->buf = malloc(READ_CHUNK)))
 		return fail(s, "out of memory");
+	if (*s->ctx->cancel)
+		return fail_wake(s, WAKE_CANCEL, "");
 	s->t_signal = now_ms();
 	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
 		return fail(s, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,

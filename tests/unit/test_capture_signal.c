@@ -1,0 +1,648 @@
+/* Unit tests for the signal capture route (agent/capture_signal.c) with real Node
+ * processes (/usr/bin/node), and for the fsroot resolver (agent/fsroot.c) on a fake
+ * container root. The store is replaced by a test double (struct store_writer below)
+ * that collects the bytes into a file, so only capture_signal.o, pidfd.o, fsroot.o and
+ * log.o come from libheapsnap.a. HS_SIGNAL_BENCH_OBJECTS=N makes the first case use a
+ * heap of N objects and print the timings (overlap measurement). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture_route.h"
+#include "fsroot.h"
+
+#define NODE "/usr/bin/node"
+#define READY_TIMEOUT_MS 20000
+#define GRAB_TIMEOUT_MS 30000
+#define SMALL_HEAP 20000
+
+/* ---- store double --------------------------------------------------------- */
+
+struct store_writer {
+	FILE *f;
+	uint64_t raw;
+	uint64_t fail_at;             /* non-zero: fail the write that would pass this many bytes */
+	char err[128];
+};
+
+int store_writer_write(struct store_writer *w, const void *buf, size_t len)
+{
+	if (w->fail_at && w->raw + len > w->fail_at) {
+		snprintf(w->err, sizeof(w->err), "disk full (test double)");
+		return -1;
+	}
+	if (fwrite(buf, 1, len, w->f) != len) {
+		snprintf(w->err, sizeof(w->err), "test double: %s", strerror(errno));
+		return -1;
+	}
+	w->raw += len;
+	return 0;
+}
+
+const char *store_writer_error(const struct store_writer *w) { return w->err; }
+uint64_t store_writer_raw_bytes(const struct store_writer *w) { return w->raw; }
+
+/* ---- fixture -------------------------------------------------------------- */
+
+struct fx {
+	char tmp[64];
+	char store_path[80];
+	pid_t child;
+	int out_fd;
+	struct proc_info proc;
+	struct config cfg;
+	struct store_writer w;
+	volatile int cancel;
+	struct capture_ctx ctx;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t start_time_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	assert_non_null(p);
+	unsigned long long v = 0;
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+				"%*d %*d %*d %*d %*d %*d %llu", &v), 1);
+	return v;
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	snprintf(fx->tmp, sizeof(fx->tmp), "/tmp/hs-sigtest-XXXXXX");
+	if (!mkdtemp(fx->tmp))
+		return -1;
+	snprintf(fx->store_path, sizeof(fx->store_path), "%s.store", fx->tmp);
+	fx->w.f = fopen(fx->store_path, "w+e");
+	if (!fx->w.f)
+		return -1;
+	fx->child = -1;
+	fx->out_fd = -1;
+	fx->cfg.timeout_s = 30;
+	fx->cfg.start_timeout_s = 20;
+	fx->ctx = (struct capture_ctx){ .proc = &fx->proc, .cfg = &fx->cfg, .w = &fx->w,
+					.cancel = &fx->cancel };
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	if (fx->child > 0) {
+		kill(fx->child, SIGKILL);
+		waitpid(fx->child, NULL, 0);
+	}
+	if (fx->out_fd >= 0)
+		close(fx->out_fd);
+	fclose(fx->w.f);
+	unlink(fx->store_path);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->tmp);
+	if (system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+/* A leaking Node. argv[1] = object count; argv[2] = "trap": handle SIGUSR2 in JS. */
+static const char *node_script =
+	"const n=+process.argv[1]||20000;const a=[];"
+	"for(let i=0;i<n;i++)a.push({i,s:'x'+i});"
+	"if(process.argv[2]==='trap')process.on('SIGUSR2',()=>{});"
+	"setInterval(()=>{for(let i=0;i<100;i++)a.push({i,t:Date.now()})},50);"
+	"console.log('ready');";
+
+static void wait_ready(struct fx *fx)
+{
+	char buf[256];
+	size_t have = 0;
+	int64_t deadline = now_ms() + READY_TIMEOUT_MS;
+	while (have < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = fx->out_fd, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		assert_true(left > 0);
+		if (poll(&p, 1, (int)left) <= 0)
+			fail_msg("node did not print ready within %d ms", READY_TIMEOUT_MS);
+		ssize_t n = read(fx->out_fd, buf + have, sizeof(buf) - 1 - have);
+		assert_true(n > 0);
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (strstr(buf, "ready\n"))
+			return;
+	}
+	fail_msg("unexpected node output: %s", buf);
+}
+
+/* Start node (flags..., NULL) in fx->tmp; node_options may be NULL. */
+static void spawn_node(struct fx *fx, const char *node_options, int objects, const char *mode,
+		       const char *const *flags)
+{
+	int pfd[2];
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	char count[24];
+	snprintf(count, sizeof(count), "%d", objects);
+	const char *argv[16];
+	int n = 0;
+	argv[n++] = "node";
+	for (; flags && *flags && n < 10; flags++)
+		argv[n++] = *flags;
+	argv[n++] = "-e";
+	argv[n++] = node_script;
+	argv[n++] = count;
+	if (mode)
+		argv[n++] = mode;
+	argv[n] = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(fx->tmp) < 0 || dup2(pfd[1], 1) < 0)
+			_exit(126);
+		if (node_options)
+			setenv("NODE_OPTIONS", node_options, 1);
+		else
+			unsetenv("NODE_OPTIONS");
+		execv(NODE, (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	fx->child = pid;
+	fx->out_fd = pfd[0];
+	wait_ready(fx);
+	fx->proc.pid = pid;
+	fx->proc.ns_pid = pid;
+	fx->proc.start_time = start_time_of(pid);
+	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
+}
+
+static bool child_running(struct fx *fx)
+{
+	return fx->child > 0 && waitpid(fx->child, NULL, WNOHANG) == 0;
+}
+
+static int count_heap_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, "Heap.", 5) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* ---- grabber: keeps its own fd on the file Node writes, to compare afterwards,
+ * and optionally kills the writer once the file exists. ---------------------- */
+
+struct grabber {
+	char dir[PATH_MAX];
+	char name[NAME_MAX + 1];
+	int ino;
+	int fd;
+	pid_t kill_pid;
+	int kill_after_ms;
+	volatile int stop;
+	pthread_t th;
+};
+
+static void grab_event(struct grabber *g, const struct inotify_event *ev)
+{
+	if (g->fd >= 0 || ev->len == 0 || strncmp(ev->name, "Heap.", 5) != 0)
+		return;
+	char path[PATH_MAX + NAME_MAX + 2];
+	snprintf(path, sizeof(path), "%s/%s", g->dir, ev->name);
+	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(g->name, sizeof(g->name), "%s", ev->name);
+}
+
+static void *grab_main(void *arg)
+{
+	struct grabber *g = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int64_t deadline = now_ms() + GRAB_TIMEOUT_MS;
+	while (g->fd < 0 && !g->stop && now_ms() < deadline) {
+		struct pollfd p = { .fd = g->ino, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(g->ino, buf, sizeof(buf));
+		for (char *q = buf; n > 0 && q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+			grab_event(g, ev);
+			q += sizeof(*ev) + ev->len;
+		}
+	}
+	if (g->fd >= 0 && g->kill_pid > 0) {
+		sleep_ms(g->kill_after_ms);
+		kill(g->kill_pid, SIGKILL);
+	}
+	return NULL;
+}
+
+static void grabber_start(struct grabber *g, const char *dir, pid_t kill_pid, int kill_after_ms)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->dir, sizeof(g->dir), "%s", dir);
+	g->fd = -1;
+	g->kill_pid = kill_pid;
+	g->kill_after_ms = kill_after_ms;
+	g->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(g->ino >= 0);
+	assert_true(inotify_add_watch(g->ino, dir, IN_CREATE) >= 0);
+	assert_int_equal(pthread_create(&g->th, NULL, grab_main, g), 0);
+}
+
+static void grabber_stop(struct grabber *g)
+{
+	g->stop = 1;
+	pthread_join(g->th, NULL);
+	close(g->ino);
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+static void assert_same_bytes(int fd_a, FILE *b)
+{
+	static char ba[1 << 16], bb[1 << 16];
+	assert_int_equal(lseek(fd_a, 0, SEEK_SET), 0);
+	rewind(b);
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t na = 0;
+		size_t want = sizeof(ba);
+		while ((size_t)na < want) {
+			ssize_t r = read(fd_a, ba + na, want - (size_t)na);
+			assert_true(r >= 0);
+			if (r == 0)
+				break;
+			na += r;
+		}
+		size_t nb = fread(bb, 1, sizeof(bb), b);
+		assert_int_equal((size_t)na, nb);
+		if (nb == 0)
+			break;
+		if (memcmp(ba, bb, nb) != 0)
+			fail_msg("stored bytes differ from Node's file near offset %llu", (unsigned long long)total);
+		total += nb;
+	}
+	assert_true(total > 0);
+}
+
+static void assert_snapshot_json(const char *path)
+{
+	static const char *check =
+		"const s=JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'));"
+		"const nf=s.snapshot.meta.node_fields.length;"
+		"process.exit(s.snapshot.node_count>0&&s.nodes.length===s.snapshot.node_count*nf?0:3)";
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(NODE, "node", "-e", check, path, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void assert_raw_file_gone(const struct grabber *g)
+{
+	assert_true(g->name[0] != '\0');
+	char path[PATH_MAX + NAME_MAX + 2];
+	snprintf(path, sizeof(path), "%s/%s", g->dir, g->name);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* Capture from fx's node, whose file must land in dir; checks everything. */
+static void capture_and_check(struct fx *fx, const char *dir)
+{
+	struct grabber g;
+	grabber_start(&g, dir, 0, 0);
+	int64_t t0 = now_ms();
+	int rc = capture_via_signal(&fx->ctx);
+	int64_t took = now_ms() - t0;
+	grabber_stop(&g);
+	if (rc != 0)
+		fail_msg("capture failed: %s", fx->ctx.err);
+	print_message("captured %llu bytes in %lld ms: %s\n", (unsigned long long)fx->w.raw,
+		      (long long)took, fx->ctx.detail);
+	assert_true(g.fd >= 0);
+	assert_non_null(strstr(fx->ctx.detail, "signal SIGUSR2"));
+	assert_non_null(strstr(fx->ctx.detail, g.name));
+	assert_non_null(strstr(fx->ctx.detail, dir));
+	assert_int_equal(fflush(fx->w.f), 0);
+	assert_same_bytes(g.fd, fx->w.f);
+	close(g.fd);
+	assert_snapshot_json(fx->store_path);
+	assert_raw_file_gone(&g);
+	assert_true(child_running(fx));
+	assert_int_equal(count_heap_files(dir), 0);
+}
+
+/* ---- capture cases -------------------------------------------------------- */
+
+static void test_capture_into_cwd(void **state)
+{
+	struct fx *fx = *state;
+	const char *bench = getenv("HS_SIGNAL_BENCH_OBJECTS");
+	int objects = bench ? atoi(bench) : SMALL_HEAP;
+	if (bench) {
+		fx->cfg.timeout_s = 600;
+		fx->cfg.start_timeout_s = 60;
+	}
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, NULL, objects, NULL, flags);
+	capture_and_check(fx, fx->tmp);
+}
+
+static void test_capture_into_absolute_diagnostic_dir(void **state)
+{
+	struct fx *fx = *state;
+	char diag[128], flag[160];
+	snprintf(diag, sizeof(diag), "%s/diag", fx->tmp);
+	assert_int_equal(mkdir(diag, 0700), 0);
+	snprintf(flag, sizeof(flag), "--diagnostic-dir=%s", diag);
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", flag, NULL };
+	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "%s", diag);
+	capture_and_check(fx, diag);
+	assert_int_equal(count_heap_files(fx->tmp), 0);
+}
+
+static void test_capture_into_relative_diagnostic_dir(void **state)
+{
+	struct fx *fx = *state;
+	char diag[128];
+	snprintf(diag, sizeof(diag), "%s/rel", fx->tmp);
+	assert_int_equal(mkdir(diag, 0700), 0);
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=rel", NULL };
+	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "rel");
+	capture_and_check(fx, diag);
+}
+
+static void test_capture_with_node_options(void **state)
+{
+	struct fx *fx = *state;
+	spawn_node(fx, "--heapsnapshot-signal=SIGUSR2", SMALL_HEAP, NULL, NULL);
+	capture_and_check(fx, fx->tmp);
+}
+
+static void test_not_usable_without_flag(void **state)
+{
+	struct fx *fx = *state;
+	char why[128] = "";
+	fx->proc.pid = getpid();
+	fx->proc.opts.heapsnapshot_signal = 0;
+	assert_false(capture_signal_usable(&fx->proc, why, sizeof(why)));
+	assert_string_equal(why, "no --heapsnapshot-signal");
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_non_null(strstr(fx->ctx.err, "no --heapsnapshot-signal"));
+	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
+	assert_true(capture_signal_usable(&fx->proc, why, sizeof(why)));
+}
+
+static void test_process_exits_during_capture(void **state)
+{
+	struct fx *fx = *state;
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, NULL, 150000, NULL, flags);
+	struct grabber g;
+	grabber_start(&g, fx->tmp, fx->child, 300);
+	int64_t t0 = now_ms();
+	int rc = capture_via_signal(&fx->ctx);
+	int64_t took = now_ms() - t0;
+	grabber_stop(&g);
+	print_message("failed after %lld ms: %s\n", (long long)took, fx->ctx.err);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(fx->ctx.err, "exited during capture"));
+	assert_true(took < 15000);
+	if (g.fd >= 0)
+		close(g.fd);
+	assert_raw_file_gone(&g);
+	assert_int_equal(count_heap_files(fx->tmp), 0);
+}
+
+static void test_store_failure_removes_raw_file(void **state)
+{
+	struct fx *fx = *state;
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	fx->w.fail_at = 1000;
+	struct grabber g;
+	grabber_start(&g, fx->tmp, 0, 0);
+	int rc = capture_via_signal(&fx->ctx);
+	grabber_stop(&g);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(fx->ctx.err, "disk full (test double)"));
+	if (g.fd >= 0)
+		close(g.fd);
+	assert_raw_file_gone(&g);
+	assert_true(child_running(fx));
+}
+
+static void test_no_file_times_out(void **state)
+{
+	struct fx *fx = *state;
+	spawn_node(fx, NULL, 1000, "trap", NULL); /* handles SIGUSR2 itself, writes nothing */
+	fx->cfg.start_timeout_s = 1;
+	int64_t t0 = now_ms();
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	int64_t took = now_ms() - t0;
+	assert_non_null(strstr(fx->ctx.err, "no heap snapshot file appeared"));
+	assert_true(took >= 900 && took < 3000);
+	assert_true(child_running(fx));
+}
+
+/* A /bin/sleep child dies of SIGUSR2: if it still runs, no signal was sent. */
+static void spawn_sleep(struct fx *fx)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	fx->child = pid;
+	sleep_ms(50); /* let exec finish so the start time is the final one */
+	fx->proc.pid = pid;
+	fx->proc.ns_pid = pid;
+	fx->proc.start_time = start_time_of(pid);
+	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
+}
+
+static void test_pid_reuse_sends_no_signal(void **state)
+{
+	struct fx *fx = *state;
+	spawn_sleep(fx);
+	fx->proc.start_time += 1;
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_non_null(strstr(fx->ctx.err, "exited or its PID was reused"));
+	sleep_ms(200);
+	assert_true(child_running(fx));
+}
+
+static void test_cancel_sends_no_signal(void **state)
+{
+	struct fx *fx = *state;
+	spawn_sleep(fx);
+	fx->cancel = 1;
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_non_null(strstr(fx->ctx.err, "cancelled"));
+	sleep_ms(200);
+	assert_true(child_running(fx));
+}
+
+/* ---- fsroot on a fake container root -------------------------------------- */
+
+typedef int (*open_fn)(int root_fd, int start_fd, const char *path, int flags);
+
+struct fakeroot {
+	char root[128];
+	int root_fd, app_fd, outside_fd;
+	struct stat etc, marker;
+};
+
+static void make_fakeroot(struct fx *fx, struct fakeroot *r)
+{
+	char p[256];
+	snprintf(r->root, sizeof(r->root), "%s/root", fx->tmp);
+	assert_int_equal(mkdir(r->root, 0755), 0);
+#define MK(path) (snprintf(p, sizeof(p), "%s/%s", r->root, path), p)
+	assert_int_equal(mkdir(MK("etc"), 0755), 0);
+	assert_int_equal(mkdir(MK("app"), 0755), 0);
+	int fd = open(MK("etc/marker"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink("/etc", MK("app/diag")), 0);               /* absolute, "host" /etc */
+	assert_int_equal(symlink("../../../../../../../etc", MK("app/rel")), 0);
+	assert_int_equal(symlink("/etc/marker", MK("app/file-link")), 0);
+	assert_int_equal(symlink("/proc/self/root/etc", MK("app/magic")), 0);
+	assert_int_equal(symlink("/loop", MK("loop")), 0);
+	assert_int_equal(stat(MK("etc"), &r->etc), 0);
+	assert_int_equal(stat(MK("etc/marker"), &r->marker), 0);
+#undef MK
+	r->root_fd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%s/app", r->root);
+	r->app_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r->outside_fd = open(fx->tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(r->root_fd >= 0 && r->app_fd >= 0 && r->outside_fd >= 0);
+}
+
+static void free_fakeroot(struct fakeroot *r)
+{
+	close(r->root_fd);
+	close(r->app_fd);
+	close(r->outside_fd);
+}
+
+static void assert_opens_inode(open_fn fn, int root, int start, const char *path, int flags,
+			       const struct stat *want)
+{
+	int fd = fn(root, start, path, flags);
+	if (fd < 0)
+		fail_msg("%s: %s", path, strerror(-fd));
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	if (st.st_dev != want->st_dev || st.st_ino != want->st_ino)
+		fail_msg("%s resolved outside the fake root", path);
+}
+
+static void check_resolver(struct fx *fx, open_fn fn)
+{
+	struct fakeroot r;
+	make_fakeroot(fx, &r);
+	int dir = O_PATH | O_DIRECTORY;
+	assert_opens_inode(fn, r.root_fd, r.root_fd, "/app/diag", dir, &r.etc);
+	assert_opens_inode(fn, r.root_fd, r.root_fd, "app/rel", dir, &r.etc);
+	assert_opens_inode(fn, r.root_fd, r.root_fd, "/../../../etc", dir, &r.etc);
+	assert_opens_inode(fn, r.root_fd, r.app_fd, "../../../etc", dir, &r.etc);
+	assert_opens_inode(fn, r.root_fd, r.app_fd, "diag", dir, &r.etc);
+	assert_opens_inode(fn, r.root_fd, r.root_fd, "/app/file-link", O_RDONLY, &r.marker);
+	assert_opens_inode(fn, r.root_fd, r.root_fd, "/app/diag/marker", O_RDONLY | O_NOFOLLOW, &r.marker);
+	assert_int_equal(fn(r.root_fd, r.root_fd, "/app/file-link", O_RDONLY | O_NOFOLLOW), -ELOOP);
+	assert_int_equal(fn(r.root_fd, r.root_fd, "/app/magic", dir), -ENOENT);
+	assert_int_equal(fn(r.root_fd, r.root_fd, "/loop", dir), -ELOOP);
+	assert_int_equal(fn(r.root_fd, r.root_fd, "/etc/passwd", O_RDONLY), -ENOENT);
+	assert_int_equal(fn(r.root_fd, r.outside_fd, "root/etc", dir), -EXDEV);
+	free_fakeroot(&r);
+}
+
+static void test_fsroot_openat2(void **state) { check_resolver(*state, fsroot_open); }
+static void test_fsroot_walk(void **state) { check_resolver(*state, fsroot_open_walk); }
+
+static void test_fsroot_is_beneath(void **state)
+{
+	struct fx *fx = *state;
+	struct fakeroot r;
+	make_fakeroot(fx, &r);
+	assert_true(fsroot_is_beneath(r.root_fd, r.app_fd));
+	assert_true(fsroot_is_beneath(r.root_fd, r.root_fd));
+	assert_false(fsroot_is_beneath(r.root_fd, r.outside_fd));
+	free_fakeroot(&r);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_capture_into_cwd),
+		T(test_capture_into_absolute_diagnostic_dir),
+		T(test_capture_into_relative_diagnostic_dir),
+		T(test_capture_with_node_options),
+		T(test_not_usable_without_flag),
+		T(test_process_exits_during_capture),
+		T(test_store_failure_removes_raw_file),
+		T(test_no_file_times_out),
+		T(test_pid_reuse_sends_no_signal),
+		T(test_cancel_sends_no_signal),
+		T(test_fsroot_openat2),
+		T(test_fsroot_walk),
+		T(test_fsroot_is_beneath),
+	};
+#undef T
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
