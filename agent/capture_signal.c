@@ -50,7 +50,7 @@ struct sigcap {
 	uint64_t bytes;
 	dev_t dev;
 	ino_t ino;
-	int64_t t_signal, t_file, t_closed, t_stored;
+	int64_t t_signal, t_file, t_first_byte, t_closed, t_stored;
 	unsigned char *buf;
 };
 
@@ -145,15 +145,35 @@ static bool join_path(char *out, size_t len, const char *dir, const char *name)
 	return n >= 0 && (size_t)n < len;
 }
 
-/* How the process names its cwd (for messages). */
-static void proc_cwd_path(pid_t pid, char *out, size_t len)
+static int read_proc_link(pid_t pid, const char *what, char *out, size_t len)
 {
 	char link[64];
-	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, what);
 	ssize_t n = readlink(link, out, len - 1);
 	if (n < 0)
-		n = snprintf(out, len, "(cwd)");
+		return -1;
 	out[n] = '\0';
+	return 0;
+}
+
+/* How the process names its cwd (for messages). The kernel shows it relative to our
+ * root: for a chrooted process strip its root's prefix. */
+static void proc_cwd_path(pid_t pid, char *out, size_t len)
+{
+	char root[PATH_MAX];
+	if (read_proc_link(pid, "cwd", out, len) < 0) {
+		snprintf(out, len, "(cwd)");
+		return;
+	}
+	if (read_proc_link(pid, "root", root, sizeof(root)) < 0 || strcmp(root, "/") == 0)
+		return;
+	size_t rl = strlen(root);
+	if (strncmp(out, root, rl) != 0 || (out[rl] != '/' && out[rl] != '\0'))
+		return;
+	if (out[rl] == '\0')
+		snprintf(out, len, "/");
+	else
+		memmove(out, out + rl, strlen(out + rl) + 1);
 }
 
 static int open_snapshot_dir(struct sigcap *s)
@@ -379,6 +399,8 @@ static int read_to_eof(struct sigcap *s, int64_t deadline)
 			return fail(s, "storing the snapshot failed: %s", why ? why : "unknown error");
 		}
 		note_tail(s, s->buf, (size_t)n);
+		if (s->bytes == 0)
+			s->t_first_byte = now_ms();
 		s->bytes += (uint64_t)n;
 	}
 }
@@ -503,8 +525,9 @@ static int run_capture(struct sigcap *s, const char *sig)
 	    open_file(s) < 0 || stream_file(s, deadline) < 0)
 		return -1;
 	fill_detail(s, sig);
-	log_debug("capture: pid %d: %llu bytes; file after %lld ms, V8 done after %lld ms, stored after %lld ms",
-		  (int)s->ctx->proc->pid, (unsigned long long)s->bytes, (long long)(s->t_file - s->t_signal),
+	log_debug("capture: pid %d: %llu bytes; after the signal: file %lld ms, first byte %lld ms, "
+		  "V8 done %lld ms, stored %lld ms", (int)s->ctx->proc->pid, (unsigned long long)s->bytes,
+		  (long long)(s->t_file - s->t_signal), (long long)(s->t_first_byte - s->t_signal),
 		  (long long)(s->t_closed - s->t_signal), (long long)(s->t_stored - s->t_signal));
 	return 0;
 }

@@ -18,16 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "capture_route.h"
 #include "fsroot.h"
+#include "log.h"
 
 #define NODE "/usr/bin/node"
 #define READY_TIMEOUT_MS 20000
@@ -41,7 +45,24 @@ struct store_writer {
 	uint64_t raw;
 	uint64_t fail_at;             /* non-zero: fail the write that would pass this many bytes */
 	char err[128];
+	bool deflating;               /* bench: also pay for compression, as the real store does */
+	z_stream z;
+	uint64_t compressed;
 };
+
+static unsigned char zsink[1 << 16];
+
+static void double_deflate(struct store_writer *w, const void *buf, size_t len, int flush)
+{
+	w->z.next_in = (unsigned char *)buf;
+	w->z.avail_in = (uInt)len;
+	do {
+		w->z.next_out = zsink;
+		w->z.avail_out = sizeof(zsink);
+		deflate(&w->z, flush);
+		w->compressed += sizeof(zsink) - w->z.avail_out;
+	} while (w->z.avail_out == 0);
+}
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
@@ -49,6 +70,8 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 		snprintf(w->err, sizeof(w->err), "disk full (test double)");
 		return -1;
 	}
+	if (w->deflating)
+		double_deflate(w, buf, len, Z_NO_FLUSH);
 	if (fwrite(buf, 1, len, w->f) != len) {
 		snprintf(w->err, sizeof(w->err), "test double: %s", strerror(errno));
 		return -1;
@@ -143,11 +166,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A leaking Node. argv[1] = object count; argv[2] = "trap": handle SIGUSR2 in JS. */
+/* A leaking Node. argv[1] = object count; argv[2] = mode: "trap" handles SIGUSR2 in
+ * JS (no snapshot); "plant-symlink" / "plant-hardlink" answer SIGUSR2 like a hostile
+ * target, with a Heap.* name that is a symlink to /etc/passwd or a second link. */
 static const char *node_script =
-	"const n=+process.argv[1]||20000;const a=[];"
+	"const fs=require('fs');const n=+process.argv[1]||20000;const a=[];"
 	"for(let i=0;i<n;i++)a.push({i,s:'x'+i});"
-	"if(process.argv[2]==='trap')process.on('SIGUSR2',()=>{});"
+	"const m=process.argv[2],nm='Heap.20200101.000000.'+process.pid+'.0.001.heapsnapshot';"
+	"if(m==='trap')process.on('SIGUSR2',()=>{});"
+	"if(m==='plant-symlink')process.on('SIGUSR2',()=>fs.symlinkSync('/etc/passwd',nm));"
+	"if(m==='plant-hardlink'){fs.writeFileSync('victim','x');"
+	"process.on('SIGUSR2',()=>fs.linkSync('victim',nm));}"
 	"setInterval(()=>{for(let i=0;i<100;i++)a.push({i,t:Date.now()})},50);"
 	"console.log('ready');";
 
@@ -172,14 +201,33 @@ static void wait_ready(struct fx *fx)
 	fail_msg("unexpected node output: %s", buf);
 }
 
-/* Start node (flags..., NULL) in fx->tmp; node_options may be NULL. */
-static void spawn_node(struct fx *fx, const char *node_options, int objects, const char *mode,
-		       const char *const *flags)
+struct spawn {
+	const char *node_options;      /* NODE_OPTIONS, or NULL */
+	int objects;
+	const char *mode;              /* see node_script, or NULL */
+	const char *const *flags;      /* node options before -e, NULL-terminated, or NULL */
+	const char *chroot_dir;        /* run chrooted there (private mount ns, /usr bound), cwd /app */
+};
+
+/* In the child: a poor man's container (needs root). */
+static void enter_fake_container(const char *root)
 {
+	char usr[256];
+	snprintf(usr, sizeof(usr), "%s/usr", root);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("/usr", usr, NULL, MS_BIND | MS_REC, NULL) < 0 || chroot(root) < 0 || chdir("/app") < 0)
+		_exit(125);
+	unsetenv("NODE_EXTRA_CA_CERTS");
+}
+
+/* Start node in fx->tmp (or a fake container) and wait until it runs the script. */
+static void spawn_node(struct fx *fx, const struct spawn *sp)
+{
+	const char *const *flags = sp->flags;
 	int pfd[2];
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 	char count[24];
-	snprintf(count, sizeof(count), "%d", objects);
+	snprintf(count, sizeof(count), "%d", sp->objects);
 	const char *argv[16];
 	int n = 0;
 	argv[n++] = "node";
@@ -188,16 +236,18 @@ static void spawn_node(struct fx *fx, const char *node_options, int objects, con
 	argv[n++] = "-e";
 	argv[n++] = node_script;
 	argv[n++] = count;
-	if (mode)
-		argv[n++] = mode;
+	if (sp->mode)
+		argv[n++] = sp->mode;
 	argv[n] = NULL;
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (chdir(fx->tmp) < 0 || dup2(pfd[1], 1) < 0)
 			_exit(126);
-		if (node_options)
-			setenv("NODE_OPTIONS", node_options, 1);
+		if (sp->chroot_dir)
+			enter_fake_container(sp->chroot_dir);
+		if (sp->node_options)
+			setenv("NODE_OPTIONS", sp->node_options, 1);
 		else
 			unsetenv("NODE_OPTIONS");
 		execv(NODE, (char *const *)argv);
@@ -225,7 +275,7 @@ static int count_heap_files(const char *dir)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (strncmp(e->d_name, "Heap.", 5) == 0)
+		if (strncmp(e->d_name, "Heap.", 5) == 0 && e->d_type != DT_LNK)
 			n++;
 	closedir(d);
 	return n;
@@ -354,8 +404,9 @@ static void assert_raw_file_gone(const struct grabber *g)
 	assert_int_equal(errno, ENOENT);
 }
 
-/* Capture from fx's node, whose file must land in dir; checks everything. */
-static void capture_and_check(struct fx *fx, const char *dir)
+/* Capture from fx's node, whose file must land in dir (seen_dir as the process
+ * names it); checks everything. */
+static void capture_and_check_seen(struct fx *fx, const char *dir, const char *seen_dir)
 {
 	struct grabber g;
 	grabber_start(&g, dir, 0, 0);
@@ -370,7 +421,7 @@ static void capture_and_check(struct fx *fx, const char *dir)
 	assert_true(g.fd >= 0);
 	assert_non_null(strstr(fx->ctx.detail, "signal SIGUSR2"));
 	assert_non_null(strstr(fx->ctx.detail, g.name));
-	assert_non_null(strstr(fx->ctx.detail, dir));
+	assert_non_null(strstr(fx->ctx.detail, seen_dir));
 	assert_int_equal(fflush(fx->w.f), 0);
 	assert_same_bytes(g.fd, fx->w.f);
 	close(g.fd);
@@ -380,6 +431,8 @@ static void capture_and_check(struct fx *fx, const char *dir)
 	assert_int_equal(count_heap_files(dir), 0);
 }
 
+static void capture_and_check(struct fx *fx, const char *dir) { capture_and_check_seen(fx, dir, dir); }
+
 /* ---- capture cases -------------------------------------------------------- */
 
 static void test_capture_into_cwd(void **state)
@@ -387,13 +440,26 @@ static void test_capture_into_cwd(void **state)
 	struct fx *fx = *state;
 	const char *bench = getenv("HS_SIGNAL_BENCH_OBJECTS");
 	int objects = bench ? atoi(bench) : SMALL_HEAP;
+	const char *level = getenv("HS_SIGNAL_BENCH_LEVEL");
 	if (bench) {
 		fx->cfg.timeout_s = 600;
 		fx->cfg.start_timeout_s = 60;
+		log_set_level(LOG_DEBUG);
+	}
+	if (level) {
+		assert_int_equal(deflateInit2(&fx->w.z, atoi(level), Z_DEFLATED, 15 + 16, 8,
+					      Z_DEFAULT_STRATEGY), Z_OK);
+		fx->w.deflating = true;
 	}
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
-	spawn_node(fx, NULL, objects, NULL, flags);
+	spawn_node(fx, &(struct spawn){ .objects = objects, .flags = flags });
 	capture_and_check(fx, fx->tmp);
+	if (level) {
+		double_deflate(&fx->w, NULL, 0, Z_FINISH);
+		deflateEnd(&fx->w.z);
+		print_message("gzip level %s: %llu -> %llu bytes\n", level, (unsigned long long)fx->w.raw,
+			      (unsigned long long)fx->w.compressed);
+	}
 }
 
 static void test_capture_into_absolute_diagnostic_dir(void **state)
@@ -404,7 +470,7 @@ static void test_capture_into_absolute_diagnostic_dir(void **state)
 	assert_int_equal(mkdir(diag, 0700), 0);
 	snprintf(flag, sizeof(flag), "--diagnostic-dir=%s", diag);
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", flag, NULL };
-	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "%s", diag);
 	capture_and_check(fx, diag);
 	assert_int_equal(count_heap_files(fx->tmp), 0);
@@ -417,7 +483,7 @@ static void test_capture_into_relative_diagnostic_dir(void **state)
 	snprintf(diag, sizeof(diag), "%s/rel", fx->tmp);
 	assert_int_equal(mkdir(diag, 0700), 0);
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=rel", NULL };
-	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "rel");
 	capture_and_check(fx, diag);
 }
@@ -425,7 +491,7 @@ static void test_capture_into_relative_diagnostic_dir(void **state)
 static void test_capture_with_node_options(void **state)
 {
 	struct fx *fx = *state;
-	spawn_node(fx, "--heapsnapshot-signal=SIGUSR2", SMALL_HEAP, NULL, NULL);
+	spawn_node(fx, &(struct spawn){ .node_options = "--heapsnapshot-signal=SIGUSR2", .objects = SMALL_HEAP });
 	capture_and_check(fx, fx->tmp);
 }
 
@@ -447,7 +513,7 @@ static void test_process_exits_during_capture(void **state)
 {
 	struct fx *fx = *state;
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
-	spawn_node(fx, NULL, 150000, NULL, flags);
+	spawn_node(fx, &(struct spawn){ .objects = 150000, .flags = flags });
 	struct grabber g;
 	grabber_start(&g, fx->tmp, fx->child, 300);
 	int64_t t0 = now_ms();
@@ -468,7 +534,7 @@ static void test_store_failure_removes_raw_file(void **state)
 {
 	struct fx *fx = *state;
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
-	spawn_node(fx, NULL, SMALL_HEAP, NULL, flags);
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	fx->w.fail_at = 1000;
 	struct grabber g;
 	grabber_start(&g, fx->tmp, 0, 0);
@@ -485,7 +551,7 @@ static void test_store_failure_removes_raw_file(void **state)
 static void test_no_file_times_out(void **state)
 {
 	struct fx *fx = *state;
-	spawn_node(fx, NULL, 1000, "trap", NULL); /* handles SIGUSR2 itself, writes nothing */
+	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = "trap" }); /* writes nothing */
 	fx->cfg.start_timeout_s = 1;
 	int64_t t0 = now_ms();
 	assert_int_equal(capture_via_signal(&fx->ctx), -1);
@@ -493,6 +559,81 @@ static void test_no_file_times_out(void **state)
 	assert_non_null(strstr(fx->ctx.err, "no heap snapshot file appeared"));
 	assert_true(took >= 900 && took < 3000);
 	assert_true(child_running(fx));
+}
+
+/* The target answers the signal with a Heap.* name that is not its snapshot. */
+static void capture_hostile(struct fx *fx, const char *mode, const char *want_err)
+{
+	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = mode });
+	struct grabber g;
+	grabber_start(&g, fx->tmp, 0, 0);
+	int64_t t0 = now_ms();
+	int rc = capture_via_signal(&fx->ctx);
+	int64_t took = now_ms() - t0;
+	grabber_stop(&g);
+	print_message("%s: %s\n", mode, fx->ctx.err);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(fx->ctx.err, want_err));
+	assert_true(took < 5000);
+	if (g.fd >= 0)
+		close(g.fd);
+	struct stat st;
+	char path[sizeof(g.dir) + sizeof(g.name) + 2];
+	snprintf(path, sizeof(path), "%s/%s", g.dir, g.name);
+	assert_int_equal(lstat(path, &st), -1); /* the name we matched is removed... */
+	assert_int_equal(stat("/etc/passwd", &st), 0); /* ...and only that name */
+	assert_true(child_running(fx));
+}
+
+static void test_planted_symlink_is_not_followed(void **state)
+{
+	capture_hostile(*state, "plant-symlink", "Too many levels of symbolic links");
+}
+
+static void test_planted_hardlink_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	capture_hostile(fx, "plant-hardlink", "not a regular file with one link");
+	char victim[128];
+	snprintf(victim, sizeof(victim), "%s/victim", fx->tmp);
+	assert_int_equal(access(victim, F_OK), 0);
+}
+
+/* A chrooted node (its own root, like a container) whose diagnostic dir is a symlink
+ * to an absolute path that also exists on the host: Node writes inside its root, and
+ * so must we look; a naive /proc/PID/root/diag would follow the link to the host. */
+static void test_capture_in_fake_container_with_symlinked_diag(void **state)
+{
+	struct fx *fx = *state;
+	if (geteuid() != 0)
+		skip();
+	char root[128], p[1024], host_dir[128], inner_dir[256];
+	snprintf(root, sizeof(root), "%s/root", fx->tmp);
+	snprintf(host_dir, sizeof(host_dir), "%s/outside", fx->tmp);
+	snprintf(inner_dir, sizeof(inner_dir), "%s%s", root, host_dir);
+	assert_int_equal(mkdir(host_dir, 0755), 0);
+	snprintf(p, sizeof(p), "mkdir -p '%s' '%s/usr' '%s/app'", inner_dir, root, root);
+	assert_int_equal(system(p), 0);
+	static const char *const links[][2] = { { "usr/lib", "lib" }, { "usr/lib64", "lib64" },
+						{ "usr/bin", "bin" } };
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, links[i][1]);
+		assert_int_equal(symlink(links[i][0], p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/diag", root);
+	assert_int_equal(symlink(host_dir, p), 0);
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=/diag", NULL };
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags, .chroot_dir = root });
+	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "/diag");
+	/* An old Heap.* name for this pid, planted as a symlink to a host file: ignored, kept. */
+	char planted[512];
+	snprintf(planted, sizeof(planted), "%s/Heap.20200101.000000.%d.0.001.heapsnapshot", inner_dir,
+		 (int)fx->child);
+	assert_int_equal(symlink("/etc/passwd", planted), 0);
+	capture_and_check_seen(fx, inner_dir, "file /diag/Heap.");
+	assert_int_equal(count_heap_files(host_dir), 0);
+	struct stat st;
+	assert_int_equal(lstat(planted, &st), 0);
 }
 
 /* A /bin/sleep child dies of SIGUSR2: if it still runs, no signal was sent. */
@@ -636,6 +777,9 @@ int main(void)
 		T(test_process_exits_during_capture),
 		T(test_store_failure_removes_raw_file),
 		T(test_no_file_times_out),
+		T(test_planted_symlink_is_not_followed),
+		T(test_planted_hardlink_is_refused),
+		T(test_capture_in_fake_container_with_symlinked_diag),
 		T(test_pid_reuse_sends_no_signal),
 		T(test_cancel_sends_no_signal),
 		T(test_fsroot_openat2),
@@ -644,5 +788,7 @@ int main(void)
 	};
 #undef T
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("HS_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("HS_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
