@@ -51,6 +51,7 @@ struct sigcap {
 	dev_t dev;
 	ino_t ino;
 	int64_t t_signal, t_file, t_first_byte, t_closed, t_stored;
+	unsigned timeout_s;              /* whole capture, from the signal */
 	unsigned char *buf;
 };
 
@@ -325,7 +326,7 @@ static int fail_wake(struct sigcap *s, enum wake w, const char *while_doing)
 	case WAKE_ERROR:
 		return fail(s, "poll failed %s: %s", while_doing, strerror(errno));
 	default:
-		return fail(s, "timed out %s", while_doing);
+		return fail(s, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
 	}
 }
 
@@ -509,6 +510,7 @@ static int run_capture(struct sigcap *s, const char *sig)
 	const struct config *cfg = s->ctx->cfg;
 	unsigned start_s = cfg->start_timeout_s ? cfg->start_timeout_s : DEFAULT_START_TIMEOUT_S;
 	unsigned total_s = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
+	s->timeout_s = total_s;
 	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || watch_dir(s) < 0 || scan_dir(s, true) < 0)
 		return -1;
 	if (!(s->buf = malloc(READ_CHUNK)))

@@ -46,6 +46,9 @@ struct store_writer {
 	uint64_t fail_at;             /* non-zero: fail the write that would pass this many bytes */
 	char err[128];
 	bool deflating;               /* bench: also pay for compression, as the real store does */
+	pid_t overflow_pid;           /* non-zero: at the first write, overflow the route's inotify queue */
+	const char *overflow_dir;
+	bool overflowed;              /* done, and the writer still had the file open afterwards */
 	z_stream z;
 	uint64_t compressed;
 };
@@ -64,8 +67,12 @@ static void double_deflate(struct store_writer *w, const void *buf, size_t len, 
 	} while (w->z.avail_out == 0);
 }
 
+static void force_inotify_overflow(struct store_writer *w);
+
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
+	if (w->overflow_pid && w->raw == 0)
+		force_inotify_overflow(w);
 	if (w->fail_at && w->raw + len > w->fail_at) {
 		snprintf(w->err, sizeof(w->err), "disk full (test double)");
 		return -1;
@@ -82,6 +89,62 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 
 const char *store_writer_error(const struct store_writer *w) { return w->err; }
 uint64_t store_writer_raw_bytes(const struct store_writer *w) { return w->raw; }
+
+/* True while some fd of pid refers to a file named Heap.* in dir. */
+static bool writer_has_heap_file_open(pid_t pid)
+{
+	char path[64], target[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool open = false;
+	struct dirent *e;
+	while (!open && (e = readdir(d))) {
+		char link[PATH_MAX];
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			open = strstr(target, "/Heap.") != NULL;
+		}
+	}
+	closedir(d);
+	return open;
+}
+
+/* Deterministic IN_Q_OVERFLOW: stop the writer mid-file, queue more events than
+ * max_queued_events (16384 here) in the watched dir, let the writer finish. Its
+ * IN_CLOSE_WRITE is then dropped, so the route must notice completion another way. */
+static void force_inotify_overflow(struct store_writer *w)
+{
+	pid_t pid = w->overflow_pid;
+	w->overflow_pid = 0;
+	kill(pid, SIGSTOP);
+	/* IN_MODIFY events on two files, alternating, so that none coalesces. */
+	char name[PATH_MAX];
+	int fds[2];
+	for (int f = 0; f < 2; f++) {
+		snprintf(name, sizeof(name), "%s/spam-%d", w->overflow_dir, f);
+		fds[f] = open(name, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	}
+	for (int i = 0; i < 17000 && fds[0] >= 0 && fds[1] >= 0; i++)
+		if (pwrite(fds[i & 1], "x", 1, 0) != 1)
+			break;
+	for (int f = 0; f < 2; f++) {
+		if (fds[f] >= 0)
+			close(fds[f]);
+		snprintf(name, sizeof(name), "%s/spam-%d", w->overflow_dir, f);
+		unlink(name);
+	}
+	bool still_open = writer_has_heap_file_open(pid);
+	kill(pid, SIGCONT);
+	for (int i = 0; i < 2000 && writer_has_heap_file_open(pid); i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	w->overflowed = still_open;
+}
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -291,6 +354,7 @@ struct grabber {
 	int fd;
 	pid_t kill_pid;
 	int kill_after_ms;
+	bool kill_when_written;       /* wait for the first bytes before the kill delay */
 	volatile int stop;
 	pthread_t th;
 };
@@ -322,19 +386,27 @@ static void *grab_main(void *arg)
 		}
 	}
 	if (g->fd >= 0 && g->kill_pid > 0) {
+		struct stat st;
+		for (int i = 0; g->kill_when_written && i < GRAB_TIMEOUT_MS / 5; i++) {
+			if (fstat(g->fd, &st) == 0 && st.st_size > 0)
+				break;
+			sleep_ms(5);
+		}
 		sleep_ms(g->kill_after_ms);
 		kill(g->kill_pid, SIGKILL);
 	}
 	return NULL;
 }
 
-static void grabber_start(struct grabber *g, const char *dir, pid_t kill_pid, int kill_after_ms)
+static void grabber_start(struct grabber *g, const char *dir, pid_t kill_pid, int kill_after_ms,
+			  bool when_written)
 {
 	memset(g, 0, sizeof(*g));
 	snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	g->fd = -1;
 	g->kill_pid = kill_pid;
 	g->kill_after_ms = kill_after_ms;
+	g->kill_when_written = when_written;
 	g->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(g->ino >= 0);
 	assert_true(inotify_add_watch(g->ino, dir, IN_CREATE) >= 0);
@@ -409,7 +481,7 @@ static void assert_raw_file_gone(const struct grabber *g)
 static void capture_and_check_seen(struct fx *fx, const char *dir, const char *seen_dir)
 {
 	struct grabber g;
-	grabber_start(&g, dir, 0, 0);
+	grabber_start(&g, dir, 0, 0, false);
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -515,7 +587,7 @@ static void test_process_exits_during_capture(void **state)
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
 	spawn_node(fx, &(struct spawn){ .objects = 150000, .flags = flags });
 	struct grabber g;
-	grabber_start(&g, fx->tmp, fx->child, 300);
+	grabber_start(&g, fx->tmp, fx->child, 300, false);
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -537,7 +609,7 @@ static void test_store_failure_removes_raw_file(void **state)
 	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	fx->w.fail_at = 1000;
 	struct grabber g;
-	grabber_start(&g, fx->tmp, 0, 0);
+	grabber_start(&g, fx->tmp, 0, 0, false);
 	int rc = capture_via_signal(&fx->ctx);
 	grabber_stop(&g);
 	assert_int_equal(rc, -1);
@@ -566,7 +638,7 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 {
 	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = mode });
 	struct grabber g;
-	grabber_start(&g, fx->tmp, 0, 0);
+	grabber_start(&g, fx->tmp, 0, 0, false);
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -634,6 +706,35 @@ static void test_capture_in_fake_container_with_symlinked_diag(void **state)
 	assert_int_equal(count_heap_files(host_dir), 0);
 	struct stat st;
 	assert_int_equal(lstat(planted, &st), 0);
+}
+
+static void test_process_killed_while_writing(void **state)
+{
+	struct fx *fx = *state;
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, &(struct spawn){ .objects = 150000, .flags = flags });
+	struct grabber g;
+	grabber_start(&g, fx->tmp, fx->child, 20, true);
+	int rc = capture_via_signal(&fx->ctx);
+	grabber_stop(&g);
+	print_message("failed after %llu bytes: %s\n", (unsigned long long)fx->w.raw, fx->ctx.err);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(fx->ctx.err, "exited during capture"));
+	assert_true(fx->w.raw > 0);
+	if (g.fd >= 0)
+		close(g.fd);
+	assert_raw_file_gone(&g);
+}
+
+static void test_inotify_overflow_falls_back(void **state)
+{
+	struct fx *fx = *state;
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
+	fx->w.overflow_pid = fx->child;
+	fx->w.overflow_dir = fx->tmp;
+	capture_and_check(fx, fx->tmp);
+	assert_true(fx->w.overflowed);
 }
 
 /* A /bin/sleep child dies of SIGUSR2: if it still runs, no signal was sent. */
@@ -775,7 +876,9 @@ int main(void)
 		T(test_capture_with_node_options),
 		T(test_not_usable_without_flag),
 		T(test_process_exits_during_capture),
+		T(test_process_killed_while_writing),
 		T(test_store_failure_removes_raw_file),
+		T(test_inotify_overflow_falls_back),
 		T(test_no_file_times_out),
 		T(test_planted_symlink_is_not_followed),
 		T(test_planted_hardlink_is_refused),
