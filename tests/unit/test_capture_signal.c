@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/inotify.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -270,7 +271,23 @@ struct spawn {
 	const char *mode;              /* see node_script, or NULL */
 	const char *const *flags;      /* node options before -e, NULL-terminated, or NULL */
 	const char *chroot_dir;        /* run chrooted there (private mount ns, /usr bound), cwd /app */
+	const char *tmpfs_cwd;         /* run in a 1 MB tmpfs mounted there (private mount ns) */
+	bool as_nobody;                /* drop to uid/gid 65534 before exec */
 };
+
+/* In the child: cwd on a tiny filesystem (needs root). */
+static void enter_small_tmpfs(const char *dir)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=1m") < 0 || chdir(dir) < 0)
+		_exit(124);
+}
+
+static void become_nobody(void)
+{
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		_exit(123);
+}
 
 /* In the child: a poor man's container (needs root). */
 static void enter_fake_container(const char *root)
@@ -309,6 +326,10 @@ static void spawn_node(struct fx *fx, const struct spawn *sp)
 			_exit(126);
 		if (sp->chroot_dir)
 			enter_fake_container(sp->chroot_dir);
+		if (sp->tmpfs_cwd)
+			enter_small_tmpfs(sp->tmpfs_cwd);
+		if (sp->as_nobody)
+			become_nobody();
 		if (sp->node_options)
 			setenv("NODE_OPTIONS", sp->node_options, 1);
 		else
@@ -737,6 +758,44 @@ static void test_inotify_overflow_falls_back(void **state)
 	assert_true(fx->w.overflowed);
 }
 
+/* Node dies of an uncaught exception when it cannot write its snapshot: such a
+ * capture must be refused before any signal, and the process must live on. */
+static void assert_refused_and_alive(struct fx *fx, const char *want_err)
+{
+	int64_t t0 = now_ms();
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	print_message("refused: %s\n", fx->ctx.err);
+	assert_non_null(strstr(fx->ctx.err, want_err));
+	assert_true(now_ms() - t0 < 2000);
+	sleep_ms(300);
+	assert_true(child_running(fx));
+}
+
+static void test_unwritable_dir_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	if (geteuid() != 0)
+		skip();
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	/* cwd is fx->tmp: root's, mode 0700 */
+	spawn_node(fx, &(struct spawn){ .objects = 1000, .flags = flags, .as_nobody = true });
+	assert_refused_and_alive(fx, "(uid 65534) cannot write to");
+	assert_int_equal(count_heap_files(fx->tmp), 0);
+}
+
+static void test_full_disk_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	if (geteuid() != 0)
+		skip();
+	char small[128];
+	snprintf(small, sizeof(small), "%s/small", fx->tmp);
+	assert_int_equal(mkdir(small, 0700), 0);
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, &(struct spawn){ .objects = 1000, .flags = flags, .tmpfs_cwd = small });
+	assert_refused_and_alive(fx, "MB free but a snapshot");
+}
+
 /* A /bin/sleep child dies of SIGUSR2: if it still runs, no signal was sent. */
 static void spawn_sleep(struct fx *fx)
 {
@@ -880,6 +939,8 @@ int main(void)
 		T(test_store_failure_removes_raw_file),
 		T(test_inotify_overflow_falls_back),
 		T(test_no_file_times_out),
+		T(test_unwritable_dir_is_refused),
+		T(test_full_disk_is_refused),
 		T(test_planted_symlink_is_not_followed),
 		T(test_planted_hardlink_is_refused),
 		T(test_capture_in_fake_container_with_symlinked_diag),
