@@ -219,7 +219,9 @@ int fsroot_open(int root_fd, int start_fd, const char *path, int flags)
 	bool from_root = path[0] == '/' || start_fd == root_fd || same_inode(start_fd, root_fd);
 	if (from_root) {
 		int fd = open_in_root(root_fd, path, flags);
-		if (fd != -ENOSYS)
+		/* ENOSYS: kernel < 5.6; EPERM: also what some seccomp filters answer. A real
+		 * EPERM comes back from the walk as well. */
+		if (fd != -ENOSYS && fd != -EPERM)
 			return fd;
 	}
 	return fsroot_open_walk(root_fd, start_fd, path, flags);

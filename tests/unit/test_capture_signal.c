@@ -159,7 +159,20 @@ struct fx {
 	struct store_writer w;
 	volatile int cancel;
 	struct capture_ctx ctx;
+	int fds_at_start;             /* the route must not leak fds, on any path */
 };
+
+static int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 static int64_t now_ms(void)
 {
@@ -207,6 +220,7 @@ static int setup(void **state)
 	fx->cfg.start_timeout_s = 20;
 	fx->ctx = (struct capture_ctx){ .proc = &fx->proc, .cfg = &fx->cfg, .w = &fx->w,
 					.cancel = &fx->cancel };
+	fx->fds_at_start = count_open_fds();
 	*state = fx;
 	return 0;
 }
@@ -220,6 +234,11 @@ static int teardown(void **state)
 	}
 	if (fx->out_fd >= 0)
 		close(fx->out_fd);
+	int fds = count_open_fds();
+	if (fds != fx->fds_at_start) {
+		fprintf(stderr, "fd leak: %d open fds, %d at start\n", fds, fx->fds_at_start);
+		return -1;
+	}
 	fclose(fx->w.f);
 	unlink(fx->store_path);
 	char cmd[128];
