@@ -3,10 +3,9 @@
  * would resolve it: "/" and ".." stop at its root, absolute symlinks restart at its
  * root, and nothing (symlink, "..", /proc magic link) can lead out of it.
  * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) does this in the kernel; where it
- * is missing (ENOSYS: kernels < 5.6; EPERM: some seccomp filters) a component-by-
- * component walk does the same in
- * user space, opening every component O_PATH|O_NOFOLLOW and expanding symlinks
- * itself. Every returned fd is O_CLOEXEC. */
+ * is missing (ENOSYS: kernels < 5.6; EPERM: some seccomp filters) a walk does the
+ * same in user space, one component at a time, opening each O_PATH|O_NOFOLLOW and
+ * expanding symlinks itself. Every returned fd is O_CLOEXEC. */
 #ifndef HS_FSROOT_H
 #define HS_FSROOT_H
 
