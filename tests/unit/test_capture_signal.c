@@ -51,6 +51,7 @@ struct store_writer {
 	bool deflating;               /* bench: also pay for compression, as the real store does */
 	pid_t overflow_pid;           /* non-zero: at the first write, overflow the route's inotify queue */
 	const char *overflow_dir;
+	volatile int *writer_stopped; /* set once the test has SIGSTOPped the writer mid-file */
 	bool overflowed;              /* done, and the writer still had the file open afterwards */
 	z_stream z;
 	uint64_t compressed;
@@ -116,14 +117,18 @@ static bool writer_has_heap_file_open(pid_t pid)
 	return open;
 }
 
-/* Deterministic IN_Q_OVERFLOW: stop the writer mid-file, queue more events than
- * max_queued_events (16384 here) in the watched dir, let the writer finish. Its
- * IN_CLOSE_WRITE is then dropped, so the route must notice completion another way. */
+/* Deterministic IN_Q_OVERFLOW: with the writer stopped mid-file (by the grabber, as
+ * soon as the file has bytes) and the route blocked here, queue more events than
+ * max_queued_events (16384 here) in the watched dir, then let the writer finish. Its
+ * IN_CLOSE_WRITE is dropped, so the route must notice completion another way. */
 static void force_inotify_overflow(struct store_writer *w)
 {
 	pid_t pid = w->overflow_pid;
 	w->overflow_pid = 0;
-	kill(pid, SIGSTOP);
+	for (int i = 0; i < 1000 && !*w->writer_stopped; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	/* IN_MODIFY events on two files, alternating, so that none coalesces. */
 	char name[PATH_MAX];
 	int fds[2];
@@ -197,6 +202,7 @@ struct fx {
 	struct config cfg;
 	struct store_writer w;
 	volatile int cancel;
+	bool stop_writer;             /* capture_and_check: SIGSTOP Node once its file has bytes */
 	struct capture_ctx ctx;
 	int fds_at_start;             /* the route must not leak fds, on any path */
 };
@@ -435,6 +441,8 @@ struct grabber {
 	pid_t kill_pid;
 	int kill_after_ms;
 	bool kill_when_written;       /* wait for the first bytes before the kill delay */
+	int sig;                      /* what "kill" sends */
+	volatile int signalled;
 	volatile int stop;
 	pthread_t th;
 };
@@ -473,13 +481,14 @@ static void *grab_main(void *arg)
 			sleep_ms(5);
 		}
 		sleep_ms(g->kill_after_ms);
-		kill(g->kill_pid, SIGKILL);
+		kill(g->kill_pid, g->sig);
+		g->signalled = 1;
 	}
 	return NULL;
 }
 
 static void grabber_start(struct grabber *g, const char *dir, pid_t kill_pid, int kill_after_ms,
-			  bool when_written)
+			  bool when_written, int sig)
 {
 	memset(g, 0, sizeof(*g));
 	snprintf(g->dir, sizeof(g->dir), "%s", dir);
@@ -487,6 +496,7 @@ static void grabber_start(struct grabber *g, const char *dir, pid_t kill_pid, in
 	g->kill_pid = kill_pid;
 	g->kill_after_ms = kill_after_ms;
 	g->kill_when_written = when_written;
+	g->sig = sig;
 	g->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(g->ino >= 0);
 	assert_true(inotify_add_watch(g->ino, dir, IN_CREATE) >= 0);
@@ -561,7 +571,8 @@ static void assert_raw_file_gone(const struct grabber *g)
 static void capture_and_check_seen(struct fx *fx, const char *dir, const char *seen_dir)
 {
 	struct grabber g;
-	grabber_start(&g, dir, 0, 0, false);
+	grabber_start(&g, dir, fx->stop_writer ? fx->child : 0, 0, fx->stop_writer, SIGSTOP);
+	fx->w.writer_stopped = &g.signalled;
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -667,7 +678,7 @@ static void test_process_exits_during_capture(void **state)
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
 	spawn_node(fx, &(struct spawn){ .objects = 150000, .flags = flags });
 	struct grabber g;
-	grabber_start(&g, fx->tmp, fx->child, 300, false);
+	grabber_start(&g, fx->tmp, fx->child, 300, false, SIGKILL);
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -689,7 +700,7 @@ static void test_store_failure_removes_raw_file(void **state)
 	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	fx->w.fail_at = 1000;
 	struct grabber g;
-	grabber_start(&g, fx->tmp, 0, 0, false);
+	grabber_start(&g, fx->tmp, 0, 0, false, SIGKILL);
 	int rc = capture_via_signal(&fx->ctx);
 	grabber_stop(&g);
 	assert_int_equal(rc, -1);
@@ -718,7 +729,7 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 {
 	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = mode });
 	struct grabber g;
-	grabber_start(&g, fx->tmp, 0, 0, false);
+	grabber_start(&g, fx->tmp, 0, 0, false, SIGKILL);
 	int64_t t0 = now_ms();
 	int rc = capture_via_signal(&fx->ctx);
 	int64_t took = now_ms() - t0;
@@ -794,7 +805,7 @@ static void test_process_killed_while_writing(void **state)
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
 	spawn_node(fx, &(struct spawn){ .objects = 150000, .flags = flags });
 	struct grabber g;
-	grabber_start(&g, fx->tmp, fx->child, 20, true);
+	grabber_start(&g, fx->tmp, fx->child, 20, true, SIGKILL);
 	int rc = capture_via_signal(&fx->ctx);
 	grabber_stop(&g);
 	print_message("failed after %llu bytes: %s\n", (unsigned long long)fx->w.raw, fx->ctx.err);
@@ -813,6 +824,7 @@ static void test_inotify_overflow_falls_back(void **state)
 	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags });
 	fx->w.overflow_pid = fx->child;
 	fx->w.overflow_dir = fx->tmp;
+	fx->stop_writer = true;
 	capture_and_check(fx, fx->tmp);
 	assert_true(fx->w.overflowed);
 }
