@@ -1,0 +1,654 @@
+/* Capture route "signal": the target runs with --heapsnapshot-signal=SIG, so sending
+ * SIG (through a pidfd checked against its start time) makes Node write
+ * Heap.YYYYMMDD.HHMMSS.PID.TID.SEQ.heapsnapshot into its --diagnostic-dir or cwd.
+ * We reach that directory through /proc/PID/root and /proc/PID/cwd (so containers
+ * work), resolved with fsroot (never out of the target's root), watch it with inotify
+ * before the signal, and stream the file into the store writer while Node is still
+ * writing it, so the snapshot is stored about when V8 finishes. The file exists at 0
+ * bytes long before its data comes; it is complete at IN_CLOSE_WRITE (and only if its
+ * JSON ends properly: a process killed mid-write closes it too). The raw file is
+ * unlinked afterwards, on success and on failure. Every wait is a poll on the inotify
+ * fd and the pidfd, in slices of at most SLICE_MS so cancellation is seen.
+ * Node (20.20, measured) does not survive a failed signal snapshot: the exception
+ * from writeHeapSnapshot (ENOENT, EACCES, ENOSPC) is uncaught and kills the process.
+ * So nothing is signalled unless the directory exists, is writable with the target's
+ * credentials, is not read-only and has room for a snapshot (check_dir_fits). */
+#include "capture_route.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsroot.h"
+#include "log.h"
+
+#define SLICE_MS 250
+#define READ_CHUNK (256 * 1024)
+#define MAX_OLD_FILES 4096           /* matching files remembered from before the signal */
+#define EXIT_SETTLE_MS 200           /* a killed writer's close is seen before its exit */
+#define DEFAULT_START_TIMEOUT_S 10
+#define DEFAULT_TIMEOUT_S 600
+#define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
+/* Snapshot file size per byte of RSS, rounded up: files measured at 1.6-1.7x heap
+ * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
+#define FILE_BYTES_PER_RSS_BYTE 2
+#define FREE_SPACE_MARGIN (64ULL << 20)
+#define MAX_GROUPS 256
+
+struct sigcap {
+	struct capture_ctx *ctx;
+	int pidfd, root_fd, cwd_fd, dir_fd, ino_fd, file_fd;
+	char dir_seen[PATH_MAX];         /* the directory as the process names it */
+	char name[NAME_MAX + 1];         /* matched file ("" until found) */
+	char **old;                      /* matching names present before the signal */
+	size_t nold;
+	bool closed;                     /* IN_CLOSE_WRITE seen for name */
+	bool overflow;                   /* events were lost: completion from /proc/PID/fd */
+	bool exited;                     /* pidfd became readable */
+	char tail[2];                    /* last two non-blank bytes streamed */
+	uint64_t bytes;
+	dev_t dev;
+	ino_t ino;
+	int64_t t_signal, t_file, t_first_byte, t_closed, t_stored;
+	unsigned timeout_s;              /* whole capture, from the signal */
+	unsigned char *buf;
+};
+
+enum wake { WAKE_EVENTS, WAKE_SLICE, WAKE_EXITED, WAKE_CANCEL, WAKE_TIMEOUT, WAKE_ERROR };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct sigcap *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->ctx->err, sizeof(s->ctx->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *signame(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen)
+{
+	if (p->opts.heapsnapshot_signal == 0) {
+		snprintf(why, whylen, "no --heapsnapshot-signal");
+		return false;
+	}
+	return true;
+}
+
+/* Heap.YYYYMMDD.HHMMSS.PID.TID.SEQ.heapsnapshot with PID = ns_pid. */
+static bool heap_name_matches(const char *name, pid_t ns_pid)
+{
+	char pid_field[24];
+	snprintf(pid_field, sizeof(pid_field), "%d", (int)ns_pid);
+	const char *fields[7];
+	int n = 0;
+	const char *p = name;
+	while (n < 7) {
+		fields[n++] = p;
+		p = strchr(p, '.');
+		if (!p)
+			break;
+		p++;
+	}
+	if (n != 7 || p != NULL)
+		return false;
+	size_t pid_len = (size_t)(fields[4] - fields[3] - 1);
+	return strncmp(fields[0], "Heap.", 5) == 0 && strcmp(fields[6], "heapsnapshot") == 0 &&
+	       pid_len == strlen(pid_field) && strncmp(fields[3], pid_field, pid_len) == 0;
+}
+
+static bool was_there_before(const struct sigcap *s, const char *name)
+{
+	for (size_t i = 0; i < s->nold; i++)
+		if (strcmp(s->old[i], name) == 0)
+			return true;
+	return false;
+}
+
+static pid_t target_ns_pid(const struct sigcap *s)
+{
+	return s->ctx->proc->ns_pid > 0 ? s->ctx->proc->ns_pid : s->ctx->proc->pid;
+}
+
+/* Node before 20 ignores --diagnostic-dir for signal snapshots and writes into its cwd. */
+static bool diagnostic_dir_honoured(const struct proc_info *p)
+{
+	int major = 0;
+	if (sscanf(p->node_version, "v%d", &major) != 1)
+		return true;
+	return major >= 20;
+}
+
+/* dir + "/" + name; false if it did not fit (out is then truncated). */
+static bool join_path(char *out, size_t len, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+	bool slash = dl > 0 && dir[dl - 1] == '/';
+	int n = snprintf(out, len, "%s%s%s", dir, slash ? "" : "/", name);
+	return n >= 0 && (size_t)n < len;
+}
+
+static int read_proc_link(pid_t pid, const char *what, char *out, size_t len)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, what);
+	ssize_t n = readlink(link, out, len - 1);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* How the process names its cwd (for messages). The kernel shows it relative to our
+ * root: for a chrooted process strip its root's prefix. */
+static void proc_cwd_path(pid_t pid, char *out, size_t len)
+{
+	char root[PATH_MAX];
+	if (read_proc_link(pid, "cwd", out, len) < 0) {
+		snprintf(out, len, "(cwd)");
+		return;
+	}
+	if (read_proc_link(pid, "root", root, sizeof(root)) < 0 || strcmp(root, "/") == 0)
+		return;
+	size_t rl = strlen(root);
+	if (strncmp(out, root, rl) != 0 || (out[rl] != '/' && out[rl] != '\0'))
+		return;
+	if (out[rl] == '\0')
+		snprintf(out, len, "/");
+	else
+		memmove(out, out + rl, strlen(out + rl) + 1);
+}
+
+static int open_snapshot_dir(struct sigcap *s)
+{
+	const struct proc_info *p = s->ctx->proc;
+	s->root_fd = fsroot_open_proc_root(p->pid);
+	s->cwd_fd = fsroot_open_proc_cwd(p->pid);
+	if (s->root_fd < 0 || s->cwd_fd < 0)
+		return fail(s, "cannot open the root and cwd of pid %d: %s", (int)p->pid,
+			    strerror(-(s->root_fd < 0 ? s->root_fd : s->cwd_fd)));
+	const char *dir = diagnostic_dir_honoured(p) ? p->opts.diagnostic_dir : "";
+	char cwd[PATH_MAX];
+	proc_cwd_path(p->pid, cwd, sizeof(cwd));
+	if (dir[0] == '\0') {
+		snprintf(s->dir_seen, sizeof(s->dir_seen), "%s", cwd);
+		s->dir_fd = fcntl(s->cwd_fd, F_DUPFD_CLOEXEC, 0);
+		if (s->dir_fd < 0)
+			return fail(s, "cannot duplicate the cwd fd: %s", strerror(errno));
+		return 0;
+	}
+	if (dir[0] == '/')
+		snprintf(s->dir_seen, sizeof(s->dir_seen), "%s", dir);
+	else
+		join_path(s->dir_seen, sizeof(s->dir_seen), cwd, dir);
+	s->dir_fd = fsroot_open(s->root_fd, s->cwd_fd, dir, O_PATH | O_DIRECTORY);
+	if (s->dir_fd < 0)
+		return fail(s, "cannot open the diagnostic directory %s inside the process's root: %s",
+			    s->dir_seen, strerror(-s->dir_fd));
+	return 0;
+}
+
+struct creds {
+	uid_t fsuid;
+	gid_t fsgid;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
+};
+
+/* The filesystem uid/gid and groups of pid, from /proc/PID/status. */
+static int read_creds(pid_t pid, struct creds *c)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int found = 0;
+	unsigned long a, b, d, e;
+	c->ngroups = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->fsuid = (uid_t)e;
+			found |= 1;
+		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->fsgid = (gid_t)e;
+			found |= 2;
+		} else if (strncmp(line, "Groups:", 7) == 0) {
+			char *p = line + 7, *end;
+			while (c->ngroups < MAX_GROUPS && (a = strtoul(p, &end, 10), end != p)) {
+				c->groups[c->ngroups++] = (gid_t)a;
+				p = end;
+			}
+		}
+	}
+	fclose(f);
+	return found == 3 ? 0 : -1;
+}
+
+/* Classic permission bits only: ACLs and capabilities other than root's are not
+ * considered, which can only make us refuse a capture, never crash the target. */
+static bool creds_may_write(const struct creds *c, const struct stat *dir)
+{
+	if (c->fsuid == 0)
+		return true;
+	if (dir->st_uid == c->fsuid)
+		return dir->st_mode & S_IWUSR;
+	bool in_group = dir->st_gid == c->fsgid;
+	for (int i = 0; i < c->ngroups && !in_group; i++)
+		in_group = dir->st_gid == c->groups[i];
+	return dir->st_mode & (in_group ? S_IWGRP : S_IWOTH);
+}
+
+static uint64_t rss_bytes(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	FILE *f = fopen(path, "re");
+	unsigned long long size = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Would Node be able to write its snapshot into the directory? See the file comment. */
+static int check_dir_fits(struct sigcap *s)
+{
+	pid_t pid = s->ctx->proc->pid;
+	struct statvfs vfs;
+	struct stat st;
+	struct creds c;
+	if (fstatvfs(s->dir_fd, &vfs) < 0 || fstat(s->dir_fd, &st) < 0)
+		return fail(s, "cannot stat %s: %s", s->dir_seen, strerror(errno));
+	if (vfs.f_flag & ST_RDONLY)
+		return fail(s, "%s is read-only: Node would crash trying to write its snapshot there",
+			    s->dir_seen);
+	if (read_creds(pid, &c) < 0)
+		return fail(s, "cannot read the credentials of process %d", (int)pid);
+	if (!creds_may_write(&c, &st))
+		return fail(s, "process %d (uid %u) cannot write to %s: Node would crash trying to "
+			    "write its snapshot there", (int)pid, (unsigned)c.fsuid, s->dir_seen);
+	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	uint64_t need = FILE_BYTES_PER_RSS_BYTE * rss_bytes(pid) + FREE_SPACE_MARGIN;
+	if (avail < need)
+		return fail(s, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
+			    "Node would crash when the disk fills", s->dir_seen,
+			    (unsigned long long)(avail >> 20), (int)pid, (unsigned long long)(need >> 20));
+	return 0;
+}
+
+static int remember_old(struct sigcap *s, const char *name)
+{
+	if (s->nold == MAX_OLD_FILES)
+		return 0; /* only matters after an inotify overflow; IN_CREATE tells new ones */
+	char **grown = realloc(s->old, (s->nold + 1) * sizeof(*s->old));
+	if (!grown)
+		return -1;
+	s->old = grown;
+	if (!(s->old[s->nold] = strdup(name)))
+		return -1;
+	s->nold++;
+	return 0;
+}
+
+/* for_old: remember matching names; else adopt the first matching name not remembered. */
+static int scan_dir(struct sigcap *s, bool for_old)
+{
+	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return fail(s, "cannot list %s: %s", s->dir_seen, strerror(errno));
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && rc == 0) {
+		if (!heap_name_matches(e->d_name, target_ns_pid(s)))
+			continue;
+		if (for_old)
+			rc = remember_old(s, e->d_name) ? fail(s, "out of memory") : 0;
+		else if (!was_there_before(s, e->d_name)) {
+			snprintf(s->name, sizeof(s->name), "%s", e->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int watch_dir(struct sigcap *s)
+{
+	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino_fd < 0)
+		return fail(s, "inotify_init1 failed: %s", strerror(errno));
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", s->dir_fd);
+	if (inotify_add_watch(s->ino_fd, self, WATCH_MASK) < 0)
+		return fail(s, "cannot watch %s with inotify: %s", s->dir_seen, strerror(errno));
+	return 0;
+}
+
+static void on_event(struct sigcap *s, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		s->overflow = true;
+		return;
+	}
+	if (ev->len == 0)
+		return;
+	if (s->name[0] == '\0' && heap_name_matches(ev->name, target_ns_pid(s)) &&
+	    !was_there_before(s, ev->name)) {
+		snprintf(s->name, sizeof(s->name), "%s", ev->name);
+		s->t_file = now_ms();
+	}
+	if ((ev->mask & IN_CLOSE_WRITE) && s->name[0] && strcmp(ev->name, s->name) == 0 && !s->closed) {
+		s->closed = true;
+		s->t_closed = now_ms();
+	}
+}
+
+static int drain_events(struct sigcap *s)
+{
+	char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(s->ino_fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return fail(s, "reading inotify events failed: %s", strerror(errno));
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			on_event(s, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+static enum wake wait_slice(struct sigcap *s, int64_t deadline)
+{
+	if (*s->ctx->cancel)
+		return WAKE_CANCEL;
+	int64_t left = deadline - now_ms();
+	if (left <= 0)
+		return WAKE_TIMEOUT;
+	struct pollfd fds[2] = { { .fd = s->ino_fd, .events = POLLIN }, { .fd = s->pidfd, .events = POLLIN } };
+	int n = poll(fds, 2, (int)(left < SLICE_MS ? left : SLICE_MS));
+	if (n < 0)
+		return errno == EINTR ? WAKE_SLICE : WAKE_ERROR;
+	if (fds[0].revents & POLLIN)
+		return WAKE_EVENTS; /* before the exit, so a close that came first is seen */
+	if (fds[1].revents)
+		return WAKE_EXITED;
+	return WAKE_SLICE;
+}
+
+static int fail_wake(struct sigcap *s, enum wake w, const char *while_doing)
+{
+	switch (w) {
+	case WAKE_CANCEL:
+		return fail(s, "capture cancelled because the agent is stopping");
+	case WAKE_EXITED:
+		return fail(s, "process exited during capture (%s)", while_doing);
+	case WAKE_ERROR:
+		return fail(s, "poll failed %s: %s", while_doing, strerror(errno));
+	default:
+		return fail(s, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
+	}
+}
+
+static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
+{
+	for (;;) {
+		if (drain_events(s) < 0)
+			return -1;
+		/* s->overflow stays set: the close of the file may have been lost too. */
+		if (s->overflow && s->name[0] == '\0') {
+			if (scan_dir(s, false) < 0)
+				return -1;
+			if (s->name[0])
+				s->t_file = now_ms();
+		}
+		if (s->name[0])
+			return 0;
+		enum wake w = wait_slice(s, deadline);
+		if (w == WAKE_TIMEOUT)
+			return fail(s, "no heap snapshot file appeared in %s within %u s of %s "
+				    "(event loop blocked?)", s->dir_seen,
+				    (unsigned)((deadline - s->t_signal) / 1000), sig);
+		if (w != WAKE_EVENTS && w != WAKE_SLICE)
+			return fail_wake(s, w, "before its heap snapshot file appeared");
+	}
+}
+
+static int open_file(struct sigcap *s)
+{
+	/* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+	s->file_fd = openat(s->dir_fd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (s->file_fd < 0)
+		return fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+	struct stat st;
+	if (fstat(s->file_fd, &st) < 0)
+		return fail(s, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return fail(s, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	return 0;
+}
+
+static void note_tail(struct sigcap *s, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
+			continue;
+		s->tail[0] = s->tail[1];
+		s->tail[1] = (char)p[i];
+	}
+}
+
+/* Copy whatever the file holds now into the writer. */
+static int read_to_eof(struct sigcap *s, int64_t deadline)
+{
+	for (unsigned chunks = 0;; chunks++) {
+		if ((chunks & 63) == 63 && (*s->ctx->cancel || now_ms() > deadline))
+			return fail_wake(s, *s->ctx->cancel ? WAKE_CANCEL : WAKE_TIMEOUT,
+					 "while streaming the snapshot");
+		ssize_t n = read(s->file_fd, s->buf, READ_CHUNK);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(s, "reading %s/%s failed: %s", s->dir_seen, s->name, strerror(errno));
+		}
+		if (store_writer_write(s->ctx->w, s->buf, (size_t)n) < 0) {
+			const char *why = store_writer_error(s->ctx->w);
+			return fail(s, "storing the snapshot failed: %s", why ? why : "unknown error");
+		}
+		note_tail(s, s->buf, (size_t)n);
+		if (s->bytes == 0)
+			s->t_first_byte = now_ms();
+		s->bytes += (uint64_t)n;
+	}
+}
+
+/* After an inotify overflow the close event may be lost: the file is complete once
+ * no fd of the target refers to it any more. Errors count as "still open". */
+static bool target_has_file_open(const struct sigcap *s)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->ctx->proc->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	bool open = false;
+	struct dirent *e;
+	while (!open && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, 0) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+			open = true;
+	}
+	closedir(d);
+	return open;
+}
+
+static bool pidfd_exited(const struct sigcap *s, int wait_ms)
+{
+	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+	return poll(&p, 1, wait_ms) > 0;
+}
+
+static int stream_file(struct sigcap *s, int64_t deadline)
+{
+	for (;;) {
+		if (drain_events(s) < 0)
+			return -1;
+		if (s->overflow && !s->closed && !target_has_file_open(s)) {
+			s->closed = true;
+			s->t_closed = now_ms();
+		}
+		bool complete = s->closed; /* decided before the read, so the read gets all */
+		if (read_to_eof(s, deadline) < 0)
+			return -1;
+		if (complete)
+			break;
+		if (s->exited)
+			return fail(s, "process exited during capture, after %llu bytes",
+				    (unsigned long long)s->bytes);
+		enum wake w = wait_slice(s, deadline);
+		if (w == WAKE_EXITED)
+			s->exited = true; /* one more pass: its close event may be queued */
+		else if (w != WAKE_EVENTS && w != WAKE_SLICE)
+			return fail_wake(s, w, "while Node was writing the snapshot");
+	}
+	s->t_stored = now_ms();
+	if (s->tail[0] == ']' && s->tail[1] == '}')
+		return 0;
+	if (s->exited || pidfd_exited(s, EXIT_SETTLE_MS))
+		return fail(s, "process exited during capture, after %llu bytes",
+			    (unsigned long long)s->bytes);
+	return fail(s, "the snapshot file ended after %llu bytes before its JSON was complete",
+		    (unsigned long long)s->bytes);
+}
+
+static void sigcap_cleanup(struct sigcap *s)
+{
+	if (s->name[0] && s->dir_fd >= 0 && unlinkat(s->dir_fd, s->name, 0) < 0 && errno != ENOENT)
+		log_warn("capture: cannot remove %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+	int *fds[] = { &s->file_fd, &s->ino_fd, &s->dir_fd, &s->cwd_fd, &s->root_fd, &s->pidfd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (size_t i = 0; i < s->nold; i++)
+		free(s->old[i]);
+	free(s->old);
+	free(s->buf);
+}
+
+static int open_target(struct sigcap *s)
+{
+	const struct proc_info *p = s->ctx->proc;
+	s->pidfd = procs_pidfd_open(p->pid, p->start_time);
+	if (s->pidfd < 0)
+		return fail(s, errno == ESRCH ? "process %d exited or its PID was reused"
+					      : "cannot open a pidfd for process %d: %s",
+			    (int)p->pid, strerror(errno));
+	return 0;
+}
+
+static void fill_detail(struct sigcap *s, const char *sig)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	join_path(path, sizeof(path), s->dir_seen, s->name);
+	/* Timings before the path, so a long path is what gets truncated. */
+	int n = snprintf(s->ctx->detail, sizeof(s->ctx->detail),
+			 "signal %s, V8 done %lld ms after it, stored %lld ms after V8, file %s",
+			 sig, (long long)(s->t_closed - s->t_signal),
+			 (long long)(s->t_stored - s->t_closed), path);
+	if (n >= (int)sizeof(s->ctx->detail))
+		log_debug("capture: detail truncated (path %s)", path);
+}
+
+static int run_capture(struct sigcap *s, const char *sig)
+{
+	const struct config *cfg = s->ctx->cfg;
+	unsigned start_s = cfg->start_timeout_s ? cfg->start_timeout_s : DEFAULT_START_TIMEOUT_S;
+	unsigned total_s = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
+	s->timeout_s = total_s;
+	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || check_dir_fits(s) < 0 ||
+	    watch_dir(s) < 0 || scan_dir(s, true) < 0)
+		return -1;
+	if (!(s->buf = malloc(READ_CHUNK)))
+		return fail(s, "out of memory");
+	if (*s->ctx->cancel)
+		return fail_wake(s, WAKE_CANCEL, "");
+	s->t_signal = now_ms();
+	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
+		return fail(s, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
+			    strerror(errno));
+	int64_t deadline = s->t_signal + (int64_t)total_s * 1000;
+	int64_t start_deadline = s->t_signal + (int64_t)start_s * 1000;
+	if (find_file(s, start_deadline < deadline ? start_deadline : deadline, sig) < 0 ||
+	    open_file(s) < 0 || stream_file(s, deadline) < 0)
+		return -1;
+	fill_detail(s, sig);
+	log_debug("capture: pid %d: %llu bytes; after the signal: file %lld ms, first byte %lld ms, "
+		  "V8 done %lld ms, stored %lld ms", (int)s->ctx->proc->pid, (unsigned long long)s->bytes,
+		  (long long)(s->t_file - s->t_signal), (long long)(s->t_first_byte - s->t_signal),
+		  (long long)(s->t_closed - s->t_signal), (long long)(s->t_stored - s->t_signal));
+	return 0;
+}
+
+int capture_via_signal(struct capture_ctx *ctx)
+{
+	ctx->err[0] = '\0';
+	ctx->detail[0] = '\0';
+	char why[64], sig[32];
+	if (!capture_signal_usable(ctx->proc, why, sizeof(why))) {
+		snprintf(ctx->err, sizeof(ctx->err), "signal capture not possible: %s", why);
+		return -1;
+	}
+	signame(ctx->proc->opts.heapsnapshot_signal, sig, sizeof(sig));
+	struct sigcap s = { .ctx = ctx, .pidfd = -1, .root_fd = -1, .cwd_fd = -1, .dir_fd = -1,
+			    .ino_fd = -1, .file_fd = -1 };
+	int rc = run_capture(&s, sig);
+	sigcap_cleanup(&s);
+	return rc;
+}
