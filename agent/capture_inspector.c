@@ -384,8 +384,17 @@ static int send_request(struct session *s, int id, const char *method, json_t *p
 	return r == WS_IO_OK ? 0 : -1;
 }
 
+/* A dying target closes its sockets just before its pidfd becomes readable. */
+static bool target_exited(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+	return poll(&pfd, 1, 200) > 0;
+}
+
 static int pump_error(struct session *s, enum ws_io_result r)
 {
+	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
+		return fail(s, "process exited during capture");
 	if (s->store_failed)
 		return fail(s, "store: %s", store_writer_error(s->ctx->w));
 	if (r == WS_IO_TIMEOUT)
