@@ -10,6 +10,7 @@
  * understood (as long as it fits in max_small). */
 #include "cdp.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,14 +165,49 @@ static int escape_char(struct cdp_decoder *d, uint8_t c)
 	return out_bytes(d, (const uint8_t *)&to[hit - from], 1);
 }
 
-/* Plain characters up to the next backslash, quote or control character. */
+/* Bytes that stand for themselves inside a JSON string, and the one-letter escapes. */
+static uint8_t plain_byte[256], simple_escape[256];
+
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void fill_tables(void)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+
+	for (int c = 0x20; c < 256; c++)
+		plain_byte[c] = c != '"' && c != '\\';
+	for (size_t i = 0; i < sizeof(from) - 1; i++)
+		simple_escape[(uint8_t)from[i]] = (uint8_t)to[i];
+}
+
+/* The hot loop: plain bytes and complete one-letter escapes, written straight into the
+ * output buffer. Stops at anything else (quote, \u, an escape split across reads,
+ * a control character) for string_byte. Returns the input bytes consumed. */
 static size_t string_run(struct cdp_decoder *d, const uint8_t *buf, size_t len, int *rc)
 {
 	size_t i = 0;
+	uint8_t *o = d->out + d->out_len, *end = d->out + CDP_OUT_BUF, m;
 
-	while (i < len && buf[i] != '\\' && buf[i] != '"' && buf[i] >= 0x20)
-		i++;
-	*rc = i ? out_bytes(d, buf, i) : 0;
+	*rc = 0;
+	while (i < len) {
+		if (o == end) {
+			d->out_len = CDP_OUT_BUF;
+			if (flush_out(d) < 0) {
+				*rc = -1;
+				return i;
+			}
+			o = d->out;
+		}
+		if (plain_byte[buf[i]]) {
+			*o++ = buf[i++];
+		} else if (buf[i] == '\\' && i + 1 < len && (m = simple_escape[buf[i + 1]])) {
+			*o++ = m;
+			i += 2;
+		} else {
+			break;
+		}
+	}
+	d->out_len = (size_t)(o - d->out);
 	return i;
 }
 
@@ -232,6 +268,8 @@ static int string_byte(struct cdp_decoder *d, uint8_t c)
 
 static int buffer_bytes(struct cdp_decoder *d, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (n > d->max_small - d->small_len)
 		return set_error(d, "CDP message larger than the limit for non-chunk messages");
 	if (d->small_len + n > d->small_cap) {
@@ -313,10 +351,13 @@ int cdp_decoder_data(struct cdp_decoder *d, const uint8_t *buf, size_t len)
 static int dispatch_small(struct cdp_decoder *d)
 {
 	json_error_t jerr;
-	json_t *msg = json_loadb(d->small, d->small_len, JSON_ALLOW_NUL, &jerr);
+	json_t *msg;
 	const char *method;
 	int rc = 0;
 
+	if (!d->small_len)
+		return set_error(d, "malformed CDP message: empty");
+	msg = json_loadb(d->small, d->small_len, JSON_ALLOW_NUL, &jerr);
 	if (!msg || !json_is_object(msg)) {
 		snprintf(d->err, sizeof(d->err), "malformed CDP message: %s", msg ? "not an object" : jerr.text);
 		json_decref(msg);
@@ -375,6 +416,7 @@ struct cdp_decoder *cdp_decoder_new(size_t max_small, cdp_write_fn write, cdp_me
 
 	if (!d)
 		return NULL;
+	pthread_once(&tables_once, fill_tables);
 	d->max_small = max_small ? max_small : CDP_DEFAULT_MAX_SMALL;
 	d->write = write;
 	d->on_message = on_message;
