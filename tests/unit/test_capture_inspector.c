@@ -28,7 +28,13 @@
 #include "capture_route.h"
 #include "ws.h"
 
-#define NODE "/usr/bin/node"
+/* HEAPSNAP_TEST_NODE=/path/to/node runs the same tests on another Node version. */
+static char *node_bin(void)
+{
+	char *n = getenv("HEAPSNAP_TEST_NODE");
+	return n && *n ? n : "/usr/bin/node";
+}
+#define NODE node_bin()
 #define LEAK_JS "const keep=[];setInterval(()=>{for(let i=0;i<200;i++)keep.push({i,s:'leak'+i})},20);console.log('ready')"
 
 /* --- test doubles --------------------------------------------------------------- */
@@ -378,8 +384,9 @@ static pid_t first_child(pid_t pid)
 
 static void test_node_in_own_namespaces(void **state)
 {
+	char script[1024];
 	char *argv[] = { "/usr/bin/unshare", "--pid", "--mount", "--net", "--fork", "--kill-child", "/bin/sh", "-c",
-			 "ip link set lo up && " NODE " -e \"" LEAK_JS "\"", NULL };
+			 script, NULL };
 	struct proc_info p;
 	struct config cfg;
 	struct store_writer w = { 0 };
@@ -389,6 +396,7 @@ static void test_node_in_own_namespaces(void **state)
 
 	if (geteuid() != 0)
 		skip(); /* unshare --net and setns need root */
+	snprintf(script, sizeof(script), "ip link set lo up && %s -e \"%s\"", NODE, LEAK_JS);
 	pid_t top = spawn_ready(argv);
 	sh = first_child(top);
 	if (sh)
