@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +419,166 @@ static void test_node_in_own_namespaces(void **state)
 	free(w.buf);
 }
 
+
+/* --- a scripted fake inspector in this process (the "target" is the test itself) --- */
+
+#define FAKE_PORT 19305
+
+struct fake {
+	int lfd;
+	const uint8_t *script;       /* sent after the client's first websocket frame */
+	size_t script_len;
+};
+
+static int accept_one(int lfd)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	return poll(&pfd, 1, 5000) == 1 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+}
+
+static bool read_headers(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	while (n < cap - 1) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 5000) != 1 || read(fd, buf + n, 1) != 1)
+			return false;
+		buf[++n] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			return true;
+	}
+	return false;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	char req[2048], resp[512], key[64] = "", accept[32];
+	const char *body = "[{\"id\":\"x\",\"webSocketDebuggerUrl\":\"ws://127.0.0.1:19305/x\"}]";
+	uint8_t frame[512];
+	int fd = accept_one(f->lfd);
+
+	if (fd < 0 || !read_headers(fd, req, sizeof(req)))
+		return NULL;
+	snprintf(resp, sizeof(resp), "HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	if (write(fd, resp, strlen(resp)) < 0)
+		return NULL;
+	close(fd);
+	fd = accept_one(f->lfd);
+	if (fd < 0 || !read_headers(fd, req, sizeof(req)))
+		return NULL;
+	if (strstr(req, "Sec-WebSocket-Key: "))
+		sscanf(strstr(req, "Sec-WebSocket-Key: ") + 19, "%63[^\r]", key);
+	ws_accept_key(key, accept, sizeof(accept));
+	snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+	if (write(fd, resp, strlen(resp)) < 0 || read(fd, frame, sizeof(frame)) <= 0) /* the request */
+		return NULL;
+	if (write(fd, f->script, f->script_len) < 0)
+		return NULL;
+	usleep(100 * 1000);
+	close(fd);
+	return NULL;
+}
+
+static size_t text_frame(uint8_t *out, const char *payload, bool fin, int op)
+{
+	size_t len = strlen(payload), n = 2;
+
+	out[0] = (uint8_t)((fin ? 0x80 : 0) | op);
+	if (len < 126) {
+		out[1] = (uint8_t)len;
+	} else {
+		out[1] = 126; out[2] = (uint8_t)(len >> 8); out[3] = (uint8_t)len; n = 4;
+	}
+	memcpy(out + n, payload, len);
+	return n + len;
+}
+
+/* Runs capture_via_inspector against the fake server sending script. */
+static int fake_capture(const uint8_t *script, size_t len, struct store_writer *w, struct capture_ctx *ctx)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(FAKE_PORT),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct fake f = { .script = script, .script_len = len };
+	static struct proc_info p;
+	static struct config cfg;
+	pthread_t th;
+	int one = 1, rc;
+
+	f.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(f.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(f.lfd, 4), 0);
+	assert_int_equal(pthread_create(&th, NULL, fake_main, &f), 0);
+	fill_proc(&p, getpid(), FAKE_PORT, true);
+	fill_cfg(&cfg, 2);
+	cfg.timeout_s = 5;
+	rc = capture(&p, &cfg, w, ctx);
+	pthread_join(th, NULL);
+	close(f.lfd);
+	return rc;
+}
+
+#define CHUNK_EV "{\"method\":\"HeapProfiler.addHeapSnapshotChunk\",\"params\":{\"chunk\":"
+
+static void test_fake_inspector_stream_and_reply(void **state)
+{
+	uint8_t script[1024];
+	size_t n = 0;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	n += text_frame(script + n, CHUNK_EV "\"{\\\"snap\\\":\"}}", true, 1);
+	n += text_frame(script + n, CHUNK_EV "\"[1,2", false, 1);  /* fragmented message */
+	n += text_frame(script + n, "\\n3]}\"}}", true, 0);
+	n += text_frame(script + n, "{\"method\":\"HeapProfiler.reportHeapSnapshotProgress\",\"params\":{}}", true, 1);
+	n += text_frame(script + n, "{\"id\":1,\"result\":{}}", true, 1);
+	if (fake_capture(script, n, &w, &ctx) != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(w.len, strlen("{\"snap\":[1,2\n3]}"));
+	assert_memory_equal(w.buf, "{\"snap\":[1,2\n3]}", w.len);
+	assert_contains(ctx.detail, "127.0.0.1:19305, already open, left open");
+	free(w.buf);
+}
+
+static void expect_fake_failure(const uint8_t *script, size_t n, const char *needle)
+{
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	int64_t t0 = ws_now_ms();
+
+	assert_int_equal(fake_capture(script, n, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 4000);
+	assert_contains(ctx.err, needle);
+	free(w.buf);
+}
+
+static void test_fake_inspector_failures(void **state)
+{
+	uint8_t s[1024];
+	size_t n;
+	(void)state;
+
+	n = text_frame(s, "{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom\"}}", true, 1);
+	expect_fake_failure(s, n, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
+	n = text_frame(s, "{\"id\":1,", true, 1);
+	expect_fake_failure(s, n, "malformed CDP message");
+	n = text_frame(s, CHUNK_EV "\"abc\\x\"}}", true, 1);
+	expect_fake_failure(s, n, "invalid escape");
+	n = text_frame(s, "{\"id\":1}", true, 1);
+	s[0] |= 0x40;
+	expect_fake_failure(s, n, "reserved bits");
+	n = text_frame(s, CHUNK_EV "\"abcdef\"}}", true, 1);
+	expect_fake_failure(s, n - 10, "closed by the peer"); /* truncated frame, then EOF */
+	n = text_frame(s, "x", true, 2);
+	expect_fake_failure(s, n, "binary websocket message");
+	/* The server says nothing at all: the capture times out, bounded. */
+	expect_fake_failure(s, 0, "closed by the peer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,10 +588,14 @@ int main(void)
 		cmocka_unit_test(test_port_taken_fails_without_signal),
 		cmocka_unit_test(test_target_exit_mid_capture),
 		cmocka_unit_test(test_node_in_own_namespaces),
+		cmocka_unit_test(test_fake_inspector_stream_and_reply),
+		cmocka_unit_test(test_fake_inspector_failures),
 	};
 	if (access(NODE, X_OK) != 0) {
 		printf("skip: %s not found\n", NODE);
 		return 0;
 	}
+	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='test_fake*' */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
