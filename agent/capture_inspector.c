@@ -269,6 +269,9 @@ static int open_inspector(struct session *s)
 			return -1;
 		}
 		r = slice_wait(s, deadline);
+		if (r == WS_IO_TIMEOUT && s->ctx->proc->opts.inspect)
+			return fail(s, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
+				    "is it listening on a port other than %d?)", limit, s->port);
 		if (r == WS_IO_TIMEOUT)
 			return fail(s, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
 		if (r != WS_IO_OK)
