@@ -1,0 +1,532 @@
+/* Capture route through the Node inspector (issue 3): find or open the inspector
+ * (SIGUSR1 through a pidfd), GET /json/list, WebSocket, HeapProfiler.takeHeapSnapshot,
+ * stream the decoded chunks into the store writer, and close the inspector again if
+ * we opened it. Discovery reads /proc/PID/net/tcp{,6}, which already shows the
+ * target's network namespace; only the socket is created inside that namespace
+ * (ns.c). Every wait is bounded, sliced (<= 250 ms), cancellable and watches the
+ * target's pidfd. Memory: a 256 KiB read buffer, a 64 KiB decode buffer and small
+ * messages (<= 1 MiB), whatever the snapshot size. */
+#include "capture_route.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cdp.h"
+#include "http.h"
+#include "log.h"
+#include "ns.h"
+#include "ws.h"
+
+#define DEFAULT_INSPECT_PORT 9229
+#define POLL_SLICE_MS 100
+#define CLOSE_WAIT_MS 5000
+#define MAX_MESSAGE (64ull << 20)
+#define MAX_LIST_BODY (64u << 10)
+#define SNAPSHOT_REQ_ID 1
+#define CLOSE_REQ_ID 2
+
+/* --- listening sockets ------------------------------------------------------ */
+
+struct listener {
+	bool found;
+	bool owned;                  /* the socket inode is one of the target's fds */
+	int family;                  /* AF_INET or AF_INET6 */
+	uint8_t addr[16];            /* network order */
+	unsigned long inode;
+};
+
+static bool pid_has_socket(pid_t pid, unsigned long inode)
+{
+	char path[64], want[48], link[64];
+	DIR *dir;
+	struct dirent *de;
+	bool hit = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!hit && (de = readdir(dir))) {
+		ssize_t n = readlinkat(dirfd(dir), de->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		hit = !strcmp(link, want);
+	}
+	closedir(dir);
+	return hit;
+}
+
+/* The process holding a socket inode (scans /proc/[0-9]*\/fd), or 0. */
+static pid_t socket_owner(unsigned long inode, char *comm, size_t commlen)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	pid_t owner = 0;
+
+	comm[0] = '\0';
+	if (!proc)
+		return 0;
+	while (!owner && (de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || !pid_has_socket((pid_t)pid, inode))
+			continue;
+		owner = (pid_t)pid;
+	}
+	closedir(proc);
+	if (owner) {
+		char path[64];
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)owner);
+		if ((f = fopen(path, "re"))) {
+			if (fgets(comm, (int)commlen, f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	return owner;
+}
+
+static void parse_hex_addr(const char *hex, int family, uint8_t *addr)
+{
+	int words = family == AF_INET ? 1 : 4;
+
+	for (int i = 0; i < words; i++) {
+		char w[9];
+		memcpy(w, hex + 8 * i, 8);
+		w[8] = '\0';
+		uint32_t v = (uint32_t)strtoul(w, NULL, 16); /* printed from the raw __be32 in host order */
+		memcpy(addr + 4 * i, &v, 4);
+	}
+}
+
+/* Scan one /proc/PID/net/tcp{,6} table for a LISTEN socket on port. */
+static void scan_table(pid_t pid, const char *table, int family, int port, struct listener *out)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, table);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char hex[33];
+		unsigned lport, state;
+		unsigned long inode;
+		if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*u %*u %lu",
+			   hex, &lport, &state, &inode) != 4)
+			continue;
+		if (state != 0x0A || (int)lport != port || strlen(hex) != (family == AF_INET ? 8u : 32u))
+			continue;
+		bool owned = pid_has_socket(pid, inode);
+		if (out->found && (out->owned || !owned))
+			continue;
+		*out = (struct listener){ .found = true, .owned = owned, .family = family, .inode = inode };
+		parse_hex_addr(hex, family, out->addr);
+	}
+	fclose(f);
+}
+
+static struct listener find_listener(pid_t pid, int port)
+{
+	struct listener l = { 0 };
+
+	scan_table(pid, "tcp", AF_INET, port, &l);
+	if (!l.owned)
+		scan_table(pid, "tcp6", AF_INET6, port, &l);
+	return l;
+}
+
+static int inspect_port(const struct proc_info *p)
+{
+	return p->opts.inspect_port > 0 ? p->opts.inspect_port : DEFAULT_INSPECT_PORT;
+}
+
+static void describe_taken(const struct listener *l, int port, char *out, size_t outlen)
+{
+	char comm[32];
+	pid_t owner = socket_owner(l->inode, comm, sizeof(comm));
+
+	if (owner)
+		snprintf(out, outlen, "inspector port %d is taken by pid %d (%s)", port, (int)owner, comm);
+	else
+		snprintf(out, outlen, "inspector port %d is taken by another process (socket inode %lu)", port, l->inode);
+}
+
+bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen)
+{
+	int port = inspect_port(p);
+	struct listener l = find_listener(p->pid, port);
+
+	if (l.found && l.owned)
+		return true;
+	if (l.found) {
+		describe_taken(&l, port, why, whylen);
+		return false;
+	}
+	if (p->opts.disable_sigusr1) {
+		snprintf(why, whylen, "started with --disable-sigusr1 and no inspector listening on port %d", port);
+		return false;
+	}
+	return true;
+}
+
+/* --- session ---------------------------------------------------------------- */
+
+struct session {
+	struct capture_ctx *ctx;
+	pid_t pid;
+	int pidfd;
+	int port;
+	struct listener l;
+	char host[64];               /* Host header and address for messages: "127.0.0.1:9229" */
+	bool opened_by_us;
+	bool other_ns;
+	struct ws_conn *ws;
+	struct cdp_decoder *dec;
+	long want_id;
+	bool replied;
+	char reply_err[200];
+	bool store_failed;
+};
+
+static int fail(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->ctx->err, sizeof(s->ctx->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static struct ws_wait make_wait(struct session *s, int64_t ms)
+{
+	return (struct ws_wait){ .deadline_ms = ws_now_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
+}
+
+static const char *io_reason(enum ws_io_result r)
+{
+	switch (r) {
+	case WS_IO_TIMEOUT: return "timed out";
+	case WS_IO_CANCELLED: return "cancelled (agent stopping)";
+	case WS_IO_WATCH: return "process exited during capture";
+	default: return NULL;
+	}
+}
+
+/* Waits one poll slice on the pidfd; <0 when the target exited or we are cancelled. */
+static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+	int64_t left = deadline - ws_now_ms();
+
+	if (s->ctx->cancel && *s->ctx->cancel)
+		return WS_IO_CANCELLED;
+	if (left <= 0)
+		return WS_IO_TIMEOUT;
+	if (poll(&pfd, 1, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS) > 0)
+		return WS_IO_WATCH;
+	return WS_IO_OK;
+}
+
+static unsigned start_timeout_s(const struct config *cfg) { return cfg->start_timeout_s ? cfg->start_timeout_s : 10; }
+static unsigned total_timeout_s(const struct config *cfg) { return cfg->timeout_s ? cfg->timeout_s : 600; }
+
+/* SIGUSR1, then wait for the target's own listener on the port. */
+static int open_inspector(struct session *s)
+{
+	unsigned limit = start_timeout_s(s->ctx->cfg);
+	int64_t deadline = ws_now_ms() + (int64_t)limit * 1000;
+
+	if (s->ctx->proc->opts.disable_sigusr1)
+		return fail(s, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
+	if (procs_pidfd_signal(s->pidfd, SIGUSR1) < 0)
+		return fail(s, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
+	s->opened_by_us = true;
+	for (;;) {
+		enum ws_io_result r;
+		s->l = find_listener(s->pid, s->port);
+		if (s->l.found && s->l.owned)
+			return 0;
+		if (s->l.found) {
+			describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
+			return -1;
+		}
+		r = slice_wait(s, deadline);
+		if (r == WS_IO_TIMEOUT && s->ctx->proc->opts.inspect)
+			return fail(s, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
+				    "is it listening on a port other than %d?)", limit, s->port);
+		if (r == WS_IO_TIMEOUT)
+			return fail(s, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
+		if (r != WS_IO_OK)
+			return fail(s, "%s", io_reason(r));
+	}
+}
+
+static int connect_inspector(struct session *s, const struct ws_wait *w, int *out_fd)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sslen;
+	char ip[INET6_ADDRSTRLEN];
+	int fd, soerr = 0;
+	socklen_t solen = sizeof(soerr);
+	enum ws_io_result r;
+
+	if (s->l.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)s->port);
+		memcpy(&sin->sin_addr, s->l.addr, 4);
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(s->host, sizeof(s->host), "%s:%d", ip, s->port);
+		sslen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)s->port);
+		memcpy(&sin6->sin6_addr, s->l.addr, 16);
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			sin6->sin6_addr = in6addr_loopback;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		snprintf(s->host, sizeof(s->host), "[%s]:%d", ip, s->port);
+		sslen = sizeof(*sin6);
+	}
+	fd = ns_socket(s->pid, s->l.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return fail(s, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
+		fail(s, "connect to inspector %s: %s", s->host, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	r = ws_wait_fd(fd, POLLOUT, w);
+	if (r == WS_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &solen) == 0 && soerr == 0) {
+		*out_fd = fd;
+		return 0;
+	}
+	fail(s, "connect to inspector %s: %s", s->host, io_reason(r) ? io_reason(r) : strerror(soerr ? soerr : errno));
+	close(fd);
+	return -1;
+}
+
+static int store_write(void *ctx, const void *buf, size_t len)
+{
+	struct session *s = ctx;
+
+	if (store_writer_write(s->ctx->w, buf, len) < 0) {
+		s->store_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int on_message(void *ctx, json_t *msg)
+{
+	struct session *s = ctx;
+
+	if (cdp_message_id(msg) != s->want_id)
+		return 0;
+	s->replied = true;
+	if (!cdp_message_error(msg, s->reply_err, sizeof(s->reply_err)))
+		s->reply_err[0] = '\0';
+	return 0;
+}
+
+/* /json/list on a fresh connection, then the WebSocket on another. */
+static int attach(struct session *s, const struct ws_wait *w)
+{
+	char path[256], *body = NULL;
+	size_t body_len = 0;
+	enum ws_io_result r;
+	int fd, rc;
+
+	if (connect_inspector(s, w, &fd) < 0)
+		return -1;
+	rc = http_get(fd, s->host, "/json/list", w, MAX_LIST_BODY, &body, &body_len, s->ctx->err, sizeof(s->ctx->err));
+	close(fd);
+	if (rc == 0)
+		rc = http_inspector_ws_path(body, body_len, path, sizeof(path), s->ctx->err, sizeof(s->ctx->err));
+	free(body);
+	if (rc < 0 || connect_inspector(s, w, &fd) < 0)
+		return -1;
+	s->ws = ws_conn_open(fd, s->host, path, w, MAX_MESSAGE, &r, s->ctx->err, sizeof(s->ctx->err));
+	if (!s->ws && io_reason(r))
+		return fail(s, "inspector websocket: %s", io_reason(r));
+	return s->ws ? 0 : -1;
+}
+
+static int send_request(struct session *s, int id, const char *method, json_t *params, const struct ws_wait *w)
+{
+	char *req = cdp_request(id, method, params);
+	enum ws_io_result r;
+
+	if (!req)
+		return fail(s, "out of memory building %s", method);
+	r = ws_conn_send_text(s->ws, req, strlen(req), w, s->ctx->err, sizeof(s->ctx->err));
+	free(req);
+	if (r != WS_IO_OK && io_reason(r))
+		return fail(s, "%s", io_reason(r));
+	return r == WS_IO_OK ? 0 : -1;
+}
+
+/* A dying target closes its sockets just before its pidfd becomes readable. */
+static bool target_exited(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+	return poll(&pfd, 1, 200) > 0;
+}
+
+static int pump_error(struct session *s, enum ws_io_result r)
+{
+	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
+		return fail(s, "process exited during capture");
+	if (s->store_failed)
+		return fail(s, "store: %s", store_writer_error(s->ctx->w));
+	if (r == WS_IO_TIMEOUT)
+		return fail(s, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
+	if (io_reason(r))
+		return fail(s, "%s", io_reason(r));
+	if (cdp_decoder_error(s->dec)[0])
+		return fail(s, "inspector: %s", cdp_decoder_error(s->dec));
+	if (!s->ctx->err[0])
+		return fail(s, "inspector connection failed");
+	return -1;
+}
+
+static int take_snapshot(struct session *s, const struct ws_wait *w)
+{
+	struct ws_sink sink;
+
+	cdp_decoder_ws_sink(s->dec, &sink);
+	s->want_id = SNAPSHOT_REQ_ID;
+	if (send_request(s, SNAPSHOT_REQ_ID, "HeapProfiler.takeHeapSnapshot",
+			 json_pack("{s:b}", "reportProgress", 0), w) < 0)
+		return -1;
+	while (!s->replied) {
+		enum ws_io_result r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
+		if (r != WS_IO_OK)
+			return pump_error(s, r);
+	}
+	if (s->reply_err[0])
+		return fail(s, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
+	return 0;
+}
+
+static bool port_still_open(struct session *s)
+{
+	struct listener l = find_listener(s->pid, s->port);
+	return l.found && l.owned;
+}
+
+/* Ask the target to close the inspector we opened and wait until the port is gone.
+ * Runs even after a failed or cancelled capture, with its own short deadline. */
+static bool close_inspector(struct session *s)
+{
+	static const volatile int never = 0;
+	struct ws_wait w = { .deadline_ms = ws_now_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	char saved_err[sizeof(s->ctx->err)];
+	struct ws_sink ignore = { 0 };
+	enum ws_io_result r = WS_IO_OK;
+
+	memcpy(saved_err, s->ctx->err, sizeof(saved_err));
+	if (!s->ws && port_still_open(s))
+		attach(s, &w);
+	if (s->ws && send_request(s, CLOSE_REQ_ID, "Runtime.evaluate",
+				  json_pack("{s:s, s:b}", "expression", "require('inspector').close()",
+					    "includeCommandLineAPI", 1), &w) == 0) {
+		/* The inspector drops our connection when it closes: wait for that. */
+		while (r == WS_IO_OK)
+			r = ws_conn_pump(s->ws, &ignore, &w, s->ctx->err, sizeof(s->ctx->err));
+	}
+	ws_conn_free(s->ws);
+	s->ws = NULL;
+	memcpy(s->ctx->err, saved_err, sizeof(saved_err));
+	while (port_still_open(s)) {
+		if (r == WS_IO_WATCH || slice_wait(s, w.deadline_ms) != WS_IO_OK)
+			return !port_still_open(s);
+	}
+	return true;
+}
+
+static void describe_success(struct session *s, bool closed)
+{
+	const char *ns = s->other_ns ? " in the target's network namespace" : "";
+
+	if (!s->opened_by_us)
+		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, already open, left open", s->host, ns);
+	else if (closed)
+		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, opened with SIGUSR1 and closed", s->host, ns);
+	else
+		snprintf(s->ctx->detail, sizeof(s->ctx->detail),
+			 "inspector %s%s, opened with SIGUSR1; closing it FAILED: the port still listens", s->host, ns);
+}
+
+static int run_capture(struct session *s)
+{
+	struct ws_wait w;
+
+	s->l = find_listener(s->pid, s->port);
+	if (s->l.found && !s->l.owned) {
+		describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
+		return -1;
+	}
+	if (!s->l.found && open_inspector(s) < 0)
+		return -1;
+	w = make_wait(s, (int64_t)total_timeout_s(s->ctx->cfg) * 1000);
+	if (attach(s, &w) < 0)
+		return -1;
+	s->dec = cdp_decoder_new(0, store_write, on_message, s);
+	if (!s->dec)
+		return fail(s, "out of memory");
+	return take_snapshot(s, &w);
+}
+
+int capture_via_inspector(struct capture_ctx *ctx)
+{
+	struct session s = { .ctx = ctx, .pid = ctx->proc->pid, .pidfd = -1, .port = inspect_port(ctx->proc) };
+	int rc;
+	bool closed = false;
+
+	ctx->err[0] = ctx->detail[0] = '\0';
+	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
+	if (s.pidfd < 0)
+		return fail(&s, "process exited before capture (pidfd: %s)", strerror(errno));
+	s.other_ns = ns_net_differs(s.pid) == 1;
+	rc = run_capture(&s);
+	if (s.opened_by_us) {
+		closed = close_inspector(&s);
+		if (!closed)
+			log_warn("inspector of pid %d on port %d: opened by SIGUSR1, still listening after the close request",
+				 (int)s.pid, s.port);
+	} else {
+		if (s.ws)
+			ws_conn_close(s.ws, &(struct ws_wait){ ws_now_ms() + 250, NULL, -1 });
+		ws_conn_free(s.ws);
+	}
+	if (rc == 0)
+		describe_success(&s, closed);
+	else if (s.opened_by_us && !closed)
+		snprintf(ctx->err + strlen(ctx->err), sizeof(ctx->err) - strlen(ctx->err),
+			 "; the inspector opened by SIGUSR1 could not be closed");
+	cdp_decoder_free(s.dec);
+	close(s.pidfd);
+	return rc;
+}

@@ -1,0 +1,601 @@
+/* End-to-end tests of the inspector capture route (agent/capture_inspector.c) against
+ * a real /usr/bin/node: a flagless node opened with SIGUSR1 on 9229 and closed again,
+ * a node already started with --inspect (used and left open), an app handling SIGUSR1
+ * itself, a port taken by another process, the target dying mid-capture, and (root
+ * only) a node in its own pid+mount+net namespaces. The store writer is a test double
+ * collecting the bytes; the snapshot is then checked with node itself.
+ * Ports: 9229 where it is the point, 1930x elsewhere; tests run one at a time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture_route.h"
+#include "ws.h"
+
+/* HEAPSNAP_TEST_NODE=/path/to/node runs the same tests on another Node version. */
+static char *node_bin(void)
+{
+	char *n = getenv("HEAPSNAP_TEST_NODE");
+	return n && *n ? n : "/usr/bin/node";
+}
+#define NODE node_bin()
+#define LEAK_JS "const keep=[];setInterval(()=>{for(let i=0;i<200;i++)keep.push({i,s:'leak'+i})},20);console.log('ready')"
+
+/* --- test doubles --------------------------------------------------------------- */
+
+struct store_writer {
+	char *buf;
+	size_t len, cap;
+	pid_t kill_on_first_write;
+};
+
+int store_writer_write(struct store_writer *w, const void *buf, size_t len)
+{
+	if (w->kill_on_first_write) {
+		kill(w->kill_on_first_write, SIGKILL);
+		w->kill_on_first_write = 0;
+	}
+	if (w->len + len > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1 << 20;
+		while (cap < w->len + len)
+			cap *= 2;
+		char *b = realloc(w->buf, cap);
+		if (!b)
+			return -1;
+		w->buf = b;
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, buf, len);
+	w->len += len;
+	return 0;
+}
+
+const char *store_writer_error(const struct store_writer *w)
+{
+	(void)w;
+	return "test double error";
+}
+
+/* Weak: the real procs_pidfd_* (agent/pidfd.c) need not exist yet; if it does, these
+ * still win because nothing else pulls that object in. */
+static int signals_sent;
+
+__attribute__((weak)) int procs_pidfd_open(pid_t pid, uint64_t start_time)
+{
+	(void)start_time;
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+__attribute__((weak)) int procs_pidfd_signal(int pidfd, int sig)
+{
+	signals_sent++;
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* --- helpers ----------------------------------------------------------------------- */
+
+/* Runs argv with stdout on a pipe and waits (bounded) for a line "ready". */
+static pid_t spawn_ready(char *const argv[])
+{
+	int p[2];
+	pid_t pid;
+	char buf[256];
+	size_t have = 0;
+	int64_t deadline = ws_now_ms() + 15000;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (ws_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		if (poll(&pfd, 1, 250) <= 0)
+			continue;
+		ssize_t n = read(p[0], buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (strstr(buf, "ready"))
+			break;
+	}
+	close(p[0]);
+	if (!strstr(buf, "ready")) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("%s did not become ready", argv[0]);
+	}
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0 && kill(pid, 0) == 0;
+}
+
+static bool port_listening(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+
+	close(fd);
+	return ok;
+}
+
+static void fill_proc(struct proc_info *p, pid_t pid, int port, bool inspect)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->opts.inspect_port = port;
+	p->opts.inspect = inspect;
+	snprintf(p->comm, sizeof(p->comm), "node");
+}
+
+static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->start_timeout_s = start_timeout_s;
+	cfg->timeout_s = 60;
+}
+
+static const volatile int no_cancel;
+
+static int capture(const struct proc_info *p, const struct config *cfg, struct store_writer *w,
+		   struct capture_ctx *ctx)
+{
+	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &no_cancel };
+	signals_sent = 0;
+	return capture_via_inspector(ctx);
+}
+
+/* The snapshot parses and its arrays have the sizes its header announces. */
+static void assert_snapshot_valid(const struct store_writer *w)
+{
+	char path[] = "/tmp/test_capture_inspector.XXXXXX";
+	int fd = mkstemp(path), status;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, w->buf, w->len), (ssize_t)w->len);
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		execl(NODE, NODE, "-e",
+		      "const s=JSON.parse(require('fs').readFileSync(process.argv[1]));const h=s.snapshot;"
+		      "process.exit(h.node_count>100&&s.nodes.length===h.node_count*h.meta.node_fields.length&&"
+		      "s.edges.length===h.edge_count*h.meta.edge_fields.length?0:3)", path, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	unlink(path);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void assert_contains(const char *s, const char *needle)
+{
+	if (!strstr(s, needle))
+		fail_msg("\"%s\" does not contain \"%s\"", s, needle);
+}
+
+/* --- tests --------------------------------------------------------------------------- */
+
+static void test_flagless_node_captured_and_closed(void **state)
+{
+	char *argv[] = { NODE, "-e", LEAK_JS, NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	char why[256];
+	(void)state;
+
+	if (port_listening(9229))
+		skip(); /* something else owns 9229 on this host */
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 0, false);
+	fill_cfg(&cfg, 10);
+	assert_true(capture_inspector_usable(&p, why, sizeof(why)));
+	if (capture(&p, &cfg, &w, &ctx) != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(signals_sent, 1);
+	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed");
+	assert_snapshot_valid(&w);
+	assert_true(alive(pid));
+	assert_false(port_listening(9229));
+	/* A second capture of the same process works the same way. */
+	free(w.buf);
+	w = (struct store_writer){ 0 };
+	if (capture(&p, &cfg, &w, &ctx) != 0)
+		fail_msg("second capture failed: %s", ctx.err);
+	assert_false(port_listening(9229));
+	assert_true(alive(pid));
+	stop(pid);
+	free(w.buf);
+}
+
+static void test_already_open_inspector_left_open(void **state)
+{
+	char *argv[] = { NODE, "--inspect=127.0.0.1:19301", "-e", LEAK_JS, NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19301, true);
+	fill_cfg(&cfg, 10);
+	if (capture(&p, &cfg, &w, &ctx) != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(signals_sent, 0);
+	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open");
+	assert_snapshot_valid(&w);
+	assert_true(port_listening(19301));
+	assert_true(alive(pid));
+	stop(pid);
+	free(w.buf);
+}
+
+static void test_app_handling_sigusr1_fails_cleanly(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19302", "-e",
+			 "process.on('SIGUSR1',()=>{});setInterval(()=>{},1000);console.log('ready')", NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19302, false);
+	fill_cfg(&cfg, 2);
+	int64_t t0 = ws_now_ms();
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 5000);
+	assert_string_equal(ctx.err, "SIGUSR1 did not open the inspector within 2s (the app may handle SIGUSR1 itself)");
+	assert_int_equal(w.len, 0);
+	assert_true(alive(pid));
+	stop(pid);
+}
+
+static pid_t spawn_listener(int port)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1) < 0)
+			_exit(1);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void test_port_taken_fails_without_signal(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19303", "-e", LEAK_JS, NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	char why[256], want[128];
+	(void)state;
+
+	pid_t squatter = spawn_listener(19303);
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19303, false);
+	fill_cfg(&cfg, 5);
+	snprintf(want, sizeof(want), "inspector port 19303 is taken by pid %d (", (int)squatter);
+	assert_false(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_contains(why, want);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_contains(ctx.err, want);
+	assert_int_equal(signals_sent, 0);
+	assert_true(alive(pid));
+	stop(pid);
+	stop(squatter);
+}
+
+static void test_target_exit_mid_capture(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19304", "-e",
+			 "const keep=[];for(let i=0;i<100000;i++)keep.push({i});console.log('ready');setInterval(()=>{},1000)",
+			 NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19304, false);
+	fill_cfg(&cfg, 10);
+	w.kill_on_first_write = pid;
+	int64_t t0 = ws_now_ms();
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 10000);
+	assert_contains(ctx.err, "process exited during capture");
+	stop(pid);
+	free(w.buf);
+}
+
+/* pid of the first child of pid (from /proc/PID/task/PID/children), or 0. */
+static pid_t first_child(pid_t pid)
+{
+	char path[64];
+	int child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child;
+}
+
+static void test_node_in_own_namespaces(void **state)
+{
+	char script[1024];
+	char *argv[] = { "/usr/bin/unshare", "--pid", "--mount", "--net", "--fork", "--kill-child", "/bin/sh", "-c",
+			 script, NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	pid_t sh, node = 0;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip(); /* unshare --net and setns need root */
+	snprintf(script, sizeof(script), "ip link set lo up && %s -e \"%s\"", NODE, LEAK_JS);
+	pid_t top = spawn_ready(argv);
+	sh = first_child(top);
+	if (sh)
+		node = first_child(sh);
+	if (!node) {
+		stop(top);
+		fail_msg("no node process under unshare pid %d", (int)top);
+	}
+	fill_proc(&p, node, 0, false);
+	fill_cfg(&cfg, 10);
+	if (capture(&p, &cfg, &w, &ctx) != 0) {
+		stop(top);
+		fail_msg("capture failed: %s", ctx.err);
+	}
+	assert_contains(ctx.detail, "127.0.0.1:9229 in the target's network namespace, opened with SIGUSR1 and closed");
+	assert_snapshot_valid(&w);
+	assert_int_equal(kill(node, 0), 0);
+	stop(top);
+	free(w.buf);
+}
+
+
+/* --- a scripted fake inspector in this process (the "target" is the test itself) --- */
+
+#define FAKE_PORT 19305
+
+struct fake {
+	int lfd;
+	const uint8_t *script;       /* sent after the client's first websocket frame */
+	size_t script_len;
+};
+
+static int accept_one(int lfd)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	return poll(&pfd, 1, 5000) == 1 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+}
+
+static bool read_headers(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	while (n < cap - 1) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 5000) != 1 || read(fd, buf + n, 1) != 1)
+			return false;
+		buf[++n] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			return true;
+	}
+	return false;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	char req[2048], resp[512], key[64] = "", accept[32];
+	const char *body = "[{\"id\":\"x\",\"webSocketDebuggerUrl\":\"ws://127.0.0.1:19305/x\"}]";
+	uint8_t frame[512];
+	int fd = accept_one(f->lfd);
+
+	if (fd < 0 || !read_headers(fd, req, sizeof(req)))
+		return NULL;
+	snprintf(resp, sizeof(resp), "HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	if (write(fd, resp, strlen(resp)) < 0)
+		return NULL;
+	close(fd);
+	fd = accept_one(f->lfd);
+	if (fd < 0 || !read_headers(fd, req, sizeof(req)))
+		return NULL;
+	if (strstr(req, "Sec-WebSocket-Key: "))
+		sscanf(strstr(req, "Sec-WebSocket-Key: ") + 19, "%63[^\r]", key);
+	ws_accept_key(key, accept, sizeof(accept));
+	snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+	if (write(fd, resp, strlen(resp)) < 0 || read(fd, frame, sizeof(frame)) <= 0) /* the request */
+		return NULL;
+	if (write(fd, f->script, f->script_len) < 0)
+		return NULL;
+	usleep(100 * 1000);
+	close(fd);
+	return NULL;
+}
+
+static size_t text_frame(uint8_t *out, const char *payload, bool fin, int op)
+{
+	size_t len = strlen(payload), n = 2;
+
+	out[0] = (uint8_t)((fin ? 0x80 : 0) | op);
+	if (len < 126) {
+		out[1] = (uint8_t)len;
+	} else {
+		out[1] = 126; out[2] = (uint8_t)(len >> 8); out[3] = (uint8_t)len; n = 4;
+	}
+	memcpy(out + n, payload, len);
+	return n + len;
+}
+
+/* Runs capture_via_inspector against the fake server sending script. */
+static int fake_capture(const uint8_t *script, size_t len, struct store_writer *w, struct capture_ctx *ctx)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(FAKE_PORT),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct fake f = { .script = script, .script_len = len };
+	static struct proc_info p;
+	static struct config cfg;
+	pthread_t th;
+	int one = 1, rc;
+
+	f.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(f.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(f.lfd, 4), 0);
+	assert_int_equal(pthread_create(&th, NULL, fake_main, &f), 0);
+	fill_proc(&p, getpid(), FAKE_PORT, true);
+	fill_cfg(&cfg, 2);
+	cfg.timeout_s = 5;
+	rc = capture(&p, &cfg, w, ctx);
+	pthread_join(th, NULL);
+	close(f.lfd);
+	return rc;
+}
+
+#define CHUNK_EV "{\"method\":\"HeapProfiler.addHeapSnapshotChunk\",\"params\":{\"chunk\":"
+
+static void test_fake_inspector_stream_and_reply(void **state)
+{
+	uint8_t script[1024];
+	size_t n = 0;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	n += text_frame(script + n, CHUNK_EV "\"{\\\"snap\\\":\"}}", true, 1);
+	n += text_frame(script + n, CHUNK_EV "\"[1,2", false, 1);  /* fragmented message */
+	n += text_frame(script + n, "\\n3]}\"}}", true, 0);
+	n += text_frame(script + n, "{\"method\":\"HeapProfiler.reportHeapSnapshotProgress\",\"params\":{}}", true, 1);
+	n += text_frame(script + n, "{\"id\":1,\"result\":{}}", true, 1);
+	if (fake_capture(script, n, &w, &ctx) != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(w.len, strlen("{\"snap\":[1,2\n3]}"));
+	assert_memory_equal(w.buf, "{\"snap\":[1,2\n3]}", w.len);
+	assert_contains(ctx.detail, "127.0.0.1:19305, already open, left open");
+	free(w.buf);
+}
+
+static void expect_fake_failure(const uint8_t *script, size_t n, const char *needle)
+{
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	int64_t t0 = ws_now_ms();
+
+	assert_int_equal(fake_capture(script, n, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 4000);
+	assert_contains(ctx.err, needle);
+	free(w.buf);
+}
+
+static void test_fake_inspector_failures(void **state)
+{
+	uint8_t s[1024];
+	size_t n;
+	(void)state;
+
+	n = text_frame(s, "{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom\"}}", true, 1);
+	expect_fake_failure(s, n, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
+	n = text_frame(s, "{\"id\":1,", true, 1);
+	expect_fake_failure(s, n, "malformed CDP message");
+	n = text_frame(s, CHUNK_EV "\"abc\\x\"}}", true, 1);
+	expect_fake_failure(s, n, "invalid escape");
+	n = text_frame(s, "{\"id\":1}", true, 1);
+	s[0] |= 0x40;
+	expect_fake_failure(s, n, "reserved bits");
+	n = text_frame(s, CHUNK_EV "\"abcdef\"}}", true, 1);
+	expect_fake_failure(s, n - 10, "closed by the peer"); /* truncated frame, then EOF */
+	n = text_frame(s, "x", true, 2);
+	expect_fake_failure(s, n, "binary websocket message");
+	/* The server says nothing at all: the capture times out, bounded. */
+	expect_fake_failure(s, 0, "closed by the peer");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flagless_node_captured_and_closed),
+		cmocka_unit_test(test_already_open_inspector_left_open),
+		cmocka_unit_test(test_app_handling_sigusr1_fails_cleanly),
+		cmocka_unit_test(test_port_taken_fails_without_signal),
+		cmocka_unit_test(test_target_exit_mid_capture),
+		cmocka_unit_test(test_node_in_own_namespaces),
+		cmocka_unit_test(test_fake_inspector_stream_and_reply),
+		cmocka_unit_test(test_fake_inspector_failures),
+	};
+	if (access(NODE, X_OK) != 0) {
+		printf("skip: %s not found\n", NODE);
+		return 0;
+	}
+	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='test_fake*' */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
