@@ -47,7 +47,7 @@ static void arm(struct agent *a, struct watched *w)
 {
 	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
 	 * timer re-evaluates, so the kernel need not report every page fault meanwhile. */
-	bool hold = w->capturing || w->retry_at_ms;
+	bool hold = w->capturing || w->retry_at_ms || w->settle_at_ms;
 	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
 
 	if (!hold && a->cfg->predictive && w->last_rss + PREDICT_STEP < level)
@@ -72,7 +72,7 @@ static bool table_reserve(struct agent *a)
 	return true;
 }
 
-void agent_add(struct agent *a, pid_t pid)
+void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
 
@@ -82,7 +82,8 @@ void agent_add(struct agent *a, pid_t pid)
 	if (!w)
 		return;
 	if (procs_read(pid, &w->info) != 0 ||
-	    !procs_name_matches(&w->info, (const char(*)[16])a->cfg->node_names, a->cfg->node_name_count)) {
+	    !procs_name_matches(&w->info, (const char(*)[16])a->cfg->node_names, a->cfg->node_name_count) ||
+	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
 		free(w);
 		return;
 	}
@@ -91,7 +92,9 @@ void agent_add(struct agent *a, pid_t pid)
 	w->first_seen_wall_ms = wall_ms();
 	trigger_init(&w->trig, procs_rss_bytes(pid));
 	w->last_rss = w->trig.baseline_rss;
-	w->armed_bytes = trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	if (just_exec)
+		w->settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
+	w->armed_bytes = just_exec ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
 	if (probes_watch(a->probes, pid, w->armed_bytes, w->trig.baseline_rss) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
@@ -133,7 +136,7 @@ void agent_scan(struct agent *a)
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end == '\0' && pid > 0)
-			agent_add(a, (pid_t)pid);
+			agent_add(a, (pid_t)pid, false);
 	}
 	closedir(d);
 }
@@ -251,6 +254,19 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	arm(a, w);
 }
 
+/* The start-up of a just exec'ed process is over: its RSS now is the baseline. */
+static void settle(struct agent *a, struct watched *w)
+{
+	struct hs_watch k;
+
+	w->settle_at_ms = 0;
+	if (probes_lookup(a->probes, w->pid, &k) != 0)
+		return;
+	trigger_init(&w->trig, k.rss_bytes);
+	log_debug("pid %d: baseline RSS %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
+	evaluate(a, w, k.rss_bytes);
+}
+
 void agent_tick(struct agent *a)
 {
 	int64_t now = mono_ms();
@@ -258,6 +274,8 @@ void agent_tick(struct agent *a)
 	for (size_t i = 0; i < a->nprocs; i++) {
 		struct watched *w = a->procs[i];
 		struct hs_watch k;
+		if (w->settle_at_ms && w->settle_at_ms <= now)
+			settle(a, w);
 		if (!w->retry_at_ms || w->retry_at_ms > now || w->capturing)
 			continue;
 		w->retry_at_ms = 0;

@@ -16,6 +16,10 @@
 #include "procs.h"
 #include "trigger.h"
 
+/* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
+ * ~40 MB. Its growth baseline is its RSS this long after exec. */
+#define AGENT_SETTLE_MS 3000
+
 struct probes;
 struct gc_tracker;
 
@@ -26,6 +30,7 @@ struct watched {
 	struct trigger_proc trig;
 	bool capturing;
 	int64_t retry_at_ms;           /* monotonic; 0 = none */
+	int64_t settle_at_ms;          /* just exec'ed: the baseline is taken then (0 = taken) */
 	int64_t first_seen_wall_ms;
 	char route[600];               /* "signal SIGUSR2", "inspector", or "none: why" */
 	char gc_probes[192];           /* "attached", or why not */
@@ -48,8 +53,9 @@ struct agent {
 
 /* Find every running Node process (a /proc scan) and watch it. */
 void agent_scan(struct agent *a);
-/* Watch pid if its executable is one of the configured names. */
-void agent_add(struct agent *a, pid_t pid);
+/* Watch pid if its executable is one of the configured names. just_exec: seen at
+ * exec, so its baseline RSS is taken once Node has started (AGENT_SETTLE_MS). */
+void agent_add(struct agent *a, pid_t pid, bool just_exec);
 void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */
 void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);

@@ -80,7 +80,7 @@ static void on_kernel_event(void *ctx, const struct hs_event *ev)
 	struct agent *a = ctx;
 
 	switch (ev->kind) {
-	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid); break;
+	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid, true); break;
 	case HS_EV_EXIT: agent_remove(a, (pid_t)ev->pid); break;
 	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
 	default: break;

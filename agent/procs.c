@@ -654,6 +654,23 @@ cleanup:
 	return rc;
 }
 
+bool procs_env_has(pid_t pid, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	char *env = malloc(ENVIRON_MAX);
+	size_t env_len = 0;
+	bool found = false;
+
+	if (env && eq && read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0) {
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
+		const char *value = env_get(env, env_len, name);
+		found = value && strcmp(value, eq + 1) == 0;
+	}
+	free(env);
+	return found;
+}
+
 int procs_read(pid_t pid, struct proc_info *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -35,6 +35,9 @@ struct proc_info {
 /* Read everything above. Returns 0, or -errno (ESRCH when the process is gone). */
 int procs_read(pid_t pid, struct proc_info *out);
 
+/* True if the process's environment holds entry ("NAME=VALUE", exactly). */
+bool procs_env_has(pid_t pid, const char *entry);
+
 /* Start time only (cheap): 0 on success. */
 int procs_start_time(pid_t pid, uint64_t *start_time);
 

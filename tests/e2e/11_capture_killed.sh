@@ -5,13 +5,14 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-write_config "$T/hs.ini" "[trigger]" "growth_mb = 60"
+write_config "$T/hs.ini" trigger.growth_mb=60
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app"
 # Many small objects: the snapshot takes seconds to write, long enough to kill it midway.
 cat > "$T/app/objects.js" <<'JS'
 const keep = [];
-for (let i = 0; i < 1500000; i++) keep.push({ i, s: 'o' + i });
+// After the agent's start-up settle time, so the growth counts.
+setTimeout(() => { for (let i = 0; i < 1500000; i++) keep.push({ i, s: 'o' + i }); }, 4000);
 setInterval(() => {}, 1 << 30);
 JS
 start_node VICTIM --heapsnapshot-signal=SIGUSR2 "$T/app/objects.js"

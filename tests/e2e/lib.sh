@@ -9,6 +9,9 @@ APPS=$ROOT/tests/e2e/apps
 NODE=${NODE:-/usr/bin/node}
 T=$(mktemp -d /tmp/heapsnap-e2e.XXXXXX)
 chmod 755 "$T"
+# The agents of the tests watch only the nodes of their own test (agent.require_env),
+# never other Node processes on the machine.
+export HEAPSNAP_TEST=$T
 PIDS=()
 
 cleanup() {
@@ -33,17 +36,28 @@ wait_for() {
 	done
 }
 
-# write_config FILE [extra lines...]: a config for a test-local store.
+# write_config FILE [section.key=value ...]: a config for a test-local store; the
+# arguments override the test defaults or add keys.
 write_config() {
 	local f=$1; shift
 	mkdir -p "$T/store" && chmod 700 "$T/store"
-	{
-		echo "[agent]"; echo "log_level = debug"; echo "state_socket = $T/heapsnapd.sock"
-		echo "[trigger]"; echo "growth_mb = 100"; echo "rss_mb = 0"; echo "cooldown_s = 300"; echo "max_per_process = 1"; echo "baseline_pct = 0"
-		echo "[capture]"; echo "timeout_s = 120"; echo "start_timeout_s = 10"
-		echo "[store]"; echo "dir = $T/store"; echo "min_free_mb = 16"
-		printf '%s\n' "$@"
-	} > "$f"
+	local -A kv=(
+		[agent.log_level]=debug [agent.state_socket]=$T/heapsnapd.sock
+		[agent.require_env]=HEAPSNAP_TEST=$T
+		[trigger.growth_mb]=100 [trigger.rss_mb]=0 [trigger.cooldown_s]=300
+		[trigger.max_per_process]=1 [trigger.baseline_pct]=0
+		[capture.timeout_s]=120 [capture.start_timeout_s]=10
+		[store.dir]=$T/store [store.min_free_mb]=16
+	)
+	local arg sec key
+	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
+	: > "$f"
+	for sec in agent trigger capture store alert; do
+		echo "[$sec]" >> "$f"
+		for key in "${!kv[@]}"; do
+			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >> "$f"
+		done
+	done
 }
 
 # start_agent CONFIG: heapsnapd in the background, stdout (alerts) and stderr (logs) kept.
