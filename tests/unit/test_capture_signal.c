@@ -295,14 +295,16 @@ static int teardown(void **state)
 }
 
 /* A leaking Node. argv[1] = object count; argv[2] = mode: "trap" handles SIGUSR2 in
- * JS (no snapshot); "plant-symlink" / "plant-hardlink" answer SIGUSR2 like a hostile
- * target, with a Heap.* name that is a symlink to /etc/passwd or a second link. */
+ * JS (no snapshot); "plant-symlink" / "plant-hardlink" / "plant-fifo" answer SIGUSR2
+ * like a hostile target, with a Heap.* name that is a symlink to /etc/passwd, a
+ * second link to a file, or a FIFO (whose open would block). */
 static const char *node_script =
 	"const fs=require('fs');const n=+process.argv[1]||20000;const a=[];"
 	"for(let i=0;i<n;i++)a.push({i,s:'x'+i});"
 	"const m=process.argv[2],nm='Heap.20200101.000000.'+process.pid+'.0.001.heapsnapshot';"
 	"if(m==='trap')process.on('SIGUSR2',()=>{});"
 	"if(m==='plant-symlink')process.on('SIGUSR2',()=>fs.symlinkSync('/etc/passwd',nm));"
+	"if(m==='plant-fifo')process.on('SIGUSR2',()=>require('child_process').execFileSync('mkfifo',[nm]));"
 	"if(m==='plant-hardlink'){fs.writeFileSync('victim','x');"
 	"process.on('SIGUSR2',()=>fs.linkSync('victim',nm));}"
 	"setInterval(()=>{for(let i=0;i<100;i++)a.push({i,t:Date.now()})},50);"
@@ -453,7 +455,7 @@ static void grab_event(struct grabber *g, const struct inotify_event *ev)
 		return;
 	char path[PATH_MAX + NAME_MAX + 2];
 	snprintf(path, sizeof(path), "%s/%s", g->dir, ev->name);
-	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	g->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a planted FIFO must not block */
 	snprintf(g->name, sizeof(g->name), "%s", ev->name);
 }
 
@@ -462,10 +464,13 @@ static void *grab_main(void *arg)
 	struct grabber *g = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int64_t deadline = now_ms() + GRAB_TIMEOUT_MS;
-	while (g->fd < 0 && !g->stop && now_ms() < deadline) {
+	while (g->fd < 0 && now_ms() < deadline) {
 		struct pollfd p = { .fd = g->ino, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, g->stop ? 0 : 100) <= 0) {
+			if (g->stop)
+				break; /* stopped, and every queued event seen */
 			continue;
+		}
 		ssize_t n = read(g->ino, buf, sizeof(buf));
 		for (char *q = buf; n > 0 && q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
@@ -742,6 +747,7 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 		close(g.fd);
 	struct stat st;
 	char path[sizeof(g.dir) + sizeof(g.name) + 2];
+	assert_true(g.name[0] != '\0');
 	snprintf(path, sizeof(path), "%s/%s", g.dir, g.name);
 	assert_int_equal(lstat(path, &st), -1); /* the name we matched is removed... */
 	assert_int_equal(stat("/etc/passwd", &st), 0); /* ...and only that name */
@@ -750,7 +756,12 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 
 static void test_planted_symlink_is_not_followed(void **state)
 {
-	capture_hostile(*state, "plant-symlink", "Too many levels of symbolic links");
+	capture_hostile(*state, "plant-symlink", "not a regular file");
+}
+
+static void test_planted_fifo_is_refused(void **state)
+{
+	capture_hostile(*state, "plant-fifo", "not a regular file");
 }
 
 static void test_planted_hardlink_is_refused(void **state)
@@ -1014,6 +1025,7 @@ int main(void)
 		T(test_full_disk_is_refused),
 		T(test_planted_symlink_is_not_followed),
 		T(test_planted_hardlink_is_refused),
+		T(test_planted_fifo_is_refused),
 		T(test_capture_in_fake_container_with_symlinked_diag),
 		T(test_pid_reuse_sends_no_signal),
 		T(test_cancel_sends_no_signal),
