@@ -197,6 +197,7 @@ struct fx {
 	char tmp[64];
 	char store_path[80];
 	pid_t child;
+	pid_t target;                 /* node itself: child, or its child in a new PID namespace */
 	int out_fd;
 	struct proc_info proc;
 	struct config cfg;
@@ -273,6 +274,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
+	if (fx->target > 0 && fx->target != fx->child)
+		kill(fx->target, SIGKILL);
 	if (fx->child > 0) {
 		kill(fx->child, SIGKILL);
 		waitpid(fx->child, NULL, 0);
@@ -339,7 +342,39 @@ struct spawn {
 	const char *chroot_dir;        /* run chrooted there (private mount ns, /usr bound), cwd /app */
 	const char *tmpfs_cwd;         /* run in a 1 MB tmpfs mounted there (private mount ns) */
 	bool as_nobody;                /* drop to uid/gid 65534 before exec */
+	bool new_pidns;                /* node is PID 1 of a new PID namespace (needs root) */
 };
+
+/* In the child: the next fork is PID 1 of a new PID namespace; the child stays as
+ * its parent (fx->child) until it exits. */
+static void enter_new_pidns(void)
+{
+	if (unshare(CLONE_NEWPID) < 0)
+		_exit(122);
+	pid_t init = fork();
+	if (init < 0)
+		_exit(121);
+	if (init > 0) {
+		int status = 0;
+		waitpid(init, &status, 0);
+		_exit(0);
+	}
+}
+
+/* Host pid of the only child of pid (the namespace's init), or -1. */
+static pid_t only_child_of(pid_t pid)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *f = fopen(path, "re");
+	int child = -1;
+	if (f) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = -1;
+		fclose(f);
+	}
+	return child;
+}
 
 /* In the child: cwd on a tiny filesystem (needs root). */
 static void enter_small_tmpfs(const char *dir)
@@ -396,6 +431,8 @@ static void spawn_node(struct fx *fx, const struct spawn *sp)
 			enter_small_tmpfs(sp->tmpfs_cwd);
 		if (sp->as_nobody)
 			become_nobody();
+		if (sp->new_pidns)
+			enter_new_pidns();
 		if (sp->node_options)
 			setenv("NODE_OPTIONS", sp->node_options, 1);
 		else
@@ -407,9 +444,11 @@ static void spawn_node(struct fx *fx, const struct spawn *sp)
 	fx->child = pid;
 	fx->out_fd = pfd[0];
 	wait_ready(fx);
-	fx->proc.pid = pid;
-	fx->proc.ns_pid = pid;
-	fx->proc.start_time = start_time_of(pid);
+	fx->target = sp->new_pidns ? only_child_of(pid) : pid;
+	assert_true(fx->target > 0);
+	fx->proc.pid = fx->target;
+	fx->proc.ns_pid = sp->new_pidns ? 1 : pid;
+	fx->proc.start_time = start_time_of(fx->target);
 	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
 	snprintf(fx->proc.node_version, sizeof(fx->proc.node_version), "%s", target_node_version());
 }
@@ -773,7 +812,8 @@ static void test_planted_hardlink_is_refused(void **state)
 	assert_int_equal(access(victim, F_OK), 0);
 }
 
-/* A chrooted node (its own root, like a container) whose diagnostic dir is a symlink
+/* A chrooted node, PID 1 of its own PID namespace (like a container: the file is
+ * named after pid 1), whose diagnostic dir is a symlink
  * to an absolute path that also exists on the host: Node writes inside its root, and
  * so must we look; a naive /proc/PID/root/diag would follow the link to the host. */
 static void test_capture_in_fake_container_with_symlinked_diag(void **state)
@@ -797,12 +837,14 @@ static void test_capture_in_fake_container_with_symlinked_diag(void **state)
 	snprintf(p, sizeof(p), "%s/diag", root);
 	assert_int_equal(symlink(host_dir, p), 0);
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=/diag", NULL };
-	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags, .chroot_dir = root });
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags, .chroot_dir = root,
+					.new_pidns = true });
+	assert_int_equal(fx->proc.ns_pid, 1);
 	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "/diag");
 	/* An old Heap.* name for this pid, planted as a symlink to a host file: ignored, kept. */
 	char planted[512];
 	snprintf(planted, sizeof(planted), "%s/Heap.20200101.000000.%d.0.001.heapsnapshot", inner_dir,
-		 (int)fx->child);
+		 (int)fx->proc.ns_pid);
 	assert_int_equal(symlink("/etc/passwd", planted), 0);
 	capture_and_check_seen(fx, inner_dir, "file /diag/Heap.");
 	assert_int_equal(count_heap_files(host_dir), 0);
