@@ -475,10 +475,10 @@ static int open_file(struct sigcap *s)
 		s->file_fd = open(self, O_RDONLY | O_CLOEXEC);
 		if (s->file_fd < 0)
 			rc = fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
 	}
 	close(pfd);
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
 	return rc;
 }
 
