@@ -283,18 +283,16 @@ static int teardown(void **state)
 	if (fx->out_fd >= 0)
 		close(fx->out_fd);
 	int fds = count_open_fds();
-	if (fds != fx->fds_at_start) {
+	bool leaked = fds != fx->fds_at_start;
+	if (leaked)
 		fprintf(stderr, "fd leak: %d open fds, %d at start\n", fds, fx->fds_at_start);
-		return -1;
-	}
 	fclose(fx->w.f);
 	unlink(fx->store_path);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->tmp);
-	if (system(cmd) != 0)
-		return -1;
+	int rc = system(cmd);
 	free(fx);
-	return 0;
+	return leaked || rc != 0 ? -1 : 0;
 }
 
 /* A leaking Node. argv[1] = object count; argv[2] = mode: "trap" handles SIGUSR2 in
