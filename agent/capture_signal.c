@@ -455,20 +455,31 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 	}
 }
 
+/* The name is the target's to choose: look at what it is through an O_PATH fd (no
+ * open side effects, e.g. on a device node or FIFO) and only then open that same
+ * inode for reading, through /proc/self/fd. */
 static int open_file(struct sigcap *s)
 {
-	/* O_NONBLOCK: a FIFO planted under the name must not block the open. */
-	s->file_fd = openat(s->dir_fd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (s->file_fd < 0)
+	int pfd = openat(s->dir_fd, s->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
 		return fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 	struct stat st;
-	if (fstat(s->file_fd, &st) < 0)
-		return fail(s, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		return fail(s, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	return 0;
+	int rc = 0;
+	if (fstat(pfd, &st) < 0)
+		rc = fail(s, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		rc = fail(s, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
+	if (rc == 0) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		s->file_fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (s->file_fd < 0)
+			rc = fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	close(pfd);
+	return rc;
 }
 
 static void note_tail(struct sigcap *s, const unsigned char *p, size_t n)

@@ -197,6 +197,7 @@ struct fx {
 	char tmp[64];
 	char store_path[80];
 	pid_t child;
+	pid_t target;                 /* node itself: child, or its child in a new PID namespace */
 	int out_fd;
 	struct proc_info proc;
 	struct config cfg;
@@ -273,6 +274,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
+	if (fx->target > 0 && fx->target != fx->child)
+		kill(fx->target, SIGKILL);
 	if (fx->child > 0) {
 		kill(fx->child, SIGKILL);
 		waitpid(fx->child, NULL, 0);
@@ -280,29 +283,29 @@ static int teardown(void **state)
 	if (fx->out_fd >= 0)
 		close(fx->out_fd);
 	int fds = count_open_fds();
-	if (fds != fx->fds_at_start) {
+	bool leaked = fds != fx->fds_at_start;
+	if (leaked)
 		fprintf(stderr, "fd leak: %d open fds, %d at start\n", fds, fx->fds_at_start);
-		return -1;
-	}
 	fclose(fx->w.f);
 	unlink(fx->store_path);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->tmp);
-	if (system(cmd) != 0)
-		return -1;
+	int rc = system(cmd);
 	free(fx);
-	return 0;
+	return leaked || rc != 0 ? -1 : 0;
 }
 
 /* A leaking Node. argv[1] = object count; argv[2] = mode: "trap" handles SIGUSR2 in
- * JS (no snapshot); "plant-symlink" / "plant-hardlink" answer SIGUSR2 like a hostile
- * target, with a Heap.* name that is a symlink to /etc/passwd or a second link. */
+ * JS (no snapshot); "plant-symlink" / "plant-hardlink" / "plant-fifo" answer SIGUSR2
+ * like a hostile target, with a Heap.* name that is a symlink to /etc/passwd, a
+ * second link to a file, or a FIFO (whose open would block). */
 static const char *node_script =
 	"const fs=require('fs');const n=+process.argv[1]||20000;const a=[];"
 	"for(let i=0;i<n;i++)a.push({i,s:'x'+i});"
 	"const m=process.argv[2],nm='Heap.20200101.000000.'+process.pid+'.0.001.heapsnapshot';"
 	"if(m==='trap')process.on('SIGUSR2',()=>{});"
 	"if(m==='plant-symlink')process.on('SIGUSR2',()=>fs.symlinkSync('/etc/passwd',nm));"
+	"if(m==='plant-fifo')process.on('SIGUSR2',()=>require('child_process').execFileSync('mkfifo',[nm]));"
 	"if(m==='plant-hardlink'){fs.writeFileSync('victim','x');"
 	"process.on('SIGUSR2',()=>fs.linkSync('victim',nm));}"
 	"setInterval(()=>{for(let i=0;i<100;i++)a.push({i,t:Date.now()})},50);"
@@ -337,7 +340,39 @@ struct spawn {
 	const char *chroot_dir;        /* run chrooted there (private mount ns, /usr bound), cwd /app */
 	const char *tmpfs_cwd;         /* run in a 1 MB tmpfs mounted there (private mount ns) */
 	bool as_nobody;                /* drop to uid/gid 65534 before exec */
+	bool new_pidns;                /* node is PID 1 of a new PID namespace (needs root) */
 };
+
+/* In the child: the next fork is PID 1 of a new PID namespace; the child stays as
+ * its parent (fx->child) until it exits. */
+static void enter_new_pidns(void)
+{
+	if (unshare(CLONE_NEWPID) < 0)
+		_exit(122);
+	pid_t init = fork();
+	if (init < 0)
+		_exit(121);
+	if (init > 0) {
+		int status = 0;
+		waitpid(init, &status, 0);
+		_exit(0);
+	}
+}
+
+/* Host pid of the only child of pid (the namespace's init), or -1. */
+static pid_t only_child_of(pid_t pid)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *f = fopen(path, "re");
+	int child = -1;
+	if (f) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = -1;
+		fclose(f);
+	}
+	return child;
+}
 
 /* In the child: cwd on a tiny filesystem (needs root). */
 static void enter_small_tmpfs(const char *dir)
@@ -394,6 +429,8 @@ static void spawn_node(struct fx *fx, const struct spawn *sp)
 			enter_small_tmpfs(sp->tmpfs_cwd);
 		if (sp->as_nobody)
 			become_nobody();
+		if (sp->new_pidns)
+			enter_new_pidns();
 		if (sp->node_options)
 			setenv("NODE_OPTIONS", sp->node_options, 1);
 		else
@@ -405,9 +442,11 @@ static void spawn_node(struct fx *fx, const struct spawn *sp)
 	fx->child = pid;
 	fx->out_fd = pfd[0];
 	wait_ready(fx);
-	fx->proc.pid = pid;
-	fx->proc.ns_pid = pid;
-	fx->proc.start_time = start_time_of(pid);
+	fx->target = sp->new_pidns ? only_child_of(pid) : pid;
+	assert_true(fx->target > 0);
+	fx->proc.pid = fx->target;
+	fx->proc.ns_pid = sp->new_pidns ? 1 : pid;
+	fx->proc.start_time = start_time_of(fx->target);
 	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
 	snprintf(fx->proc.node_version, sizeof(fx->proc.node_version), "%s", target_node_version());
 }
@@ -453,7 +492,7 @@ static void grab_event(struct grabber *g, const struct inotify_event *ev)
 		return;
 	char path[PATH_MAX + NAME_MAX + 2];
 	snprintf(path, sizeof(path), "%s/%s", g->dir, ev->name);
-	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	g->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a planted FIFO must not block */
 	snprintf(g->name, sizeof(g->name), "%s", ev->name);
 }
 
@@ -462,10 +501,13 @@ static void *grab_main(void *arg)
 	struct grabber *g = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int64_t deadline = now_ms() + GRAB_TIMEOUT_MS;
-	while (g->fd < 0 && !g->stop && now_ms() < deadline) {
+	while (g->fd < 0 && now_ms() < deadline) {
 		struct pollfd p = { .fd = g->ino, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, g->stop ? 0 : 100) <= 0) {
+			if (g->stop)
+				break; /* stopped, and every queued event seen */
 			continue;
+		}
 		ssize_t n = read(g->ino, buf, sizeof(buf));
 		for (char *q = buf; n > 0 && q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
@@ -742,6 +784,7 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 		close(g.fd);
 	struct stat st;
 	char path[sizeof(g.dir) + sizeof(g.name) + 2];
+	assert_true(g.name[0] != '\0');
 	snprintf(path, sizeof(path), "%s/%s", g.dir, g.name);
 	assert_int_equal(lstat(path, &st), -1); /* the name we matched is removed... */
 	assert_int_equal(stat("/etc/passwd", &st), 0); /* ...and only that name */
@@ -750,7 +793,12 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 
 static void test_planted_symlink_is_not_followed(void **state)
 {
-	capture_hostile(*state, "plant-symlink", "Too many levels of symbolic links");
+	capture_hostile(*state, "plant-symlink", "not a regular file");
+}
+
+static void test_planted_fifo_is_refused(void **state)
+{
+	capture_hostile(*state, "plant-fifo", "not a regular file");
 }
 
 static void test_planted_hardlink_is_refused(void **state)
@@ -762,7 +810,8 @@ static void test_planted_hardlink_is_refused(void **state)
 	assert_int_equal(access(victim, F_OK), 0);
 }
 
-/* A chrooted node (its own root, like a container) whose diagnostic dir is a symlink
+/* A chrooted node, PID 1 of its own PID namespace (like a container: the file is
+ * named after pid 1), whose diagnostic dir is a symlink
  * to an absolute path that also exists on the host: Node writes inside its root, and
  * so must we look; a naive /proc/PID/root/diag would follow the link to the host. */
 static void test_capture_in_fake_container_with_symlinked_diag(void **state)
@@ -786,12 +835,14 @@ static void test_capture_in_fake_container_with_symlinked_diag(void **state)
 	snprintf(p, sizeof(p), "%s/diag", root);
 	assert_int_equal(symlink(host_dir, p), 0);
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=/diag", NULL };
-	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags, .chroot_dir = root });
+	spawn_node(fx, &(struct spawn){ .objects = SMALL_HEAP, .flags = flags, .chroot_dir = root,
+					.new_pidns = true });
+	assert_int_equal(fx->proc.ns_pid, 1);
 	snprintf(fx->proc.opts.diagnostic_dir, sizeof(fx->proc.opts.diagnostic_dir), "/diag");
 	/* An old Heap.* name for this pid, planted as a symlink to a host file: ignored, kept. */
 	char planted[512];
 	snprintf(planted, sizeof(planted), "%s/Heap.20200101.000000.%d.0.001.heapsnapshot", inner_dir,
-		 (int)fx->child);
+		 (int)fx->proc.ns_pid);
 	assert_int_equal(symlink("/etc/passwd", planted), 0);
 	capture_and_check_seen(fx, inner_dir, "file /diag/Heap.");
 	assert_int_equal(count_heap_files(host_dir), 0);
@@ -1014,6 +1065,7 @@ int main(void)
 		T(test_full_disk_is_refused),
 		T(test_planted_symlink_is_not_followed),
 		T(test_planted_hardlink_is_refused),
+		T(test_planted_fifo_is_refused),
 		T(test_capture_in_fake_container_with_symlinked_diag),
 		T(test_pid_reuse_sends_no_signal),
 		T(test_cancel_sends_no_signal),
