@@ -28,6 +28,7 @@ extern __typeof__(store_close) store_close __attribute__((weak));
 
 struct analyze_opts {
 	bool json;
+	bool report;
 	size_t top;
 	bool top_set;
 	char *args[2];
@@ -72,6 +73,7 @@ static int parse_opts(int argc, char **argv, int want_args, struct analyze_opts 
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "report", no_argument, NULL, 'r' },
 		{ "top", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -83,6 +85,7 @@ static int parse_opts(int argc, char **argv, int want_args, struct analyze_opts 
 		char *end;
 		switch (opt) {
 		case 'j': o->json = true; break;
+		case 'r': o->report = true; break;
 		case 't':
 			errno = 0;
 			o->top = strtoul(optarg, &end, 10);
@@ -127,6 +130,17 @@ static int load(const char *path, unsigned flags, struct hs_snapshot **s)
 	return 0;
 }
 
+static int print_report(const char *base_path, const char *new_path)
+{
+	char err[1024];
+	json_t *report = hs_report_build(base_path, new_path, err, sizeof(err));
+	if (!report) {
+		fprintf(stderr, "heapsnap: %s\n", err);
+		return 1;
+	}
+	return print_json(report);
+}
+
 int cmd_diff(const struct cli *cli, int argc, char **argv)
 {
 	struct analyze_opts o;
@@ -135,12 +149,15 @@ int cmd_diff(const struct cli *cli, int argc, char **argv)
 	struct hs_diff d = { 0 };
 	int rc;
 	if (parse_opts(argc, argv, 2, &o)) {
-		fprintf(stderr, "usage: heapsnap diff BASE NEW [--json] [--top N]\n");
+		fprintf(stderr, "usage: heapsnap diff BASE NEW [--json] [--top N] [--report]\n"
+			"  --report  print the agent's leak report (top_growth, retainer_path) as JSON\n");
 		return 2;
 	}
 	rc = resolve_snapshot(cli, o.args[0], base_path, sizeof(base_path));
 	if (!rc)
 		rc = resolve_snapshot(cli, o.args[1], new_path, sizeof(new_path));
+	if (!rc && o.report)
+		return print_report(base_path, new_path);
 	if (!rc)
 		rc = load(base_path, HS_PARSE_SKIP_EDGES, &base);
 	if (!rc)

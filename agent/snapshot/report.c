@@ -246,16 +246,16 @@ done:
 	return g;
 }
 
-static json_t *growth_entry(const struct hs_snapshot *s, const struct growth *g, const struct hs_diff *d)
+static json_t *growth_entry(const struct hs_snapshot *s, const struct growth *g,
+			    const struct hs_class_diff *c)
 {
 	const char *name = hs_snapshot_string(s, g->key);
-	const struct hs_class_diff *c = find_diff(d, name);
 	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I}", "class", hs_json_class_name(name),
 			 "new_count", (json_int_t)g->new_count,
 			 "retained_bytes", (json_int_t)g->retained,
-			 "alloc_bytes", (json_int_t)(c ? c->alloc_bytes : 0),
-			 "delta_count", (json_int_t)(c ? c->delta_count : 0),
-			 "delta_bytes", (json_int_t)(c ? c->delta_bytes : 0));
+			 "alloc_bytes", (json_int_t)c->alloc_bytes,
+			 "delta_count", (json_int_t)c->delta_count,
+			 "delta_bytes", (json_int_t)c->delta_bytes);
 }
 
 static void edge_label(const struct hs_snapshot *s, uint32_t e, char *buf, size_t len)
@@ -272,6 +272,9 @@ static json_t *path_element(const struct hs_snapshot *s, uint32_t v, long edge)
 	char cls[80], label[512];
 	char *node = NULL;
 	const char *name = hs_class_key_name(s, hs_class_key(s, v), cls, sizeof(cls));
+	if (strcmp(hs_snapshot_node_type_name(s, v), "synthetic") == 0 &&
+	    hs_snapshot_string(s, s->node_name[v])[0])
+		name = hs_snapshot_string(s, s->node_name[v]); /* "(GC roots)", "(Global handles)" */
 	if (asprintf(&node, "%s @%" PRIu32, name, s->node_id[v]) < 0)
 		return NULL;
 	json_t *o = json_object();
@@ -369,12 +372,21 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 	json_t *top = json_array(), *path = NULL, *report = NULL;
 	if (!g || !top)
 		goto done;
-	for (size_t i = 0; i < n && i < HS_REPORT_TOP; i++) {
-		json_t *o = growth_entry(snew, &g[i], d);
+	size_t shown = 0;
+	long first = -1;
+	for (size_t i = 0; i < n && shown < HS_REPORT_TOP; i++) {
+		const struct hs_class_diff *c = find_diff(d, hs_snapshot_string(snew, g[i].key));
+		if (!c || c->delta_count <= 0)
+			continue; /* did not grow: e.g. embedder nodes that get fresh ids each time */
+		json_t *o = growth_entry(snew, &g[i], c);
 		if (!o || json_array_append_new(top, o) < 0)
 			goto done;
+		if (first < 0)
+			first = (long)i;
+		shown++;
 	}
-	path = n ? retainer_path(snew, biggest_instance(snew, dom, take, g[0].key)) : json_array();
+	path = first >= 0 ? retainer_path(snew, biggest_instance(snew, dom, take, g[first].key))
+			  : json_array();
 	if (!path)
 		goto done;
 	report = json_pack("{s:O, s:O}", "top_growth", top, "retainer_path", path);

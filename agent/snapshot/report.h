@@ -45,7 +45,8 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
  * top_growth ranks constructor classes (type object or native, names not "(…)" nor
  * V8's "system / …") by the retained size of their objects that are new in NEW
  * (id absent from BASE), without counting an instance twice when another new
- * instance of the same class dominates it. retainer_path runs from the first node
+ * instance of the same class dominates it; classes whose count did not grow
+ * (delta_count <= 0) are left out. retainer_path runs from the first node
  * below the synthetic root (a GC root group or a global object) to the
  * top class's new instance with the largest retained size, along a shortest path
  * of non-weak edges; "edge" is the edge from that node to the next one and is
