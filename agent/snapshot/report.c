@@ -404,7 +404,7 @@ json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapsh
 	struct hs_dominators *dom = NULL;
 	json_t *report = NULL;
 	uint8_t *take = calloc(snew->node_count, 1);
-	if (!snew->edge_to) {
+	if (!snew->edge_to && snew->edge_count > 0) {
 		snprintf(err, errlen, "the new snapshot was loaded without its edges");
 		goto done;
 	}
