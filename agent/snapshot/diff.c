@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/diff.h"
+#include "diff.h"
 
 /* ---- classes ------------------------------------------------------------- */
 

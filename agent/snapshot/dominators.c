@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/dominators.h"
+#include "dominators.h"
 
 struct lt {
 	uint32_t n;                   /* vertices */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapshot/parse.h"
+#include "parse.h"
 
 struct hs_dominators {
 	uint32_t node_count;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "snapshot/parse.h"
+#include "parse.h"
 
 #define READ_CHUNK (1u << 20)
 #define MAX_FIELDS 64
@@ -237,6 +237,8 @@ static int buf_reserve(struct parser *ps, struct buf *b, size_t more)
 
 static int buf_append(struct parser *ps, struct buf *b, const void *src, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (buf_reserve(ps, b, n) < 0)
 		return -1;
 	memcpy(b->d + b->len, src, n);
@@ -915,10 +917,10 @@ static void parser_release(struct parser *ps)
 {
 	str_list_free(&ps->node_fields);
 	str_list_free(&ps->edge_fields);
-	for (unsigned i = 0; i < ps->node_types_n; i++)
+	for (unsigned i = 0; i < MAX_TYPE_LISTS; i++) { /* also a list left half-read */
 		str_list_free(&ps->node_types[i]);
-	for (unsigned i = 0; i < ps->edge_types_n; i++)
 		str_list_free(&ps->edge_types[i]);
+	}
 	free(ps->tmp.d);
 	free(ps->strings.d);
 	free(ps->chunk);

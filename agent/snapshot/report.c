@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/diff.h"
-#include "snapshot/report.h"
+#include "diff.h"
+#include "report.h"
 
 /* ---- per-class retained sizes over the dominator tree -------------------- */
 
@@ -195,16 +195,16 @@ static bool is_constructor_node(const struct hs_snapshot *s, uint32_t v)
 
 struct growth {
 	uint32_t key;
+	const char *name;
 	uint64_t new_count, retained;
 };
 
-static int cmp_growth(const void *pa, const void *pb, void *ctx)
+static int cmp_growth(const void *pa, const void *pb)
 {
 	const struct growth *a = pa, *b = pb;
-	const struct hs_snapshot *s = ctx;
 	if (a->retained != b->retained)
 		return a->retained > b->retained ? -1 : 1;
-	return strcmp(hs_snapshot_string(s, a->key), hs_snapshot_string(s, b->key));
+	return strcmp(a->name, b->name);
 }
 
 static const struct hs_class_diff *find_diff(const struct hs_diff *d, const char *name)
@@ -237,8 +237,9 @@ static struct growth *rank_growth(const struct hs_snapshot *s, const struct hs_d
 		goto done;
 	for (uint32_t k = 0; k < keys; k++)
 		if (count[k])
-			g[n++] = (struct growth){ .key = k, .new_count = count[k], .retained = retained[k] };
-	qsort_r(g, n, sizeof(*g), cmp_growth, (void *)s);
+			g[n++] = (struct growth){ .key = k, .name = hs_snapshot_string(s, k),
+						  .new_count = count[k], .retained = retained[k] };
+	qsort(g, n, sizeof(*g), cmp_growth);
 done:
 	free(retained);
 	free(count);
@@ -269,18 +270,15 @@ static void edge_label(const struct hs_snapshot *s, uint32_t e, char *buf, size_
 
 static json_t *path_element(const struct hs_snapshot *s, uint32_t v, long edge)
 {
-	char cls[80], label[512];
-	char *node = NULL;
+	char cls[80], label[512], node[600];
 	const char *name = hs_class_key_name(s, hs_class_key(s, v), cls, sizeof(cls));
 	if (strcmp(hs_snapshot_node_type_name(s, v), "synthetic") == 0 &&
 	    hs_snapshot_string(s, s->node_name[v])[0])
 		name = hs_snapshot_string(s, s->node_name[v]); /* "(GC roots)", "(Global handles)" */
-	if (asprintf(&node, "%s @%" PRIu32, name, s->node_id[v]) < 0)
-		return NULL;
+	snprintf(node, sizeof(node), "%.500s @%" PRIu32, name, s->node_id[v]);
 	json_t *o = json_object();
 	if (o && json_object_set_new(o, "node", hs_json_class_name(node)) < 0)
 		o = (json_decref(o), NULL);
-	free(node);
 	if (o && edge >= 0) {
 		edge_label(s, (uint32_t)edge, label, sizeof(label));
 		if (json_object_set_new(o, "edge", hs_json_class_name(label)) < 0)
