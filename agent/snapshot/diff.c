@@ -140,12 +140,13 @@ void hs_name_table_free(struct hs_name_table *t)
 
 /* ---- id matching --------------------------------------------------------- */
 
-/* Sort (id << 32 | node) keys by id: two 16-bit LSD radix passes over the id half. */
+/* Sort (id << 32 | node) keys by id: three 11-bit LSD radix passes over the id
+ * half (2048 counters stay in L1; measured faster than two 16-bit passes). */
 static int sorted_ids(const struct hs_snapshot *s, uint64_t **out)
 {
 	size_t n = s->node_count;
 	uint64_t *a = malloc(n * 8), *tmp = malloc(n * 8);
-	uint32_t *count = malloc(65536 * sizeof(uint32_t));
+	uint32_t *count = malloc(2048 * sizeof(uint32_t));
 	if (!a || !tmp || !count) {
 		free(a);
 		free(tmp);
@@ -154,18 +155,18 @@ static int sorted_ids(const struct hs_snapshot *s, uint64_t **out)
 	}
 	for (size_t i = 0; i < n; i++)
 		a[i] = (uint64_t)s->node_id[i] << 32 | i;
-	for (int shift = 32; shift < 64; shift += 16) {
-		memset(count, 0, 65536 * sizeof(uint32_t));
+	for (int shift = 32; shift < 64; shift += 11) {
+		memset(count, 0, 2048 * sizeof(uint32_t));
 		for (size_t i = 0; i < n; i++)
-			count[(a[i] >> shift) & 0xffff]++;
+			count[(a[i] >> shift) & 0x7ff]++;
 		uint32_t sum = 0;
-		for (size_t b = 0; b < 65536; b++) {
+		for (size_t b = 0; b < 2048; b++) {
 			uint32_t c = count[b];
 			count[b] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			tmp[count[(a[i] >> shift) & 0xffff]++] = a[i];
+			tmp[count[(a[i] >> shift) & 0x7ff]++] = a[i];
 		uint64_t *swap = a;
 		a = tmp;
 		tmp = swap;

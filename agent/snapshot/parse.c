@@ -120,9 +120,12 @@ static bool ensure(struct parser *ps, size_t want)
 		if (n < 0) {
 			int zerr;
 			const char *msg = gzerror(ps->gz, &zerr);
+			const char *tail = strstr(msg, ">: ");
+			if (strncmp(msg, "<fd:", 4) == 0 && tail)
+				msg = tail + 3; /* drop zlib's "<fd:N>: " prefix */
 			ps->eof = true;
 			if (zerr != Z_BUF_ERROR) /* Z_BUF_ERROR = truncated gzip: reported as EOF */
-				fail(ps, "read error: %s", msg);
+				fail(ps, "gzip: %s", msg);
 			break;
 		}
 		if (n == 0) {
@@ -216,6 +219,41 @@ static int read_uint(struct parser *ps, uint64_t *out)
 	ps->p = q;
 	*out = v;
 	return 0;
+}
+
+/* The hot path of "nodes" and "edges": one integer and its separator straight
+ * from the buffer. False (nothing consumed) when the buffer ends before the
+ * separator or the text is unusual; the checked slow path then takes over. */
+static inline bool fast_value(const uint8_t **pp, const uint8_t *end, uint64_t *out, bool *last)
+{
+	const uint8_t *q = *pp;
+	while (q < end && is_ws(*q))
+		q++;
+	const uint8_t *start = q;
+	uint64_t v = 0;
+	while (q < end && (uint8_t)(*q - '0') < 10)
+		v = v * 10 + (uint64_t)(*q++ - '0');
+	if (q == start || q - start > 19)
+		return false;
+	while (q < end && is_ws(*q))
+		q++;
+	if (q >= end || (*q != ',' && *q != ']'))
+		return false;
+	*last = *q == ']';
+	*pp = q + 1;
+	*out = v;
+	return true;
+}
+
+/* One array element: 1 if more follow, 0 after the closing bracket, -1 on error. */
+static inline int next_uint(struct parser *ps, uint64_t *v)
+{
+	bool last;
+	if (fast_value(&ps->p, ps->end, v, &last))
+		return last ? 0 : 1;
+	if (read_uint(ps, v) < 0)
+		return -1;
+	return next_or_close(ps, ']');
 }
 
 /* ---- strings ------------------------------------------------------------- */
@@ -693,13 +731,12 @@ static int parse_nodes(struct parser *ps)
 		uint64_t v;
 		if (field == 0 && grow_nodes(ps, (size_t)n + 1) < 0)
 			return -1;
-		if (read_uint(ps, &v) < 0 || store_node_value(ps, roles[field], n, v) < 0)
+		if ((more = next_uint(ps, &v)) < 0 || store_node_value(ps, roles[field], n, v) < 0)
 			return -1;
 		if (++field == nf) {
 			field = 0;
 			n++;
 		}
-		more = next_or_close(ps, ']');
 	}
 	if (more < 0)
 		return -1;
@@ -793,13 +830,13 @@ static int parse_edges(struct parser *ps)
 			if (grow_edges(ps, keep ? (size_t)e + 1 : 1) < 0)
 				return -1;
 		}
-		if (read_uint(ps, &v) < 0 || store_edge_value(ps, roles[field], keep ? e : 0, v) < 0)
+		if ((more = next_uint(ps, &v)) < 0 ||
+		    store_edge_value(ps, roles[field], keep ? e : 0, v) < 0)
 			return -1;
 		if (++field == ef) {
 			field = 0;
 			e++;
 		}
-		more = next_or_close(ps, ']');
 	}
 	if (more < 0)
 		return -1;
