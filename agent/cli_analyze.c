@@ -192,7 +192,7 @@ int cmd_summary(const struct cli *cli, int argc, char **argv)
 	}
 	rc = resolve_snapshot(cli, o.args[0], path, sizeof(path));
 	if (!rc)
-		rc = load(path, 0, &s);
+		rc = load(path, HS_PARSE_SKIP_EDGE_NAMES, &s);
 	if (!rc && (hs_dominators_compute(s, &dom, err, sizeof(err)) < 0 ||
 		    hs_summary_compute(s, dom, &sum, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "heapsnap: %s: %s\n", path, err);

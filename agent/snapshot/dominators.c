@@ -20,6 +20,12 @@ struct lt {
 	uint8_t *virtual_child;       /* node had no essential path from the root */
 };
 
+static void release(uint32_t **p)
+{
+	free(*p);
+	*p = NULL;
+}
+
 static void lt_free(struct lt *t)
 {
 	free(t->dfn);
@@ -224,9 +230,19 @@ int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **ou
 	if (!d || s->node_count == 0 || lt_alloc(&t, s->node_count) < 0)
 		goto fail;
 	number_vertices(s, &t);
+	release(&t.stack_edge); /* DFS only: give it back before the predecessor lists */
 	if (build_predecessors(s, &t) < 0)
 		goto fail;
 	lengauer_tarjan(&t);
+	/* keep only what build_result reads (vertex, dfn, idom, stack) */
+	release(&t.pred);
+	release(&t.pred_first);
+	release(&t.parent);
+	release(&t.semi);
+	release(&t.ancestor);
+	release(&t.label);
+	release(&t.bucket);
+	release(&t.bucket_next);
 	if (build_result(s, &t, d) < 0)
 		goto fail;
 	lt_free(&t);

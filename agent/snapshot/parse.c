@@ -775,8 +775,9 @@ static int grow_edges(struct parser *ps, size_t need)
 		cap = total;
 	if (cap < need)
 		cap = need;
+	bool names = !(ps->flags & HS_PARSE_SKIP_EDGE_NAMES) || (ps->flags & HS_PARSE_SKIP_EDGES);
 	if (grow(ps, (void **)&s->edge_type, 1, cap) < 0 ||
-	    grow(ps, (void **)&s->edge_name, 4, cap) < 0 ||
+	    (names && grow(ps, (void **)&s->edge_name, 4, cap) < 0) ||
 	    grow(ps, (void **)&s->edge_to, 4, cap) < 0)
 		return -1;
 	ps->edge_cap = cap;
@@ -796,7 +797,8 @@ static int store_edge_value(struct parser *ps, enum field_role role, uint32_t e,
 	case F_NAME:
 		if (v > UINT32_MAX)
 			return fail(ps, "edge name out of range");
-		s->edge_name[e] = (uint32_t)v;
+		if (s->edge_name)
+			s->edge_name[e] = (uint32_t)v;
 		break;
 	case F_TO_NODE:
 		if (v % nf != 0 || v / nf >= s->node_count)

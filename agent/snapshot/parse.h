@@ -41,7 +41,8 @@ struct hs_snapshot {
 };
 
 /* Flags for loading. */
-#define HS_PARSE_SKIP_EDGES 1u  /* validate the edges but keep none (edge_* stay NULL) */
+#define HS_PARSE_SKIP_EDGES 1u       /* validate the edges but keep none (edge_* stay NULL) */
+#define HS_PARSE_SKIP_EDGE_NAMES 2u  /* keep edge types and targets, not names (edge_name NULL) */
 
 /* Load a file: plain JSON or gzip (recognised by its magic). 0, or -1 with err set
  * to a complete message such as "truncated snapshot (inside edges)". */

@@ -262,7 +262,9 @@ static json_t *growth_entry(const struct hs_snapshot *s, const struct growth *g,
 static void edge_label(const struct hs_snapshot *s, uint32_t e, char *buf, size_t len)
 {
 	uint8_t t = s->edge_type[e];
-	if (t == s->e_element || t == s->e_hidden)
+	if (!s->edge_name)
+		snprintf(buf, len, "?");
+	else if (t == s->e_element || t == s->e_hidden)
 		snprintf(buf, len, "[%" PRIu32 "]", s->edge_name[e]);
 	else
 		snprintf(buf, len, "%s", hs_snapshot_string(s, s->edge_name[e]));
@@ -440,4 +442,19 @@ json_t *hs_report_build(const char *base_path, const char *new_path, char *err, 
 	hs_snapshot_free(base);
 	hs_snapshot_free(snew);
 	return report;
+}
+
+json_t *hs_report_brief(const json_t *report, size_t top)
+{
+	json_t *growth = json_object_get(report, "top_growth");
+	json_t *path = json_object_get(report, "retainer_path");
+	if (!json_is_array(growth) || !json_is_array(path))
+		return NULL;
+	json_t *first = json_array();
+	for (size_t i = 0; first && i < top && i < json_array_size(growth); i++)
+		if (json_array_append(first, json_array_get(growth, i)) < 0)
+			first = (json_decref(first), NULL);
+	if (!first)
+		return NULL;
+	return json_pack("{s:o, s:O}", "top_growth", first, "retainer_path", path);
 }

@@ -56,6 +56,11 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
  * (err begins with the path of the file at fault). */
 json_t *hs_report_build(const char *base_path, const char *new_path, char *err, size_t errlen);
 
+/* For the alert line: a new object {"top_growth": first `top` entries (3 in the
+ * alert), "retainer_path": the same path}. NULL on out of memory or a report
+ * without those members. */
+json_t *hs_report_brief(const json_t *report, size_t top);
+
 /* The same from parsed snapshots (NEW must have its edges). */
 json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 			  char *err, size_t errlen);

@@ -221,6 +221,10 @@ static void test_report_names_the_leaking_constructor(void **state)
 		else
 			assert_null(json_object_get(el, "edge"));
 	}
+	json_t *brief = hs_report_brief(r, 1);
+	assert_int_equal(json_array_size(json_object_get(brief, "top_growth")), 1);
+	assert_int_equal(json_array_size(json_object_get(brief, "retainer_path")), 4);
+	json_decref(brief);
 	json_decref(r);
 	/* nothing grew: both arrays empty */
 	r = hs_report_compute(n, n, err, sizeof(err));

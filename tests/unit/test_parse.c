@@ -204,6 +204,12 @@ static void test_files_plain_and_gzip(void **state)
 		assert_null(s->edge_to);
 		assert_int_equal(s->edge_count, 4);
 		hs_snapshot_free(s);
+		/* targets and types kept, names dropped */
+		assert_int_equal(hs_snapshot_load(path, HS_PARSE_SKIP_EDGE_NAMES, &s, err, sizeof(err)), 0);
+		assert_null(s->edge_name);
+		assert_int_equal(s->edge_to[2], 2);
+		assert_int_equal(s->edge_type[1], s->e_weak);
+		hs_snapshot_free(s);
 		unlink(path);
 		free(path);
 	}
