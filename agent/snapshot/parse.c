@@ -450,18 +450,20 @@ static int skip_value(struct parser *ps)
 			ps->p++;
 			continue;
 		} else {
-			const uint8_t *start = ps->p;
-			while (ps->p < ps->end && !is_ws(*ps->p) && *ps->p != ',' && *ps->p != ']' &&
-			       *ps->p != '}' && *ps->p != ':' && *ps->p != '"' && *ps->p != '[' &&
-			       *ps->p != '{')
-				ps->p++;
-			if (ps->p == start)
-				return fail(ps, "unexpected byte");
-			if (ps->p == ps->end) { /* the scalar may go on in the next chunk */
-				if (!ensure(ps, 1) && depth > 0)
-					return fail_eof(ps);
-				continue;
+			/* a scalar (number, true, ...): may continue in the next chunk */
+			bool any = false;
+			for (;;) {
+				while (ps->p < ps->end && !is_ws(*ps->p) && *ps->p != ',' &&
+				       *ps->p != ']' && *ps->p != '}' && *ps->p != ':' &&
+				       *ps->p != '"' && *ps->p != '[' && *ps->p != '{') {
+					ps->p++;
+					any = true;
+				}
+				if (ps->p < ps->end || !ensure(ps, 1))
+					break;
 			}
+			if (!any)
+				return fail(ps, "unexpected byte");
 		}
 	} while (depth > 0);
 	return 0;

@@ -271,6 +271,35 @@ static void test_large_input_spans_chunks(void **state)
 	free(j);
 }
 
+/* A skipped scalar ("trace_function_count") split by the 1 MiB read boundary. */
+static void test_skipped_scalar_across_chunks(void **state)
+{
+	(void)state;
+	const char *head = "{\"snapshot\":{\"pad\":\"";
+	const char *mid = "\",\"trace_function_count\":";
+	const char *tail = "123456,\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\","
+		"\"edge_count\"],\"node_types\":[[\"object\"]],\"edge_fields\":[\"type\",\"name_or_index\","
+		"\"to_node\"],\"edge_types\":[[\"property\"]]}},\"nodes\":[0,0,1,0,0],\"edges\":[],\"strings\":[\"\"]}";
+	size_t pad = (1u << 20) - 3 - strlen(head) - strlen(mid);
+	size_t len = strlen(head) + pad + strlen(mid) + strlen(tail);
+	char *j = malloc(len + 1), *p = j;
+	p = stpcpy(p, head);
+	memset(p, 'x', pad);
+	p += pad;
+	p = stpcpy(p, mid);
+	assert_int_equal(p - j, (1u << 20) - 3); /* "123|456" straddles the boundary */
+	strcpy(p, tail);
+	char *path = write_temp(j, len, 0), err[256];
+	struct hs_snapshot *s = NULL;
+	if (hs_snapshot_load(path, 0, &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(s->node_count, 1);
+	hs_snapshot_free(s);
+	unlink(path);
+	free(path);
+	free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_files_plain_and_gzip),
 		cmocka_unit_test(test_truncated_gzip_file),
 		cmocka_unit_test(test_large_input_spans_chunks),
+		cmocka_unit_test(test_skipped_scalar_across_chunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
