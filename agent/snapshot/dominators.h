@@ -2,7 +2,8 @@
  * memlab compute them: the graph is the snapshot's edges from the root (node 0),
  * weak edges ignored and shortcut edges ignored except those leaving the root.
  * Nodes the root cannot reach that way are treated as children of the root (as
- * DevTools does), so every node gets a dominator. Lengauer–Tarjan, iterative. */
+ * DevTools does), so every node gets a dominator. Semi-NCA (a Lengauer–Tarjan
+ * variant), iterative. */
 #ifndef HS_SNAPSHOT_DOMINATORS_H
 #define HS_SNAPSHOT_DOMINATORS_H
 
