@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "snapshot/parse.h"
+#include "../../agent/snapshot/parse.h"
 #include "snapshot_fixture.h"
 
 static const struct fx_node small_nodes[] = {
