@@ -18,6 +18,7 @@ static const char usage_text[] =
 	"  get ID [-o FILE]              the snapshot, decompressed (stdout by default)\n"
 	"  rm ID                         remove a snapshot\n"
 	"  diff BASE NEW [--json] [--top N]  compare two snapshots (ids or files), per class\n"
+	"  diff BASE NEW --report        the leak report the agent attaches to a capture (JSON)\n"
 	"  summary ID|FILE [--json] [--top N] per class count, shallow and retained size\n"
 	"  ps [--json]                   processes the running agent watches\n"
 	"\n"

@@ -55,7 +55,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_concurrent, 1);
 	assert_int_equal(cfg.compress_level, 1);
 	assert_true(cfg.guard);
-	assert_int_equal(cfg.guard_cost_factor, 13);
+	assert_int_equal(cfg.guard_cost_factor, 15);
+	assert_string_equal(cfg.require_env, "");
 	assert_int_equal(cfg.guard_min_headroom_bytes, 64ULL << 20);
 	assert_string_equal(cfg.store_dir, "/var/lib/heapsnap");
 	assert_int_equal(cfg.max_total_bytes, 0);
@@ -254,7 +255,7 @@ static void test_bundled_ini(void **state)
 	assert_memory_equal(&d, &cfg, sizeof(d));
 
 	/* every key of the table appears: drop each key line in turn, the result must
-	 * still load (so it was a known key), and at least 30 key lines exist */
+	 * still load (so it was a known key), and all 31 key lines exist */
 	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	char line[512];
@@ -263,7 +264,7 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 30);
+	assert_int_equal(keys, 31);
 }
 
 int main(void)

@@ -1,0 +1,71 @@
+/* The Comparison view of two heap snapshots of one process (DevTools' rules):
+ * nodes are matched by id; per class, how many appeared and disappeared and
+ * their self sizes. Also the class naming and id matching that summary and the
+ * report share. */
+#ifndef HS_SNAPSHOT_DIFF_H
+#define HS_SNAPSHOT_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "parse.h"
+
+/* ---- classes ---- */
+/* A node's class as a small integer in [0, hs_class_key_count(s)): the name
+ * string for object/native nodes, the node type otherwise. Equal keys = equal
+ * class names within one snapshot (V8 deduplicates the strings table). */
+uint32_t hs_class_key(const struct hs_snapshot *s, uint32_t node);
+uint32_t hs_class_key_count(const struct hs_snapshot *s);
+/* The class name of a key: "(system)" for hidden, the name for object and native,
+ * "(compiled code)" for code, "(T)" for any other type T. Points into s or buf. */
+const char *hs_class_key_name(const struct hs_snapshot *s, uint32_t key, char *buf, size_t len);
+/* Counted in the Comparison and Summary views: self size > 0, or a native node. */
+bool hs_node_counted(const struct hs_snapshot *s, uint32_t node);
+
+/* ---- id matching ---- */
+/* Mark NEW nodes whose id is absent from BASE (new_is_new, NEW's node_count
+ * entries) and BASE nodes whose id is absent from NEW (base_is_deleted, may be
+ * NULL). Membership is over all nodes of the other snapshot. 0 or -ENOMEM. */
+int hs_match_ids(const struct hs_snapshot *base, const struct hs_snapshot *snew,
+		 uint8_t *new_is_new, uint8_t *base_is_deleted);
+
+/* ---- the comparison ---- */
+struct hs_class_diff {
+	char *name;
+	uint64_t new_count, deleted_count;
+	int64_t delta_count;
+	uint64_t alloc_bytes, freed_bytes;
+	int64_t delta_bytes;
+};
+
+struct hs_diff {
+	struct hs_class_diff *classes;   /* sorted by delta_bytes descending, then name */
+	size_t count;                    /* classes with at least one new or deleted node */
+};
+
+/* 0, or -1 with err set. */
+int hs_diff_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
+		    struct hs_diff *out, char *err, size_t errlen);
+void hs_diff_free(struct hs_diff *d);
+/* The --json form: an array of the first `top` classes (0 = all), each with
+ * exactly class, new_count, deleted_count, delta_count, alloc_bytes, freed_bytes,
+ * delta_bytes. NULL on out of memory. */
+json_t *hs_diff_to_json(const struct hs_diff *d, size_t top);
+/* A class name as a JSON string (a placeholder if it is not valid UTF-8). */
+json_t *hs_json_class_name(const char *name);
+/* The text table. */
+void hs_diff_print(FILE *f, const struct hs_diff *d, size_t top);
+
+/* ---- a name -> index table, shared by diff, summary and report ---- */
+struct hs_name_table;
+struct hs_name_table *hs_name_table_new(void);
+/* Index of name, added if absent (copied). -1 on out of memory. */
+long hs_name_table_intern(struct hs_name_table *t, const char *name);
+const char *hs_name_table_name(const struct hs_name_table *t, size_t index);
+size_t hs_name_table_count(const struct hs_name_table *t);
+void hs_name_table_free(struct hs_name_table *t);
+
+#endif

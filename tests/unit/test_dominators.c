@@ -1,0 +1,185 @@
+/* Unit tests of dominators and retained sizes: a hand-built graph with known
+ * dominators (cycles, weak and shortcut edges, an unreachable node), a deep chain,
+ * and random graphs checked against the definition (d dominates v iff v is
+ * unreachable from the root once d is removed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdbool.h>
+
+#include "../../agent/snapshot/dominators.h"
+#include "../../agent/snapshot/parse.h"
+#include "graph_fixture.h"
+
+static struct hs_snapshot *parse_fixture(const struct fx_node *nodes, size_t n,
+					 const struct fx_edge *edges, size_t m)
+{
+	char *j = fx_snapshot_json(nodes, n, edges, m, 0), err[256];
+	struct hs_snapshot *s = NULL;
+	if (hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)) < 0)
+		fail_msg("fixture does not parse: %s", err);
+	free(j);
+	return s;
+}
+
+/*   0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3, 3 -> 4 <-> 5, 3 -> 6, 1 -weak-> 6,
+ *   2 -shortcut-> 5 (ignored: not from the root), 2 -weak-> 7 (7 unreachable),
+ *   0 -shortcut-> 8 and 1 -> 8 (a root shortcut counts). */
+static void test_known_graph(void **state)
+{
+	(void)state;
+	static const struct fx_node nodes[] = {
+		{ "synthetic", "", 1, 1 }, { "object", "A", 3, 2 }, { "object", "B", 5, 4 },
+		{ "object", "C", 7, 8 }, { "object", "D", 9, 16 }, { "object", "E", 11, 32 },
+		{ "object", "F", 13, 64 }, { "object", "G", 15, 128 }, { "object", "H", 17, 256 },
+	};
+	static const struct fx_edge edges[] = {
+		{ 0, 1, "element", "1" }, { 0, 2, "element", "2" }, { 1, 3, "property", "c" },
+		{ 2, 3, "property", "c" }, { 3, 4, "property", "d" }, { 4, 5, "property", "e" },
+		{ 5, 4, "property", "back" }, { 3, 6, "property", "f" }, { 1, 6, "weak", "f" },
+		{ 2, 5, "shortcut", "e" }, { 2, 7, "weak", "g" }, { 0, 8, "shortcut", "h" },
+		{ 1, 8, "property", "h" },
+	};
+	static const uint32_t want_idom[] = { 0, 0, 0, 0, 3, 4, 3, 0, 0 };
+	static const uint64_t want_retained[] = { 511, 2, 4, 120, 48, 32, 64, 128, 256 };
+	struct hs_snapshot *s = parse_fixture(nodes, 9, edges, 13);
+	struct hs_dominators *d = NULL;
+	char err[128];
+	assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+	for (uint32_t v = 0; v < 9; v++) {
+		if (d->idom[v] != want_idom[v])
+			fail_msg("idom(%u) = %u, want %u", v, d->idom[v], want_idom[v]);
+		if (d->retained[v] != want_retained[v])
+			fail_msg("retained(%u) = %llu, want %llu", v,
+				 (unsigned long long)d->retained[v], (unsigned long long)want_retained[v]);
+	}
+	/* tree: root's children 1,2,3,7,8; 3's children 4 and 6; 4's child 5 */
+	assert_int_equal(d->child_first[1] - d->child_first[0], 5);
+	assert_int_equal(d->child_first[4] - d->child_first[3], 2);
+	assert_int_equal(d->child[d->child_first[4]], 5);
+	hs_dominators_free(d);
+	hs_snapshot_free(s);
+}
+
+/* A 300k-long chain: no recursion may overflow; retained sums the tail. */
+static void test_deep_chain(void **state)
+{
+	(void)state;
+	uint32_t n = 300000;
+	char *j = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&j, &len);
+	fputs("{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\"],"
+	      "\"node_types\":[[\"object\"]],\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"
+	      "\"edge_types\":[[\"property\"]]}},\"nodes\":[", f);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(f, "%s0,0,%u,2,%d", i ? "," : "", i, i + 1 < n);
+	fputs("],\"edges\":[", f);
+	for (uint32_t i = 1; i < n; i++)
+		fprintf(f, "%s0,0,%u", i > 1 ? "," : "", i * 5);
+	fputs("],\"strings\":[\"\"]}", f);
+	fclose(f);
+	struct hs_snapshot *s = NULL;
+	struct hs_dominators *d = NULL;
+	char err[128];
+	assert_int_equal(hs_snapshot_parse_mem(j, len, 0, &s, err, sizeof(err)), 0);
+	assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+	assert_int_equal(d->retained[0], 2ull * n);
+	assert_int_equal(d->retained[n / 2], 2ull * (n - n / 2));
+	assert_int_equal(d->idom[n - 1], n - 2);
+	hs_dominators_free(d);
+	hs_snapshot_free(s);
+	free(j);
+}
+
+#define RN 14
+#define RM 40
+
+static void reach(const struct fx_edge *e, size_t m, uint32_t removed, bool *seen)
+{
+	uint32_t stack[RN], sp = 0;
+	memset(seen, 0, RN * sizeof(bool));
+	if (removed == 0)
+		return;
+	seen[0] = true;
+	stack[sp++] = 0;
+	while (sp) {
+		uint32_t u = stack[--sp];
+		for (size_t i = 0; i < m; i++) {
+			if (e[i].from != u || e[i].to == removed || seen[e[i].to])
+				continue;
+			if (strcmp(e[i].type, "weak") == 0 || (strcmp(e[i].type, "shortcut") == 0 && u != 0))
+				continue;
+			seen[e[i].to] = true;
+			stack[sp++] = e[i].to;
+		}
+	}
+}
+
+static void test_random_graphs_match_definition(void **state)
+{
+	(void)state;
+	static const char *types[] = { "property", "element", "weak", "shortcut", "internal" };
+	static const char *names[] = { "a", "0", "w", "s", "i" };
+	struct fx_node nodes[RN];
+	struct fx_edge edges[RM];
+	unsigned seed = 12345;
+	for (int round = 0; round < 300; round++) {
+		size_t m = 0;
+		for (uint32_t v = 0; v < RN; v++)
+			nodes[v] = (struct fx_node){ v ? "object" : "synthetic", "N", 2 * v + 1, v + 1 };
+		/* a tree that reaches everything, then random extra edges of all kinds */
+		for (uint32_t v = 1; v < RN; v++)
+			edges[m++] = (struct fx_edge){ (uint32_t)(rand_r(&seed) % v), v, "property", "t" };
+		while (m < RM) {
+			int t = rand_r(&seed) % 5;
+			edges[m++] = (struct fx_edge){ (uint32_t)(rand_r(&seed) % RN),
+						       (uint32_t)(rand_r(&seed) % RN), types[t], names[t] };
+		}
+		struct hs_snapshot *s = parse_fixture(nodes, RN, edges, m);
+		struct hs_dominators *d = NULL;
+		char err[128];
+		assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+		/* dom[x][v]: x dominates v */
+		bool dom[RN][RN], seen[RN];
+		for (uint32_t x = 0; x < RN; x++) {
+			reach(edges, m, x, seen);
+			for (uint32_t v = 0; v < RN; v++)
+				dom[x][v] = x == v || x == 0 || !seen[v];
+		}
+		for (uint32_t v = 1; v < RN; v++) {
+			/* idom: the strict dominator that all other strict dominators dominate */
+			uint32_t want = UINT32_MAX;
+			for (uint32_t x = 0; x < RN; x++) {
+				if (x == v || !dom[x][v])
+					continue;
+				bool lowest = true;
+				for (uint32_t y = 0; y < RN; y++)
+					if (y != v && dom[y][v] && !dom[y][x])
+						lowest = false;
+				if (lowest)
+					want = x;
+			}
+			if (d->idom[v] != want)
+				fail_msg("round %d: idom(%u) = %u, want %u", round, v, d->idom[v], want);
+			uint64_t sum = 0; /* retained = self sizes of everything v dominates */
+			for (uint32_t x = 0; x < RN; x++)
+				if (dom[v][x])
+					sum += x + 1;
+			assert_int_equal(d->retained[v], sum);
+		}
+		hs_dominators_free(d);
+		hs_snapshot_free(s);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_known_graph),
+		cmocka_unit_test(test_deep_chain),
+		cmocka_unit_test(test_random_graphs_match_definition),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
