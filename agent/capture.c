@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "procs.h"
+#include "snapshot/report.h"
 
 #define QUEUE_MAX 64
 #define MAX_WORKERS 16
@@ -134,6 +135,40 @@ static int pick_routes(const struct config *cfg, const struct proc_info *p, bool
 	return n;
 }
 
+/* Diff the new snapshot against the process's baseline, store the report in its
+ * metadata (top_growth, retainer_path) and return the brief for the alert line
+ * (NULL when there is none). Runs here, off the agent's loop: it parses both
+ * snapshots (seconds and ~1.5x the snapshot size in memory for large ones). */
+static json_t *attach_report(struct capturer *c, const struct capture_job *job, const char *id,
+			     const char *path)
+{
+	char base_path[PATH_MAX], err[512];
+	struct snapshot_meta base;
+
+	if (store_get(c->store, job->baseline_id, &base) != 0) {
+		log_warn("pid %d: baseline snapshot %s is gone, no leak report", job->pid, job->baseline_id);
+		return NULL;
+	}
+	store_blob_path(c->store, base.id, base_path, sizeof(base_path));
+	store_meta_free(&base);
+
+	json_t *report = hs_report_build(base_path, path, err, sizeof(err));
+	if (!report) {
+		log_warn("pid %d: leak report against %s failed: %s", job->pid, job->baseline_id, err);
+		return NULL;
+	}
+	json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
+	char *text = json_dumps(report, JSON_COMPACT);
+	pthread_mutex_lock(&c->store_lock);
+	if (!text || store_set_extra(c->store, id, text) != 0)
+		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+	json_t *brief = hs_report_brief(report, 3);
+	json_decref(report);
+	return brief;
+}
+
 /* The memory guard: false (and a capture_refused event) when the snapshot would
  * not fit in the process's memory cgroup or the host's available memory. */
 static bool guard_allows(struct capturer *c, const struct capture_job *job, bool signal_first,
@@ -197,7 +232,10 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 
 	char path[PATH_MAX];
 	store_blob_path(c->store, meta.id, path, sizeof(path));
+	json_t *brief = job->baseline_id[0] ? attach_report(c, job, meta.id, path) : NULL;
 	json_t *ev = event_base("capture_done", job);
+	if (brief)
+		json_object_update_new(ev, brief);
 	json_object_set_new(ev, "method", json_string(meta.method));
 	json_object_set_new(ev, "snapshot_id", json_string(meta.id));
 	json_object_set_new(ev, "path", json_string(path));
