@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make bench: each benchmark prints ratios measured side by side in one run (this
+# machine is noisy: absolute times are not stable). Not tests: nothing here fails
+# the build unless a benchmark cannot run at all. BENCH=name limits to one.
+set -u
+cd "$(dirname "$0")/../.."
+export BUILD=${BUILD:-build}
+status=0
+for b in inspector diff gc_overhead snapshot_cost; do
+	[ -f "tests/bench/$b.sh" ] || continue
+	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$b" ] && continue
+	echo "=== bench: $b"
+	bash "tests/bench/$b.sh" || { echo "bench $b could not run"; status=1; }
+done
+exit $status
