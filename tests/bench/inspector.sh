@@ -95,7 +95,8 @@ int main(int argc, char **argv) {
 	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_via_inspector(&ctx); clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc) { fprintf(stderr, "capture failed: %s\n", ctx.err); return 1; }
 	struct rusage ru; getrusage(RUSAGE_SELF, &ru);
-	printf("%.0f %llu %ld %s\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, w.raw, ru.ru_maxrss, ctx.detail);
+	printf("%.0f %llu %ld %.0f %s\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, w.raw, ru.ru_maxrss,
+	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3, ctx.detail);
 	if (w.deflate) deflateEnd(&w.z);
 	return 0;
 }
@@ -138,9 +139,11 @@ run_file() { kill -USR2 "$node_pid"; file_n=$((file_n + 1)); wait_line file_ms "
 run_fifo() { ( $NICE wc -c < "$work/fifo" > "$work/fifo.bytes" ) & local reader=$!
 	kill -HUP "$node_pid"; fifo_n=$((fifo_n + 1)); wait_line fifo_ms "$fifo_n"; wait "$reader"
 	ms=$(grep '^fifo_ms' "$work/node.log" | sed -n "${fifo_n}p" | cut -d' ' -f2); }
-# drive prints: ms raw_bytes agent_maxrss_kb detail
-run_cdp() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT"); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); }
-run_gz() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT" deflate); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); }
+# drive prints: ms raw_bytes agent_maxrss_kb agent_cpu_ms detail
+run_cdp() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT"); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); agent_cpu=$(echo "$r" | cut -d' ' -f4); }
+run_gz() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT" deflate); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); agent_cpu=$(echo "$r" | cut -d' ' -f4); }
+# CPU time (ms) node has used so far: utime + stime from /proc/PID/stat.
+node_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$node_pid/stat"; }
 
 # Warm-up: the first snapshot of a process is much slower than the next ones (measured
 # 17.9 s then ~5 s on a 23 MB heap here), whichever method takes it.
@@ -150,21 +153,25 @@ head -c 1048576 "$work/snap.heapsnapshot" > "$work/chunk.txt"
 echo "snapshot size: $(stat -c %s "$work/snap.heapsnapshot") bytes"
 "$out/decbench" "$work/chunk.txt" 200
 methods=(file fifo cdp gz)
-declare -A total=()
+declare -A total=() cpu=()
 for r in $(seq "$ROUNDS"); do
 	line="round $r:"
 	for k in 0 1 2 3; do # rotate the order every round
 		m=${methods[$(( (k + r) % 4 ))]}
+		c0=$(node_cpu_ms); agent_cpu=0
 		"run_$m"
+		c1=$(node_cpu_ms)
 		total[$m]=$(( ${total[$m]:-0} + ${ms%.*} ))
-		line="$line $m=${ms%.*}ms"
+		cpu[$m]=$(( ${cpu[$m]:-0} + c1 - c0 + ${agent_cpu%.*} ))
+		line="$line $m=${ms%.*}ms(cpu $(( c1 - c0 + ${agent_cpu%.*} )))"
 	done
 	echo "$line (agent peak RSS ${rss_kb} KiB)"
 	rm -f "$work/snap.heapsnapshot"
 done
-awk -v f="${total[file]}" -v p="${total[fifo]}" -v c="${total[cdp]}" -v g="${total[gz]}" -v n="$ROUNDS" 'BEGIN {
-	printf "mean of %d rounds:\n", n
-	printf "  writeHeapSnapshot(file)        %7.0f ms   1.00x\n", f / n
-	printf "  writeHeapSnapshot(fifo)        %7.0f ms   %.2fx\n", p / n, p / f
-	printf "  inspector route (discard)      %7.0f ms   %.2fx\n", c / n, c / f
-	printf "  inspector route + deflate -1   %7.0f ms   %.2fx\n", g / n, g / f }'
+awk -v f="${total[file]}" -v p="${total[fifo]}" -v c="${total[cdp]}" -v g="${total[gz]}" -v n="$ROUNDS" \
+    -v F="${cpu[file]}" -v P="${cpu[fifo]}" -v C="${cpu[cdp]}" -v G="${cpu[gz]}" 'BEGIN {
+	printf "mean of %d rounds (wall, ratio; CPU of node + agent, ratio):\n", n
+	printf "  writeHeapSnapshot(file)        %7.0f ms 1.00x   cpu %7.0f ms 1.00x\n", f / n, F / n
+	printf "  writeHeapSnapshot(fifo)        %7.0f ms %.2fx   cpu %7.0f ms %.2fx\n", p / n, p / f, P / n, P / F
+	printf "  inspector route (discard)      %7.0f ms %.2fx   cpu %7.0f ms %.2fx\n", c / n, c / f, C / n, C / F
+	printf "  inspector route + deflate -1   %7.0f ms %.2fx   cpu %7.0f ms %.2fx\n", g / n, g / f, G / n, G / F }'
