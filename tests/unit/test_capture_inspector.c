@@ -45,10 +45,15 @@ struct store_writer {
 	char *buf;
 	size_t len, cap;
 	pid_t kill_on_first_write;
+	volatile int *cancel_on_first_write;
 };
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
+	if (w->cancel_on_first_write) {
+		*w->cancel_on_first_write = 1;
+		w->cancel_on_first_write = NULL;
+	}
 	if (w->kill_on_first_write) {
 		kill(w->kill_on_first_write, SIGKILL);
 		w->kill_on_first_write = 0;
@@ -171,14 +176,15 @@ static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
 	cfg->timeout_s = 60;
 }
 
-static const volatile int no_cancel;
+static volatile int cancel_flag;
 
 static enum inspector_transport transport = INSPECTOR_AUTO;
 
 static int capture(const struct proc_info *p, const struct config *cfg, struct store_writer *w,
 		   struct capture_ctx *ctx)
 {
-	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &no_cancel };
+	cancel_flag = 0;
+	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &cancel_flag };
 	signals_sent = 0;
 	return transport == INSPECTOR_AUTO ? capture_via_inspector(ctx) : capture_inspector_run(ctx, transport);
 }
@@ -387,6 +393,34 @@ static void test_target_exit_mid_capture(void **state)
 	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
 	assert_true(ws_now_ms() - t0 < 10000);
 	assert_contains(ctx.err, "process exited during capture");
+	stop(pid);
+	free(w.buf);
+}
+
+/* The agent stops mid-capture: the capture ends at once, the target lives on with its
+ * inspector closed and no FIFO left behind. */
+static void test_cancel_mid_capture(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19306", "-e",
+			 "const keep=[];for(let i=0;i<100000;i++)keep.push({i});console.log('ready');setInterval(()=>{},1000)",
+			 NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19306, false);
+	fill_cfg(&cfg, 10);
+	w.cancel_on_first_write = &cancel_flag;
+	int64_t t0 = ws_now_ms();
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 10000);
+	assert_contains(ctx.err, "cancelled");
+	assert_false(port_listening(19306));
+	assert_true(alive(pid));
+	no_leftover_fifo();
 	stop(pid);
 	free(w.buf);
 }
@@ -655,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_app_handling_sigusr1_fails_cleanly),
 		cmocka_unit_test(test_port_taken_fails_without_signal),
 		cmocka_unit_test(test_target_exit_mid_capture),
+		cmocka_unit_test(test_cancel_mid_capture),
 		cmocka_unit_test(test_node_in_own_namespaces),
 		cmocka_unit_test(test_fake_inspector_stream_and_reply),
 		cmocka_unit_test(test_fake_inspector_failures),
