@@ -1,7 +1,17 @@
 /* Capture route through the Node inspector (issue 3): find or open the inspector
  * (SIGUSR1 through a pidfd), GET /json/list, WebSocket, HeapProfiler.takeHeapSnapshot,
- * stream the decoded chunks into the store writer, and close the inspector again if
- * we opened it. Discovery reads /proc/PID/net/tcp{,6}, which already shows the
+ * get the snapshot, and close the inspector again if we opened it.
+ *
+ * Two transports for the snapshot bytes, chosen automatically:
+ *  - FIFO (preferred): mkfifo in the target's mount namespace (/proc/PID/root/tmp),
+ *    Runtime.evaluate "require('v8').writeHeapSnapshot(fifo)" and read the raw bytes
+ *    from the FIFO. V8 writes natively; no JSON escaping in the target, no decoding here.
+ *    Measured (tests/bench/inspector.sh, ~100 MB heap): CPU of node + agent 1.07x
+ *    writeHeapSnapshot(file) vs 1.41x for chunks. It leaves a FIFO node (never data) in
+ *    the target's /tmp for the duration of the capture, removed afterwards.
+ *  - chunks: HeapProfiler.takeHeapSnapshot, decoding addHeapSnapshotChunk events.
+ *    Used when the FIFO cannot be created (no /tmp, read-only, no access) or the
+ *    evaluate fails before any byte arrived. Discovery reads /proc/PID/net/tcp{,6}, which already shows the
  * target's network namespace; only the socket is created inside that namespace
  * (ns.c). Every wait is bounded, sliced (<= 250 ms), cancellable and watches the
  * target's pidfd. Memory: a 256 KiB read buffer, a 64 KiB decode buffer and small
@@ -19,9 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture_inspector.h"
 #include "cdp.h"
 #include "http.h"
 #include "log.h"
@@ -35,6 +48,8 @@
 #define MAX_LIST_BODY (64u << 10)
 #define SNAPSHOT_REQ_ID 1
 #define CLOSE_REQ_ID 2
+#define FIFO_REQ_ID 3
+#define FIFO_READ_BUF (256u << 10)
 
 /* --- listening sockets ------------------------------------------------------ */
 
@@ -202,6 +217,8 @@ struct session {
 	bool replied;
 	char reply_err[200];
 	bool store_failed;
+	uint64_t bytes_written;       /* to the store, by either transport */
+	bool used_fifo;
 };
 
 static int fail(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -335,6 +352,7 @@ static int store_write(void *ctx, const void *buf, size_t len)
 		s->store_failed = true;
 		return -1;
 	}
+	s->bytes_written += len;
 	return 0;
 }
 
@@ -345,8 +363,16 @@ static int on_message(void *ctx, json_t *msg)
 	if (cdp_message_id(msg) != s->want_id)
 		return 0;
 	s->replied = true;
-	if (!cdp_message_error(msg, s->reply_err, sizeof(s->reply_err)))
-		s->reply_err[0] = '\0';
+	if (cdp_message_error(msg, s->reply_err, sizeof(s->reply_err)))
+		return 0;
+	s->reply_err[0] = '\0';
+	json_t *exc = json_object_get(json_object_get(msg, "result"), "exceptionDetails");
+	if (exc) {
+		const char *d = json_string_value(json_object_get(json_object_get(exc, "exception"), "description"));
+		const char *t = json_string_value(json_object_get(exc, "text"));
+		snprintf(s->reply_err, sizeof(s->reply_err), "%.*s", (int)strcspn(d ? d : t ? t : "exception", "\n"),
+			 d ? d : t ? t : "exception");
+	}
 	return 0;
 }
 
@@ -394,6 +420,12 @@ static bool target_exited(struct session *s)
 	return poll(&pfd, 1, 200) > 0;
 }
 
+static bool target_exited_now(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+	return poll(&pfd, 1, 0) > 0;
+}
+
 static int pump_error(struct session *s, enum ws_io_result r)
 {
 	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
@@ -417,6 +449,8 @@ static int take_snapshot(struct session *s, const struct ws_wait *w)
 
 	cdp_decoder_ws_sink(s->dec, &sink);
 	s->want_id = SNAPSHOT_REQ_ID;
+	s->replied = false;
+	s->reply_err[0] = '\0';
 	if (send_request(s, SNAPSHOT_REQ_ID, "HeapProfiler.takeHeapSnapshot",
 			 json_pack("{s:b}", "reportProgress", 0), w) < 0)
 		return -1;
@@ -469,17 +503,210 @@ static bool close_inspector(struct session *s)
 static void describe_success(struct session *s, bool closed)
 {
 	const char *ns = s->other_ns ? " in the target's network namespace" : "";
+	const char *how = s->used_fifo ? "FIFO" : "chunks";
 
 	if (!s->opened_by_us)
-		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, already open, left open", s->host, ns);
+		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, already open, left open (%s)",
+			 s->host, ns, how);
 	else if (closed)
-		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, opened with SIGUSR1 and closed", s->host, ns);
+		snprintf(s->ctx->detail, sizeof(s->ctx->detail), "inspector %s%s, opened with SIGUSR1 and closed (%s)",
+			 s->host, ns, how);
 	else
 		snprintf(s->ctx->detail, sizeof(s->ctx->detail),
-			 "inspector %s%s, opened with SIGUSR1; closing it FAILED: the port still listens", s->host, ns);
+			 "inspector %s%s, opened with SIGUSR1; closing it FAILED: the port still listens (%s)", s->host, ns, how);
 }
 
-static int run_capture(struct session *s)
+/* --- FIFO transport -------------------------------------------------------------- */
+
+struct fifo {
+	int fd;
+	int dirfd;                   /* the target's /tmp: still usable after the target died */
+	char name[64];
+	char inside[96];             /* the path as the target sees it */
+};
+
+static void fifo_destroy(struct fifo *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->dirfd >= 0 && f->name[0])
+		unlinkat(f->dirfd, f->name, 0);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	f->fd = f->dirfd = -1;
+	f->name[0] = '\0';
+}
+
+/* mkfifo in the target's /tmp (reached through /proc/PID/root), owned by the target's
+ * uid, opened for reading (non-blocking, so it does not wait for the writer).
+ * 0, or -1 with errno (the caller falls back to chunks). */
+static int fifo_create(struct session *s, struct fifo *f)
+{
+	char dir[64];
+	uint64_t rnd = 0;
+	struct stat st;
+	int saved;
+
+	f->fd = f->dirfd = -1;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -1;
+	snprintf(f->name, sizeof(f->name), ".heapsnap-%d-%016llx.heapsnapshot", (int)getpid(), (unsigned long long)rnd);
+	snprintf(f->inside, sizeof(f->inside), "/tmp/%s", f->name);
+	snprintf(dir, sizeof(dir), "/proc/%d/root/tmp", (int)s->pid);
+	f->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f->dirfd < 0)
+		return -1;
+	if (mkfifoat(f->dirfd, f->name, 0600) < 0) {
+		f->name[0] = '\0';
+		goto fail;
+	}
+	if (fchownat(f->dirfd, f->name, s->ctx->proc->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+		goto fail;
+	f->fd = openat(f->dirfd, f->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		goto fail;
+	fcntl(f->fd, F_SETPIPE_SZ, 1 << 20); /* fewer wakeups; the default 64 KiB also works */
+	return 0;
+fail:
+	saved = errno;
+	fifo_destroy(f);
+	errno = saved;
+	return -1;
+}
+
+/* Reads what the FIFO holds now. 1 at end of data (writer closed), 0 for more later, -1 on error. */
+static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
+{
+	for (;;) {
+		ssize_t n = read(f->fd, buf, FIFO_READ_BUF);
+		if (n > 0) {
+			if (store_write(s, buf, (size_t)n) < 0)
+				return fail(s, "store: %s", store_writer_error(s->ctx->w));
+			continue;
+		}
+		if (n == 0)
+			return 1;
+		if (errno == EAGAIN)
+			return 0;
+		if (errno != EINTR)
+			return fail(s, "reading the snapshot FIFO: %s", strerror(errno));
+	}
+}
+
+/* Wait for FIFO data, websocket messages, the target's exit, cancel or the deadline. */
+static enum ws_io_result fifo_wait(struct session *s, struct fifo *f, bool fifo_open, const struct ws_wait *w,
+				   bool *fifo_ready, bool *ws_ready)
+{
+	struct pollfd pfd[3] = { { .fd = s->pidfd, .events = POLLIN }, { .fd = ws_conn_fd(s->ws), .events = POLLIN },
+				 { .fd = fifo_open ? f->fd : -1, .events = POLLIN } };
+	int64_t left = w->deadline_ms - ws_now_ms();
+
+	*fifo_ready = *ws_ready = false;
+	if (s->ctx->cancel && *s->ctx->cancel)
+		return WS_IO_CANCELLED;
+	if (left <= 0)
+		return WS_IO_TIMEOUT;
+	if (ws_conn_has_pending(s->ws)) {
+		*ws_ready = true;
+		return WS_IO_OK;
+	}
+	if (poll(pfd, 3, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS) < 0 && errno != EINTR)
+		return WS_IO_ERROR;
+	if (pfd[0].revents)
+		return WS_IO_WATCH;
+	*ws_ready = pfd[1].revents != 0;
+	*fifo_ready = pfd[2].revents != 0;
+	return WS_IO_OK;
+}
+
+/* Until the evaluate reply has come and the FIFO is at its end. */
+static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait *w, uint8_t *buf)
+{
+	struct ws_sink sink;
+	bool eof = false;
+
+	cdp_decoder_ws_sink(s->dec, &sink);
+	while (!(s->replied && eof)) {
+		bool fifo_ready, ws_ready;
+		enum ws_io_result r;
+
+		if (s->replied) {
+			/* writeHeapSnapshot returned: the writer is closed, the rest is in the pipe. */
+			int rc = fifo_drain(s, f, buf);
+			if (rc < 0)
+				return -1;
+			eof = true;
+			break;
+		}
+		r = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
+		if (r == WS_IO_TIMEOUT)
+			return fail(s, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
+		if (r != WS_IO_OK)
+			return fail(s, "%s", io_reason(r) ? io_reason(r) : "poll failed");
+		if (fifo_ready) {
+			int rc = fifo_drain(s, f, buf);
+			if (rc < 0)
+				return -1;
+			eof = rc == 1;
+		}
+		if (ws_ready) {
+			r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
+			if (r != WS_IO_OK)
+				return pump_error(s, r);
+		}
+	}
+	if (s->reply_err[0])
+		return fail(s, "v8.writeHeapSnapshot into the FIFO failed: %s", s->reply_err);
+	return 0;
+}
+
+static int snapshot_via_fifo(struct session *s, struct fifo *f, const struct ws_wait *w)
+{
+	char expr[160];
+	uint8_t *buf = malloc(FIFO_READ_BUF);
+	int rc;
+
+	if (!buf)
+		return fail(s, "out of memory");
+	snprintf(expr, sizeof(expr), "require('v8').writeHeapSnapshot('%s')", f->inside);
+	s->want_id = FIFO_REQ_ID;
+	s->replied = false;
+	rc = send_request(s, FIFO_REQ_ID, "Runtime.evaluate",
+			  json_pack("{s:s, s:b}", "expression", expr, "includeCommandLineAPI", 1), w);
+	if (rc == 0)
+		rc = fifo_transfer(s, f, w, buf);
+	free(buf);
+	return rc;
+}
+
+/* FIFO first when allowed and possible; chunks when the FIFO cannot be set up, or
+ * failed before a single byte reached the store (nothing to undo then). */
+static int snapshot(struct session *s, enum inspector_transport t, const struct ws_wait *w)
+{
+	struct fifo f = { .fd = -1, .dirfd = -1 };
+	int rc;
+
+	if (t == INSPECTOR_CHUNKS)
+		return take_snapshot(s, w);
+	if (fifo_create(s, &f) < 0) {
+		if (t == INSPECTOR_FIFO)
+			return fail(s, "cannot create a FIFO in the target's /tmp: %s", strerror(errno));
+		log_debug("pid %d: no FIFO in its /tmp (%s), using snapshot chunks", (int)s->pid, strerror(errno));
+		return take_snapshot(s, w);
+	}
+	s->used_fifo = true;
+	rc = snapshot_via_fifo(s, &f, w);
+	fifo_destroy(&f);
+	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_failed ||
+	    (s->ctx->cancel && *s->ctx->cancel) || target_exited_now(s) || !s->ws)
+		return rc;
+	log_info("pid %d: FIFO snapshot failed before any data (%s), using snapshot chunks", (int)s->pid, s->ctx->err);
+	s->used_fifo = false;
+	s->ctx->err[0] = '\0';
+	return take_snapshot(s, w);
+}
+
+static int run_capture(struct session *s, enum inspector_transport t)
 {
 	struct ws_wait w;
 
@@ -496,10 +723,15 @@ static int run_capture(struct session *s)
 	s->dec = cdp_decoder_new(0, store_write, on_message, s);
 	if (!s->dec)
 		return fail(s, "out of memory");
-	return take_snapshot(s, &w);
+	return snapshot(s, t, &w);
 }
 
 int capture_via_inspector(struct capture_ctx *ctx)
+{
+	return capture_inspector_run(ctx, INSPECTOR_AUTO);
+}
+
+int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport transport)
 {
 	struct session s = { .ctx = ctx, .pid = ctx->proc->pid, .pidfd = -1, .port = inspect_port(ctx->proc) };
 	int rc;
@@ -510,7 +742,7 @@ int capture_via_inspector(struct capture_ctx *ctx)
 	if (s.pidfd < 0)
 		return fail(&s, "process exited before capture (pidfd: %s)", strerror(errno));
 	s.other_ns = ns_net_differs(s.pid) == 1;
-	rc = run_capture(&s);
+	rc = run_capture(&s, transport);
 	if (s.opened_by_us) {
 		closed = close_inspector(&s);
 		if (!closed)

@@ -378,6 +378,7 @@ struct ws_conn {
 };
 
 int ws_conn_fd(const struct ws_conn *c) { return c->fd; }
+bool ws_conn_has_pending(const struct ws_conn *c) { return c->pending > 0; }
 
 static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const void *payload, size_t len,
 				    const struct ws_wait *wait, char *err, size_t errlen)

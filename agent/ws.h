@@ -92,6 +92,8 @@ struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const s
 			     uint64_t max_message, enum ws_io_result *res, char *err, size_t errlen);
 void ws_conn_free(struct ws_conn *c);
 int ws_conn_fd(const struct ws_conn *c);
+/* Bytes already read (with the handshake) but not parsed: pump without waiting for the fd. */
+bool ws_conn_has_pending(const struct ws_conn *c);
 
 /* Send one text message (masked, single frame). */
 enum ws_io_result ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,

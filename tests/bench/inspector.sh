@@ -3,11 +3,13 @@
 # the same heap. Prints wall times and ratios; nothing here passes or fails.
 #   1. decoder micro-benchmark: streaming chunk unescaper vs json_loadb on 1 MiB messages
 #   2. one node process with HEAP_OBJECTS small objects (default 1 M: ~100 MB heap):
-#      a) v8.writeHeapSnapshot(file) timed inside node (the floor)
-#      b) v8.writeHeapSnapshot(fifo) with a reader on the other side (the FIFO alternative)
-#      c) capture_via_inspector (SIGUSR1, CDP, decode, close) with the bytes discarded
-#      d) the same with the bytes deflated at level 1 (what the store does)
-#   each ROUNDS times, alternating, on the same process.
+#      file:   v8.writeHeapSnapshot(file) timed inside node (the floor)
+#      fifo:   the inspector route, FIFO transport (SIGUSR1, evaluate, read, close), bytes discarded
+#      fifogz: the same, bytes deflated at level 1 (what the store does)
+#      cdp:    the inspector route, chunk transport (addHeapSnapshotChunk), bytes discarded
+#      cdpgz:  the same, deflated
+#   each ROUNDS times, in a rotating order, on the same process; wall time and CPU time
+#   (node + agent).
 # Usage: BUILD=build bash tests/bench/inspector.sh   (HEAP_OBJECTS=..., ROUNDS=...)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,7 +76,7 @@ cat > "$work/drive.c" <<'C'
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "capture_route.h"
+#include "capture_inspector.h"
 struct store_writer { int deflate; z_stream z; unsigned char out[1 << 16]; unsigned long long raw, gz; };
 int store_writer_write(struct store_writer *w, const void *buf, size_t len) {
 	w->raw += len;
@@ -89,13 +91,15 @@ __attribute__((weak)) int procs_pidfd_signal(int fd, int sig) { return syscall(S
 int main(int argc, char **argv) {
 	struct proc_info p = { .pid = atoi(argv[1]) }; struct config cfg = { .timeout_s = 600, .start_timeout_s = 10 };
 	static struct store_writer w; static const volatile int no = 0; struct timespec a, b;
-	p.opts.inspect_port = atoi(argv[2]); w.deflate = argc > 3 && !strcmp(argv[3], "deflate");
+	p.opts.inspect_port = atoi(argv[2]); w.deflate = argc > 4 && !strcmp(argv[4], "deflate");
+	enum inspector_transport t = !strcmp(argv[3], "fifo") ? INSPECTOR_FIFO : INSPECTOR_CHUNKS;
 	if (w.deflate) deflateInit2(&w.z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
 	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = &no };
-	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_via_inspector(&ctx); clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_inspector_run(&ctx, t); clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc) { fprintf(stderr, "capture failed: %s\n", ctx.err); return 1; }
 	struct rusage ru; getrusage(RUSAGE_SELF, &ru);
-	printf("%.0f %llu %ld %s\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, w.raw, ru.ru_maxrss, ctx.detail);
+	printf("%.0f %llu %ld %.0f %s\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, w.raw, ru.ru_maxrss,
+	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3, ctx.detail);
 	if (w.deflate) deflateEnd(&w.z);
 	return 0;
 }
@@ -105,7 +109,6 @@ $CC -O2 -D_GNU_SOURCE -Iagent -o "$out/decbench" "$work/decbench.c" "$BUILD/libh
 $CC -O2 -D_GNU_SOURCE -Iagent -o "$out/drive" "$work/drive.c" "$BUILD/libheapsnap.a" -ljansson -lz
 
 # --- the heap ---------------------------------------------------------------------------
-mkfifo "$work/fifo"
 cat > "$work/heap.js" <<JS
 const v8 = require('v8'), fs = require('fs');
 const keep = [];
@@ -117,7 +120,6 @@ function timed(label, target) {
   console.log(label, Number(process.hrtime.bigint() - t) / 1e6);
 }
 process.on('SIGUSR2', () => timed('file_ms', '$work/snap.heapsnapshot'));
-process.on('SIGHUP', () => timed('fifo_ms', '$work/fifo'));
 console.log('ready heap_mb', (process.memoryUsage().heapUsed / 1e6).toFixed(0));
 setInterval(() => {}, 1000);
 JS
@@ -135,12 +137,15 @@ file_n=0 fifo_n=0
 # Each run_* sets ms (no subshell: the counters must survive).
 run_file() { kill -USR2 "$node_pid"; file_n=$((file_n + 1)); wait_line file_ms "$file_n"
 	ms=$(grep '^file_ms' "$work/node.log" | sed -n "${file_n}p" | cut -d' ' -f2); }
-run_fifo() { ( $NICE wc -c < "$work/fifo" > "$work/fifo.bytes" ) & local reader=$!
-	kill -HUP "$node_pid"; fifo_n=$((fifo_n + 1)); wait_line fifo_ms "$fifo_n"; wait "$reader"
-	ms=$(grep '^fifo_ms' "$work/node.log" | sed -n "${fifo_n}p" | cut -d' ' -f2); }
-# drive prints: ms raw_bytes agent_maxrss_kb detail
-run_cdp() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT"); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); }
-run_gz() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT" deflate); ms=${r%% *}; rss_kb=$(echo "$r" | cut -d' ' -f3); }
+# drive prints: ms raw_bytes agent_maxrss_kb agent_cpu_ms detail
+drive() { local r; r=$($NICE "$out/drive" "$node_pid" "$PORT" "$@"); ms=${r%% *}
+	rss_kb=$(echo "$r" | cut -d' ' -f3); agent_cpu=$(echo "$r" | cut -d' ' -f4); }
+run_fifo() { drive fifo; }
+run_fifogz() { drive fifo deflate; }
+run_cdp() { drive chunks; }
+run_cdpgz() { drive chunks deflate; }
+# CPU time (ms) node has used so far: utime + stime from /proc/PID/stat.
+node_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$node_pid/stat"; }
 
 # Warm-up: the first snapshot of a process is much slower than the next ones (measured
 # 17.9 s then ~5 s on a 23 MB heap here), whichever method takes it.
@@ -149,22 +154,29 @@ echo "warm-up (first snapshot of the process): ${ms%.*} ms"
 head -c 1048576 "$work/snap.heapsnapshot" > "$work/chunk.txt"
 echo "snapshot size: $(stat -c %s "$work/snap.heapsnapshot") bytes"
 "$out/decbench" "$work/chunk.txt" 200
-methods=(file fifo cdp gz)
-declare -A total=()
+methods=(file fifo fifogz cdp cdpgz)
+declare -A total=() cpu=()
 for r in $(seq "$ROUNDS"); do
 	line="round $r:"
-	for k in 0 1 2 3; do # rotate the order every round
-		m=${methods[$(( (k + r) % 4 ))]}
+	for k in 0 1 2 3 4; do # rotate the order every round
+		m=${methods[$(( (k + r) % 5 ))]}
+		c0=$(node_cpu_ms); agent_cpu=0
 		"run_$m"
+		c1=$(node_cpu_ms)
 		total[$m]=$(( ${total[$m]:-0} + ${ms%.*} ))
-		line="$line $m=${ms%.*}ms"
+		cpu[$m]=$(( ${cpu[$m]:-0} + c1 - c0 + ${agent_cpu%.*} ))
+		line="$line $m=${ms%.*}ms(cpu $(( c1 - c0 + ${agent_cpu%.*} )))"
 	done
 	echo "$line (agent peak RSS ${rss_kb} KiB)"
 	rm -f "$work/snap.heapsnapshot"
 done
-awk -v f="${total[file]}" -v p="${total[fifo]}" -v c="${total[cdp]}" -v g="${total[gz]}" -v n="$ROUNDS" 'BEGIN {
-	printf "mean of %d rounds:\n", n
-	printf "  writeHeapSnapshot(file)        %7.0f ms   1.00x\n", f / n
-	printf "  writeHeapSnapshot(fifo)        %7.0f ms   %.2fx\n", p / n, p / f
-	printf "  inspector route (discard)      %7.0f ms   %.2fx\n", c / n, c / f
-	printf "  inspector route + deflate -1   %7.0f ms   %.2fx\n", g / n, g / f }'
+for m in "${methods[@]}"; do echo "$m ${total[$m]} ${cpu[$m]}"; done | awk -v n="$ROUNDS" '
+	{ name[NR] = $1; wall[NR] = $2; cpu[NR] = $3 }
+	END {
+		label["file"] = "writeHeapSnapshot(file)"; label["fifo"] = "inspector, FIFO"
+		label["fifogz"] = "inspector, FIFO + deflate -1"; label["cdp"] = "inspector, chunks"
+		label["cdpgz"] = "inspector, chunks + deflate -1"
+		printf "mean of %d rounds: wall (ratio)  |  CPU of node + agent (ratio)\n", n
+		for (i = 1; i <= NR; i++)
+			printf "  %-32s %7.0f ms %.2fx  |  %7.0f ms %.2fx\n", label[name[i]], wall[i] / n, wall[i] / wall[1], cpu[i] / n, cpu[i] / cpu[1]
+	}'

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture_inspector.h"
 #include "capture_route.h"
 #include "ws.h"
 
@@ -44,10 +45,15 @@ struct store_writer {
 	char *buf;
 	size_t len, cap;
 	pid_t kill_on_first_write;
+	volatile int *cancel_on_first_write;
 };
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
+	if (w->cancel_on_first_write) {
+		*w->cancel_on_first_write = 1;
+		w->cancel_on_first_write = NULL;
+	}
 	if (w->kill_on_first_write) {
 		kill(w->kill_on_first_write, SIGKILL);
 		w->kill_on_first_write = 0;
@@ -170,14 +176,24 @@ static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
 	cfg->timeout_s = 60;
 }
 
-static const volatile int no_cancel;
+static volatile int cancel_flag;
+
+static enum inspector_transport transport = INSPECTOR_AUTO;
 
 static int capture(const struct proc_info *p, const struct config *cfg, struct store_writer *w,
 		   struct capture_ctx *ctx)
 {
-	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &no_cancel };
+	cancel_flag = 0;
+	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &cancel_flag };
 	signals_sent = 0;
-	return capture_via_inspector(ctx);
+	return transport == INSPECTOR_AUTO ? capture_via_inspector(ctx) : capture_inspector_run(ctx, transport);
+}
+
+static void no_leftover_fifo(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ls /tmp/.heapsnap-%d-* >/dev/null 2>&1", (int)getpid());
+	assert_int_not_equal(system(cmd), 0);
 }
 
 /* The snapshot parses and its arrays have the sizes its header announces. */
@@ -231,15 +247,21 @@ static void test_flagless_node_captured_and_closed(void **state)
 	if (capture(&p, &cfg, &w, &ctx) != 0)
 		fail_msg("capture failed: %s", ctx.err);
 	assert_int_equal(signals_sent, 1);
-	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed");
+	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)");
 	assert_snapshot_valid(&w);
 	assert_true(alive(pid));
 	assert_false(port_listening(9229));
-	/* A second capture of the same process works the same way. */
+	no_leftover_fifo();
+	/* A second capture of the same process, through the chunk transport. */
 	free(w.buf);
 	w = (struct store_writer){ 0 };
-	if (capture(&p, &cfg, &w, &ctx) != 0)
+	transport = INSPECTOR_CHUNKS;
+	int rc = capture(&p, &cfg, &w, &ctx);
+	transport = INSPECTOR_AUTO;
+	if (rc != 0)
 		fail_msg("second capture failed: %s", ctx.err);
+	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (chunks)");
+	assert_snapshot_valid(&w);
 	assert_false(port_listening(9229));
 	assert_true(alive(pid));
 	stop(pid);
@@ -261,7 +283,16 @@ static void test_already_open_inspector_left_open(void **state)
 	if (capture(&p, &cfg, &w, &ctx) != 0)
 		fail_msg("capture failed: %s", ctx.err);
 	assert_int_equal(signals_sent, 0);
-	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open");
+	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (FIFO)");
+	assert_snapshot_valid(&w);
+	free(w.buf);
+	w = (struct store_writer){ 0 };
+	transport = INSPECTOR_CHUNKS;
+	int rc = capture(&p, &cfg, &w, &ctx);
+	transport = INSPECTOR_AUTO;
+	if (rc != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (chunks)");
 	assert_snapshot_valid(&w);
 	assert_true(port_listening(19301));
 	assert_true(alive(pid));
@@ -366,6 +397,34 @@ static void test_target_exit_mid_capture(void **state)
 	free(w.buf);
 }
 
+/* The agent stops mid-capture: the capture ends at once, the target lives on with its
+ * inspector closed and no FIFO left behind. */
+static void test_cancel_mid_capture(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19306", "-e",
+			 "const keep=[];for(let i=0;i<100000;i++)keep.push({i});console.log('ready');setInterval(()=>{},1000)",
+			 NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19306, false);
+	fill_cfg(&cfg, 10);
+	w.cancel_on_first_write = &cancel_flag;
+	int64_t t0 = ws_now_ms();
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_true(ws_now_ms() - t0 < 10000);
+	assert_contains(ctx.err, "cancelled");
+	assert_false(port_listening(19306));
+	assert_true(alive(pid));
+	no_leftover_fifo();
+	stop(pid);
+	free(w.buf);
+}
+
 /* pid of the first child of pid (from /proc/PID/task/PID/children), or 0. */
 static pid_t first_child(pid_t pid)
 {
@@ -412,7 +471,7 @@ static void test_node_in_own_namespaces(void **state)
 		stop(top);
 		fail_msg("capture failed: %s", ctx.err);
 	}
-	assert_contains(ctx.detail, "127.0.0.1:9229 in the target's network namespace, opened with SIGUSR1 and closed");
+	assert_contains(ctx.detail, "127.0.0.1:9229 in the target's network namespace, opened with SIGUSR1 and closed (FIFO)");
 	assert_snapshot_valid(&w);
 	assert_int_equal(kill(node, 0), 0);
 	stop(top);
@@ -428,6 +487,8 @@ struct fake {
 	int lfd;
 	const uint8_t *script;       /* sent after the client's first websocket frame */
 	size_t script_len;
+	const uint8_t *script2;      /* sent after its second one, if any */
+	size_t script2_len;
 };
 
 static int accept_one(int lfd)
@@ -477,6 +538,8 @@ static void *fake_main(void *arg)
 		return NULL;
 	if (write(fd, f->script, f->script_len) < 0)
 		return NULL;
+	if (f->script2 && (read(fd, frame, sizeof(frame)) <= 0 || write(fd, f->script2, f->script2_len) < 0))
+		return NULL;
 	usleep(100 * 1000);
 	close(fd);
 	return NULL;
@@ -497,11 +560,14 @@ static size_t text_frame(uint8_t *out, const char *payload, bool fin, int op)
 }
 
 /* Runs capture_via_inspector against the fake server sending script. */
+static const uint8_t *fake_script2;
+static size_t fake_script2_len;
+
 static int fake_capture(const uint8_t *script, size_t len, struct store_writer *w, struct capture_ctx *ctx)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(FAKE_PORT),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct fake f = { .script = script, .script_len = len };
+	struct fake f = { .script = script, .script_len = len, .script2 = fake_script2, .script2_len = fake_script2_len };
 	static struct proc_info p;
 	static struct config cfg;
 	pthread_t th;
@@ -516,6 +582,7 @@ static int fake_capture(const uint8_t *script, size_t len, struct store_writer *
 	fill_cfg(&cfg, 2);
 	cfg.timeout_s = 5;
 	rc = capture(&p, &cfg, w, ctx);
+	no_leftover_fifo();
 	pthread_join(th, NULL);
 	close(f.lfd);
 	return rc;
@@ -525,6 +592,7 @@ static int fake_capture(const uint8_t *script, size_t len, struct store_writer *
 
 static void test_fake_inspector_stream_and_reply(void **state)
 {
+	transport = INSPECTOR_CHUNKS;
 	uint8_t script[1024];
 	size_t n = 0;
 	struct store_writer w = { 0 };
@@ -540,8 +608,40 @@ static void test_fake_inspector_stream_and_reply(void **state)
 		fail_msg("capture failed: %s", ctx.err);
 	assert_int_equal(w.len, strlen("{\"snap\":[1,2\n3]}"));
 	assert_memory_equal(w.buf, "{\"snap\":[1,2\n3]}", w.len);
-	assert_contains(ctx.detail, "127.0.0.1:19305, already open, left open");
+	assert_contains(ctx.detail, "127.0.0.1:19305, already open, left open (chunks)");
 	free(w.buf);
+	transport = INSPECTOR_AUTO;
+}
+
+/* The FIFO evaluate throws before writing: the same session falls back to chunks. */
+static void test_fake_inspector_fifo_fallback(void **state)
+{
+	uint8_t script[1024], script2[256];
+	size_t n = 0, n2 = 0;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	(void)state;
+
+	n2 += text_frame(script2 + n2, CHUNK_EV "\"{}\"}}", true, 1);
+	n2 += text_frame(script2 + n2, "{\"id\":1,\"result\":{}}", true, 1);
+	fake_script2 = script2;
+	fake_script2_len = n2;
+	n += text_frame(script + n, "{\"id\":3,\"result\":{\"result\":{\"type\":\"object\"},\"exceptionDetails\":"
+			"{\"text\":\"Uncaught\",\"exception\":{\"description\":\"Error: EACCES\\n    at x\"}}}}", true, 1);
+	int rc0 = fake_capture(script, n, &w, &ctx);
+	fake_script2 = NULL;
+	if (rc0 != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(w.len, 2);
+	assert_contains(ctx.detail, "(chunks)");
+	free(w.buf);
+	/* Forced FIFO: the exception is the error. */
+	transport = INSPECTOR_FIFO;
+	w = (struct store_writer){ 0 };
+	int rc = fake_capture(script, n, &w, &ctx);
+	transport = INSPECTOR_AUTO;
+	assert_int_equal(rc, -1);
+	assert_string_equal(ctx.err, "v8.writeHeapSnapshot into the FIFO failed: Error: EACCES");
 }
 
 static void expect_fake_failure(const uint8_t *script, size_t n, const char *needle)
@@ -562,6 +662,7 @@ static void test_fake_inspector_failures(void **state)
 	size_t n;
 	(void)state;
 
+	transport = INSPECTOR_CHUNKS;
 	n = text_frame(s, "{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom\"}}", true, 1);
 	expect_fake_failure(s, n, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
 	n = text_frame(s, "{\"id\":1,", true, 1);
@@ -575,8 +676,9 @@ static void test_fake_inspector_failures(void **state)
 	expect_fake_failure(s, n - 10, "closed by the peer"); /* truncated frame, then EOF */
 	n = text_frame(s, "x", true, 2);
 	expect_fake_failure(s, n, "binary websocket message");
-	/* The server says nothing at all: the capture times out, bounded. */
+	/* The server says nothing at all and hangs up. */
 	expect_fake_failure(s, 0, "closed by the peer");
+	transport = INSPECTOR_AUTO;
 }
 
 int main(void)
@@ -587,10 +689,13 @@ int main(void)
 		cmocka_unit_test(test_app_handling_sigusr1_fails_cleanly),
 		cmocka_unit_test(test_port_taken_fails_without_signal),
 		cmocka_unit_test(test_target_exit_mid_capture),
+		cmocka_unit_test(test_cancel_mid_capture),
 		cmocka_unit_test(test_node_in_own_namespaces),
 		cmocka_unit_test(test_fake_inspector_stream_and_reply),
 		cmocka_unit_test(test_fake_inspector_failures),
+		cmocka_unit_test(test_fake_inspector_fifo_fallback),
 	};
+	signal(SIGPIPE, SIG_IGN); /* the scripted servers write to peers that may have hung up */
 	if (access(NODE, X_OK) != 0) {
 		printf("skip: %s not found\n", NODE);
 		return 0;
