@@ -149,6 +149,7 @@ install: all
 	test -e $(DESTDIR)/etc/heapsnap/heapsnap.ini || \
 	  sed -e 's|^dir = .*|dir = /var/lib/heapsnap|' \
 	      -e 's|^state_socket = .*|state_socket = /run/heapsnap/heapsnapd.sock|' \
+	      -e 's|^state_file = .*|state_file = /run/heapsnap/heapsnapd.state|' \
 	      conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/heapsnapd.service > $(DESTDIR)/lib/systemd/system/heapsnapd.service
 

@@ -72,6 +72,48 @@ static bool table_reserve(struct agent *a)
 	return true;
 }
 
+static void save(struct agent *a)
+{
+	if (!a->cfg->state_file[0])
+		return;
+	struct persisted *items = calloc(a->nprocs ? a->nprocs : 1, sizeof(*items));
+	if (!items)
+		return;
+	for (size_t i = 0; i < a->nprocs; i++) {
+		const struct watched *w = a->procs[i];
+		items[i] = (struct persisted){ .pid = w->pid, .start_time = w->start_time, .trig = w->trig };
+		snprintf(items[i].baseline_id, sizeof(items[i].baseline_id), "%s", w->baseline_id);
+	}
+	int rc = persist_save(a->cfg->state_file, items, a->nprocs);
+	if (rc)
+		log_warn("cannot save %s: %s", a->cfg->state_file, strerror(-rc));
+	free(items);
+}
+
+void agent_restore(struct agent *a)
+{
+	if (!a->cfg->state_file[0])
+		return;
+	int rc = persist_load(a->cfg->state_file, &a->restored, &a->nrestored);
+	if (rc)
+		log_warn("%s: %s, starting without the previous run's baselines", a->cfg->state_file,
+			 rc == -EINVAL ? "damaged" : strerror(-rc));
+}
+
+/* The previous run knew this process: go on with its baselines. */
+static bool restore(struct agent *a, struct watched *w)
+{
+	for (size_t i = 0; i < a->nrestored; i++) {
+		const struct persisted *p = &a->restored[i];
+		if (p->pid != w->pid || p->start_time != w->start_time)
+			continue;
+		w->trig = p->trig;
+		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", p->baseline_id);
+		return true;
+	}
+	return false;
+}
+
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
@@ -90,8 +132,11 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w->pid = pid;
 	w->start_time = w->info.start_time;
 	w->first_seen_wall_ms = wall_ms();
-	trigger_init(&w->trig, procs_rss_bytes(pid));
-	w->last_rss = w->trig.baseline_rss;
+	uint64_t rss = procs_rss_bytes(pid);
+	bool restored = !just_exec && restore(a, w);
+	if (!restored)
+		trigger_init(&w->trig, rss);
+	w->last_rss = rss;
 	if (just_exec)
 		w->settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
 	w->armed_bytes = just_exec ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
@@ -103,9 +148,11 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	describe_route(w);
 	snprintf(w->gc_probes, sizeof(w->gc_probes), "not attached: GC tracking not built");
 	a->procs[a->nprocs++] = w;
-	log_info("watching pid %d (%s %s), RSS %.1f MB, capture route: %s", pid, w->info.exe,
-		 w->info.node_version[0] ? w->info.node_version : "version unknown",
+	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
+		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
+		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
 		 (double)w->trig.baseline_rss / 1e6, w->route);
+	save(a);
 	if (strncmp(w->route, "none", 4) == 0)
 		log_warn("pid %d: %s", pid, w->route);
 }
@@ -119,6 +166,7 @@ void agent_remove(struct agent *a, pid_t pid)
 		probes_unwatch(a->probes, pid);
 		free(a->procs[i]);
 		a->procs[i] = a->procs[--a->nprocs];
+		save(a);
 		return;
 	}
 }
@@ -177,6 +225,7 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 	}
 	w->capturing = true;
 	arm(a, w);
+	save(a);
 }
 
 static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struct trigger_decision *d)
@@ -252,6 +301,7 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	if (o->ok && o->baseline)
 		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
 	arm(a, w);
+	save(a);
 }
 
 /* The start-up of a just exec'ed process is over: its RSS now is the baseline. */
@@ -265,6 +315,7 @@ static void settle(struct agent *a, struct watched *w)
 	trigger_init(&w->trig, k.rss_bytes);
 	log_debug("pid %d: baseline RSS %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
 	evaluate(a, w, k.rss_bytes);
+	save(a);
 }
 
 void agent_tick(struct agent *a)
@@ -313,6 +364,9 @@ char *agent_state_json(struct agent *a)
 
 void agent_free_procs(struct agent *a)
 {
+	free(a->restored);
+	a->restored = NULL;
+	a->nrestored = 0;
 	for (size_t i = 0; i < a->nprocs; i++)
 		free(a->procs[i]);
 	free(a->procs);

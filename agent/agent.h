@@ -12,6 +12,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "persist.h"
 #include "predict.h"
 #include "procs.h"
 #include "trigger.h"
@@ -49,8 +50,12 @@ struct agent {
 	struct alerter *alerts;
 	struct watched **procs;
 	size_t nprocs, cap;
+	struct persisted *restored;    /* state saved by a previous run, used by agent_scan */
+	size_t nrestored;
 };
 
+/* Load the state a previous run saved (cfg->state_file), for agent_scan. */
+void agent_restore(struct agent *a);
 /* Find every running Node process (a /proc scan) and watch it. */
 void agent_scan(struct agent *a);
 /* Watch pid if its executable is one of the configured names. just_exec: seen at

@@ -23,6 +23,8 @@ struct config {
 	int node_name_count;
 	int log_level;                /* log_level = info (enum log_level) */
 	char state_socket[PATH_MAX];  /* state_socket = /run/heapsnap/heapsnapd.sock ("" = none) */
+	char state_file[PATH_MAX];    /* state_file = /run/heapsnap/heapsnapd.state: per-process
+	                                 baselines kept across agent restarts ("" = none) */
 	char require_env[256];        /* require_env = NAME=VALUE: watch only processes whose
 	                                 environment has it ("" = every Node process) */
 

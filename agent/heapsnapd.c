@@ -211,7 +211,11 @@ static int start(struct daemon *d)
 		else
 			loop_add(d->loop, d->state_fd, on_state_client, d);
 	}
+	agent_restore(&d->agent);
 	agent_scan(&d->agent);
+	free(d->agent.restored); /* only the scan uses it */
+	d->agent.restored = NULL;
+	d->agent.nrestored = 0;
 	log_info("started: watching %zu Node processes, store %s", d->agent.nprocs, d->cfg.store_dir);
 	return 0;
 }
