@@ -98,7 +98,7 @@ static void scan_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct sym_q
 			continue;
 		info->function_symbols++;
 		name = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (!name || name[0] != '_')
+		if (!name)
 			continue;
 		for (size_t q = 0; q < nqueries; q++) {
 			if (!symbols_name_matches(name, queries[q].prefix, &m.clone, &m.cold))

@@ -95,8 +95,16 @@ if major:
     ours_before = st['heap_used_before_bytes'] / 1048576
     check('heap after MB', f"{ours_after:.2f}", after, abs(ours_after - after) <= 0.06)
     check('heap before MB', f"{ours_before:.2f}", before, abs(ours_before - before) <= 0.06)
+# Pauses: the uprobe bracket (CollectGarbage) encloses V8's own measurement, so ours is a
+# little larger: allow 10 % + 1 ms per GC.
+pauses = [float(p) for p in re.findall(r'MB, ([\d.]+) / [\d.]+ ms', '\n'.join(minor + major))]
+if pauses:
+    tot, ours = sum(pauses), st['pause_total_ns'] / 1e6
+    check('pause total ms', f"{ours:.1f}", f"{tot:.1f}", tot * 0.95 <= ours <= tot * 1.10 + len(pauses))
+    check('pause max ms', f"{st['pause_max_ns']/1e6:.1f}", f"{max(pauses):.1f}",
+          max(pauses) * 0.95 <= st['pause_max_ns'] / 1e6 <= max(pauses) * 1.10 + 1)
 print(f"{name}: {'ok' if ok else 'MISMATCH'} ({st['binary']}, {st['probes']} probes, "
-      f"max pause {st['pause_max_ns']/1e6:.1f} ms)")
+      f"watch {st['watch_ms']} ms)")
 sys.exit(0 if ok else 1)
 EOF
 

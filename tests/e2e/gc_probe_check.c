@@ -65,6 +65,8 @@ static int wait_exit(struct gc_tracker *tr, int pidfd, unsigned timeout_s, struc
 	}
 }
 
+static uint64_t watch_ms;
+
 static void print_json(pid_t pid, struct gc_tracker *tr, const struct event_tally *t, const char *error)
 {
 	json_t *o = json_object();
@@ -80,6 +82,7 @@ static void print_json(pid_t pid, struct gc_tracker *tr, const struct event_tall
 		gc_tracker_binary(tr, pid, path, sizeof(path), &nprobes);
 		json_object_set_new(o, "binary", json_string(path));
 		json_object_set_new(o, "probes", json_integer(nprobes));
+		json_object_set_new(o, "watch_ms", json_integer((json_int_t)watch_ms));
 		json_object_set_new(o, "gc_minor", json_integer((json_int_t)st.gc_minor));
 		json_object_set_new(o, "gc_major", json_integer((json_int_t)st.gc_major));
 		json_object_set_new(o, "gc_unclassified", json_integer((json_int_t)st.gc_unclassified));
@@ -127,13 +130,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gc_probe_check: pidfd_open %d: %s\n", pid, strerror(errno));
 		goto cleanup;
 	}
-	if (gc_tracker_watch(tr, pid, err, sizeof(err)) < 0) {
+	watch_ms = now_ms();
+	rc = gc_tracker_watch(tr, pid, err, sizeof(err));
+	watch_ms = now_ms() - watch_ms;
+	rc = rc < 0 ? 1 : 0;
+	if (rc) {
 		print_json(pid, tr, &tally, err);
 		if (sig)
 			kill(pid, sig);
 		rc = 2;
 		goto cleanup;
 	}
+	rc = 1;
 	if (sig && kill(pid, sig) < 0) {
 		fprintf(stderr, "gc_probe_check: kill %d: %s\n", pid, strerror(errno));
 		goto cleanup;
