@@ -4,14 +4,15 @@
 # --trace-gc output of the same run. Versions: /usr/bin/node, official 18/22/24/26 from the
 # npm registry (cached in $NODE_CACHE), Debian's libnode-linked 18 (apt-get download +
 # dpkg -x, never installed). Also: a stripped Node 24 (hidden V8 symbols) must be refused
-# with a reason. Root only (real BPF). Exit 0 pass, 77 skip, else fail.
+# with a reason; a process with a worker isolate; --use-largepages detection.
+# Root only (real BPF). Exit 0 pass, 77 skip, else fail.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 NODE_CACHE=${NODE_CACHE:-/var/cache/heapsnap-test/nodes}
 WORK=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for BPF"; exit 77; }
@@ -70,6 +71,33 @@ process.on('SIGUSR2', () => {
 setTimeout(() => {}, 60000);
 EOF
 
+# Same with a worker thread (its own isolate) collecting too; the main thread's gc() comes
+# last, so the last mark-compact line of the trace is the main isolate's.
+cat >"$WORK/worker.js" <<'EOF'
+const { Worker, isMainThread } = require('worker_threads');
+function churn(ms) {
+  const end = Date.now() + ms;
+  let keep = [], next_full = Date.now() + 200;
+  while (Date.now() < end) {
+    for (let i = 0; i < 10000; i++) keep.push({ a: i, s: 'x' + i });
+    if (keep.length > 400000) keep = [];
+    if (Date.now() > next_full) { gc(); next_full += 200; }
+  }
+}
+if (!isMainThread) {
+  churn(800);
+} else {
+  process.stdout.write('READY\n');
+  process.on('SIGUSR2', () => {
+    process.stdout.write('START\n');
+    const w = new Worker(__filename);
+    churn(800);
+    w.on('exit', () => { gc(); process.stdout.write('END\n'); process.exit(0); });
+  });
+  setTimeout(() => {}, 60000);
+}
+EOF
+
 cat >"$WORK/compare.py" <<'EOF'
 import json, re, sys
 name, trace, stats = sys.argv[1:4]
@@ -108,10 +136,10 @@ print(f"{name}: {'ok' if ok else 'MISMATCH'} ({st['binary']}, {st['probes']} pro
 sys.exit(0 if ok else 1)
 EOF
 
-run_version() { # $1 name, $2.. command prefix (node + env)
+run_version() { # $1 name, $2.. command prefix (node + env); SCRIPT overrides the workload
 	local name=$1; shift
 	local trace=$WORK/$name.trace stats=$WORK/$name.json pid
-	"$@" --trace-gc --expose-gc "$WORK/work.js" 1500 >"$trace" 2>&1 &
+	"$@" --trace-gc --expose-gc "${SCRIPT:-$WORK/work.js}" 1500 >"$trace" 2>&1 &
 	pid=$!; pids+=("$pid")
 	for _ in $(seq 100); do grep -q READY "$trace" && break; sleep 0.1; done
 	grep -q READY "$trace" || { echo "$name: node did not start"; cat "$trace"; return 1; }
@@ -140,6 +168,24 @@ if [ -n "$deb" ]; then
 else
 	notes+=("debian libnode 18: Debian archive unreachable, not tested")
 fi
+
+SCRIPT=$WORK/worker.js run_version "node$(node --version)-worker" node || failed=$((failed + 1))
+tested=$((tested + 1))
+
+# --use-largepages=on: if Node really remapped its text (needs transparent huge pages), the
+# watch must be refused with the reason; if it fell back to the file mapping, it must work.
+node --use-largepages=on "$WORK/work.js" >"$WORK/lp.out" 2>&1 &
+pid=$!; pids+=("$pid")
+for _ in $(seq 100); do grep -q READY "$WORK/lp.out" && break; sleep 0.1; done
+remapped=0; grep -qE '^[0-9a-f]+-[0-9a-f]+ r-xp [0-9a-f]+ 00:00 0 *$' "/proc/$pid/maps" && remapped=1
+out=$(timeout 30 "$CHECK" -s 12 -t 20 "$pid"); rc=$?
+echo "largepages (text remapped: $remapped): rc=$rc $out"
+if [ "$remapped" = 1 ]; then
+	{ [ "$rc" = 2 ] && grep -q -- '--use-largepages' <<<"$out"; } || failed=$((failed + 1))
+else
+	[ "$rc" = 0 ] || failed=$((failed + 1))
+fi
+tested=$((tested + 1))
 
 # Negative path: a stripped build with hidden V8 symbols must be refused, with the reason.
 if [ -x "$NODE_CACHE/v24/package/bin/node" ]; then
