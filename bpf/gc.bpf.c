@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* V8 garbage collection tracking with uprobes (attached by agent/gc.c, once per binary).
  *
- *   Heap::CollectGarbage entry/return   brackets one GC pause (per thread, key pid_tgid)
+ *   Heap::CollectGarbage entry/return   brackets one GC pause (per thread: task storage)
  *   Heap::Scavenge / MinorMarkCompact / MinorMarkSweep / MarkCompact entry
  *                                       classify the collection inside the bracket
  *   Heap::SizeOfObjects return          heap used: first return in the bracket = before,
@@ -26,13 +26,28 @@ struct {
 	__type(value, __u8);
 } watched_tgids SEC(".maps");
 
-/* LRU: a thread that dies inside a GC (process killed mid-pause) must not pin an entry. */
+/* Per-thread GC state in task local storage: a lookup is a pointer chase from the task
+ * (a hash update/delete per GC cost ~2 us each here), and it is freed with the thread, so
+ * a thread killed inside a GC leaves nothing behind. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GC_MAX_THREADS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct gc_inflight);
 } inflight SEC(".maps");
+
+static __always_inline struct gc_inflight *inflight_of_current(__u64 flags)
+{
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, flags);
+}
+
+/* State of the current thread if it is inside a watched GC bracket. */
+static __always_inline struct gc_inflight *active_inflight(void)
+{
+	struct gc_inflight *cur = inflight_of_current(0);
+
+	return cur && cur->active ? cur : NULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -49,27 +64,28 @@ struct {
 SEC("uprobe")
 int BPF_KPROBE(gc_collect_entry, void *heap)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct gc_inflight *cur, fresh = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct gc_inflight *cur;
 
 	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
 		return 0;
-	cur = bpf_map_lookup_elem(&inflight, &id);
-	if (cur) {
+	cur = inflight_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cur)
+		return 0;
+	if (cur->active) {
 		cur->depth++;
 		return 0;
 	}
-	fresh.start_ns = bpf_ktime_get_ns();
-	fresh.heap = (__u64)heap;
-	bpf_map_update_elem(&inflight, &id, &fresh, BPF_ANY);
+	__builtin_memset(cur, 0, sizeof(*cur));
+	cur->active = 1;
+	cur->start_ns = bpf_ktime_get_ns();
+	cur->heap = (__u64)heap;
 	return 0;
 }
 
 static __always_inline void count_body(int major)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct gc_inflight *cur = bpf_map_lookup_elem(&inflight, &id);
+	struct gc_inflight *cur = active_inflight();
 
 	if (!cur)
 		return;
@@ -96,8 +112,7 @@ int BPF_KPROBE(gc_major_body)
 SEC("uretprobe")
 int BPF_KRETPROBE(gc_size_exit, long used)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct gc_inflight *cur = bpf_map_lookup_elem(&inflight, &id);
+	struct gc_inflight *cur = active_inflight();
 
 	if (!cur || used < 0)
 		return 0;
@@ -138,7 +153,7 @@ SEC("uretprobe")
 int BPF_KRETPROBE(gc_collect_exit)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gc_inflight *cur = bpf_map_lookup_elem(&inflight, &id);
+	struct gc_inflight *cur = active_inflight();
 	struct gc_proc_stats *st;
 	__u64 now, pause;
 
@@ -174,6 +189,6 @@ int BPF_KRETPROBE(gc_collect_exit)
 	}
 	if (cur->major)
 		emit_major(cur, id, now, pause);
-	bpf_map_delete_elem(&inflight, &id);
+	cur->active = 0;
 	return 0;
 }

@@ -4,7 +4,6 @@
 #define HS_GC_H
 
 #define GC_MAX_PROCS 8192    /* watched tgids */
-#define GC_MAX_THREADS 16384 /* threads inside a GC at the same moment (bounded by CPUs in practice) */
 
 /* Which body function ran inside one Heap::CollectGarbage bracket. */
 enum gc_kind {
@@ -14,7 +13,7 @@ enum gc_kind {
 	GC_KIND_MARK_COMPACT = 3, /* Heap::MarkCompact: major */
 };
 
-/* One thread inside Heap::CollectGarbage (key: pid_tgid). */
+/* One thread inside Heap::CollectGarbage (BPF task local storage of the thread). */
 struct gc_inflight {
 	__u64 start_ns;
 	__u64 heap;          /* Heap* (rdi at entry): one per isolate, workers have their own */
@@ -24,6 +23,8 @@ struct gc_inflight {
 	__u32 depth;         /* nested CollectGarbage calls: only the outermost brackets the pause */
 	__u32 minor;         /* collector bodies seen in this bracket */
 	__u32 major;
+	__u32 active;        /* inside a bracket */
+	__u32 pad;
 };
 
 /* Per watched process (key: tgid). Written only by BPF; user space reads it. Counts sum
