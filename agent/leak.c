@@ -2,6 +2,8 @@
  * No libm: the build links without -lm. */
 #include "leak.h"
 
+#include "config.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,14 @@ struct requirements {
 	double min_pct;
 	bool spread;                /* checks 5 and 6 */
 };
+
+void leak_params_from_config(const struct config *cfg, struct leak_params *out)
+{
+	out->window_s = cfg->leak_window_s;
+	out->min_gcs = cfg->leak_min_gcs;
+	out->min_bytes = cfg->leak_min_bytes;
+	out->min_pct = cfg->leak_min_pct;
+}
 
 void leak_series_init(struct leak_series *s, unsigned window_s)
 {

@@ -1,6 +1,8 @@
 /* Leak heuristic (pure, no I/O): does the V8 heap that survives major GCs keep rising?
  *
- * Input: one sample per major GC, (time, heap used after the GC), per isolate.
+ * Input: one sample per major GC, (time, heap used after the GC), per isolate: feed it
+ * from gc_tracker's gc_major_event (ktime_ns / 1e6, heap_used_after), one series per
+ * (tgid, heap) or per tgid for the main isolate only (tid == tgid).
  * Samples are folded on arrival into time buckets of window_s/8 that keep their minimum
  * (the floor), so a series costs a fixed ~2 KiB whatever the GC rate.
  *
@@ -66,6 +68,11 @@ struct leak_result {
 	unsigned scale;               /* k of the deciding (or last tried) scale */
 	const char *reason;           /* which check stopped it (static string), "" when fired */
 };
+
+struct config;
+
+/* leak_window_s, leak_min_gcs, leak_min_bytes, leak_min_pct of cfg (agent/config.h). */
+void leak_params_from_config(const struct config *cfg, struct leak_params *out);
 
 /* Empty series for windows of window_s seconds (sets the bucket width). */
 void leak_series_init(struct leak_series *s, unsigned window_s);

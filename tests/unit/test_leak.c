@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "config.h"
 #include "leak.h"
 
 #define MB (1024.0 * 1024.0)
@@ -196,6 +197,20 @@ static void test_buckets(void **state)
 	assert_int_equal(s.count, LEAK_BUCKETS);
 }
 
+/* The [trigger] leak_* keys map one to one (config.c itself is tested elsewhere). */
+static void test_params_from_config(void **state)
+{
+	struct config cfg = { .leak_window_s = 90, .leak_min_gcs = 7, .leak_min_bytes = 12345, .leak_min_pct = 3 };
+	struct leak_params p;
+
+	(void)state;
+	leak_params_from_config(&cfg, &p);
+	assert_int_equal(p.window_s, 90);
+	assert_int_equal(p.min_gcs, 7);
+	assert_int_equal(p.min_bytes, 12345);
+	assert_int_equal(p.min_pct, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_rare_gcs_caught_later),
 		cmocka_unit_test(test_no_samples),
 		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_params_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
