@@ -296,6 +296,10 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 		/* Scale k only counts once history covers it (a half-filled long scale has
 		 * too few floors to tell a plateau from a leak). */
 		full.span_ms = p->window_s * 1000.0 * k;
+		/* Thresholds are rates (per window): longer scales steady the estimate, they
+		 * must not make slow drifts fire. */
+		full.min_bytes = (double)p->min_bytes * k;
+		full.min_pct = (double)p->min_pct * k;
 		if (evaluate_scale(s, k, &full, out)) {
 			out->verdict = LEAK_FIRE;
 			return;

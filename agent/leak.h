@@ -12,8 +12,9 @@
  *      goes); a minimum repeated by the next sub-window counts once;
  *   2. span of the samples >= k*window_s, samples >= min_gcs, >= 6 floors;
  *   3. Theil–Sen slope of the floors (median of pairwise slopes: robust to outliers)
- *      > 0, and the fitted rise over the span >= min_bytes and >= min_pct % of the
- *      fitted floor at the start;
+ *      > 0, and the fitted rise over the span >= k x min_bytes and >= k x min_pct % of
+ *      the fitted floor at the start (the thresholds are rates per window_s: a longer
+ *      scale steadies the estimate, it does not make slower drifts fire);
  *   4. the rise dominates the scatter: rise >= 3 x 1.4826 x MAD of the residuals;
  *   5. the rise is spread over the window: the median floor of each third exceeds the
  *      previous third's by >= 1/4 of the per-third rise (a one-time step or a burst
