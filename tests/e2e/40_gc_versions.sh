@@ -139,7 +139,7 @@ EOF
 run_version() { # $1 name, $2.. command prefix (node + env); SCRIPT overrides the workload
 	local name=$1; shift
 	local trace=$WORK/$name.trace stats=$WORK/$name.json pid
-	"$@" --trace-gc --expose-gc "${SCRIPT:-$WORK/work.js}" 1500 >"$trace" 2>&1 &
+	"$@" --trace-gc --expose-gc "${SCRIPT:-$WORK/work.js}" 1000 >"$trace" 2>&1 &
 	pid=$!; pids+=("$pid")
 	for _ in $(seq 100); do grep -q READY "$trace" && break; sleep 0.1; done
 	grep -q READY "$trace" || { echo "$name: node did not start"; cat "$trace"; return 1; }
