@@ -23,7 +23,8 @@ struct requirements {
 	unsigned gcs;
 	double min_bytes;
 	double min_pct;
-	bool spread;                /* checks 5 and 6 */
+	int min_floors;
+	double window_ms;           /* the thresholds are per window_ms */
 };
 
 void leak_params_from_config(const struct config *cfg, struct leak_params *out)
@@ -127,7 +128,7 @@ static int floors_at_scale(const struct leak_series *s, unsigned k, struct point
 	int64_t newest = (int64_t)bucket_at(s, s->count - 1)->index;
 	int64_t lo = newest - (int64_t)(LEAK_GROUPS * k) + 1;
 	uint64_t first_t = 0, last_t = 0;
-	int n = 0;
+	int n = 0, ngroups = 0, smooth;
 
 	*gcs = 0;
 	for (unsigned i = 0; i < s->count; i++) {
@@ -145,11 +146,16 @@ static int floors_at_scale(const struct leak_series *s, unsigned k, struct point
 			group[g] = (struct point){ (double)b->min_t_ms, (double)b->min_bytes };
 		present[g] = true;
 	}
+	for (int g = 0; g < LEAK_GROUPS; g++)
+		ngroups += present[g];
+	/* Smooth only when sub-windows hold several GCs each: with sparse major GCs (a
+	 * growing heap raises V8's limit, so they get rarer) every sample is a floor. */
+	smooth = ngroups && *gcs >= 3u * (unsigned)ngroups ? LEAK_SMOOTH : 1;
 	for (int g = 0; g < LEAK_GROUPS; g++) {
 		if (!present[g])
 			continue;
 		pts[n] = group[g];
-		for (int back = 1; back < LEAK_SMOOTH && g - back >= 0; back++)
+		for (int back = 1; back < smooth && g - back >= 0; back++)
 			if (present[g - back] && group[g - back].bytes < pts[n].bytes)
 				pts[n] = group[g - back]; /* sliding minimum */
 		/* The same minimum seen from the next sub-window adds no information. */
@@ -248,7 +254,7 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 		return out->reason = "span shorter than the window", false;
 	if (out->gcs < req->gcs)
 		return out->reason = "too few major GCs", false;
-	if (n < (req->spread ? 6 : 4))
+	if (n < req->min_floors)
 		return out->reason = "too few floors", false;
 	theil_sen(pts, n, &slope, &intercept);
 	start = slope * pts[0].t_ms + intercept;
@@ -258,20 +264,17 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 	out->rise_bytes = rise > 0 ? (uint64_t)rise : 0;
 	if (slope <= 0)
 		return out->reason = "floor not rising", false;
-	if (rise < req->min_bytes)
-		return out->reason = "rise below leak_min_mb", false;
-	if (rise * 100 < req->min_pct * (start > 1 ? start : 1))
-		return out->reason = "rise below leak_min_pct", false;
+	/* Thresholds are rates: growth per window, whatever the span looked at. */
+	if (slope * req->window_ms < req->min_bytes)
+		return out->reason = "rise below leak_min_mb per window", false;
+	if (slope * req->window_ms * 100 < req->min_pct * (start > 1 ? start : 1))
+		return out->reason = "rise below leak_min_pct per window", false;
 	sigma = scatter(pts, n, slope, intercept);
 	if (rise < 3 * sigma)
 		return out->reason = "rise within the noise", false;
-	if (req->spread) {
-		out->reason = spread_check(pts, n, rise, sigma);
-		if (out->reason)
-			return false;
-	} else if (max_of(pts, n - n / 3, n) < max_of(pts, 0, n - n / 3)) {
-		return out->reason = "last floors below earlier ones", false;
-	}
+	out->reason = spread_check(pts, n, rise, sigma);
+	if (out->reason)
+		return false;
 	out->reason = "";
 	return true;
 }
@@ -280,13 +283,14 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 {
 	struct requirements full = {
 		.span_ms = p->window_s * 1000.0, .gcs = p->min_gcs,
-		.min_bytes = (double)p->min_bytes, .min_pct = p->min_pct, .spread = true,
+		.min_bytes = (double)p->min_bytes, .min_pct = p->min_pct, .min_floors = 6,
+		.window_ms = p->window_s * 1000.0,
 	};
 	struct requirements half = {
-		.span_ms = full.span_ms / 2, .gcs = (p->min_gcs + 1) / 2,
-		.min_bytes = full.min_bytes / 2, .min_pct = full.min_pct / 2, .spread = false,
+		.span_ms = full.span_ms / 2, .gcs = (p->min_gcs + 1) / 2, .window_ms = full.window_ms,
+		.min_bytes = full.min_bytes, .min_pct = full.min_pct, .min_floors = 5,
 	};
-	struct leak_result first;
+	struct leak_result best;
 
 	memset(out, 0, sizeof(*out));
 	out->reason = "no samples";
@@ -296,20 +300,20 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 		/* Scale k only counts once history covers it (a half-filled long scale has
 		 * too few floors to tell a plateau from a leak). */
 		full.span_ms = p->window_s * 1000.0 * k;
-		/* Thresholds are rates (per window): longer scales steady the estimate, they
-		 * must not make slow drifts fire. */
-		full.min_bytes = (double)p->min_bytes * k;
-		full.min_pct = (double)p->min_pct * k;
 		if (evaluate_scale(s, k, &full, out)) {
 			out->verdict = LEAK_FIRE;
 			return;
 		}
-		if (i == 0)
-			first = *out;
+		/* Report the longest scale the history covers: its slope is the steadiest. */
+		if (i == 0 || out->span_s * 1000 >= full.span_ms)
+			best = *out;
 	}
-	*out = first;
-	if (evaluate_scale(s, 1, &half, out))
-		out->verdict = LEAK_LEANING;
-	else
-		*out = first;
+	for (unsigned k = 1; k < (1u << (LEAK_SCALES - 1)); k *= 2) {
+		half.span_ms = p->window_s * 750.0 * k;
+		if (evaluate_scale(s, k, &half, out)) {
+			out->verdict = LEAK_LEANING;
+			return;
+		}
+	}
+	*out = best;
 }
