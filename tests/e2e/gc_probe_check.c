@@ -1,7 +1,10 @@
 /* Test driver for the GC tracker (built by tests/e2e/NN_gc_versions.sh and
  * tests/bench/gc_overhead.sh, not part of the product).
  *
- *   gc_probe_check [--signal SIG] [--timeout S] PID
+ *   gc_probe_check [-s SIGNUM] [-t TIMEOUT_S] [-l] PID
+ *
+ * -l feeds the main isolate's major GCs to the leak heuristic (defaults: 60 s, 5 GCs,
+ * 10 MB, 5 %) and prints a line on stderr at each verdict change.
  *
  * Watches PID with gc_tracker, sends SIG to it once the probes are attached (the test
  * program waits for it before its workload), then waits for PID to exit (pidfd, bounded
@@ -19,12 +22,34 @@
 #include <unistd.h>
 
 #include "gc.h"
+#include "leak.h"
 
 struct event_tally {
 	uint64_t majors;
 	uint64_t last_after;
 	uint64_t max_pause_ns;
+	int leak;                 /* -l */
+	uint64_t first_ns;
+	enum leak_verdict verdict;
+	struct leak_series series;
 };
+
+static void feed_leak(struct event_tally *t, const struct gc_major_event *ev)
+{
+	static const struct leak_params params = { 60, 5, 10 << 20, 5 };
+	struct leak_result r;
+
+	if (ev->tid != ev->tgid)
+		return;
+	if (!t->first_ns)
+		t->first_ns = ev->ktime_ns;
+	leak_series_add(&t->series, ev->ktime_ns / 1000000, ev->heap_used_after);
+	leak_evaluate(&t->series, &params, &r);
+	fprintf(stderr, "leak: +%.0f s heap %.1f MB verdict %d slope %.1f MB/min scale %u (%s)\n",
+		(ev->ktime_ns - t->first_ns) / 1e9, ev->heap_used_after / 1048576.0, r.verdict,
+		r.slope_bytes_per_min / 1048576, r.scale, r.reason);
+	t->verdict = r.verdict;
+}
 
 static void on_major(void *ctx, const struct gc_major_event *ev)
 {
@@ -34,6 +59,8 @@ static void on_major(void *ctx, const struct gc_major_event *ev)
 	t->last_after = ev->heap_used_after;
 	if (ev->pause_ns > t->max_pause_ns)
 		t->max_pause_ns = ev->pause_ns;
+	if (t->leak)
+		feed_leak(t, ev);
 }
 
 static uint64_t now_ms(void)
@@ -107,8 +134,11 @@ int main(int argc, char **argv)
 	int sig = 0, pidfd, opt, rc = 1;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "s:t:")) != -1) {
-		if (opt == 's')
+	leak_series_init(&tally.series, 60);
+	while ((opt = getopt(argc, argv, "s:t:l")) != -1) {
+		if (opt == 'l')
+			tally.leak = 1;
+		else if (opt == 's')
 			sig = atoi(optarg);
 		else if (opt == 't')
 			timeout_s = (unsigned)atoi(optarg);
@@ -116,7 +146,7 @@ int main(int argc, char **argv)
 			return 64;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: gc_probe_check [-s SIGNUM] [-t TIMEOUT_S] PID\n");
+		fprintf(stderr, "usage: gc_probe_check [-s SIGNUM] [-t TIMEOUT_S] [-l] PID\n");
 		return 64;
 	}
 	pid = atoi(argv[optind]);
