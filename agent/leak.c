@@ -189,13 +189,12 @@ static double median_of(const struct point *p, int from, int to)
  * under "no trend": a trend test that ignores magnitudes, so one lucky floor cannot pass. */
 static double kendall_z(const struct point *p, int n)
 {
-	double s = 0, var = n * (n - 1) * (2.0 * n + 5) / 18;
+	double s = 0, var = n * (n - 1) * (2.0 * n + 5) / 18, sd = var;
 
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++)
 			s += (p[j].bytes > p[i].bytes) - (p[j].bytes < p[i].bytes);
 	/* var > 0 for n >= 2; sqrt by Newton (no libm). */
-	double sd = var;
 	for (int it = 0; it < 30; it++)
 		sd = (sd + var / sd) / 2;
 	return (s - 1) / sd;
@@ -217,7 +216,6 @@ static const char *spread_check(const struct point *p, int n, double rise, doubl
 {
 	int t = n / 3, nondecreasing = 0;
 	double m1 = median_of(p, 0, t), m2 = median_of(p, t, n - t), m3 = median_of(p, n - t, n);
-
 	double step = rise / 12 > sigma ? rise / 12 : sigma;
 
 	if (m2 - m1 < step || m3 - m2 < step)
@@ -286,8 +284,9 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 		.min_bytes = (double)p->min_bytes, .min_pct = p->min_pct, .min_floors = 6,
 		.window_ms = p->window_s * 1000.0,
 	};
-	struct requirements half = {
-		.span_ms = full.span_ms / 2, .gcs = (p->min_gcs + 1) / 2, .window_ms = full.window_ms,
+	/* Leaning: the same checks on less evidence (span, GCs, floors). */
+	struct requirements lean = {
+		.gcs = (p->min_gcs + 1) / 2, .window_ms = full.window_ms,
 		.min_bytes = full.min_bytes, .min_pct = full.min_pct, .min_floors = 5,
 	};
 	struct leak_result best;
@@ -309,8 +308,8 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 			best = *out;
 	}
 	for (unsigned k = 1; k < (1u << (LEAK_SCALES - 1)); k *= 2) {
-		half.span_ms = p->window_s * 750.0 * k;
-		if (evaluate_scale(s, k, &half, out)) {
+		lean.span_ms = p->window_s * 750.0 * k;
+		if (evaluate_scale(s, k, &lean, out)) {
 			out->verdict = LEAK_LEANING;
 			return;
 		}
