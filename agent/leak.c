@@ -244,22 +244,21 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 	int n = floors_at_scale(s, k, pts, &span_ms, &out->gcs);
 
 	out->scale = k;
+	out->floors = (unsigned)n;
 	out->span_s = span_ms / 1000;
-	out->slope_bytes_per_min = 0;
-	out->rise_bytes = 0;
-	out->floor_start_bytes = 0;
-	if (span_ms < req->span_ms)
-		return out->reason = "span shorter than the window", false;
-	if (out->gcs < req->gcs)
-		return out->reason = "too few major GCs", false;
-	if (n < req->min_floors)
-		return out->reason = "too few floors", false;
+	/* The trend is reported whenever there is one, even if the checks stop below. */
 	theil_sen(pts, n, &slope, &intercept);
 	start = slope * pts[0].t_ms + intercept;
 	rise = slope * span_ms;
 	out->slope_bytes_per_min = slope * 60000;
 	out->floor_start_bytes = start > 0 ? (uint64_t)start : 0;
 	out->rise_bytes = rise > 0 ? (uint64_t)rise : 0;
+	if (span_ms < req->span_ms)
+		return out->reason = "span shorter than the window", false;
+	if (out->gcs < req->gcs)
+		return out->reason = "too few major GCs", false;
+	if (n < req->min_floors)
+		return out->reason = "too few floors", false;
 	if (slope <= 0)
 		return out->reason = "floor not rising", false;
 	/* Thresholds are rates: growth per window, whatever the span looked at. */
@@ -303,8 +302,9 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 			out->verdict = LEAK_FIRE;
 			return;
 		}
-		/* Report the longest scale the history covers: its slope is the steadiest. */
-		if (i == 0 || out->span_s * 1000 >= full.span_ms)
+		/* Otherwise report the scale with the most floors (the longer on a tie): its
+		 * slope is the steadiest trend to show. */
+		if (i == 0 || out->floors >= best.floors)
 			best = *out;
 	}
 	for (unsigned k = 1; k < (1u << (LEAK_SCALES - 1)); k *= 2) {

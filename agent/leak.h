@@ -32,8 +32,9 @@
  * a leaking heap makes V8 raise its limit, so major GCs get sparse (measured on Node 20,
  * a 13 MB/min leak: one every ~42 s) and then each sample is its own floor. Detection
  * time is therefore bounded by the major GC rate: ~1 min with a few majors per 10 s,
- * ~5 min with one per 40 s. When nothing fires, the result describes the longest scale
- * the history covers (its slope is the steadiest trend for display). */
+ * ~5 min with one per 40 s (measured, Node 20: a 13.6 MB/min leak caught after 334 s
+ * and 7 major GCs). When nothing fires, the result describes the scale with the most
+ * floors: its slope is the steadiest trend for display (`heapsnap ps`). */
 #ifndef HS_LEAK_H
 #define HS_LEAK_H
 
@@ -72,6 +73,7 @@ struct leak_result {
 	uint64_t rise_bytes;          /* fitted rise over the span (0 if slope <= 0) */
 	double span_s;
 	unsigned gcs;                 /* samples in the span */
+	unsigned floors;              /* floor points at that scale */
 	unsigned scale;               /* k of the deciding (or last tried) scale */
 	const char *reason;           /* which check stopped it (static string), "" when fired */
 };
