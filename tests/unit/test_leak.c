@@ -239,6 +239,22 @@ static void test_no_samples(void **state)
 	assert_string_equal(r.reason, "span shorter than the window");
 }
 
+/* Too little evidence to decide, but the trend is already reported (for `heapsnap ps`). */
+static void test_trend_reported_early(void **state)
+{
+	struct leak_series s;
+	struct leak_result r;
+
+	(void)state;
+	leak_series_init(&s, 60);
+	leak_series_add(&s, 10000, 100 * 1048576ull);
+	leak_series_add(&s, 40000, 110 * 1048576ull);
+	leak_series_add(&s, 70000, 120 * 1048576ull);
+	leak_evaluate(&s, &defaults, &r);
+	assert_int_equal(r.verdict, LEAK_NONE);
+	assert_true(abs_d(r.slope_bytes_per_min / MB - 20) < 0.5);
+}
+
 /* Buckets keep the minimum; history is bounded. */
 static void test_buckets(void **state)
 {
@@ -290,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_pct_threshold),
 		cmocka_unit_test(test_rare_gcs_caught_later),
 		cmocka_unit_test(test_no_samples),
+		cmocka_unit_test(test_trend_reported_early),
 		cmocka_unit_test(test_buckets),
 		cmocka_unit_test(test_params_from_config),
 	};
