@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The leak heuristic on real Node (not a test: takes SECONDS, default 420): a process that
+# leaks ~13 MB/min and one with the same churn and a bounded cache, both watched by
+# gc_probe_check -l (major GC events -> agent/leak.c with the default thresholds).
+# Prints each major GC with the verdict; the leaking one should fire, the other never.
+# Root. Usage: leak_real.sh [seconds] [node]
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SECONDS_RUN=${1:-420}
+NODE=${2:-node}
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] || { echo "leak_real: needs root"; exit 77; }
+
+make -s -j2 BUILD="$BUILD" "$BUILD/libheapsnap.a" >/dev/null || exit 1
+CHECK=$BUILD/e2e/gc_probe_check
+mkdir -p "$BUILD/e2e"
+gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Iagent -Ibpf \
+	-o "$CHECK" tests/e2e/gc_probe_check.c "$BUILD/libheapsnap.a" -lbpf -lelf -lz -ljansson -lpthread || exit 1
+
+cat >"$WORK/app.js" <<'EOF'
+// leak: ~13 MB/min of number arrays retained; steady: same churn, bounded cache (~7 MB)
+const mode = process.argv[2], ms = +process.argv[3];
+process.stdout.write('READY\n');
+process.on('SIGUSR2', () => {
+  const kept = []; let n = 0;
+  setInterval(() => {
+    let sink = 0;
+    for (let i = 0; i < 2000; i++) { const o = { id: i, body: 'y' + i }; sink += o.body.length; }
+    kept.push(new Array(300).fill(++n));
+    if (mode === 'steady' && kept.length > 3000) kept.shift();
+  }, 10);
+  setTimeout(() => process.exit(0), ms);
+});
+setTimeout(() => {}, ms + 60000);
+EOF
+
+for mode in leak steady; do
+	"$NODE" "$WORK/app.js" "$mode" $((SECONDS_RUN * 1000)) >"$WORK/$mode.out" 2>&1 &
+	pid=$!; pids+=("$pid")
+	for _ in $(seq 100); do grep -q READY "$WORK/$mode.out" && break; sleep 0.1; done
+	timeout $((SECONDS_RUN + 60)) "$CHECK" -l -s 12 -t $((SECONDS_RUN + 30)) "$pid" \
+		>"$WORK/$mode.json" 2>"$WORK/$mode.leak" &
+	pids+=("$!")
+done
+wait
+for mode in leak steady; do
+	echo "== $mode"
+	cat "$WORK/$mode.leak"
+	fire=$(grep -m1 'verdict 2' "$WORK/$mode.leak" | sed 's/leak: +\([0-9]*\) s.*/\1/')
+	echo "$mode: ${fire:+fired at +$fire s}${fire:-never fired}"
+done
