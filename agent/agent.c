@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture_route.h"
+#include "gc.h"
 #include "guard.h"
 #include "log.h"
 #include "loop.h"
@@ -114,6 +115,41 @@ static bool restore(struct agent *a, struct watched *w)
 	return false;
 }
 
+/* GC probes for this process's binary (attached once per binary). Without them
+ * the agent works on RSS alone, and says so. */
+static void attach_gc(struct agent *a, struct watched *w)
+{
+	char why[160];
+	char path[PATH_MAX];
+	int nprobes = 0;
+
+	leak_series_init(&w->heap_floor, a->cfg->leak_window_s);
+	w->leak_state = "none";
+	if (!a->gc) {
+		snprintf(w->gc_probes, sizeof(w->gc_probes), "none: GC tracking unavailable on this host");
+		return;
+	}
+	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
+		snprintf(w->gc_probes, sizeof(w->gc_probes), "none: %s", why);
+		log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
+		return;
+	}
+	w->gc_attached = true;
+	if (gc_tracker_binary(a->gc, w->pid, path, sizeof(path), &nprobes) == 0)
+		snprintf(w->gc_probes, sizeof(w->gc_probes), "attached (%d probes)", nprobes);
+	else
+		snprintf(w->gc_probes, sizeof(w->gc_probes), "attached");
+}
+
+static uint64_t heap_used_of(struct agent *a, const struct watched *w)
+{
+	struct gc_stats st;
+
+	if (!w->gc_attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
+		return 0;
+	return st.heap_used_bytes;
+}
+
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
@@ -146,7 +182,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		return;
 	}
 	describe_route(w);
-	snprintf(w->gc_probes, sizeof(w->gc_probes), "not attached: GC tracking not built");
+	attach_gc(a, w);
 	a->procs[a->nprocs++] = w;
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
 		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
@@ -164,6 +200,8 @@ void agent_remove(struct agent *a, pid_t pid)
 			continue;
 		log_info("pid %d exited", pid);
 		probes_unwatch(a->probes, pid);
+		if (a->procs[i]->gc_attached)
+			gc_tracker_unwatch(a->gc, pid);
 		free(a->procs[i]);
 		a->procs[i] = a->procs[--a->nprocs];
 		save(a);
@@ -210,6 +248,7 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 		.triggered_wall_ms = wall_ms(),
 		.triggered_mono_ms = mono_ms(),
 		.baseline = strcmp(reason, "baseline") == 0,
+		.heap_used_bytes = heap_used_of(a, w),
 	};
 
 	snprintf(job.reason, sizeof(job.reason), "%s", reason);
@@ -250,7 +289,7 @@ static void predict(struct agent *a, struct watched *w, uint64_t rss)
 	struct trigger_decision d;
 
 	predict_window_add(&w->growth, (uint64_t)mono_ms(), rss, PREDICT_MAX_AGE_MS);
-	if (guard_collect(w->pid, 0, NULL, NULL, &in) != 0)
+	if (guard_collect(w->pid, heap_used_of(a, w), NULL, NULL, &in) != 0)
 		return;
 	switch (predict_decide(a->cfg, NULL, w->growth.s, w->growth.n, &in, &v)) {
 	case PREDICT_CAPTURE:
@@ -289,6 +328,45 @@ void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss)
 		return;
 	w->armed_bytes = TRIGGER_NEVER; /* the kernel disarmed itself */
 	evaluate(a, w, rss);
+}
+
+static uint64_t current_rss(struct agent *a, const struct watched *w)
+{
+	struct hs_watch k;
+
+	return probes_lookup(a->probes, w->pid, &k) == 0 ? k.rss_bytes : w->last_rss;
+}
+
+/* The leak heuristic, on the post-GC heap floor: a leak is an incident like a
+ * threshold crossing; a first lean that way is the moment for the baseline snapshot
+ * the report will diff against. */
+void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
+{
+	struct watched *w = agent_find(a, (pid_t)ev->tgid);
+	struct leak_params params;
+	struct leak_result r;
+	struct trigger_decision d;
+
+	if (!w || ev->tid != ev->tgid)
+		return; /* only the main isolate's heap makes the series */
+	leak_series_add(&w->heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
+	leak_params_from_config(a->cfg, &params);
+	leak_evaluate(&w->heap_floor, &params, &r);
+	w->trend_bytes_per_min = r.slope_bytes_per_min;
+	w->leak_state = r.verdict == LEAK_FIRE ? "leak" : r.verdict == LEAK_LEANING ? "leaning" : "none";
+	if (!a->cfg->leak || w->capturing || w->settle_at_ms)
+		return;
+	uint64_t rss = current_rss(a, w);
+	if (r.verdict == LEAK_FIRE) {
+		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
+			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
+		trigger_incident(a->cfg, &w->trig, "leak", rss, r.rise_bytes, mono_ms(), &d);
+		act_on(a, w, rss, &d);
+		arm(a, w);
+	} else if (r.verdict == LEAK_LEANING && a->cfg->baseline_pct && !w->trig.baseline_requested) {
+		w->trig.baseline_requested = true;
+		agent_request_capture(a, w, "baseline", rss, 0);
+	}
 }
 
 void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
@@ -339,9 +417,12 @@ void agent_tick(struct agent *a)
 static json_t *watched_json(struct agent *a, struct watched *w)
 {
 	struct hs_watch k = { 0 };
+	struct gc_stats st = { 0 };
 
 	probes_lookup(a->probes, w->pid, &k);
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:b, s:s}",
+	if (w->gc_attached)
+		gc_tracker_stats(a->gc, w->pid, &st);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:b, s:s}",
 			 "pid", (json_int_t)w->pid, "node_version", w->info.node_version, "exe",
 			 w->info.exe, "cmdline", w->info.cmdline, "rss_bytes", (json_int_t)k.rss_bytes,
 			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
@@ -349,6 +430,14 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			 (json_int_t)(w->armed_bytes == TRIGGER_NEVER ? 0 : w->armed_bytes), "route",
 			 w->route, "gc_probes", w->gc_probes, "captures", (json_int_t)w->trig.captures,
 			 "capturing", w->capturing, "cgroup", w->info.cgroup);
+	json_t *gc = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:s}", "heap_used_bytes",
+			       (json_int_t)st.heap_used_bytes, "gc_minor", (json_int_t)st.gc_minor,
+			       "gc_major", (json_int_t)st.gc_major, "gc_pause_total_ms",
+			       (double)st.pause_total_ns / 1e6, "gc_pause_max_ms",
+			       (double)st.pause_max_ns / 1e6, "trend_mb_per_min",
+			       w->trend_bytes_per_min / 1e6, "leak", w->leak_state);
+	json_object_update_new(o, gc);
+	return o;
 }
 
 char *agent_state_json(struct agent *a)

@@ -12,6 +12,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "leak.h"
 #include "persist.h"
 #include "predict.h"
 #include "procs.h"
@@ -23,6 +24,7 @@
 
 struct probes;
 struct gc_tracker;
+struct gc_major_event;
 
 struct watched {
 	pid_t pid;
@@ -40,6 +42,10 @@ struct watched {
 	uint64_t last_rss;             /* RSS at the last kernel report */
 	struct predict_window growth;  /* predictive = on: (time, RSS) at each step crossed */
 	bool predict_too_late_logged;
+	bool gc_attached;
+	struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
+	double trend_bytes_per_min;    /* slope of the post-GC floor, from the leak heuristic */
+	const char *leak_state;        /* "none", "leaning", "leak" */
 };
 
 struct agent {
@@ -67,6 +73,8 @@ void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);
 /* The leak heuristic (or another policy) asks for a capture of pid. */
 void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
 			   uint64_t threshold);
+/* A major GC of a watched process ended (from the GC tracker). */
+void agent_major_gc(struct agent *a, const struct gc_major_event *ev);
 /* A capture finished. */
 void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
 /* Once a second: retries held back by cooldown. */

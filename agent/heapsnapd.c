@@ -17,6 +17,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "gc.h"
 #include "log.h"
 #include "loop.h"
 #include "probes.h"
@@ -94,6 +95,20 @@ static void on_probes_readable(void *ctx)
 
 	if (rc < 0 && rc != -EINTR)
 		log_warn("ring buffer: %s", strerror(-rc));
+}
+
+static void on_major_gc(void *ctx, const struct gc_major_event *ev)
+{
+	agent_major_gc(ctx, ev);
+}
+
+static void on_gc_readable(void *ctx)
+{
+	struct daemon *d = ctx;
+	int rc = gc_tracker_consume(d->agent.gc, on_major_gc, &d->agent);
+
+	if (rc < 0 && rc != -EINTR)
+		log_warn("GC ring buffer: %s", strerror(-rc));
 }
 
 static void on_capture_done(void *ctx)
@@ -197,10 +212,17 @@ static int start(struct daemon *d)
 		log_error("%s", err);
 		return 1;
 	}
+	d->agent.gc = gc_tracker_new(err, sizeof(err));
+	if (!d->agent.gc)
+		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", err);
 	d->loop = loop_new();
 	if (!d->loop || loop_add(d->loop, probes_fd(d->agent.probes), on_probes_readable, d) ||
 	    loop_add(d->loop, capturer_fd(d->agent.capturer), on_capture_done, d) ||
 	    loop_add(d->loop, d->signal_fd, on_signal, d) || loop_tick(d->loop, 1000, on_tick, d)) {
+		log_error("event loop setup failed");
+		return 1;
+	}
+	if (d->agent.gc && loop_add(d->loop, gc_tracker_fd(d->agent.gc), on_gc_readable, d)) {
 		log_error("event loop setup failed");
 		return 1;
 	}
@@ -225,6 +247,7 @@ static void stop(struct daemon *d)
 	/* Captures first: they write into the store and emit alerts. */
 	capturer_free(d->agent.capturer);
 	probes_stop(d->agent.probes);
+	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);
 	alerter_free(d->agent.alerts);
 	if (d->state_fd >= 0) {
