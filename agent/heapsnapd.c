@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,6 +75,43 @@ static int check_privileges(void)
 		return -1;
 	}
 	return 0;
+}
+
+/* Capabilities kept after start-up; everything else is dropped from the effective,
+ * permitted, inheritable and bounding sets (so alert commands get no more either).
+ * CAP_CHOWN and CAP_FOWNER: the inspector route's FIFO in the target's /tmp is made
+ * the target's and removed from a sticky directory. */
+static const int kept_caps[] = {
+	CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_KILL, CAP_DAC_OVERRIDE,
+	CAP_DAC_READ_SEARCH, CAP_CHOWN, CAP_FOWNER,
+};
+
+static bool cap_kept(int cap)
+{
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+		if (kept_caps[i] == cap)
+			return true;
+	return false;
+}
+
+static void drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	/* Bounding set first: dropping from it needs CAP_SETPCAP, dropped below. */
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (!cap_kept(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+			log_debug("cannot drop capability %d from the bounding set: %s", cap, strerror(errno));
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
+		int cap = kept_caps[i];
+		data[cap / 32].effective |= 1u << (cap % 32);
+		data[cap / 32].permitted |= 1u << (cap % 32);
+	}
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		log_warn("cannot drop unneeded capabilities: %s, continuing", strerror(errno));
+	else
+		log_debug("capabilities reduced to what captures need");
 }
 
 static void on_kernel_event(void *ctx, const struct hs_event *ev)
@@ -233,6 +271,7 @@ static int start(struct daemon *d)
 		else
 			loop_add(d->loop, d->state_fd, on_state_client, d);
 	}
+	drop_capabilities();
 	agent_restore(&d->agent);
 	agent_scan(&d->agent);
 	free(d->agent.restored); /* only the scan uses it */
