@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "snapshot/verify.h"
 
@@ -239,24 +240,6 @@ void store_blob_path(const struct store *st, const char *id, char *out, size_t o
 }
 
 /* ---- small file helpers -------------------------------------------------- */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int free_space_ok(struct store *st, char *err, size_t errlen)
 {
