@@ -44,7 +44,6 @@
  * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
 #define FILE_BYTES_PER_RSS_BYTE 2
 #define FREE_SPACE_MARGIN (64ULL << 20)
-#define MAX_GROUPS 256
 
 struct sigcap {
 	struct capture_ctx *ctx;
@@ -216,46 +215,9 @@ static int open_snapshot_dir(struct sigcap *s)
 	return 0;
 }
 
-struct creds {
-	uid_t fsuid;
-	gid_t fsgid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
-/* The filesystem uid/gid and groups of pid, from /proc/PID/status. */
-static int read_creds(pid_t pid, struct creds *c)
-{
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	int found = 0;
-	unsigned long a, b, d, e;
-	c->ngroups = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->fsuid = (uid_t)e;
-			found |= 1;
-		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->fsgid = (gid_t)e;
-			found |= 2;
-		} else if (strncmp(line, "Groups:", 7) == 0) {
-			char *p = line + 7, *end;
-			while (c->ngroups < MAX_GROUPS && (a = strtoul(p, &end, 10), end != p)) {
-				c->groups[c->ngroups++] = (gid_t)a;
-				p = end;
-			}
-		}
-	}
-	fclose(f);
-	return found == 3 ? 0 : -1;
-}
-
 /* Classic permission bits only: ACLs and capabilities other than root's are not
  * considered, which can only make us refuse a capture, never crash the target. */
-static bool creds_may_write(const struct creds *c, const struct stat *dir)
+static bool creds_may_write(const struct proc_creds *c, const struct stat *dir)
 {
 	if (c->fsuid == 0)
 		return true;
@@ -267,39 +229,25 @@ static bool creds_may_write(const struct creds *c, const struct stat *dir)
 	return dir->st_mode & (in_group ? S_IWGRP : S_IWOTH);
 }
 
-static uint64_t rss_bytes(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	FILE *f = fopen(path, "re");
-	unsigned long long size = 0, resident = 0;
-	if (f) {
-		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Would Node be able to write its snapshot into the directory? See the file comment. */
 static int check_dir_fits(struct sigcap *s)
 {
 	pid_t pid = s->ctx->proc->pid;
 	struct statvfs vfs;
 	struct stat st;
-	struct creds c;
+	struct proc_creds c;
 	if (fstatvfs(s->dir_fd, &vfs) < 0 || fstat(s->dir_fd, &st) < 0)
 		return fail(s, "cannot stat %s: %s", s->dir_seen, strerror(errno));
 	if (vfs.f_flag & ST_RDONLY)
 		return fail(s, "%s is read-only: Node would crash trying to write its snapshot there",
 			    s->dir_seen);
-	if (read_creds(pid, &c) < 0)
+	if (procs_credentials(pid, &c) < 0)
 		return fail(s, "cannot read the credentials of process %d", (int)pid);
 	if (!creds_may_write(&c, &st))
 		return fail(s, "process %d (uid %u) cannot write to %s: Node would crash trying to "
 			    "write its snapshot there", (int)pid, (unsigned)c.fsuid, s->dir_seen);
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	uint64_t need = FILE_BYTES_PER_RSS_BYTE * rss_bytes(pid) + FREE_SPACE_MARGIN;
+	uint64_t need = FILE_BYTES_PER_RSS_BYTE * procs_rss_bytes(pid) + FREE_SPACE_MARGIN;
 	if (avail < need)
 		return fail(s, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
 			    "Node would crash when the disk fills", s->dir_seen,
