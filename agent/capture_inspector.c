@@ -37,6 +37,7 @@
 #include "cdp.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "ns.h"
 #include "ws.h"
 
@@ -222,7 +223,7 @@ struct session {
 
 static struct ws_wait make_wait(struct session *s, int64_t ms)
 {
-	return (struct ws_wait){ .deadline_ms = ws_now_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
+	return (struct ws_wait){ .deadline_ms = mono_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
 }
 
 static const char *io_reason(enum ws_io_result r)
@@ -239,7 +240,7 @@ static const char *io_reason(enum ws_io_result r)
 static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-	int64_t left = deadline - ws_now_ms();
+	int64_t left = deadline - mono_ms();
 
 	if (s->ctx->cancel && *s->ctx->cancel)
 		return WS_IO_CANCELLED;
@@ -257,7 +258,7 @@ static unsigned total_timeout_s(const struct config *cfg) { return cfg->timeout_
 static int open_inspector(struct session *s)
 {
 	unsigned limit = start_timeout_s(s->ctx->cfg);
-	int64_t deadline = ws_now_ms() + (int64_t)limit * 1000;
+	int64_t deadline = mono_ms() + (int64_t)limit * 1000;
 
 	if (s->ctx->proc->opts.disable_sigusr1)
 		return capture_fail(s->ctx, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
@@ -463,7 +464,7 @@ static bool port_still_open(struct session *s)
 static bool close_inspector(struct session *s)
 {
 	static const volatile int never = 0;
-	struct ws_wait w = { .deadline_ms = ws_now_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	struct ws_wait w = { .deadline_ms = mono_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
 	char saved_err[sizeof(s->ctx->err)];
 	struct ws_sink ignore = { 0 };
 	enum ws_io_result r = WS_IO_OK;
@@ -587,7 +588,7 @@ static enum ws_io_result fifo_wait(struct session *s, struct fifo *f, bool fifo_
 {
 	struct pollfd pfd[3] = { { .fd = s->pidfd, .events = POLLIN }, { .fd = ws_conn_fd(s->ws), .events = POLLIN },
 				 { .fd = fifo_open ? f->fd : -1, .events = POLLIN } };
-	int64_t left = w->deadline_ms - ws_now_ms();
+	int64_t left = w->deadline_ms - mono_ms();
 
 	*fifo_ready = *ws_ready = false;
 	if (s->ctx->cancel && *s->ctx->cancel)
@@ -738,7 +739,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 				 (int)s.pid, s.port);
 	} else {
 		if (s.ws)
-			ws_conn_close(s.ws, &(struct ws_wait){ ws_now_ms() + 250, NULL, -1 });
+			ws_conn_close(s.ws, &(struct ws_wait){ mono_ms() + 250, NULL, -1 });
 		ws_conn_free(s.ws);
 	}
 	if (rc == 0)

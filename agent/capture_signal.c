@@ -31,6 +31,7 @@
 
 #include "fsroot.h"
 #include "log.h"
+#include "loop.h"
 
 #define SLICE_MS 250
 #define READ_CHUNK (256 * 1024)
@@ -64,13 +65,6 @@ struct sigcap {
 };
 
 enum wake { WAKE_EVENTS, WAKE_SLICE, WAKE_EXITED, WAKE_CANCEL, WAKE_TIMEOUT, WAKE_ERROR };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *signame(int sig, char *buf, size_t len)
 {
@@ -307,11 +301,11 @@ static void on_event(struct sigcap *s, const struct inotify_event *ev)
 	if (s->name[0] == '\0' && heap_name_matches(ev->name, target_ns_pid(s)) &&
 	    !was_there_before(s, ev->name)) {
 		snprintf(s->name, sizeof(s->name), "%s", ev->name);
-		s->t_file = now_ms();
+		s->t_file = mono_ms();
 	}
 	if ((ev->mask & IN_CLOSE_WRITE) && s->name[0] && strcmp(ev->name, s->name) == 0 && !s->closed) {
 		s->closed = true;
-		s->t_closed = now_ms();
+		s->t_closed = mono_ms();
 	}
 }
 
@@ -340,7 +334,7 @@ static enum wake wait_slice(struct sigcap *s, int64_t deadline)
 {
 	if (*s->ctx->cancel)
 		return WAKE_CANCEL;
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - mono_ms();
 	if (left <= 0)
 		return WAKE_TIMEOUT;
 	struct pollfd fds[2] = { { .fd = s->ino_fd, .events = POLLIN }, { .fd = s->pidfd, .events = POLLIN } };
@@ -378,7 +372,7 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 			if (scan_dir(s, false) < 0)
 				return -1;
 			if (s->name[0])
-				s->t_file = now_ms();
+				s->t_file = mono_ms();
 		}
 		if (s->name[0])
 			return 0;
@@ -433,7 +427,7 @@ static void note_tail(struct sigcap *s, const unsigned char *p, size_t n)
 static int read_to_eof(struct sigcap *s, int64_t deadline)
 {
 	for (unsigned chunks = 0;; chunks++) {
-		if ((chunks & 63) == 63 && (*s->ctx->cancel || now_ms() > deadline))
+		if ((chunks & 63) == 63 && (*s->ctx->cancel || mono_ms() > deadline))
 			return fail_wake(s, *s->ctx->cancel ? WAKE_CANCEL : WAKE_TIMEOUT,
 					 "while streaming the snapshot");
 		ssize_t n = read(s->file_fd, s->buf, READ_CHUNK);
@@ -450,7 +444,7 @@ static int read_to_eof(struct sigcap *s, int64_t deadline)
 		}
 		note_tail(s, s->buf, (size_t)n);
 		if (s->bytes == 0)
-			s->t_first_byte = now_ms();
+			s->t_first_byte = mono_ms();
 		s->bytes += (uint64_t)n;
 	}
 }
@@ -490,7 +484,7 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 			return -1;
 		if (s->overflow && !s->closed && !target_has_file_open(s)) {
 			s->closed = true;
-			s->t_closed = now_ms();
+			s->t_closed = mono_ms();
 		}
 		bool complete = s->closed; /* decided before the read, so the read gets all */
 		if (read_to_eof(s, deadline) < 0)
@@ -506,7 +500,7 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 		else if (w != WAKE_EVENTS && w != WAKE_SLICE)
 			return fail_wake(s, w, "while Node was writing the snapshot");
 	}
-	s->t_stored = now_ms();
+	s->t_stored = mono_ms();
 	if (s->tail[0] == ']' && s->tail[1] == '}')
 		return 0;
 	if (s->exited || pidfd_exited(s, EXIT_SETTLE_MS))
@@ -567,7 +561,7 @@ static int run_capture(struct sigcap *s, const char *sig)
 		return capture_fail(s->ctx, "out of memory");
 	if (*s->ctx->cancel)
 		return fail_wake(s, WAKE_CANCEL, "");
-	s->t_signal = now_ms();
+	s->t_signal = mono_ms();
 	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
 		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
 			    strerror(errno));
