@@ -29,46 +29,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 #define ARGV_MAX (128 * 1024)
 #define ENVIRON_MAX (1024 * 1024)
 #define SMALL_FILE_MAX (64 * 1024)
 
 /* --- small file helpers --------------------------------------------------------- */
 
-/* Read up to cap-1 bytes of path into buf (NUL-terminated); *len = bytes read.
- * 0 or -errno (ENOENT of a /proc/PID file is turned into ESRCH by the callers). */
-static int read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = 0;
-	while (n < cap - 1) {
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return 0;
-}
-
+/* /proc/PID/name into buf (see read_small_file); *len = bytes read. 0 or -errno,
+ * -ESRCH when the process is gone. */
 static int read_proc(pid_t pid, const char *name, char *buf, size_t cap, size_t *len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	int rc = read_file(path, buf, cap, len);
-	return rc == -ENOENT ? -ESRCH : rc;
+	ssize_t n = read_small_file(path, buf, cap);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	if (len)
+		*len = (size_t)n;
+	return 0;
 }
 
 /* --- stat / status / statm ------------------------------------------------------ */
