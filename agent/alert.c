@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 
 #define ALERT_MAX_CHILDREN 16
 #define ALERT_REAP_WAIT_MS 1000  /* alerter_free: per child, after SIGKILL */
@@ -45,13 +46,6 @@ struct alerter {
 	struct alert_child children[ALERT_MAX_CHILDREN];
 	int nchildren;
 };
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "2026-11-27T07:52:52.123Z" */
 static void iso8601_now(char *buf, size_t len)
@@ -218,7 +212,7 @@ static void reap_and_kill(struct alerter *a, int64_t now)
 
 static void run_exec(struct alerter *a, json_t *ev, const char *line)
 {
-	reap_and_kill(a, monotonic_ms());
+	reap_and_kill(a, mono_ms());
 	if (a->nchildren == ALERT_MAX_CHILDREN) {
 		log_warn("alert: %d exec commands still running, not running one for event %s",
 			 ALERT_MAX_CHILDREN, json_string_value(json_object_get(ev, "event")) ?: "?");
@@ -230,7 +224,7 @@ static void run_exec(struct alerter *a, json_t *ev, const char *line)
 		log_warn("alert: cannot run exec command: %s", strerror(rc));
 		return;
 	}
-	a->children[a->nchildren++] = (struct alert_child){ .pid = pid, .started_ms = monotonic_ms() };
+	a->children[a->nchildren++] = (struct alert_child){ .pid = pid, .started_ms = mono_ms() };
 }
 
 /* --- public ----------------------------------------------------------------- */
@@ -269,7 +263,7 @@ void alert_tick(struct alerter *a)
 	if (!a)
 		return;
 	pthread_mutex_lock(&a->lock);
-	reap_and_kill(a, monotonic_ms());
+	reap_and_kill(a, mono_ms());
 	pthread_mutex_unlock(&a->lock);
 }
 

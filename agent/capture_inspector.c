@@ -25,7 +25,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 #include "cdp.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "ns.h"
 #include "ws.h"
 
@@ -221,20 +221,9 @@ struct session {
 	bool used_fifo;
 };
 
-static int fail(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct session *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->ctx->err, sizeof(s->ctx->err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static struct ws_wait make_wait(struct session *s, int64_t ms)
 {
-	return (struct ws_wait){ .deadline_ms = ws_now_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
+	return (struct ws_wait){ .deadline_ms = mono_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
 }
 
 static const char *io_reason(enum ws_io_result r)
@@ -251,7 +240,7 @@ static const char *io_reason(enum ws_io_result r)
 static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-	int64_t left = deadline - ws_now_ms();
+	int64_t left = deadline - mono_ms();
 
 	if (s->ctx->cancel && *s->ctx->cancel)
 		return WS_IO_CANCELLED;
@@ -269,12 +258,12 @@ static unsigned total_timeout_s(const struct config *cfg) { return cfg->timeout_
 static int open_inspector(struct session *s)
 {
 	unsigned limit = start_timeout_s(s->ctx->cfg);
-	int64_t deadline = ws_now_ms() + (int64_t)limit * 1000;
+	int64_t deadline = mono_ms() + (int64_t)limit * 1000;
 
 	if (s->ctx->proc->opts.disable_sigusr1)
-		return fail(s, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
+		return capture_fail(s->ctx, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
 	if (procs_pidfd_signal(s->pidfd, SIGUSR1) < 0)
-		return fail(s, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
+		return capture_fail(s->ctx, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
 	s->opened_by_us = true;
 	for (;;) {
 		enum ws_io_result r;
@@ -287,12 +276,12 @@ static int open_inspector(struct session *s)
 		}
 		r = slice_wait(s, deadline);
 		if (r == WS_IO_TIMEOUT && s->ctx->proc->opts.inspect)
-			return fail(s, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
+			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
 				    "is it listening on a port other than %d?)", limit, s->port);
 		if (r == WS_IO_TIMEOUT)
-			return fail(s, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
+			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
 		if (r != WS_IO_OK)
-			return fail(s, "%s", io_reason(r));
+			return capture_fail(s->ctx, "%s", io_reason(r));
 	}
 }
 
@@ -328,9 +317,9 @@ static int connect_inspector(struct session *s, const struct ws_wait *w, int *ou
 	}
 	fd = ns_socket(s->pid, s->l.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail(s, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
+		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
 	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
-		fail(s, "connect to inspector %s: %s", s->host, strerror(errno));
+		capture_fail(s->ctx, "connect to inspector %s: %s", s->host, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -339,7 +328,7 @@ static int connect_inspector(struct session *s, const struct ws_wait *w, int *ou
 		*out_fd = fd;
 		return 0;
 	}
-	fail(s, "connect to inspector %s: %s", s->host, io_reason(r) ? io_reason(r) : strerror(soerr ? soerr : errno));
+	capture_fail(s->ctx, "connect to inspector %s: %s", s->host, io_reason(r) ? io_reason(r) : strerror(soerr ? soerr : errno));
 	close(fd);
 	return -1;
 }
@@ -395,7 +384,7 @@ static int attach(struct session *s, const struct ws_wait *w)
 		return -1;
 	s->ws = ws_conn_open(fd, s->host, path, w, MAX_MESSAGE, &r, s->ctx->err, sizeof(s->ctx->err));
 	if (!s->ws && io_reason(r))
-		return fail(s, "inspector websocket: %s", io_reason(r));
+		return capture_fail(s->ctx, "inspector websocket: %s", io_reason(r));
 	return s->ws ? 0 : -1;
 }
 
@@ -405,11 +394,11 @@ static int send_request(struct session *s, int id, const char *method, json_t *p
 	enum ws_io_result r;
 
 	if (!req)
-		return fail(s, "out of memory building %s", method);
+		return capture_fail(s->ctx, "out of memory building %s", method);
 	r = ws_conn_send_text(s->ws, req, strlen(req), w, s->ctx->err, sizeof(s->ctx->err));
 	free(req);
 	if (r != WS_IO_OK && io_reason(r))
-		return fail(s, "%s", io_reason(r));
+		return capture_fail(s->ctx, "%s", io_reason(r));
 	return r == WS_IO_OK ? 0 : -1;
 }
 
@@ -429,17 +418,17 @@ static bool target_exited_now(struct session *s)
 static int pump_error(struct session *s, enum ws_io_result r)
 {
 	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
-		return fail(s, "process exited during capture");
+		return capture_fail(s->ctx, "process exited during capture");
 	if (s->store_failed)
-		return fail(s, "store: %s", store_writer_error(s->ctx->w));
+		return capture_fail(s->ctx, "store: %s", store_writer_error(s->ctx->w));
 	if (r == WS_IO_TIMEOUT)
-		return fail(s, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
+		return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
 	if (io_reason(r))
-		return fail(s, "%s", io_reason(r));
+		return capture_fail(s->ctx, "%s", io_reason(r));
 	if (cdp_decoder_error(s->dec)[0])
-		return fail(s, "inspector: %s", cdp_decoder_error(s->dec));
+		return capture_fail(s->ctx, "inspector: %s", cdp_decoder_error(s->dec));
 	if (!s->ctx->err[0])
-		return fail(s, "inspector connection failed");
+		return capture_fail(s->ctx, "inspector connection failed");
 	return -1;
 }
 
@@ -460,7 +449,7 @@ static int take_snapshot(struct session *s, const struct ws_wait *w)
 			return pump_error(s, r);
 	}
 	if (s->reply_err[0])
-		return fail(s, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
+		return capture_fail(s->ctx, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
 	return 0;
 }
 
@@ -475,7 +464,7 @@ static bool port_still_open(struct session *s)
 static bool close_inspector(struct session *s)
 {
 	static const volatile int never = 0;
-	struct ws_wait w = { .deadline_ms = ws_now_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	struct ws_wait w = { .deadline_ms = mono_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
 	char saved_err[sizeof(s->ctx->err)];
 	struct ws_sink ignore = { 0 };
 	enum ws_io_result r = WS_IO_OK;
@@ -581,7 +570,7 @@ static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 		ssize_t n = read(f->fd, buf, FIFO_READ_BUF);
 		if (n > 0) {
 			if (store_write(s, buf, (size_t)n) < 0)
-				return fail(s, "store: %s", store_writer_error(s->ctx->w));
+				return capture_fail(s->ctx, "store: %s", store_writer_error(s->ctx->w));
 			continue;
 		}
 		if (n == 0)
@@ -589,7 +578,7 @@ static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 		if (errno == EAGAIN)
 			return 0;
 		if (errno != EINTR)
-			return fail(s, "reading the snapshot FIFO: %s", strerror(errno));
+			return capture_fail(s->ctx, "reading the snapshot FIFO: %s", strerror(errno));
 	}
 }
 
@@ -599,7 +588,7 @@ static enum ws_io_result fifo_wait(struct session *s, struct fifo *f, bool fifo_
 {
 	struct pollfd pfd[3] = { { .fd = s->pidfd, .events = POLLIN }, { .fd = ws_conn_fd(s->ws), .events = POLLIN },
 				 { .fd = fifo_open ? f->fd : -1, .events = POLLIN } };
-	int64_t left = w->deadline_ms - ws_now_ms();
+	int64_t left = w->deadline_ms - mono_ms();
 
 	*fifo_ready = *ws_ready = false;
 	if (s->ctx->cancel && *s->ctx->cancel)
@@ -640,9 +629,9 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 		}
 		r = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
 		if (r == WS_IO_TIMEOUT)
-			return fail(s, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
+			return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
 		if (r != WS_IO_OK)
-			return fail(s, "%s", io_reason(r) ? io_reason(r) : "poll failed");
+			return capture_fail(s->ctx, "%s", io_reason(r) ? io_reason(r) : "poll failed");
 		if (fifo_ready) {
 			int rc = fifo_drain(s, f, buf);
 			if (rc < 0)
@@ -656,7 +645,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 		}
 	}
 	if (s->reply_err[0])
-		return fail(s, "v8.writeHeapSnapshot into the FIFO failed: %s", s->reply_err);
+		return capture_fail(s->ctx, "v8.writeHeapSnapshot into the FIFO failed: %s", s->reply_err);
 	return 0;
 }
 
@@ -667,7 +656,7 @@ static int snapshot_via_fifo(struct session *s, struct fifo *f, const struct ws_
 	int rc;
 
 	if (!buf)
-		return fail(s, "out of memory");
+		return capture_fail(s->ctx, "out of memory");
 	snprintf(expr, sizeof(expr), "require('v8').writeHeapSnapshot('%s')", f->inside);
 	s->want_id = FIFO_REQ_ID;
 	s->replied = false;
@@ -690,7 +679,7 @@ static int snapshot(struct session *s, enum inspector_transport t, const struct 
 		return take_snapshot(s, w);
 	if (fifo_create(s, &f) < 0) {
 		if (t == INSPECTOR_FIFO)
-			return fail(s, "cannot create a FIFO in the target's /tmp: %s", strerror(errno));
+			return capture_fail(s->ctx, "cannot create a FIFO in the target's /tmp: %s", strerror(errno));
 		log_debug("pid %d: no FIFO in its /tmp (%s), using snapshot chunks", (int)s->pid, strerror(errno));
 		return take_snapshot(s, w);
 	}
@@ -722,7 +711,7 @@ static int run_capture(struct session *s, enum inspector_transport t)
 		return -1;
 	s->dec = cdp_decoder_new(0, store_write, on_message, s);
 	if (!s->dec)
-		return fail(s, "out of memory");
+		return capture_fail(s->ctx, "out of memory");
 	return snapshot(s, t, &w);
 }
 
@@ -740,7 +729,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	ctx->err[0] = ctx->detail[0] = '\0';
 	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
 	if (s.pidfd < 0)
-		return fail(&s, "process exited before capture (pidfd: %s)", strerror(errno));
+		return capture_fail(s.ctx, "process exited before capture (pidfd: %s)", strerror(errno));
 	s.other_ns = ns_net_differs(s.pid) == 1;
 	rc = run_capture(&s, transport);
 	if (s.opened_by_us) {
@@ -750,7 +739,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 				 (int)s.pid, s.port);
 	} else {
 		if (s.ws)
-			ws_conn_close(s.ws, &(struct ws_wait){ ws_now_ms() + 250, NULL, -1 });
+			ws_conn_close(s.ws, &(struct ws_wait){ mono_ms() + 250, NULL, -1 });
 		ws_conn_free(s.ws);
 	}
 	if (rc == 0)

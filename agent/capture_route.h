@@ -27,6 +27,10 @@ struct capture_ctx {
 int capture_via_signal(struct capture_ctx *ctx);
 int capture_via_inspector(struct capture_ctx *ctx);
 
+/* Print the failure sentence into ctx->err (truncated to fit). Returns -1, so a
+ * route can `return capture_fail(ctx, ...)`. */
+int capture_fail(struct capture_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Whether a route can be used on this process, without side effects.
  * true, or false with the reason in why. */
 bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include "fsroot.h"
 #include "log.h"
+#include "loop.h"
 
 #define SLICE_MS 250
 #define READ_CHUNK (256 * 1024)
@@ -44,7 +44,6 @@
  * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
 #define FILE_BYTES_PER_RSS_BYTE 2
 #define FREE_SPACE_MARGIN (64ULL << 20)
-#define MAX_GROUPS 256
 
 struct sigcap {
 	struct capture_ctx *ctx;
@@ -66,23 +65,6 @@ struct sigcap {
 };
 
 enum wake { WAKE_EVENTS, WAKE_SLICE, WAKE_EXITED, WAKE_CANCEL, WAKE_TIMEOUT, WAKE_ERROR };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-__attribute__((format(printf, 2, 3)))
-static int fail(struct sigcap *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s->ctx->err, sizeof(s->ctx->err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static const char *signame(int sig, char *buf, size_t len)
 {
@@ -193,7 +175,7 @@ static int open_snapshot_dir(struct sigcap *s)
 	s->root_fd = fsroot_open_proc_root(p->pid);
 	s->cwd_fd = fsroot_open_proc_cwd(p->pid);
 	if (s->root_fd < 0 || s->cwd_fd < 0)
-		return fail(s, "cannot open the root and cwd of pid %d: %s", (int)p->pid,
+		return capture_fail(s->ctx, "cannot open the root and cwd of pid %d: %s", (int)p->pid,
 			    strerror(-(s->root_fd < 0 ? s->root_fd : s->cwd_fd)));
 	const char *dir = diagnostic_dir_honoured(p) ? p->opts.diagnostic_dir : "";
 	char cwd[PATH_MAX];
@@ -202,7 +184,7 @@ static int open_snapshot_dir(struct sigcap *s)
 		snprintf(s->dir_seen, sizeof(s->dir_seen), "%s", cwd);
 		s->dir_fd = fcntl(s->cwd_fd, F_DUPFD_CLOEXEC, 0);
 		if (s->dir_fd < 0)
-			return fail(s, "cannot duplicate the cwd fd: %s", strerror(errno));
+			return capture_fail(s->ctx, "cannot duplicate the cwd fd: %s", strerror(errno));
 		return 0;
 	}
 	if (dir[0] == '/')
@@ -211,51 +193,14 @@ static int open_snapshot_dir(struct sigcap *s)
 		join_path(s->dir_seen, sizeof(s->dir_seen), cwd, dir);
 	s->dir_fd = fsroot_open(s->root_fd, s->cwd_fd, dir, O_PATH | O_DIRECTORY);
 	if (s->dir_fd < 0)
-		return fail(s, "cannot open the diagnostic directory %s inside the process's root: %s",
+		return capture_fail(s->ctx, "cannot open the diagnostic directory %s inside the process's root: %s",
 			    s->dir_seen, strerror(-s->dir_fd));
 	return 0;
 }
 
-struct creds {
-	uid_t fsuid;
-	gid_t fsgid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
-/* The filesystem uid/gid and groups of pid, from /proc/PID/status. */
-static int read_creds(pid_t pid, struct creds *c)
-{
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	int found = 0;
-	unsigned long a, b, d, e;
-	c->ngroups = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->fsuid = (uid_t)e;
-			found |= 1;
-		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->fsgid = (gid_t)e;
-			found |= 2;
-		} else if (strncmp(line, "Groups:", 7) == 0) {
-			char *p = line + 7, *end;
-			while (c->ngroups < MAX_GROUPS && (a = strtoul(p, &end, 10), end != p)) {
-				c->groups[c->ngroups++] = (gid_t)a;
-				p = end;
-			}
-		}
-	}
-	fclose(f);
-	return found == 3 ? 0 : -1;
-}
-
 /* Classic permission bits only: ACLs and capabilities other than root's are not
  * considered, which can only make us refuse a capture, never crash the target. */
-static bool creds_may_write(const struct creds *c, const struct stat *dir)
+static bool creds_may_write(const struct proc_creds *c, const struct stat *dir)
 {
 	if (c->fsuid == 0)
 		return true;
@@ -267,41 +212,27 @@ static bool creds_may_write(const struct creds *c, const struct stat *dir)
 	return dir->st_mode & (in_group ? S_IWGRP : S_IWOTH);
 }
 
-static uint64_t rss_bytes(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	FILE *f = fopen(path, "re");
-	unsigned long long size = 0, resident = 0;
-	if (f) {
-		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Would Node be able to write its snapshot into the directory? See the file comment. */
 static int check_dir_fits(struct sigcap *s)
 {
 	pid_t pid = s->ctx->proc->pid;
 	struct statvfs vfs;
 	struct stat st;
-	struct creds c;
+	struct proc_creds c;
 	if (fstatvfs(s->dir_fd, &vfs) < 0 || fstat(s->dir_fd, &st) < 0)
-		return fail(s, "cannot stat %s: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, "cannot stat %s: %s", s->dir_seen, strerror(errno));
 	if (vfs.f_flag & ST_RDONLY)
-		return fail(s, "%s is read-only: Node would crash trying to write its snapshot there",
+		return capture_fail(s->ctx, "%s is read-only: Node would crash trying to write its snapshot there",
 			    s->dir_seen);
-	if (read_creds(pid, &c) < 0)
-		return fail(s, "cannot read the credentials of process %d", (int)pid);
+	if (procs_credentials(pid, &c) < 0)
+		return capture_fail(s->ctx, "cannot read the credentials of process %d", (int)pid);
 	if (!creds_may_write(&c, &st))
-		return fail(s, "process %d (uid %u) cannot write to %s: Node would crash trying to "
+		return capture_fail(s->ctx, "process %d (uid %u) cannot write to %s: Node would crash trying to "
 			    "write its snapshot there", (int)pid, (unsigned)c.fsuid, s->dir_seen);
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	uint64_t need = FILE_BYTES_PER_RSS_BYTE * rss_bytes(pid) + FREE_SPACE_MARGIN;
+	uint64_t need = FILE_BYTES_PER_RSS_BYTE * procs_rss_bytes(pid) + FREE_SPACE_MARGIN;
 	if (avail < need)
-		return fail(s, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
+		return capture_fail(s->ctx, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
 			    "Node would crash when the disk fills", s->dir_seen,
 			    (unsigned long long)(avail >> 20), (int)pid, (unsigned long long)(need >> 20));
 	return 0;
@@ -329,7 +260,7 @@ static int scan_dir(struct sigcap *s, bool for_old)
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return fail(s, "cannot list %s: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(errno));
 	}
 	int rc = 0;
 	struct dirent *e;
@@ -337,7 +268,7 @@ static int scan_dir(struct sigcap *s, bool for_old)
 		if (!heap_name_matches(e->d_name, target_ns_pid(s)))
 			continue;
 		if (for_old)
-			rc = remember_old(s, e->d_name) ? fail(s, "out of memory") : 0;
+			rc = remember_old(s, e->d_name) ? capture_fail(s->ctx, "out of memory") : 0;
 		else if (!was_there_before(s, e->d_name)) {
 			snprintf(s->name, sizeof(s->name), "%s", e->d_name);
 			break;
@@ -351,11 +282,11 @@ static int watch_dir(struct sigcap *s)
 {
 	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->ino_fd < 0)
-		return fail(s, "inotify_init1 failed: %s", strerror(errno));
+		return capture_fail(s->ctx, "inotify_init1 failed: %s", strerror(errno));
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", s->dir_fd);
 	if (inotify_add_watch(s->ino_fd, self, WATCH_MASK) < 0)
-		return fail(s, "cannot watch %s with inotify: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, "cannot watch %s with inotify: %s", s->dir_seen, strerror(errno));
 	return 0;
 }
 
@@ -370,11 +301,11 @@ static void on_event(struct sigcap *s, const struct inotify_event *ev)
 	if (s->name[0] == '\0' && heap_name_matches(ev->name, target_ns_pid(s)) &&
 	    !was_there_before(s, ev->name)) {
 		snprintf(s->name, sizeof(s->name), "%s", ev->name);
-		s->t_file = now_ms();
+		s->t_file = mono_ms();
 	}
 	if ((ev->mask & IN_CLOSE_WRITE) && s->name[0] && strcmp(ev->name, s->name) == 0 && !s->closed) {
 		s->closed = true;
-		s->t_closed = now_ms();
+		s->t_closed = mono_ms();
 	}
 }
 
@@ -389,7 +320,7 @@ static int drain_events(struct sigcap *s)
 				return 0;
 			if (errno == EINTR)
 				continue;
-			return fail(s, "reading inotify events failed: %s", strerror(errno));
+			return capture_fail(s->ctx, "reading inotify events failed: %s", strerror(errno));
 		}
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
@@ -403,7 +334,7 @@ static enum wake wait_slice(struct sigcap *s, int64_t deadline)
 {
 	if (*s->ctx->cancel)
 		return WAKE_CANCEL;
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - mono_ms();
 	if (left <= 0)
 		return WAKE_TIMEOUT;
 	struct pollfd fds[2] = { { .fd = s->ino_fd, .events = POLLIN }, { .fd = s->pidfd, .events = POLLIN } };
@@ -421,13 +352,13 @@ static int fail_wake(struct sigcap *s, enum wake w, const char *while_doing)
 {
 	switch (w) {
 	case WAKE_CANCEL:
-		return fail(s, "capture cancelled because the agent is stopping");
+		return capture_fail(s->ctx, "capture cancelled because the agent is stopping");
 	case WAKE_EXITED:
-		return fail(s, "process exited during capture (%s)", while_doing);
+		return capture_fail(s->ctx, "process exited during capture (%s)", while_doing);
 	case WAKE_ERROR:
-		return fail(s, "poll failed %s: %s", while_doing, strerror(errno));
+		return capture_fail(s->ctx, "poll failed %s: %s", while_doing, strerror(errno));
 	default:
-		return fail(s, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
+		return capture_fail(s->ctx, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
 	}
 }
 
@@ -441,13 +372,13 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 			if (scan_dir(s, false) < 0)
 				return -1;
 			if (s->name[0])
-				s->t_file = now_ms();
+				s->t_file = mono_ms();
 		}
 		if (s->name[0])
 			return 0;
 		enum wake w = wait_slice(s, deadline);
 		if (w == WAKE_TIMEOUT)
-			return fail(s, "no heap snapshot file appeared in %s within %u s of %s "
+			return capture_fail(s->ctx, "no heap snapshot file appeared in %s within %u s of %s "
 				    "(event loop blocked?)", s->dir_seen,
 				    (unsigned)((deadline - s->t_signal) / 1000), sig);
 		if (w != WAKE_EVENTS && w != WAKE_SLICE)
@@ -462,19 +393,19 @@ static int open_file(struct sigcap *s)
 {
 	int pfd = openat(s->dir_fd, s->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
-		return fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		return capture_fail(s->ctx, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 	struct stat st;
 	int rc = 0;
 	if (fstat(pfd, &st) < 0)
-		rc = fail(s, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		rc = capture_fail(s->ctx, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		rc = fail(s, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
+		rc = capture_fail(s->ctx, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
 	if (rc == 0) {
 		char self[64];
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
 		s->file_fd = open(self, O_RDONLY | O_CLOEXEC);
 		if (s->file_fd < 0)
-			rc = fail(s, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+			rc = capture_fail(s->ctx, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 	}
@@ -496,7 +427,7 @@ static void note_tail(struct sigcap *s, const unsigned char *p, size_t n)
 static int read_to_eof(struct sigcap *s, int64_t deadline)
 {
 	for (unsigned chunks = 0;; chunks++) {
-		if ((chunks & 63) == 63 && (*s->ctx->cancel || now_ms() > deadline))
+		if ((chunks & 63) == 63 && (*s->ctx->cancel || mono_ms() > deadline))
 			return fail_wake(s, *s->ctx->cancel ? WAKE_CANCEL : WAKE_TIMEOUT,
 					 "while streaming the snapshot");
 		ssize_t n = read(s->file_fd, s->buf, READ_CHUNK);
@@ -505,15 +436,15 @@ static int read_to_eof(struct sigcap *s, int64_t deadline)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return fail(s, "reading %s/%s failed: %s", s->dir_seen, s->name, strerror(errno));
+			return capture_fail(s->ctx, "reading %s/%s failed: %s", s->dir_seen, s->name, strerror(errno));
 		}
 		if (store_writer_write(s->ctx->w, s->buf, (size_t)n) < 0) {
 			const char *why = store_writer_error(s->ctx->w);
-			return fail(s, "storing the snapshot failed: %s", why ? why : "unknown error");
+			return capture_fail(s->ctx, "storing the snapshot failed: %s", why ? why : "unknown error");
 		}
 		note_tail(s, s->buf, (size_t)n);
 		if (s->bytes == 0)
-			s->t_first_byte = now_ms();
+			s->t_first_byte = mono_ms();
 		s->bytes += (uint64_t)n;
 	}
 }
@@ -553,7 +484,7 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 			return -1;
 		if (s->overflow && !s->closed && !target_has_file_open(s)) {
 			s->closed = true;
-			s->t_closed = now_ms();
+			s->t_closed = mono_ms();
 		}
 		bool complete = s->closed; /* decided before the read, so the read gets all */
 		if (read_to_eof(s, deadline) < 0)
@@ -561,7 +492,7 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 		if (complete)
 			break;
 		if (s->exited)
-			return fail(s, "process exited during capture, after %llu bytes",
+			return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
 				    (unsigned long long)s->bytes);
 		enum wake w = wait_slice(s, deadline);
 		if (w == WAKE_EXITED)
@@ -569,13 +500,13 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 		else if (w != WAKE_EVENTS && w != WAKE_SLICE)
 			return fail_wake(s, w, "while Node was writing the snapshot");
 	}
-	s->t_stored = now_ms();
+	s->t_stored = mono_ms();
 	if (s->tail[0] == ']' && s->tail[1] == '}')
 		return 0;
 	if (s->exited || pidfd_exited(s, EXIT_SETTLE_MS))
-		return fail(s, "process exited during capture, after %llu bytes",
+		return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
 			    (unsigned long long)s->bytes);
-	return fail(s, "the snapshot file ended after %llu bytes before its JSON was complete",
+	return capture_fail(s->ctx, "the snapshot file ended after %llu bytes before its JSON was complete",
 		    (unsigned long long)s->bytes);
 }
 
@@ -598,8 +529,8 @@ static int open_target(struct sigcap *s)
 	const struct proc_info *p = s->ctx->proc;
 	s->pidfd = procs_pidfd_open(p->pid, p->start_time);
 	if (s->pidfd < 0)
-		return fail(s, errno == ESRCH ? "process %d exited or its PID was reused"
-					      : "cannot open a pidfd for process %d: %s",
+		return capture_fail(s->ctx, errno == ESRCH ? "process %d exited or its PID was reused"
+					                 : "cannot open a pidfd for process %d: %s",
 			    (int)p->pid, strerror(errno));
 	return 0;
 }
@@ -627,12 +558,12 @@ static int run_capture(struct sigcap *s, const char *sig)
 	    watch_dir(s) < 0 || scan_dir(s, true) < 0)
 		return -1;
 	if (!(s->buf = malloc(READ_CHUNK)))
-		return fail(s, "out of memory");
+		return capture_fail(s->ctx, "out of memory");
 	if (*s->ctx->cancel)
 		return fail_wake(s, WAKE_CANCEL, "");
-	s->t_signal = now_ms();
+	s->t_signal = mono_ms();
 	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
-		return fail(s, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
+		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
 			    strerror(errno));
 	int64_t deadline = s->t_signal + (int64_t)total_s * 1000;
 	int64_t start_deadline = s->t_signal + (int64_t)start_s * 1000;

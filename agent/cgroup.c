@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on x86-64). */
 #define V1_UNLIMITED_FROM (1ULL << 62)
 
@@ -21,31 +23,6 @@ struct hierarchy {
 	const char *inactive_key;    /* memory.stat key of reclaimable cache, hierarchical */
 	const char *limit_name;
 };
-
-/* Reads a small file into buf (NUL-terminated). Returns bytes read or -errno. */
-static ssize_t read_small_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t got = 0;
-	while (got + 1 < len) {
-		ssize_t n = read(fd, buf + got, len - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	return (ssize_t)got;
-}
 
 static int copy_path(char *dst, const char *src, size_t srclen)
 {

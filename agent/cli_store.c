@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "snapshot/verify.h"
 #include "store.h"
 
@@ -211,24 +212,6 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	store_meta_free(&m);
 	store_close(st);
 	return rc || fflush(stdout) != 0 ? 1 : 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Decompress the blob into out_fd, checking it is a complete snapshot. 0 or -1 (printed). */

@@ -58,15 +58,14 @@
 #include "guard.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <sys/vfs.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cgroup.h"
+#include "procs.h"
 
 #define MB (1024.0 * 1024.0)
 
@@ -157,33 +156,13 @@ int guard_path_in_memory(const char *path)
 	return st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC;
 }
 
-static int read_rss(pid_t pid, uint64_t *rss)
-{
-	char path[64], buf[128];
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	int err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
-	buf[n] = '\0';
-	unsigned long long size, resident;
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
-		return -EINVAL;
-	*rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-	return 0;
-}
-
 int guard_collect(pid_t pid, uint64_t heap_used, const char *cgroup_root, const char *meminfo_path,
 		  struct guard_input *out)
 {
 	struct cgroup_mem cg;
 	memset(out, 0, sizeof(*out));
 	out->heap_used_bytes = heap_used;
-	int err = read_rss(pid, &out->rss_bytes);
+	int err = procs_rss(pid, &out->rss_bytes);
 	if (err < 0)
 		return err;
 	err = cgroup_memory_of_pid(cgroup_root, pid, &cg);

@@ -29,46 +29,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 #define ARGV_MAX (128 * 1024)
 #define ENVIRON_MAX (1024 * 1024)
 #define SMALL_FILE_MAX (64 * 1024)
 
 /* --- small file helpers --------------------------------------------------------- */
 
-/* Read up to cap-1 bytes of path into buf (NUL-terminated); *len = bytes read.
- * 0 or -errno (ENOENT of a /proc/PID file is turned into ESRCH by the callers). */
-static int read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = 0;
-	while (n < cap - 1) {
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return 0;
-}
-
+/* /proc/PID/name into buf (see read_small_file); *len = bytes read. 0 or -errno,
+ * -ESRCH when the process is gone. */
 static int read_proc(pid_t pid, const char *name, char *buf, size_t cap, size_t *len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	int rc = read_file(path, buf, cap, len);
-	return rc == -ENOENT ? -ESRCH : rc;
+	ssize_t n = read_small_file(path, buf, cap);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	if (len)
+		*len = (size_t)n;
+	return 0;
 }
 
 /* --- stat / status / statm ------------------------------------------------------ */
@@ -105,19 +85,32 @@ static int parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *sta
 int procs_start_time(pid_t pid, uint64_t *start_time)
 {
 	char buf[1024];
-	int rc = read_proc(pid, "stat", buf, sizeof(buf), NULL);
+	size_t len = 0;
+	int rc = read_proc(pid, "stat", buf, sizeof(buf), &len);
 	if (rc < 0)
 		return rc;
+	if (len == 0)
+		return -ESRCH;   /* nothing to read: the process is gone */
 	return parse_stat(buf, NULL, 0, start_time);
+}
+
+int procs_rss(pid_t pid, uint64_t *rss)
+{
+	char buf[256];
+	unsigned long long size, resident;
+	int rc = read_proc(pid, "statm", buf, sizeof(buf), NULL);
+	if (rc < 0)
+		return rc;
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return -EINVAL;
+	*rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	return 0;
 }
 
 uint64_t procs_rss_bytes(pid_t pid)
 {
-	char buf[256];
-	unsigned long long size, resident;
-	if (read_proc(pid, "statm", buf, sizeof(buf), NULL) < 0 || sscanf(buf, "%llu %llu", &size, &resident) != 2)
-		return 0;
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t rss;
+	return procs_rss(pid, &rss) < 0 ? 0 : rss;
 }
 
 /* Uid (real) and the innermost NSpid. */
@@ -139,6 +132,42 @@ static void parse_status(const char *buf, uid_t *uid, pid_t *ns_pid)
 		*ns_pid = (pid_t)v;
 		p = next;
 	}
+}
+
+int procs_parse_credentials(const char *status, struct proc_creds *out)
+{
+	int found = 0;
+	unsigned long real, effective, saved, fs;
+	out->ngroups = 0;
+	for (const char *line = status; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &real, &effective, &saved, &fs) == 4) {
+			out->fsuid = (uid_t)fs;
+			found |= 1;
+		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &real, &effective, &saved, &fs) == 4) {
+			out->fsgid = (gid_t)fs;
+			found |= 2;
+		} else if (strncmp(line, "Groups:", 7) == 0) {
+			const char *p = line + 7;
+			char *end;
+			unsigned long gid;
+			/* strtoul skips blanks but not the newline that ends the line */
+			while (out->ngroups < PROCS_MAX_GROUPS && (!eol || p < eol) &&
+			       (gid = strtoul(p, &end, 10), end != p)) {
+				out->groups[out->ngroups++] = (gid_t)gid;
+				p = end;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return found == 3 ? 0 : -EINVAL;
+}
+
+int procs_credentials(pid_t pid, struct proc_creds *out)
+{
+	char buf[SMALL_FILE_MAX];
+	int rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
+	return rc < 0 ? rc : procs_parse_credentials(buf, out);
 }
 
 /* The v1 memory controller's line when there is one (hybrid hierarchy: that is where

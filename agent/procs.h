@@ -41,8 +41,29 @@ bool procs_env_has(pid_t pid, const char *entry);
 /* Start time only (cheap): 0 on success. */
 int procs_start_time(pid_t pid, uint64_t *start_time);
 
-/* Current RSS in bytes from /proc/PID/statm (0 if gone). */
+/* Current RSS in bytes from /proc/PID/statm: 0, or -errno (-ESRCH when gone,
+ * -EINVAL if unparsable). */
+int procs_rss(pid_t pid, uint64_t *rss);
+
+/* Current RSS in bytes from /proc/PID/statm (0 if gone or unreadable). */
 uint64_t procs_rss_bytes(pid_t pid);
+
+#define PROCS_MAX_GROUPS 256
+
+/* The credentials file access is checked with (the fs ids, Linux's 4th Uid/Gid column). */
+struct proc_creds {
+	uid_t fsuid;
+	gid_t fsgid;
+	gid_t groups[PROCS_MAX_GROUPS];  /* supplementary groups, the first PROCS_MAX_GROUPS */
+	int ngroups;
+};
+
+/* Credentials of pid from /proc/PID/status: 0, or -errno (-ESRCH when gone, -EINVAL
+ * if a Uid or Gid line is missing). */
+int procs_credentials(pid_t pid, struct proc_creds *out);
+
+/* The parsing half of procs_credentials, for the text of a status file. 0 or -EINVAL. */
+int procs_parse_credentials(const char *status, struct proc_creds *out);
 
 /* True if basename(exe) or comm is one of names[0..n). */
 bool procs_name_matches(const struct proc_info *p, const char names[][16], int n);

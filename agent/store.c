@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "log.h"
+#include "loop.h"
 #include "snapshot/verify.h"
 
 #define GZ_SUFFIX ".heapsnapshot.gz"
@@ -48,14 +50,6 @@ struct store_writer {
 	char error[PATH_MAX + 512];
 	bool failed;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -239,24 +233,6 @@ void store_blob_path(const struct store *st, const char *id, char *out, size_t o
 }
 
 /* ---- small file helpers -------------------------------------------------- */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int free_space_ok(struct store *st, char *err, size_t errlen)
 {
@@ -669,7 +645,7 @@ static void enforce_quota(struct store *st, const char *keep_id)
 	struct snapshot_meta *list;
 	size_t count, live;
 	uint64_t total = 0;
-	int64_t now = now_ms();
+	int64_t now = wall_ms();
 
 	if (!st->max_count && !st->max_total_bytes && !st->max_age_days)
 		return;
@@ -703,7 +679,7 @@ static void make_id(const struct snapshot_meta *meta, char *id, size_t idlen)
 	struct tm tm;
 
 	if (getrandom(&suffix, sizeof(suffix), GRND_NONBLOCK) != sizeof(suffix))
-		suffix = (unsigned short)(now_ms() ^ getpid());
+		suffix = (unsigned short)(wall_ms() ^ getpid());
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(id, idlen, "%s-%d-%04x", when, meta->pid, suffix);
@@ -762,7 +738,7 @@ struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *
 	w->st = st;
 	w->fd = -1;
 	if (meta->started_at_ms == 0)
-		meta->started_at_ms = now_ms();
+		meta->started_at_ms = wall_ms();
 	w->verify = snap_verify_new();
 	if (!w->verify ||
 	    deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -897,7 +873,7 @@ static void fill_meta(struct store_writer *w, struct snapshot_meta *meta,
 	meta->node_count = info->node_count;
 	meta->edge_count = info->edge_count;
 	if (meta->ended_at_ms == 0)
-		meta->ended_at_ms = now_ms();
+		meta->ended_at_ms = wall_ms();
 	if (meta->capture_ms == 0) {
 		int64_t from = meta->triggered_at_ms ? meta->triggered_at_ms : meta->started_at_ms;
 

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
+
 #define WS_DEFAULT_MAX_MESSAGE (64ull << 20)
 #define WS_READ_BUF (256u << 10)
 #define WS_HANDSHAKE_MAX 8192
@@ -296,19 +298,11 @@ size_t ws_frame_header(uint8_t *hdr, enum ws_opcode op, bool fin, uint64_t len, 
 
 /* --- bounded I/O ---------------------------------------------------------- */
 
-int64_t ws_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum ws_io_result ws_wait_fd(int fd, short events, const struct ws_wait *wait)
 {
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = fd, .events = events }, { .fd = wait->watch_fd, .events = POLLIN } };
-		int64_t left = wait->deadline_ms - ws_now_ms();
+		int64_t left = wait->deadline_ms - mono_ms();
 		int n;
 
 		if (wait->cancel && *wait->cancel)

@@ -70,7 +70,7 @@ void ws_accept_key(const char *key, char *out, size_t outlen);
 /* --- connection --------------------------------------------------------- */
 
 struct ws_wait {
-	int64_t deadline_ms;         /* CLOCK_MONOTONIC ms; every wait ends there */
+	int64_t deadline_ms;         /* CLOCK_MONOTONIC ms (mono_ms, loop.h); every wait ends there */
 	const volatile int *cancel;  /* may be NULL */
 	int watch_fd;                /* readable = give up (pidfd of the target), or -1 */
 };
@@ -111,8 +111,5 @@ void ws_conn_close(struct ws_conn *c, const struct ws_wait *wait);
 /* Wait until fd is ready for events (POLLIN/POLLOUT), in slices of at most 250 ms,
  * honouring wait. Shared by http.c and capture_inspector.c. */
 enum ws_io_result ws_wait_fd(int fd, short events, const struct ws_wait *wait);
-
-/* CLOCK_MONOTONIC in ms. */
-int64_t ws_now_ms(void);
 
 #endif

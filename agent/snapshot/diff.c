@@ -333,6 +333,14 @@ json_t *hs_json_class_name(const char *name)
 	return j ? j : json_string("(name not valid UTF-8)");
 }
 
+void hs_text_class_name(const char *name, char out[HS_CLASS_CELL])
+{
+	snprintf(out, HS_CLASS_CELL, "%s", name);
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+}
+
 json_t *hs_diff_to_json(const struct hs_diff *d, size_t top)
 {
 	size_t n = top && top < d->count ? top : d->count;
@@ -364,11 +372,8 @@ void hs_diff_print(FILE *f, const struct hs_diff *d, size_t top)
 		"# Delta", "Alloc. Size", "Freed Size", "Size Delta");
 	for (size_t i = 0; i < n; i++) {
 		const struct hs_class_diff *c = &d->classes[i];
-		char name[41];
-		snprintf(name, sizeof(name), "%s", c->name);
-		for (char *p = name; *p; p++)
-			if (*p == '\n' || *p == '\t')
-				*p = ' ';
+		char name[HS_CLASS_CELL];
+		hs_text_class_name(c->name, name);
 		fprintf(f, "%-40s %10" PRIu64 " %10" PRIu64 " %+10" PRId64 " %14" PRIu64
 			" %14" PRIu64 " %+14" PRId64 "\n", name, c->new_count, c->deleted_count,
 			c->delta_count, c->alloc_bytes, c->freed_bytes, c->delta_bytes);

@@ -56,6 +56,9 @@ void hs_diff_free(struct hs_diff *d);
 json_t *hs_diff_to_json(const struct hs_diff *d, size_t top);
 /* A class name as a JSON string (a placeholder if it is not valid UTF-8). */
 json_t *hs_json_class_name(const char *name);
+/* A class name for a 40-column text cell: truncated, newlines and tabs as spaces. */
+#define HS_CLASS_CELL 41
+void hs_text_class_name(const char *name, char out[HS_CLASS_CELL]);
 /* The text table. */
 void hs_diff_print(FILE *f, const struct hs_diff *d, size_t top);
 

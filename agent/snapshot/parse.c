@@ -530,71 +530,72 @@ static int read_type_lists(struct parser *ps, struct str_list *lists, unsigned *
 	return more;
 }
 
-static int parse_meta(struct parser *ps)
+/* Read one JSON object: for each key (left in ps->tmp) read_value reads its value.
+ * The number of keys (0 for "{}"), or -1. */
+static int read_object(struct parser *ps, int (*read_value)(struct parser *ps))
 {
-	ps->section = "meta";
 	if (expect(ps, '{') < 0)
 		return -1;
 	if (peek(ps) == '}') {
 		ps->p++;
 		return 0;
 	}
-	int more = 1;
+	int keys = 0, more = 1;
 	while (more > 0) {
-		if (read_key(ps) < 0)
+		if (read_key(ps) < 0 || read_value(ps) < 0)
 			return -1;
-		int rc;
-		if (strcmp(ps->tmp.d, "node_fields") == 0)
-			rc = read_string_list(ps, &ps->node_fields);
-		else if (strcmp(ps->tmp.d, "edge_fields") == 0)
-			rc = read_string_list(ps, &ps->edge_fields);
-		else if (strcmp(ps->tmp.d, "node_types") == 0)
-			rc = read_type_lists(ps, ps->node_types, &ps->node_types_n);
-		else if (strcmp(ps->tmp.d, "edge_types") == 0)
-			rc = read_type_lists(ps, ps->edge_types, &ps->edge_types_n);
-		else
-			rc = skip_value(ps);
-		if (rc < 0)
-			return -1;
+		keys++;
 		more = next_or_close(ps, '}');
 	}
-	if (more < 0)
-		return -1;
+	return more < 0 ? -1 : keys;
+}
+
+static int read_meta_value(struct parser *ps)
+{
+	if (strcmp(ps->tmp.d, "node_fields") == 0)
+		return read_string_list(ps, &ps->node_fields);
+	if (strcmp(ps->tmp.d, "edge_fields") == 0)
+		return read_string_list(ps, &ps->edge_fields);
+	if (strcmp(ps->tmp.d, "node_types") == 0)
+		return read_type_lists(ps, ps->node_types, &ps->node_types_n);
+	if (strcmp(ps->tmp.d, "edge_types") == 0)
+		return read_type_lists(ps, ps->edge_types, &ps->edge_types_n);
+	return skip_value(ps);
+}
+
+/* An empty meta ("{}") leaves have_meta unset: resolve_fields reports it missing. */
+static int parse_meta(struct parser *ps)
+{
+	ps->section = "meta";
+	int keys = read_object(ps, read_meta_value);
+	if (keys <= 0)
+		return keys;
 	ps->have_meta = true;
 	ps->section = "snapshot";
 	return 0;
 }
 
+static int read_snapshot_value(struct parser *ps)
+{
+	int rc;
+	if (strcmp(ps->tmp.d, "meta") == 0) {
+		rc = parse_meta(ps);
+	} else if (strcmp(ps->tmp.d, "node_count") == 0) {
+		rc = read_uint(ps, &ps->declared_nodes);
+		ps->declared_nodes_set = true;
+	} else if (strcmp(ps->tmp.d, "edge_count") == 0) {
+		rc = read_uint(ps, &ps->declared_edges);
+		ps->declared_edges_set = true;
+	} else {
+		rc = skip_value(ps);
+	}
+	return rc;
+}
+
 static int parse_snapshot_header(struct parser *ps)
 {
 	ps->section = "snapshot";
-	if (expect(ps, '{') < 0)
-		return -1;
-	if (peek(ps) == '}') {
-		ps->p++;
-		return 0;
-	}
-	int more = 1;
-	while (more > 0) {
-		if (read_key(ps) < 0)
-			return -1;
-		int rc;
-		if (strcmp(ps->tmp.d, "meta") == 0) {
-			rc = parse_meta(ps);
-		} else if (strcmp(ps->tmp.d, "node_count") == 0) {
-			rc = read_uint(ps, &ps->declared_nodes);
-			ps->declared_nodes_set = true;
-		} else if (strcmp(ps->tmp.d, "edge_count") == 0) {
-			rc = read_uint(ps, &ps->declared_edges);
-			ps->declared_edges_set = true;
-		} else {
-			rc = skip_value(ps);
-		}
-		if (rc < 0)
-			return -1;
-		more = next_or_close(ps, '}');
-	}
-	return more;
+	return read_object(ps, read_snapshot_value) < 0 ? -1 : 0;
 }
 
 static int field_index(const struct str_list *l, const char *name)

@@ -169,11 +169,8 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top)
 	fprintf(f, "%-40s %10s %14s %14s\n", "Class", "Count", "Shallow Size", "Retained Size");
 	for (size_t i = 0; i < n; i++) {
 		const struct hs_class_summary *c = &sum->classes[i];
-		char name[41];
-		snprintf(name, sizeof(name), "%s", c->name);
-		for (char *p = name; *p; p++)
-			if (*p == '\n' || *p == '\t')
-				*p = ' ';
+		char name[HS_CLASS_CELL];
+		hs_text_class_name(c->name, name);
 		fprintf(f, "%-40s %10" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n", name, c->count,
 			c->shallow_bytes, c->retained_bytes);
 	}

@@ -567,6 +567,18 @@ static int truncated(struct snap_verify *v, char *err, size_t errlen)
 	return -1;
 }
 
+/* An array of count records of fields numbers each must hold count x fields numbers. */
+static int check_array_len(const char *array, const char *count_name, uint64_t len, uint64_t count,
+			   unsigned fields, char *err, size_t errlen)
+{
+	if (count <= UINT64_MAX / fields && len == count * fields)
+		return 0;
+	snprintf(err, errlen, "%s has %llu numbers, expected %llu (%s %llu x %u fields)", array,
+		 (unsigned long long)len, (unsigned long long)(count * fields), count_name,
+		 (unsigned long long)count, fields);
+	return -1;
+}
+
 static int check_counts(const struct snap_verify *v, char *err, size_t errlen)
 {
 	const struct snap_verify_info *in = &v->info;
@@ -584,23 +596,11 @@ static int check_counts(const struct snap_verify *v, char *err, size_t errlen)
 		snprintf(err, errlen, "not a heap snapshot: no \"nodes\"/\"edges\" arrays");
 		return -1;
 	}
-	if (in->node_count > UINT64_MAX / in->node_fields ||
-	    in->nodes_len != in->node_count * in->node_fields) {
-		snprintf(err, errlen, "nodes has %llu numbers, expected %llu (node_count %llu x %u fields)",
-			 (unsigned long long)in->nodes_len,
-			 (unsigned long long)(in->node_count * in->node_fields),
-			 (unsigned long long)in->node_count, in->node_fields);
+	if (check_array_len("nodes", "node_count", in->nodes_len, in->node_count, in->node_fields,
+			    err, errlen) < 0)
 		return -1;
-	}
-	if (in->edge_count > UINT64_MAX / in->edge_fields ||
-	    in->edges_len != in->edge_count * in->edge_fields) {
-		snprintf(err, errlen, "edges has %llu numbers, expected %llu (edge_count %llu x %u fields)",
-			 (unsigned long long)in->edges_len,
-			 (unsigned long long)(in->edge_count * in->edge_fields),
-			 (unsigned long long)in->edge_count, in->edge_fields);
-		return -1;
-	}
-	return 0;
+	return check_array_len("edges", "edge_count", in->edges_len, in->edge_count, in->edge_fields,
+			       err, errlen);
 }
 
 int snap_verify_finish(struct snap_verify *v, struct snap_verify_info *info, char *err, size_t errlen)

@@ -28,6 +28,7 @@
 
 #include "capture_inspector.h"
 #include "capture_route.h"
+#include "loop.h"
 #include "ws.h"
 
 /* HEAPSNAP_TEST_NODE=/path/to/node runs the same tests on another Node version. */
@@ -104,7 +105,7 @@ static pid_t spawn_ready(char *const argv[])
 	pid_t pid;
 	char buf[256];
 	size_t have = 0;
-	int64_t deadline = ws_now_ms() + 15000;
+	int64_t deadline = mono_ms() + 15000;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	pid = fork();
@@ -115,7 +116,7 @@ static pid_t spawn_ready(char *const argv[])
 		_exit(127);
 	}
 	close(p[1]);
-	while (ws_now_ms() < deadline) {
+	while (mono_ms() < deadline) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		if (poll(&pfd, 1, 250) <= 0)
 			continue;
@@ -313,9 +314,9 @@ static void test_app_handling_sigusr1_fails_cleanly(void **state)
 	pid_t pid = spawn_ready(argv);
 	fill_proc(&p, pid, 19302, false);
 	fill_cfg(&cfg, 2);
-	int64_t t0 = ws_now_ms();
+	int64_t t0 = mono_ms();
 	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
-	assert_true(ws_now_ms() - t0 < 5000);
+	assert_true(mono_ms() - t0 < 5000);
 	assert_string_equal(ctx.err, "SIGUSR1 did not open the inspector within 2s (the app may handle SIGUSR1 itself)");
 	assert_int_equal(w.len, 0);
 	assert_true(alive(pid));
@@ -389,9 +390,9 @@ static void test_target_exit_mid_capture(void **state)
 	fill_proc(&p, pid, 19304, false);
 	fill_cfg(&cfg, 10);
 	w.kill_on_first_write = pid;
-	int64_t t0 = ws_now_ms();
+	int64_t t0 = mono_ms();
 	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
-	assert_true(ws_now_ms() - t0 < 10000);
+	assert_true(mono_ms() - t0 < 10000);
 	assert_contains(ctx.err, "process exited during capture");
 	stop(pid);
 	free(w.buf);
@@ -414,9 +415,9 @@ static void test_cancel_mid_capture(void **state)
 	fill_proc(&p, pid, 19306, false);
 	fill_cfg(&cfg, 10);
 	w.cancel_on_first_write = &cancel_flag;
-	int64_t t0 = ws_now_ms();
+	int64_t t0 = mono_ms();
 	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
-	assert_true(ws_now_ms() - t0 < 10000);
+	assert_true(mono_ms() - t0 < 10000);
 	assert_contains(ctx.err, "cancelled");
 	assert_false(port_listening(19306));
 	assert_true(alive(pid));
@@ -648,10 +649,10 @@ static void expect_fake_failure(const uint8_t *script, size_t n, const char *nee
 {
 	struct store_writer w = { 0 };
 	struct capture_ctx ctx;
-	int64_t t0 = ws_now_ms();
+	int64_t t0 = mono_ms();
 
 	assert_int_equal(fake_capture(script, n, &w, &ctx), -1);
-	assert_true(ws_now_ms() - t0 < 4000);
+	assert_true(mono_ms() - t0 < 4000);
 	assert_contains(ctx.err, needle);
 	free(w.buf);
 }

@@ -1,7 +1,8 @@
 /* Unit tests of procs.c: signal names, the Node option parser over many argv and
  * NODE_OPTIONS cases, the Node version read from /usr/bin/node without running the
  * target (compared with `node --version`), the libnode.so fallback through
- * /proc/PID/maps, and procs_read on a real node child. Every wait is bounded. */
+ * /proc/PID/maps, procs_read on a real node child, and the credentials and RSS
+ * readers on ourselves and a reaped child. Every wait is bounded. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -460,6 +461,47 @@ static void test_name_matches(void **state)
 	assert_false(procs_name_matches(&p, names, 0));
 }
 
+/* The fs ids are the 4th column; groups stop at the end of their line; a status
+ * without Gid is an error; our own credentials and RSS match what libc says. */
+static void test_credentials_and_rss(void **state)
+{
+	(void)state;
+	struct proc_creds c;
+	const char *status = "Name:\tnode\nUid:\t1000\t1001\t1002\t1003\n"
+			     "Gid:\t2000\t2001\t2002\t2003\nFDSize:\t64\n"
+			     "Groups:\t4 24 27 \nNStgid:\t77\n";
+	assert_int_equal(procs_parse_credentials(status, &c), 0);
+	assert_int_equal(c.fsuid, 1003);
+	assert_int_equal(c.fsgid, 2003);
+	assert_int_equal(c.ngroups, 3);
+	assert_int_equal(c.groups[0], 4);
+	assert_int_equal(c.groups[2], 27);
+	assert_int_equal(procs_parse_credentials("Uid:\t0\t0\t0\t0\nGroups:\t\nNSpid:\t5\n", &c), -EINVAL);
+	assert_int_equal(c.ngroups, 0);
+
+	assert_int_equal(procs_credentials(getpid(), &c), 0);
+	assert_int_equal(c.fsuid, geteuid());
+	assert_int_equal(c.fsgid, getegid());
+	assert_int_equal(c.ngroups, getgroups(0, NULL));
+
+	uint64_t rss = 0;
+	assert_int_equal(procs_rss(getpid(), &rss), 0);
+	assert_true(rss > 0);
+	assert_true(procs_rss_bytes(getpid()) > 0);
+
+	/* a reaped child: gone for every reader */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	uint64_t start;
+	assert_int_equal(procs_rss(child, &rss), -ESRCH);
+	assert_int_equal(procs_credentials(child, &c), -ESRCH);
+	assert_int_equal(procs_start_time(child, &start), -ESRCH);
+	assert_int_equal(procs_rss_bytes(child), 0);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -492,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_procs_read_node_child),
 		cmocka_unit_test(test_procs_read_libnode_fallback),
 		cmocka_unit_test(test_name_matches),
+		cmocka_unit_test(test_credentials_and_rss),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
