@@ -2,9 +2,10 @@
 # Fault matrix (issue 6): the agent is SIGKILLed in the middle of a capture and
 # restarted on the same store. A node with ~600k small objects at the trigger (80 MB
 # of growth: V8 needs seconds to write its ~100 MB snapshot) is captured through
-# --heapsnapshot-signal; once the snapshot is streaming into the store (a non-empty *.tmp there), the agent is SIGKILLed. After
-# the restart: nothing is listed, no *.tmp or orphan .gz is left, the node is found
-# again by the /proc scan ("watching pid N") and is alive. What happens to the raw
+# --heapsnapshot-signal; once the snapshot is streaming into the store (a non-empty
+# *.tmp there), the agent is SIGKILLed. After the restart: nothing is listed, no *.tmp
+# or orphan .gz is left, the node is found again by the /proc scan ("watching pid N"),
+# `heapsnap ps` lists it, and it is alive. What happens to the raw
 # Heap.* file the killed agent left in the app's directory is reported, not asserted.
 source "$(dirname "$0")/lib.sh"
 need_root
