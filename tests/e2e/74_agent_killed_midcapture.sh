@@ -33,7 +33,12 @@ grep -q "watching pid $VICTIM " "$T/agent.err" || fail "the node was not found a
 left=$(ls -A "$T/store" | grep -E '\.tmp$|\.gz$')
 [ -z "$left" ] || fail "left in the store after the restart: $left"
 kill -0 "$VICTIM" || fail "the node died"
-"$HEAPSNAP" -c "$T/hs.ini" ps --json | grep -q "\"pid\": *$VICTIM[,}]" || fail "heapsnap ps does not list the node"
+"$HEAPSNAP" -c "$T/hs.ini" ps --json >"$T/ps.json" || fail "heapsnap ps --json failed"
+grep -q "\"pid\": *$VICTIM[,}]" "$T/ps.json" || fail "heapsnap ps does not list the node"
+"$NODE" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+	const p = (Array.isArray(l) ? l : l.processes || []).find(x => x.pid === Number(process.argv[2]));
+	if (p) console.log(`note: after the restart the baseline is ${(p.baseline_rss_bytes / 1048576).toFixed(0)} MB ` +
+		`(first agent: ${process.argv[3]})`);' "$T/ps.json" "$VICTIM" "$(grep -o "pid $VICTIM: baseline RSS [0-9.]* MB" "$T/agent1.err")"
 
 # The raw file: V8 goes on writing it after the agent died. Wait (bounded) until the
 # node has closed it, then report whether it is still there.
