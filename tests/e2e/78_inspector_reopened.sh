@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fault matrix: no debug port is left open, even when the capture happens while the
+# target's main thread is inside one long JS task. A flagless node leaks inside a 10 s
+# synchronous task; the agent's SIGUSR1 lands in it. Node then opens its inspector
+# through the V8 interrupt at once, and the agent attaches, snapshots and closes the
+# inspector, all inside that task. But the SIGUSR1 also queued a libuv async request to
+# start the inspector, which runs when the task returns to the event loop: if nothing
+# accounts for it, the inspector opens again, after the agent reported it closed, and
+# stays open. The test asserts the port is closed 3 s after the task has ended.
+source "$(dirname "$0")/lib.sh"
+need_root
+command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unshare/nsenter"
+
+listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
+
+write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto
+start_agent "$T/hs.ini"
+mkdir -p "$T/app"; cd "$T/app"
+# Its own network namespace: other tests on this host may use the host's 9229.
+DONE_FILE=$T/app/done unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns \
+	"$NODE" "$APPS/busy_leak.js" >>"$T/node.log" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+
+wait_for 60 event_for "$APP" capture_done || fail "not captured"
+grep "pid $APP: snapshot .* stored" "$T/agent.err"
+[ -f "$T/app/done" ] && echo "note: the capture ended after the busy task (the SIGUSR1 did not land inside it)"
+wait_for 30 test -f "$T/app/done" || fail "the busy task did not end"
+sleep 3
+kill -0 "$APP" || fail "the node died"
+opened=$(grep -c "Debugger listening" "$T/node.log")
+echo "the node opened its inspector $opened time(s)"
+if listening_9229 "$APP"; then
+	fail "the inspector listens again after the agent closed it (opened $opened times: the SIGUSR1's queued start ran when the task returned to the event loop)"
+fi
+stop_agent
+pass "inspector closed and still closed after the long task ended"
