@@ -77,14 +77,18 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->started_at_ms = wall_ms();
 }
 
-/* One attempt through one route: 0 and meta filled, or -1 and err. */
+/* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
+ * whether the other route may still be tried: only when this one failed before the
+ * target produced any byte (a store failure or a dead target would fail it too,
+ * and a second snapshot costs the target as much again). */
 static int run_route(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
-		     bool inspector, struct snapshot_meta *meta, char *err, size_t errlen)
+		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
 	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
 	const char *method = inspector ? "inspector" : "signal";
 	int rc;
 
+	*fallback = false;
 	fill_meta(meta, job, p, method);
 	pthread_mutex_lock(&c->store_lock);
 	ctx.w = store_writer_begin(c->store, meta, c->cfg->compress_level, err, errlen);
@@ -95,6 +99,7 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w) && !c->cancel;
 		store_writer_abort(ctx.w);
 		return -1;
 	}
@@ -217,13 +222,14 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 	if (!guard_allows(c, job, !order[0], out))
 		return -1;
 	rc = -1;
-	for (int i = 0; i < routes && rc != 0 && !c->cancel; i++) {
+	bool fallback = true;
+	for (int i = 0; i < routes && rc != 0 && fallback && !c->cancel; i++) {
 		const char *method = order[i] ? "inspector" : "signal";
 		json_t *ev = event_base("capture_start", job);
 		json_object_set_new(ev, "method", json_string(method));
 		alert_emit(c->alerts, ev);
 
-		rc = run_route(c, job, &p, order[i], &meta, out->err, sizeof(out->err));
+		rc = run_route(c, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
 		if (rc)
 			emit_failed(c, job, method, out->err);
 	}

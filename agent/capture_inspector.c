@@ -49,6 +49,9 @@
 #define SNAPSHOT_REQ_ID 1
 #define CLOSE_REQ_ID 2
 #define FIFO_REQ_ID 3
+#define SETTLE_REQ_ID 4
+/* How long the close waits for the target's event loop to turn (see settle_event_loop). */
+#define SETTLE_WAIT_MS 10000
 #define FIFO_READ_BUF (256u << 10)
 
 /* --- listening sockets ------------------------------------------------------ */
@@ -420,7 +423,7 @@ static int pump_error(struct session *s, enum ws_io_result r)
 	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
 		return capture_fail(s->ctx, "process exited during capture");
 	if (s->store_failed)
-		return capture_fail(s->ctx, "store: %s", store_writer_error(s->ctx->w));
+		return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
 	if (r == WS_IO_TIMEOUT)
 		return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
 	if (io_reason(r))
@@ -459,6 +462,28 @@ static bool port_still_open(struct session *s)
 	return l.found && l.owned;
 }
 
+/* SIGUSR1 both starts the inspector at once (a V8 interrupt, even inside a long JS
+ * task) and queues a second start on the event loop. Closing before that queued start
+ * has run lets it open the inspector again afterwards: so wait, bounded, for one turn
+ * of the target's event loop first. */
+static void settle_event_loop(struct session *s)
+{
+	static const volatile int never = 0;
+	struct ws_wait w = { .deadline_ms = mono_ms() + SETTLE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	struct ws_sink sink;
+
+	cdp_decoder_ws_sink(s->dec, &sink);
+	s->want_id = SETTLE_REQ_ID;
+	s->replied = false;
+	if (send_request(s, SETTLE_REQ_ID, "Runtime.evaluate",
+			 json_pack("{s:s, s:b}", "expression", "new Promise(r => setImmediate(r))",
+				   "awaitPromise", 1), &w) < 0)
+		return;
+	while (!s->replied)
+		if (ws_conn_pump(s->ws, &sink, &w, s->ctx->err, sizeof(s->ctx->err)) != WS_IO_OK)
+			return;
+}
+
 /* Ask the target to close the inspector we opened and wait until the port is gone.
  * Runs even after a failed or cancelled capture, with its own short deadline. */
 static bool close_inspector(struct session *s)
@@ -472,6 +497,10 @@ static bool close_inspector(struct session *s)
 	memcpy(saved_err, s->ctx->err, sizeof(saved_err));
 	if (!s->ws && port_still_open(s))
 		attach(s, &w);
+	if (s->ws) {
+		settle_event_loop(s);
+		w.deadline_ms = mono_ms() + CLOSE_WAIT_MS;
+	}
 	if (s->ws && send_request(s, CLOSE_REQ_ID, "Runtime.evaluate",
 				  json_pack("{s:s, s:b}", "expression", "require('inspector').close()",
 					    "includeCommandLineAPI", 1), &w) == 0) {
@@ -570,7 +599,7 @@ static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 		ssize_t n = read(f->fd, buf, FIFO_READ_BUF);
 		if (n > 0) {
 			if (store_write(s, buf, (size_t)n) < 0)
-				return capture_fail(s->ctx, "store: %s", store_writer_error(s->ctx->w));
+				return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
 			continue;
 		}
 		if (n == 0)
