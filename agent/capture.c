@@ -99,7 +99,7 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
-		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w) && !c->cancel;
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !c->cancel;
 		store_writer_abort(ctx.w);
 		return -1;
 	}

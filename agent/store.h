@@ -62,6 +62,7 @@ struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *
 					 char *err, size_t errlen);
 /* Append raw snapshot bytes. 0, or -1 with the writer's error (disk full, malformed). */
 int store_writer_write(struct store_writer *w, const void *buf, size_t len);
+/* The writer's error, "" while there is none. */
 const char *store_writer_error(const struct store_writer *w);
 uint64_t store_writer_raw_bytes(const struct store_writer *w);
 /* Finish: verify complete, fsync, rename, write ID.json. Fills raw/size/counts in
