@@ -209,6 +209,38 @@ void agent_remove(struct agent *a, pid_t pid)
 	}
 }
 
+void agent_resume_interrupted(struct agent *a)
+{
+	struct capture_journal *journals;
+	size_t n;
+
+	if (!a->cfg->state_file[0] || journal_take_all(a->cfg->state_file, &journals, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct capture_journal *j = &journals[i];
+		struct watched *w = agent_find(a, j->pid);
+		if (!w || w->start_time != j->start_time || w->capturing)
+			continue;
+		struct capture_job job = {
+			.pid = w->pid, .start_time = w->start_time, .rss_bytes = j->rss_bytes,
+			.threshold_bytes = j->threshold_bytes, .triggered_wall_ms = j->triggered_wall_ms,
+			.triggered_mono_ms = mono_ms(), .baseline = j->baseline,
+			.resume_after_ms = j->started_wall_ms,
+		};
+		snprintf(job.reason, sizeof(job.reason), "%s", j->reason);
+		snprintf(job.resume_method, sizeof(job.resume_method), "%s", j->method);
+		if (!job.baseline)
+			snprintf(job.baseline_id, sizeof(job.baseline_id), "%s", w->baseline_id);
+		log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
+			 j->method);
+		if (capturer_submit(a->capturer, &job) == 0) {
+			w->capturing = true;
+			arm(a, w);
+		}
+	}
+	free(journals);
+}
+
 void agent_scan(struct agent *a)
 {
 	DIR *d = opendir("/proc");

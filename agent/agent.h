@@ -64,6 +64,8 @@ struct agent {
 void agent_restore(struct agent *a);
 /* Find every running Node process (a /proc scan) and watch it. */
 void agent_scan(struct agent *a);
+/* Finish what a previous run killed mid-capture left (its capture journals). */
+void agent_resume_interrupted(struct agent *a);
 /* Watch pid if its executable is one of the configured names. just_exec: seen at
  * exec, so its baseline RSS is taken once Node has started (AGENT_SETTLE_MS). */
 void agent_add(struct agent *a, pid_t pid, bool just_exec);

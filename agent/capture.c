@@ -16,6 +16,7 @@
 #include "capture_route.h"
 #include "guard.h"
 #include "log.h"
+#include "persist.h"
 #include "loop.h"
 #include "procs.h"
 #include "snapshot/report.h"
@@ -77,6 +78,25 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->started_at_ms = wall_ms();
 }
 
+/* While a route runs, a journal lets the next run of the agent finish what this one
+ * leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
+static void journal_begin(struct capturer *c, const struct capture_job *job, const char *method)
+{
+	struct capture_journal j = {
+		.pid = job->pid, .start_time = job->start_time, .rss_bytes = job->rss_bytes,
+		.threshold_bytes = job->threshold_bytes, .triggered_wall_ms = job->triggered_wall_ms,
+		.started_wall_ms = job->resume_after_ms ? job->resume_after_ms : wall_ms(),
+		.baseline = job->baseline,
+	};
+
+	if (!c->cfg->state_file[0])
+		return;
+	snprintf(j.method, sizeof(j.method), "%s", method);
+	snprintf(j.reason, sizeof(j.reason), "%s", job->reason);
+	if (journal_write(c->cfg->state_file, &j) != 0)
+		log_warn("pid %d: cannot journal the capture next to %s", job->pid, c->cfg->state_file);
+}
+
 /* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
  * whether the other route may still be tried: only when this one failed before the
  * target produced any byte (a store failure or a dead target would fail it too,
@@ -89,6 +109,7 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	int rc;
 
 	*fallback = false;
+	ctx.resume_after_ms = job->resume_after_ms;
 	fill_meta(meta, job, p, method);
 	pthread_mutex_lock(&c->store_lock);
 	ctx.w = store_writer_begin(c->store, meta, c->cfg->compress_level, err, errlen);
@@ -96,7 +117,10 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	if (!ctx.w)
 		return -1;
 
+	journal_begin(c, job, method);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
+	if (c->cfg->state_file[0])
+		journal_remove(c->cfg->state_file, job->pid);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
 		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !c->cancel;
@@ -202,6 +226,35 @@ static bool guard_allows(struct capturer *c, const struct capture_job *job, bool
 	return false;
 }
 
+static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
+		       struct capture_outcome *out);
+
+/* A previous run was killed in the middle of this capture: pick up the snapshot Node
+ * went on writing (signal), or close the inspector it opened (inspector). */
+static int resume(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
+		  struct capture_outcome *out)
+{
+	struct snapshot_meta meta;
+	bool fallback;
+
+	if (strcmp(job->resume_method, "inspector") == 0) {
+		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
+		int rc = capture_inspector_close_leftover(&ctx);
+		if (rc == 1)
+			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
+		else if (rc < 0)
+			log_warn("pid %d: inspector left open by the previous run: %s", job->pid, ctx.err);
+		snprintf(out->err, sizeof(out->err), "interrupted inspector capture not resumed");
+		return -1;
+	}
+	if (run_route(c, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
+		emit_failed(c, job, "signal", out->err);
+		return -1;
+	}
+	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
+	return finish_done(c, job, &meta, out);
+}
+
 static int capture_one(struct capturer *c, const struct capture_job *job, struct capture_outcome *out)
 {
 	struct proc_info p;
@@ -214,6 +267,8 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 		emit_failed(c, job, "none", out->err);
 		return -1;
 	}
+	if (job->resume_method[0])
+		return resume(c, job, &p, out);
 	int routes = pick_routes(c->cfg, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
 		emit_failed(c, job, "none", out->err);
@@ -235,23 +290,29 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 	}
 	if (rc)
 		return -1;
+	return finish_done(c, job, &meta, out);
+}
 
+/* A stored snapshot: its report, the capture_done alert, the outcome. */
+static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
+		       struct capture_outcome *out)
+{
 	char path[PATH_MAX];
-	store_blob_path(c->store, meta.id, path, sizeof(path));
-	json_t *brief = job->baseline_id[0] ? attach_report(c, job, meta.id, path) : NULL;
+	store_blob_path(c->store, meta->id, path, sizeof(path));
+	json_t *brief = job->baseline_id[0] ? attach_report(c, job, meta->id, path) : NULL;
 	json_t *ev = event_base("capture_done", job);
 	if (brief)
 		json_object_update_new(ev, brief);
-	json_object_set_new(ev, "method", json_string(meta.method));
-	json_object_set_new(ev, "snapshot_id", json_string(meta.id));
+	json_object_set_new(ev, "method", json_string(meta->method));
+	json_object_set_new(ev, "snapshot_id", json_string(meta->id));
 	json_object_set_new(ev, "path", json_string(path));
-	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)meta.raw_bytes));
-	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)meta.size_bytes));
-	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)meta.capture_ms));
+	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)meta->raw_bytes));
+	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)meta->size_bytes));
+	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)meta->capture_ms));
 	json_object_set_new(ev, "baseline", json_boolean(job->baseline));
 	alert_emit(c->alerts, ev);
-	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta.id);
-	store_meta_free(&meta);
+	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
+	store_meta_free(meta);
 	return 0;
 }
 

@@ -25,6 +25,9 @@ struct capture_job {
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */
 	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
+	char resume_method[16];        /* "" normally; "signal" / "inspector": finish what an
+	                                  agent killed mid-capture left (see capture_ctx) */
+	int64_t resume_after_ms;       /* wall time that capture started */
 };
 
 struct capture_outcome {

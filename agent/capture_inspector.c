@@ -744,6 +744,47 @@ static int run_capture(struct session *s, enum inspector_transport t)
 	return snapshot(s, t, &w);
 }
 
+static int discard_bytes(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return 0;
+}
+
+int capture_inspector_close_leftover(struct capture_ctx *ctx)
+{
+	struct session s = { .ctx = ctx, .pid = ctx->proc->pid, .pidfd = -1, .port = inspect_port(ctx->proc) };
+	int rc = 0;
+
+	ctx->err[0] = '\0';
+	if (ctx->proc->opts.inspect)
+		return 0; /* started with --inspect: the inspector is the operator's */
+	s.l = find_listener(s.pid, s.port);
+	if (!s.l.found || !s.l.owned)
+		return 0;
+	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
+	if (s.pidfd < 0)
+		return 0; /* gone */
+	s.other_ns = ns_net_differs(s.pid) == 1;
+	s.opened_by_us = true;
+	s.dec = cdp_decoder_new(0, discard_bytes, on_message, &s);
+	if (!s.dec)
+		rc = capture_fail(ctx, "out of memory");
+	else if (close_inspector(&s))
+		rc = 1;
+	else {
+		/* The target may still be busy with the snapshot the killed agent asked for:
+		 * the close request runs when it is done. */
+		int64_t deadline = mono_ms() + (int64_t)total_timeout_s(ctx->cfg) * 1000;
+		while (port_still_open(&s) && slice_wait(&s, deadline) == WS_IO_OK)
+			;
+		rc = port_still_open(&s) ? capture_fail(ctx, "the inspector on port %d is still listening "
+							"after the close request", s.port) : 1;
+	}
+	cdp_decoder_free(s.dec);
+	close(s.pidfd);
+	return rc;
+}
+
 int capture_via_inspector(struct capture_ctx *ctx)
 {
 	return capture_inspector_run(ctx, INSPECTOR_AUTO);

@@ -19,6 +19,10 @@ struct capture_ctx {
 	const struct config *cfg;
 	struct store_writer *w;        /* raw snapshot bytes go here */
 	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
+	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
+	                                  the middle of this capture, which it started at this
+	                                  wall time: pick up what the target is (or was) writing
+	                                  instead of asking for a new snapshot */
 	char err[512];                 /* on failure: one sentence, no trailing newline */
 	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened and closed") */
 };
@@ -35,5 +39,10 @@ int capture_fail(struct capture_ctx *ctx, const char *fmt, ...) __attribute__((f
  * true, or false with the reason in why. */
 bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
 bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen);
+
+/* The inspector the previous run of the agent opened with SIGUSR1 and could not
+ * close (it was killed mid-capture): close it if it still listens and the process
+ * was not started with --inspect. 1 closed, 0 nothing to close, -1 with ctx->err. */
+int capture_inspector_close_leftover(struct capture_ctx *ctx);
 
 #endif

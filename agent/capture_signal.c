@@ -252,6 +252,37 @@ static int remember_old(struct sigcap *s, const char *name)
 	return 0;
 }
 
+/* Resuming: the newest matching file modified since the interrupted capture began. */
+static int adopt_resumed(struct sigcap *s)
+{
+	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	time_t newest = 0;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(errno));
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!heap_name_matches(e->d_name, target_ns_pid(s)) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000 || st.st_mtime < newest)
+			continue;
+		newest = st.st_mtime;
+		snprintf(s->name, sizeof(s->name), "%s", e->d_name);
+	}
+	closedir(d);
+	if (!s->name[0])
+		return capture_fail(s->ctx, "no heap snapshot file of the interrupted capture in %s", s->dir_seen);
+	/* Its IN_CLOSE_WRITE may be long gone: completion comes from /proc/PID/fd. */
+	s->overflow = true;
+	s->t_file = mono_ms();
+	return 0;
+}
+
 /* for_old: remember matching names; else adopt the first matching name not remembered. */
 static int scan_dir(struct sigcap *s, bool for_old)
 {
@@ -554,14 +585,22 @@ static int run_capture(struct sigcap *s, const char *sig)
 	unsigned start_s = cfg->start_timeout_s ? cfg->start_timeout_s : DEFAULT_START_TIMEOUT_S;
 	unsigned total_s = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
 	s->timeout_s = total_s;
-	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || check_dir_fits(s) < 0 ||
-	    watch_dir(s) < 0 || scan_dir(s, true) < 0)
+	bool resume = s->ctx->resume_after_ms != 0;
+	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || (!resume && check_dir_fits(s) < 0) ||
+	    watch_dir(s) < 0 || (!resume && scan_dir(s, true) < 0))
 		return -1;
 	if (!(s->buf = malloc(READ_CHUNK)))
 		return capture_fail(s->ctx, "out of memory");
 	if (*s->ctx->cancel)
 		return fail_wake(s, WAKE_CANCEL, "");
 	s->t_signal = mono_ms();
+	if (s->ctx->resume_after_ms) {
+		if (adopt_resumed(s) < 0 || open_file(s) < 0 ||
+		    stream_file(s, s->t_signal + (int64_t)total_s * 1000) < 0)
+			return -1;
+		fill_detail(s, sig);
+		return 0;
+	}
 	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
 		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
 			    strerror(errno));

@@ -274,6 +274,7 @@ static int start(struct daemon *d)
 	drop_capabilities();
 	agent_restore(&d->agent);
 	agent_scan(&d->agent);
+	agent_resume_interrupted(&d->agent);
 	free(d->agent.restored); /* only the scan uses it */
 	d->agent.restored = NULL;
 	d->agent.nrestored = 0;

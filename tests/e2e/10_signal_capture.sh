@@ -27,7 +27,7 @@ kill -0 "$BEFORE" && kill -0 "$AFTER" || fail "a captured process died"
 ls "$T"/app-*/Heap.*.heapsnapshot 2>/dev/null && fail "raw Heap.* files left in the app directories"
 
 "$HEAPSNAP" --store "$T/store" list --json > "$T/list.json" || fail "heapsnap list --json failed"
-"$NODE" -e '
+nodetool -e '
   const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
   const want = process.argv.slice(2).map(Number);
   for (const pid of want) {
@@ -45,7 +45,7 @@ ls "$T"/app-*/Heap.*.heapsnapshot 2>/dev/null && fail "raw Heap.* files left in 
 for f in "$T"/store/*; do
 	[ "$(stat -c %a "$f")" = 600 ] || fail "$f is not 0600"
 done
-id=$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[0].id)' "$T/list.json")
+id=$(nodetool -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[0].id)' "$T/list.json")
 gzip -t "$T/store/$id.heapsnapshot.gz" || fail "stored file is not gzip"
 "$HEAPSNAP" --store "$T/store" get "$id" -o "$T/got.heapsnapshot" || fail "heapsnap get failed"
 snapshot_ok "$T/got.heapsnapshot" || fail "the fetched snapshot does not parse"

@@ -33,7 +33,7 @@ wait_for 10 bash -c "! nsenter -t $NSNODE -n ss -Hltn 'sport = :9229' | grep -q 
 
 "$HEAPSNAP" --store "$T/store" list --json > "$T/list.json"
 for pid in "$HOSTNODE" "$NSNODE"; do
-	id=$("$NODE" -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(x=>x.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "$pid")
+	id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(x=>x.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "$pid")
 	[ -n "$id" ] || fail "no stored snapshot for $pid"
 	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$pid.heapsnapshot" || fail "get $id"
 	snapshot_ok "$T/$pid.heapsnapshot" || fail "snapshot of $pid does not parse"

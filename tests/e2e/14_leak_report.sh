@@ -17,7 +17,7 @@ grep -q '"top_growth":\[{"class":"LeakRecord"' <<<"$line" || fail "alert's first
 grep -q '"retainer_path":\[{' <<<"$line" || fail "no retainer path in the alert"
 
 "$HEAPSNAP" --store "$T/store" list --json > "$T/list.json"
-"$NODE" -e '
+nodetool -e '
   const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
   const inc = l.find(s => s.reason === "growth");
   if (!inc || !Array.isArray(inc.top_growth) || inc.top_growth.length === 0) process.exit(1);

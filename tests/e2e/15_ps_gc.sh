@@ -46,7 +46,7 @@ check_ps() {
 	minor=$(grep -cE "Scavenge|Minor Mark" "$trace")
 	major=$(( $(grep -cE "Mark-Compact|Mark-sweep|Mark-Sweep" "$trace") - $(grep -cE "Minor Mark-Sweep" "$trace") ))
 	last=$(grep -E "Mark-Compact|Mark-sweep|Mark-Sweep" "$trace" | grep -v "Minor Mark" | tail -1 | sed -E 's/.*-> *([0-9.]+) \(.*/\1/')
-	"$NODE" -e '
+	nodetool -e '
 	  const [file, pid, minor, major, last] = process.argv.slice(1);
 	  const p = JSON.parse(require("fs").readFileSync(file)).find(x => x.pid == pid);
 	  if (!p) { console.error("pid not in ps"); process.exit(1); }
@@ -74,7 +74,7 @@ mkdir -p "$T/stripped" && cp "$NODE24" "$T/stripped/node" && strip "$T/stripped/
 "$T/stripped/node" -e 'setInterval(()=>{}, 1000)' &
 STRIPPED=$!; PIDS+=("$STRIPPED")
 wait_for 10 bash -c "'$HEAPSNAP' -c '$T/hs.ini' ps --json | grep -q '\"pid\": $STRIPPED'" || fail "stripped node not watched"
-"$HEAPSNAP" -c "$T/hs.ini" ps --json | "$NODE" -e '
+"$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
   const p = JSON.parse(require("fs").readFileSync(0)).find(x => x.pid == process.argv[1]);
   if (!/^none: .*(stripped|symbol)/.test(p.gc_probes)) { console.error(p.gc_probes); process.exit(1); }' "$STRIPPED" ||
 	fail "ps does not say why the stripped node has no GC probes"

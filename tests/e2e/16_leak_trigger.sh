@@ -30,7 +30,7 @@ wait_for 120 event_for "$LEAKER" trigger || fail "no trigger for the leaking pro
 grep -q "\"event\":\"trigger\",\"pid\":$LEAKER,\"reason\":\"leak\"" "$T/agent.out" || fail "trigger reason is not leak"
 wait_for 60 event_for "$LEAKER" capture_done || fail "leak trigger not captured"
 event_for "$STEADY" trigger && fail "the steady process triggered"
-"$HEAPSNAP" -c "$T/hs.ini" ps --json | "$NODE" -e '
+"$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
   const l = JSON.parse(require("fs").readFileSync(0));
   const s = l.find(x => x.pid == process.argv[1]);
   if (!s || s.gc_major < 10 || s.leak === "leak") process.exit(1);' "$STEADY" || fail "steady process state in ps"

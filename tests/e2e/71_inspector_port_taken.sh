@@ -62,7 +62,7 @@ listening_9229 "$SECOND" && fail "the inspector is left listening after the capt
 	LATE_FAIL+=("the first node triggered more than once (max_per_process = 1)")
 kill -0 "$FIRST" || fail "the first node died"
 "$HEAPSNAP" --store "$T/store" list --json >"$T/list.json" || fail "heapsnap list --json failed"
-"$NODE" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+nodetool -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
 	process.exit(l.length === 1 && l[0].pid === Number(process.argv[2]) ? 0 : 1)' "$T/list.json" "$SECOND" ||
 	fail "the store does not hold exactly the next node's snapshot: $(cat "$T/list.json")"
 stop_agent

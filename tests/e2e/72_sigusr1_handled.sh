@@ -11,7 +11,7 @@ command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unsha
 listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
 event_line() { grep "\"event\":\"$2\".*\"pid\":$1[,}]" "$T/agent.out" | head -1; }
 event_ms() { # the event's "time" in ms since the epoch
-	"$NODE" -e 'console.log(Date.parse(JSON.parse(process.argv[1]).time))' "$1"
+	nodetool -e 'console.log(Date.parse(JSON.parse(process.argv[1]).time))' "$1"
 }
 
 write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto capture.start_timeout_s=3

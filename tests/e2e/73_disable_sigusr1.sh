@@ -68,13 +68,13 @@ for v in "${!BIN[@]}"; do
 done
 
 "$HEAPSNAP" --store "$T/store" list --json >"$T/list.json" || fail "list --json"
-"$NODE" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+nodetool -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
 	const want = process.argv.slice(2).map(Number).sort();
 	const got = l.map(s => s.pid).sort();
 	process.exit(JSON.stringify(want) === JSON.stringify(got) ? 0 : 1)' "$T/list.json" "${SIGROUTE[@]}" ||
 	fail "the store should hold exactly the signal-route snapshots: $(cat "$T/list.json")"
 for v in "${!BIN[@]}"; do
-	id=$("$NODE" -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(l.find(s=>s.pid==process.argv[2]).id)' "$T/list.json" "${SIGROUTE[$v]}")
+	id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(l.find(s=>s.pid==process.argv[2]).id)' "$T/list.json" "${SIGROUTE[$v]}")
 	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$v.heapsnapshot" || fail "get $id"
 	snapshot_ok "$T/$v.heapsnapshot" || fail "Node $v snapshot does not parse"
 done

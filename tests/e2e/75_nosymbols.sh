@@ -38,7 +38,7 @@ for v in "${!BIN[@]}"; do
 	grep "watching pid $p " "$T/agent.err" | grep -q "${VER[$v]}" ||
 		echo "note: Node $v: version not recognised: $(grep "watching pid $p " "$T/agent.err")"
 	"$HEAPSNAP" -c "$T/hs.ini" ps --json >"$T/ps.json" || fail "heapsnap ps --json failed"
-	"$NODE" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+	nodetool -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
 		const a = Array.isArray(l) ? l : (l.processes || []);
 		const p = a.find(x => x.pid === Number(process.argv[2]));
 		if (!p) { console.error("not listed"); process.exit(1); }
@@ -54,7 +54,7 @@ for v in "${!BIN[@]}"; do
 done
 "$HEAPSNAP" --store "$T/store" list --json >"$T/list.json"
 for v in "${!BIN[@]}"; do
-	id=$("$NODE" -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(s=>s.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "${PID[$v]}")
+	id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(s=>s.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "${PID[$v]}")
 	[ -n "$id" ] || fail "Node $v: nothing stored"
 	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$v.heapsnapshot" || fail "get $id"
 	snapshot_ok "$T/$v.heapsnapshot" || fail "Node $v: the snapshot does not parse"

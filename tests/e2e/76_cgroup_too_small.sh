@@ -59,7 +59,7 @@ grep -q "$(basename "$cg")" "/proc/$LEAKER/cgroup" || fail "the node is not in t
 wait_for 60 event_for "$LEAKER" capture_refused || fail "no capture_refused for a node whose snapshot cannot fit in 300 MB"
 line=$(grep "\"event\":\"capture_refused\".*\"pid\":$LEAKER[,}]" "$T/agent.out" | head -1)
 echo "$line"
-"$NODE" -e '
+nodetool -e '
 	const e = JSON.parse(process.argv[1]), limit = Number(process.argv[2]);
 	const bad = m => { console.error(m); process.exit(1); };
 	for (const k of ["needed_bytes", "headroom_bytes", "limit", "error", "rss_bytes"]) if (!(k in e)) bad("missing " + k);

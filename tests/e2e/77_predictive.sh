@@ -78,7 +78,7 @@ kill -0 "$LEAKER" || fail "the node died"
 [ "$(oom_kills "$cg")" = 0 ] || fail "OOM kill in the node's cgroup"
 echo "node alive, oom_kill 0, RSS now $(rss_mb "$LEAKER") MB, heap $(( $(cat "$T/app/heap") / MB )) MB"
 "$HEAPSNAP" --store "$T/store" list --json >"$T/list.json"
-id=$("$NODE" -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(s=>s.pid==process.argv[2]);console.log(s&&s.reason==="predictive"?s.id:"")' "$T/list.json" "$LEAKER")
+id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(s=>s.pid==process.argv[2]);console.log(s&&s.reason==="predictive"?s.id:"")' "$T/list.json" "$LEAKER")
 [ -n "$id" ] || fail "no stored snapshot with reason predictive: $(cat "$T/list.json")"
 "$HEAPSNAP" --store "$T/store" get "$id" -o "$T/snap.heapsnapshot" || fail "get $id"
 snapshot_ok "$T/snap.heapsnapshot" || fail "the snapshot does not parse"
