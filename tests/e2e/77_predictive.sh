@@ -15,41 +15,7 @@ need_root
 
 MB=1048576
 CG_MB=${PREDICT_CG_MB:-2048}
-CGROUPS=()
-trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null
-	for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || echo "cleanup: cannot remove $d"; done; cleanup' EXIT
-
-cg_ver=0 cg_parent=""
-v2mnt=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-if [ -n "$v2mnt" ] && grep -qw memory "$v2mnt/cgroup.controllers" 2>/dev/null &&
-	grep -qw memory "$v2mnt/cgroup.subtree_control" 2>/dev/null; then
-	cg_ver=2 cg_parent=$v2mnt
-elif [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
-	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-	cg_ver=1 cg_parent=/sys/fs/cgroup/memory${own%/}
-fi
-[ "$cg_ver" != 0 ] || skip "no writable memory cgroup (v2 memory controller or v1 memory hierarchy)"
-make_cgroup() { # NAME LIMIT_BYTES -> $cg
-	cg=$cg_parent/$1
-	mkdir "$cg" || return 1
-	CGROUPS+=("$cg")
-	if [ "$cg_ver" = 2 ]; then
-		echo "$2" >"$cg/memory.max" && { echo 0 >"$cg/memory.swap.max" 2>/dev/null; true; }
-	else
-		echo "$2" >"$cg/memory.limit_in_bytes"
-	fi
-}
-oom_kills() {
-	if [ "$cg_ver" = 2 ]; then awk '$1 == "oom_kill" {print $2}' "$1/memory.events"
-	else awk '$1 == "oom_kill" {print $2}' "$1/memory.oom_control"; fi
-}
-start_in_cgroup() { # VAR CGROUP ARGS...
-	local var=$1 dir=$2; shift 2
-	bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$dir" "$NODE" "$@" >>"$T/node.log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	printf -v "$var" '%s' "$pid"
-}
+source "$(dirname "$0")/memcg.sh"
 rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
 
 make_cgroup "heapsnap-test-$$-predict" $((CG_MB * MB)) || skip "cannot create a memory cgroup under $cg_parent"
