@@ -257,6 +257,9 @@ void agent_scan(struct agent *a)
 			agent_add(a, (pid_t)pid, false);
 	}
 	closedir(d);
+	free(a->restored); /* the scan is its only user */
+	a->restored = NULL;
+	a->nrestored = 0;
 }
 
 static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,

@@ -62,7 +62,8 @@ struct agent {
 
 /* Load the state a previous run saved (cfg->state_file), for agent_scan. */
 void agent_restore(struct agent *a);
-/* Find every running Node process (a /proc scan) and watch it. */
+/* Find every running Node process (a /proc scan) and watch it, with the state
+ * agent_restore loaded (freed afterwards). */
 void agent_scan(struct agent *a);
 /* Finish what a previous run killed mid-capture left (its capture journals). */
 void agent_resume_interrupted(struct agent *a);

@@ -41,17 +41,29 @@ static const char usage_text[] =
 	"  -c CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
 	"  -v         debug logging (overrides log_level)\n";
 
-/* Capabilities the agent uses: BPF load/attach, reading other processes' /proc
- * files and memory maps, signals to other users' processes, setns into their
- * network namespace, and reading their files through /proc/PID/root. */
+/* The capabilities the agent keeps after start-up; everything else is dropped from
+ * the effective, permitted, inheritable and bounding sets (so alert commands get no
+ * more either). "required" ones must be there at start: BPF load/attach, reading
+ * other processes' /proc files and maps, signals to other users' processes, setns
+ * into their network namespace, reading their files through /proc/PID/root. The
+ * others only widen what works: CAP_CHOWN and CAP_FOWNER make the inspector route's
+ * FIFO in the target's /tmp the target's and remove it from a sticky directory. */
 static const struct {
 	int cap;
 	const char *name;
-} needed_caps[] = {
-	{ CAP_BPF, "CAP_BPF" },		{ CAP_PERFMON, "CAP_PERFMON" },
-	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" }, { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
-	{ CAP_KILL, "CAP_KILL" },	{ CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE" },
+	bool required;
+} agent_caps[] = {
+	{ CAP_BPF, "CAP_BPF", true },
+	{ CAP_PERFMON, "CAP_PERFMON", true },
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", true },
+	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", true },
+	{ CAP_KILL, "CAP_KILL", true },
+	{ CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE", true },
+	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", false },
+	{ CAP_CHOWN, "CAP_CHOWN", false },
+	{ CAP_FOWNER, "CAP_FOWNER", false },
 };
+#define AGENT_CAPS (sizeof(agent_caps) / sizeof(agent_caps[0]))
 
 static int check_privileges(void)
 {
@@ -63,11 +75,11 @@ static int check_privileges(void)
 		log_error("cannot read this process's capabilities: %s", strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
-		int cap = needed_caps[i].cap;
-		if (!(data[cap / 32].effective & (1u << (cap % 32)))) {
+	for (size_t i = 0; i < AGENT_CAPS; i++) {
+		int cap = agent_caps[i].cap;
+		if (agent_caps[i].required && !(data[cap / 32].effective & (1u << (cap % 32)))) {
 			strncat(missing, " ", sizeof(missing) - strlen(missing) - 1);
-			strncat(missing, needed_caps[i].name, sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, agent_caps[i].name, sizeof(missing) - strlen(missing) - 1);
 		}
 	}
 	if (missing[0]) {
@@ -77,19 +89,10 @@ static int check_privileges(void)
 	return 0;
 }
 
-/* Capabilities kept after start-up; everything else is dropped from the effective,
- * permitted, inheritable and bounding sets (so alert commands get no more either).
- * CAP_CHOWN and CAP_FOWNER: the inspector route's FIFO in the target's /tmp is made
- * the target's and removed from a sticky directory. */
-static const int kept_caps[] = {
-	CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_KILL, CAP_DAC_OVERRIDE,
-	CAP_DAC_READ_SEARCH, CAP_CHOWN, CAP_FOWNER,
-};
-
 static bool cap_kept(int cap)
 {
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
-		if (kept_caps[i] == cap)
+	for (size_t i = 0; i < AGENT_CAPS; i++)
+		if (agent_caps[i].cap == cap)
 			return true;
 	return false;
 }
@@ -103,8 +106,8 @@ static void drop_capabilities(void)
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!cap_kept(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
 			log_debug("cannot drop capability %d from the bounding set: %s", cap, strerror(errno));
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
-		int cap = kept_caps[i];
+	for (size_t i = 0; i < AGENT_CAPS; i++) {
+		int cap = agent_caps[i].cap;
 		data[cap / 32].effective |= 1u << (cap % 32);
 		data[cap / 32].permitted |= 1u << (cap % 32);
 	}

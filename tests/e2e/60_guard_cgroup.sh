@@ -23,44 +23,17 @@ fail() { echo "FAIL: $1"; exit 1; }
 [ -f "$BUILD/libheapsnap.a" ] || fail "$BUILD/libheapsnap.a not built (make unit-build first)"
 
 work=$(mktemp -d /tmp/hs-e2e-guard.XXXXXX)
-cgroups=() pids=()
+pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null; done
-	for d in "${cgroups[@]}"; do rmdir "$d" || echo "cleanup: cannot remove $d"; done
+	memcg_remove_all
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-# --- which memory cgroup can we make? -------------------------------------
-cg_ver=0 cg_parent=""
-v2mnt=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-if [ -n "$v2mnt" ] && grep -qw memory "$v2mnt/cgroup.controllers" 2>/dev/null &&
-	grep -qw memory "$v2mnt/cgroup.subtree_control" 2>/dev/null; then
-	cg_ver=2 cg_parent=$v2mnt
-elif [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
-	# Under our own v1 memory cgroup, so the test stays inside whatever limits us.
-	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-	cg_ver=1 cg_parent=/sys/fs/cgroup/memory${own%/}
-fi
-[ "$cg_ver" != 0 ] || skip "no writable memory cgroup (v2 memory controller or v1 memory hierarchy)"
+source tests/e2e/memcg.sh
 echo "using cgroup v$cg_ver under $cg_parent"
-
-make_cgroup() { # $1 name, $2 limit bytes -> the dir in $cg (not in $(...): cleanup must see it)
-	local d=$cg_parent/$1
-	mkdir "$d" || return 1
-	cgroups+=("$d")
-	cg=$d
-	if [ "$cg_ver" = 2 ]; then
-		echo "$2" >"$d/memory.max" && echo 0 >"$d/memory.swap.max" 2>/dev/null
-	else
-		echo "$2" >"$d/memory.limit_in_bytes"
-	fi || return 1
-}
-oom_kills() { # $1 cgroup dir
-	if [ "$cg_ver" = 2 ]; then awk '$1 == "oom_kill" {print $2}' "$1/memory.events"
-	else awk '$1 == "oom_kill" {print $2}' "$1/memory.oom_control"; fi
-}
 
 # --- the driver -----------------------------------------------------------
 cat >"$work/driver.c" <<'C'

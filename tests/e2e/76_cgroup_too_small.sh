@@ -11,6 +11,7 @@ need_root
 
 MB=1048576
 source "$(dirname "$0")/memcg.sh"
+trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; memcg_remove_all; cleanup' EXIT
 
 make_cgroup "heapsnap-test-$$-small" $((300 * MB)) || skip "cannot create a memory cgroup under $cg_parent"
 echo "cgroup v$cg_ver: $cg (300 MB)"

@@ -16,6 +16,7 @@ need_root
 MB=1048576
 CG_MB=${PREDICT_CG_MB:-2048}
 source "$(dirname "$0")/memcg.sh"
+trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; memcg_remove_all; cleanup' EXIT
 rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
 
 make_cgroup "heapsnap-test-$$-predict" $((CG_MB * MB)) || skip "cannot create a memory cgroup under $cg_parent"

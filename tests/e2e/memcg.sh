@@ -1,10 +1,12 @@
-# Memory cgroups for the e2e tests (sourced after lib.sh): a cgroup v2 with the memory
-# controller, else one inside our own v1 memory cgroup (so a test stays inside whatever
-# limits us). Skips the test when neither can be made. Cgroups made here are removed
-# on exit, after the processes in them are killed.
+# Memory cgroups for the e2e tests (sourced; needs a skip function): a cgroup v2 with
+# the memory controller, else one inside our own v1 memory cgroup (so a test stays
+# inside whatever limits us). Skips the test when neither can be made. The caller's
+# exit trap kills the processes in them, then calls memcg_remove_all.
 CGROUPS=()
-trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null
-	for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || echo "cleanup: cannot remove $d"; done; cleanup' EXIT
+memcg_remove_all() {
+	local d
+	for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null || echo "cleanup: cannot remove $d"; done
+}
 
 cg_ver=0 cg_parent=""
 v2mnt=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
