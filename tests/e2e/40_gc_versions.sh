@@ -94,9 +94,10 @@ import json, re, sys
 name, trace, stats = sys.argv[1:4]
 st = json.loads(open(stats).read().strip().splitlines()[-1])
 lines = open(trace).read().split('START\n', 1)[1].split('END\n', 1)[0].splitlines()
-minor = [l for l in lines if re.search(r': (Scavenge|Minor Mark-(Sweep|Compact))\b', l)]
-# V8 10.x (Node 18) prints a mark-compact as "Mark-sweep".
-major = [l for l in lines if re.search(r': (Mark-Compact|Mark-sweep)\b', l)]
+minor = [l for l in lines if re.search(r' ms: (Scavenge|Minor Mark-(Sweep|Compact))\b', l)]
+# V8 10.x (Node 18) prints a mark-compact as "Mark-sweep"; one that finishes incremental
+# marking (whether it happens depends on timing) is "Incremental Mark-Compact".
+major = [l for l in lines if re.search(r' ms: (Incremental )?(Mark-Compact|Mark-sweep)\b', l)]
 ok = True
 def check(what, ours, theirs, good):
     global ok
@@ -108,7 +109,7 @@ check('gc_minor', st['gc_minor'], len(minor), st['gc_minor'] == len(minor))
 check('gc_major', st['gc_major'], len(major), st['gc_major'] == len(major) and len(major) > 0)
 check('unclassified', st['gc_unclassified'], 0, st['gc_unclassified'] == 0)
 if major:
-    m = re.search(r'Mark-(?:Compact|sweep)(?: \(reduce\))? ([\d.]+) \([\d.]+\) -> ([\d.]+) \(', major[-1])
+    m = re.search(r'Mark-(?:Compact|sweep)(?: \([a-z ]+\))? ([\d.]+) \([\d.]+\) -> ([\d.]+) \(', major[-1])
     before, after = float(m.group(1)), float(m.group(2))
     ours_after = st['heap_used_bytes'] / 1048576
     ours_before = st['heap_used_before_bytes'] / 1048576
