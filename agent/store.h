@@ -43,7 +43,8 @@ struct store_writer;
  * Refuses a directory with group/other permissions or not owned by us.
  * create=true is the writer (the agent): it must own the directory, and it removes
  * *.tmp and any ID.heapsnapshot.gz without its ID.json (a crash between the two
- * renames). create=false is a reader (the CLI): it changes nothing, and root may read
+ * renames); it holds an exclusive lock on the directory until store_close, and a
+ * second writer gets -EBUSY naming the holder's pid. create=false is a reader (the CLI): it changes nothing, and root may read
  * a store owned by another user. Errors: -errno with a message in err. */
 int store_open(const char *dir, bool create, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every error a user can cause gets one clear message and the right exit code:
 # config errors exit 2 with FILE:LINE, a missing config names the file, a store with
-# loose permissions is refused, a non-root run names the missing capabilities, and
-# SIGINT stops cleanly.
+# loose permissions is refused, a second agent on one store is refused, a non-root run
+# names the missing capabilities, and SIGINT stops cleanly.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -35,6 +35,9 @@ fi
 
 write_config "$T/run.ini"
 start_agent "$T/run.ini"
+# A second agent on the same store would delete the first one's *.tmp files.
+write_config "$T/second.ini" agent.state_socket="$T/second.sock" agent.state_file="$T/second.state"
+expect 1 "store $T/store is in use by another heapsnapd \\(pid $AGENT\\)" timeout 10 "$HEAPSNAPD" -c "$T/second.ini"
 kill -INT "$AGENT"
 for i in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$AGENT" 2>/dev/null && fail "agent still running 10 s after SIGINT"

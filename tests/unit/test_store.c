@@ -214,6 +214,26 @@ static void test_open_missing_without_create(void **state)
 	assert_int_equal(access(f->dir, F_OK), -1);
 }
 
+/* A second writer is refused, naming the holder; readers are not; the lock goes
+ * with store_close. */
+static void test_open_one_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct store *first = open_ok(f->dir, true), *second = NULL, *reader = NULL;
+	char err[512], want[PATH_MAX + 128];
+
+	assert_int_equal(store_open(f->dir, true, &second, err, sizeof(err)), -EBUSY);
+	assert_null(second);
+	snprintf(want, sizeof(want), "store %s is in use by another heapsnapd (pid %d): one agent per store",
+		 f->dir, (int)getpid());
+	assert_string_equal(err, want);
+	assert_int_equal(store_open(f->dir, false, &reader, err, sizeof(err)), 0);
+	store_close(reader);
+	store_close(first);
+	second = open_ok(f->dir, true);
+	store_close(second);
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
 static void gunzip_file(const char *path, struct blob *out)
@@ -823,6 +843,7 @@ int main(void)
 		T(test_open_refuses_loose_permissions),
 		T(test_open_refuses_foreign_owner),
 		T(test_open_missing_without_create),
+	T(test_open_one_writer),
 		T(test_round_trip),
 		T(test_metadata_json_fields),
 		T(test_truncated_not_stored),
