@@ -15,6 +15,7 @@
 
 #include "capture_route.h"
 #include "guard.h"
+#include "late_sweep.h"
 #include "log.h"
 #include "persist.h"
 #include "loop.h"
@@ -41,6 +42,7 @@ struct capturer {
 	int event_fd;
 	pthread_t threads[MAX_WORKERS];
 	unsigned nthreads;
+	struct late_sweep *late;       /* signals whose snapshot may still come */
 };
 
 static json_t *event_base(const char *event, const struct capture_job *job)
@@ -104,7 +106,7 @@ static void journal_begin(struct capturer *c, const struct capture_job *job, con
 static int run_route(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
 		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
-	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel, .late = c->late };
 	const char *method = inspector ? "inspector" : "signal";
 	int rc;
 
@@ -137,12 +139,27 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	return rc;
 }
 
-/* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
-static int pick_routes(const struct config *cfg, const struct proc_info *p, bool order[2],
-		       char *why, size_t whylen)
+/* The signal route is not used again while Node has not answered the last signal:
+ * it would write a second snapshot right after the first once its event loop frees
+ * up, twice the cost on a process already in trouble. */
+static bool signal_answered(struct capturer *c, const struct proc_info *p, char *why, size_t whylen)
 {
+	int64_t age_ms;
+	if (!late_sweep_pending(c->late, p->pid, p->start_time, &age_ms))
+		return true;
+	snprintf(why, whylen, "the heap snapshot signal sent %lld s ago is still unanswered (event loop "
+		 "blocked?)", (long long)(age_ms / 1000));
+	return false;
+}
+
+/* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
+static int pick_routes(struct capturer *c, const struct proc_info *p, bool order[2], char *why,
+		       size_t whylen)
+{
+	const struct config *cfg = c->cfg;
 	char why_sig[200], why_insp[200];
-	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig));
+	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
+		   signal_answered(c, p, why_sig, sizeof(why_sig));
 	bool insp = capture_inspector_usable(p, why_insp, sizeof(why_insp));
 	int n = 0;
 
@@ -269,7 +286,7 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 	}
 	if (job->resume_method[0])
 		return resume(c, job, &p, out);
-	int routes = pick_routes(c->cfg, &p, order, out->err, sizeof(out->err));
+	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
 		emit_failed(c, job, "none", out->err);
 		return -1;
@@ -378,6 +395,10 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		free(c);
 		return NULL;
 	}
+	if (!(c->late = late_sweep_new(err, errlen))) {
+		capturer_free(c);
+		return NULL;
+	}
 	unsigned want = cfg->max_concurrent ? cfg->max_concurrent : 1;
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
@@ -403,6 +424,7 @@ void capturer_free(struct capturer *c)
 	pthread_mutex_unlock(&c->lock);
 	for (unsigned i = 0; i < c->nthreads; i++)
 		pthread_join(c->threads[i], NULL);
+	late_sweep_free(c->late);
 	close(c->event_fd);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);

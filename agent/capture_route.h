@@ -14,11 +14,14 @@
 #include "procs.h"
 #include "store.h"
 
+struct late_sweep;
+
 struct capture_ctx {
 	const struct proc_info *proc;  /* target, read just before the capture */
 	const struct config *cfg;
 	struct store_writer *w;        /* raw snapshot bytes go here */
 	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
+	struct late_sweep *late;       /* signal route: where an unanswered signal goes (or NULL) */
 	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
 	                                  the middle of this capture, which it started at this
 	                                  wall time: pick up what the target is (or was) writing

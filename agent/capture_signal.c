@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "fsroot.h"
+#include "late_sweep.h"
 #include "log.h"
 #include "loop.h"
 
@@ -83,28 +84,6 @@ bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen)
 		return false;
 	}
 	return true;
-}
-
-/* Heap.YYYYMMDD.HHMMSS.PID.TID.SEQ.heapsnapshot with PID = ns_pid. */
-static bool heap_name_matches(const char *name, pid_t ns_pid)
-{
-	char pid_field[24];
-	snprintf(pid_field, sizeof(pid_field), "%d", (int)ns_pid);
-	const char *fields[7];
-	int n = 0;
-	const char *p = name;
-	while (n < 7) {
-		fields[n++] = p;
-		p = strchr(p, '.');
-		if (!p)
-			break;
-		p++;
-	}
-	if (n != 7 || p != NULL)
-		return false;
-	size_t pid_len = (size_t)(fields[4] - fields[3] - 1);
-	return strncmp(fields[0], "Heap.", 5) == 0 && strcmp(fields[6], "heapsnapshot") == 0 &&
-	       pid_len == strlen(pid_field) && strncmp(fields[3], pid_field, pid_len) == 0;
 }
 
 static bool was_there_before(const struct sigcap *s, const char *name)
@@ -267,7 +246,7 @@ static int adopt_resumed(struct sigcap *s)
 	}
 	while ((e = readdir(d))) {
 		struct stat st;
-		if (!heap_name_matches(e->d_name, target_ns_pid(s)) ||
+		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)) ||
 		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000 || st.st_mtime < newest)
 			continue;
@@ -296,7 +275,7 @@ static int scan_dir(struct sigcap *s, bool for_old)
 	int rc = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && rc == 0) {
-		if (!heap_name_matches(e->d_name, target_ns_pid(s)))
+		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)))
 			continue;
 		if (for_old)
 			rc = remember_old(s, e->d_name) ? capture_fail(s->ctx, "out of memory") : 0;
@@ -329,7 +308,7 @@ static void on_event(struct sigcap *s, const struct inotify_event *ev)
 	}
 	if (ev->len == 0)
 		return;
-	if (s->name[0] == '\0' && heap_name_matches(ev->name, target_ns_pid(s)) &&
+	if (s->name[0] == '\0' && heap_snapshot_name_matches(ev->name, target_ns_pid(s)) &&
 	    !was_there_before(s, ev->name)) {
 		snprintf(s->name, sizeof(s->name), "%s", ev->name);
 		s->t_file = mono_ms();
@@ -393,6 +372,24 @@ static int fail_wake(struct sigcap *s, enum wake w, const char *while_doing)
 	}
 }
 
+/* The signal stays unanswered: Node may still write its snapshot when its event loop
+ * frees up. The sweep removes that file; the fds and names go with it. */
+static void hand_over_late(struct sigcap *s)
+{
+	if (!s->ctx->late)
+		return;
+	struct late_signal late = {
+		.pid = s->ctx->proc->pid, .ns_pid = target_ns_pid(s), .start_time = s->ctx->proc->start_time,
+		.pidfd = s->pidfd, .dir_fd = s->dir_fd, .ino_fd = s->ino_fd, .old = s->old,
+		.nold = s->nold, .signal_mono_ms = s->t_signal,
+	};
+	snprintf(late.dir_seen, sizeof(late.dir_seen), "%s", s->dir_seen);
+	s->pidfd = s->dir_fd = s->ino_fd = -1;
+	s->old = NULL;
+	s->nold = 0;
+	late_sweep_add(s->ctx->late, &late);
+}
+
 static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 {
 	for (;;) {
@@ -408,10 +405,12 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 		if (s->name[0])
 			return 0;
 		enum wake w = wait_slice(s, deadline);
-		if (w == WAKE_TIMEOUT)
+		if (w == WAKE_TIMEOUT) {
+			hand_over_late(s);
 			return capture_fail(s->ctx, "no heap snapshot file appeared in %s within %u s of %s "
 				    "(event loop blocked?)", s->dir_seen,
 				    (unsigned)((deadline - s->t_signal) / 1000), sig);
+		}
 		if (w != WAKE_EVENTS && w != WAKE_SLICE)
 			return fail_wake(s, w, "before its heap snapshot file appeared");
 	}

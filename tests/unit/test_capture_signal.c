@@ -1,8 +1,8 @@
 /* Unit tests for the signal capture route (agent/capture_signal.c) with real Node
  * processes (/usr/bin/node), and for the fsroot resolver (agent/fsroot.c) on a fake
  * container root. The store is replaced by a test double (struct store_writer below)
- * that collects the bytes into a file, so only capture_signal.o, pidfd.o, fsroot.o and
- * log.o come from libheapsnap.a. HS_SIGNAL_BENCH_OBJECTS=N makes the first case use a
+ * that collects the bytes into a file, so only capture_signal.o, late_sweep.o, pidfd.o,
+ * fsroot.o, loop.o and log.o come from libheapsnap.a. HS_SIGNAL_BENCH_OBJECTS=N makes the first case use a
  * heap of N objects and print the timings (overlap measurement), HS_SIGNAL_BENCH_LEVEL=L
  * makes the double pay for gzip level L too; HS_TEST_NODE=/path/to/node runs the
  * targets with another Node version; HS_TEST_FILTER=glob selects cases. */
@@ -34,6 +34,7 @@
 
 #include "capture_route.h"
 #include "fsroot.h"
+#include "late_sweep.h"
 #include "log.h"
 
 #define NODE "/usr/bin/node"         /* also checks the JSON, whatever HS_TEST_NODE says */
@@ -296,7 +297,8 @@ static int teardown(void **state)
 }
 
 /* A leaking Node. argv[1] = object count; argv[2] = mode: "trap" handles SIGUSR2 in
- * JS (no snapshot); "plant-symlink" / "plant-hardlink" / "plant-fifo" answer SIGUSR2
+ * JS (no snapshot); "block" keeps its event loop busy for 3 s after "ready", so the
+ * snapshot comes late; "plant-symlink" / "plant-hardlink" / "plant-fifo" answer SIGUSR2
  * like a hostile target, with a Heap.* name that is a symlink to /etc/passwd, a
  * second link to a file, or a FIFO (whose open would block). */
 static const char *node_script =
@@ -309,7 +311,8 @@ static const char *node_script =
 	"if(m==='plant-hardlink'){fs.writeFileSync('victim','x');"
 	"process.on('SIGUSR2',()=>fs.linkSync('victim',nm));}"
 	"setInterval(()=>{for(let i=0;i<100;i++)a.push({i,t:Date.now()})},50);"
-	"console.log('ready');";
+	"console.log('ready');"
+	"if(m==='block'){const e=Date.now()+3000;while(Date.now()<e);}";
 
 static void wait_ready(struct fx *fx)
 {
@@ -766,6 +769,45 @@ static void test_no_file_times_out(void **state)
 	assert_true(child_running(fx));
 }
 
+/* Node answers 2 s after the capture gave up: the late sweep removes the file the
+ * moment it appears, the route refuses the process until then, and the target lives. */
+static void test_late_file_is_removed(void **state)
+{
+	struct fx *fx = *state;
+	char err[256];
+	struct late_sweep *late = late_sweep_new(err, sizeof(err));
+	assert_non_null(late);
+	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	assert_true(ino >= 0);
+	assert_true(inotify_add_watch(ino, fx->tmp, IN_CREATE) >= 0);
+	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
+	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = "block", .flags = flags });
+	fx->cfg.start_timeout_s = 1;
+	fx->ctx.late = late;
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_non_null(strstr(fx->ctx.err, "no heap snapshot file appeared"));
+	int64_t age;
+	assert_true(late_sweep_pending(late, fx->proc.pid, fx->proc.start_time, &age));
+
+	int64_t deadline = now_ms() + 15000;
+	while (late_sweep_pending(late, fx->proc.pid, fx->proc.start_time, &age) && now_ms() < deadline)
+		usleep(20000);
+	assert_false(late_sweep_pending(late, fx->proc.pid, fx->proc.start_time, &age));
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool created = false;
+	ssize_t n = read(ino, buf, sizeof(buf));
+	for (char *p = buf; n > 0 && p < buf + n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)p;
+		created = created || (ev->len && strncmp(ev->name, "Heap.", 5) == 0);
+		p += sizeof(*ev) + ev->len;
+	}
+	assert_true(created);                        /* Node did write it, late... */
+	assert_int_equal(count_heap_files(fx->tmp), 0); /* ...and it is gone */
+	assert_true(child_running(fx));
+	close(ino);
+	late_sweep_free(late);
+}
+
 /* The target answers the signal with a Heap.* name that is not its snapshot. */
 static void capture_hostile(struct fx *fx, const char *mode, const char *want_err)
 {
@@ -1061,6 +1103,7 @@ int main(void)
 		T(test_store_failure_removes_raw_file),
 		T(test_inotify_overflow_falls_back),
 		T(test_no_file_times_out),
+		T(test_late_file_is_removed),
 		T(test_unwritable_dir_is_refused),
 		T(test_full_disk_is_refused),
 		T(test_planted_symlink_is_not_followed),

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fault matrix: the signal comes while the app's event loop is blocked (a long
+# synchronous task that leaks). Node's --heapsnapshot-signal handler runs on the event
+# loop, so the capture gives up after start_timeout_s (2 s here) and Node writes its
+# snapshot only when the task ends (8 s): that late file must not stay in the app's
+# directory. The agent removes it as it appears, the app lives, nothing is stored.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=signal capture.start_timeout_s=2
+start_agent "$T/hs.ini"
+mkdir -p "$T/app"; cd "$T/app"
+LEAK_DELAY_MS=1000 BUSY_MS=8000 DONE_FILE=$T/done start_node APP --heapsnapshot-signal=SIGUSR2 \
+	"$APPS/busy_leak.js"
+
+wait_for 30 event_for "$APP" capture_failed || fail "no capture_failed while the event loop was blocked"
+grep '"event":"capture_failed"' "$T/agent.out"
+grep -q '"event":"capture_failed".*no heap snapshot file appeared' "$T/agent.out" ||
+	fail "capture_failed does not say that no file appeared"
+[ -e "$T/done" ] && fail "the blocking task ended before the capture gave up: the test proves nothing"
+wait_for 30 test -e "$T/done" || fail "the app's blocking task did not end"
+wait_for 20 grep -q "removed the heap snapshot $T/app/Heap\..*\.heapsnapshot Node began" "$T/agent.err" ||
+	fail "the agent did not remove the late snapshot file"
+grep "removed the heap snapshot" "$T/agent.err"
+sleep 1
+left=$(ls "$T/app" | grep '^Heap\.' || true)
+[ -z "$left" ] || fail "late snapshot file left in the app's directory: $left"
+kill -0 "$APP" || fail "the app died"
+kill -0 "$AGENT" || fail "the agent died"
+[ "$("$HEAPSNAP" --store "$T/store" list --json)" = "[]" ] || fail "something was stored"
+stop_agent
+pass "signal answered late: capture_failed after start_timeout_s, the late file removed as it appeared, app alive"
