@@ -56,10 +56,13 @@
 
 /* --- listening sockets ------------------------------------------------------ */
 
+#define MAX_OWNED_LISTENERS 256
+
 struct listener {
 	bool found;
 	bool owned;                  /* the socket inode is one of the target's fds */
 	int family;                  /* AF_INET or AF_INET6 */
+	int port;
 	uint8_t addr[16];            /* network order */
 	unsigned long inode;
 };
@@ -131,42 +134,114 @@ static void parse_hex_addr(const char *hex, int family, uint8_t *addr)
 	}
 }
 
-/* Scan one /proc/PID/net/tcp{,6} table for a LISTEN socket on port. */
-static void scan_table(pid_t pid, const char *table, int family, int port, struct listener *out)
+/* One line of /proc/PID/net/tcp{,6}: true for a LISTEN socket (found and owned unset). */
+static bool parse_listen_line(const char *line, int family, struct listener *l)
+{
+	char hex[33];
+	unsigned lport, state;
+	unsigned long inode;
+
+	if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*u %*u %lu", hex, &lport, &state,
+		   &inode) != 4 || state != 0x0A || strlen(hex) != (family == AF_INET ? 8u : 32u))
+		return false;
+	*l = (struct listener){ .family = family, .port = (int)lport, .inode = inode };
+	parse_hex_addr(hex, family, l->addr);
+	return true;
+}
+
+/* Every LISTEN socket of one table: fn(l, arg) for each; stops when fn returns false. */
+static void each_listener(pid_t pid, const char *table, int family,
+			  bool (*fn)(struct listener *l, void *arg), void *arg)
 {
 	char path[64], line[512];
+	struct listener l;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, table);
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		char hex[33];
-		unsigned lport, state;
-		unsigned long inode;
-		if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*u %*u %lu",
-			   hex, &lport, &state, &inode) != 4)
-			continue;
-		if (state != 0x0A || (int)lport != port || strlen(hex) != (family == AF_INET ? 8u : 32u))
-			continue;
-		bool owned = pid_has_socket(pid, inode);
-		if (out->found && (out->owned || !owned))
-			continue;
-		*out = (struct listener){ .found = true, .owned = owned, .family = family, .inode = inode };
-		parse_hex_addr(hex, family, out->addr);
-	}
+	while (fgets(line, sizeof(line), f))
+		if (parse_listen_line(line, family, &l) && !fn(&l, arg))
+			break;
 	fclose(f);
+}
+
+struct port_query {
+	pid_t pid;
+	int port;
+	struct listener *out;
+};
+
+/* The listener on the port, preferring one the target owns. */
+static bool match_port(struct listener *l, void *arg)
+{
+	struct port_query *q = arg;
+	if (l->port != q->port)
+		return true;
+	l->owned = pid_has_socket(q->pid, l->inode);
+	if (!q->out->found || (!q->out->owned && l->owned)) {
+		*q->out = *l;
+		q->out->found = true;
+	}
+	return !q->out->owned;
 }
 
 static struct listener find_listener(pid_t pid, int port)
 {
 	struct listener l = { 0 };
+	struct port_query q = { .pid = pid, .port = port, .out = &l };
 
-	scan_table(pid, "tcp", AF_INET, port, &l);
+	each_listener(pid, "tcp", AF_INET, match_port, &q);
 	if (!l.owned)
-		scan_table(pid, "tcp6", AF_INET6, port, &l);
+		each_listener(pid, "tcp6", AF_INET6, match_port, &q);
 	return l;
+}
+
+struct owned_query {
+	pid_t pid;
+	struct listener *out;
+	size_t n, max;
+};
+
+static bool collect_owned(struct listener *l, void *arg)
+{
+	struct owned_query *q = arg;
+	if (!pid_has_socket(q->pid, l->inode))
+		return true;
+	l->found = l->owned = true;
+	q->out[q->n++] = *l;
+	return q->n < q->max;
+}
+
+/* The LISTEN sockets the process owns, on any port. */
+static size_t owned_listeners(pid_t pid, struct listener *out, size_t max)
+{
+	struct owned_query q = { .pid = pid, .out = out, .max = max };
+
+	each_listener(pid, "tcp", AF_INET, collect_owned, &q);
+	if (q.n < max)
+		each_listener(pid, "tcp6", AF_INET6, collect_owned, &q);
+	return q.n;
+}
+
+/* --inspect-port=0: Node picks the port when SIGUSR1 opens the inspector, so the
+ * inspector is the listener the process did not have before the signal. */
+static bool find_new_listener(pid_t pid, const struct listener *before, size_t nbefore, struct listener *out)
+{
+	struct listener now[MAX_OWNED_LISTENERS];
+	size_t n = owned_listeners(pid, now, MAX_OWNED_LISTENERS);
+
+	for (size_t i = 0; i < n; i++) {
+		bool old = false;
+		for (size_t j = 0; j < nbefore && !old; j++)
+			old = before[j].inode == now[i].inode;
+		if (!old) {
+			*out = now[i];
+			return true;
+		}
+	}
+	return false;
 }
 
 static int inspect_port(const struct proc_info *p)
@@ -188,6 +263,18 @@ static void describe_taken(const struct listener *l, int port, char *out, size_t
 bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen)
 {
 	int port = inspect_port(p);
+
+	if (p->opts.inspect_port_random && p->opts.inspect) {
+		snprintf(why, whylen, "started with --inspect on port 0: its inspector's random port cannot be told "
+			 "from the app's own listeners");
+		return false;
+	}
+	if (p->opts.inspect_port_random && p->opts.disable_sigusr1) {
+		snprintf(why, whylen, "started with --disable-sigusr1");
+		return false;
+	}
+	if (p->opts.inspect_port_random)
+		return true;
 	struct listener l = find_listener(p->pid, port);
 
 	if (l.found && l.owned)
@@ -265,12 +352,20 @@ static int open_inspector(struct session *s)
 
 	if (s->ctx->proc->opts.disable_sigusr1)
 		return capture_fail(s->ctx, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
+	bool random_port = s->ctx->proc->opts.inspect_port_random;
+	struct listener before[MAX_OWNED_LISTENERS];
+	size_t nbefore = random_port ? owned_listeners(s->pid, before, MAX_OWNED_LISTENERS) : 0;
 	if (procs_pidfd_signal(s->pidfd, SIGUSR1) < 0)
 		return capture_fail(s->ctx, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
 	s->opened_by_us = true;
 	for (;;) {
 		enum ws_io_result r;
-		s->l = find_listener(s->pid, s->port);
+		if (random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
+			s->port = s->l.port;
+			return 0;
+		}
+		if (!random_port)
+			s->l = find_listener(s->pid, s->port);
 		if (s->l.found && s->l.owned)
 			return 0;
 		if (s->l.found) {
@@ -278,6 +373,10 @@ static int open_inspector(struct session *s)
 			return -1;
 		}
 		r = slice_wait(s, deadline);
+		if (r == WS_IO_TIMEOUT && random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
+			s->port = s->l.port; /* just in time: capture, and close it afterwards */
+			return 0;
+		}
 		if (r == WS_IO_TIMEOUT && s->ctx->proc->opts.inspect)
 			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
 				    "is it listening on a port other than %d?)", limit, s->port);
@@ -728,7 +827,8 @@ static int run_capture(struct session *s, enum inspector_transport t)
 {
 	struct ws_wait w;
 
-	s->l = find_listener(s->pid, s->port);
+	if (!s->ctx->proc->opts.inspect_port_random)
+		s->l = find_listener(s->pid, s->port);
 	if (s->l.found && !s->l.owned) {
 		describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 		return -1;
@@ -758,6 +858,9 @@ int capture_inspector_close_leftover(struct capture_ctx *ctx)
 	ctx->err[0] = '\0';
 	if (ctx->proc->opts.inspect)
 		return 0; /* started with --inspect: the inspector is the operator's */
+	if (ctx->proc->opts.inspect_port_random)
+		return capture_fail(ctx, "the inspector the previous run opened is on a random port "
+			    "(--inspect-port=0): it cannot be told from the app's own listeners, so it may still be open");
 	s.l = find_listener(s.pid, s.port);
 	if (!s.l.found || !s.l.owned)
 		return 0;

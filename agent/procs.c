@@ -320,8 +320,10 @@ static void parse_host_port(const char *v, struct node_opts *o)
 	if (port && *port) {
 		char *end;
 		long p = strtol(port, &end, 10);
-		if (*end == '\0' && p >= 0 && p <= 65535)
+		if (*end == '\0' && p >= 0 && p <= 65535) {
 			o->inspect_port = (int)p;
+			o->inspect_port_random = p == 0;
+		}
 	}
 }
 

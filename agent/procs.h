@@ -15,6 +15,7 @@ struct node_opts {
 	bool inspect;                    /* any --inspect / --inspect-brk / --inspect-wait given */
 	char inspect_host[64];           /* host part of --inspect[=host:port] / --inspect-port ("" = default) */
 	int inspect_port;                /* port from --inspect[=..]/--inspect-port, 0 if not given (=9229) */
+	bool inspect_port_random;        /* port 0 given: Node picks a free port when it opens */
 	bool disable_sigusr1;            /* --disable-sigusr1 */
 	bool use_largepages;             /* --use-largepages=on|silent */
 };

@@ -269,6 +269,46 @@ static void test_flagless_node_captured_and_closed(void **state)
 	free(w.buf);
 }
 
+/* --inspect-port=0: Node picks the inspector's port when SIGUSR1 opens it. The app
+ * listens on a port of its own too: the route must take the listener the signal made
+ * appear (the app's HTTP server would not answer /json/list) and close it afterwards. */
+static void test_random_port_found_and_closed(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=0", "-e",
+			 "require('http').createServer((q,r)=>r.end('app')).listen(0,'127.0.0.1',"
+			 "()=>console.log('ready'));setInterval(()=>{},1000)", NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	char why[256];
+	int port = 0;
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 0, false);
+	p.opts.inspect_port_random = true;
+	fill_cfg(&cfg, 10);
+	assert_true(capture_inspector_usable(&p, why, sizeof(why)));
+	if (capture(&p, &cfg, &w, &ctx) != 0)
+		fail_msg("capture failed: %s", ctx.err);
+	assert_int_equal(signals_sent, 1);
+	assert_contains(ctx.detail, ", opened with SIGUSR1 and closed");
+	const char *colon = strstr(ctx.detail, "127.0.0.1:");
+	assert_non_null(colon);
+	port = atoi(colon + strlen("127.0.0.1:"));
+	assert_true(port > 0 && port != 9229);
+	assert_false(port_listening(port));
+	assert_snapshot_valid(&w);
+	assert_true(alive(pid));
+	/* Started with --inspect=0 the inspector cannot be told from the app's listeners. */
+	p.opts.inspect = true;
+	assert_false(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_contains(why, "random port");
+	stop(pid);
+	free(w.buf);
+}
+
 static void test_already_open_inspector_left_open(void **state)
 {
 	char *argv[] = { NODE, "--inspect=127.0.0.1:19301", "-e", LEAK_JS, NULL };
@@ -687,6 +727,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flagless_node_captured_and_closed),
 		cmocka_unit_test(test_already_open_inspector_left_open),
+		cmocka_unit_test(test_random_port_found_and_closed),
 		cmocka_unit_test(test_app_handling_sigusr1_fails_cleanly),
 		cmocka_unit_test(test_port_taken_fails_without_signal),
 		cmocka_unit_test(test_target_exit_mid_capture),

@@ -167,6 +167,17 @@ static void test_opts_inspect_forms(void **state)
 	parse("node|--inspect-port|127.0.0.2:9777|app.js", NULL);
 	assert_string_equal(o.inspect_host, "127.0.0.2");
 	assert_int_equal(o.inspect_port, 9777);
+	assert_false(o.inspect_port_random);
+	/* port 0: Node picks a free port when the inspector opens; the last one given counts */
+	parse("node|--inspect-port=0|app.js", NULL);
+	assert_true(o.inspect_port_random);
+	assert_false(o.inspect);
+	parse("node|--inspect=127.0.0.1:0|app.js", NULL);
+	assert_true(o.inspect_port_random);
+	assert_true(o.inspect);
+	parse("node|--inspect-port=0|--inspect-port=9229|app.js", NULL);
+	assert_false(o.inspect_port_random);
+	assert_int_equal(o.inspect_port, 9229);
 	parse("node|--inspect=99999|app.js", NULL); /* bad port: ignored */
 	assert_true(o.inspect);
 	assert_int_equal(o.inspect_port, 0);
