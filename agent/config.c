@@ -39,6 +39,7 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("agent", "log_level", T_LOGLEVEL, log_level, "info", 0, 0)                     \
 	X("agent", "state_socket", T_PATH, state_socket, "/run/heapsnap/heapsnapd.sock", 0, 0) \
 	X("agent", "state_file", T_PATH, state_file, "/run/heapsnap/heapsnapd.state", 0, 0) \
+	X("agent", "lock_file", T_PATH, lock_file, "/run/heapsnap/heapsnapd.lock", 0, 0) \
 	X("agent", "require_env", T_STR, require_env, "", 0, 0)                          \
 	X("trigger", "rss_mb", T_MB, rss_bytes, "0", 0, MB_MAX)                          \
 	X("trigger", "growth_mb", T_MB, growth_bytes, "200", 0, MB_MAX)                  \

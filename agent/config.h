@@ -25,6 +25,8 @@ struct config {
 	char state_socket[PATH_MAX];  /* state_socket = /run/heapsnap/heapsnapd.sock ("" = none) */
 	char state_file[PATH_MAX];    /* state_file = /run/heapsnap/heapsnapd.state: per-process
 	                                 baselines kept across agent restarts ("" = none) */
+	char lock_file[PATH_MAX];     /* lock_file = /run/heapsnap/heapsnapd.lock: one agent per
+	                                 host holds it ("" = no host lock) */
 	char require_env[256];        /* require_env = NAME=VALUE: watch only processes whose
 	                                 environment has it ("" = every Node process) */
 

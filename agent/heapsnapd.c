@@ -2,7 +2,9 @@
  * alerts and capture workers → BPF load/attach → state socket → /proc scan → event
  * loop → clean stop on SIGINT/SIGTERM (captures cancelled, nothing half-written). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "flock.h"
 #include "gc.h"
 #include "log.h"
 #include "loop.h"
@@ -34,6 +38,7 @@ struct daemon {
 	struct store *store;
 	int signal_fd;
 	int state_fd;
+	int lock_fd;
 };
 
 static const char usage_text[] =
@@ -224,11 +229,47 @@ static int setup_signals(struct daemon *d)
 	return d->signal_fd < 0 ? -1 : 0;
 }
 
+/* One agent per host (lock_file): two would trigger on the same processes and race
+ * each other's signals and inspector sessions. The lock lives as long as the fd. */
+static int take_host_lock(struct daemon *d)
+{
+	const char *path = d->cfg.lock_file;
+	char dir[PATH_MAX];
+	pid_t holder;
+
+	if (!path[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_error("lock_file %s: cannot create its directory: %s", path, strerror(errno));
+		return -1;
+	}
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = d->lock_fd < 0 ? -errno : flock_exclusive(d->lock_fd, &holder);
+	if (rc == -EBUSY) {
+		char who[32] = "";
+		if (holder > 0)
+			snprintf(who, sizeof(who), " (pid %d)", (int)holder);
+		log_error("another heapsnapd%s is running on this host (lock_file %s): one agent per host, "
+			  "or give each its own [agent] lock_file", who, path);
+		return -1;
+	}
+	if (rc < 0) {
+		log_error("lock_file %s: %s", path, strerror(-rc));
+		return -1;
+	}
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
+		log_debug("lock_file %s: cannot write our pid: %s", path, strerror(errno));
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char err[1024];
 
-	if (check_privileges())
+	if (check_privileges() || take_host_lock(d))
 		return 1;
 	if (setup_signals(d)) {
 		log_error("signal setup: %s", strerror(errno));
@@ -301,11 +342,13 @@ static void stop(struct daemon *d)
 	store_close(d->store);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 }
 
 int main(int argc, char **argv)
 {
-	static struct daemon d = { .signal_fd = -1, .state_fd = -1 };
+	static struct daemon d = { .signal_fd = -1, .state_fd = -1, .lock_fd = -1 };
 	const char *config_path = DEFAULT_CONFIG;
 	bool verbose = false;
 	char err[1024];

@@ -12,16 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "fileio.h"
+#include "flock.h"
 #include "log.h"
 #include "loop.h"
 #include "snapshot/verify.h"
@@ -175,46 +174,21 @@ static void clean_leftovers(struct store *st)
 	closedir(d);
 }
 
-/* The process holding a flock on (dev, ino), from /proc/locks, or 0. */
-static pid_t flock_holder(const struct stat *sb)
-{
-	FILE *f = fopen("/proc/locks", "re");
-	char line[256];
-	pid_t holder = 0;
-
-	if (!f)
-		return 0;
-	while (!holder && fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		unsigned long long ino;
-		int pid;
-		if (sscanf(line, "%*d: FLOCK %*s %*s %d %x:%x:%llu", &pid, &maj, &min, &ino) == 4 &&
-		    ino == sb->st_ino && makedev(maj, min) == sb->st_dev)
-			holder = pid;
-	}
-	fclose(f);
-	return holder;
-}
-
 /* One writer per store: a second agent would remove the first one's *.tmp files
  * mid-capture and race it on quotas. The lock lives as long as the directory fd. */
 static int lock_writer(const char *dir, int fd, char *err, size_t errlen)
 {
-	struct stat sb;
+	pid_t holder;
+	int rc = flock_exclusive(fd, &holder);
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	if (errno != EWOULDBLOCK) {
-		snprintf(err, errlen, "store %s: cannot lock: %s", dir, strerror(errno));
-		return -errno;
-	}
-	pid_t holder = fstat(fd, &sb) == 0 ? flock_holder(&sb) : 0;
-	if (holder > 0)
+	if (rc == -EBUSY && holder > 0)
 		snprintf(err, errlen, "store %s is in use by another heapsnapd (pid %d): one agent per "
 			 "store", dir, (int)holder);
-	else
+	else if (rc == -EBUSY)
 		snprintf(err, errlen, "store %s is in use by another heapsnapd: one agent per store", dir);
-	return -EBUSY;
+	else if (rc < 0)
+		snprintf(err, errlen, "store %s: cannot lock: %s", dir, strerror(-rc));
+	return rc;
 }
 
 int store_open(const char *dir, bool create, struct store **out, char *err, size_t errlen)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every error a user can cause gets one clear message and the right exit code:
 # config errors exit 2 with FILE:LINE, a missing config names the file, a store with
-# loose permissions is refused, a second agent on one store is refused, a non-root run
-# names the missing capabilities, and SIGINT stops cleanly.
+# loose permissions is refused, a second agent on the host or on the store is refused,
+# a non-root run names the missing capabilities, and SIGINT stops cleanly.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -35,8 +35,13 @@ fi
 
 write_config "$T/run.ini"
 start_agent "$T/run.ini"
-# A second agent on the same store would delete the first one's *.tmp files.
+# A second agent on the host would signal the same processes; one given its own
+# lock_file but the same store would delete the first one's *.tmp files.
 write_config "$T/second.ini" agent.state_socket="$T/second.sock" agent.state_file="$T/second.state"
+expect 1 "another heapsnapd \\(pid $AGENT\\) is running on this host \\(lock_file $T/heapsnapd.lock\\)" \
+	timeout 10 "$HEAPSNAPD" -c "$T/second.ini"
+write_config "$T/second.ini" agent.state_socket="$T/second.sock" agent.state_file="$T/second.state" \
+	agent.lock_file="$T/second.lock"
 expect 1 "store $T/store is in use by another heapsnapd \\(pid $AGENT\\)" timeout 10 "$HEAPSNAPD" -c "$T/second.ini"
 kill -INT "$AGENT"
 for i in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done

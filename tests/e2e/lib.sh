@@ -43,7 +43,7 @@ write_config() {
 	mkdir -p "$T/store" && chmod 700 "$T/store"
 	local -A kv=(
 		[agent.log_level]=debug [agent.state_socket]=$T/heapsnapd.sock
-		[agent.require_env]=HEAPSNAP_TEST=$T [agent.state_file]=$T/heapsnapd.state
+		[agent.require_env]=HEAPSNAP_TEST=$T [agent.state_file]=$T/heapsnapd.state [agent.lock_file]=$T/heapsnapd.lock
 		[trigger.growth_mb]=100 [trigger.rss_mb]=0 [trigger.cooldown_s]=300
 		[trigger.max_per_process]=1 [trigger.baseline_pct]=0
 		[capture.timeout_s]=120 [capture.start_timeout_s]=10

@@ -58,6 +58,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.guard_cost_factor, 15);
 	assert_string_equal(cfg.require_env, "");
 	assert_string_equal(cfg.state_file, "/run/heapsnap/heapsnapd.state");
+	assert_string_equal(cfg.lock_file, "/run/heapsnap/heapsnapd.lock");
 	assert_int_equal(cfg.guard_min_headroom_bytes, 64ULL << 20);
 	assert_string_equal(cfg.store_dir, "/var/lib/heapsnap");
 	assert_int_equal(cfg.max_total_bytes, 0);
@@ -257,7 +258,7 @@ static void test_bundled_ini(void **state)
 	assert_memory_equal(&d, &cfg, sizeof(d));
 
 	/* every key of the table appears: drop each key line in turn, the result must
-	 * still load (so it was a known key), and all 32 key lines exist */
+	 * still load (so it was a known key), and all 33 key lines exist */
 	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	char line[512];
@@ -266,7 +267,7 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 32);
+	assert_int_equal(keys, 33);
 }
 
 int main(void)
