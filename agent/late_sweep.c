@@ -132,11 +132,13 @@ static bool drain(const struct late_signal *s)
 	return done;
 }
 
-/* Handle what poll reported for entry i: true when the entry is finished. */
+/* Handle what poll reported for one entry: true when it is finished. */
 static bool serve(const struct late_signal *s, short ino_events, short pid_events)
 {
 	if (ino_events && drain(s))
 		return true;
+	if (ino_events & (POLLERR | POLLNVAL))
+		return true; /* a broken watch would wake us forever */
 	if (!pid_events)
 		return false;
 	drain(s); /* the file may have been made just before the exit */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 4: `heapsnap ps --json` shows, for a watched node, its RSS, minor and major GC
 # counts and the heap used after the last major GC (from the GC uprobes), checked
-# against the process's own --trace-gc output; a process whose binary has no V8
+# against the process's own --trace-gc output — on /usr/bin/node, official 18/22/24/26
+# and Debian's libnode-linked 18 (uprobes in libnode.so); a process whose binary has no V8
 # symbols is watched on RSS alone and ps says why.
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -24,10 +25,10 @@ process.on('SIGUSR2', () => {
 setInterval(() => {}, 1 << 30);
 process.stdout.write('READY\n');
 JS
-# check_ps NODE_BINARY: run the workload on that node and compare ps with its trace.
+# check_ps NODE_COMMAND...: run the workload on that node and compare ps with its trace.
 check_ps() {
-	local node=$1 trace=$T/trace-$RANDOM.log
-	"$node" --expose-gc --trace-gc "$T/gc.js" > "$trace" 2>&1 &
+	local node=${*: -1} trace=$T/trace-$RANDOM.log
+	"$@" --expose-gc --trace-gc "$T/gc.js" > "$trace" 2>&1 &
 	local pid=$!; PIDS+=("$pid")
 	wait_for 10 grep -q "watching pid $pid " "$T/agent.err" || fail "$node: not watched"
 	wait_for 10 bash -c "'$HEAPSNAP' -c '$T/hs.ini' ps --json | grep -A30 '\"pid\": $pid,' | grep -q 'attached'" ||
@@ -56,7 +57,7 @@ check_ps() {
 	  const ok = p.gc_minor == minor && p.gc_major == major && Math.abs(heapMB - last) <= 0.15 && p.rss_bytes > 0;
 	  if (!ok) { console.error("ps", JSON.stringify(p), "trace: minor", minor, "major", major, "heap", last); process.exit(1); }
 	' "$T/ps.json" "$pid" "$minor" "$major" "$last" || fail "$node: ps numbers differ from --trace-gc"
-	echo "$node $("$node" --version): ps matches --trace-gc (minor $minor, major $major, heap $last MB)"
+	echo "$node $("$@" --version): ps matches --trace-gc (minor $minor, major $major, heap $last MB)"
 	kill "$pid"
 }
 
@@ -65,6 +66,8 @@ for v in 18 22 24 26; do
 	n=$(node_of $v)
 	[ -n "$n" ] && check_ps "$n" || echo "Node $v not available from npm: not checked"
 done
+mapfile -t deb < <(debian_node18)
+[ "${#deb[@]}" -gt 0 ] && check_ps "${deb[@]}" || echo "Debian's libnode node 18 not available: not checked"
 
 # A binary without symbols: watched on RSS alone, and ps says why. Node >= 24.11 has
 # its V8 symbols in .symtab only, so a stripped copy has none (Node 20 exports them).

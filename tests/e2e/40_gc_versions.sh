@@ -25,22 +25,7 @@ gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Ia
 
 # --- fetch (reused when present) --------------------------------------------
 notes=()
-source tests/e2e/nodes.sh  # node_of, NODE_CACHE
-fetch_deb18() {
-	local d=$NODE_CACHE/deb18
-	if [ ! -e "$d/root/usr/lib/x86_64-linux-gnu/libnode.so.108" ]; then
-		mkdir -p "$d"
-		local v
-		v=$(apt-cache madison libnode108 2>/dev/null | awk 'NR==1{print $3}')
-		[ -n "$v" ] || return
-		# nodejs 18 loads some builtins from /usr/share/nodejs (acorn, cjs-module-lexer, undici).
-		(cd "$d" && timeout 180 apt-get download -q "nodejs=$v" "libnode108=$v" node-acorn \
-			node-cjs-module-lexer node-undici >/dev/null 2>&1 &&
-			for f in *.deb; do dpkg -x "$f" root; done) || { rm -rf "$d"; return; }
-	fi
-	echo "$d/root/usr/bin/node"
-}
-
+source tests/e2e/nodes.sh  # node_of, debian_node18, NODE_CACHE
 # --- workload: waits for SIGUSR2, allocates garbage and a retained set that grows and resets,
 # plus a full gc() every 200 ms (--expose-gc) so every version does several major GCs
 cat >"$WORK/work.js" <<'EOF'
@@ -147,15 +132,9 @@ for v in 18 22 24 26; do
 	if [ -z "$bin" ]; then notes+=("node $v: npm registry unreachable, not tested"); continue; fi
 	run_version "official-$("$bin" --version)" "$bin" || failed=$((failed + 1)); tested=$((tested + 1))
 done
-deb=$(fetch_deb18)
-if [ -n "$deb" ]; then
-	lib=$(dirname "$deb")/../lib/x86_64-linux-gnu
-	# Its own /usr/share in a private mount namespace: also exercises a process whose
-	# files are not where the agent's mount namespace has them.
-	share=$(dirname "$deb")/../share
-	run_version "debian-libnode-$(LD_LIBRARY_PATH=$lib "$deb" --version)" unshare -m --propagation private \
-		sh -c 'mount --bind "$0" /usr/share && exec "$@"' "$share" env LD_LIBRARY_PATH="$lib" "$deb" ||
-		failed=$((failed + 1))
+mapfile -t deb < <(debian_node18)
+if [ "${#deb[@]}" -gt 0 ]; then
+	run_version "debian-libnode-$("${deb[@]}" --version)" "${deb[@]}" || failed=$((failed + 1))
 	tested=$((tested + 1))
 else
 	notes+=("debian libnode 18: Debian archive unreachable, not tested")

@@ -12,3 +12,24 @@ node_of() {
 	fi
 	echo "$d/package/bin/node"
 }
+
+# debian_node18: Debian's own node 18, which links libnode.so.108 (apt-get download +
+# dpkg -x into $NODE_CACHE/deb18, never installed). Prints the command prefix that runs
+# it, one word per line: nodejs 18 loads some builtins from /usr/share/nodejs (acorn,
+# cjs-module-lexer, undici), so it runs in a private mount namespace with the unpacked
+# /usr/share bound over the host's — also a process whose files are not where the
+# agent's mount namespace has them. Prints nothing if the archive is unreachable.
+debian_node18() {
+	local d=$NODE_CACHE/deb18
+	if [ ! -e "$d/root/usr/lib/x86_64-linux-gnu/libnode.so.108" ]; then
+		mkdir -p "$d"
+		local v
+		v=$(apt-cache madison libnode108 2>/dev/null | awk 'NR==1{print $3}')
+		[ -n "$v" ] || return 0
+		(cd "$d" && timeout 180 apt-get download -q "nodejs=$v" "libnode108=$v" node-acorn \
+			node-cjs-module-lexer node-undici >/dev/null 2>&1 &&
+			for f in *.deb; do dpkg -x "$f" root; done) || { rm -rf "$d"; return 0; }
+	fi
+	printf '%s\n' unshare -m --propagation private sh -c 'mount --bind "$0" /usr/share && exec "$@"' \
+		"$d/root/usr/share" env "LD_LIBRARY_PATH=$d/root/usr/lib/x86_64-linux-gnu" "$d/root/usr/bin/node"
+}
