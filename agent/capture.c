@@ -121,7 +121,9 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 
 	journal_begin(c, job, method);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
-	if (c->cfg->state_file[0])
+	if (c->cfg->state_file[0] && ctx.signal_unanswered)
+		journal_keep_unanswered(c->cfg->state_file, job->pid);
+	else if (c->cfg->state_file[0])
 		journal_remove(c->cfg->state_file, job->pid);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
@@ -395,7 +397,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		free(c);
 		return NULL;
 	}
-	if (!(c->late = late_sweep_new(err, errlen))) {
+	if (!(c->late = late_sweep_new(cfg->state_file, err, errlen))) {
 		capturer_free(c);
 		return NULL;
 	}

@@ -231,7 +231,9 @@ static int remember_old(struct sigcap *s, const char *name)
 	return 0;
 }
 
-/* Resuming: the newest matching file modified since the interrupted capture began. */
+/* Resuming: the newest matching file modified since the interrupted capture began.
+ * 0 adopted; 1 none yet (older matching names remembered, so that find_file takes
+ * only a new one); -1 on error. */
 static int adopt_resumed(struct sigcap *s)
 {
 	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -247,15 +249,23 @@ static int adopt_resumed(struct sigcap *s)
 	while ((e = readdir(d))) {
 		struct stat st;
 		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    (int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000 || st.st_mtime < newest)
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if ((int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000) {
+			if (remember_old(s, e->d_name) < 0) {
+				closedir(d);
+				return capture_fail(s->ctx, "out of memory");
+			}
+			continue;
+		}
+		if (st.st_mtime < newest)
 			continue;
 		newest = st.st_mtime;
 		snprintf(s->name, sizeof(s->name), "%s", e->d_name);
 	}
 	closedir(d);
 	if (!s->name[0])
-		return capture_fail(s->ctx, "no heap snapshot file of the interrupted capture in %s", s->dir_seen);
+		return 1;
 	/* Its IN_CLOSE_WRITE may be long gone: completion comes from /proc/PID/fd. */
 	s->overflow = true;
 	s->t_file = mono_ms();
@@ -387,6 +397,7 @@ static void hand_over_late(struct sigcap *s)
 	s->pidfd = s->dir_fd = s->ino_fd = -1;
 	s->old = NULL;
 	s->nold = 0;
+	s->ctx->signal_unanswered = true;
 	late_sweep_add(s->ctx->late, &late);
 }
 
@@ -411,6 +422,8 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 				    "(event loop blocked?)", s->dir_seen,
 				    (unsigned)((deadline - s->t_signal) / 1000), sig);
 		}
+		if (w == WAKE_CANCEL)
+			hand_over_late(s);
 		if (w != WAKE_EVENTS && w != WAKE_SLICE)
 			return fail_wake(s, w, "before its heap snapshot file appeared");
 	}
@@ -593,9 +606,14 @@ static int run_capture(struct sigcap *s, const char *sig)
 	if (*s->ctx->cancel)
 		return fail_wake(s, WAKE_CANCEL, "");
 	s->t_signal = mono_ms();
-	if (s->ctx->resume_after_ms) {
-		if (adopt_resumed(s) < 0 || open_file(s) < 0 ||
-		    stream_file(s, s->t_signal + (int64_t)total_s * 1000) < 0)
+	int64_t deadline = s->t_signal + (int64_t)total_s * 1000;
+	int64_t start_deadline = s->t_signal + (int64_t)(start_s < total_s ? start_s : total_s) * 1000;
+	if (resume) {
+		/* The previous run's signal may still be unanswered: wait for its file as
+		 * for a new one (and leave it to the late sweep if it does not come). */
+		int adopted = adopt_resumed(s);
+		if (adopted < 0 || (adopted == 1 && find_file(s, start_deadline, "the previous run's signal") < 0) ||
+		    open_file(s) < 0 || stream_file(s, deadline) < 0)
 			return -1;
 		fill_detail(s, sig);
 		return 0;
@@ -603,10 +621,7 @@ static int run_capture(struct sigcap *s, const char *sig)
 	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
 		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
 			    strerror(errno));
-	int64_t deadline = s->t_signal + (int64_t)total_s * 1000;
-	int64_t start_deadline = s->t_signal + (int64_t)start_s * 1000;
-	if (find_file(s, start_deadline < deadline ? start_deadline : deadline, sig) < 0 ||
-	    open_file(s) < 0 || stream_file(s, deadline) < 0)
+	if (find_file(s, start_deadline, sig) < 0 || open_file(s) < 0 || stream_file(s, deadline) < 0)
 		return -1;
 	fill_detail(s, sig);
 	log_debug("capture: pid %d: %llu bytes; after the signal: file %lld ms, first byte %lld ms, "

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "persist.h"
 
 #define MAX_LATE 128                 /* unanswered signals watched at once */
 
@@ -27,6 +28,7 @@ struct late_sweep {
 	bool stopping;
 	struct late_signal *sigs;
 	size_t n, cap;
+	char state_file[PATH_MAX];
 };
 
 bool heap_snapshot_name_matches(const char *name, pid_t ns_pid)
@@ -177,6 +179,8 @@ static void *sweep_main(void *arg)
 		for (size_t i = n; i-- > 0;) {
 			if (!serve(&ls->sigs[i], fds[1 + 2 * i].revents, fds[2 + 2 * i].revents))
 				continue;
+			if (ls->state_file[0])
+				journal_remove_unanswered(ls->state_file, ls->sigs[i].pid);
 			release(&ls->sigs[i]);
 			ls->sigs[i] = ls->sigs[--ls->n];
 		}
@@ -191,13 +195,14 @@ static void wake(struct late_sweep *ls)
 		log_debug("late snapshot sweep: wake-up failed: %s", strerror(errno));
 }
 
-struct late_sweep *late_sweep_new(char *err, size_t errlen)
+struct late_sweep *late_sweep_new(const char *state_file, char *err, size_t errlen)
 {
 	struct late_sweep *ls = calloc(1, sizeof(*ls));
 	if (!ls) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	snprintf(ls->state_file, sizeof(ls->state_file), "%s", state_file);
 	pthread_mutex_init(&ls->lock, NULL);
 	ls->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int rc = ls->wake_fd < 0 ? errno : pthread_create(&ls->thread, NULL, sweep_main, ls);
@@ -222,8 +227,13 @@ void late_sweep_free(struct late_sweep *ls)
 	wake(ls);
 	pthread_join(ls->thread, NULL);
 	for (size_t i = 0; i < ls->n; i++) {
-		log_warn("pid %d: the heap snapshot it may still write late into %s will stay there "
-			 "(the agent is stopping)", (int)ls->sigs[i].pid, ls->sigs[i].dir_seen);
+		if (ls->state_file[0])
+			log_info("pid %d: has not answered its heap snapshot signal yet: the next run of the "
+				 "agent picks up what it writes into %s", (int)ls->sigs[i].pid, ls->sigs[i].dir_seen);
+		else
+			log_warn("pid %d: a heap snapshot it may still write late into %s will stay there "
+				 "(the agent is stopping and has no state_file)", (int)ls->sigs[i].pid,
+				 ls->sigs[i].dir_seen);
 		release(&ls->sigs[i]);
 	}
 	free(ls->sigs);

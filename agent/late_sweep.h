@@ -29,8 +29,11 @@ struct late_signal {
 	int64_t signal_mono_ms;
 };
 
-struct late_sweep *late_sweep_new(char *err, size_t errlen);
-/* Stops the thread; a file still to come will stay (logged). Accepts NULL. */
+/* state_file (or ""): an entry's journal (persist.h, journal_keep_unanswered) is
+ * removed when the entry is done, and left for the next run of the agent when it
+ * stops first. */
+struct late_sweep *late_sweep_new(const char *state_file, char *err, size_t errlen);
+/* Stops the thread; what is still pending is left to the next run (logged). Accepts NULL. */
 void late_sweep_free(struct late_sweep *ls);
 /* Takes ownership of sig's fds and names, whatever happens. */
 void late_sweep_add(struct late_sweep *ls, struct late_signal *sig);

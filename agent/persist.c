@@ -134,6 +134,29 @@ void journal_remove(const char *state_file, pid_t pid)
 		unlink(path);
 }
 
+#define UNANSWERED_SUFFIX ".unanswered"
+
+int journal_keep_unanswered(const char *state_file, pid_t pid)
+{
+	char from[PATH_MAX], to[PATH_MAX + sizeof(UNANSWERED_SUFFIX)];
+	int rc = journal_path(state_file, pid, from, sizeof(from));
+
+	if (rc)
+		return rc;
+	snprintf(to, sizeof(to), "%s" UNANSWERED_SUFFIX, from);
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
+void journal_remove_unanswered(const char *state_file, pid_t pid)
+{
+	char path[PATH_MAX], late[PATH_MAX + sizeof(UNANSWERED_SUFFIX)];
+
+	if (journal_path(state_file, pid, path, sizeof(path)) == 0) {
+		snprintf(late, sizeof(late), "%s" UNANSWERED_SUFFIX, path);
+		unlink(late);
+	}
+}
+
 static int journal_read(const char *path, struct capture_journal *j)
 {
 	json_t *o = json_load_file(path, 0, NULL);

@@ -41,6 +41,11 @@ struct capture_journal {
 
 int journal_write(const char *state_file, const struct capture_journal *j);
 void journal_remove(const char *state_file, pid_t pid);
+/* The capture's signal went unanswered (late_sweep.h): its journal is kept, under a
+ * name of its own, until Node has answered or exited, so that a next run of the agent
+ * picks up a snapshot Node writes while the agent is down. */
+int journal_keep_unanswered(const char *state_file, pid_t pid);
+void journal_remove_unanswered(const char *state_file, pid_t pid);
 /* Every journal left by a previous run (malloc'ed); the files are removed. */
 int journal_take_all(const char *state_file, struct capture_journal **out, size_t *n);
 

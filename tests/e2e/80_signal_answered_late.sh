@@ -25,6 +25,7 @@ grep "removed the heap snapshot" "$T/agent.err"
 sleep 1
 left=$(ls "$T/app" | grep '^Heap\.' || true)
 [ -z "$left" ] || fail "late snapshot file left in the app's directory: $left"
+ls "$T"/heapsnapd.state.capture.* >/dev/null 2>&1 && fail "the journal of the answered signal was left behind"
 kill -0 "$APP" || fail "the app died"
 kill -0 "$AGENT" || fail "the agent died"
 [ "$("$HEAPSNAP" --store "$T/store" list --json)" = "[]" ] || fail "something was stored"

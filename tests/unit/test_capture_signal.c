@@ -775,7 +775,7 @@ static void test_late_file_is_removed(void **state)
 {
 	struct fx *fx = *state;
 	char err[256];
-	struct late_sweep *late = late_sweep_new(err, sizeof(err));
+	struct late_sweep *late = late_sweep_new("", err, sizeof(err));
 	assert_non_null(late);
 	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	assert_true(ino >= 0);

@@ -131,6 +131,36 @@ static void test_journal(void **state)
 	free(out);
 }
 
+/* An unanswered signal's journal lives beside a new capture's journal of the same
+ * process, is taken by the next run, and goes when the sweep is done with it. */
+static void test_journal_unanswered(void **state)
+{
+	(void)state;
+	struct capture_journal a = { .pid = 11, .start_time = 99, .method = "signal", .reason = "growth",
+				     .started_wall_ms = 1001 };
+	struct capture_journal b = { .pid = 11, .start_time = 99, .method = "inspector", .reason = "growth" };
+	struct capture_journal *out;
+	size_t n;
+
+	assert_int_equal(journal_keep_unanswered(path, 11), -ENOENT);
+	assert_int_equal(journal_write(path, &a), 0);
+	assert_int_equal(journal_keep_unanswered(path, 11), 0);
+	assert_int_equal(journal_write(path, &b), 0);
+	journal_remove(path, 11);
+	assert_int_equal(journal_take_all(path, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].method, "signal");
+	assert_int_equal(out[0].started_wall_ms, 1001);
+	free(out);
+
+	assert_int_equal(journal_write(path, &a), 0);
+	assert_int_equal(journal_keep_unanswered(path, 11), 0);
+	journal_remove_unanswered(path, 11);
+	assert_int_equal(journal_take_all(path, &out, &n), 0);
+	assert_int_equal(n, 0);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +168,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_is_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_unanswered, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

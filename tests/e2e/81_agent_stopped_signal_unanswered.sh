@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fault matrix: the agent is stopped while a process has not answered its heap snapshot
+# signal yet (event loop blocked, as in test 80). Node writes the snapshot while no
+# agent runs; the next run of the agent (same state_file) finds the journal of that
+# signal, stores the snapshot whole and removes the raw file from the app's directory.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=signal capture.start_timeout_s=2
+start_agent "$T/hs.ini"
+mkdir -p "$T/app"; cd "$T/app"
+LEAK_DELAY_MS=1000 BUSY_MS=9000 DONE_FILE=$T/done start_node APP --heapsnapshot-signal=SIGUSR2 \
+	"$APPS/busy_leak.js"
+
+wait_for 30 event_for "$APP" capture_failed || fail "no capture_failed while the event loop was blocked"
+stop_agent
+[ -e "$T/done" ] && fail "the blocking task ended before the agent stopped: the test proves nothing"
+grep -q "pid $APP: has not answered its heap snapshot signal yet" "$T/agent.err" ||
+	fail "the stopping agent did not say it leaves the unanswered signal to its next run"
+ls "$T"/heapsnapd.state.capture."$APP".unanswered >/dev/null || fail "no journal of the unanswered signal"
+
+wait_for 30 test -e "$T/done" || fail "the app's blocking task did not end"
+wait_for 20 bash -c "ls '$T/app' | grep -q '^Heap\.'" || fail "Node did not write its snapshot"
+sleep 2 # Node writes it synchronously; let it finish while no agent runs
+mv "$T/agent.out" "$T/agent1.out"; mv "$T/agent.err" "$T/agent1.err"
+start_agent "$T/hs.ini"
+wait_for 30 event_for "$APP" capture_done || fail "the next run did not store the snapshot written while it was down"
+grep '"event":"capture_done"' "$T/agent.out"
+id=$("$HEAPSNAP" --store "$T/store" list --json | nodetool -e '
+  const l = JSON.parse(require("fs").readFileSync(0)); if (l.length !== 1) process.exit(1);
+  process.stdout.write(l[0].id)') || fail "expected exactly one stored snapshot"
+"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/snap.heapsnapshot" || fail "get failed"
+snapshot_ok "$T/snap.heapsnapshot" || fail "the stored snapshot does not parse"
+left=$(ls "$T/app" | grep '^Heap\.' || true)
+[ -z "$left" ] || fail "raw snapshot file left in the app's directory: $left"
+kill -0 "$APP" || fail "the app died"
+stop_agent
+pass "agent stopped with a signal unanswered: the snapshot written meanwhile stored by its next run, raw file removed"
