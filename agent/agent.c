@@ -472,6 +472,15 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			       (double)st.pause_max_ns / 1e6, "trend_mb_per_min",
 			       w->trend_bytes_per_min / 1e6, "leak", w->leak_state);
 	json_object_update_new(o, gc);
+	int64_t age_ms;
+	if (a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms)) {
+		char route[sizeof(w->route) + 64], why[256];
+		bool insp = capture_inspector_usable(&w->info, why, sizeof(why));
+		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
+			 insp ? "inspector" : "none", (long long)(age_ms / 1000));
+		json_object_set_new(o, "route", json_string(route));
+		json_object_set_new(o, "signal_unanswered_s", json_integer((json_int_t)(age_ms / 1000)));
+	}
 	return o;
 }
 

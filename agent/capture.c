@@ -144,10 +144,15 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 /* The signal route is not used again while Node has not answered the last signal:
  * it would write a second snapshot right after the first once its event loop frees
  * up, twice the cost on a process already in trouble. */
+bool capturer_signal_unanswered(struct capturer *c, pid_t pid, uint64_t start_time, int64_t *age_ms)
+{
+	return late_sweep_pending(c->late, pid, start_time, age_ms);
+}
+
 static bool signal_answered(struct capturer *c, const struct proc_info *p, char *why, size_t whylen)
 {
 	int64_t age_ms;
-	if (!late_sweep_pending(c->late, p->pid, p->start_time, &age_ms))
+	if (!capturer_signal_unanswered(c, p->pid, p->start_time, &age_ms))
 		return true;
 	snprintf(why, whylen, "the heap snapshot signal sent %lld s ago is still unanswered (event loop "
 		 "blocked?)", (long long)(age_ms / 1000));

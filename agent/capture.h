@@ -54,6 +54,9 @@ int capturer_submit(struct capturer *c, const struct capture_job *job);
 int capturer_fd(const struct capturer *c);
 /* Pop one outcome: 1, or 0 when none. */
 int capturer_take(struct capturer *c, struct capture_outcome *out);
+/* Whether the last heap snapshot signal sent to the process is still unanswered (its
+ * event loop blocked): the signal route is not used on it until then. *age_ms: since. */
+bool capturer_signal_unanswered(struct capturer *c, pid_t pid, uint64_t start_time, int64_t *age_ms);
 /* Jobs queued or running. */
 unsigned capturer_pending(struct capturer *c);
 

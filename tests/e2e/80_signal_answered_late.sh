@@ -8,6 +8,11 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 signal_unanswered 8000
+"$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
+  const p = JSON.parse(require("fs").readFileSync(0)).find(x => x.pid == process.argv[1]);
+  if (!p || !(p.signal_unanswered_s >= 0) || !/signal unanswered/.test(p.route)) {
+    console.error(JSON.stringify(p)); process.exit(1); }' "$APP" ||
+	fail "heapsnap ps does not show the unanswered signal"
 wait_for 30 test -e "$T/done" || fail "the app's blocking task did not end"
 wait_for 20 grep -q "removed the heap snapshot $T/app/Heap\..*\.heapsnapshot Node began" "$T/agent.err" ||
 	fail "the agent did not remove the late snapshot file"
