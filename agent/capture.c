@@ -121,10 +121,8 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 
 	journal_begin(c, job, method);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
-	if (c->cfg->state_file[0] && ctx.signal_unanswered)
-		journal_keep_unanswered(c->cfg->state_file, job->pid);
-	else if (c->cfg->state_file[0])
-		journal_remove(c->cfg->state_file, job->pid);
+	if (c->cfg->state_file[0])
+		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
 		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !c->cancel;

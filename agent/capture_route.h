@@ -22,7 +22,6 @@ struct capture_ctx {
 	struct store_writer *w;        /* raw snapshot bytes go here */
 	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
 	struct late_sweep *late;       /* signal route: where an unanswered signal goes (or NULL) */
-	bool signal_unanswered;        /* set by the route: handed to ctx->late (keep the journal) */
 	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
 	                                  the middle of this capture, which it started at this
 	                                  wall time: pick up what the target is (or was) writing

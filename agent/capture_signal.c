@@ -397,7 +397,6 @@ static void hand_over_late(struct sigcap *s)
 	s->pidfd = s->dir_fd = s->ino_fd = -1;
 	s->old = NULL;
 	s->nold = 0;
-	s->ctx->signal_unanswered = true;
 	late_sweep_add(s->ctx->late, &late);
 }
 

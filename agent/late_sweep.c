@@ -271,6 +271,9 @@ void late_sweep_add(struct late_sweep *ls, struct late_signal *sig)
 		ls->sigs = grown;
 		ls->cap = cap;
 	}
+	/* Before the entry is served: its end removes the journal under this name. */
+	if (ls->state_file[0])
+		journal_keep_unanswered(ls->state_file, sig->pid);
 	ls->sigs[ls->n++] = *sig;
 	pthread_mutex_unlock(&ls->lock);
 	wake(ls);

@@ -35,7 +35,8 @@ struct late_signal {
 struct late_sweep *late_sweep_new(const char *state_file, char *err, size_t errlen);
 /* Stops the thread; what is still pending is left to the next run (logged). Accepts NULL. */
 void late_sweep_free(struct late_sweep *ls);
-/* Takes ownership of sig's fds and names, whatever happens. */
+/* Takes ownership of sig's fds and names, whatever happens; the capture's journal
+ * becomes the entry's (journal_keep_unanswered). */
 void late_sweep_add(struct late_sweep *ls, struct late_signal *sig);
 /* Whether a signal sent to this process is still unanswered; *age_ms how long ago. */
 bool late_sweep_pending(struct late_sweep *ls, pid_t pid, uint64_t start_time, int64_t *age_ms);
