@@ -2,12 +2,12 @@
 # Fault matrix: the signal comes while the app's event loop is blocked (a long
 # synchronous task that leaks). Node's --heapsnapshot-signal handler runs on the event
 # loop, so the capture gives up after start_timeout_s (2 s here) and Node writes its
-# snapshot only when the task ends (8 s): that late file must not stay in the app's
+# snapshot only when the task ends (12 s): that late file must not stay in the app's
 # directory. The agent removes it as it appears, the app lives, nothing is stored.
 source "$(dirname "$0")/lib.sh"
 need_root
 
-signal_unanswered 8000
+signal_unanswered 12000
 "$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
   const p = JSON.parse(require("fs").readFileSync(0)).find(x => x.pid == process.argv[1]);
   if (!p || !(p.signal_unanswered_s >= 0) || !/signal unanswered/.test(p.route)) {

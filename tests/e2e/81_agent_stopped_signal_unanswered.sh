@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-signal_unanswered 9000
+signal_unanswered 14000
 stop_agent
 [ -e "$T/done" ] && fail "the blocking task ended before the agent stopped: the test proves nothing"
 grep -q "pid $APP: has not answered its heap snapshot signal yet" "$T/agent.err" ||
