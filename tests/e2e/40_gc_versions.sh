@@ -159,8 +159,9 @@ fi
 tested=$((tested + 1))
 
 # Negative path: a stripped build with hidden V8 symbols must be refused, with the reason.
-if [ -x "$NODE_CACHE/v24/package/bin/node" ]; then
-	strip -o "$WORK/node-stripped" "$NODE_CACHE/v24/package/bin/node"
+node24=$(node_of 24)
+if [ -n "$node24" ]; then
+	strip -o "$WORK/node-stripped" "$node24"
 	"$WORK/node-stripped" "$WORK/work.js" >"$WORK/stripped.out" 2>&1 &
 	pid=$!; pids+=("$pid")
 	for _ in $(seq 100); do grep -q READY "$WORK/stripped.out" && break; sleep 0.1; done

