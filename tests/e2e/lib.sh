@@ -85,16 +85,18 @@ start_node() {
 	printf -v "$var" '%s' "$pid"
 }
 
-# signal_unanswered BUSY_MS: an agent (method = signal, start_timeout_s = 2, config
-# $T/hs.ini) and a node with --heapsnapshot-signal, cwd $T/app, that leaks inside one
+# signal_unanswered BUSY_MS [SECTION.KEY=VALUE...]: an agent (method = signal,
+# start_timeout_s = 2, config $T/hs.ini, plus the given keys) and a node with
+# --heapsnapshot-signal, cwd $T/app, that leaks inside one
 # synchronous task of BUSY_MS, so the signal the growth trigger sends goes unanswered.
 # Returns once the capture gave up, the task still running; APP is the node, $T/done
 # appears when the task ends (tests 80, 81).
 signal_unanswered() {
-	write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=signal capture.start_timeout_s=2
+	local busy=$1; shift
+	write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=signal capture.start_timeout_s=2 "$@"
 	start_agent "$T/hs.ini"
 	mkdir -p "$T/app"; cd "$T/app" || fail "no app directory"
-	LEAK_DELAY_MS=1000 BUSY_MS=$1 DONE_FILE=$T/done start_node APP --heapsnapshot-signal=SIGUSR2 \
+	LEAK_DELAY_MS=1000 BUSY_MS=$busy DONE_FILE=$T/done start_node APP --heapsnapshot-signal=SIGUSR2 \
 		"$APPS/busy_leak.js"
 	wait_for 30 event_for "$APP" capture_failed || fail "no capture_failed while the event loop was blocked"
 	grep '"event":"capture_failed"' "$T/agent.out"
