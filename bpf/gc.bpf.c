@@ -116,9 +116,13 @@ int BPF_KRETPROBE(gc_size_exit, long used)
 
 	if (!cur || used < 0)
 		return 0;
+	/* The first call is GCTracer::Start's. Later ones are its Stop and, on some V8
+	 * versions (Node 18: ~6 calls per GC), calls after the weak callbacks, which may
+	 * have allocated already: the smallest is the heap that survived. */
 	if (cur->size_calls++ == 0)
-		cur->used_before = used;
-	cur->used_after = used;
+		cur->used_before = cur->used_after = used;
+	else if (cur->size_calls == 2 || (__u64)used < cur->used_after)
+		cur->used_after = used;
 	return 0;
 }
 

@@ -18,7 +18,7 @@ struct gc_inflight {
 	__u64 start_ns;
 	__u64 heap;          /* Heap* (rdi at entry): one per isolate, workers have their own */
 	__u64 used_before;   /* first Heap::SizeOfObjects return inside the bracket */
-	__u64 used_after;    /* last one */
+	__u64 used_after;    /* the smallest of the later ones: what survived (see gc_size_exit) */
 	__u32 size_calls;
 	__u32 depth;         /* nested CollectGarbage calls: only the outermost brackets the pause */
 	__u32 minor;         /* collector bodies seen in this bracket */
