@@ -134,27 +134,31 @@ void journal_remove(const char *state_file, pid_t pid)
 		unlink(path);
 }
 
-#define UNANSWERED_SUFFIX ".unanswered"
+/* The journal of a capture whose signal went unanswered: the same name + this. */
+static int unanswered_path(const char *state_file, pid_t pid, char *out, size_t len)
+{
+	return snprintf(out, len, "%s" JOURNAL_INFIX "%d.unanswered", state_file, (int)pid) >= (int)len ?
+		       -ENAMETOOLONG : 0;
+}
 
 int journal_keep_unanswered(const char *state_file, pid_t pid)
 {
-	char from[PATH_MAX], to[PATH_MAX + sizeof(UNANSWERED_SUFFIX)];
+	char from[PATH_MAX], to[PATH_MAX];
 	int rc = journal_path(state_file, pid, from, sizeof(from));
 
+	if (rc == 0)
+		rc = unanswered_path(state_file, pid, to, sizeof(to));
 	if (rc)
 		return rc;
-	snprintf(to, sizeof(to), "%s" UNANSWERED_SUFFIX, from);
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
 void journal_remove_unanswered(const char *state_file, pid_t pid)
 {
-	char path[PATH_MAX], late[PATH_MAX + sizeof(UNANSWERED_SUFFIX)];
+	char path[PATH_MAX];
 
-	if (journal_path(state_file, pid, path, sizeof(path)) == 0) {
-		snprintf(late, sizeof(late), "%s" UNANSWERED_SUFFIX, path);
-		unlink(late);
-	}
+	if (unanswered_path(state_file, pid, path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 static int journal_read(const char *path, struct capture_journal *j)
