@@ -31,12 +31,8 @@ wait_for 60 event_for "$NSNODE" capture_done || fail "namespaced node not captur
 kill -0 "$NSNODE" || fail "the namespaced process died"
 wait_for 10 bash -c "! nsenter -t $NSNODE -n ss -Hltn 'sport = :9229' | grep -q ." || fail "inspector left open in the namespace"
 
-"$HEAPSNAP" --store "$T/store" list --json > "$T/list.json"
 for pid in "$HOSTNODE" "$NSNODE"; do
-	id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(x=>x.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "$pid")
-	[ -n "$id" ] || fail "no stored snapshot for $pid"
-	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$pid.heapsnapshot" || fail "get $id"
-	snapshot_ok "$T/$pid.heapsnapshot" || fail "snapshot of $pid does not parse"
+	stored_snapshot_ok "$pid" || fail "pid $pid not captured whole (see above)"
 done
 stop_agent
 pass "flagless node captured on the host and in its own namespaces; inspector closed"

@@ -52,12 +52,8 @@ for v in "${!BIN[@]}"; do
 	grep "\"event\":\"trigger\".*\"pid\":$p[,}]" "$T/agent.out" | grep -q '"reason":"growth"' || fail "Node $v: not an RSS growth trigger"
 	kill -0 "$p" || fail "Node $v stripped: died"
 done
-"$HEAPSNAP" --store "$T/store" list --json >"$T/list.json"
 for v in "${!BIN[@]}"; do
-	id=$(nodetool -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));const s=l.find(s=>s.pid==process.argv[2]);console.log(s?s.id:"")' "$T/list.json" "${PID[$v]}")
-	[ -n "$id" ] || fail "Node $v: nothing stored"
-	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$v.heapsnapshot" || fail "get $id"
-	snapshot_ok "$T/$v.heapsnapshot" || fail "Node $v: the snapshot does not parse"
+	stored_snapshot_ok "${PID[$v]}" || fail "Node $v: not captured whole (see above)"
 done
 stop_agent
 pass "stripped Node ${!BIN[*]}: watched, listed by ps, captured by RSS through the signal route"

@@ -85,6 +85,18 @@ start_node() {
 	printf -v "$var" '%s' "$pid"
 }
 
+# stored_snapshot_ok PID: the store holds a snapshot of PID (the newest if several)
+# and `heapsnap get` returns one that parses; otherwise says what is wrong, status 1.
+stored_snapshot_ok() {
+	local id
+	id=$("$HEAPSNAP" --store "$T/store" list --json | nodetool -e '
+	  const l = JSON.parse(require("fs").readFileSync(0)).filter(s => s.pid == process.argv[1]);
+	  if (l.length) process.stdout.write(l[l.length - 1].id)' "$1")
+	[ -n "$id" ] || { echo "no stored snapshot of pid $1"; return 1; }
+	"$HEAPSNAP" --store "$T/store" get "$id" -o "$T/$1.heapsnapshot" || { echo "get $id failed"; return 1; }
+	snapshot_ok "$T/$1.heapsnapshot" || { echo "snapshot $id of pid $1 does not parse"; return 1; }
+}
+
 # signal_unanswered BUSY_MS [SECTION.KEY=VALUE...]: an agent (method = signal,
 # start_timeout_s = 2, config $T/hs.ini, plus the given keys) and a node with
 # --heapsnapshot-signal, cwd $T/app, that leaks inside one

@@ -227,6 +227,20 @@ static void assert_contains(const char *s, const char *needle)
 		fail_msg("\"%s\" does not contain \"%s\"", s, needle);
 }
 
+/* The same process again, through the CDP chunk transport (the first capture took
+ * the FIFO). */
+static void capture_again_with_chunks(const struct proc_info *p, const struct config *cfg,
+				      struct store_writer *w, struct capture_ctx *ctx)
+{
+	free(w->buf);
+	*w = (struct store_writer){ 0 };
+	transport = INSPECTOR_CHUNKS;
+	int rc = capture(p, cfg, w, ctx);
+	transport = INSPECTOR_AUTO;
+	if (rc != 0)
+		fail_msg("capture through chunks failed: %s", ctx->err);
+}
+
 /* --- tests --------------------------------------------------------------------------- */
 
 static void test_flagless_node_captured_and_closed(void **state)
@@ -253,14 +267,7 @@ static void test_flagless_node_captured_and_closed(void **state)
 	assert_true(alive(pid));
 	assert_false(port_listening(9229));
 	no_leftover_fifo();
-	/* A second capture of the same process, through the chunk transport. */
-	free(w.buf);
-	w = (struct store_writer){ 0 };
-	transport = INSPECTOR_CHUNKS;
-	int rc = capture(&p, &cfg, &w, &ctx);
-	transport = INSPECTOR_AUTO;
-	if (rc != 0)
-		fail_msg("second capture failed: %s", ctx.err);
+	capture_again_with_chunks(&p, &cfg, &w, &ctx);
 	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (chunks)");
 	assert_snapshot_valid(&w);
 	assert_false(port_listening(9229));
@@ -326,13 +333,7 @@ static void test_already_open_inspector_left_open(void **state)
 	assert_int_equal(signals_sent, 0);
 	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (FIFO)");
 	assert_snapshot_valid(&w);
-	free(w.buf);
-	w = (struct store_writer){ 0 };
-	transport = INSPECTOR_CHUNKS;
-	int rc = capture(&p, &cfg, &w, &ctx);
-	transport = INSPECTOR_AUTO;
-	if (rc != 0)
-		fail_msg("capture failed: %s", ctx.err);
+	capture_again_with_chunks(&p, &cfg, &w, &ctx);
 	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (chunks)");
 	assert_snapshot_valid(&w);
 	assert_true(port_listening(19301));

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "proc_fixture.h"
+
 #include "procs.h"
 
 static pid_t spawn_sleep(void)
@@ -26,25 +28,6 @@ static pid_t spawn_sleep(void)
 	}
 	assert_true(pid > 0);
 	return pid;
-}
-
-/* Field 22 of /proc/PID/stat, read independently of the code under test. */
-static uint64_t start_time_of(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	assert_non_null(p);
-	unsigned long long v = 0;
-	/* after ") ": state is field 3, start time field 22 */
-	int got = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v);
-	assert_int_equal(got, 1);
-	return v;
 }
 
 static void reap(pid_t pid)
