@@ -48,10 +48,12 @@ static void arm(struct agent *a, struct watched *w)
 {
 	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
 	 * timer re-evaluates, so the kernel need not report every page fault meanwhile. */
-	bool hold = w->capturing || w->retry_at_ms || w->settle_at_ms;
+	bool hold = w->capturing || w->retry_at_ms || w->settle_at_ms || w->cost_settle_at_ms;
 	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
 
-	if (!hold && a->cfg->predictive && w->last_rss + PREDICT_STEP < level)
+	/* Every PREDICT_STEP of growth is also reported: the growth rate, for the
+	 * predictive trigger and for whether a baseline can finish in time. */
+	if (!hold && w->last_rss + PREDICT_STEP < level)
 		level = w->last_rss + PREDICT_STEP;
 
 	if (level == w->armed_bytes)
@@ -148,6 +150,29 @@ static uint64_t heap_used_of(struct agent *a, const struct watched *w)
 	if (!w->gc_attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
 		return 0;
 	return st.heap_used_bytes;
+}
+
+/* The application's RSS growth rate (bytes/s, >= 0) from the steps the kernel
+ * reported: a fit over the window, at most one step over the time since the last. */
+static double app_rate(const struct watched *w)
+{
+	if (w->growth.n < 2)
+		return 0;
+	double rate = predict_growth_rate(w->growth.s, w->growth.n);
+	double quiet_s = (double)((uint64_t)mono_ms() - w->growth.s[w->growth.n - 1].t_ms) / 1000.0;
+	if (quiet_s > 0 && rate > (double)PREDICT_STEP / quiet_s)
+		rate = (double)PREDICT_STEP / quiet_s;
+	return rate > 0 ? rate : 0;
+}
+
+/* How long a capture of w would take, from the heap (the RSS when unknown). */
+static double capture_secs_estimate(struct agent *a, const struct watched *w)
+{
+	struct predict_params pp;
+	uint64_t heap = heap_used_of(a, w);
+
+	predict_default_params(&pp);
+	return (double)(heap ? heap : w->last_rss) / 1048576.0 * pp.secs_per_heap_mb + pp.fixed_secs;
 }
 
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
@@ -265,11 +290,42 @@ void agent_scan(struct agent *a)
 static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
 			 uint64_t threshold)
 {
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I}", "event", "trigger", "pid",
+	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
 			       (json_int_t)w->pid, "reason", reason, "rss_bytes", (json_int_t)rss,
 			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
-			       (json_int_t)w->trig.baseline_rss);
+			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
+			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
+			       (json_int_t)w->trig.capture_offset);
 	alert_emit(a->alerts, ev);
+}
+
+/* The capture about to be queued will cost the target memory: note where it starts
+ * (an incident replacing a queued baseline keeps the earlier start). */
+static void begin_cost(struct watched *w)
+{
+	w->cost_settle_at_ms = 0;
+	w->cost_refine_until_ms = 0;
+	if (w->cost.active && !w->cost.ended_ms && w->capturing)
+		return;
+	w->cost = (struct capture_cost){ .active = true, .offset_before = w->trig.capture_offset,
+					 .app_rate_bps = app_rate(w) };
+}
+
+/* The report of an incident diffs against the baseline only when the application
+ * grew enough since it; otherwise it comes from the incident snapshot alone. */
+static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rss, struct capture_job *job)
+{
+	uint64_t app = trigger_app_rss(&w->trig, rss);
+
+	if (!w->baseline_id[0])
+		return;
+	if (trigger_baseline_usable(a->cfg, &w->trig, app)) {
+		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
+		return;
+	}
+	log_info("pid %d: baseline %s is only %.1f MB below this incident: the report comes from the "
+		 "incident snapshot alone", w->pid, w->baseline_id,
+		 (double)(app > w->trig.baseline_app_rss ? app - w->trig.baseline_app_rss : 0) / 1e6);
 }
 
 void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
@@ -288,8 +344,8 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 
 	snprintf(job.reason, sizeof(job.reason), "%s", reason);
 	if (!job.baseline)
-		snprintf(job.baseline_id, sizeof(job.baseline_id), "%s", w->baseline_id);
-	if (w->capturing) {
+		pick_report_baseline(a, w, rss, &job);
+	if (w->capturing && (job.baseline || !w->capturing_baseline)) {
 		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid, reason);
 		return;
 	}
@@ -297,14 +353,36 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, reason);
 		return;
 	}
+	begin_cost(w);
+	if (job.baseline)
+		w->baseline_pending_app_rss = trigger_app_rss(&w->trig, rss);
+	w->captures_pending++;
 	w->capturing = true;
+	w->capturing_baseline = job.baseline;
 	arm(a, w);
 	save(a);
+}
+
+/* A baseline the process's growth would overtake before it is stored is not taken:
+ * it would delay the incident and diff against almost the same heap. */
+static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
+{
+	uint64_t incident = trigger_incident_level(a->cfg, &w->trig), app = trigger_app_rss(&w->trig, rss);
+	if (incident == TRIGGER_NEVER || incident <= app)
+		return true;
+	double rate = app_rate(w), secs = capture_secs_estimate(a, w) * (1 + capturer_pending(a->capturer));
+	if (trigger_baseline_in_time(incident - app, rate, secs))
+		return true;
+	log_info("pid %d: no baseline snapshot: growing %.1f MB/s, %.0f MB below its incident level, and "
+		 "a baseline would take ~%.0f s", w->pid, rate / 1e6, (double)(incident - app) / 1e6, secs);
+	return false;
 }
 
 static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struct trigger_decision *d)
 {
 	w->retry_at_ms = d->retry_at_ms;
+	if (d->fire && d->baseline && !baseline_in_time(a, w, rss))
+		return;
 	if (d->fire) {
 		if (!d->baseline)
 			emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
@@ -323,7 +401,6 @@ static void predict(struct agent *a, struct watched *w, uint64_t rss)
 	struct predict_verdict v;
 	struct trigger_decision d;
 
-	predict_window_add(&w->growth, (uint64_t)mono_ms(), rss, PREDICT_MAX_AGE_MS);
 	if (guard_collect(w->pid, heap_used_of(a, w), NULL, NULL, &in) != 0)
 		return;
 	switch (predict_decide(a->cfg, NULL, w->growth.s, w->growth.n, &in, &v)) {
@@ -348,6 +425,7 @@ static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
 	struct trigger_decision d;
 
 	w->last_rss = rss;
+	predict_window_add(&w->growth, (uint64_t)mono_ms(), trigger_app_rss(&w->trig, rss), PREDICT_MAX_AGE_MS);
 	trigger_evaluate(a->cfg, &w->trig, rss, mono_ms(), &d);
 	act_on(a, w, rss, &d);
 	if (!d.fire && !w->capturing && a->cfg->predictive)
@@ -372,6 +450,79 @@ static uint64_t current_rss(struct agent *a, const struct watched *w)
 	return probes_lookup(a->probes, w->pid, &k) == 0 ? k.rss_bytes : w->last_rss;
 }
 
+static void note_major_gc(struct watched *w, uint64_t heap_after)
+{
+	size_t cap = sizeof(w->majors) / sizeof(w->majors[0]);
+	if (w->nmajors == cap)
+		memmove(w->majors, w->majors + 1, (cap - 1) * sizeof(w->majors[0]));
+	else
+		w->nmajors++;
+	w->majors[w->nmajors - 1].t_ms = mono_ms();
+	w->majors[w->nmajors - 1].heap_after = heap_after;
+}
+
+/* Heap after the first major GC at or after t_ms (0 = none). V8 collects as a snapshot
+ * starts, and the application is stopped while it is written: the first one after the
+ * route started measures the heap the capture started from. */
+static uint64_t heap_after_first_gc_since(const struct watched *w, int64_t t_ms)
+{
+	for (unsigned i = 0; i < w->nmajors; i++)
+		if (w->majors[i].t_ms >= t_ms)
+			return w->majors[i].heap_after;
+	return 0;
+}
+
+static bool heap_measured_since(const struct watched *w, int64_t t_ms)
+{
+	return w->nmajors && w->majors[w->nmajors - 1].t_ms > t_ms;
+}
+
+/* The capture's memory has settled: what it left in the RSS is not growth. */
+static void settle_cost(struct agent *a, struct watched *w)
+{
+	int64_t now = mono_ms();
+	uint64_t rss = current_rss(a, w);
+	struct capture_cost *c = &w->cost;
+
+	c->heap_before = heap_after_first_gc_since(w, c->started_ms);
+	bool heap_fresh = heap_measured_since(w, c->ended_ms);
+	uint64_t offset = trigger_capture_offset(c, rss, heap_fresh, heap_fresh ? w->majors[w->nmajors - 1].heap_after : 0, now);
+
+	w->cost_settle_at_ms = 0;
+	w->cost_refine_until_ms = now + CAPTURE_REFINE_MS;
+	log_info("pid %d: capture settled: RSS %.1f -> %.1f MB, %.1f MB of it the capture's own (not growth)",
+		 w->pid, (double)c->rss_before / 1e6, (double)rss / 1e6, (double)(offset - c->offset_before) / 1e6);
+	w->trig.capture_offset = offset;
+	w->growth.n = 0;
+	evaluate(a, w, rss);
+	save(a);
+}
+
+/* A major GC after the capture settled measures how much the application grew: when
+ * the heap shows more growth than the settle estimate allowed for, the capture's cost
+ * was less. It only ever lowers the offset: RSS growth the heap does not show (Buffers,
+ * native memory) is still growth. */
+static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
+{
+	int64_t now = mono_ms();
+
+	if (!w->cost.active || w->capturing || w->cost_settle_at_ms || !w->cost_refine_until_ms)
+		return;
+	if (now > w->cost_refine_until_ms || !w->cost.heap_before) {
+		w->cost.active = false;
+		w->cost_refine_until_ms = 0;
+		return;
+	}
+	uint64_t rss = current_rss(a, w);
+	uint64_t offset = trigger_capture_offset(&w->cost, rss, true, heap_after, now);
+	if (offset >= w->trig.capture_offset)
+		return;
+	log_debug("pid %d: capture cost refined by the heap (%.1f MB after GC): %.1f -> %.1f MB", w->pid,
+		  (double)heap_after / 1e6, (double)w->trig.capture_offset / 1e6, (double)offset / 1e6);
+	w->trig.capture_offset = offset;
+	evaluate(a, w, rss);
+}
+
 /* The leak heuristic, on the post-GC heap floor: a leak is an incident like a
  * threshold crossing; a first lean that way is the moment for the baseline snapshot
  * the report will diff against. */
@@ -384,6 +535,8 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 
 	if (!w || ev->tid != ev->tgid)
 		return; /* only the main isolate's heap makes the series */
+	note_major_gc(w, ev->heap_used_after);
+	refine_cost(a, w, ev->heap_used_after);
 	leak_series_add(&w->heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
 	leak_params_from_config(a->cfg, &params);
 	leak_evaluate(&w->heap_floor, &params, &r);
@@ -410,9 +563,25 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 
 	if (!w || w->start_time != o->start_time)
 		return;
-	w->capturing = false;
-	if (o->ok && o->baseline)
+	if (o->ok && o->baseline) {
 		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
+		w->trig.baseline_app_rss = w->baseline_pending_app_rss;
+	}
+	if (w->captures_pending)
+		w->captures_pending--;
+	if (o->started && w->cost.active && !w->cost.started_ms) { /* the first of them to start */
+		w->cost.rss_before = o->rss_at_start;
+		w->cost.started_ms = o->started_mono_ms;
+	}
+	if (!w->captures_pending) {
+		w->capturing = w->capturing_baseline = false;
+		if (w->cost.active && w->cost.started_ms) {
+			w->cost.ended_ms = mono_ms();
+			w->cost_settle_at_ms = w->cost.ended_ms + CAPTURE_SETTLE_MS;
+		} else {
+			w->cost.active = false; /* nothing reached the target */
+		}
+	}
 	arm(a, w);
 	save(a);
 }
@@ -440,6 +609,8 @@ void agent_tick(struct agent *a)
 		struct hs_watch k;
 		if (w->settle_at_ms && w->settle_at_ms <= now)
 			settle(a, w);
+		if (w->cost_settle_at_ms && w->cost_settle_at_ms <= now && !w->capturing)
+			settle_cost(a, w);
 		if (!w->retry_at_ms || w->retry_at_ms > now || w->capturing)
 			continue;
 		w->retry_at_ms = 0;
@@ -472,6 +643,8 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			       (double)st.pause_max_ns / 1e6, "trend_mb_per_min",
 			       w->trend_bytes_per_min / 1e6, "leak", w->leak_state);
 	json_object_update_new(o, gc);
+	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
+	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
 	int64_t age_ms;
 	if (a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms)) {
 		char route[sizeof(w->route) + 64], why[256];

@@ -21,6 +21,11 @@
 /* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
  * ~40 MB. Its growth baseline is its RSS this long after exec. */
 #define AGENT_SETTLE_MS 3000
+/* After a capture: its cost is measured this long after it ended (the snapshot's
+ * memory is at its height when V8 closes the file) ... */
+#define CAPTURE_SETTLE_MS 2000
+/* ... and refined at each major GC for this long after (V8 measures the heap). */
+#define CAPTURE_REFINE_MS 120000
 
 struct probes;
 struct gc_tracker;
@@ -31,7 +36,18 @@ struct watched {
 	uint64_t start_time;
 	struct proc_info info;
 	struct trigger_proc trig;
-	bool capturing;
+	bool capturing;                /* a capture of it is queued or running */
+	bool capturing_baseline;       /* ... and it is a baseline (an incident may replace it) */
+	unsigned captures_pending;     /* jobs submitted, outcome not seen yet */
+	struct capture_cost cost;      /* the last capture's effect on its RSS, being measured */
+	int64_t cost_settle_at_ms;     /* monotonic: measure the capture's cost then (0 = no) */
+	int64_t cost_refine_until_ms;  /* major GCs until then refine that cost (0 = no) */
+	struct {                       /* its latest major GCs (main isolate), oldest first */
+		int64_t t_ms;          /* monotonic, when user space heard of it */
+		uint64_t heap_after;
+	} majors[8];
+	unsigned nmajors;
+	uint64_t baseline_pending_app_rss; /* application RSS at the queued baseline's trigger */
 	int64_t retry_at_ms;           /* monotonic; 0 = none */
 	int64_t settle_at_ms;          /* just exec'ed: the baseline is taken then (0 = taken) */
 	int64_t first_seen_wall_ms;
@@ -40,7 +56,7 @@ struct watched {
 	char baseline_id[64];          /* baseline snapshot for the next report */
 	uint64_t armed_bytes;
 	uint64_t last_rss;             /* RSS at the last kernel report */
-	struct predict_window growth;  /* predictive = on: (time, RSS) at each step crossed */
+	struct predict_window growth;  /* (time, application RSS) at each step crossed */
 	bool predict_too_late_logged;
 	bool gc_attached;
 	struct leak_series heap_floor; /* heap used after each major GC (main isolate) */

@@ -25,6 +25,21 @@
 #define QUEUE_MAX 64
 #define MAX_WORKERS 16
 
+struct capturer;
+struct done_info;
+
+/* One capture thread and the job it runs. A running baseline is cancelled (its
+ * cancel set, preempted_by naming the incident) when an incident would otherwise
+ * wait for its slot: incidents never wait behind baselines. */
+struct worker {
+	struct capturer *c;
+	pthread_t thread;
+	volatile int cancel;
+	bool busy;
+	struct capture_job job;
+	pid_t preempted_by;            /* 0, or the pid whose incident took the slot */
+};
+
 struct capturer {
 	const struct config *cfg;
 	struct store *store;
@@ -37,11 +52,15 @@ struct capturer {
 	struct capture_outcome done[QUEUE_MAX];
 	unsigned d_head, d_len;
 	unsigned running;
-	volatile int cancel;
 	bool stopping;
 	int event_fd;
-	pthread_t threads[MAX_WORKERS];
+	struct worker workers[MAX_WORKERS];
 	unsigned nthreads;
+	struct done_info *reports;     /* incidents waiting for their leak report */
+	unsigned r_head, r_len;
+	pthread_cond_t report_wake;
+	pthread_t report_thread;
+	bool report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
 };
 
@@ -103,10 +122,11 @@ static void journal_begin(struct capturer *c, const struct capture_job *job, con
  * whether the other route may still be tried: only when this one failed before the
  * target produced any byte (a store failure or a dead target would fail it too,
  * and a second snapshot costs the target as much again). */
-static int run_route(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
+static int run_route(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
 		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
-	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel, .late = c->late };
+	struct capturer *c = wk->c;
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .late = c->late };
 	const char *method = inspector ? "inspector" : "signal";
 	int rc;
 
@@ -125,7 +145,7 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
-		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !c->cancel;
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !wk->cancel;
 		store_writer_abort(ctx.w);
 		return -1;
 	}
@@ -186,29 +206,42 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 	return n;
 }
 
-/* Diff the new snapshot against the process's baseline, store the report in its
- * metadata (top_growth, retainer_path) and return the brief for the alert line
- * (NULL when there is none). Runs here, off the agent's loop: it parses both
+/* The snapshot to diff an incident against: its baseline's path, or "" for a
+ * report from the incident snapshot alone (no usable baseline, or it is gone). */
+static void report_base(struct capturer *c, const struct capture_job *job, char *path, size_t len)
+{
+	struct snapshot_meta base;
+
+	path[0] = '\0';
+	if (!job->baseline_id[0])
+		return;
+	if (store_get(c->store, job->baseline_id, &base) != 0) {
+		log_warn("pid %d: baseline snapshot %s is gone: the report comes from the incident snapshot alone",
+			 job->pid, job->baseline_id);
+		return;
+	}
+	store_blob_path(c->store, base.id, path, len);
+	store_meta_free(&base);
+}
+
+/* The leak report of an incident: a diff against the process's baseline (basis
+ * "diff"), or the incident snapshot's own classes (basis "summary"). Stored in its
+ * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
+ * (NULL when there is none). Runs here, off the agent's loop: it parses the
  * snapshots (seconds and ~1.5x the snapshot size in memory for large ones). */
 static json_t *attach_report(struct capturer *c, const struct capture_job *job, const char *id,
 			     const char *path)
 {
 	char base_path[PATH_MAX], err[512];
-	struct snapshot_meta base;
 
-	if (store_get(c->store, job->baseline_id, &base) != 0) {
-		log_warn("pid %d: baseline snapshot %s is gone, no leak report", job->pid, job->baseline_id);
-		return NULL;
-	}
-	store_blob_path(c->store, base.id, base_path, sizeof(base_path));
-	store_meta_free(&base);
-
-	json_t *report = hs_report_build(base_path, path, err, sizeof(err));
+	report_base(c, job, base_path, sizeof(base_path));
+	json_t *report = hs_report_build(base_path[0] ? base_path : NULL, path, err, sizeof(err));
 	if (!report) {
-		log_warn("pid %d: leak report against %s failed: %s", job->pid, job->baseline_id, err);
+		log_warn("pid %d: leak report failed: %s", job->pid, err);
 		return NULL;
 	}
-	json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
+	if (base_path[0])
+		json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
 	char *text = json_dumps(report, JSON_COMPACT);
 	pthread_mutex_lock(&c->store_lock);
 	if (!text || store_set_extra(c->store, id, text) != 0)
@@ -253,14 +286,15 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 
 /* A previous run was killed in the middle of this capture: pick up the snapshot Node
  * went on writing (signal), or close the inspector it opened (inspector). */
-static int resume(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
+static int resume(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
 		  struct capture_outcome *out)
 {
+	struct capturer *c = wk->c;
 	struct snapshot_meta meta;
 	bool fallback;
 
 	if (strcmp(job->resume_method, "inspector") == 0) {
-		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
+		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel };
 		int rc = capture_inspector_close_leftover(&ctx);
 		if (rc == 1)
 			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
@@ -269,7 +303,7 @@ static int resume(struct capturer *c, const struct capture_job *job, const struc
 		snprintf(out->err, sizeof(out->err), "interrupted inspector capture not resumed");
 		return -1;
 	}
-	if (run_route(c, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
+	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
 		emit_failed(c, job, "signal", out->err);
 		return -1;
 	}
@@ -277,8 +311,30 @@ static int resume(struct capturer *c, const struct capture_job *job, const struc
 	return finish_done(c, job, &meta, out);
 }
 
-static int capture_one(struct capturer *c, const struct capture_job *job, struct capture_outcome *out)
+/* A baseline cancelled for an incident says so, not "the agent is stopping". */
+static void explain_preemption(struct worker *wk, char *err, size_t errlen)
 {
+	pthread_mutex_lock(&wk->c->lock);
+	pid_t by = wk->preempted_by;
+	pthread_mutex_unlock(&wk->c->lock);
+	if (by)
+		snprintf(err, errlen, "baseline capture cancelled: the incident capture of pid %d needed the slot",
+			 (int)by);
+}
+
+/* The target is about to pay for a snapshot: what its RSS was then. */
+static void note_start(struct capture_outcome *out, pid_t pid)
+{
+	if (out->started)
+		return;
+	out->started = true;
+	out->rss_at_start = procs_rss_bytes(pid);
+	out->started_mono_ms = mono_ms();
+}
+
+static int capture_one(struct worker *wk, const struct capture_job *job, struct capture_outcome *out)
+{
+	struct capturer *c = wk->c;
 	struct proc_info p;
 	struct snapshot_meta meta;
 	bool order[2];
@@ -289,8 +345,10 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 		emit_failed(c, job, "none", out->err);
 		return -1;
 	}
-	if (job->resume_method[0])
-		return resume(c, job, &p, out);
+	if (job->resume_method[0]) {
+		note_start(out, job->pid);
+		return resume(wk, job, &p, out);
+	}
 	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
 		emit_failed(c, job, "none", out->err);
@@ -300,13 +358,16 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 		return -1;
 	rc = -1;
 	bool fallback = true;
-	for (int i = 0; i < routes && rc != 0 && fallback && !c->cancel; i++) {
+	for (int i = 0; i < routes && rc != 0 && fallback && !wk->cancel; i++) {
 		const char *method = order[i] ? "inspector" : "signal";
+		note_start(out, job->pid);
 		json_t *ev = event_base("capture_start", job);
 		json_object_set_new(ev, "method", json_string(method));
 		alert_emit(c->alerts, ev);
 
-		rc = run_route(c, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
+		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
+		if (rc && wk->cancel)
+			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
 			emit_failed(c, job, method, out->err);
 	}
@@ -316,65 +377,178 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 }
 
 /* A stored snapshot: its report, the capture_done alert, the outcome. */
+/* What capture_done tells of a stored snapshot. */
+struct done_info {
+	struct capture_job job;
+	char id[64], method[16], path[PATH_MAX];
+	uint64_t raw_bytes, size_bytes, capture_ms;
+};
+
+static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
+{
+	json_t *ev = event_base("capture_done", &d->job);
+	if (brief)
+		json_object_update_new(ev, brief);
+	json_object_set_new(ev, "method", json_string(d->method));
+	json_object_set_new(ev, "snapshot_id", json_string(d->id));
+	json_object_set_new(ev, "path", json_string(d->path));
+	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)d->raw_bytes));
+	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)d->size_bytes));
+	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)d->capture_ms));
+	json_object_set_new(ev, "baseline", json_boolean(d->job.baseline));
+	alert_emit(c->alerts, ev);
+}
+
+/* The report thread: an incident's leak report takes seconds on a large snapshot, so
+ * it is made here, not in the capture slot (the next incident must not wait for it);
+ * capture_done, which carries the report's brief, follows it. */
+static void *report_main(void *arg)
+{
+	struct capturer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->stopping && c->r_len == 0)
+			pthread_cond_wait(&c->report_wake, &c->lock);
+		if (c->r_len == 0)
+			break;
+		struct done_info d = c->reports[c->r_head];
+		c->r_head = (c->r_head + 1) % QUEUE_MAX;
+		c->r_len--;
+		bool stopping = c->stopping;
+		pthread_mutex_unlock(&c->lock);
+		json_t *brief = NULL;
+		if (stopping)
+			log_info("pid %d: leak report of %s skipped: the agent is stopping", d.job.pid, d.id);
+		else
+			brief = attach_report(c, &d.job, d.id, d.path);
+		emit_done(c, &d, brief);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* A stored snapshot: the capture_done alert (after its report, for an incident) and
+ * the outcome. */
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
 		       struct capture_outcome *out)
 {
-	char path[PATH_MAX];
-	store_blob_path(c->store, meta->id, path, sizeof(path));
-	json_t *brief = job->baseline_id[0] ? attach_report(c, job, meta->id, path) : NULL;
-	json_t *ev = event_base("capture_done", job);
-	if (brief)
-		json_object_update_new(ev, brief);
-	json_object_set_new(ev, "method", json_string(meta->method));
-	json_object_set_new(ev, "snapshot_id", json_string(meta->id));
-	json_object_set_new(ev, "path", json_string(path));
-	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)meta->raw_bytes));
-	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)meta->size_bytes));
-	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)meta->capture_ms));
-	json_object_set_new(ev, "baseline", json_boolean(job->baseline));
-	alert_emit(c->alerts, ev);
+	struct done_info d = { .job = *job, .raw_bytes = meta->raw_bytes, .size_bytes = meta->size_bytes,
+			       .capture_ms = meta->capture_ms };
+	snprintf(d.id, sizeof(d.id), "%s", meta->id);
+	snprintf(d.method, sizeof(d.method), "%s", meta->method);
+	store_blob_path(c->store, meta->id, d.path, sizeof(d.path));
 	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
 	store_meta_free(meta);
+	bool queued = false;
+	if (!job->baseline) {
+		pthread_mutex_lock(&c->lock);
+		if (c->r_len < QUEUE_MAX) {
+			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
+			c->r_len++;
+			queued = true;
+			pthread_cond_signal(&c->report_wake);
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!queued)
+			log_warn("pid %d: %d leak reports waiting: %s stored without one", job->pid, QUEUE_MAX, d.id);
+	}
+	if (!queued)
+		emit_done(c, &d, NULL);
 	return 0;
 }
 
-static void post_outcome(struct capturer *c, const struct capture_outcome *o)
+static void wake_loop(struct capturer *c)
 {
 	uint64_t one = 1;
-
-	pthread_mutex_lock(&c->lock);
-	if (c->d_len < QUEUE_MAX) {
-		c->done[(c->d_head + c->d_len) % QUEUE_MAX] = *o;
-		c->d_len++;
-	}
-	c->running--;
-	pthread_mutex_unlock(&c->lock);
 	if (write(c->event_fd, &one, sizeof(one)) < 0)
 		log_warn("capture: cannot wake the agent loop: %s", strerror(errno));
 }
 
+/* With c->lock held. */
+static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	if (c->d_len < QUEUE_MAX) {
+		c->done[(c->d_head + c->d_len) % QUEUE_MAX] = *o;
+		c->d_len++;
+	}
+}
+
+static void post_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	pthread_mutex_lock(&c->lock);
+	push_outcome(c, o);
+	c->running--;
+	pthread_cond_broadcast(&c->wake); /* a job of this process may now run */
+	pthread_mutex_unlock(&c->lock);
+	wake_loop(c);
+}
+
+static struct capture_job *queued(struct capturer *c, unsigned i)
+{
+	return &c->queue[(c->q_head + i) % QUEUE_MAX];
+}
+
+static bool pid_busy(const struct capturer *c, pid_t pid)
+{
+	for (unsigned i = 0; i < c->nthreads; i++)
+		if (c->workers[i].busy && c->workers[i].job.pid == pid)
+			return true;
+	return false;
+}
+
+/* The first queued job whose process no worker is capturing (one capture per process
+ * at a time), or -1. With c->lock held. */
+static int runnable_job(const struct capturer *c)
+{
+	for (unsigned i = 0; i < c->q_len; i++)
+		if (!pid_busy(c, c->queue[(c->q_head + i) % QUEUE_MAX].pid))
+			return (int)i;
+	return -1;
+}
+
+static struct capture_job take_job(struct capturer *c, unsigned at)
+{
+	struct capture_job job = *queued(c, at);
+	for (unsigned i = at; i > 0; i--)
+		*queued(c, i) = *queued(c, i - 1);
+	c->q_head = (c->q_head + 1) % QUEUE_MAX;
+	c->q_len--;
+	return job;
+}
+
 static void *worker_main(void *arg)
 {
-	struct capturer *c = arg;
+	struct worker *wk = arg;
+	struct capturer *c = wk->c;
 
 	for (;;) {
 		struct capture_job job;
+		int at;
 		pthread_mutex_lock(&c->lock);
-		while (!c->stopping && c->q_len == 0)
+		while (!c->stopping && (at = runnable_job(c)) < 0)
 			pthread_cond_wait(&c->wake, &c->lock);
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
-		job = c->queue[c->q_head];
-		c->q_head = (c->q_head + 1) % QUEUE_MAX;
-		c->q_len--;
+		job = take_job(c, (unsigned)at);
 		c->running++;
+		wk->busy = true;
+		wk->job = job;
+		wk->preempted_by = 0;
 		pthread_mutex_unlock(&c->lock);
 
 		struct capture_outcome out = { .pid = job.pid, .start_time = job.start_time,
 					       .baseline = job.baseline };
-		out.ok = capture_one(c, &job, &out) == 0;
+		out.ok = capture_one(wk, &job, &out) == 0;
+		pthread_mutex_lock(&c->lock);
+		wk->busy = false;
+		out.preempted = wk->preempted_by != 0;
+		if (!c->stopping)
+			wk->cancel = 0;
+		pthread_mutex_unlock(&c->lock);
 		post_outcome(c, &out);
 	}
 }
@@ -394,6 +568,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->report_wake, NULL);
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->event_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -404,11 +579,20 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		capturer_free(c);
 		return NULL;
 	}
+	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? pthread_create(&c->report_thread, NULL, report_main, c) : ENOMEM;
+	if (prc) {
+		snprintf(err, errlen, "cannot start the report thread: %s", strerror(prc));
+		capturer_free(c);
+		return NULL;
+	}
+	c->report_started = true;
 	unsigned want = cfg->max_concurrent ? cfg->max_concurrent : 1;
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
 	for (; c->nthreads < want; c->nthreads++) {
-		int rc = pthread_create(&c->threads[c->nthreads], NULL, worker_main, c);
+		struct worker *wk = &c->workers[c->nthreads];
+		wk->c = c;
+		int rc = pthread_create(&wk->thread, NULL, worker_main, wk);
 		if (rc) {
 			snprintf(err, errlen, "cannot start capture threads: %s", strerror(rc));
 			capturer_free(c);
@@ -424,17 +608,95 @@ void capturer_free(struct capturer *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
-	c->cancel = 1;
+	for (unsigned i = 0; i < c->nthreads; i++)
+		c->workers[i].cancel = 1;
 	pthread_cond_broadcast(&c->wake);
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_broadcast(&c->report_wake);
 	for (unsigned i = 0; i < c->nthreads; i++)
-		pthread_join(c->threads[i], NULL);
+		pthread_join(c->workers[i].thread, NULL);
+	if (c->report_started) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->report_thread, NULL);
+	}
+	free(c->reports);
 	late_sweep_free(c->late);
 	close(c->event_fd);
 	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->report_wake);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->store_lock);
 	free(c);
+}
+
+/* An incident makes a queued baseline of its own process pointless (a baseline after
+ * an incident is no baseline): dropped, with an outcome so the agent knows. Returns
+ * how many. */
+static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
+{
+	unsigned kept = 0, dropped = 0;
+	for (unsigned i = 0; i < c->q_len; i++) {
+		struct capture_job *j = queued(c, i);
+		if (j->baseline && j->pid == pid && !j->resume_method[0]) {
+			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
+						     .baseline = true, .preempted = true };
+			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
+			push_outcome(c, &o);
+			dropped++;
+			continue;
+		}
+		if (kept != i)
+			*queued(c, kept) = *j;
+		kept++;
+	}
+	c->q_len = kept;
+	return dropped;
+}
+
+/* Incidents go ahead of every queued baseline, in arrival order among themselves. */
+static void enqueue(struct capturer *c, const struct capture_job *job)
+{
+	unsigned at = c->q_len;
+	if (!job->baseline)
+		for (unsigned i = 0; i < c->q_len; i++)
+			if (queued(c, i)->baseline) {
+				at = i;
+				break;
+			}
+	for (unsigned i = c->q_len; i > at; i--)
+		*queued(c, i) = *queued(c, i - 1);
+	*queued(c, at) = *job;
+	c->q_len++;
+}
+
+static bool preemptible(const struct worker *wk)
+{
+	return wk->busy && wk->job.baseline && !wk->job.resume_method[0] && !wk->preempted_by;
+}
+
+/* An incident that would wait takes the slot of a running baseline: its own
+ * process's (one capture per process at a time), or any when no worker is free. */
+static void preempt_baseline(struct capturer *c, const struct capture_job *incident)
+{
+	struct worker *victim = NULL;
+	for (unsigned i = 0; i < c->nthreads; i++)
+		if (c->workers[i].busy && c->workers[i].job.pid == incident->pid)
+			victim = &c->workers[i];
+	if (victim && !preemptible(victim))
+		return; /* its own incident or resumed capture: wait for it */
+	if (!victim && c->running < c->nthreads)
+		return; /* a free worker takes it */
+	for (unsigned i = 0; !victim && i < c->nthreads; i++)
+		if (preemptible(&c->workers[i]))
+			victim = &c->workers[i];
+	if (!victim)
+		return;
+	victim->preempted_by = incident->pid;
+	victim->cancel = 1;
+	log_info("pid %d: baseline capture cancelled: the incident capture of pid %d is waiting",
+		 victim->job.pid, incident->pid);
 }
 
 int capturer_submit(struct capturer *c, const struct capture_job *job)
@@ -442,14 +704,20 @@ int capturer_submit(struct capturer *c, const struct capture_job *job)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
+	bool dropped = !job->baseline && drop_queued_baselines(c, job->pid);
+	if (dropped)
+		log_info("pid %d: queued baseline dropped: its incident came first", job->pid);
 	if (c->q_len >= QUEUE_MAX) {
 		rc = -EBUSY;
 	} else {
-		c->queue[(c->q_head + c->q_len) % QUEUE_MAX] = *job;
-		c->q_len++;
-		pthread_cond_signal(&c->wake);
+		enqueue(c, job);
+		if (!job->baseline)
+			preempt_baseline(c, job);
+		pthread_cond_broadcast(&c->wake);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (dropped)
+		wake_loop(c);
 	return rc;
 }
 

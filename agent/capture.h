@@ -36,6 +36,10 @@ struct capture_outcome {
 	bool ok;
 	bool baseline;
 	bool refused;
+	bool preempted;                /* a baseline cancelled for another process's incident */
+	bool started;                  /* a route ran: the target paid for a snapshot */
+	uint64_t rss_at_start;         /* the target's RSS just before the first route */
+	int64_t started_mono_ms;
 	char snapshot_id[64];
 	char err[512];
 };
@@ -48,7 +52,9 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
  * dropped, threads joined. Accepts NULL. */
 void capturer_free(struct capturer *c);
 
-/* Queue a job. 0, or -EBUSY when the queue is full. */
+/* Queue a job. Incidents go ahead of queued baselines, drop a queued baseline of the
+ * same process, and when no worker is free cancel a running baseline (its outcome
+ * has preempted set). 0, or -EBUSY when the queue is full. */
 int capturer_submit(struct capturer *c, const struct capture_job *job);
 /* Readable when outcomes wait. */
 int capturer_fd(const struct capturer *c);

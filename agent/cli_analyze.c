@@ -178,10 +178,13 @@ int cmd_summary(const struct cli *cli, int argc, char **argv)
 	struct hs_summary sum = { 0 };
 	int rc;
 	if (parse_opts(argc, argv, 1, &o)) {
-		fprintf(stderr, "usage: heapsnap summary ID|FILE [--json] [--top N]\n");
+		fprintf(stderr, "usage: heapsnap summary ID|FILE [--json] [--top N] [--report]\n"
+			"  --report  print the leak report the agent makes without a baseline (basis summary)\n");
 		return 2;
 	}
 	rc = resolve_snapshot(cli, o.args[0], path, sizeof(path));
+	if (!rc && o.report)
+		return print_report(NULL, path);
 	if (!rc)
 		rc = load(path, HS_PARSE_SKIP_EDGE_NAMES, &s);
 	if (!rc && (hs_dominators_compute(s, &dom, err, sizeof(err)) < 0 ||

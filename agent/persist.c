@@ -13,12 +13,14 @@
 
 static json_t *item_json(const struct persisted *p)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "pid", (json_int_t)p->pid,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "pid", (json_int_t)p->pid,
 			 "start_time", (json_int_t)p->start_time, "baseline_rss",
 			 (json_int_t)p->trig.baseline_rss, "last_capture_rss",
 			 (json_int_t)p->trig.last_capture_rss, "last_capture_ms",
 			 (json_int_t)p->trig.last_capture_ms, "captures", (json_int_t)p->trig.captures,
-			 "baseline_requested", p->trig.baseline_requested, "baseline_id", p->baseline_id);
+			 "baseline_requested", p->trig.baseline_requested, "baseline_id", p->baseline_id,
+			 "capture_offset", (json_int_t)p->trig.capture_offset, "baseline_app_rss",
+			 (json_int_t)p->trig.baseline_app_rss);
 }
 
 int persist_save(const char *path, const struct persisted *items, size_t n)
@@ -71,6 +73,11 @@ static int item_from_json(json_t *o, struct persisted *p)
 	p->trig.captures = (unsigned)captures;
 	p->trig.baseline_requested = requested;
 	snprintf(p->baseline_id, sizeof(p->baseline_id), "%s", baseline_id);
+	/* absent in a state file written before the capture offset existed: 0 */
+	json_int_t offset = json_integer_value(json_object_get(o, "capture_offset"));
+	json_int_t base_app = json_integer_value(json_object_get(o, "baseline_app_rss"));
+	p->trig.capture_offset = offset > 0 ? (uint64_t)offset : 0;
+	p->trig.baseline_app_rss = base_app > 0 ? (uint64_t)base_app : 0;
 	return 0;
 }
 

@@ -21,7 +21,13 @@
  * Reason of an incident: "rss" when only the absolute threshold is crossed, "growth"
  * otherwise (when both are crossed, the growth over the baseline is what the user asked
  * to be told about). A jump past the baseline level and an incident level at once gives
- * the incident only; the baseline is then skipped. */
+ * the incident only; the baseline is then skipped.
+ *
+ * The agent's own capture is never growth: a snapshot costs the target 3-12x its heap
+ * and V8 and the allocator keep much of it (measured: 116 MB -> 536 MB RSS, flat for a
+ * minute after). Every level here is in application RSS = RSS - capture_offset, the
+ * RSS the captures left behind (trigger_capture_offset); the kernel compares the raw
+ * RSS against level + capture_offset, so a crossing is still exact to the page. */
 #include "trigger.h"
 
 #include <stddef.h>
@@ -107,12 +113,58 @@ void trigger_init(struct trigger_proc *t, uint64_t rss_now)
 	*t = (struct trigger_proc){ .baseline_rss = rss_now };
 }
 
+uint64_t trigger_app_rss(const struct trigger_proc *t, uint64_t rss)
+{
+	return rss > t->capture_offset ? rss - t->capture_offset : 0;
+}
+
+/* An application-RSS level as the kernel compares it. */
+static uint64_t raw_level(const struct trigger_proc *t, uint64_t level)
+{
+	return level == TRIGGER_NEVER ? TRIGGER_NEVER : sat_add(level, t->capture_offset);
+}
+
+uint64_t trigger_capture_offset(const struct capture_cost *c, uint64_t rss_now, bool heap_fresh,
+				uint64_t heap_now, int64_t now_ms)
+{
+	double app_growth;
+	if (heap_fresh && c->heap_before)
+		app_growth = heap_now > c->heap_before ? (double)(heap_now - c->heap_before) : 0;
+	else
+		app_growth = c->app_rate_bps * (double)(now_ms > c->ended_ms ? now_ms - c->ended_ms : 0) / 1000.0;
+	double gained = rss_now > c->rss_before ? (double)(rss_now - c->rss_before) : 0;
+	double cost = gained > app_growth ? gained - app_growth : 0;
+	return sat_add(c->offset_before, cost >= (double)UINT64_MAX ? UINT64_MAX : (uint64_t)cost);
+}
+
+bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, double capture_s)
+{
+	return app_rate_bps <= 0 || app_rate_bps * capture_s < (double)remaining_bytes;
+}
+
+#define MIN_DIFF_GROWTH (8ULL << 20)
+
+bool trigger_baseline_usable(const struct config *cfg, const struct trigger_proc *t, uint64_t app_rss)
+{
+	if (!t->baseline_app_rss || app_rss <= t->baseline_app_rss)
+		return false;
+	uint64_t need = (cfg->growth_bytes ? cfg->growth_bytes : app_rss) / 4;
+	if (need < MIN_DIFF_GROWTH)
+		need = MIN_DIFF_GROWTH;
+	return app_rss - t->baseline_app_rss >= need;
+}
+
+uint64_t trigger_incident_level(const struct config *cfg, const struct trigger_proc *t)
+{
+	return limit_reached(cfg, t) ? TRIGGER_NEVER : incident_level(cfg, t);
+}
+
 uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms)
 {
 	(void)now_ms; /* a cooldown does not move the level: see the header comment */
 	if (limit_reached(cfg, t))
 		return TRIGGER_NEVER;
-	return min_level(incident_level(cfg, t), baseline_level(cfg, t));
+	return raw_level(t, min_level(incident_level(cfg, t), baseline_level(cfg, t)));
 }
 
 /* An incident at rss: fire unless held back, and book it. */
@@ -131,7 +183,7 @@ static void decide_incident(const struct config *cfg, struct trigger_proc *t, ui
 	}
 	out->fire = true;
 	t->captures++;
-	t->last_capture_rss = rss;
+	t->last_capture_rss = trigger_app_rss(t, rss);
 	t->last_capture_ms = now_ms;
 	t->baseline_requested = true; /* a baseline after an incident is no baseline */
 }
@@ -147,21 +199,21 @@ void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t
 		      struct trigger_decision *out)
 {
 	*out = (struct trigger_decision){ 0 };
-	uint64_t level = incident_level(cfg, t);
+	uint64_t level = incident_level(cfg, t), app = trigger_app_rss(t, rss);
 
-	if (level != TRIGGER_NEVER && rss >= level) {
-		out->threshold_bytes = level;
-		out->reason = incident_reason(cfg, t, rss);
+	if (level != TRIGGER_NEVER && app >= level) {
+		out->threshold_bytes = raw_level(t, level);
+		out->reason = incident_reason(cfg, t, app);
 		decide_incident(cfg, t, rss, now_ms, out);
 		return;
 	}
 
 	uint64_t base = baseline_level(cfg, t);
-	if (base != TRIGGER_NEVER && rss >= base) {
+	if (base != TRIGGER_NEVER && app >= base) {
 		out->fire = true;
 		out->baseline = true;
 		out->reason = "baseline";
-		out->threshold_bytes = base;
+		out->threshold_bytes = raw_level(t, base);
 		t->baseline_requested = true;
 	}
 }

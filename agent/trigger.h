@@ -19,6 +19,23 @@ struct trigger_proc {
 	int64_t last_capture_ms;     /* monotonic ms of the last capture decision (0 = none) */
 	unsigned captures;           /* capture decisions so far */
 	bool baseline_requested;     /* a baseline snapshot was asked for */
+	/* RSS the agent's own captures left in the process (V8 and the allocator keep what
+	 * a snapshot cost): never growth. Every level above is in application RSS
+	 * (RSS - capture_offset); the kernel is armed at level + capture_offset. */
+	uint64_t capture_offset;
+	uint64_t baseline_app_rss;   /* application RSS at the baseline snapshot (0 = none) */
+};
+
+/* One capture's effect on its target, measured from its start until it settles.
+ * The target's main thread is busy writing the snapshot during the capture, so the
+ * application grows only before and after it. */
+struct capture_cost {
+	bool active;                 /* a capture was requested and not settled yet */
+	uint64_t offset_before;      /* capture_offset when it was requested */
+	double app_rate_bps;         /* application RSS growth rate before it (bytes/s, >= 0) */
+	uint64_t rss_before;         /* RSS when the route started */
+	uint64_t heap_before;        /* V8 heap after the GC V8 runs as the snapshot starts (0 = unknown) */
+	int64_t started_ms, ended_ms; /* monotonic; 0 = not yet */
 };
 
 struct trigger_decision {
@@ -31,6 +48,29 @@ struct trigger_decision {
 };
 
 void trigger_init(struct trigger_proc *t, uint64_t rss_now);
+
+/* RSS minus what the agent's captures added. */
+uint64_t trigger_app_rss(const struct trigger_proc *t, uint64_t rss);
+
+/* The capture offset once a capture has settled: the RSS gained since the route
+ * started, less the application's own growth meanwhile — the V8 heap's growth when a
+ * major GC after the capture measured it (heap_fresh, heap_now; heap_before known),
+ * else the growth rate seen before the capture over the time since it ended. Never
+ * below the offset before it. */
+uint64_t trigger_capture_offset(const struct capture_cost *c, uint64_t rss_now, bool heap_fresh,
+				uint64_t heap_now, int64_t now_ms);
+
+/* Whether a baseline snapshot would be stored before the process reaches its incident
+ * level: remaining_bytes of growth left at app_rate_bps, a capture of capture_s. */
+bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, double capture_s);
+
+/* Whether a baseline taken at baseline_app_rss is far enough below an incident at
+ * app_rss for a diff to show the leak: at least a quarter of growth_mb (or of the
+ * incident's RSS without growth_mb), and 8 MB. */
+bool trigger_baseline_usable(const struct config *cfg, const struct trigger_proc *t, uint64_t app_rss);
+
+/* The application RSS the next incident is due at (TRIGGER_NEVER: none). */
+uint64_t trigger_incident_level(const struct config *cfg, const struct trigger_proc *t);
 
 /* RSS at which the kernel should wake us next, TRIGGER_NEVER for none. */
 uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms);

@@ -193,7 +193,9 @@ static bool is_constructor_node(const struct hs_snapshot *s, uint32_t v)
 struct growth {
 	uint32_t key;
 	const char *name;
-	uint64_t new_count, retained;
+	uint64_t new_count, retained, shallow;
+	uint64_t score;       /* retained, less what it merely holds of an accumulating class */
+	long held;            /* index of the class it holds (demoted for), or -1 */
 };
 
 static int cmp_growth(const void *pa, const void *pb)
@@ -202,6 +204,143 @@ static int cmp_growth(const void *pa, const void *pb)
 	if (a->retained != b->retained)
 		return a->retained > b->retained ? -1 : 1;
 	return strcmp(a->name, b->name);
+}
+
+static int cmp_score(const void *pa, const void *pb)
+{
+	const struct growth *a = pa, *b = pb;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return cmp_growth(pa, pb);
+}
+
+/* ---- holders: a collection, list or runtime object that merely holds the instances
+ * that accumulate ranks above them by retained size (one Map, TimersList or listener
+ * array retaining every leaked object). Among the HOLDER_TOP largest classes, K holds
+ * J when J's instances inside K's make at least half of K's retained size and there
+ * are at least HOLDER_FANOUT of them per innermost K instance that holds any (a record
+ * that owns one array each is not a holder of arrays). A holder's score is its
+ * retained size less the largest such share: it then ranks by what it keeps itself,
+ * and shows up in the retainer path of the class it holds. */
+#define HOLDER_TOP 16
+#define HOLDER_FANOUT 4
+
+struct holder_walk {
+	uint32_t m;                         /* classes considered */
+	int32_t *top_of_key;                /* class key -> index, or -1 */
+	uint32_t *depth;                    /* per key: taken ancestors of that class on the path */
+	uint32_t *innermost;                /* per index: innermost instance on the path (UINT32_MAX none) */
+	uint64_t inside[HOLDER_TOP][HOLDER_TOP];   /* retained of counted J instances inside K */
+	uint32_t count[HOLDER_TOP][HOLDER_TOP];    /* how many */
+	uint32_t holders[HOLDER_TOP][HOLDER_TOP];  /* distinct innermost K instances holding them */
+	uint32_t last[HOLDER_TOP][HOLDER_TOP];     /* the K instance last credited */
+};
+
+static void credit_holders(struct holder_walk *hw, const struct hs_dominators *dom, uint32_t j, uint32_t v)
+{
+	for (uint32_t k = 0; k < hw->m; k++) {
+		uint32_t in = hw->innermost[k];
+		if (k == j || in == UINT32_MAX)
+			continue;
+		hw->inside[k][j] += dom->retained[v];
+		hw->count[k][j]++;
+		if (hw->last[k][j] != in) {
+			hw->last[k][j] = in;
+			hw->holders[k][j]++;
+		}
+	}
+}
+
+/* Preorder walk of the dominator tree filling hw (see above). */
+static int walk_holders(const struct hs_snapshot *s, const struct hs_dominators *dom, const uint8_t *take,
+			struct holder_walk *hw)
+{
+	uint32_t n = s->node_count, sp = 0;
+	uint32_t *stack = malloc((size_t)n * 4), *cursor = malloc((size_t)n * 4), *saved = malloc((size_t)n * 4);
+	if (!stack || !cursor || !saved) {
+		free(stack);
+		free(cursor);
+		free(saved);
+		return -1;
+	}
+	stack[sp] = 0;
+	cursor[sp] = dom->child_first[0];
+	saved[sp++] = UINT32_MAX;
+	while (sp > 0) {
+		uint32_t v = stack[sp - 1];
+		if (cursor[sp - 1] == dom->child_first[v + 1]) {
+			if (take[v]) {
+				uint32_t key = hs_class_key(s, v);
+				hw->depth[key]--;
+				if (hw->top_of_key[key] >= 0)
+					hw->innermost[hw->top_of_key[key]] = saved[sp - 1];
+			}
+			sp--;
+			continue;
+		}
+		uint32_t c = dom->child[cursor[sp - 1]++];
+		uint32_t keep = UINT32_MAX;
+		if (take[c]) {
+			uint32_t key = hs_class_key(s, c);
+			int32_t j = hw->top_of_key[key];
+			if (j >= 0 && hw->depth[key] == 0)
+				credit_holders(hw, dom, (uint32_t)j, c);
+			hw->depth[key]++;
+			if (j >= 0) {
+				keep = hw->innermost[j];
+				hw->innermost[j] = c;
+			}
+		}
+		stack[sp] = c;
+		cursor[sp] = dom->child_first[c];
+		saved[sp++] = keep;
+	}
+	free(stack);
+	free(cursor);
+	free(saved);
+	return 0;
+}
+
+/* Scores g[0..n) (sorted by retained) and re-sorts them by score. */
+static int demote_holders(const struct hs_snapshot *s, const struct hs_dominators *dom, const uint8_t *take,
+			  struct growth *g, size_t n)
+{
+	uint32_t keys = hs_class_key_count(s);
+	struct holder_walk *hw = calloc(1, sizeof(*hw));
+	int rc = -1;
+	for (size_t i = 0; i < n; i++)
+		g[i].score = g[i].retained, g[i].held = -1;
+	if (!hw || !(hw->top_of_key = malloc(keys * sizeof(int32_t))) ||
+	    !(hw->depth = calloc(keys, sizeof(uint32_t))) || !(hw->innermost = malloc(HOLDER_TOP * sizeof(uint32_t))))
+		goto done;
+	memset(hw->top_of_key, 0xff, keys * sizeof(int32_t));
+	memset(hw->innermost, 0xff, HOLDER_TOP * sizeof(uint32_t));
+	memset(hw->last, 0xff, sizeof(hw->last));
+	hw->m = n < HOLDER_TOP ? (uint32_t)n : HOLDER_TOP;
+	for (uint32_t i = 0; i < hw->m; i++)
+		hw->top_of_key[g[i].key] = (int32_t)i;
+	if (walk_holders(s, dom, take, hw) < 0)
+		goto done;
+	for (uint32_t k = 0; k < hw->m; k++)
+		for (uint32_t j = 0; j < hw->m; j++) {
+			uint64_t share = hw->inside[k][j];
+			if (j == k || share * 2 < g[k].retained ||
+			    hw->count[k][j] < (uint64_t)HOLDER_FANOUT * hw->holders[k][j])
+				continue;
+			uint64_t left = g[k].retained > share ? g[k].retained - share : 0;
+			if (left < g[k].score)
+				g[k].score = left, g[k].held = j;
+		}
+	qsort(g, n, sizeof(*g), cmp_score);
+	rc = 0;
+done:
+	if (hw) {
+		free(hw->top_of_key);
+		free(hw->depth);
+		free(hw->innermost);
+	}
+	free(hw);
+	return rc;
 }
 
 static const struct hs_class_diff *find_diff(const struct hs_diff *d, const char *name)
@@ -217,15 +356,17 @@ static struct growth *rank_growth(const struct hs_snapshot *s, const struct hs_d
 				  uint8_t *take, size_t *n_out)
 {
 	uint32_t keys = hs_class_key_count(s);
-	uint64_t *retained = calloc(keys, 8), *count = calloc(keys, 8);
+	uint64_t *retained = calloc(keys, 8), *count = calloc(keys, 8), *shallow = calloc(keys, 8);
 	struct growth *g = NULL;
 	size_t n = 0;
-	if (!retained || !count)
+	if (!retained || !count || !shallow)
 		goto done;
 	for (uint32_t v = 0; v < s->node_count; v++) {
 		take[v] = take[v] && hs_node_counted(s, v) && is_constructor_node(s, v);
-		if (take[v])
+		if (take[v]) {
 			count[hs_class_key(s, v)]++;
+			shallow[hs_class_key(s, v)] += s->node_self_size[v];
+		}
 	}
 	if (sum_retained_by_class(s, dom, take, retained) < 0)
 		goto done;
@@ -234,12 +375,18 @@ static struct growth *rank_growth(const struct hs_snapshot *s, const struct hs_d
 		goto done;
 	for (uint32_t k = 0; k < keys; k++)
 		if (count[k])
-			g[n++] = (struct growth){ .key = k, .name = hs_snapshot_string(s, k),
-						  .new_count = count[k], .retained = retained[k] };
+			g[n++] = (struct growth){ .key = k, .name = hs_snapshot_string(s, k), .new_count = count[k],
+						  .retained = retained[k], .shallow = shallow[k] };
 	qsort(g, n, sizeof(*g), cmp_growth);
+	if (demote_holders(s, dom, take, g, n) < 0) {
+		free(g);
+		g = NULL;
+		n = 0;
+	}
 done:
 	free(retained);
 	free(count);
+	free(shallow);
 	*n_out = n;
 	return g;
 }
@@ -284,6 +431,57 @@ static json_t *path_element(const struct hs_snapshot *s, uint32_t v, long edge)
 			o = (json_decref(o), NULL);
 	}
 	return o;
+}
+
+/* A run of more than PATH_RUN nodes of one class (a linked list: TimersList ->
+ * Timeout -> Timeout ...) shows as its first node, "(N more CLASS)" and its last
+ * node; a path of more than PATH_MAX elements after that keeps its two ends. */
+#define PATH_RUN 3
+#define PATH_MAX_ELEMENTS 24
+
+static json_t *path_gap(const char *what, size_t count)
+{
+	char label[160];
+	snprintf(label, sizeof(label), "(%zu more%s%.100s)", count, what[0] ? " " : "", what);
+	return json_pack("{s:o}", "node", hs_json_class_name(label));
+}
+
+/* The path's edges, target first (edges[len-1] leaves the root), as elements in arr. */
+static int append_path(const struct hs_snapshot *s, const uint32_t *edges, size_t len, json_t *arr)
+{
+	size_t i = len, emitted = 0, budget_head = PATH_MAX_ELEMENTS / 2;
+	bool capped = false;
+	while (i-- > 0) {
+		uint32_t node = s->edge_to[edges[i]];
+		uint32_t key = hs_class_key(s, node);
+		size_t run = 1;
+		while (run <= i && hs_class_key(s, s->edge_to[edges[i - run]]) == key)
+			run++;
+		if (run > PATH_RUN) {
+			char cls[80];
+			json_t *first = path_element(s, node, (long)edges[i - 1]);
+			json_t *gap = path_gap(hs_class_key_name(s, key, cls, sizeof(cls)), run - 2);
+			if (!first || json_array_append_new(arr, first) < 0 || !gap || json_array_append_new(arr, gap) < 0)
+				return -1;
+			i -= run - 1; /* now at the run's last node */
+			node = s->edge_to[edges[i]];
+			emitted += 2;
+		} else if (!capped && emitted >= budget_head && i + 1 > PATH_MAX_ELEMENTS - budget_head) {
+			size_t skip = i + 1 - (PATH_MAX_ELEMENTS - budget_head - 1);
+			json_t *gap = path_gap("", skip);
+			if (!gap || json_array_append_new(arr, gap) < 0)
+				return -1;
+			i -= skip;
+			node = s->edge_to[edges[i]];
+			emitted++;
+			capped = true;
+		}
+		json_t *o = path_element(s, node, i > 0 ? (long)edges[i - 1] : -1);
+		if (!o || json_array_append_new(arr, o) < 0)
+			return -1;
+		emitted++;
+	}
+	return 0;
 }
 
 /* Shortest non-weak path from the root to target, as report.h describes it. */
@@ -332,13 +530,8 @@ static json_t *retainer_path(const struct hs_snapshot *s, uint32_t target)
 			goto fail;
 	}
 	/* queue[len-1] is the edge leaving the root; elements start at its target */
-	for (size_t i = len; i-- > 0;) {
-		uint32_t node = s->edge_to[queue[i]];
-		long next = i > 0 ? (long)queue[i - 1] : -1;
-		json_t *o = path_element(s, node, next);
-		if (!o || json_array_append_new(arr, o) < 0)
-			goto fail;
-	}
+	if (append_path(s, queue, len, arr) < 0)
+		goto fail;
 done:
 	free(via);
 	free(queue);
@@ -361,6 +554,15 @@ static uint32_t biggest_instance(const struct hs_snapshot *s, const struct hs_do
 	return best;
 }
 
+static json_t *summary_entry(const struct hs_snapshot *s, const struct growth *g)
+{
+	return json_pack("{s:o, s:I, s:I, s:I}", "class", hs_json_class_name(hs_snapshot_string(s, g->key)),
+			 "count", (json_int_t)g->new_count, "retained_bytes", (json_int_t)g->retained,
+			 "shallow_bytes", (json_int_t)g->shallow);
+}
+
+/* The report from ranked classes: with a diff d (basis "diff"), only classes whose
+ * count grew; without (basis "summary"), every constructor class of the snapshot. */
 static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_dominators *dom,
 			       const struct hs_diff *d, uint8_t *take)
 {
@@ -372,10 +574,15 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 	size_t shown = 0;
 	long first = -1;
 	for (size_t i = 0; i < n && shown < HS_REPORT_TOP; i++) {
-		const struct hs_class_diff *c = find_diff(d, hs_snapshot_string(snew, g[i].key));
-		if (!c || c->delta_count <= 0)
-			continue; /* did not grow: e.g. embedder nodes that get fresh ids each time */
-		json_t *o = growth_entry(snew, &g[i], c);
+		json_t *o;
+		if (d) {
+			const struct hs_class_diff *c = find_diff(d, hs_snapshot_string(snew, g[i].key));
+			if (!c || c->delta_count <= 0)
+				continue; /* did not grow: e.g. embedder nodes that get fresh ids each time */
+			o = growth_entry(snew, &g[i], c);
+		} else {
+			o = summary_entry(snew, &g[i]);
+		}
 		if (!o || json_array_append_new(top, o) < 0)
 			goto done;
 		if (first < 0)
@@ -386,11 +593,37 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 			  : json_array();
 	if (!path)
 		goto done;
-	report = json_pack("{s:O, s:O}", "top_growth", top, "retainer_path", path);
+	report = json_pack("{s:s, s:O, s:O}", "basis", d ? "diff" : "summary", "top_growth", top,
+			   "retainer_path", path);
 done:
 	free(g);
 	json_decref(top);
 	json_decref(path);
+	return report;
+}
+
+json_t *hs_report_summary_compute(const struct hs_snapshot *s, char *err, size_t errlen)
+{
+	struct hs_dominators *dom = NULL;
+	json_t *report = NULL;
+	uint8_t *take = malloc(s->node_count ? s->node_count : 1);
+	if (!s->edge_to && s->edge_count > 0) {
+		snprintf(err, errlen, "the snapshot was loaded without its edges");
+		goto done;
+	}
+	if (!take) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	memset(take, 1, s->node_count);
+	if (hs_dominators_compute(s, &dom, err, errlen) < 0)
+		goto done;
+	report = assemble_report(s, dom, NULL, take);
+	if (!report)
+		snprintf(err, errlen, "out of memory building the report");
+done:
+	free(take);
+	hs_dominators_free(dom);
 	return report;
 }
 
@@ -427,6 +660,13 @@ json_t *hs_report_build(const char *base_path, const char *new_path, char *err, 
 	struct hs_snapshot *base = NULL, *snew = NULL;
 	char why[400];
 	json_t *report = NULL;
+	if (!base_path) {
+		if (hs_snapshot_load(new_path, 0, &snew, why, sizeof(why)) < 0 ||
+		    !(report = hs_report_summary_compute(snew, why, sizeof(why))))
+			snprintf(err, errlen, "%s: %s", new_path, why);
+		hs_snapshot_free(snew);
+		return report;
+	}
 	if (hs_snapshot_load(base_path, HS_PARSE_SKIP_EDGES, &base, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", base_path, why);
 		return NULL;
@@ -453,5 +693,7 @@ json_t *hs_report_brief(const json_t *report, size_t top)
 			first = (json_decref(first), NULL);
 	if (!first)
 		return NULL;
-	return json_pack("{s:o, s:O}", "top_growth", first, "retainer_path", path);
+	json_t *basis = json_object_get(report, "basis");
+	return json_pack("{s:o, s:O, s:s}", "top_growth", first, "retainer_path", path, "basis",
+			 json_is_string(basis) ? json_string_value(basis) : "diff");
 }

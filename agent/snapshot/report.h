@@ -39,30 +39,44 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
 
 /* ---- the automatic report ----
  * Returns a new JSON object (caller json_decref's it):
- *   {"top_growth": [ {class, new_count, retained_bytes, alloc_bytes, delta_count,
+ *   {"basis": "diff",
+ *    "top_growth": [ {class, new_count, retained_bytes, alloc_bytes, delta_count,
  *                     delta_bytes}, ... up to HS_REPORT_TOP ],
  *    "retainer_path": [ {"node": "ClassName @id", "edge": "name"}, ... ]}
  * top_growth ranks constructor classes (type object or native, names not "(…)" nor
  * V8's "system / …") by the retained size of their objects that are new in NEW
  * (id absent from BASE), without counting an instance twice when another new
  * instance of the same class dominates it; classes whose count did not grow
- * (delta_count <= 0) are left out. retainer_path runs from the first node
+ * (delta_count <= 0) are left out. A class that merely holds the instances of an
+ * accumulating one (a Map, a TimersList, a listener array: at least half its retained
+ * size is that class's instances, four or more per holding instance) ranks by what
+ * is left (report.c, "holders"): the first row is the class that accumulates, and the
+ * holder shows in its retainer path. retainer_path runs from the first node
  * below the synthetic root (a GC root group or a global object) to the
  * top class's new instance with the largest retained size, along a shortest path
  * of non-weak edges; "edge" is the edge from that node to the next one and is
- * absent on the last element. Both arrays are empty when nothing grew.
+ * absent on the last element; a run of more than 3 nodes of one class (a linked list)
+ * is cut to its ends around a {"node": "(N more CLASS)"} element, and a path longer
+ * than 24 elements to its two ends the same way. Both arrays are empty when nothing grew.
+ *
+ * Without a baseline (base_path NULL, or hs_report_summary_compute) the basis is
+ * "summary": every constructor instance of the one snapshot counts, as in DevTools'
+ * Summary view with the same exclusions and holder rule, and top_growth entries are
+ * {class, count, retained_bytes, shallow_bytes}.
  * BASE is read without its edges (only node ids, classes and sizes are needed), so
  * the peak memory is about NEW's arrays plus dominators. NULL with err set on failure
  * (err begins with the path of the file at fault). */
 json_t *hs_report_build(const char *base_path, const char *new_path, char *err, size_t errlen);
 
 /* For the alert line: a new object {"top_growth": first `top` entries (3 in the
- * alert), "retainer_path": the same path}. NULL on out of memory or a report
+ * alert), "retainer_path": the same path, "basis"}. NULL on out of memory or a report
  * without those members. */
 json_t *hs_report_brief(const json_t *report, size_t top);
 
 /* The same from parsed snapshots (NEW must have its edges). */
 json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 			  char *err, size_t errlen);
+/* The summary-basis report of one parsed snapshot (with its edges). */
+json_t *hs_report_summary_compute(const struct hs_snapshot *s, char *err, size_t errlen);
 
 #endif
