@@ -197,6 +197,7 @@ static void test_report_names_the_leaking_constructor(void **state)
 	char err[256];
 	json_t *r = hs_report_compute(b, n, err, sizeof(err));
 	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "basis")), "diff");
 	json_t *top = json_object_get(r, "top_growth"), *path = json_object_get(r, "retainer_path");
 	assert_int_equal(json_array_size(top), 2);
 	json_t *first = json_array_get(top, 0), *second = json_array_get(top, 1);
@@ -235,6 +236,102 @@ static void test_report_names_the_leaking_constructor(void **state)
 	hs_snapshot_free(n);
 }
 
+static const char *top_class(json_t *r, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(r, "top_growth"), i), "class"));
+}
+
+/* Without a baseline (basis summary) a holder ranks below what it holds: one Map holds
+ * six Sessions through its table and the Global holds it all, so Session comes first;
+ * a record that owns one Array each (Order) is no holder and stays above Array. */
+static void test_report_summary_holders(void **state)
+{
+	(void)state;
+	static const struct fx_node nodes[] = {
+		{ "synthetic", "", 1, 0 }, { "object", "Global", 3, 10 }, { "object", "Map", 5, 20 },
+		{ "array", "", 7, 200 },
+		{ "object", "Session", 11, 30 }, { "object", "Session", 13, 30 }, { "object", "Session", 15, 30 },
+		{ "object", "Session", 17, 30 }, { "object", "Session", 19, 30 }, { "object", "Session", 21, 30 },
+		{ "string", "tok", 23, 50 }, { "string", "tok", 25, 50 }, { "string", "tok", 27, 50 },
+		{ "string", "tok", 29, 50 }, { "string", "tok", 31, 50 }, { "string", "tok", 33, 50 },
+		{ "object", "Ledger", 41, 10 }, { "object", "Order", 43, 20 }, { "object", "Order", 45, 20 },
+		{ "object", "Order", 47, 20 }, { "object", "Array", 51, 40 }, { "object", "Array", 53, 40 },
+		{ "object", "Array", 55, 40 },
+	};
+	static const struct fx_edge edges[] = {
+		{ 0, 1, "element", "1" }, { 1, 2, "property", "sessions" }, { 2, 3, "internal", "table" },
+		{ 3, 4, "element", "0" }, { 3, 5, "element", "1" }, { 3, 6, "element", "2" },
+		{ 3, 7, "element", "3" }, { 3, 8, "element", "4" }, { 3, 9, "element", "5" },
+		{ 4, 10, "property", "token" }, { 5, 11, "property", "token" }, { 6, 12, "property", "token" },
+		{ 7, 13, "property", "token" }, { 8, 14, "property", "token" }, { 9, 15, "property", "token" },
+		{ 1, 16, "property", "ledger" }, { 16, 17, "property", "a" }, { 16, 18, "property", "b" },
+		{ 16, 19, "property", "c" }, { 17, 20, "property", "items" }, { 18, 21, "property", "items" },
+		{ 19, 22, "property", "items" },
+	};
+	struct hs_snapshot *s = parse_fixture(nodes, 23, edges, 22, 1);
+	char err[256];
+	json_t *r = hs_report_summary_compute(s, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "basis")), "summary");
+	static const char *want[] = { "Session", "Global", "Map", "Ledger", "Order", "Array" };
+	assert_int_equal(json_array_size(json_object_get(r, "top_growth")), 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(top_class(r, i), want[i]);
+	json_t *first = json_array_get(json_object_get(r, "top_growth"), 0);
+	assert_int_equal(json_integer_value(json_object_get(first, "count")), 6);
+	assert_int_equal(json_integer_value(json_object_get(first, "retained_bytes")), 480);
+	assert_int_equal(json_integer_value(json_object_get(first, "shallow_bytes")), 180);
+	/* the holder is in the path to the leaking class */
+	static const char *path[] = { "Global @3", "Map @5", "(array) @7", "Session @11" };
+	json_t *p = json_object_get(r, "retainer_path");
+	assert_int_equal(json_array_size(p), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(p, i), "node")), path[i]);
+	json_t *brief = hs_report_brief(r, 2);
+	assert_string_equal(json_string_value(json_object_get(brief, "basis")), "summary");
+	json_decref(brief);
+	json_decref(r);
+	hs_snapshot_free(s);
+}
+
+/* A doubly linked list (a TimersList and its Timeouts): the list is a holder, and the
+ * path to the biggest item walks the chain, cut to its ends around "(N more Item)". */
+static void test_report_chain_collapsed(void **state)
+{
+	(void)state;
+	static const struct fx_node nodes[] = {
+		{ "synthetic", "", 1, 0 }, { "object", "Global", 3, 10 }, { "object", "List", 5, 10 },
+		{ "object", "Item", 11, 20 }, { "object", "Item", 13, 20 }, { "object", "Item", 15, 20 },
+		{ "object", "Item", 17, 20 }, { "object", "Item", 19, 200 }, { "object", "Item", 21, 20 },
+		{ "object", "Item", 23, 20 }, { "object", "Item", 25, 20 },
+	};
+	struct fx_edge edges[32];
+	size_t m = 0;
+	edges[m++] = (struct fx_edge){ 0, 1, "element", "1" };
+	edges[m++] = (struct fx_edge){ 1, 2, "property", "list" };
+	edges[m++] = (struct fx_edge){ 2, 3, "property", "next" };
+	edges[m++] = (struct fx_edge){ 2, 10, "property", "prev" };
+	for (uint32_t i = 3; i < 10; i++) {
+		edges[m++] = (struct fx_edge){ i, i + 1, "property", "next" };
+		edges[m++] = (struct fx_edge){ i + 1, i, "property", "prev" };
+	}
+	struct hs_snapshot *s = parse_fixture(nodes, 11, edges, m, 1);
+	char err[256];
+	json_t *r = hs_report_summary_compute(s, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(top_class(r, 0), "Item");
+	/* Global -> List -prev-> Item@25 -> Item@23 -> Item@21 -> Item@19 (the big one) */
+	static const char *path[] = { "Global @3", "List @5", "Item @25", "(2 more Item)", "Item @19" };
+	json_t *p = json_object_get(r, "retainer_path");
+	assert_int_equal(json_array_size(p), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(p, i), "node")), path[i]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(p, 1), "edge")), "prev");
+	assert_null(json_object_get(json_array_get(p, 4), "edge"));
+	json_decref(r);
+	hs_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +339,8 @@ int main(void)
 		cmocka_unit_test(test_json_keys_and_top),
 		cmocka_unit_test(test_summary_no_double_count),
 		cmocka_unit_test(test_report_names_the_leaking_constructor),
+		cmocka_unit_test(test_report_summary_holders),
+		cmocka_unit_test(test_report_chain_collapsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

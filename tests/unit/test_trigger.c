@@ -415,6 +415,127 @@ static void test_incident_from_other_detector(void **state)
 	assert_int_equal(trigger_arm_level(&cfg, &t, 500000), TRIGGER_NEVER);
 }
 
+/* ---- the agent's own capture is not growth ---- */
+
+static void test_offset_shifts_every_level(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 40 * MB;
+	cfg.baseline_pct = 50;
+	trigger_init(&t, 50 * MB);
+	eval(70 * MB, 1000);
+	assert_true(d.fire && d.baseline);
+	t.capture_offset = 150 * MB; /* the baseline's snapshot left 150 MB */
+	assert_int_equal(trigger_app_rss(&t, 220 * MB), 70 * MB);
+	assert_int_equal(trigger_app_rss(&t, 100 * MB), 0);
+	/* the kernel is armed at the application level plus the offset */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 2000), 240 * MB);
+	eval(239 * MB, 2000);
+	assert_quiet();
+	eval(240 * MB, 3000);
+	assert_fired("growth", 240 * MB);
+	assert_int_equal(t.last_capture_rss, 90 * MB); /* application RSS */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 3000), 280 * MB);
+}
+
+static void test_offset_rss_mb_rearm(void **state)
+{
+	(void)state;
+	cfg.rss_bytes = 200 * MB;
+	trigger_init(&t, 50 * MB);
+	eval(200 * MB, 1000);
+	assert_fired("rss", 200 * MB);
+	t.capture_offset = 300 * MB;
+	/* re-armed 10% above the application's RSS at the capture, not the inflated RSS */
+	assert_int_equal(trigger_arm_level(&cfg, &t, 1000), 220 * MB + 300 * MB);
+}
+
+static void test_capture_offset_flat_process(void **state)
+{
+	(void)state;
+	/* RSS 72 -> 222 MB across a snapshot, the heap unchanged: all of it is cost */
+	struct capture_cost c = { .active = true, .offset_before = 0, .rss_before = 72 * MB,
+				  .heap_before = 20 * MB, .started_ms = 1000, .ended_ms = 3000 };
+	assert_int_equal(trigger_capture_offset(&c, 222 * MB, true, 20 * MB, 5000), 150 * MB);
+	/* a heap that shrank is no negative growth */
+	assert_int_equal(trigger_capture_offset(&c, 222 * MB, true, 10 * MB, 5000), 150 * MB);
+	/* on top of an earlier capture's offset */
+	c.offset_before = 30 * MB;
+	assert_int_equal(trigger_capture_offset(&c, 222 * MB, true, 20 * MB, 5000), 180 * MB);
+}
+
+static void test_capture_offset_growth_is_not_cost(void **state)
+{
+	(void)state;
+	struct capture_cost c = { .active = true, .rss_before = 100 * MB, .heap_before = 60 * MB,
+				  .app_rate_bps = 4.0 * MB, .started_ms = 1000, .ended_ms = 6000 };
+	/* the heap grew 25 MB since the snapshot's own GC: that much is the application's */
+	assert_int_equal(trigger_capture_offset(&c, 300 * MB, true, 85 * MB, 8000), 175 * MB);
+	/* no major GC since: the rate before the capture over the 2 s since it ended */
+	assert_int_equal(trigger_capture_offset(&c, 300 * MB, false, 0, 8000), 192 * MB);
+	/* the heap is unusable without its value at the start */
+	c.heap_before = 0;
+	assert_int_equal(trigger_capture_offset(&c, 300 * MB, true, 85 * MB, 8000), 192 * MB);
+	/* growth larger than what RSS gained: no cost, never a negative offset */
+	c.heap_before = 60 * MB;
+	assert_int_equal(trigger_capture_offset(&c, 110 * MB, true, 85 * MB, 8000), 0);
+	/* RSS fell below where it started */
+	assert_int_equal(trigger_capture_offset(&c, 90 * MB, false, 0, 6000), 0);
+}
+
+static void test_capture_offset_saturates(void **state)
+{
+	(void)state;
+	struct capture_cost c = { .offset_before = UINT64_MAX - MB, .rss_before = 0, .ended_ms = 1 };
+	assert_int_equal(trigger_capture_offset(&c, 100 * MB, false, 0, 1), UINT64_MAX);
+	t.capture_offset = UINT64_MAX - MB;
+	cfg.growth_bytes = 40 * MB;
+	trigger_init(&t, 10 * MB);
+	t.capture_offset = UINT64_MAX - MB;
+	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+}
+
+static void test_baseline_in_time(void **state)
+{
+	(void)state;
+	/* 60 MB to go at 20 MB/s: a 2 s capture fits, a 3 s one does not */
+	assert_true(trigger_baseline_in_time(60 * MB, 20.0 * MB, 2.0));
+	assert_false(trigger_baseline_in_time(60 * MB, 20.0 * MB, 3.0));
+	assert_true(trigger_baseline_in_time(60 * MB, 0, 1000.0)); /* rate unknown: take it */
+	assert_false(trigger_baseline_in_time(0, 1.0, 0.5));
+}
+
+static void test_baseline_usable(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 60 * MB;
+	trigger_init(&t, 50 * MB);
+	assert_false(trigger_baseline_usable(&cfg, &t, 200 * MB)); /* none taken */
+	t.baseline_app_rss = 80 * MB;
+	assert_false(trigger_baseline_usable(&cfg, &t, 94 * MB)); /* 14 MB: under a quarter of 60 */
+	assert_true(trigger_baseline_usable(&cfg, &t, 95 * MB));
+	assert_false(trigger_baseline_usable(&cfg, &t, 70 * MB)); /* below the baseline */
+	cfg.growth_bytes = 8 * MB; /* a quarter is 2 MB: at least 8 MB */
+	assert_false(trigger_baseline_usable(&cfg, &t, 87 * MB));
+	assert_true(trigger_baseline_usable(&cfg, &t, 88 * MB));
+	cfg.growth_bytes = 0; /* rss_mb only: a quarter of the incident's RSS */
+	assert_false(trigger_baseline_usable(&cfg, &t, 100 * MB));
+	assert_true(trigger_baseline_usable(&cfg, &t, 108 * MB));
+}
+
+static void test_incident_level(void **state)
+{
+	(void)state;
+	cfg.growth_bytes = 40 * MB;
+	cfg.max_per_process = 1;
+	trigger_init(&t, 50 * MB);
+	t.capture_offset = 100 * MB;
+	assert_int_equal(trigger_incident_level(&cfg, &t), 90 * MB); /* application terms */
+	eval(190 * MB, 1);
+	assert_fired("growth", 190 * MB);
+	assert_int_equal(trigger_incident_level(&cfg, &t), TRIGGER_NEVER);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 int main(void)
 {
@@ -427,7 +548,10 @@ int main(void)
 		T(test_max_per_process_zero_is_unlimited), T(test_max_beats_cooldown), T(test_baseline),
 		T(test_baseline_skipped_by_jump), T(test_baseline_needs_growth),
 		T(test_baseline_pct_rounding), T(test_overflow_near_max), T(test_rss_zero_baseline),
-		T(test_incident_from_other_detector),
+		T(test_incident_from_other_detector), T(test_offset_shifts_every_level),
+		T(test_offset_rss_mb_rearm), T(test_capture_offset_flat_process),
+		T(test_capture_offset_growth_is_not_cost), T(test_capture_offset_saturates),
+		T(test_baseline_in_time), T(test_baseline_usable), T(test_incident_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@ const ledger = new Ledger();
 globalThis.keepAlive = { sessions, bus, ledger };
 
 let id = 0, leaked = 0;
-function payload(n) { return (n.toString(36) + '-').repeat(Math.ceil(PAYLOAD / 8)).slice(0, PAYLOAD); }
+function payload(n) { return Buffer.alloc(PAYLOAD, 97 + n % 26).toString('latin1'); } // flat, one per object
 function leakOne() {
   const p = payload(id);
   switch (SHAPE) {
