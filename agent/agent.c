@@ -165,18 +165,16 @@ static double app_rate(const struct watched *w)
 	return rate > 0 ? rate : 0;
 }
 
-/* How long a capture of w would take, from the heap (the RSS when unknown): measured
+/* How long a capture of a heap this large would take: measured
  * 100-150 ms per heap MB for small-object heaps, far less for large arrays and
  * Buffers; the signal reaches V8 within milliseconds. The typical cost, not the worst
  * (the predictive trigger's margin): a baseline skipped for nothing loses the diff. */
 #define CAPTURE_SECS_PER_HEAP_MB 0.15
 #define CAPTURE_FIXED_SECS 1.0
 
-static double capture_secs_estimate(struct agent *a, const struct watched *w)
+static double capture_secs_estimate(uint64_t heap_used)
 {
-	uint64_t heap = heap_used_of(a, w);
-
-	return (double)(heap ? heap : w->last_rss) / 1048576.0 * CAPTURE_SECS_PER_HEAP_MB + CAPTURE_FIXED_SECS;
+	return (double)heap_used / 1048576.0 * CAPTURE_SECS_PER_HEAP_MB + CAPTURE_FIXED_SECS;
 }
 
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
@@ -372,9 +370,10 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
 {
 	uint64_t incident = trigger_incident_level(a->cfg, &w->trig), app = trigger_app_rss(&w->trig, rss);
-	if (incident == TRIGGER_NEVER || incident <= app)
-		return true;
-	double rate = app_rate(w), secs = capture_secs_estimate(a, w) * (1 + capturer_pending(a->capturer));
+	uint64_t heap = heap_used_of(a, w);
+	if (incident == TRIGGER_NEVER || incident <= app || !heap)
+		return true; /* no major GC measured the heap yet: no ground to skip it on (RSS may be Buffers) */
+	double rate = app_rate(w), secs = capture_secs_estimate(heap) * (1 + capturer_pending(a->capturer));
 	if (trigger_baseline_in_time(incident - app, rate, secs))
 		return true;
 	log_info("pid %d: no baseline snapshot: growing %.1f MB/s, %.0f MB below its incident level, and "
@@ -456,6 +455,7 @@ static uint64_t current_rss(struct agent *a, const struct watched *w)
 
 static void note_major_gc(struct watched *w, uint64_t heap_after)
 {
+	log_debug("pid %d: major GC, heap after %.1f MB", w->pid, (double)heap_after / 1e6);
 	size_t cap = sizeof(w->majors) / sizeof(w->majors[0]);
 	if (w->nmajors == cap)
 		memmove(w->majors, w->majors + 1, (cap - 1) * sizeof(w->majors[0]));
@@ -481,6 +481,16 @@ static bool heap_measured_since(const struct watched *w, int64_t t_ms)
 	return w->nmajors && w->majors[w->nmajors - 1].t_ms > t_ms;
 }
 
+/* Whether the capture's cost can be measured now: a major GC since it ended tells the
+ * application's growth (without GC probes, or if none comes in time, its rate does). */
+static bool cost_ready(const struct watched *w, int64_t now)
+{
+	if (!w->cost_settle_at_ms || now < w->cost_settle_at_ms || w->capturing)
+		return false;
+	return !w->gc_attached || heap_measured_since(w, w->cost.ended_ms) ||
+	       now >= w->cost.ended_ms + CAPTURE_SETTLE_MAX_MS;
+}
+
 /* The capture's memory has settled: what it left in the RSS is not growth. */
 static void settle_cost(struct agent *a, struct watched *w)
 {
@@ -490,22 +500,36 @@ static void settle_cost(struct agent *a, struct watched *w)
 
 	c->heap_before = heap_after_first_gc_since(w, c->started_ms);
 	bool heap_fresh = heap_measured_since(w, c->ended_ms);
-	uint64_t offset = trigger_capture_offset(c, rss, heap_fresh, heap_fresh ? w->majors[w->nmajors - 1].heap_after : 0, now);
+	/* With GC probes but no major GC since the capture, the application's growth is
+	 * unknown: none is assumed (its rate before, often a warm-up, would count the
+	 * capture's memory as growth); the next major GC corrects it either way. */
+	struct capture_cost est = *c;
+	if (w->gc_attached && !heap_fresh)
+		est.app_rate_bps = 0;
+	uint64_t offset = trigger_capture_offset(&est, rss, heap_fresh, heap_fresh ? w->majors[w->nmajors - 1].heap_after : 0, now);
 
 	w->cost_settle_at_ms = 0;
 	w->cost_refine_until_ms = now + CAPTURE_REFINE_MS;
-	log_info("pid %d: capture settled: RSS %.1f -> %.1f MB, %.1f MB of it the capture's own (not growth)",
-		 w->pid, (double)c->rss_before / 1e6, (double)rss / 1e6, (double)(offset - c->offset_before) / 1e6);
+	c->rss_settled = rss;
+	char growth[96];
+	if (heap_fresh && c->heap_before)
+		snprintf(growth, sizeof(growth), "the heap's: %.1f -> %.1f MB", (double)c->heap_before / 1e6,
+			 (double)w->majors[w->nmajors - 1].heap_after / 1e6);
+	else if (est.app_rate_bps > 0)
+		snprintf(growth, sizeof(growth), "its rate before: %.2f MB/s", est.app_rate_bps / 1e6);
+	else
+		snprintf(growth, sizeof(growth), "none seen yet (no major GC since)");
+	log_info("pid %d: capture settled: RSS %.1f -> %.1f MB, %.1f MB of it the capture's own, not growth "
+		 "(the application's growth meanwhile: %s)", w->pid, (double)c->rss_before / 1e6,
+		 (double)rss / 1e6, (double)(offset - c->offset_before) / 1e6, growth);
 	w->trig.capture_offset = offset;
 	w->growth.n = 0;
 	evaluate(a, w, rss);
 	save(a);
 }
 
-/* A major GC after the capture settled measures how much the application grew: when
- * the heap shows more growth than the settle estimate allowed for, the capture's cost
- * was less. It only ever lowers the offset: RSS growth the heap does not show (Buffers,
- * native memory) is still growth. */
+/* A major GC after the capture settled measures how much the application grew:
+ * the capture's cost is refined by the heap (trigger_capture_refined). */
 static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 {
 	int64_t now = mono_ms();
@@ -518,11 +542,12 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 		return;
 	}
 	uint64_t rss = current_rss(a, w);
-	uint64_t offset = trigger_capture_offset(&w->cost, rss, true, heap_after, now);
-	if (offset >= w->trig.capture_offset)
+	uint64_t offset = trigger_capture_refined(&w->cost, w->trig.capture_offset, rss, heap_after);
+	if (offset == w->trig.capture_offset)
 		return;
-	log_debug("pid %d: capture cost refined by the heap (%.1f MB after GC): %.1f -> %.1f MB", w->pid,
-		  (double)heap_after / 1e6, (double)w->trig.capture_offset / 1e6, (double)offset / 1e6);
+	log_debug("pid %d: capture cost refined by the heap (%.1f MB after GC, RSS %.1f MB): %.1f -> %.1f MB",
+		  w->pid, (double)heap_after / 1e6, (double)rss / 1e6, (double)w->trig.capture_offset / 1e6,
+		  (double)offset / 1e6);
 	w->trig.capture_offset = offset;
 	evaluate(a, w, rss);
 }
@@ -540,7 +565,10 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	if (!w || ev->tid != ev->tgid)
 		return; /* only the main isolate's heap makes the series */
 	note_major_gc(w, ev->heap_used_after);
-	refine_cost(a, w, ev->heap_used_after);
+	if (cost_ready(w, mono_ms()))
+		settle_cost(a, w);
+	else
+		refine_cost(a, w, ev->heap_used_after);
 	leak_series_add(&w->heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
 	leak_params_from_config(a->cfg, &params);
 	leak_evaluate(&w->heap_floor, &params, &r);
@@ -613,7 +641,7 @@ void agent_tick(struct agent *a)
 		struct hs_watch k;
 		if (w->settle_at_ms && w->settle_at_ms <= now)
 			settle(a, w);
-		if (w->cost_settle_at_ms && w->cost_settle_at_ms <= now && !w->capturing)
+		if (cost_ready(w, now))
 			settle_cost(a, w);
 		if (!w->retry_at_ms || w->retry_at_ms > now || w->capturing)
 			continue;

@@ -21,9 +21,12 @@
 /* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
  * ~40 MB. Its growth baseline is its RSS this long after exec. */
 #define AGENT_SETTLE_MS 3000
-/* After a capture: its cost is measured this long after it ended (the snapshot's
- * memory is at its height when V8 closes the file) ... */
+/* After a capture: its cost is measured at least this long after it ended (the
+ * snapshot's memory is at its height when V8 closes the file), at the first major GC
+ * after it (which tells the application's growth meanwhile), or at the latest
+ * CAPTURE_SETTLE_MAX_MS after it ended ... */
 #define CAPTURE_SETTLE_MS 2000
+#define CAPTURE_SETTLE_MAX_MS 10000
 /* ... and refined at each major GC for this long after (V8 measures the heap). */
 #define CAPTURE_REFINE_MS 120000
 

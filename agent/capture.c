@@ -177,15 +177,30 @@ static bool signal_answered(struct capturer *c, const struct proc_info *p, char 
 	return false;
 }
 
+/* The inspector as the signal route's fallback: asked when it is reached. */
+static bool inspector_fallback_usable(const struct proc_info *p, const struct capture_job *job)
+{
+	char why[200];
+	if (capture_inspector_usable(p, why, sizeof(why)))
+		return true;
+	log_info("pid %d: no fallback to the inspector: %s", job->pid, why);
+	return false;
+}
+
 /* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
 static int pick_routes(struct capturer *c, const struct proc_info *p, bool order[2], char *why,
 		       size_t whylen)
 {
 	const struct config *cfg = c->cfg;
-	char why_sig[200], why_insp[200];
+	char why_sig[200], why_insp[200] = "";
 	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
 		   signal_answered(c, p, why_sig, sizeof(why_sig));
-	bool insp = capture_inspector_usable(p, why_insp, sizeof(why_insp));
+	/* Whether the inspector can be used (a scan of the host's sockets and fds, 10-20
+	 * ms) is asked only where it is needed now; as the signal route's fallback it is
+	 * asked when the fallback is reached (inspector_fallback_usable), so a capture
+	 * starts within milliseconds of its trigger. */
+	bool insp_first = cfg->method == CAPTURE_INSPECTOR || (cfg->method != CAPTURE_SIGNAL && !sig);
+	bool insp = insp_first && capture_inspector_usable(p, why_insp, sizeof(why_insp));
 	int n = 0;
 
 	/* The process's own signal comes first (V8 writes at native speed and no port
@@ -195,7 +210,7 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 		order[n++] = true;
 	if (sig)
 		order[n++] = false;
-	if (insp && cfg->method != CAPTURE_INSPECTOR && cfg->method != CAPTURE_SIGNAL)
+	if (cfg->method != CAPTURE_INSPECTOR && cfg->method != CAPTURE_SIGNAL && (insp || sig))
 		order[n++] = true;
 	if (n == 0) {
 		if (cfg->method == CAPTURE_SIGNAL)
@@ -360,6 +375,8 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	bool fallback = true;
 	for (int i = 0; i < routes && rc != 0 && fallback && !wk->cancel; i++) {
 		const char *method = order[i] ? "inspector" : "signal";
+		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(&p, job))
+			break;
 		note_start(out, job->pid);
 		json_t *ev = event_base("capture_start", job);
 		json_object_set_new(ev, "method", json_string(method));

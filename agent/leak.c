@@ -235,15 +235,13 @@ static const char *spread_check(const struct point *p, int n, double rise, doubl
 	return NULL;
 }
 
-/* One scale: true if every requirement holds; out gets the numbers and the reason. */
-static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct requirements *req,
-			   struct leak_result *out)
+/* Floor points pts[0..n) over span_ms and gcs samples: true if every requirement
+ * holds; out gets the numbers and the reason. */
+static bool evaluate_points(const struct point *pts, int n, double span_ms,
+			    const struct requirements *req, struct leak_result *out)
 {
-	struct point pts[LEAK_GROUPS];
-	double span_ms, slope, intercept, sigma, start, rise;
-	int n = floors_at_scale(s, k, pts, &span_ms, &out->gcs);
+	double slope, intercept, sigma, start, rise;
 
-	out->scale = k;
 	out->floors = (unsigned)n;
 	out->span_s = span_ms / 1000;
 	/* The trend is reported whenever there is one, even if the checks stop below. */
@@ -276,6 +274,54 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 	return true;
 }
 
+/* One scale (see the top of leak.h). */
+static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct requirements *req,
+			   struct leak_result *out)
+{
+	struct point pts[LEAK_GROUPS];
+	double span_ms;
+	int n = floors_at_scale(s, k, pts, &span_ms, &out->gcs);
+
+	out->scale = k;
+	return evaluate_points(pts, n, span_ms, req, out);
+}
+
+/* Fewer than two major GCs a bucket over the newest LEAK_GROUPS buckets. */
+static bool series_sparse(const struct leak_series *s)
+{
+	unsigned n = s->count < LEAK_GROUPS ? s->count : LEAK_GROUPS, gcs = 0;
+	for (unsigned i = 0; i < n; i++)
+		gcs += bucket_at(s, s->count - n + i)->samples;
+	return n >= 2 && gcs < 2 * n;
+}
+
+/* Sparse major GCs (fewer than two a bucket on average): every bucket's minimum is one
+ * GC's floor, and the newest LEAK_GROUPS of them are the trend, whatever time they
+ * span. The time scales above need k * window_s of history holding enough floors,
+ * which with a major GC every 40 s takes 7-8 of them; these need the 6 floors any
+ * verdict needs (Mann–Kendall at p ~ 0.01), over at least window_s.
+ * Returns false (and leaves out alone) when the series is not sparse. */
+static bool evaluate_recent(const struct leak_series *s, const struct requirements *req,
+			    struct leak_result *out)
+{
+	struct point pts[LEAK_GROUPS];
+	unsigned n = s->count < LEAK_GROUPS ? s->count : LEAK_GROUPS, gcs = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct leak_bucket *b = bucket_at(s, s->count - n + i);
+		pts[i] = (struct point){ (double)b->min_t_ms, (double)b->min_bytes };
+		gcs += b->samples;
+	}
+	if (!series_sparse(s))
+		return false;
+	struct leak_result r = { .gcs = gcs, .scale = 0 };
+	double span_ms = (double)(bucket_at(s, s->count - 1)->last_t_ms - bucket_at(s, s->count - n)->first_t_ms);
+	if (!evaluate_points(pts, (int)n, span_ms, req, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
 void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out)
 {
 	struct requirements full = {
@@ -294,20 +340,37 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 	out->reason = "no samples";
 	if (!s->count)
 		return;
+	/* Sparse major GCs: a time scale's groups would hold one or two samples each, and
+	 * the minimum of two samples of a varying live heap is a biased floor that can
+	 * trend by chance (a sawtooth sampled every 20 s fired at scale 4): the newest
+	 * floors, one per GC, decide alone. */
+	bool sparse = series_sparse(s);
 	for (unsigned i = 0, k = 1; i < LEAK_SCALES; i++, k *= 2) {
 		/* Scale k only counts once history covers it (a half-filled long scale has
 		 * too few floors to tell a plateau from a leak). */
 		full.span_ms = p->window_s * 1000.0 * k;
-		if (evaluate_scale(s, k, &full, out)) {
+		if (!sparse && evaluate_scale(s, k, &full, out)) {
 			out->verdict = LEAK_FIRE;
 			return;
 		}
+		if (sparse)
+			evaluate_scale(s, k, &full, out); /* for the trend shown */
 		/* Otherwise report the scale with the most floors (the longer on a tie): its
 		 * slope is the steadiest trend to show. */
 		if (i == 0 || out->floors >= best.floors)
 			best = *out;
 	}
-	for (unsigned k = 1; k < (1u << (LEAK_SCALES - 1)); k *= 2) {
+	full.span_ms = p->window_s * 1000.0;
+	if (sparse && evaluate_recent(s, &full, out)) {
+		out->verdict = LEAK_FIRE;
+		return;
+	}
+	lean.span_ms = p->window_s * 750.0;
+	if (sparse && evaluate_recent(s, &lean, out)) {
+		out->verdict = LEAK_LEANING;
+		return;
+	}
+	for (unsigned k = 1; !sparse && k < (1u << (LEAK_SCALES - 1)); k *= 2) {
 		lean.span_ms = p->window_s * 750.0 * k;
 		if (evaluate_scale(s, k, &lean, out)) {
 			out->verdict = LEAK_LEANING;

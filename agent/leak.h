@@ -25,6 +25,14 @@
  *   6. mostly non-decreasing: >= 2/3 of consecutive floors do not fall by more than the
  *      scatter; both halves of the floors rise at >= 1/3 of the overall rate (a ramp in
  *      part of the window is a burst or warm-up); Mann–Kendall z >= 2.33 (p ~ 0.01).
+ * Sparse major GCs (fewer than two per bucket over the newest 9 buckets, the usual case
+ * on a growing heap): the time scales' groups would hold one or two samples each, and
+ * the minimum of two samples of a varying live heap is a biased floor that trends by
+ * chance (a sawtooth sampled every 20 s fired at scale 4); instead the newest 9 bucket
+ * minima, one GC each, are the points, over a span of at least window_s, with every
+ * check of steps 3-6 (and the leaning verdict from the same points on 3/4 of the span).
+ * This decides at the 6th major GC, where the time scales needed 7-8 (simulated:
+ * ~1 MB/s with majors every ~18 s, 82-100 s instead of 129-133 s).
  * LEAK_FIRE if any scale passes everything. LEAK_LEANING (worth a baseline snapshot)
  * if scale 1, 2 or 4 passes every check with 3/4 of the span, half the GCs and >= 5
  * floors (it never leaned on the non-leaking test patterns).

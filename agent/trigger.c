@@ -137,6 +137,19 @@ uint64_t trigger_capture_offset(const struct capture_cost *c, uint64_t rss_now, 
 	return sat_add(c->offset_before, cost >= (double)UINT64_MAX ? UINT64_MAX : (uint64_t)cost);
 }
 
+uint64_t trigger_capture_refined(const struct capture_cost *c, uint64_t offset_now, uint64_t rss_now,
+				 uint64_t heap_now)
+{
+	if (!c->heap_before || !c->rss_settled)
+		return offset_now;
+	uint64_t heap_growth = heap_now > c->heap_before ? heap_now - c->heap_before : 0;
+	uint64_t gained = rss_now > c->rss_before ? rss_now - c->rss_before : 0;
+	uint64_t cost = gained > heap_growth ? gained - heap_growth : 0;
+	uint64_t at_settle = c->rss_settled > c->rss_before ? c->rss_settled - c->rss_before : 0;
+	uint64_t cap = sat_add(at_settle, at_settle / 4);
+	return sat_add(c->offset_before, cost < cap ? cost : cap);
+}
+
 bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, double capture_s)
 {
 	return app_rate_bps <= 0 || app_rate_bps * capture_s < (double)remaining_bytes;

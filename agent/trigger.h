@@ -36,6 +36,7 @@ struct capture_cost {
 	uint64_t rss_before;         /* RSS when the route started */
 	uint64_t heap_before;        /* V8 heap after the GC V8 runs as the snapshot starts (0 = unknown) */
 	int64_t started_ms, ended_ms; /* monotonic; 0 = not yet */
+	uint64_t rss_settled;        /* RSS when it was first measured, after it ended (0 = not yet) */
 };
 
 struct trigger_decision {
@@ -59,6 +60,16 @@ uint64_t trigger_app_rss(const struct trigger_proc *t, uint64_t rss);
  * below the offset before it. */
 uint64_t trigger_capture_offset(const struct capture_cost *c, uint64_t rss_now, bool heap_fresh,
 				uint64_t heap_now, int64_t now_ms);
+
+/* The offset as a major GC after the settle measurement sees it: the RSS gained since
+ * the route started less the heap's growth (heap_before known), but at most the RSS
+ * gained by the settle measurement plus a quarter of it — the snapshot's memory keeps
+ * settling for a while (V8 and the allocator touch pages again), while RSS growth the
+ * heap does not show (Buffers, native memory) past that margin is growth. May lower
+ * or raise the settle estimate, which had to guess the application's growth from its
+ * earlier rate. Without heap_before: the offset as it is. */
+uint64_t trigger_capture_refined(const struct capture_cost *c, uint64_t offset_now, uint64_t rss_now,
+				 uint64_t heap_now);
 
 /* Whether a baseline snapshot would be stored before the process reaches its incident
  * level: remaining_bytes of growth left at app_rate_bps, a capture of capture_s. */

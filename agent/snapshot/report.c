@@ -12,45 +12,86 @@
 
 /* ---- per-class retained sizes over the dominator tree -------------------- */
 
-/* For every node with take[v] set, add retained[v] to sum[class key] unless a
- * dominator of v is also taken and of the same class. Iterative preorder walk. */
-static int sum_retained_by_class(const struct hs_snapshot *s, const struct hs_dominators *dom,
-				 const uint8_t *take, uint64_t *sum)
+/* A preorder walk of the dominator tree that calls enter(ctx, v, slot) and, once its
+ * subtree is done, leave(ctx, v, slot) for every node with take[v] set, the root
+ * included; slot is a word per open node the visitor may keep state in. */
+struct dom_visitor {
+	void (*enter)(void *ctx, uint32_t v, uint32_t *slot);
+	void (*leave)(void *ctx, uint32_t v, uint32_t *slot);
+	void *ctx;
+};
+
+static int walk_taken(const struct hs_snapshot *s, const struct hs_dominators *dom, const uint8_t *take,
+		      const struct dom_visitor *vis)
 {
 	uint32_t n = s->node_count, sp = 0;
-	uint32_t *depth = calloc(hs_class_key_count(s), sizeof(*depth));
-	uint32_t *stack = malloc((size_t)n * 4), *cursor = malloc((size_t)n * 4);
-	if (!depth || !stack || !cursor) {
-		free(depth);
+	uint32_t *stack = malloc((size_t)n * 4), *cursor = malloc((size_t)n * 4), *slot = malloc((size_t)n * 4);
+	if (!stack || !cursor || !slot) {
 		free(stack);
 		free(cursor);
+		free(slot);
 		return -1;
 	}
 	stack[sp] = 0;
-	cursor[sp++] = dom->child_first[0];
+	cursor[sp] = dom->child_first[0];
 	if (take[0])
-		sum[hs_class_key(s, 0)] += dom->retained[0], depth[hs_class_key(s, 0)]++;
+		vis->enter(vis->ctx, 0, &slot[sp]);
+	sp++;
 	while (sp > 0) {
 		uint32_t v = stack[sp - 1];
 		if (cursor[sp - 1] == dom->child_first[v + 1]) {
 			if (take[v])
-				depth[hs_class_key(s, v)]--;
+				vis->leave(vis->ctx, v, &slot[sp - 1]);
 			sp--;
 			continue;
 		}
 		uint32_t c = dom->child[cursor[sp - 1]++];
-		if (take[c]) {
-			uint32_t k = hs_class_key(s, c);
-			if (depth[k]++ == 0)
-				sum[k] += dom->retained[c];
-		}
 		stack[sp] = c;
-		cursor[sp++] = dom->child_first[c];
+		cursor[sp] = dom->child_first[c];
+		if (take[c])
+			vis->enter(vis->ctx, c, &slot[sp]);
+		sp++;
 	}
-	free(depth);
 	free(stack);
 	free(cursor);
+	free(slot);
 	return 0;
+}
+
+/* For every node with take[v] set, add retained[v] to sum[class key] unless a
+ * dominator of v is also taken and of the same class. */
+struct class_sum {
+	const struct hs_snapshot *s;
+	const struct hs_dominators *dom;
+	uint32_t *depth;           /* per class key: taken ancestors of that class on the path */
+	uint64_t *sum;
+};
+
+static void class_sum_enter(void *ctx, uint32_t v, uint32_t *slot)
+{
+	struct class_sum *cs = ctx;
+	uint32_t k = hs_class_key(cs->s, v);
+	(void)slot;
+	if (cs->depth[k]++ == 0)
+		cs->sum[k] += cs->dom->retained[v];
+}
+
+static void class_sum_leave(void *ctx, uint32_t v, uint32_t *slot)
+{
+	struct class_sum *cs = ctx;
+	(void)slot;
+	cs->depth[hs_class_key(cs->s, v)]--;
+}
+
+static int sum_retained_by_class(const struct hs_snapshot *s, const struct hs_dominators *dom,
+				 const uint8_t *take, uint64_t *sum)
+{
+	struct class_sum cs = { .s = s, .dom = dom, .sum = sum,
+				.depth = calloc(hs_class_key_count(s) ? hs_class_key_count(s) : 1, sizeof(uint32_t)) };
+	struct dom_visitor vis = { class_sum_enter, class_sum_leave, &cs };
+	int rc = cs.depth ? walk_taken(s, dom, take, &vis) : -1;
+	free(cs.depth);
+	return rc;
 }
 
 /* ---- Summary view -------------------------------------------------------- */
@@ -226,6 +267,8 @@ static int cmp_score(const void *pa, const void *pb)
 #define HOLDER_FANOUT 4
 
 struct holder_walk {
+	const struct hs_snapshot *s;
+	const struct hs_dominators *dom;
 	uint32_t m;                         /* classes considered */
 	int32_t *top_of_key;                /* class key -> index, or -1 */
 	uint32_t *depth;                    /* per key: taken ancestors of that class on the path */
@@ -236,13 +279,13 @@ struct holder_walk {
 	uint32_t last[HOLDER_TOP][HOLDER_TOP];     /* the K instance last credited */
 };
 
-static void credit_holders(struct holder_walk *hw, const struct hs_dominators *dom, uint32_t j, uint32_t v)
+static void credit_holders(struct holder_walk *hw, uint32_t j, uint32_t v)
 {
 	for (uint32_t k = 0; k < hw->m; k++) {
 		uint32_t in = hw->innermost[k];
 		if (k == j || in == UINT32_MAX)
 			continue;
-		hw->inside[k][j] += dom->retained[v];
+		hw->inside[k][j] += hw->dom->retained[v];
 		hw->count[k][j]++;
 		if (hw->last[k][j] != in) {
 			hw->last[k][j] = in;
@@ -251,54 +294,31 @@ static void credit_holders(struct holder_walk *hw, const struct hs_dominators *d
 	}
 }
 
-/* Preorder walk of the dominator tree filling hw (see above). */
-static int walk_holders(const struct hs_snapshot *s, const struct hs_dominators *dom, const uint8_t *take,
-			struct holder_walk *hw)
+/* A counted instance (the outermost of its class on the path) of a considered class
+ * credits every considered class with an instance above it; slot keeps the innermost
+ * instance of v's class that v hides, restored on leaving. */
+static void holder_enter(void *ctx, uint32_t v, uint32_t *slot)
 {
-	uint32_t n = s->node_count, sp = 0;
-	uint32_t *stack = malloc((size_t)n * 4), *cursor = malloc((size_t)n * 4), *saved = malloc((size_t)n * 4);
-	if (!stack || !cursor || !saved) {
-		free(stack);
-		free(cursor);
-		free(saved);
-		return -1;
+	struct holder_walk *hw = ctx;
+	uint32_t key = hs_class_key(hw->s, v);
+	int32_t j = hw->top_of_key[key];
+	*slot = UINT32_MAX;
+	if (j >= 0 && hw->depth[key] == 0)
+		credit_holders(hw, (uint32_t)j, v);
+	hw->depth[key]++;
+	if (j >= 0) {
+		*slot = hw->innermost[j];
+		hw->innermost[j] = v;
 	}
-	stack[sp] = 0;
-	cursor[sp] = dom->child_first[0];
-	saved[sp++] = UINT32_MAX;
-	while (sp > 0) {
-		uint32_t v = stack[sp - 1];
-		if (cursor[sp - 1] == dom->child_first[v + 1]) {
-			if (take[v]) {
-				uint32_t key = hs_class_key(s, v);
-				hw->depth[key]--;
-				if (hw->top_of_key[key] >= 0)
-					hw->innermost[hw->top_of_key[key]] = saved[sp - 1];
-			}
-			sp--;
-			continue;
-		}
-		uint32_t c = dom->child[cursor[sp - 1]++];
-		uint32_t keep = UINT32_MAX;
-		if (take[c]) {
-			uint32_t key = hs_class_key(s, c);
-			int32_t j = hw->top_of_key[key];
-			if (j >= 0 && hw->depth[key] == 0)
-				credit_holders(hw, dom, (uint32_t)j, c);
-			hw->depth[key]++;
-			if (j >= 0) {
-				keep = hw->innermost[j];
-				hw->innermost[j] = c;
-			}
-		}
-		stack[sp] = c;
-		cursor[sp] = dom->child_first[c];
-		saved[sp++] = keep;
-	}
-	free(stack);
-	free(cursor);
-	free(saved);
-	return 0;
+}
+
+static void holder_leave(void *ctx, uint32_t v, uint32_t *slot)
+{
+	struct holder_walk *hw = ctx;
+	uint32_t key = hs_class_key(hw->s, v);
+	hw->depth[key]--;
+	if (hw->top_of_key[key] >= 0)
+		hw->innermost[hw->top_of_key[key]] = *slot;
 }
 
 /* Scores g[0..n) (sorted by retained) and re-sorts them by score. */
@@ -316,10 +336,13 @@ static int demote_holders(const struct hs_snapshot *s, const struct hs_dominator
 	memset(hw->top_of_key, 0xff, keys * sizeof(int32_t));
 	memset(hw->innermost, 0xff, HOLDER_TOP * sizeof(uint32_t));
 	memset(hw->last, 0xff, sizeof(hw->last));
+	hw->s = s;
+	hw->dom = dom;
 	hw->m = n < HOLDER_TOP ? (uint32_t)n : HOLDER_TOP;
 	for (uint32_t i = 0; i < hw->m; i++)
 		hw->top_of_key[g[i].key] = (int32_t)i;
-	if (walk_holders(s, dom, take, hw) < 0)
+	struct dom_visitor vis = { holder_enter, holder_leave, hw };
+	if (walk_taken(s, dom, take, &vis) < 0)
 		goto done;
 	for (uint32_t k = 0; k < hw->m; k++)
 		for (uint32_t j = 0; j < hw->m; j++) {

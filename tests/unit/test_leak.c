@@ -191,6 +191,45 @@ static void test_sparse_majors_leak(void **state)
 	}
 }
 
+/* ~1 MB/s retained under a noisy floor (+-3 MB of in-flight data at each major GC),
+ * major GCs every ~18 s (+-30 %) as V8 runs them on a growing heap of a few hundred
+ * MB: decided at the 5th or 6th major GC (the time scales alone needed 7-8). */
+static double slow_leak_noisy_floor(double t) { return 120 + 60 * t / 60 + noise(3); }
+/* ~0.25 MB/s, majors every ~40 s: 5-6 majors too. */
+static double slower_leak(double t) { return 200 + 15 * t / 60 + noise(1.5); }
+
+static void assert_caught_in_majors(heap_fn f, double gc_every_s, unsigned max_majors)
+{
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		struct run r = simulate(f, gc_every_s, 900, &defaults, seed * 31337);
+		/* samples start at t = 1 s, one per ~gc_every_s */
+		double majors = 1 + (r.first_fire_s - 1) / gc_every_s;
+		print_message("  caught at %.0f s, ~%.1f major GCs\n", r.first_fire_s, majors);
+		if (majors > max_majors + 0.5)
+			fail_msg("seed %lu: %.1f major GCs (want <= %u), last reason: %s", (unsigned long)seed,
+				 majors, max_majors, r.last_reason);
+	}
+}
+
+static void test_sparse_slow_leaks_decided_sooner(void **state)
+{
+	(void)state;
+	assert_caught_in_majors(slow_leak_noisy_floor, 18, 6);
+	assert_caught_in_majors(slower_leak, 40, 6);
+}
+
+static void test_sparse_majors_never_more(void **state)
+{
+	(void)state;
+	assert_never(bursty, 15);
+	assert_never(lru_cache, 15);
+	assert_never(sawtooth_only, 20);
+	assert_never(slow_sawtooth, 20);
+	assert_never(large_stable, 15);
+	assert_never(warmup_step, 18);
+	assert_never(slow_wave, 18);
+}
+
 static void test_sparse_majors_never(void **state)
 {
 	(void)state;
@@ -302,7 +341,8 @@ int main(void)
 		cmocka_unit_test(test_slow_wave_never),
 		cmocka_unit_test(test_creep_below_threshold),
 		cmocka_unit_test(test_sparse_majors_leak),
-		cmocka_unit_test(test_sparse_majors_never),
+		cmocka_unit_test(test_sparse_majors_never), cmocka_unit_test(test_sparse_slow_leaks_decided_sooner),
+		cmocka_unit_test(test_sparse_majors_never_more),
 		cmocka_unit_test(test_pct_threshold),
 		cmocka_unit_test(test_rare_gcs_caught_later),
 		cmocka_unit_test(test_no_samples),

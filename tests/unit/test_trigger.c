@@ -495,6 +495,29 @@ static void test_capture_offset_saturates(void **state)
 	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
 }
 
+static void test_capture_refined(void **state)
+{
+	(void)state;
+	/* settled at 222 MB from 72 MB (150 MB gained); the settle estimate guessed 10 MB of growth */
+	struct capture_cost c = { .rss_before = 72 * MB, .heap_before = 20 * MB, .rss_settled = 222 * MB,
+				  .offset_before = 5 * MB };
+	/* the heap did not grow: all of it is the capture's, and a little creep too */
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 222 * MB, 20 * MB), 155 * MB);
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 230 * MB, 20 * MB), 163 * MB);
+	/* ... but no more than a quarter over the settle measurement: past it, RSS growth the
+	 * heap does not show (Buffers) is growth */
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 400 * MB, 20 * MB), 5 * MB + 187 * MB + MB / 2);
+	/* the heap grew 30 MB: that much is not the capture's */
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 252 * MB, 50 * MB), 155 * MB);
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 222 * MB, 80 * MB), 95 * MB);
+	/* unknown heap at the start or not settled yet: unchanged */
+	c.heap_before = 0;
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 222 * MB, 20 * MB), 145 * MB);
+	c.heap_before = 20 * MB;
+	c.rss_settled = 0;
+	assert_int_equal(trigger_capture_refined(&c, 145 * MB, 222 * MB, 20 * MB), 145 * MB);
+}
+
 static void test_baseline_in_time(void **state)
 {
 	(void)state;
@@ -551,7 +574,7 @@ int main(void)
 		T(test_incident_from_other_detector), T(test_offset_shifts_every_level),
 		T(test_offset_rss_mb_rearm), T(test_capture_offset_flat_process),
 		T(test_capture_offset_growth_is_not_cost), T(test_capture_offset_saturates),
-		T(test_baseline_in_time), T(test_baseline_usable), T(test_incident_level),
+		T(test_capture_refined), T(test_baseline_in_time), T(test_baseline_usable), T(test_incident_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
