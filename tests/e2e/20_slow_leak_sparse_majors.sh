@@ -4,7 +4,8 @@
 # leak = on gets its verdict from the newest floors, one per major GC, at the 6th
 # major GC or so (the time windows alone needed 7-8), and the report — no baseline
 # far enough before it, so from the incident snapshot (basis summary) — names
-# Subscription. A process with the same garbage and no leak is never judged leaking.
+# Subscription. (The non-leaking shapes under sparse major GCs are test_leak's: a
+# steady process here gets no major GC from V8 at all, so it would show nothing.)
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -14,8 +15,6 @@ grep -q "GC tracking unavailable" "$T/agent.err" && fail "GC tracking did not lo
 mkdir -p "$T/app"; cd "$T/app" || fail "no app dir"
 SHAPE=listeners PER_TICK=25 PAYLOAD=3000 GARBAGE=6000 LEAK_DELAY_MS=1000 start_node LEAKER \
 	--heapsnapshot-signal=SIGUSR2 "$APPS/leak_shapes.js"
-SHAPE=listeners PER_TICK=25 PAYLOAD=3000 GARBAGE=6000 STOP_MB=0.001 LEAK_DELAY_MS=1000 start_node STEADY \
-	--heapsnapshot-signal=SIGUSR2 "$APPS/leak_shapes.js"
 wait_for 240 event_for "$LEAKER" trigger || fail "no leak verdict within 240 s: $(grep "pid $LEAKER" "$T/agent.err" | tail -3)"
 grep -q "\"event\":\"trigger\",\"pid\":$LEAKER,\"reason\":\"leak\"" "$T/agent.out" || fail "trigger reason is not leak"
 grep "pid $LEAKER: leak:" "$T/agent.err"
@@ -23,11 +22,8 @@ wait_for 60 grep -q "\"event\":\"capture_done\".*\"pid\":$LEAKER,.*\"baseline\":
 	fail "leak trigger not captured"
 line=$(grep "\"event\":\"capture_done\".*\"pid\":$LEAKER,.*\"baseline\":false" "$T/agent.out")
 grep -q '"top_growth":\[{"class":"Subscription"' <<<"$line" || fail "the report does not name Subscription: $line"
-majors=$("$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
-  const l = JSON.parse(require("fs").readFileSync(0)), s = l.find(x => x.pid == process.argv[1]);
-  process.stdout.write(String(s ? s.gc_major : ""))' "$STEADY")
-echo "steady process: $majors major GCs, no verdict"
-[ -n "$majors" ] && [ "$majors" -ge 6 ] || fail "the steady process had too few major GCs ($majors) to show anything"
-event_for "$STEADY" trigger && fail "the steady process was judged leaking"
+majors=$(sed -n "s/.*pid $LEAKER: leak: .*(\([0-9]*\) major GCs).*/\1/p" "$T/agent.err" | head -1)
+echo "verdict after $majors major GCs"
+[ -n "$majors" ] && [ "$majors" -le 7 ] || fail "verdict after $majors major GCs (want <= 7)"
 stop_agent
-pass "slow leak judged from sparse major GCs, report names Subscription; steady process not"
+pass "slow leak judged after $majors major GCs, report names Subscription"
