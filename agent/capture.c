@@ -43,6 +43,7 @@ struct capturer {
 	pthread_t threads[MAX_WORKERS];
 	unsigned nthreads;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
+	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
 };
 
 static json_t *event_base(const char *event, const struct capture_job *job)
@@ -106,7 +107,8 @@ static void journal_begin(struct capturer *c, const struct capture_job *job, con
 static int run_route(struct capturer *c, const struct capture_job *job, const struct proc_info *p,
 		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
-	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel, .late = c->late };
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel, .late = c->late,
+				   .cguard = c->cguard };
 	const char *method = inspector ? "inspector" : "signal";
 	int rc;
 
@@ -131,6 +133,8 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	}
 	meta->ended_at_ms = wall_ms();
 	meta->capture_ms = (uint64_t)(mono_ms() - job->triggered_mono_ms);
+	meta->inspector_opened = inspector && ctx.inspector_opened;
+	meta->inspector_window_ms = ctx.inspector_window_ms;
 	pthread_mutex_lock(&c->store_lock);
 	rc = store_writer_commit(ctx.w, meta, err, errlen);
 	pthread_mutex_unlock(&c->store_lock);
@@ -162,10 +166,10 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 		       size_t whylen)
 {
 	const struct config *cfg = c->cfg;
-	char why_sig[200], why_insp[200];
+	char why_sig[200], why_insp[280];
 	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
 		   signal_answered(c, p, why_sig, sizeof(why_sig));
-	bool insp = capture_inspector_usable(p, why_insp, sizeof(why_insp));
+	bool insp = capture_inspector_usable(p, cfg, c->cguard, why_insp, sizeof(why_insp), NULL);
 	int n = 0;
 
 	/* The process's own signal comes first (V8 writes at native speed and no port
@@ -180,6 +184,8 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 	if (n == 0) {
 		if (cfg->method == CAPTURE_SIGNAL)
 			snprintf(why, whylen, "no capture route: %s (method = signal)", why_sig);
+		else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
+			snprintf(why, whylen, "no capture route: %s; %s", why_insp, why_sig);
 		else
 			snprintf(why, whylen, "no capture route: %s; %s", why_sig, why_insp);
 	}
@@ -260,7 +266,7 @@ static int resume(struct capturer *c, const struct capture_job *job, const struc
 	bool fallback;
 
 	if (strcmp(job->resume_method, "inspector") == 0) {
-		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel };
+		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &c->cancel, .cguard = c->cguard };
 		int rc = capture_inspector_close_leftover(&ctx);
 		if (rc == 1)
 			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
@@ -331,6 +337,8 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)meta->raw_bytes));
 	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)meta->size_bytes));
 	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)meta->capture_ms));
+	if (meta->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
 	json_object_set_new(ev, "baseline", json_boolean(job->baseline));
 	alert_emit(c->alerts, ev);
 	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
@@ -380,7 +388,7 @@ static void *worker_main(void *arg)
 }
 
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
-			      char *err, size_t errlen)
+			      struct connect_guard *cguard, char *err, size_t errlen)
 {
 	struct capturer *c = calloc(1, sizeof(*c));
 
@@ -391,6 +399,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	c->cfg = cfg;
 	c->store = st;
 	c->alerts = al;
+	c->cguard = cguard;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);

@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "connect_guard.h"
 #include "flock.h"
 #include "gc.h"
 #include "log.h"
@@ -52,7 +53,10 @@ static const char usage_text[] =
  * other processes' /proc files and maps, signals to other users' processes, setns
  * into their network namespace, reading their files through /proc/PID/root. The
  * others only widen what works: CAP_CHOWN and CAP_FOWNER make the inspector route's
- * FIFO in the target's /tmp the target's and remove it from a sticky directory. */
+ * FIFO in the target's /tmp the target's and remove it from a sticky directory;
+ * CAP_NET_ADMIN attaches the inspector's connect guard to the cgroup v2 root (without
+ * it the agent opens no inspector itself unless inspector_unguarded = on).
+ * conf/heapsnapd.service grants exactly this set. */
 static const struct {
 	int cap;
 	const char *name;
@@ -67,6 +71,7 @@ static const struct {
 	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", false },
 	{ CAP_CHOWN, "CAP_CHOWN", false },
 	{ CAP_FOWNER, "CAP_FOWNER", false },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", false },
 };
 #define AGENT_CAPS (sizeof(agent_caps) / sizeof(agent_caps[0]))
 
@@ -265,6 +270,28 @@ static int take_host_lock(struct daemon *d)
 	return 0;
 }
 
+/* Before any capture can run: the inspector route needs it. Unavailable is not fatal:
+ * the signal route and already open inspectors still work, and the operator may accept
+ * unguarded inspectors. */
+static int start_connect_guard(struct daemon *d)
+{
+	d->agent.cguard = connect_guard_new("/proc/self/mounts");
+	if (!d->agent.cguard) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (connect_guard_available(d->agent.cguard))
+		log_info("inspector connect guard: ready (%s)", connect_guard_why(d->agent.cguard));
+	else if (d->cfg.inspector_unguarded)
+		log_warn("inspector connect guard unavailable: %s; inspector_unguarded = on: inspectors the agent "
+			 "opens are open to every local process during the capture", connect_guard_why(d->agent.cguard));
+	else
+		log_warn("inspector connect guard unavailable: %s; the inspector route is refused for processes "
+			 "whose inspector is not already open (no capture route: inspector unguarded) unless "
+			 "[capture] inspector_unguarded = on", connect_guard_why(d->agent.cguard));
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char err[1024];
@@ -283,7 +310,9 @@ static int start(struct daemon *d)
 			d->cfg.min_free_bytes);
 	d->agent.cfg = &d->cfg;
 	d->agent.alerts = alerter_new(&d->cfg);
-	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, err, sizeof(err));
+	if (start_connect_guard(d) < 0)
+		return 1;
+	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, d->agent.cguard, err, sizeof(err));
 	if (!d->agent.alerts || !d->agent.capturer) {
 		log_error("%s", d->agent.alerts ? err : "cannot start alerts");
 		return 1;
@@ -330,6 +359,7 @@ static void stop(struct daemon *d)
 {
 	/* Captures first: they write into the store and emit alerts. */
 	capturer_free(d->agent.capturer);
+	connect_guard_free(d->agent.cguard);
 	probes_stop(d->agent.probes);
 	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);
