@@ -1031,11 +1031,12 @@ static int run_capture(struct session *s, enum inspector_transport t)
 	if (!s->l.found && (open_guarded(s) < 0 || open_inspector(s) < 0))
 		return -1;
 	w = make_wait(s, (int64_t)total_timeout_s(s->ctx->cfg) * 1000);
-	if (attach(s, &w) < 0 || check_intruders(s, true) < 0)
-		return -1;
+	/* The decoder first: closing the inspector after a failure talks to it too. */
 	s->dec = cdp_decoder_new(0, store_write, on_message, s);
 	if (!s->dec)
 		return capture_fail(s->ctx, "out of memory");
+	if (attach(s, &w) < 0 || check_intruders(s, true) < 0)
+		return -1;
 	if (snapshot(s, t, &w) < 0)
 		return -1;
 	return check_intruders(s, true);

@@ -155,7 +155,7 @@ static int find_root(struct connect_guard *g, const char *mounts_path, char *roo
 
 static void explain(struct connect_guard *g, const char *step, const char *root, int err)
 {
-	const char *hint = (err == -EPERM || err == -EACCES) ? " (needs CAP_BPF and CAP_NET_ADMIN)" : "";
+	const char *hint = (err == -EPERM || err == -EACCES) ? " (needs CAP_BPF and CAP_NET_ADMIN or CAP_SYS_ADMIN)" : "";
 	snprintf(g->why, sizeof(g->why), "%s the BPF connect guard on the cgroup v2 root %s failed: %s%s", step,
 		 root, strerror(-err), hint);
 }

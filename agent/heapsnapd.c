@@ -53,10 +53,10 @@ static const char usage_text[] =
  * other processes' /proc files and maps, signals to other users' processes, setns
  * into their network namespace, reading their files through /proc/PID/root. The
  * others only widen what works: CAP_CHOWN and CAP_FOWNER make the inspector route's
- * FIFO in the target's /tmp the target's and remove it from a sticky directory;
- * CAP_NET_ADMIN attaches the inspector's connect guard to the cgroup v2 root (without
- * it the agent opens no inspector itself unless inspector_unguarded = on).
- * conf/heapsnapd.service grants exactly this set. */
+ * FIFO in the target's /tmp the target's and remove it from a sticky directory.
+ * The inspector's connect guard (cgroup/connect programs) needs CAP_BPF and CAP_NET_ADMIN
+ * or CAP_SYS_ADMIN: the latter is here already. conf/heapsnapd.service grants exactly
+ * this set. */
 static const struct {
 	int cap;
 	const char *name;
@@ -71,7 +71,6 @@ static const struct {
 	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", false },
 	{ CAP_CHOWN, "CAP_CHOWN", false },
 	{ CAP_FOWNER, "CAP_FOWNER", false },
-	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", false },
 };
 #define AGENT_CAPS (sizeof(agent_caps) / sizeof(agent_caps[0]))
 
@@ -110,7 +109,7 @@ static bool cap_kept(int cap)
 static void drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_data_struct data[2] = { 0 }, have[2] = { 0 };
 
 	/* Bounding set first: dropping from it needs CAP_SETPCAP, dropped below. */
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -121,6 +120,12 @@ static void drop_capabilities(void)
 		data[cap / 32].effective |= 1u << (cap % 32);
 		data[cap / 32].permitted |= 1u << (cap % 32);
 	}
+	/* Only what we have: asking for an optional one we lack would fail the whole call. */
+	if (syscall(SYS_capget, &hdr, have) == 0)
+		for (int i = 0; i < 2; i++) {
+			data[i].effective &= have[i].permitted;
+			data[i].permitted &= have[i].permitted;
+		}
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		log_warn("cannot drop unneeded capabilities: %s, continuing", strerror(errno));
 	else
