@@ -438,8 +438,11 @@ static int open_inspector(struct session *s)
 		}
 		if (!random_port)
 			s->l = find_listener(s->pid, s->port);
-		if (s->l.found && s->l.owned)
+		if (s->l.found && s->l.owned) {
+			log_debug("pid %d: inspector listening %lld ms after SIGUSR1", (int)s->pid,
+				  (long long)(mono_ms() - s->signalled_ms));
 			return 0;
+		}
 		if (s->l.found) {
 			describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 			return -1;
