@@ -309,7 +309,8 @@ bool capture_inspector_usable(const struct proc_info *p, const struct config *cf
 		return may_open(p, cfg, g, why, whylen);
 	struct listener l = find_listener(p->pid, port);
 
-	if (l.found && l.owned) {
+	if ((l.found && l.owned) || (!l.found && p->opts.inspect)) {
+		/* Open now, or about to be: started with --inspect, Node opens it at start. */
 		if (already_open)
 			*already_open = true;
 		return true;

@@ -7,7 +7,8 @@
 # namespace. The capture succeeds, the intruder's connect() is refused (EPERM, the
 # guard) and it never gets a session; once the capture is over the guard is gone (no
 # program left on the cgroup v2 root) and the same intruder, as a normal client, gets
-# into an inspector opened by hand: the port is usable again.
+# into an inspector opened by hand: the port is usable again. A node started with
+# --inspect (the operator's inspector) is shown unguarded in `heapsnap ps`.
 source "$(dirname "$0")/lib.sh"
 need_root
 id daemon >/dev/null 2>&1 && id nobody >/dev/null 2>&1 || skip "needs the users daemon and nobody"
@@ -73,6 +74,18 @@ check_guarded() {
 	kill "$INTRUDER" 2>/dev/null; wait "$INTRUDER" 2>/dev/null
 	echo "$name: after the capture a normal client attached to an inspector opened by hand (uid 1)"
 }
+
+# --- an inspector open before the agent came is the operator's: unguarded, and ps says so
+start_node OPEN --inspect=127.0.0.1:19331 "$APPS/stable.js"
+ps_route() { "$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
+	const l = JSON.parse(require("fs").readFileSync(0)).filter(p => p.pid == process.argv[1]);
+	process.stdout.write(l.length ? l[0].route : "")' "$1"; }
+wait_for 15 bash -c "ss -Hltn 'sport = :19331' | grep -q ." || fail "the --inspect node did not open its inspector"
+wait_for 15 bash -c "[ -n \"\$($HEAPSNAP -c $T/hs.ini ps --json | grep -o '\"pid\": *$OPEN,')\" ]" || fail "the --inspect node is not watched"
+route=$(ps_route "$OPEN")
+echo "ps route of a --inspect node: $route"
+[ "$route" = "inspector (already open: not guarded, the operator's)" ] || fail "ps does not say the open inspector is unguarded: '$route'"
+kill "$OPEN"; wait "$OPEN" 2>/dev/null
 
 # --- on the host ------------------------------------------------------------
 intruder "$T/intr/host.log"
