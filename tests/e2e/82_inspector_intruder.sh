@@ -22,7 +22,7 @@ wait_for 120 bash -c "! ss -Hltn 'sport = :9229' | grep -q ." || skip "port 9229
 guard_attached() { bpftool cgroup show "$CG2" 2>/dev/null | grep -q "connect[46]"; }
 guard_attached && fail "a connect4/6 program is attached to $CG2 before the agent started (another agent?)"
 
-write_config "$T/hs.ini" trigger.growth_mb=20 capture.method=inspector
+write_config "$T/hs.ini" trigger.growth_mb=0 trigger.rss_mb=80 capture.method=inspector
 start_agent "$T/hs.ini"
 grep -q "inspector connect guard: ready (cgroup v2 root $CG2)" "$T/agent.err" || fail "the agent did not report its connect guard ready"
 guard_attached && fail "the guard is attached while no capture runs"
@@ -60,6 +60,10 @@ check_guarded() {
 	echo "$name: window ${window} ms; intruder: $refused refused ($eperm by the guard), $connected connected, $attached attached"
 	[ "$connected" = 0 ] && [ "$attached" = 0 ] || fail "$name: the intruder got in: $(grep -m3 -E '^(connected|attached)' "$log")"
 	[ "$eperm" -gt 0 ] || fail "$name: the intruder never met the guard (window ${window} ms): the test proves nothing"
+	local h
+	for h in 127.0.0.1 0.0.0.0 ::ffff:127.0.0.1; do
+		grep -q "^refused EPERM $h$" "$log" || fail "$name: no connect to $h:9229 was refused by the guard: $(sort "$log" | uniq -c | tr '\n' ' ')"
+	done
 	grep -q "pid $pid: the connect guard refused [0-9]* connection attempt" "$T/agent.err" ||
 		fail "$name: the agent did not log the refused connection attempts"
 	guard_attached && fail "$name: the guard is still attached after the capture"

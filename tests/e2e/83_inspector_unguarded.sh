@@ -54,7 +54,7 @@ kill "$FLAGLESS" "$SIGNODE"; wait "$FLAGLESS" "$SIGNODE" 2>/dev/null
 echo "1. no cgroup v2: inspector refused with the reason, signal route still used"
 
 # --- 2. inspector_unguarded = on: the intruder gets in, the capture aborts -------------
-write_config "$T/hs.ini" trigger.growth_mb=20 capture.method=inspector capture.inspector_unguarded=on
+write_config "$T/hs.ini" trigger.growth_mb=0 trigger.rss_mb=80 capture.method=inspector capture.inspector_unguarded=on
 start_agent_nocg "$T/hs.ini"
 grep -q "inspector connect guard unavailable: .*inspector_unguarded = on" "$T/agent.err" || fail "no warning about unguarded inspectors"
 setpriv --reuid nobody --regid nogroup --clear-groups env -u HEAPSNAP_TEST LOG="$T/intr/log" "$NODE" "$APPS/intruder.js" >>"$T/intr/out" 2>&1 &
