@@ -448,7 +448,7 @@ static int open_inspector(struct session *s)
 			describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 			return -1;
 		}
-		r = slice_wait_ms(s, deadline, FAST_SLICE_MS);
+		r = slice_wait_ms(s, deadline, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : POLL_SLICE_MS);
 		if (r == WS_IO_TIMEOUT && random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
 			s->port = s->l.port; /* just in time: capture, and close it afterwards */
 			return 0;
@@ -754,8 +754,11 @@ static bool close_inspector(struct session *s)
 	ws_conn_free(s->ws);
 	s->ws = NULL;
 	memcpy(s->ctx->err, saved_err, sizeof(saved_err));
+	/* Closing takes a few ms: look often at first (the window is measured), then less. */
+	int64_t asked = mono_ms();
 	while (port_still_open(s)) {
-		if (r == WS_IO_WATCH || slice_wait_ms(s, w.deadline_ms, FAST_SLICE_MS) != WS_IO_OK)
+		int slice = mono_ms() - asked < 500 ? FAST_SLICE_MS : POLL_SLICE_MS;
+		if (r == WS_IO_WATCH || slice_wait_ms(s, w.deadline_ms, slice) != WS_IO_OK)
 			break;
 	}
 	if (port_still_open(s))
