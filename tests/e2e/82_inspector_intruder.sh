@@ -51,6 +51,9 @@ check_guarded() {
 	echo "$done_line" | grep -q '"method":"inspector"' || fail "$name: not captured through the inspector"
 	window=$(echo "$done_line" | grep -o '"inspector_window_ms":[0-9]*' | cut -d: -f2)
 	[ -n "$window" ] || fail "$name: capture_done has no inspector_window_ms: $done_line"
+	local id
+	id=$(echo "$done_line" | grep -o '"snapshot_id":"[^"]*"' | cut -d'"' -f4)
+	grep -q "\"inspector_window_ms\": $window\b" "$T/store/$id.json" || fail "$name: the snapshot's metadata has no inspector_window_ms $window: $(cat "$T/store/$id.json")"
 	wait_for 10 bash -c "! nsenter -t $pid -n ss -Hltn 'sport = :9229' | grep -q ." || fail "$name: inspector left open"
 	sleep 0.5 # a few more intruder rounds against the closed port
 	kill "$INTRUDER" 2>/dev/null; wait "$INTRUDER" 2>/dev/null
