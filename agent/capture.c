@@ -53,13 +53,16 @@ static json_t *event_base(const char *event, const struct capture_job *job)
 			 "threshold_bytes", (json_int_t)job->threshold_bytes);
 }
 
+/* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
 static void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
-			const char *why)
+			const char *why, const struct snapshot_meta *meta)
 {
 	json_t *ev = event_base("capture_failed", job);
 
 	json_object_set_new(ev, "method", json_string(method));
 	json_object_set_new(ev, "error", json_string(why));
+	if (meta && meta->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
 	alert_emit(c->alerts, ev);
 }
 
@@ -123,6 +126,8 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 
 	journal_begin(c, job, method);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
+	meta->inspector_opened = inspector && ctx.inspector_opened;
+	meta->inspector_window_ms = ctx.inspector_window_ms;
 	if (c->cfg->state_file[0])
 		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
 	if (rc) {
@@ -133,8 +138,6 @@ static int run_route(struct capturer *c, const struct capture_job *job, const st
 	}
 	meta->ended_at_ms = wall_ms();
 	meta->capture_ms = (uint64_t)(mono_ms() - job->triggered_mono_ms);
-	meta->inspector_opened = inspector && ctx.inspector_opened;
-	meta->inspector_window_ms = ctx.inspector_window_ms;
 	pthread_mutex_lock(&c->store_lock);
 	rc = store_writer_commit(ctx.w, meta, err, errlen);
 	pthread_mutex_unlock(&c->store_lock);
@@ -276,7 +279,7 @@ static int resume(struct capturer *c, const struct capture_job *job, const struc
 		return -1;
 	}
 	if (run_route(c, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
-		emit_failed(c, job, "signal", out->err);
+		emit_failed(c, job, "signal", out->err, NULL);
 		return -1;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
@@ -292,14 +295,14 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
-		emit_failed(c, job, "none", out->err);
+		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
 	if (job->resume_method[0])
 		return resume(c, job, &p, out);
 	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
-		emit_failed(c, job, "none", out->err);
+		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
 	if (!guard_allows(c, job, !order[0], out))
@@ -314,7 +317,7 @@ static int capture_one(struct capturer *c, const struct capture_job *job, struct
 
 		rc = run_route(c, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
 		if (rc)
-			emit_failed(c, job, method, out->err);
+			emit_failed(c, job, method, out->err, &meta);
 	}
 	if (rc)
 		return -1;

@@ -70,6 +70,8 @@ echo "intruder: $(sort "$T/intr/log" | cut -d' ' -f1,2 | uniq -c | tr '\n' ' ')"
 grep -q '^attached 1$' "$T/intr/log" || fail "the intruder did not get in without the guard: this test proves nothing"
 grep "\"event\":\"capture_failed\".*\"pid\":$VICTIM[,}]" "$T/agent.out" | grep -q 'another client attached to the inspector' ||
 	fail "the second client was not detected: $(grep -E 'capture_(done|failed)' "$T/agent.out")"
+grep "\"event\":\"capture_failed\".*\"pid\":$VICTIM[,}]" "$T/agent.out" | grep -q '"inspector_window_ms":[0-9]' ||
+	fail "the aborted capture's capture_failed has no inspector_window_ms"
 event_for "$VICTIM" capture_done && fail "a capture with an intruder on the inspector was stored"
 wait_for 10 bash -c "! ss -Hltn 'sport = :9229' | grep -q ." || fail "the inspector was left open after the abort"
 grep -q "pid $VICTIM: the inspector was open [0-9]* ms .*UNGUARDED" "$T/agent.err" || fail "the unguarded window was not logged"
