@@ -39,7 +39,7 @@ TEST_LDLIBS := $(LDLIBS) -lcmocka
 
 DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
             libjansson-dev libcmocka-dev pkg-config make gcc iproute2 util-linux \
-            libclang-rt-14-dev procps python3 systemd
+            libclang-rt-14-dev procps python3 systemd strace
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))

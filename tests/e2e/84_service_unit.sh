@@ -12,12 +12,17 @@
 #     (PrivateTmp=). Under them the agent opens and guards a flagless node's inspector
 #     (FIFO in the target's /tmp, through /proc/PID/root) and takes a signal-route
 #     snapshot; both are stored whole.
-# Only the real unit enforces SystemCallFilter=, RestrictAddressFamilies=,
-# RestrictNamespaces=, MemoryDenyWriteExecute=, LockPersonality=, ProtectKernel*=,
-# ProtectClock=, PrivateDevices= and the rest (seccomp and systemd's own mounts).
+#  3. The seccomp part is not enforced here but observed: the agent runs under strace
+#     through both captures, and every system call it made must pass the unit's
+#     SystemCallFilter= (expanded with systemd-analyze syscall-filter), its sockets the
+#     RestrictAddressFamilies=, its setns/clone flags RestrictNamespaces=net, its
+#     mappings MemoryDenyWriteExecute= (no W+X mapping, no mprotect to exec).
+# Only the real unit enforces those, and ProtectKernel*=, ProtectClock=,
+# PrivateDevices=, LockPersonality=, RestrictRealtime= (seccomp and systemd's mounts).
 source "$(dirname "$0")/lib.sh"
 need_root
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (Debian package systemd: make deps)"
+command -v strace >/dev/null || fail "strace missing (Debian package strace: make deps)"
 
 # --- 1. the score -------------------------------------------------------------
 make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$T/root" PREFIX=/usr/local >/dev/null || fail "make install failed"
@@ -62,30 +67,67 @@ touch /usr/.heapsnap-rw 2>/dev/null && { echo "sandbox: /usr is writable"; exit 
 touch "$T/.rw" || { echo "sandbox: the store directory is not writable"; exit 1; }
 exec setpriv --no-new-privs --securebits +noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked \\
 	--bounding-set -all,$setpriv_caps --inh-caps -all,$setpriv_caps --ambient-caps -all,$setpriv_caps \\
-	-- "$HEAPSNAPD" -c "$T/hs.ini"
+	-- strace -f -qq -o "$T/trace" "$HEAPSNAPD" -c "$T/hs.ini"
 EOF
 unshare -m --propagation private -- bash "$T/sandbox.sh" >"$T/agent.out" 2>"$T/agent.err" &
 AGENT=$!
 PIDS+=("$AGENT")
-wait_for 20 grep -qs "started:" "$T/agent.err" || fail "the agent did not start in the sandbox"
+wait_for 30 grep -qs "started:" "$T/agent.err" || fail "the agent did not start in the sandbox"
+HSD=$(pgrep -P "$AGENT" -x heapsnapd) || fail "no heapsnapd under strace"
 grep -q "inspector connect guard: ready" "$T/agent.err" || fail "no connect guard in the sandbox"
-grep -E "Cap(Eff|Bnd|Amb)|NoNewPrivs" /proc/$AGENT/status | tr '\n' ' '; echo
-[ "$(awk '/NoNewPrivs/ { print $2 }' /proc/$AGENT/status)" = 1 ] || fail "the agent runs without no_new_privs"
-[ "$(awk '/CapAmb/ { print $2 }' /proc/$AGENT/status)" = 0000000000000000 ] || fail "the agent kept ambient capabilities (alert commands would inherit them)"
-[ "$(readlink /proc/$AGENT/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "the agent is not in its own mount namespace"
-awk '$5 == "/" { print $6 }' /proc/$AGENT/mountinfo | grep -q '^ro' || fail "the agent's / is not read-only"
-awk -v t="$T" '$5 == t { print $6 }' /proc/$AGENT/mountinfo | grep -q '^rw' || fail "the agent's store directory is not writable"
+grep -E "Cap(Eff|Bnd|Amb)|NoNewPrivs" /proc/$HSD/status | tr '\n' ' '; echo
+[ "$(awk '/NoNewPrivs/ { print $2 }' /proc/$HSD/status)" = 1 ] || fail "the agent runs without no_new_privs"
+[ "$(awk '/CapAmb/ { print $2 }' /proc/$HSD/status)" = 0000000000000000 ] || fail "the agent kept ambient capabilities (alert commands would inherit them)"
+[ "$(readlink /proc/$HSD/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "the agent is not in its own mount namespace"
+awk '$5 == "/" { print $6 }' /proc/$HSD/mountinfo | grep -q '^ro' || fail "the agent's / is not read-only"
+awk -v t="$T" '$5 == t { print $6 }' /proc/$HSD/mountinfo | grep -q '^rw' || fail "the agent's store directory is not writable"
 
 start_node FLAGLESS "$APPS/leak.js"
 start_node SIGNODE --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
-for p in "$FLAGLESS" "$SIGNODE"; do
+# and one in its own network namespace (setns under the sandbox)
+unshare -n -- bash -c "ip link set lo up && exec $NODE $APPS/leak.js" >>"$T/node.log" 2>&1 &
+NSNODE=$!
+PIDS+=("$NSNODE")
+for p in "$FLAGLESS" "$SIGNODE" "$NSNODE"; do
 	wait_for 60 event_for "$p" capture_done || fail "pid $p not captured in the sandbox"
 done
 grep "\"event\":\"capture_done\".*\"pid\":$FLAGLESS[,}]" "$T/agent.out" | grep -q '"method":"inspector"' || fail "not the inspector route"
 grep -q "pid $FLAGLESS: snapshot .*(FIFO)" "$T/agent.err" || fail "the inspector capture did not use the FIFO in the target's /tmp"
 grep -q "pid $FLAGLESS: the inspector was open [0-9]* ms .*behind the connect guard" "$T/agent.err" || fail "the inspector was not guarded"
 grep "\"event\":\"capture_done\".*\"pid\":$SIGNODE[,}]" "$T/agent.out" | grep -q '"method":"signal"' || fail "not the signal route"
-for p in "$FLAGLESS" "$SIGNODE"; do stored_snapshot_ok "$p" || fail "pid $p: snapshot not whole"; done
+grep -q "pid $NSNODE: snapshot .* stored (inspector 127.0.0.1:9229 in the target's network namespace" "$T/agent.err" ||
+	fail "the namespaced node was not captured in its network namespace"
+for p in "$FLAGLESS" "$SIGNODE" "$NSNODE"; do stored_snapshot_ok "$p" || fail "pid $p: snapshot not whole"; done
 ls "$T"/app/Heap.*.heapsnapshot 2>/dev/null && fail "the signal route's raw file was not removed"
-stop_agent
-pass "unit exposure $score (<= 5.0); inspector (guarded, FIFO) and signal captures stored under the unit's capabilities, no_new_privs, noroot, read-only file system, private /tmp, no /home"
+kill -TERM "$HSD"
+wait_for 15 bash -c "! kill -0 $AGENT 2>/dev/null" || fail "the agent did not stop"
+wait "$AGENT" 2>/dev/null
+grep -q "stopped" "$T/agent.err" || fail "the agent did not stop cleanly"
+
+# --- 3. what the seccomp part of the unit would have said -----------------------
+expand() { # GROUP...: the system calls of systemd's syscall groups, nested groups expanded
+	local g x
+	for g in "$@"; do
+		systemd-analyze syscall-filter "$g" 2>/dev/null | awk 'NR > 1 && !/^ *#/ && NF { print $1 }' |
+			while read -r x; do case $x in @*) expand "$x";; *) echo "$x";; esac; done
+	done
+}
+filters=$(sed -n 's/^SystemCallFilter=//p' "$UNIT")
+allow=$(echo "$filters" | grep -v '^~' | tr ' ' '\n' | while read -r x; do case $x in @*) expand "$x";; ?*) echo "$x";; esac; done | sort -u)
+deny=$(echo "$filters" | sed -n 's/^~//p' | tr ' ' '\n' | while read -r x; do case $x in @*) expand "$x";; ?*) echo "$x";; esac; done | sort -u)
+used=$(sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/trace" | sort -u)
+[ "$(echo "$used" | wc -l)" -gt 30 ] || fail "the trace holds too few system calls: $(head -5 "$T/trace")"
+bad=$(comm -23 <(echo "$used") <(echo "$allow"); comm -12 <(echo "$used") <(echo "$deny"))
+[ -z "$bad" ] || fail "system calls the unit's SystemCallFilter= would refuse: $(echo $bad)"
+fams=$(grep -oE 'socket\(AF_[A-Z0-9]+' "$T/trace" | sort -u | sed 's/socket(//' | tr '\n' ' ')
+for f in $fams; do
+	[[ " $(sed -n 's/^RestrictAddressFamilies=//p' "$UNIT") " == *" $f "* ]] || fail "socket family $f is not in RestrictAddressFamilies="
+done
+grep -qE '^[0-9]+ +setns\(.*CLONE_NEWNET' "$T/trace" || fail "no setns(CLONE_NEWNET) in the trace: the check below proves nothing"
+grep -E '^[0-9]+ +setns\(' "$T/trace" | grep -v 'CLONE_NEWNET' | head -1 | grep . && fail "setns into a namespace other than net"
+grep -E '^[0-9]+ +(clone3?|unshare)\(.*CLONE_NEW' "$T/trace" | head -1 | grep . && fail "a new namespace was created"
+grep -E '^[0-9]+ +(mmap|pkey_mprotect|mprotect)\(' "$T/trace" | grep -E 'PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE' | head -1 | grep . &&
+	fail "a writable and executable mapping (MemoryDenyWriteExecute=)"
+grep -E '^[0-9]+ +(pkey_mprotect|mprotect)\(.*PROT_EXEC' "$T/trace" | head -1 | grep . && fail "mprotect to executable (MemoryDenyWriteExecute=)"
+echo "seccomp (observed): $(echo "$used" | wc -l) distinct system calls, all allowed; socket families: $fams"
+pass "unit exposure $score (<= 5.0); inspector (guarded, FIFO; host and own network namespace) and signal captures stored under the unit's capabilities, no_new_privs, noroot, read-only file system, private /tmp, no /home"
