@@ -8,8 +8,9 @@
 #     SecureBits noroot (root gets nothing for being uid 0), no_new_privs
 #     (NoNewPrivileges=), and in a private mount namespace: every mount read-only but
 #     the test directory (ProtectSystem=strict with only the store and runtime
-#     directories writable), /home and /root inaccessible (ProtectHome=), a private /tmp
-#     (PrivateTmp=). Under them the agent opens and guards a flagless node's inspector
+#     directories writable; /sys, /proc/sys and the cgroup file systems too, as
+#     ProtectKernelTunables= and ProtectControlGroups= make them), /home and /root
+#     inaccessible (ProtectHome=), a private /tmp (PrivateTmp=). Under them the agent opens and guards a flagless node's inspector
 #     (FIFO in the target's /tmp, through /proc/PID/root) and takes a signal-route
 #     snapshot; both are stored whole.
 #  3. The seccomp part is not enforced here but observed: the agent runs under strace
@@ -17,7 +18,7 @@
 #     SystemCallFilter= (expanded with systemd-analyze syscall-filter), its sockets the
 #     RestrictAddressFamilies=, its setns/clone flags RestrictNamespaces=net, its
 #     mappings MemoryDenyWriteExecute= (no W+X mapping, no mprotect to exec).
-# Only the real unit enforces those, and ProtectKernel*=, ProtectClock=,
+# Only the real unit enforces those, and ProtectKernelModules/Logs=, ProtectClock=,
 # PrivateDevices=, LockPersonality=, RestrictRealtime= (seccomp and systemd's mounts).
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -63,6 +64,8 @@ findmnt -rno TARGET | while read -r m; do
 	case "\$m" in "$T"|"$T"/*|/proc|/proc/*|/dev|/dev/*|/tmp) continue;; esac
 	mount -o remount,bind,ro "\$m" 2>/dev/null || true
 done
+# ProtectKernelTunables=: /proc/sys read-only too (a bind mount of its own, as systemd does).
+mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
 touch /usr/.heapsnap-rw 2>/dev/null && { echo "sandbox: /usr is writable"; exit 1; }
 touch "$T/.rw" || { echo "sandbox: the store directory is not writable"; exit 1; }
 exec setpriv --no-new-privs --securebits +noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked \\
@@ -81,6 +84,9 @@ grep -E "Cap(Eff|Bnd|Amb)|NoNewPrivs" /proc/$HSD/status | tr '\n' ' '; echo
 [ "$(readlink /proc/$HSD/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "the agent is not in its own mount namespace"
 awk '$5 == "/" { print $6 }' /proc/$HSD/mountinfo | grep -q '^ro' || fail "the agent's / is not read-only"
 awk -v t="$T" '$5 == t { print $6 }' /proc/$HSD/mountinfo | grep -q '^rw' || fail "the agent's store directory is not writable"
+for m in /sys /proc/sys $(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts); do
+	awk -v m="$m" '$5 == m { print $6 }' /proc/$HSD/mountinfo | grep -q '^ro' || fail "the agent's $m is not read-only"
+done
 
 start_node FLAGLESS "$APPS/leak.js"
 start_node SIGNODE --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
