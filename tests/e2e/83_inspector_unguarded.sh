@@ -57,7 +57,9 @@ echo "1. no cgroup v2: inspector refused with the reason, signal route still use
 write_config "$T/hs.ini" trigger.growth_mb=0 trigger.rss_mb=80 capture.method=inspector capture.inspector_unguarded=on
 start_agent_nocg "$T/hs.ini"
 grep -q "inspector connect guard unavailable: .*inspector_unguarded = on" "$T/agent.err" || fail "no warning about unguarded inspectors"
-setpriv --reuid nobody --regid nogroup --clear-groups env -u HEAPSNAP_TEST LOG="$T/intr/log" "$NODE" "$APPS/intruder.js" >>"$T/intr/out" 2>&1 &
+# It keeps each session 300 ms, as an attacker would (one that comes and goes between
+# two of the agent's looks, every 100 ms, can be missed: the README says so).
+setpriv --reuid nobody --regid nogroup --clear-groups env -u HEAPSNAP_TEST LOG="$T/intr/log" HOLD_MS=300 "$NODE" "$APPS/intruder.js" >>"$T/intr/out" 2>&1 &
 INTRUDER=$!
 PIDS+=("$INTRUDER")
 DELAY_MS=4000 OBJECTS=400000 setpriv --reuid daemon --regid daemon --clear-groups "$NODE" "$APPS/objects.js" >>"$T/node.log" 2>&1 &

@@ -13,6 +13,7 @@ const crypto = require('crypto');
 
 const PORT = Number(process.env.PORT || 9229);
 const POLL_MS = Number(process.env.POLL_MS || 20);
+const HOLD_MS = Number(process.env.HOLD_MS || 0);   // keep a session this long, as an attacker would
 const LOG = process.env.LOG;
 const HOSTS = (process.env.HOSTS || '127.0.0.1,0.0.0.0,::ffff:127.0.0.1,localhost').split(',');
 let turn = 0, busy = false;
@@ -60,7 +61,10 @@ function evaluate(host, wsPath, done) {
     }
     buf = frames(buf, (text) => {
       const m = JSON.parse(text);
-      if (m.id === 1 && m.result && m.result.result) { log(`attached ${m.result.result.value}`); s.destroy(); }
+      if (m.id === 1 && m.result && m.result.result) {
+        log(`attached ${m.result.result.value}`);
+        setTimeout(() => s.destroy(), HOLD_MS);
+      }
     });
   });
 }
