@@ -315,11 +315,8 @@ static int start(struct daemon *d)
 			d->cfg.min_free_bytes);
 	d->agent.cfg = &d->cfg;
 	d->agent.alerts = alerter_new(&d->cfg);
-	if (start_connect_guard(d) < 0)
-		return 1;
-	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, d->agent.cguard, err, sizeof(err));
-	if (!d->agent.alerts || !d->agent.capturer) {
-		log_error("%s", d->agent.alerts ? err : "cannot start alerts");
+	if (!d->agent.alerts) {
+		log_error("cannot start alerts");
 		return 1;
 	}
 	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
@@ -331,6 +328,14 @@ static int start(struct daemon *d)
 	d->agent.gc = gc_tracker_new(err, sizeof(err));
 	if (!d->agent.gc)
 		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", err);
+	/* After probes_start (it routes libbpf's messages to our log), before any capture. */
+	if (start_connect_guard(d) < 0)
+		return 1;
+	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, d->agent.cguard, err, sizeof(err));
+	if (!d->agent.capturer) {
+		log_error("%s", err);
+		return 1;
+	}
 	d->loop = loop_new();
 	if (!d->loop || loop_add(d->loop, probes_fd(d->agent.probes), on_probes_readable, d) ||
 	    loop_add(d->loop, capturer_fd(d->agent.capturer), on_capture_done, d) ||
