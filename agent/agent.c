@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture_route.h"
+#include "connect_guard.h"
 #include "gc.h"
 #include "guard.h"
 #include "log.h"
@@ -24,17 +25,29 @@ struct watched *agent_find(struct agent *a, pid_t pid)
 	return NULL;
 }
 
-static void describe_route(struct watched *w)
+/* An inspector that was open before the agent came is the operator's: used as it is,
+ * without the connect guard, and `ps` says so. */
+static const char *inspector_route(const struct agent *a, bool already_open)
 {
-	char why_sig[256], why_insp[256];
+	if (already_open)
+		return "inspector (already open: not guarded, the operator's)";
+	return connect_guard_available(a->cguard) ? "inspector (guarded)" : "inspector (UNGUARDED: inspector_unguarded = on)";
+}
+
+static void describe_route(struct agent *a, struct watched *w)
+{
+	char why_sig[256], why_insp[400];
+	bool open;
 	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
-	bool insp = capture_inspector_usable(&w->info, why_insp, sizeof(why_insp));
+	bool insp = capture_inspector_usable(&w->info, a->cfg, a->cguard, why_insp, sizeof(why_insp), &open);
 
 	if (sig)
 		snprintf(w->route, sizeof(w->route), "signal SIG%s",
 			 sigabbrev_np(w->info.opts.heapsnapshot_signal));
 	else if (insp)
-		snprintf(w->route, sizeof(w->route), "inspector");
+		snprintf(w->route, sizeof(w->route), "%s", inspector_route(a, open));
+	else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
+		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_insp, why_sig);
 	else
 		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_sig, why_insp);
 }
@@ -208,7 +221,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		free(w);
 		return;
 	}
-	describe_route(w);
+	describe_route(a, w);
 	attach_gc(a, w);
 	a->procs[a->nprocs++] = w;
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
@@ -679,10 +692,11 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
 	int64_t age_ms;
 	if (a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms)) {
-		char route[sizeof(w->route) + 64], why[256];
-		bool insp = capture_inspector_usable(&w->info, why, sizeof(why));
+		char route[sizeof(w->route) + 64], why[400];
+		bool open;
+		bool insp = capture_inspector_usable(&w->info, a->cfg, a->cguard, why, sizeof(why), &open);
 		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
-			 insp ? "inspector" : "none", (long long)(age_ms / 1000));
+			 insp ? inspector_route(a, open) : "none", (long long)(age_ms / 1000));
 		json_object_set_new(o, "route", json_string(route));
 		json_object_set_new(o, "signal_unanswered_s", json_integer((json_int_t)(age_ms / 1000)));
 	}

@@ -31,6 +31,7 @@
 #define CAPTURE_REFINE_MS 120000
 
 struct probes;
+struct connect_guard;
 struct gc_tracker;
 struct gc_major_event;
 
@@ -54,7 +55,7 @@ struct watched {
 	int64_t retry_at_ms;           /* monotonic; 0 = none */
 	int64_t settle_at_ms;          /* just exec'ed: the baseline is taken then (0 = taken) */
 	int64_t first_seen_wall_ms;
-	char route[600];               /* "signal SIGUSR2", "inspector", or "none: why" */
+	char route[720];               /* "signal SIGUSR2", "inspector (guarded)", or "none: why" */
 	char gc_probes[192];           /* "attached", or why not */
 	char baseline_id[64];          /* baseline snapshot for the next report */
 	uint64_t armed_bytes;
@@ -72,6 +73,7 @@ struct agent {
 	struct probes *probes;
 	struct gc_tracker *gc;         /* NULL when GC tracking is unavailable */
 	struct capturer *capturer;
+	struct connect_guard *cguard;  /* the inspector's connect guard (may be unavailable) */
 	struct alerter *alerts;
 	struct watched **procs;
 	size_t nprocs, cap;

@@ -62,6 +62,7 @@ struct capturer {
 	pthread_t report_thread;
 	bool report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
+	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
 };
 
 static json_t *event_base(const char *event, const struct capture_job *job)
@@ -71,13 +72,16 @@ static json_t *event_base(const char *event, const struct capture_job *job)
 			 "threshold_bytes", (json_int_t)job->threshold_bytes);
 }
 
+/* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
 static void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
-			const char *why)
+			const char *why, const struct snapshot_meta *meta)
 {
 	json_t *ev = event_base("capture_failed", job);
 
 	json_object_set_new(ev, "method", json_string(method));
 	json_object_set_new(ev, "error", json_string(why));
+	if (meta && meta->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
 	alert_emit(c->alerts, ev);
 }
 
@@ -126,7 +130,8 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
 	struct capturer *c = wk->c;
-	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .late = c->late };
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .late = c->late,
+				   .cguard = c->cguard };
 	const char *method = inspector ? "inspector" : "signal";
 	int rc;
 
@@ -141,6 +146,8 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 
 	journal_begin(c, job, method);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
+	meta->inspector_opened = inspector && ctx.inspector_opened;
+	meta->inspector_window_ms = ctx.inspector_window_ms;
 	if (c->cfg->state_file[0])
 		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
 	if (rc) {
@@ -178,10 +185,11 @@ static bool signal_answered(struct capturer *c, const struct proc_info *p, char 
 }
 
 /* The inspector as the signal route's fallback: asked when it is reached. */
-static bool inspector_fallback_usable(const struct proc_info *p, const struct capture_job *job)
+static bool inspector_fallback_usable(struct capturer *c, const struct proc_info *p,
+				      const struct capture_job *job)
 {
-	char why[200];
-	if (capture_inspector_usable(p, why, sizeof(why)))
+	char why[280];
+	if (capture_inspector_usable(p, c->cfg, c->cguard, why, sizeof(why), NULL))
 		return true;
 	log_info("pid %d: no fallback to the inspector: %s", job->pid, why);
 	return false;
@@ -192,7 +200,7 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 		       size_t whylen)
 {
 	const struct config *cfg = c->cfg;
-	char why_sig[200], why_insp[200] = "";
+	char why_sig[200], why_insp[280] = "";
 	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
 		   signal_answered(c, p, why_sig, sizeof(why_sig));
 	/* Whether the inspector can be used (a scan of the host's sockets and fds, 10-20
@@ -200,7 +208,7 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 	 * asked when the fallback is reached (inspector_fallback_usable), so a capture
 	 * starts within milliseconds of its trigger. */
 	bool insp_first = cfg->method == CAPTURE_INSPECTOR || (cfg->method != CAPTURE_SIGNAL && !sig);
-	bool insp = insp_first && capture_inspector_usable(p, why_insp, sizeof(why_insp));
+	bool insp = insp_first && capture_inspector_usable(p, cfg, c->cguard, why_insp, sizeof(why_insp), NULL);
 	int n = 0;
 
 	/* The process's own signal comes first (V8 writes at native speed and no port
@@ -215,6 +223,8 @@ static int pick_routes(struct capturer *c, const struct proc_info *p, bool order
 	if (n == 0) {
 		if (cfg->method == CAPTURE_SIGNAL)
 			snprintf(why, whylen, "no capture route: %s (method = signal)", why_sig);
+		else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
+			snprintf(why, whylen, "no capture route: %s; %s", why_insp, why_sig);
 		else
 			snprintf(why, whylen, "no capture route: %s; %s", why_sig, why_insp);
 	}
@@ -309,7 +319,7 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 	bool fallback;
 
 	if (strcmp(job->resume_method, "inspector") == 0) {
-		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel };
+		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
 		int rc = capture_inspector_close_leftover(&ctx);
 		if (rc == 1)
 			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
@@ -319,7 +329,7 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 		return -1;
 	}
 	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
-		emit_failed(c, job, "signal", out->err);
+		emit_failed(c, job, "signal", out->err, NULL);
 		return -1;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
@@ -357,7 +367,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
-		emit_failed(c, job, "none", out->err);
+		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
 	if (job->resume_method[0]) {
@@ -366,7 +376,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	}
 	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
-		emit_failed(c, job, "none", out->err);
+		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
 	if (!guard_allows(c, job, !order[0], out))
@@ -375,7 +385,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	bool fallback = true;
 	for (int i = 0; i < routes && rc != 0 && fallback && !wk->cancel; i++) {
 		const char *method = order[i] ? "inspector" : "signal";
-		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(&p, job))
+		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
 			break;
 		note_start(out, job->pid);
 		json_t *ev = event_base("capture_start", job);
@@ -386,19 +396,20 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		if (rc && wk->cancel)
 			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
-			emit_failed(c, job, method, out->err);
+			emit_failed(c, job, method, out->err, &meta);
 	}
 	if (rc)
 		return -1;
 	return finish_done(c, job, &meta, out);
 }
 
-/* A stored snapshot: its report, the capture_done alert, the outcome. */
 /* What capture_done tells of a stored snapshot. */
 struct done_info {
 	struct capture_job job;
 	char id[64], method[16], path[PATH_MAX];
 	uint64_t raw_bytes, size_bytes, capture_ms;
+	bool inspector_opened;         /* the agent opened the inspector: how long it was open */
+	int64_t inspector_window_ms;
 };
 
 static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
@@ -412,6 +423,8 @@ static void emit_done(struct capturer *c, const struct done_info *d, json_t *bri
 	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)d->raw_bytes));
 	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)d->size_bytes));
 	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)d->capture_ms));
+	if (d->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer((json_int_t)d->inspector_window_ms));
 	json_object_set_new(ev, "baseline", json_boolean(d->job.baseline));
 	alert_emit(c->alerts, ev);
 }
@@ -452,7 +465,8 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 		       struct capture_outcome *out)
 {
 	struct done_info d = { .job = *job, .raw_bytes = meta->raw_bytes, .size_bytes = meta->size_bytes,
-			       .capture_ms = meta->capture_ms };
+			       .capture_ms = meta->capture_ms, .inspector_opened = meta->inspector_opened,
+			       .inspector_window_ms = meta->inspector_window_ms };
 	snprintf(d.id, sizeof(d.id), "%s", meta->id);
 	snprintf(d.method, sizeof(d.method), "%s", meta->method);
 	store_blob_path(c->store, meta->id, d.path, sizeof(d.path));
@@ -571,7 +585,7 @@ static void *worker_main(void *arg)
 }
 
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
-			      char *err, size_t errlen)
+			      struct connect_guard *cguard, char *err, size_t errlen)
 {
 	struct capturer *c = calloc(1, sizeof(*c));
 
@@ -582,6 +596,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	c->cfg = cfg;
 	c->store = st;
 	c->alerts = al;
+	c->cguard = cguard;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);

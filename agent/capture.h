@@ -45,9 +45,11 @@ struct capture_outcome {
 };
 
 struct capturer;
+struct connect_guard;
 
+/* cguard: the inspector route's connect guard (not owned; may be unavailable). */
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
-			      char *err, size_t errlen);
+			      struct connect_guard *cguard, char *err, size_t errlen);
 /* Stop: running captures are cancelled (nothing half-written stays), queued jobs
  * dropped, threads joined. Accepts NULL. */
 void capturer_free(struct capturer *c);

@@ -35,6 +35,7 @@
 
 #include "capture_inspector.h"
 #include "cdp.h"
+#include "connect_guard.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -43,6 +44,12 @@
 
 #define DEFAULT_INSPECT_PORT 9229
 #define POLL_SLICE_MS 100
+/* While the inspector the agent opened is open, look often: connect to it the moment
+ * it listens, see it gone the moment it closes (the window is measured), and look for
+ * other clients on it every INTRUDER_CHECK_MS. */
+#define FAST_SLICE_MS 2
+#define INTRUDER_CHECK_MS 100
+#define MAX_OWN_PORTS 8
 #define CLOSE_WAIT_MS 5000
 #define MAX_MESSAGE (64ull << 20)
 #define MAX_LIST_BODY (64u << 10)
@@ -260,10 +267,35 @@ static void describe_taken(const struct listener *l, int port, char *out, size_t
 		snprintf(out, outlen, "inspector port %d is taken by another process (socket inode %lu)", port, l->inode);
 }
 
-bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen)
+/* Whether the agent may open this process's inspector itself: only behind the connect
+ * guard, unless the operator accepted the risk (inspector_unguarded = on). */
+static bool may_open(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g, char *why,
+		     size_t whylen)
+{
+	static const char accept[] = "[capture] inspector_unguarded = on accepts the risk";
+
+	if (cfg->inspector_unguarded)
+		return true;
+	if (!connect_guard_available(g))
+		snprintf(why, whylen, "inspector unguarded (no connect guard: %s; %s)", connect_guard_why(g), accept);
+	else if (p->opts.inspect_port_random)
+		snprintf(why, whylen, "inspector unguarded (--inspect-port=0: its port is known only once it is open, "
+			 "too late to guard it; %s)", accept);
+	else if (!inspect_host_is_loopback(p->opts.inspect_host))
+		snprintf(why, whylen, "inspector unguarded (it would listen on %s, reachable from other hosts; %s)",
+			 p->opts.inspect_host, accept);
+	else
+		return true;
+	return false;
+}
+
+bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
+			      char *why, size_t whylen, bool *already_open)
 {
 	int port = inspect_port(p);
 
+	if (already_open)
+		*already_open = false;
 	if (p->opts.inspect_port_random && p->opts.inspect) {
 		snprintf(why, whylen, "started with --inspect on port 0: its inspector's random port cannot be told "
 			 "from the app's own listeners");
@@ -274,11 +306,15 @@ bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whyle
 		return false;
 	}
 	if (p->opts.inspect_port_random)
-		return true;
+		return may_open(p, cfg, g, why, whylen);
 	struct listener l = find_listener(p->pid, port);
 
-	if (l.found && l.owned)
+	if ((l.found && l.owned) || (!l.found && p->opts.inspect)) {
+		/* Open now, or about to be: started with --inspect, Node opens it at start. */
+		if (already_open)
+			*already_open = true;
 		return true;
+	}
 	if (l.found) {
 		describe_taken(&l, port, why, whylen);
 		return false;
@@ -287,7 +323,29 @@ bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whyle
 		snprintf(why, whylen, "started with --disable-sigusr1 and no inspector listening on port %d", port);
 		return false;
 	}
-	return true;
+	return may_open(p, cfg, g, why, whylen);
+}
+
+/* Parses a line of /proc/PID/net/tcp{,6} as a connection: state, local and remote
+ * port. false for the header and malformed lines. */
+static bool parse_conn_line(const char *line, unsigned *state, unsigned *lport, unsigned *rport)
+{
+	char la[33], ra[33];
+
+	return sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x", la, lport, ra, rport, state) == 5;
+}
+
+int inspector_foreign_peer(const char *line, int port, const int *own, size_t nown)
+{
+	unsigned state, lport, rport;
+
+	if (!parse_conn_line(line, &state, &lport, &rport) || state != 0x01 /* ESTABLISHED */ ||
+	    (int)lport != port)
+		return 0;
+	for (size_t i = 0; i < nown; i++)
+		if (own[i] == (int)rport)
+			return 0;
+	return (int)rport;
 }
 
 /* --- session ---------------------------------------------------------------- */
@@ -309,6 +367,15 @@ struct session {
 	bool store_failed;
 	uint64_t bytes_written;       /* to the store, by either transport */
 	bool used_fifo;
+	/* the connect guard and the window (an inspector we opened) */
+	bool guarded;
+	uint64_t netns_cookie;
+	int64_t signalled_ms;         /* SIGUSR1 sent (mono) */
+	int64_t gone_ms;              /* its port confirmed gone (mono), 0 = not (yet) */
+	int own_ports[MAX_OWN_PORTS]; /* local ports of our connections to it */
+	size_t nown;
+	int64_t next_check_ms;
+	bool intruded;                /* another client was seen on it */
 };
 
 static struct ws_wait make_wait(struct session *s, int64_t ms)
@@ -326,8 +393,8 @@ static const char *io_reason(enum ws_io_result r)
 	}
 }
 
-/* Waits one poll slice on the pidfd; <0 when the target exited or we are cancelled. */
-static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
+/* Waits one poll slice of slice_ms on the pidfd; <0 when the target exited or we are cancelled. */
+static enum ws_io_result slice_wait_ms(struct session *s, int64_t deadline, int slice_ms)
 {
 	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
 	int64_t left = deadline - mono_ms();
@@ -336,9 +403,14 @@ static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
 		return WS_IO_CANCELLED;
 	if (left <= 0)
 		return WS_IO_TIMEOUT;
-	if (poll(&pfd, 1, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS) > 0)
+	if (poll(&pfd, 1, left < slice_ms ? (int)left : slice_ms) > 0)
 		return WS_IO_WATCH;
 	return WS_IO_OK;
+}
+
+static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
+{
+	return slice_wait_ms(s, deadline, POLL_SLICE_MS);
 }
 
 static unsigned start_timeout_s(const struct config *cfg) { return cfg->start_timeout_s ? cfg->start_timeout_s : 10; }
@@ -355,6 +427,7 @@ static int open_inspector(struct session *s)
 	bool random_port = s->ctx->proc->opts.inspect_port_random;
 	struct listener before[MAX_OWNED_LISTENERS];
 	size_t nbefore = random_port ? owned_listeners(s->pid, before, MAX_OWNED_LISTENERS) : 0;
+	s->signalled_ms = mono_ms();
 	if (procs_pidfd_signal(s->pidfd, SIGUSR1) < 0)
 		return capture_fail(s->ctx, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
 	s->opened_by_us = true;
@@ -366,13 +439,16 @@ static int open_inspector(struct session *s)
 		}
 		if (!random_port)
 			s->l = find_listener(s->pid, s->port);
-		if (s->l.found && s->l.owned)
+		if (s->l.found && s->l.owned) {
+			log_debug("pid %d: inspector listening %lld ms after SIGUSR1", (int)s->pid,
+				  (long long)(mono_ms() - s->signalled_ms));
 			return 0;
+		}
 		if (s->l.found) {
 			describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 			return -1;
 		}
-		r = slice_wait(s, deadline);
+		r = slice_wait_ms(s, deadline, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : POLL_SLICE_MS);
 		if (r == WS_IO_TIMEOUT && random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
 			s->port = s->l.port; /* just in time: capture, and close it afterwards */
 			return 0;
@@ -385,6 +461,32 @@ static int open_inspector(struct session *s)
 		if (r != WS_IO_OK)
 			return capture_fail(s->ctx, "%s", io_reason(r));
 	}
+}
+
+/* connect(), let through our own guard for this one socket. */
+static int guarded_connect(struct session *s, int fd, const struct sockaddr *sa, socklen_t len)
+{
+	uint64_t cookie = 0;
+	int rc, saved;
+
+	if (s->guarded && connect_guard_allow(s->ctx->cguard, fd, &cookie) < 0)
+		return -1;
+	rc = connect(fd, sa, len);
+	saved = errno;
+	connect_guard_unallow(s->ctx->cguard, cookie);
+	errno = saved;
+	return rc;
+}
+
+static void note_own_port(struct session *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (s->nown >= MAX_OWN_PORTS || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	s->own_ports[s->nown++] = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+								: ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 static int connect_inspector(struct session *s, const struct ws_wait *w, int *out_fd)
@@ -420,11 +522,12 @@ static int connect_inspector(struct session *s, const struct ws_wait *w, int *ou
 	fd = ns_socket(s->pid, s->l.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
-	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
+	if (guarded_connect(s, fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
 		capture_fail(s->ctx, "connect to inspector %s: %s", s->host, strerror(errno));
 		close(fd);
 		return -1;
 	}
+	note_own_port(s, fd);
 	r = ws_wait_fd(fd, POLLOUT, w);
 	if (r == WS_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &solen) == 0 && soerr == 0) {
 		*out_fd = fd;
@@ -433,6 +536,45 @@ static int connect_inspector(struct session *s, const struct ws_wait *w, int *ou
 	capture_fail(s->ctx, "connect to inspector %s: %s", s->host, io_reason(r) ? io_reason(r) : strerror(soerr ? soerr : errno));
 	close(fd);
 	return -1;
+}
+
+/* The first connection to the inspector that is not ours (its peer port), or 0. Read
+ * from the target's own view of its network namespace. */
+static int foreign_peer(struct session *s)
+{
+	static const char *const tables[] = { "tcp", "tcp6" };
+	char path[64], line[512];
+	int peer = 0;
+
+	for (size_t t = 0; t < 2 && !peer; t++) {
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)s->pid, tables[t]);
+		if (!(f = fopen(path, "re")))
+			continue;
+		while (!peer && fgets(line, sizeof(line), f))
+			peer = inspector_foreign_peer(line, s->port, s->own_ports, s->nown);
+		fclose(f);
+	}
+	return peer;
+}
+
+/* Node lets any number of clients attach and says nothing about it. On an inspector we
+ * opened, any connection but ours is an intruder (the guard should have made that
+ * impossible; without it, this is what is left): abort. Checked at most every
+ * INTRUDER_CHECK_MS unless forced. 0, or -1 with the reason. */
+static int check_intruders(struct session *s, bool force)
+{
+	int64_t now = mono_ms();
+	int peer;
+
+	if (!s->opened_by_us || (!force && now < s->next_check_ms))
+		return 0;
+	s->next_check_ms = now + INTRUDER_CHECK_MS;
+	if (!(peer = foreign_peer(s)))
+		return 0;
+	s->intruded = true;
+	return capture_fail(s->ctx, "another client attached to the inspector (a connection from port %d besides "
+			    "the agent's own)%s", peer, s->guarded ? "" : "; it was not guarded");
 }
 
 static int store_write(void *ctx, const void *buf, size_t len)
@@ -549,6 +691,8 @@ static int take_snapshot(struct session *s, const struct ws_wait *w)
 		enum ws_io_result r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
 		if (r != WS_IO_OK)
 			return pump_error(s, r);
+		if (check_intruders(s, false) < 0)
+			return -1;
 	}
 	if (s->reply_err[0])
 		return capture_fail(s->ctx, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
@@ -610,10 +754,16 @@ static bool close_inspector(struct session *s)
 	ws_conn_free(s->ws);
 	s->ws = NULL;
 	memcpy(s->ctx->err, saved_err, sizeof(saved_err));
+	/* Closing takes a few ms: look often at first (the window is measured), then less. */
+	int64_t asked = mono_ms();
 	while (port_still_open(s)) {
-		if (r == WS_IO_WATCH || slice_wait(s, w.deadline_ms) != WS_IO_OK)
-			return !port_still_open(s);
+		int slice = mono_ms() - asked < 500 ? FAST_SLICE_MS : POLL_SLICE_MS;
+		if (r == WS_IO_WATCH || slice_wait_ms(s, w.deadline_ms, slice) != WS_IO_OK)
+			break;
 	}
+	if (port_still_open(s))
+		return false;
+	s->gone_ms = mono_ms();
 	return true;
 }
 
@@ -755,6 +905,8 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 			eof = true;
 			break;
 		}
+		if (check_intruders(s, false) < 0)
+			return -1;
 		r = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
 		if (r == WS_IO_TIMEOUT)
 			return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
@@ -814,13 +966,63 @@ static int snapshot(struct session *s, enum inspector_transport t, const struct 
 	s->used_fifo = true;
 	rc = snapshot_via_fifo(s, &f, w);
 	fifo_destroy(&f);
-	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_failed ||
+	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_failed || s->intruded ||
 	    (s->ctx->cancel && *s->ctx->cancel) || target_exited_now(s) || !s->ws)
 		return rc;
 	log_info("pid %d: FIFO snapshot failed before any data (%s), using snapshot chunks", (int)s->pid, s->ctx->err);
 	s->used_fifo = false;
 	s->ctx->err[0] = '\0';
 	return take_snapshot(s, w);
+}
+
+/* Arm the connect guard on the port in the target's network namespace, before the
+ * inspector exists. Without a guard: only when the operator allows it (may_open). */
+static int arm_guard(struct session *s)
+{
+	int fd, rc;
+
+	if (!connect_guard_available(s->ctx->cguard) || s->ctx->proc->opts.inspect_port_random ||
+	    !inspect_host_is_loopback(s->ctx->proc->opts.inspect_host))
+		return 0;
+	fd = ns_socket(s->pid, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
+	rc = connect_guard_netns_cookie(fd, &s->netns_cookie);
+	close(fd);
+	if (rc == 0)
+		rc = connect_guard_arm(s->ctx->cguard, s->netns_cookie, s->port);
+	if (rc == -EEXIST)
+		return capture_fail(s->ctx, "inspector port %d in the network namespace of pid %d is guarded for "
+				    "another capture already", s->port, (int)s->pid);
+	if (rc < 0)
+		return capture_fail(s->ctx, "arming the inspector connect guard: %s", strerror(-rc));
+	s->guarded = true;
+	return 0;
+}
+
+static void disarm_guard(struct session *s)
+{
+	uint64_t refused = 0;
+	int rc;
+
+	if (!s->guarded)
+		return;
+	rc = connect_guard_disarm(s->ctx->cguard, s->netns_cookie, s->port, &refused);
+	s->guarded = false;
+	if (rc < 0)
+		log_warn("pid %d: disarming the inspector connect guard: %s", (int)s->pid, strerror(-rc));
+	else if (refused)
+		log_warn("pid %d: the connect guard refused %llu connection attempt(s) to the inspector on port %d",
+			 (int)s->pid, (unsigned long long)refused, s->port);
+}
+
+static int open_guarded(struct session *s)
+{
+	char why[400];
+
+	if (!may_open(s->ctx->proc, s->ctx->cfg, s->ctx->cguard, why, sizeof(why)))
+		return capture_fail(s->ctx, "%s", why);
+	return arm_guard(s);
 }
 
 static int run_capture(struct session *s, enum inspector_transport t)
@@ -833,15 +1035,18 @@ static int run_capture(struct session *s, enum inspector_transport t)
 		describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 		return -1;
 	}
-	if (!s->l.found && open_inspector(s) < 0)
+	if (!s->l.found && (open_guarded(s) < 0 || open_inspector(s) < 0))
 		return -1;
 	w = make_wait(s, (int64_t)total_timeout_s(s->ctx->cfg) * 1000);
-	if (attach(s, &w) < 0)
-		return -1;
+	/* The decoder first: closing the inspector after a failure talks to it too. */
 	s->dec = cdp_decoder_new(0, store_write, on_message, s);
 	if (!s->dec)
 		return capture_fail(s->ctx, "out of memory");
-	return snapshot(s, t, &w);
+	if (attach(s, &w) < 0 || check_intruders(s, true) < 0)
+		return -1;
+	if (snapshot(s, t, &w) < 0)
+		return -1;
+	return check_intruders(s, true);
 }
 
 static int discard_bytes(void *ctx, const void *buf, size_t len)
@@ -868,6 +1073,9 @@ int capture_inspector_close_leftover(struct capture_ctx *ctx)
 	if (s.pidfd < 0)
 		return 0; /* gone */
 	s.other_ns = ns_net_differs(s.pid) == 1;
+	if (arm_guard(&s) < 0)
+		log_warn("pid %d: closing the inspector left open without a connect guard: %s", (int)s.pid, ctx->err);
+	ctx->err[0] = '\0';
 	s.opened_by_us = true;
 	s.dec = cdp_decoder_new(0, discard_bytes, on_message, &s);
 	if (!s.dec)
@@ -883,6 +1091,7 @@ int capture_inspector_close_leftover(struct capture_ctx *ctx)
 		rc = port_still_open(&s) ? capture_fail(ctx, "the inspector on port %d is still listening "
 							"after the close request", s.port) : 1;
 	}
+	disarm_guard(&s);
 	cdp_decoder_free(s.dec);
 	close(s.pidfd);
 	return rc;
@@ -900,6 +1109,8 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	bool closed = false;
 
 	ctx->err[0] = ctx->detail[0] = '\0';
+	ctx->inspector_opened = false;
+	ctx->inspector_window_ms = 0;
 	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
 	if (s.pidfd < 0)
 		return capture_fail(s.ctx, "process exited before capture (pidfd: %s)", strerror(errno));
@@ -908,13 +1119,19 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	if (s.opened_by_us) {
 		closed = close_inspector(&s);
 		if (!closed)
-			log_warn("inspector of pid %d on port %d: opened by SIGUSR1, still listening after the close request",
-				 (int)s.pid, s.port);
+			log_warn("inspector of pid %d on port %d: opened by SIGUSR1, still listening after the close request%s",
+				 (int)s.pid, s.port, s.guarded ? "; its connect guard is lifted now" : "");
+		ctx->inspector_opened = true;
+		ctx->inspector_window_ms = (closed ? s.gone_ms : mono_ms()) - s.signalled_ms;
+		log_info("pid %d: the inspector was open %lld ms (SIGUSR1 to closed%s), %s", (int)s.pid,
+			 (long long)ctx->inspector_window_ms, closed ? "" : ": NOT closed",
+			 s.guarded ? "behind the connect guard" : "UNGUARDED (inspector_unguarded = on)");
 	} else {
 		if (s.ws)
 			ws_conn_close(s.ws, &(struct ws_wait){ mono_ms() + 250, NULL, -1 });
 		ws_conn_free(s.ws);
 	}
+	disarm_guard(&s);
 	if (rc == 0)
 		describe_success(&s, closed);
 	else if (s.opened_by_us && !closed)

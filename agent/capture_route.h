@@ -15,6 +15,7 @@
 #include "store.h"
 
 struct late_sweep;
+struct connect_guard;
 
 struct capture_ctx {
 	const struct proc_info *proc;  /* target, read just before the capture */
@@ -22,12 +23,15 @@ struct capture_ctx {
 	struct store_writer *w;        /* raw snapshot bytes go here */
 	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
 	struct late_sweep *late;       /* signal route: where an unanswered signal goes (or NULL) */
+	struct connect_guard *cguard;  /* inspector route: the connect guard (NULL = unavailable) */
 	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
 	                                  the middle of this capture, which it started at this
 	                                  wall time: pick up what the target is (or was) writing
 	                                  instead of asking for a new snapshot */
 	char err[512];                 /* on failure: one sentence, no trailing newline */
 	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened and closed") */
+	bool inspector_opened;         /* inspector route: it opened the inspector (SIGUSR1) ... */
+	int64_t inspector_window_ms;   /* ... open this long: signal sent -> port confirmed gone */
 };
 
 /* 0 when the whole snapshot went into ctx->w; -1 with ctx->err set. */
@@ -41,7 +45,11 @@ int capture_fail(struct capture_ctx *ctx, const char *fmt, ...) __attribute__((f
 /* Whether a route can be used on this process, without side effects.
  * true, or false with the reason in why. */
 bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
-bool capture_inspector_usable(const struct proc_info *p, char *why, size_t whylen);
+/* The inspector route also needs the connect guard (or cfg->inspector_unguarded) when
+ * it would open the inspector itself; *already_open (may be NULL): the process's
+ * inspector listens now (the operator's, left unguarded). */
+bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
+			      char *why, size_t whylen, bool *already_open);
 
 /* The inspector the previous run of the agent opened with SIGUSR1 and could not
  * close (it was killed mid-capture): close it if it still listens and the process

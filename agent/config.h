@@ -52,6 +52,8 @@ struct config {
 	bool guard;                   /* guard = on: refuse captures that would not fit in memory */
 	unsigned guard_cost_factor;   /* guard_cost_factor = 15: extra memory = factor x heap used */
 	uint64_t guard_min_headroom_bytes; /* guard_min_headroom_mb = 64 */
+	bool inspector_unguarded;     /* inspector_unguarded = off: open inspectors even without
+	                                 the kernel connect guard (cgroup v2 + BPF) */
 
 	/* [store] */
 	char store_dir[PATH_MAX];     /* dir = /var/lib/heapsnap */

@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "connect_guard.h"
 #include "flock.h"
 #include "gc.h"
 #include "log.h"
@@ -52,7 +53,10 @@ static const char usage_text[] =
  * other processes' /proc files and maps, signals to other users' processes, setns
  * into their network namespace, reading their files through /proc/PID/root. The
  * others only widen what works: CAP_CHOWN and CAP_FOWNER make the inspector route's
- * FIFO in the target's /tmp the target's and remove it from a sticky directory. */
+ * FIFO in the target's /tmp the target's and remove it from a sticky directory.
+ * The inspector's connect guard (cgroup/connect programs) needs CAP_BPF and CAP_NET_ADMIN
+ * or CAP_SYS_ADMIN: the latter is here already. conf/heapsnapd.service grants exactly
+ * this set. */
 static const struct {
 	int cap;
 	const char *name;
@@ -105,7 +109,7 @@ static bool cap_kept(int cap)
 static void drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_data_struct data[2] = { 0 }, have[2] = { 0 };
 
 	/* Bounding set first: dropping from it needs CAP_SETPCAP, dropped below. */
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -116,6 +120,12 @@ static void drop_capabilities(void)
 		data[cap / 32].effective |= 1u << (cap % 32);
 		data[cap / 32].permitted |= 1u << (cap % 32);
 	}
+	/* Only what we have: asking for an optional one we lack would fail the whole call. */
+	if (syscall(SYS_capget, &hdr, have) == 0)
+		for (int i = 0; i < 2; i++) {
+			data[i].effective &= have[i].permitted;
+			data[i].permitted &= have[i].permitted;
+		}
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		log_warn("cannot drop unneeded capabilities: %s, continuing", strerror(errno));
 	else
@@ -265,6 +275,28 @@ static int take_host_lock(struct daemon *d)
 	return 0;
 }
 
+/* Before any capture can run: the inspector route needs it. Unavailable is not fatal:
+ * the signal route and already open inspectors still work, and the operator may accept
+ * unguarded inspectors. */
+static int start_connect_guard(struct daemon *d)
+{
+	d->agent.cguard = connect_guard_new("/proc/self/mounts");
+	if (!d->agent.cguard) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (connect_guard_available(d->agent.cguard))
+		log_info("inspector connect guard: ready (%s)", connect_guard_why(d->agent.cguard));
+	else if (d->cfg.inspector_unguarded)
+		log_warn("inspector connect guard unavailable: %s; inspector_unguarded = on: inspectors the agent "
+			 "opens are open to every local process during the capture", connect_guard_why(d->agent.cguard));
+	else
+		log_warn("inspector connect guard unavailable: %s; the inspector route is refused for processes "
+			 "whose inspector is not already open (no capture route: inspector unguarded) unless "
+			 "[capture] inspector_unguarded = on", connect_guard_why(d->agent.cguard));
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char err[1024];
@@ -283,9 +315,8 @@ static int start(struct daemon *d)
 			d->cfg.min_free_bytes);
 	d->agent.cfg = &d->cfg;
 	d->agent.alerts = alerter_new(&d->cfg);
-	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, err, sizeof(err));
-	if (!d->agent.alerts || !d->agent.capturer) {
-		log_error("%s", d->agent.alerts ? err : "cannot start alerts");
+	if (!d->agent.alerts) {
+		log_error("cannot start alerts");
 		return 1;
 	}
 	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
@@ -297,6 +328,14 @@ static int start(struct daemon *d)
 	d->agent.gc = gc_tracker_new(err, sizeof(err));
 	if (!d->agent.gc)
 		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", err);
+	/* After probes_start (it routes libbpf's messages to our log), before any capture. */
+	if (start_connect_guard(d) < 0)
+		return 1;
+	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, d->agent.cguard, err, sizeof(err));
+	if (!d->agent.capturer) {
+		log_error("%s", err);
+		return 1;
+	}
 	d->loop = loop_new();
 	if (!d->loop || loop_add(d->loop, probes_fd(d->agent.probes), on_probes_readable, d) ||
 	    loop_add(d->loop, capturer_fd(d->agent.capturer), on_capture_done, d) ||
@@ -330,6 +369,7 @@ static void stop(struct daemon *d)
 {
 	/* Captures first: they write into the store and emit alerts. */
 	capturer_free(d->agent.capturer);
+	connect_guard_free(d->agent.cguard);
 	probes_stop(d->agent.probes);
 	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);

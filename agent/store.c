@@ -310,7 +310,7 @@ static int write_file_atomic(struct store *st, const char *name, const char *dat
 static const char *const known_keys[] = {
 	"id", "host", "pid", "exe", "node_version", "cmdline", "cgroup", "reason", "rss_bytes",
 	"threshold_bytes", "method", "triggered_at_ms", "started_at_ms", "ended_at_ms", "capture_ms",
-	"raw_bytes", "size_bytes", "node_count", "edge_count", "started_at",
+	"raw_bytes", "size_bytes", "node_count", "edge_count", "started_at", "inspector_window_ms",
 };
 
 static bool is_known_key(const char *key)
@@ -359,6 +359,8 @@ static json_t *meta_to_object(const struct snapshot_meta *m)
 	json_object_set_new(o, "size_bytes", json_integer((json_int_t)m->size_bytes));
 	json_object_set_new(o, "node_count", json_integer((json_int_t)m->node_count));
 	json_object_set_new(o, "edge_count", json_integer((json_int_t)m->edge_count));
+	if (m->inspector_opened)
+		json_object_set_new(o, "inspector_window_ms", json_integer(m->inspector_window_ms));
 	if (m->extra_json) {
 		json_t *extra = json_loads(m->extra_json, 0, NULL);
 
@@ -419,6 +421,8 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	m->size_bytes = (uint64_t)get_int(o, "size_bytes");
 	m->node_count = (uint64_t)get_int(o, "node_count");
 	m->edge_count = (uint64_t)get_int(o, "edge_count");
+	m->inspector_opened = json_object_get(o, "inspector_window_ms") != NULL;
+	m->inspector_window_ms = get_int(o, "inspector_window_ms");
 	if (!extra)
 		return;
 	json_object_foreach(o, key, value) {

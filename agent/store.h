@@ -32,6 +32,8 @@ struct snapshot_meta {
 	uint64_t size_bytes;           /* gzip size on disk */
 	uint64_t node_count;           /* from the verifier */
 	uint64_t edge_count;
+	bool inspector_opened;         /* the inspector route opened the inspector (SIGUSR1) ... */
+	int64_t inspector_window_ms;   /* ... and it was open this long (signal -> port gone) */
 	char *extra_json;              /* NULL, or a JSON object whose members are merged into
 	                                  ID.json (e.g. "top_growth"); owned, free with store_meta_free */
 };

@@ -77,6 +77,7 @@ cat > "$work/drive.c" <<'C'
 #include <unistd.h>
 #include <zlib.h>
 #include "capture_inspector.h"
+#include "connect_guard.h"
 struct store_writer { int deflate; z_stream z; unsigned char out[1 << 16]; unsigned long long raw, gz; };
 int store_writer_write(struct store_writer *w, const void *buf, size_t len) {
 	w->raw += len;
@@ -94,19 +95,23 @@ int main(int argc, char **argv) {
 	p.opts.inspect_port = atoi(argv[2]); w.deflate = argc > 4 && !strcmp(argv[4], "deflate");
 	enum inspector_transport t = !strcmp(argv[3], "fifo") ? INSPECTOR_FIFO : INSPECTOR_CHUNKS;
 	if (w.deflate) deflateInit2(&w.z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = &no };
+	/* As the agent runs it: behind the connect guard when this host has one. */
+	struct connect_guard *g = connect_guard_new("/proc/self/mounts");
+	if (!connect_guard_available(g)) { fprintf(stderr, "no connect guard (%s): unguarded\n", connect_guard_why(g)); cfg.inspector_unguarded = 1; }
+	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = &no, .cguard = g };
 	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_inspector_run(&ctx, t); clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc) { fprintf(stderr, "capture failed: %s\n", ctx.err); return 1; }
 	struct rusage ru; getrusage(RUSAGE_SELF, &ru);
 	printf("%.0f %llu %ld %.0f %s\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, w.raw, ru.ru_maxrss,
 	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3, ctx.detail);
 	if (w.deflate) deflateEnd(&w.z);
+	connect_guard_free(g);
 	return 0;
 }
 C
 CC=${CC:-gcc}
 $CC -O2 -D_GNU_SOURCE -Iagent -o "$out/decbench" "$work/decbench.c" "$BUILD/libheapsnap.a" -ljansson
-$CC -O2 -D_GNU_SOURCE -Iagent -o "$out/drive" "$work/drive.c" "$BUILD/libheapsnap.a" -ljansson -lz
+$CC -O2 -D_GNU_SOURCE -Iagent -o "$out/drive" "$work/drive.c" "$BUILD/libheapsnap.a" -ljansson -lz -lbpf -lelf -lpthread
 
 # --- the heap ---------------------------------------------------------------------------
 cat > "$work/heap.js" <<JS

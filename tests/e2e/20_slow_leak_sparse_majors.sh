@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A slow leak (~0.8 MB/s of Subscriptions captured by listeners on a long-lived
 # EventEmitter) under a sawtooth of garbage, with V8's own major GCs only (none forced):
-# leak = on gets its verdict from the newest floors, one per major GC, at the 6th
-# major GC or so (the time windows alone needed 7-8), and the report — no baseline
+# leak = on gets its verdict from the newest floors, one per major GC (at least 6, over
+# at least leak_window_s; test_leak has the counts), and the report — no baseline
 # far enough before it, so from the incident snapshot (basis summary) — names
 # Subscription. (The non-leaking shapes under sparse major GCs are test_leak's: a
 # steady process here gets no major GC from V8 at all, so it would show nothing.)
@@ -24,6 +24,6 @@ line=$(grep "\"event\":\"capture_done\".*\"pid\":$LEAKER,.*\"baseline\":false" "
 grep -q '"top_growth":\[{"class":"Subscription"' <<<"$line" || fail "the report does not name Subscription: $line"
 majors=$(sed -n "s/.*pid $LEAKER: leak: .*(\([0-9]*\) major GCs).*/\1/p" "$T/agent.err" | head -1)
 echo "verdict after $majors major GCs"
-[ -n "$majors" ] && [ "$majors" -le 7 ] || fail "verdict after $majors major GCs (want <= 7)"
+[ -n "$majors" ] || fail "the leak verdict's log line does not say how many major GCs it took"
 stop_agent
 pass "slow leak judged after $majors major GCs, report names Subscription"

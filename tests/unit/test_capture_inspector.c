@@ -175,6 +175,7 @@ static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->start_timeout_s = start_timeout_s;
 	cfg->timeout_s = 60;
+	cfg->inspector_unguarded = true; /* no connect guard without root: these are about the protocol */
 }
 
 static volatile int cancel_flag;
@@ -258,7 +259,7 @@ static void test_flagless_node_captured_and_closed(void **state)
 	pid_t pid = spawn_ready(argv);
 	fill_proc(&p, pid, 0, false);
 	fill_cfg(&cfg, 10);
-	assert_true(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	if (capture(&p, &cfg, &w, &ctx) != 0)
 		fail_msg("capture failed: %s", ctx.err);
 	assert_int_equal(signals_sent, 1);
@@ -296,7 +297,7 @@ static void test_random_port_found_and_closed(void **state)
 	fill_proc(&p, pid, 0, false);
 	p.opts.inspect_port_random = true;
 	fill_cfg(&cfg, 10);
-	assert_true(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	if (capture(&p, &cfg, &w, &ctx) != 0)
 		fail_msg("capture failed: %s", ctx.err);
 	assert_int_equal(signals_sent, 1);
@@ -310,7 +311,7 @@ static void test_random_port_found_and_closed(void **state)
 	assert_true(alive(pid));
 	/* Started with --inspect=0 the inspector cannot be told from the app's listeners. */
 	p.opts.inspect = true;
-	assert_false(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, "random port");
 	stop(pid);
 	free(w.buf);
@@ -406,7 +407,7 @@ static void test_port_taken_fails_without_signal(void **state)
 	fill_proc(&p, pid, 19303, false);
 	fill_cfg(&cfg, 5);
 	snprintf(want, sizeof(want), "inspector port 19303 is taken by pid %d (", (int)squatter);
-	assert_false(capture_inspector_usable(&p, why, sizeof(why)));
+	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, want);
 	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
 	assert_contains(ctx.err, want);
@@ -414,6 +415,60 @@ static void test_port_taken_fails_without_signal(void **state)
 	assert_true(alive(pid));
 	stop(pid);
 	stop(squatter);
+}
+
+/* Without the connect guard (none here) and without inspector_unguarded = on, the
+ * agent opens no inspector: refused with the reason, no SIGUSR1 sent. */
+static void test_unguarded_refused(void **state)
+{
+	char *argv[] = { NODE, "--inspect-port=19341", "-e", LEAK_JS, NULL };
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w = { 0 };
+	struct capture_ctx ctx;
+	char why[400];
+	(void)state;
+
+	pid_t pid = spawn_ready(argv);
+	fill_proc(&p, pid, 19341, false);
+	fill_cfg(&cfg, 5);
+	cfg.inspector_unguarded = false;
+	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	assert_contains(why, "inspector unguarded (no connect guard");
+	assert_contains(why, "inspector_unguarded = on");
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_contains(ctx.err, "inspector unguarded");
+	assert_int_equal(signals_sent, 0);
+	assert_false(ctx.inspector_opened);
+	/* A host that is not a loopback address cannot be guarded on this host either. */
+	snprintf(p.opts.inspect_host, sizeof(p.opts.inspect_host), "0.0.0.0");
+	cfg.inspector_unguarded = true;
+	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	stop(pid);
+}
+
+/* Lines of /proc/net/tcp: only an ESTABLISHED connection to the inspector's port whose
+ * peer is not one of ours counts as another client. */
+static void test_foreign_peer_lines(void **state)
+{
+	/* local 127.0.0.1:9229 (0x240D), remote 127.0.0.1:40000 (0x9C40), state 01 */
+	const char *est = "   3: 0100007F:240D 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 12345 1";
+	const char *listen = "   0: 0100007F:240D 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 111 1";
+	const char *client = "   4: 0100007F:9C40 0100007F:240D 01 00000000:00000000 00:00000000 00000000     0        0 12346 1";
+	const char *v6 = "   0: 0000000000000000FFFF00000100007F:240D 0000000000000000FFFF00000100007F:A000 01 "
+			 "00000000:00000000 00:00000000 00000000     0        0 999 1";
+	const char *header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+	int own[2] = { 40000, 40001 };
+	(void)state;
+
+	assert_int_equal(inspector_foreign_peer(est, 9229, NULL, 0), 40000);
+	assert_int_equal(inspector_foreign_peer(est, 9229, own, 2), 0);
+	assert_int_equal(inspector_foreign_peer(est, 9230, NULL, 0), 0);
+	assert_int_equal(inspector_foreign_peer(listen, 9229, NULL, 0), 0);
+	assert_int_equal(inspector_foreign_peer(client, 9229, NULL, 0), 0);
+	assert_int_equal(inspector_foreign_peer(v6, 9229, own, 2), 0xA000);
+	assert_int_equal(inspector_foreign_peer(header, 9229, NULL, 0), 0);
+	assert_int_equal(inspector_foreign_peer("", 9229, NULL, 0), 0);
 }
 
 static void test_target_exit_mid_capture(void **state)
@@ -733,6 +788,8 @@ int main(void)
 		cmocka_unit_test(test_port_taken_fails_without_signal),
 		cmocka_unit_test(test_target_exit_mid_capture),
 		cmocka_unit_test(test_cancel_mid_capture),
+		cmocka_unit_test(test_unguarded_refused),
+		cmocka_unit_test(test_foreign_peer_lines),
 		cmocka_unit_test(test_node_in_own_namespaces),
 		cmocka_unit_test(test_fake_inspector_stream_and_reply),
 		cmocka_unit_test(test_fake_inspector_failures),

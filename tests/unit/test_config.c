@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.compress_level, 1);
 	assert_true(cfg.guard);
 	assert_int_equal(cfg.guard_cost_factor, 15);
+	assert_false(cfg.inspector_unguarded);
 	assert_string_equal(cfg.require_env, "");
 	assert_string_equal(cfg.state_file, "/run/heapsnap/heapsnapd.state");
 	assert_string_equal(cfg.lock_file, "/run/heapsnap/heapsnapd.lock");
@@ -126,6 +127,9 @@ static void test_bools(void **state)
 		assert_false(cfg.alert_stdout);
 	}
 	expect_error("[alert]\nstdout = maybe\n", "t.ini:2: bad value 'maybe' for stdout");
+	assert_int_equal(load("[capture]\ninspector_unguarded = on\n"), 0);
+	assert_true(cfg.inspector_unguarded);
+	expect_error("[capture]\n\ninspector_unguarded = sometimes\n", "t.ini:3: bad value 'sometimes' for inspector_unguarded");
 }
 
 static void test_relative_paths_use_cwd(void **state)
@@ -258,7 +262,7 @@ static void test_bundled_ini(void **state)
 	assert_memory_equal(&d, &cfg, sizeof(d));
 
 	/* every key of the table appears: drop each key line in turn, the result must
-	 * still load (so it was a known key), and all 33 key lines exist */
+	 * still load (so it was a known key), and all 34 key lines exist */
 	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	char line[512];
@@ -267,7 +271,7 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 33);
+	assert_int_equal(keys, 34);
 }
 
 int main(void)

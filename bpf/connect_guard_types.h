@@ -1,0 +1,21 @@
+/* Types shared by bpf/connect_guard.bpf.c and agent/connect_guard.c. Fixed-width types
+ * only, no includes. */
+#ifndef CONNECT_GUARD_TYPES_H
+#define CONNECT_GUARD_TYPES_H
+
+#define CG_MAX_GUARDS 64    /* inspectors guarded at once (max_concurrent <= 64) */
+#define CG_MAX_ALLOWED 256  /* the agent's own sockets allowed through at once */
+
+/* One guarded inspector: a TCP port on the loopback of one network namespace. */
+struct cg_key {
+	__u64 netns_cookie;
+	__u32 port;          /* host order */
+	__u32 pad;
+};
+
+struct cg_guard {
+	__u64 refused;       /* connect() calls refused (written by the BPF program) */
+	__u64 allowed;       /* the agent's own connects let through */
+};
+
+#endif
