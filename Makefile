@@ -30,16 +30,18 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib inih jansson
+VERSION  := 0.1.0
+PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl
 OPTFLAGS ?= -O2 -g
 CFLAGS   := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-            -I$(OUT) -Iagent -Ibpf $(SAN)
-LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lpthread
+            -I$(OUT) -Iagent -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
+LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 
 DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
             libjansson-dev libcmocka-dev pkg-config make gcc iproute2 util-linux \
-            libclang-rt-14-dev procps python3
+            libclang-rt-14-dev procps python3 libmicrohttpd-dev libcurl4-openssl-dev \
+            prometheus prometheus-alertmanager strace curl lintian dpkg-dev
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
@@ -63,7 +65,8 @@ $(BUILD)/.deps-ok:
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "deps: missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	$(Q)mkdir -p $(BUILD) && touch $@
 
@@ -116,6 +119,7 @@ asan:
 # The library is compiled once with fuzzer instrumentation; each target links it.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
+	       -DHS_VERSION='"$(VERSION)"' \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
 $(BUILD)/fuzz/obj/%.o: %.c $(BPF_SKELS)
