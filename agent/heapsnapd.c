@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "export/exporter.h"
 #include "export/metrics.h"
 #include "export/metrics_http.h"
 #include "flock.h"
@@ -43,6 +44,7 @@ struct daemon {
 	int lock_fd;
 	struct metrics *metrics;
 	struct metrics_server *http;
+	struct exporter *exporter;
 	unsigned ticks;
 };
 
@@ -349,6 +351,11 @@ static int start(struct daemon *d)
 	d->metrics = metrics_new(d->cfg.metrics_max_processes);
 	if (start_metrics(d))
 		return 1;
+	d->exporter = exporter_start(&d->cfg, d->agent.alerts, d->metrics, err, sizeof(err));
+	if (!d->exporter) {
+		log_error("%s", err);
+		return 1;
+	}
 	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
 				       on_kernel_event, &d->agent, err, sizeof(err));
 	if (!d->agent.probes) {
@@ -401,6 +408,7 @@ static void stop(struct daemon *d)
 	probes_stop(d->agent.probes);
 	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);
+	exporter_free(d->exporter); /* no event can come any more */
 	alerter_free(d->agent.alerts);
 	metrics_free(d->metrics);
 	if (d->state_fd >= 0) {

@@ -82,3 +82,11 @@ am_alerts() {
 	for f in "$@"; do args+=(--data-urlencode "filter=$f"); done
 	curl -s -m 5 "${args[@]}" "http://127.0.0.1:$PORT_AM/api/v2/alerts"
 }
+
+# start_receiver [FAIL_FIRST]: tests/e2e/apps/receiver.py on PORT_HOOK, lines in $T/received.
+start_receiver() {
+	: > "$T/received"
+	FAIL_FIRST=${1:-0} python3 "$APPS/receiver.py" $PORT_HOOK "$T/received" >"$T/receiver.log" 2>&1 &
+	PIDS+=($!)
+	wait_for 10 code_not http://127.0.0.1:$PORT_HOOK/ 000 || fail "the test receiver did not start"
+}
