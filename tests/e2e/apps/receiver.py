@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A small HTTP receiver for the fleet tests: every POST body is appended as one line
-(path, then a tab, then the body with newlines removed) to the file argv[2]; it
+(path, status, Authorization header, body without newlines; tab separated) to the file argv[2]; it
 answers 500 to the first FAIL_FIRST requests on /hook (to test retries), else 200.
 Usage: receiver.py PORT LOGFILE"""
 import os
@@ -22,7 +22,7 @@ class Handler(BaseHTTPRequestHandler):
             if seen["hook"] <= fail_first:
                 status = 500
         with open(log, "a") as f:
-            f.write("%s\t%d\t%s\n" % (self.path, status, body))
+            f.write("%s\t%d\t%s\t%s\n" % (self.path, status, self.headers.get("Authorization", "-"), body))
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
