@@ -6,6 +6,7 @@
 #   make bench    side-by-side ratios (not a test)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS
 #   make install  PREFIX=/usr/local DESTDIR=
+#   make deb      build/heapsnap_VERSION_amd64.deb (dpkg-deb; Depends from dpkg-shlibdeps)
 #
 # Layout: every agent/**/*.c except the two mains goes into build/libheapsnap.a, so
 # a new module needs no Makefile edit; tests/unit/test_*.c each become one test binary.
@@ -33,7 +34,10 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION  := 0.1.0
 PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl
 OPTFLAGS ?= -O2 -g
-CFLAGS   := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+# Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
+HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDHARDEN ?= -Wl,-z,relro -Wl,-z,now
+CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
             -I$(OUT) -Iagent -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
 LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
@@ -96,11 +100,11 @@ $(BUILD)/libheapsnap.a: $(LIB_OBJS)
 
 $(BUILD)/heapsnapd: $(OUT)/agent/heapsnapd.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/heapsnap: $(OUT)/agent/heapsnap.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
 	@mkdir -p $(dir $@)
@@ -112,7 +116,7 @@ unit-build: $(UNIT_BINS)
 # ASan/UBSan copy of everything user-space, in its own build dir.
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" HARDEN= \
 	  OPTFLAGS="-O1 -g" all unit-build
 
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
@@ -156,6 +160,39 @@ install: all
 	      -e 's|^state_file = .*|state_file = /run/heapsnap/heapsnapd.state|' \
 	      conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/heapsnapd.service > $(DESTDIR)/lib/systemd/system/heapsnapd.service
+
+# --- Debian package -----------------------------------------------------------
+# The tree is build/deb/debian/heapsnap (where dpkg-shlibdeps expects a package's
+# files); `make install` fills it, then the package's own pieces from pkg/deb/.
+DEB      := $(BUILD)/heapsnap_$(VERSION)_amd64.deb
+DEB_DIR  := $(BUILD)/deb
+DEB_ROOT := $(DEB_DIR)/debian/heapsnap
+# Set a real address before shipping outside your fleet (pkg/deb/changelog too).
+DEB_MAINTAINER ?= heapsnap maintainers <heapsnap-maint@example.org>
+.PHONY: deb
+deb: $(DEB)
+$(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.service \
+	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) Makefile
+	@echo "  DEB     $@"
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_ROOT)/DEBIAN
+	$(Q)$(MAKE) --no-print-directory -s install PREFIX=/usr DESTDIR=$(abspath $(DEB_ROOT)) >/dev/null
+	$(Q)strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/*
+	$(Q)install -d -m 0700 $(DEB_ROOT)/var/lib/heapsnap
+	$(Q)install -D -m 0644 conf/heapsnap.rules.yml $(DEB_ROOT)/usr/share/heapsnap/heapsnap.rules.yml
+	$(Q)install -D -m 0644 pkg/deb/copyright $(DEB_ROOT)/usr/share/doc/heapsnap/copyright
+	$(Q)gzip -9n < pkg/deb/changelog > $(DEB_ROOT)/usr/share/doc/heapsnap/changelog.gz
+	$(Q)install -m 0755 pkg/deb/postinst pkg/deb/prerm pkg/deb/postrm $(DEB_ROOT)/DEBIAN/
+	$(Q)echo /etc/heapsnap/heapsnap.ini > $(DEB_ROOT)/DEBIAN/conffiles
+	$(Q)printf 'Source: heapsnap\n\nPackage: heapsnap\nArchitecture: any\n' > $(DEB_DIR)/debian/control
+	$(Q)cd $(DEB_DIR) && deps=$$(dpkg-shlibdeps -O debian/heapsnap/usr/bin/heapsnapd \
+	    debian/heapsnap/usr/bin/heapsnap | sed -n 's/^shlibs:Depends=//p') && test -n "$$deps" && \
+	  size=$$(du -sk --exclude=DEBIAN debian/heapsnap | cut -f1) && \
+	  sed -e "s/@VERSION@/$(VERSION)/" -e "s/@DEPENDS@/$$deps/" -e "s/@SIZE@/$$size/" \
+	      -e "s/@MAINTAINER@/$(DEB_MAINTAINER)/" \
+	      $(abspath pkg/deb/control.in) > debian/heapsnap/DEBIAN/control
+	$(Q)cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | \
+	  xargs -0 md5sum > DEBIAN/md5sums
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
 
 clean:
 	rm -rf $(BUILD)
