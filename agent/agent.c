@@ -394,7 +394,10 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	leak_params_from_config(a->cfg, &params);
 	leak_evaluate(&w->heap_floor, &params, &r);
 	w->trend_bytes_per_min = r.slope_bytes_per_min;
+	bool was_leak = strcmp(w->leak_state, "leak") == 0;
 	w->leak_state = r.verdict == LEAK_FIRE ? "leak" : r.verdict == LEAK_LEANING ? "leaning" : "none";
+	if (was_leak && r.verdict != LEAK_FIRE)
+		alert_condition_ended(a->alerts, w->pid, "leak");
 	if (!a->cfg->leak || w->capturing || w->settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);

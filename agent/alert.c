@@ -284,6 +284,17 @@ void alert_process(struct alerter *a, const struct alert_proc *p, bool gone)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void alert_condition_ended(struct alerter *a, pid_t pid, const char *condition)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nsinks; i++)
+		if (a->sinks[i].ended)
+			a->sinks[i].ended(a->sinks[i].ctx, pid, condition);
+	pthread_mutex_unlock(&a->lock);
+}
+
 void alert_tick(struct alerter *a)
 {
 	if (!a)

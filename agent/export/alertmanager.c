@@ -223,9 +223,21 @@ static void on_event(void *ctx, const json_t *ev, const char *line)
 	pthread_mutex_unlock(&a->lock);
 }
 
+static void on_ended(void *ctx, pid_t pid, const char *condition)
+{
+	struct am_sink *a = ctx;
+
+	if (strcmp(condition, "leak") != 0)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (am_resolve(&a->table, AM_LEAK_SUSPECTED, pid, wall_ms(), mono_ms()))
+		log_info("alertmanager: pid %d: heap floor no longer rising, HeapsnapLeakSuspected resolved", pid);
+	pthread_mutex_unlock(&a->lock);
+}
+
 struct alert_sink am_sink_ops(struct am_sink *a)
 {
-	return (struct alert_sink){ .event = on_event, .process = on_process, .ctx = a };
+	return (struct alert_sink){ .event = on_event, .process = on_process, .ended = on_ended, .ctx = a };
 }
 
 /* On the sender thread: the alerts due now, as one batch to every Alertmanager. */
