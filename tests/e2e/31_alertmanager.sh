@@ -18,8 +18,9 @@ receivers:
 EOF
 start_alertmanager
 # resend_s = 5: endsAt is 20 s ahead, so an alert gone within 10 s was resolved by us.
+# A second "Alertmanager" (the test receiver, /am2) must get every alert too.
 write_config "$T/hs.ini" capture.method=signal metrics.listen=127.0.0.1:$PORT_AGENT \
-	alertmanager.url=http://127.0.0.1:$PORT_AM alertmanager.resend_s=5
+	"alertmanager.url=http://127.0.0.1:$PORT_AM http://127.0.0.1:$PORT_HOOK/am2" alertmanager.resend_s=5
 start_agent "$T/hs.ini"
 grep -q "alertmanager: pushing alerts to http://127.0.0.1:$PORT_AM" "$T/agent.err" || fail "no start line for the push"
 
@@ -45,6 +46,15 @@ id=$(grep '"event":"capture_done"' "$T/agent.out" | grep -o '"snapshot_id":"[^"]
 wait_for 20 am_check "$LEAK" HeapsnapMemoryGrowth "a['annotations'].get('snapshot_id') == '$id'" ||
 	{ am_alerts true; fail "the alert does not carry snapshot_id $id"; }
 pass "leaking process: HeapsnapMemoryGrowth active in Alertmanager with host, pid, app, severity, snapshot_id"
+
+# Re-sent every resend_s: Alertmanager's endsAt moves on (now + 4 x 5 s each time).
+ends_of() { am_alerts true "pid=$LEAK" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["endsAt"])'; }
+ends1=$(ends_of)
+ends_moved() { [[ "$(ends_of)" > "$ends1" ]]; }
+wait_for 15 ends_moved || fail "endsAt did not move on ($ends1): the alert is not re-sent"
+grep -q "^/am2/api/v2/alerts	200	-	.*\"alertname\":\"HeapsnapMemoryGrowth\".*\"pid\":\"$LEAK\"" "$T/received" ||
+	fail "the second Alertmanager did not get the alert"
+pass "re-sent (endsAt $ends1 -> $(ends_of)), and sent to both Alertmanagers"
 
 kill -TERM "$LEAK"
 t0=$SECONDS
