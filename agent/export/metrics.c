@@ -161,10 +161,11 @@ int metrics_publish_procs(struct metrics *m, const struct metrics_proc *p, size_
 		m->procs = grown;
 		m->procs_cap = n;
 	}
-	if (n)
+	if (n) {
 		memcpy(m->procs, p, n * sizeof(*p));
+		qsort(m->procs, n, sizeof(*m->procs), by_rss_desc);
+	}
 	m->nprocs = n;
-	qsort(m->procs, n, sizeof(*m->procs), by_rss_desc);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
