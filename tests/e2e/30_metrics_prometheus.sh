@@ -49,6 +49,17 @@ exec 4<>/dev/tcp/127.0.0.1/$PORT_AGENT   # stays silent while the others are ser
 exec 4>&-
 pass "garbage gets a 4xx, the endpoint still serves"
 
+# Silent clients up to the per-address limit: the next one is turned away, and once
+# the idle timeout closes them (10 s) the endpoint serves again.
+fds=()
+for i in 1 2 3 4 5 6 7 8; do exec {fd}<>/dev/tcp/127.0.0.1/$PORT_AGENT; fds+=("$fd"); done
+# (until the server has accepted all 8, a 9th may still get in: bounded retries)
+wait_for 5 code_is http://$LISTEN/metrics 000 || fail "a 9th connection from the same address is still served: no per-address limit"
+t0=$SECONDS
+wait_for 20 code_is http://$LISTEN/metrics 200 || fail "the endpoint did not recover after the idle timeout"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+pass "8 silent connections: the 9th turned away, served again after $((SECONDS - t0)) s (idle timeout)"
+
 # --- Prometheus scrapes it ---
 start_prometheus "$LISTEN"
 wait_for 30 prom_is 'up{job="heapsnap"}' 1 || fail "Prometheus: up{job=\"heapsnap\"} is not 1"

@@ -79,4 +79,13 @@ wait_for 40 am_check "$LEAK2" HeapsnapMemoryGrowth "a['status']['state'] == 'act
 grep -q "alertmanager http://127.0.0.1:$PORT_AM/api/v2/alerts: delivering again" "$T/agent.err" ||
 	fail "no recovery line in the log"
 pass "Alertmanager down: capture went on, $((failed_after - failed_before)) failed sends counted, alert arrived once it was back"
+
+# A capture that fails (method = signal, node without --heapsnapshot-signal) raises
+# HeapsnapCaptureFailed with the reason in its description.
+mkdir -p "$T/app3" && cd "$T/app3" && start_node NOFLAG "$APPS/leak.js"
+cd "$T"
+wait_for 60 event_for "$NOFLAG" capture_failed || fail "no capture_failed for the process without the flag"
+wait_for 20 am_check "$NOFLAG" HeapsnapCaptureFailed "'no capture route' in a['annotations'].get('description', '')" ||
+	{ am_alerts true; fail "HeapsnapCaptureFailed not active with the reason"; }
+pass "a failed capture: HeapsnapCaptureFailed active with the reason"
 stop_agent
