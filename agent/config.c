@@ -261,6 +261,14 @@ static int parse_urls(struct parse_ctx *c, const struct key_desc *k, const char 
 				  w, k->name);
 			return -1;
 		}
+		const char *auth = strstr(w, "://") + 3;
+		const char *at = strchr(auth, '@');
+		if (at && at < auth + strcspn(auth, "/?#")) {
+			/* not echoed: it holds a secret */
+			ctx_error(c, "credentials in a URL of %s: use [alertmanager] username and "
+				  "password_file (or bearer_token_file) instead", k->name);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -186,6 +186,10 @@ static void test_fleet_keys(void **state)
 	expect_error("[alertmanager]\nurl = am:9093\n", "t.ini:2: bad URL 'am:9093' for url");
 	expect_error("[alert]\nwebhook = http://a http://b\n", "too many URLs for webhook (max 1)");
 	expect_error("[alert]\nwebhook = http://\n", "bad URL 'http://'");
+	expect_error("[alertmanager]\nurl = http://u:secret@am:9093\n",
+		     "t.ini:2: credentials in a URL of url: use [alertmanager] username and password_file");
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(load("[alert]\nwebhook = http://h/x?a=b@c\n"), 0); /* '@' past the host is fine */
 	expect_error("[alertmanager]\nresend_s = 0\n", "resend_s = 0 out of range");
 	expect_error("[alertmanager]\nusername = u\n", "t.ini:2: [alertmanager] username and password_file go together");
 	expect_error("[alertmanager]\nbearer_token_file = /t\nusername = u\npassword_file = /p\n",
