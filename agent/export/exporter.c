@@ -155,8 +155,11 @@ struct exporter *exporter_start(const struct config *cfg, struct alerter *al, st
 	}
 	if (cfg->am_urls[0])
 		log_info("alertmanager: pushing alerts to %s (re-sent every %us)", cfg->am_urls, cfg->am_resend_s);
-	if (cfg->alert_webhook[0])
-		log_info("webhook: posting every event to %s", cfg->alert_webhook);
+	if (cfg->alert_webhook[0]) {
+		char shown[512];
+		http_url_origin(cfg->alert_webhook, shown, sizeof(shown));
+		log_info("webhook: posting every event to %s", shown);
+	}
 	return e;
 fail:
 	exporter_free(e);

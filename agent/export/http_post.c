@@ -70,6 +70,16 @@ static void set_auth(CURL *h, const struct http_auth *auth)
 	}
 }
 
+void http_url_origin(const char *url, char *out, size_t len)
+{
+	const char *host = strstr(url, "://");
+	size_t n;
+
+	host = host ? host + 3 : url;
+	n = (size_t)(host - url) + strcspn(host, "/?#");
+	snprintf(out, len, "%.*s%s", (int)n, url, url[n] && strcmp(url + n, "/") ? "/..." : "");
+}
+
 int http_post_json(struct http_client *c, const char *url, const struct http_auth *auth,
 		   const char *body, size_t len, char *err, size_t errlen)
 {

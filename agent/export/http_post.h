@@ -21,6 +21,10 @@ int http_client_global_init(void);
 struct http_client *http_client_new(long connect_timeout_ms, long timeout_ms);
 void http_client_free(struct http_client *c);
 
+/* For logs: scheme://host[:port] of url, with "/..." when it has a path (a webhook's
+ * path or query often is its secret, as in chat tools' incoming webhooks). */
+void http_url_origin(const char *url, char *out, size_t len);
+
 /* POST body (Content-Type: application/json) to url. Returns the HTTP status
  * (100..599), or -1 with err ("Couldn't connect to server: ..."); the response body
  * is read and discarded (at most 64 KiB). */

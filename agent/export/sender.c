@@ -18,6 +18,7 @@
 struct target {
 	enum metrics_sink sink;
 	char *url;
+	char *log_url;                 /* what the log names: the webhook without its path */
 	char *username, *password, *bearer;
 	bool failing;                  /* last attempt failed: logged once, until it works */
 };
@@ -85,13 +86,18 @@ int sender_add_target(struct sender *s, enum metrics_sink sink, const char *url,
 	if (s->ntargets == SENDER_MAX_TARGETS)
 		return -ENOSPC;
 	struct target *t = &s->targets[s->ntargets];
-	*t = (struct target){ .sink = sink, .url = strdup(url) };
+	char shown[512];
+	if (sink == SINK_WEBHOOK)
+		http_url_origin(url, shown, sizeof(shown));
+	else
+		snprintf(shown, sizeof(shown), "%s", url);
+	*t = (struct target){ .sink = sink, .url = strdup(url), .log_url = strdup(shown) };
 	if (auth) {
 		t->username = dup_or_null(auth->username);
 		t->password = dup_or_null(auth->password);
 		t->bearer = dup_or_null(auth->bearer);
 	}
-	if (!t->url)
+	if (!t->url || !t->log_url)
 		return -ENOMEM;
 	return s->ntargets++;
 }
@@ -154,7 +160,7 @@ static void report(struct target *t, int status, const char *err, bool retry, un
 
 	if (status >= 200 && status < 300) {
 		if (t->failing)
-			log_info("%s %s: delivering again", sink_name(t->sink), t->url);
+			log_info("%s %s: delivering again", sink_name(t->sink), t->log_url);
 		t->failing = false;
 		return;
 	}
@@ -166,11 +172,11 @@ static void report(struct target *t, int status, const char *err, bool retry, un
 	else
 		snprintf(what, sizeof(what), "HTTP %d", status);
 	if (retry)
-		log_warn("%s %s: %s, retrying", sink_name(t->sink), t->url, what);
+		log_warn("%s %s: %s, retrying", sink_name(t->sink), t->log_url, what);
 	else if (status >= 0 && !retryable(status))
-		log_warn("%s %s: %s, not retried (the receiver refuses it)", sink_name(t->sink), t->url, what);
+		log_warn("%s %s: %s, not retried (the receiver refuses it)", sink_name(t->sink), t->log_url, what);
 	else
-		log_warn("%s %s: %s, given up after %u attempts", sink_name(t->sink), t->url, what, attempts);
+		log_warn("%s %s: %s, given up after %u attempts", sink_name(t->sink), t->log_url, what, attempts);
 }
 
 /* One attempt, made without the lock; the item is back in the queue if it is retried. */
@@ -285,6 +291,7 @@ void sender_free(struct sender *s)
 		free(s->q[i].body);
 	for (int i = 0; i < s->ntargets; i++) {
 		free(s->targets[i].url);
+		free(s->targets[i].log_url);
 		free(s->targets[i].username);
 		free(s->targets[i].password);
 		free(s->targets[i].bearer);

@@ -12,6 +12,7 @@
 
 #include "export/am_alerts.h"
 #include "export/backoff.h"
+#include "export/http_post.h"
 
 #define RESEND 60000
 #define WALL0 1764547200000LL /* 2025-12-01T00:00:00Z */
@@ -151,6 +152,24 @@ static void test_backoff(void **state)
 	assert_true(differ);
 }
 
+static void origin(const char *url, const char *want)
+{
+	char out[128];
+	http_url_origin(url, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+/* What the log shows of a webhook URL: never its path or query. */
+static void test_url_origin(void **state)
+{
+	(void)state;
+	origin("https://hooks.example/services/T0/B0/SECRET", "https://hooks.example/...");
+	origin("http://127.0.0.1:19104/hook", "http://127.0.0.1:19104/...");
+	origin("http://h:1?token=x", "http://h:1/...");
+	origin("http://h:1/", "http://h:1");
+	origin("http://h", "http://h");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_kinds_and_refire),
 		cmocka_unit_test(test_table_bound),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_url_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
