@@ -56,3 +56,18 @@ wait_for 10 grep -q "^/fakeam/api/v2/alerts	200	Bearer s3cret-token	\[{\"labels\
 grep -q s3cret "$T/agent.err" "$T/agent.out" && fail "the token was printed"
 stop_agent
 pass "bearer token from a 0600 file sent, never printed; a 0644 one refused"
+
+# Basic auth: username + password_file.
+printf 'pa55word\n' > "$T/password" && chmod 600 "$T/password"
+write_config "$T/basic.ini" capture.method=signal \
+	alertmanager.url=http://127.0.0.1:$PORT_HOOK/basicam alertmanager.resend_s=5 \
+	alertmanager.username=heapsnap alertmanager.password_file=$T/password
+start_agent "$T/basic.ini"
+mkdir -p "$T/app2" && cd "$T/app2" && start_node LEAK2 --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
+cd "$T"
+want="Basic $(printf 'heapsnap:pa55word' | base64)"
+wait_for 60 grep -q "^/basicam/api/v2/alerts	200	$want	.*\"pid\":\"$LEAK2\"" "$T/received" ||
+	{ grep basicam "$T/received" | head -3; fail "no basic-auth push for pid $LEAK2"; }
+grep -q pa55word "$T/agent.err" "$T/agent.out" && fail "the password was printed"
+stop_agent
+pass "basic auth from username + a 0600 password_file"
