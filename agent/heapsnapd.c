@@ -1,6 +1,8 @@
 /* heapsnapd — the agent. Lifecycle in numbered steps: config → privileges → store →
- * alerts and capture workers → BPF load/attach → state socket → /proc scan → event
- * loop → clean stop on SIGINT/SIGTERM (captures cancelled, nothing half-written). */
+ * alerts and capture workers → metrics endpoint and alert senders (their own threads;
+ * /-/ready says 503 until the scan is done) → BPF load/attach → state socket → /proc
+ * scan → ready → event loop → clean stop on SIGINT/SIGTERM (captures cancelled,
+ * nothing half-written). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
