@@ -60,9 +60,10 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 all: deps $(BUILD)/heapsnapd $(BUILD)/heapsnap
 
 # --- dependencies ---------------------------------------------------------
-# Installs only what is missing; apt-get update runs once, and only if needed.
+# Installs only what is missing; apt-get update runs once, and only if needed. Checked
+# again whenever the Makefile changes (a new entry in DEB_DEPS).
 deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
+$(BUILD)/.deps-ok: Makefile
 	$(Q)missing=""; for p in $(DEB_DEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
