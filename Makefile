@@ -6,6 +6,7 @@
 #   make bench    side-by-side ratios (not a test)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS
 #   make install  PREFIX=/usr/local DESTDIR=
+#   make deb      build/heapsnap_VERSION_amd64.deb (dpkg-deb; Depends from dpkg-shlibdeps)
 #
 # Layout: every agent/**/*.c except the two mains goes into build/libheapsnap.a, so
 # a new module needs no Makefile edit; tests/unit/test_*.c each become one test binary.
@@ -30,16 +31,21 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib inih jansson
+VERSION  := 0.1.0
+PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl
 OPTFLAGS ?= -O2 -g
-CFLAGS   := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-            -I$(OUT) -Iagent -Ibpf $(SAN)
-LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lpthread
+# Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
+HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDHARDEN ?= -Wl,-z,relro -Wl,-z,now
+CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+            -I$(OUT) -Iagent -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
+LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 
 DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
             libjansson-dev libcmocka-dev pkg-config make gcc iproute2 util-linux \
-            libclang-rt-14-dev procps python3 systemd strace
+            libclang-rt-14-dev procps python3 libmicrohttpd-dev libcurl4-openssl-dev \
+            prometheus prometheus-alertmanager strace curl lintian dpkg-dev systemd
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
@@ -54,16 +60,18 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 all: deps $(BUILD)/heapsnapd $(BUILD)/heapsnap
 
 # --- dependencies ---------------------------------------------------------
-# Installs only what is missing; apt-get update runs once, and only if needed.
+# Installs only what is missing; apt-get update runs once, and only if needed. Checked
+# again whenever the Makefile changes (a new entry in DEB_DEPS).
 deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
+$(BUILD)/.deps-ok: Makefile
 	$(Q)missing=""; for p in $(DEB_DEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "deps: missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; fi; \
-	  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	$(Q)mkdir -p $(BUILD) && touch $@
 
@@ -93,11 +101,11 @@ $(BUILD)/libheapsnap.a: $(LIB_OBJS)
 
 $(BUILD)/heapsnapd: $(OUT)/agent/heapsnapd.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/heapsnap: $(OUT)/agent/heapsnap.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
 	@mkdir -p $(dir $@)
@@ -109,13 +117,14 @@ unit-build: $(UNIT_BINS)
 # ASan/UBSan copy of everything user-space, in its own build dir.
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" HARDEN= \
 	  OPTFLAGS="-O1 -g" all unit-build
 
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
 # The library is compiled once with fuzzer instrumentation; each target links it.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
+	       -DHS_VERSION='"$(VERSION)"' \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
 $(BUILD)/fuzz/obj/%.o: %.c $(BPF_SKELS)
@@ -152,6 +161,39 @@ install: all
 	      -e 's|^state_file = .*|state_file = /run/heapsnap/heapsnapd.state|' \
 	      conf/heapsnap.ini > $(DESTDIR)/etc/heapsnap/heapsnap.ini
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/heapsnapd.service > $(DESTDIR)/lib/systemd/system/heapsnapd.service
+
+# --- Debian package -----------------------------------------------------------
+# The tree is build/deb/debian/heapsnap (where dpkg-shlibdeps expects a package's
+# files); `make install` fills it, then the package's own pieces from pkg/deb/.
+DEB      := $(BUILD)/heapsnap_$(VERSION)_amd64.deb
+DEB_DIR  := $(BUILD)/deb
+DEB_ROOT := $(DEB_DIR)/debian/heapsnap
+# Set a real address before shipping outside your fleet (pkg/deb/changelog too).
+DEB_MAINTAINER ?= heapsnap maintainers <heapsnap-maint@example.org>
+.PHONY: deb
+deb: $(DEB)
+$(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.service \
+	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) Makefile
+	@echo "  DEB     $@"
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_ROOT)/DEBIAN
+	$(Q)$(MAKE) --no-print-directory -s install PREFIX=/usr DESTDIR=$(abspath $(DEB_ROOT)) >/dev/null
+	$(Q)strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/*
+	$(Q)install -d -m 0700 $(DEB_ROOT)/var/lib/heapsnap
+	$(Q)install -D -m 0644 conf/heapsnap.rules.yml $(DEB_ROOT)/usr/share/heapsnap/heapsnap.rules.yml
+	$(Q)install -D -m 0644 pkg/deb/copyright $(DEB_ROOT)/usr/share/doc/heapsnap/copyright
+	$(Q)gzip -9n < pkg/deb/changelog > $(DEB_ROOT)/usr/share/doc/heapsnap/changelog.gz
+	$(Q)install -m 0755 pkg/deb/postinst pkg/deb/prerm pkg/deb/postrm $(DEB_ROOT)/DEBIAN/
+	$(Q)echo /etc/heapsnap/heapsnap.ini > $(DEB_ROOT)/DEBIAN/conffiles
+	$(Q)printf 'Source: heapsnap\n\nPackage: heapsnap\nArchitecture: any\n' > $(DEB_DIR)/debian/control
+	$(Q)cd $(DEB_DIR) && deps=$$(dpkg-shlibdeps -O debian/heapsnap/usr/bin/heapsnapd \
+	    debian/heapsnap/usr/bin/heapsnap | sed -n 's/^shlibs:Depends=//p') && test -n "$$deps" && \
+	  size=$$(du -sk --exclude=DEBIAN debian/heapsnap | cut -f1) && \
+	  sed -e "s/@VERSION@/$(VERSION)/" -e "s/@DEPENDS@/$$deps/" -e "s/@SIZE@/$$size/" \
+	      -e "s/@MAINTAINER@/$(DEB_MAINTAINER)/" \
+	      $(abspath pkg/deb/control.in) > debian/heapsnap/DEBIAN/control
+	$(Q)cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | \
+	  xargs -0 md5sum > DEBIAN/md5sums
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
 
 clean:
 	rm -rf $(BUILD)

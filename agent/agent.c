@@ -11,6 +11,7 @@
 
 #include "capture_route.h"
 #include "connect_guard.h"
+#include "export/metrics.h"
 #include "gc.h"
 #include "guard.h"
 #include "log.h"
@@ -223,7 +224,11 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	}
 	describe_route(a, w);
 	attach_gc(a, w);
+	w->labels.pid = pid;
+	metrics_app_name(w->info.cmdline, w->labels.app, sizeof(w->labels.app));
+	metrics_container_id(w->info.cgroup, w->labels.container, sizeof(w->labels.container));
 	a->procs[a->nprocs++] = w;
+	alert_process(a->alerts, &w->labels, false);
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
 		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
 		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
@@ -242,6 +247,7 @@ void agent_remove(struct agent *a, pid_t pid)
 		probes_unwatch(a->probes, pid);
 		if (a->procs[i]->gc_attached)
 			gc_tracker_unwatch(a->gc, pid);
+		alert_process(a->alerts, &a->procs[i]->labels, true);
 		free(a->procs[i]);
 		a->procs[i] = a->procs[--a->nprocs];
 		save(a);
@@ -586,7 +592,10 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	leak_params_from_config(a->cfg, &params);
 	leak_evaluate(&w->heap_floor, &params, &r);
 	w->trend_bytes_per_min = r.slope_bytes_per_min;
+	bool was_leak = strcmp(w->leak_state, "leak") == 0;
 	w->leak_state = r.verdict == LEAK_FIRE ? "leak" : r.verdict == LEAK_LEANING ? "leaning" : "none";
+	if (was_leak && r.verdict != LEAK_FIRE)
+		alert_condition_ended(a->alerts, w->pid, "leak");
 	if (!a->cfg->leak || w->capturing || w->settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);
@@ -712,6 +721,28 @@ char *agent_state_json(struct agent *a)
 	char *text = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return text;
+}
+
+void agent_publish_metrics(struct agent *a, struct metrics *m)
+{
+	struct metrics_proc *p = calloc(a->nprocs ? a->nprocs : 1, sizeof(*p));
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < a->nprocs; i++) {
+		const struct watched *w = a->procs[i];
+		struct gc_stats st = { 0 };
+		p[i].pid = w->pid;
+		snprintf(p[i].app, sizeof(p[i].app), "%s", w->labels.app);
+		snprintf(p[i].container, sizeof(p[i].container), "%s", w->labels.container);
+		p[i].rss_bytes = current_rss(a, w);
+		p[i].gc_known = w->gc_attached && gc_tracker_stats(a->gc, w->pid, &st) == 0;
+		p[i].heap_used_bytes = st.heap_used_bytes;
+		p[i].gc_minor = st.gc_minor;
+		p[i].gc_major = st.gc_major;
+	}
+	metrics_publish_procs(m, p, a->nprocs);
+	free(p);
 }
 
 void agent_free_procs(struct agent *a)

@@ -32,6 +32,7 @@
 
 struct probes;
 struct connect_guard;
+struct metrics;
 struct gc_tracker;
 struct gc_major_event;
 
@@ -66,6 +67,7 @@ struct watched {
 	struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
 	double trend_bytes_per_min;    /* slope of the post-GC floor, from the leak heuristic */
 	const char *leak_state;        /* "none", "leaning", "leak" */
+	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
 };
 
 struct agent {
@@ -106,6 +108,8 @@ void agent_tick(struct agent *a);
 struct watched *agent_find(struct agent *a, pid_t pid);
 /* Live state of every watched process as a JSON array text (malloc'ed), for `heapsnap ps`. */
 char *agent_state_json(struct agent *a);
+/* Publish the per-process gauges (RSS, post-GC heap, GC counts) to m. */
+void agent_publish_metrics(struct agent *a, struct metrics *m);
 void agent_free_procs(struct agent *a);
 
 #endif

@@ -45,6 +45,8 @@ struct alerter {
 	char host[256];
 	struct alert_child children[ALERT_MAX_CHILDREN];
 	int nchildren;
+	struct alert_sink sinks[ALERT_MAX_SINKS];
+	int nsinks;
 };
 
 /* "2026-11-27T07:52:52.123Z" */
@@ -253,9 +255,44 @@ void alert_emit(struct alerter *a, json_t *ev)
 	}
 	if (a->exec[0])
 		run_exec(a, ev, line);
+	for (int i = 0; i < a->nsinks; i++)
+		if (a->sinks[i].event)
+			a->sinks[i].event(a->sinks[i].ctx, ev, line);
 	pthread_mutex_unlock(&a->lock);
 	free(line);
 	json_decref(ev);
+}
+
+int alerter_add_sink(struct alerter *a, const struct alert_sink *s)
+{
+	pthread_mutex_lock(&a->lock);
+	int rc = a->nsinks == ALERT_MAX_SINKS ? -ENOSPC : 0;
+	if (rc == 0)
+		a->sinks[a->nsinks++] = *s;
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+void alert_process(struct alerter *a, const struct alert_proc *p, bool gone)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nsinks; i++)
+		if (a->sinks[i].process)
+			a->sinks[i].process(a->sinks[i].ctx, p, gone);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void alert_condition_ended(struct alerter *a, pid_t pid, const char *condition)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nsinks; i++)
+		if (a->sinks[i].ended)
+			a->sinks[i].ended(a->sinks[i].ctx, pid, condition);
+	pthread_mutex_unlock(&a->lock);
 }
 
 void alert_tick(struct alerter *a)

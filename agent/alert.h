@@ -8,10 +8,32 @@
 #define HS_ALERT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 
 struct alerter;
+
+/* What a sink learns about a watched process (labels for alerts). */
+struct alert_proc {
+	pid_t pid;
+	char app[64];
+	char container[16];
+};
+
+/* A downstream consumer of the events (metrics, Alertmanager, webhook). Called with
+ * the alerter's lock held, from whatever thread emitted: must not block. */
+struct alert_sink {
+	void (*event)(void *ctx, const json_t *ev, const char *line);
+	/* gone = false: the agent watches p; true: p exited (or is no longer watched). */
+	void (*process)(void *ctx, const struct alert_proc *p, bool gone);
+	/* A condition of pid that raised an alert is over ("leak": the heap floor no
+	 * longer rises). */
+	void (*ended)(void *ctx, pid_t pid, const char *condition);
+	void *ctx;
+};
+#define ALERT_MAX_SINKS 4
 
 struct alerter *alerter_new(const struct config *cfg);
 /* Kills and reaps children still running. Accepts NULL. */
@@ -20,6 +42,14 @@ void alerter_free(struct alerter *a);
 /* ev: a JSON object with at least "event", "pid", "reason". "time" (ISO 8601 UTC)
  * and "host" are added. Takes ownership of ev. Thread-safe. */
 void alert_emit(struct alerter *a, json_t *ev);
+
+/* Add a sink (before any event). 0, or -ENOSPC. */
+int alerter_add_sink(struct alerter *a, const struct alert_sink *s);
+/* A watched process appeared or went: told to every sink. */
+void alert_process(struct alerter *a, const struct alert_proc *p, bool gone);
+
+/* Tell every sink that condition ("leak") of pid ended. */
+void alert_condition_ended(struct alerter *a, pid_t pid, const char *condition);
 
 /* Reap finished commands, kill overdue ones. Call at least once a second. */
 void alert_tick(struct alerter *a);

@@ -30,10 +30,12 @@
 #define MB_MAX (1ULL << 30)         /* 1 PiB: far above any real RSS, far below overflow */
 #define LINE_MAX_LEN (INI_MAX_LINE - 1)
 
-enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL, T_NAMES };
+enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL, T_NAMES, T_URLS,
+		T_LISTEN };
 
 /* X(section, name, type, field, default, min, max). min/max bound the number as
- * written in the file (MB for T_MB); for T_PATH, min = 1 means "must not be empty". */
+ * written in the file (MB for T_MB); for T_PATH, min = 1 means "must not be empty";
+ * for T_URLS, min is how many space-separated http(s) URLs may be given. */
 #define CONFIG_KEYS(X)                                                                   \
 	X("agent", "node_names", T_NAMES, node_names, "node nodejs", 0, 0)               \
 	X("agent", "log_level", T_LOGLEVEL, log_level, "info", 0, 0)                     \
@@ -68,7 +70,15 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("store", "min_free_mb", T_MB, min_free_bytes, "256", 0, MB_MAX)                \
 	X("alert", "exec", T_STR, alert_exec, "", 0, 0)                                  \
 	X("alert", "exec_timeout_s", T_UINT, alert_exec_timeout_s, "10", 1, 3600)        \
-	X("alert", "stdout", T_BOOL, alert_stdout, "on", 0, 0)
+	X("alert", "stdout", T_BOOL, alert_stdout, "on", 0, 0)                          \
+	X("alert", "webhook", T_URLS, alert_webhook, "", 1, 0)                           \
+	X("metrics", "listen", T_LISTEN, metrics_listen, "127.0.0.1:9837", 0, 0)         \
+	X("metrics", "max_processes", T_UINT, metrics_max_processes, "100", 0, 100000)   \
+	X("alertmanager", "url", T_URLS, am_urls, "", 16, 0)                             \
+	X("alertmanager", "resend_s", T_UINT, am_resend_s, "60", 1, 86400)               \
+	X("alertmanager", "username", T_STR, am_username, "", 0, 0)                      \
+	X("alertmanager", "password_file", T_PATH, am_password_file, "", 0, 0)          \
+	X("alertmanager", "bearer_token_file", T_PATH, am_bearer_token_file, "", 0, 0)
 
 struct key_desc {
 	const char *section;
@@ -86,7 +96,8 @@ struct key_desc {
 static const struct key_desc keys[] = { CONFIG_KEYS(KEY_DESC) };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = { "agent", "trigger", "capture", "store", "alert" };
+static const char *const sections[] = { "agent", "trigger", "capture", "store", "alert", "metrics",
+					"alertmanager" };
 
 /* State of one parse. */
 struct parse_ctx {
@@ -232,6 +243,55 @@ static int parse_method(struct parse_ctx *c, const struct key_desc *k, const cha
 	return -1;
 }
 
+/* Space-separated http:// or https:// URLs, at most k->min of them. */
+static int parse_urls(struct parse_ctx *c, const struct key_desc *k, const char *v, char *dst)
+{
+	char buf[1024], *save = NULL;
+	unsigned n = 0;
+
+	if (copy_string(c, k, v, dst) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (++n > k->min) {
+			ctx_error(c, "too many URLs for %s (max %llu)", k->name, k->min);
+			return -1;
+		}
+		if ((strncmp(w, "http://", 7) != 0 || !w[7]) && (strncmp(w, "https://", 8) != 0 || !w[8])) {
+			ctx_error(c, "bad URL '%s' for %s (expected http://HOST[:PORT][/PATH] or https://...)",
+				  w, k->name);
+			return -1;
+		}
+		const char *auth = strstr(w, "://") + 3;
+		const char *at = strchr(auth, '@');
+		if (at && at < auth + strcspn(auth, "/?#")) {
+			/* not echoed: it holds a secret */
+			ctx_error(c, "credentials in a URL of %s: use [alertmanager] username and "
+				  "password_file (or bearer_token_file) instead", k->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* HOST:PORT or [V6]:PORT, port 1..65535; empty = off. */
+static int parse_listen(struct parse_ctx *c, const struct key_desc *k, const char *v, char *dst)
+{
+	const char *colon = v[0] == '[' ? strstr(v, "]:") : strrchr(v, ':');
+	char *end;
+
+	if (!*v)
+		return copy_string(c, k, v, dst);
+	if (colon && v[0] == '[')
+		colon++;
+	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (!colon || colon == v || !colon[1] || *end || port == 0 || port > 65535) {
+		ctx_error(c, "bad address '%s' for %s (expected HOST:PORT, e.g. 127.0.0.1:9837)", v, k->name);
+		return -1;
+	}
+	return copy_string(c, k, v, dst);
+}
+
 static int set_key(struct parse_ctx *c, const struct key_desc *k, const char *v)
 {
 	void *field = (char *)c->cfg + k->offset;
@@ -275,6 +335,10 @@ static int set_key(struct parse_ctx *c, const struct key_desc *k, const char *v)
 		return 0;
 	case T_NAMES:
 		return parse_names(c, k, v);
+	case T_URLS:
+		return parse_urls(c, k, v, field);
+	case T_LISTEN:
+		return parse_listen(c, k, v, field);
 	}
 	return -1;
 }
@@ -385,6 +449,14 @@ static void check_consistency(struct parse_ctx *c)
 			c->line = c->key_line[key_index("timeout_s")];
 		ctx_error(c, "start_timeout_s (%u) must not exceed timeout_s (%u)", cfg->start_timeout_s,
 			  cfg->timeout_s);
+	}
+	if ((cfg->am_password_file[0] != '\0') != (cfg->am_username[0] != '\0')) {
+		c->line = c->key_line[key_index(cfg->am_username[0] ? "username" : "password_file")];
+		ctx_error(c, "[alertmanager] username and password_file go together (basic auth)");
+	}
+	if (cfg->am_bearer_token_file[0] && cfg->am_username[0]) {
+		c->line = c->key_line[key_index("bearer_token_file")];
+		ctx_error(c, "[alertmanager] bearer_token_file and username/password_file exclude each other");
 	}
 	if (cfg->state_socket[0] && strlen(cfg->state_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		c->line = c->key_line[key_index("state_socket")];

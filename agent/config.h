@@ -66,6 +66,18 @@ struct config {
 	char alert_exec[1024];        /* exec = (empty: none); run with /bin/sh -c */
 	unsigned alert_exec_timeout_s;/* exec_timeout_s = 10 */
 	bool alert_stdout;            /* stdout = on */
+	char alert_webhook[512];      /* webhook = URL: every event's JSON POSTed ("" = none) */
+
+	/* [metrics] */
+	char metrics_listen[128];     /* listen = 127.0.0.1:9837 (HOST:PORT; "" = no endpoint) */
+	unsigned metrics_max_processes; /* max_processes = 100: per-process series at most */
+
+	/* [alertmanager] */
+	char am_urls[1024];           /* url = URL [URL...]: every one gets every alert ("" = off) */
+	unsigned am_resend_s;         /* resend_s = 60 */
+	char am_username[128];        /* username = (basic auth, with password_file) */
+	char am_password_file[PATH_MAX]; /* password_file = (0600) */
+	char am_bearer_token_file[PATH_MAX]; /* bearer_token_file = (0600) */
 };
 
 /* Defaults for every key. */

@@ -1,6 +1,8 @@
 /* heapsnapd — the agent. Lifecycle in numbered steps: config → privileges → store →
- * alerts and capture workers → BPF load/attach → state socket → /proc scan → event
- * loop → clean stop on SIGINT/SIGTERM (captures cancelled, nothing half-written). */
+ * alerts and capture workers → metrics endpoint and alert senders (their own threads;
+ * /-/ready says 503 until the scan is done) → BPF load/attach → state socket → /proc
+ * scan → ready → event loop → clean stop on SIGINT/SIGTERM (captures cancelled,
+ * nothing half-written). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +24,9 @@
 #include "capture.h"
 #include "config.h"
 #include "connect_guard.h"
+#include "export/exporter.h"
+#include "export/metrics.h"
+#include "export/metrics_http.h"
 #include "flock.h"
 #include "gc.h"
 #include "log.h"
@@ -40,7 +45,14 @@ struct daemon {
 	int signal_fd;
 	int state_fd;
 	int lock_fd;
+	struct metrics *metrics;
+	struct metrics_server *http;
+	struct exporter *exporter;
+	unsigned ticks;
 };
+
+/* The store's totals are a directory listing: refreshed this often (and after captures). */
+#define STORE_METRICS_EVERY_TICKS 10
 
 static const char usage_text[] =
 	"usage: heapsnapd [-c CONFIG] [-v]\n"
@@ -167,6 +179,20 @@ static void on_gc_readable(void *ctx)
 		log_warn("GC ring buffer: %s", strerror(-rc));
 }
 
+static void publish_store(struct daemon *d)
+{
+	struct snapshot_meta *list;
+	size_t n;
+	uint64_t bytes = 0;
+
+	if (store_list(d->store, &list, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		bytes += list[i].size_bytes;
+	store_list_free(list, n);
+	metrics_publish_store(d->metrics, n, bytes);
+}
+
 static void on_capture_done(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -174,6 +200,8 @@ static void on_capture_done(void *ctx)
 
 	while (capturer_take(d->agent.capturer, &o) == 1)
 		agent_capture_finished(&d->agent, &o);
+	if (d->http)
+		publish_store(d);
 }
 
 static void on_signal(void *ctx)
@@ -202,6 +230,40 @@ static void on_tick(void *ctx)
 	struct daemon *d = ctx;
 
 	agent_tick(&d->agent);
+	if (!d->http)
+		return;
+	metrics_heartbeat(d->metrics, mono_ms());
+	agent_publish_metrics(&d->agent, d->metrics);
+	if (d->ticks++ % STORE_METRICS_EVERY_TICKS == 0)
+		publish_store(d);
+}
+
+static void metrics_on_event(void *ctx, const json_t *ev, const char *line)
+{
+	(void)line;
+	metrics_observe_event(ctx, ev);
+}
+
+/* The metrics endpoint, up before the probes so that /-/ready can say "not yet". */
+static int start_metrics(struct daemon *d)
+{
+	char err[512];
+	struct alert_sink sink = { .event = metrics_on_event, .ctx = d->metrics };
+
+	if (!d->metrics || alerter_add_sink(d->agent.alerts, &sink) != 0) {
+		log_error("metrics: out of memory");
+		return -1;
+	}
+	if (!d->cfg.metrics_listen[0])
+		return 0;
+	d->http = metrics_server_start(d->cfg.metrics_listen, d->metrics, err, sizeof(err));
+	if (!d->http) {
+		log_error("%s ([metrics] listen in %s; empty turns the endpoint off)", err, d->cfg.path);
+		return -1;
+	}
+	metrics_heartbeat(d->metrics, mono_ms());
+	log_info("metrics: serving /metrics, /-/healthy and /-/ready on %s", d->cfg.metrics_listen);
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
@@ -319,6 +381,14 @@ static int start(struct daemon *d)
 		log_error("cannot start alerts");
 		return 1;
 	}
+	d->metrics = metrics_new(d->cfg.metrics_max_processes);
+	if (start_metrics(d))
+		return 1;
+	d->exporter = exporter_start(&d->cfg, d->agent.alerts, d->metrics, err, sizeof(err));
+	if (!d->exporter) {
+		log_error("%s", err);
+		return 1;
+	}
 	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
 				       on_kernel_event, &d->agent, err, sizeof(err));
 	if (!d->agent.probes) {
@@ -361,19 +431,28 @@ static int start(struct daemon *d)
 	free(d->agent.restored); /* only the scan uses it */
 	d->agent.restored = NULL;
 	d->agent.nrestored = 0;
+	if (d->http) {
+		agent_publish_metrics(&d->agent, d->metrics);
+		publish_store(d);
+	}
+	metrics_set_ready(d->metrics, true);
 	log_info("started: watching %zu Node processes, store %s", d->agent.nprocs, d->cfg.store_dir);
 	return 0;
 }
 
 static void stop(struct daemon *d)
 {
-	/* Captures first: they write into the store and emit alerts. */
+	/* The endpoint first (it reads the metrics), then captures: they write into the
+	 * store and emit alerts. */
+	metrics_server_stop(d->http);
 	capturer_free(d->agent.capturer);
 	connect_guard_free(d->agent.cguard);
 	probes_stop(d->agent.probes);
 	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);
+	exporter_free(d->exporter); /* no event can come any more */
 	alerter_free(d->agent.alerts);
+	metrics_free(d->metrics);
 	if (d->state_fd >= 0) {
 		close(d->state_fd);
 		unlink(d->cfg.state_socket);

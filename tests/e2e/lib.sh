@@ -37,7 +37,8 @@ wait_for() {
 }
 
 # write_config FILE [section.key=value ...]: a config for a test-local store; the
-# arguments override the test defaults or add keys.
+# arguments override the test defaults or add keys. The metrics endpoint is off unless
+# a test gives metrics.listen (tests run side by side: no shared port).
 write_config() {
 	local f=$1; shift
 	mkdir -p "$T/store" && chmod 700 "$T/store"
@@ -48,11 +49,12 @@ write_config() {
 		[trigger.max_per_process]=1 [trigger.baseline_pct]=0
 		[capture.timeout_s]=120 [capture.start_timeout_s]=10
 		[store.dir]=$T/store [store.min_free_mb]=16
+		[metrics.listen]=
 	)
 	local arg sec key
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	: > "$f"
-	for sec in agent trigger capture store alert; do
+	for sec in agent trigger capture store alert metrics alertmanager; do
 		echo "[$sec]" >> "$f"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >> "$f"

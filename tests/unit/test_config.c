@@ -171,6 +171,35 @@ static void test_errors(void **state)
 	expect_error("[trigger]\nrss_mb = x\nbogus\n", "t.ini:2: bad number 'x'");
 }
 
+/* [metrics], [alertmanager] and the webhook: addresses and URLs are checked at load. */
+static void test_fleet_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(load("[metrics]\nlisten = 0.0.0.0:9837\n[alertmanager]\n"
+			      "url = http://a:9093 https://b/am\nresend_s = 30\n[alert]\nwebhook = http://h/x\n"), 0);
+	assert_string_equal(cfg.metrics_listen, "0.0.0.0:9837");
+	assert_string_equal(cfg.am_urls, "http://a:9093 https://b/am");
+	assert_int_equal(cfg.am_resend_s, 30);
+	assert_int_equal(load("[metrics]\nlisten = [::1]:9837\n"), 0);
+	assert_int_equal(load("[metrics]\nlisten =\n"), 0);
+	assert_string_equal(cfg.metrics_listen, "");
+	expect_error("[metrics]\nlisten = 9837\n", "t.ini:2: bad address '9837' for listen (expected HOST:PORT");
+	expect_error("[metrics]\nlisten = host:0\n", "bad address 'host:0'");
+	expect_error("[metrics]\nlisten = host:65536\n", "bad address");
+	expect_error("[metrics]\nlisten = :80\n", "bad address");
+	expect_error("[alertmanager]\nurl = am:9093\n", "t.ini:2: bad URL 'am:9093' for url");
+	expect_error("[alert]\nwebhook = http://a http://b\n", "too many URLs for webhook (max 1)");
+	expect_error("[alert]\nwebhook = http://\n", "bad URL 'http://'");
+	expect_error("[alertmanager]\nurl = http://u:secret@am:9093\n",
+		     "t.ini:2: credentials in a URL of url: use [alertmanager] username and password_file");
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(load("[alert]\nwebhook = http://h/x?a=b@c\n"), 0); /* '@' past the host is fine */
+	expect_error("[alertmanager]\nresend_s = 0\n", "resend_s = 0 out of range");
+	expect_error("[alertmanager]\nusername = u\n", "t.ini:2: [alertmanager] username and password_file go together");
+	expect_error("[alertmanager]\nbearer_token_file = /t\nusername = u\npassword_file = /p\n",
+		     "t.ini:2: [alertmanager] bearer_token_file and username/password_file exclude each other");
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -271,7 +300,7 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 34);
+	assert_int_equal(keys, 42);
 }
 
 int main(void)
@@ -283,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_bools),
 		cmocka_unit_test(test_relative_paths_use_cwd),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_fleet_keys),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_consistency),
