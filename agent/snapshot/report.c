@@ -259,12 +259,14 @@ static int cmp_score(const void *pa, const void *pb)
  * that accumulate ranks above them by retained size (one Map, TimersList or listener
  * array retaining every leaked object). Among the HOLDER_TOP largest classes, K holds
  * J when J's instances inside K's make at least half of K's retained size and there
- * are at least HOLDER_FANOUT of them per innermost K instance that holds any (a record
- * that owns one array each is not a holder of arrays). A holder's score is its
+ * are at least HOLDER_FANOUT of them per innermost K instance that holds any. A
+ * collection's fan-out grows with the leak (one Map, thousands of entries); a record's
+ * is its shape (an Order with 12 line items, each an Object, is no holder of Objects:
+ * e2e/55's orders), so the bar is set well above a record's parts. A holder's score is its
  * retained size less the largest such share: it then ranks by what it keeps itself,
  * and shows up in the retainer path of the class it holds. */
 #define HOLDER_TOP 16
-#define HOLDER_FANOUT 4
+#define HOLDER_FANOUT 64
 
 struct holder_walk {
 	const struct hs_snapshot *s;

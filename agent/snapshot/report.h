@@ -49,7 +49,7 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
  * instance of the same class dominates it; classes whose count did not grow
  * (delta_count <= 0) are left out. A class that merely holds the instances of an
  * accumulating one (a Map, a TimersList, a listener array: at least half its retained
- * size is that class's instances, four or more per holding instance) ranks by what
+ * size is that class's instances, 64 or more per holding instance) ranks by what
  * is left (report.c, "holders"): the first row is the class that accumulates, and the
  * holder shows in its retainer path. retainer_path runs from the first node
  * below the synthetic root (a GC root group or a global object) to the

@@ -69,7 +69,10 @@ wait_for 90 bash -c "grep -q '\"pid\":$VICTIM[,}].*' $T/agent.out && grep -Eq '\
 	fail "the capture did not end"
 kill "$INTRUDER"; wait "$INTRUDER" 2>/dev/null
 echo "intruder: $(sort "$T/intr/log" | cut -d' ' -f1,2 | uniq -c | tr '\n' ' ')"
-grep -q '^attached 1$' "$T/intr/log" || fail "the intruder did not get in without the guard: this test proves nothing"
+# Without the guard its connect() succeeds; whether it also gets to evaluate before the
+# agent sees it and closes the inspector is a race (the agent looks every 100 ms; it
+# won in a CI run, closing after 52 ms): either shows the door open.
+grep -q '^\(attached 1\|connected \)' "$T/intr/log" || fail "the intruder did not reach the inspector without the guard: this test proves nothing"
 grep "\"event\":\"capture_failed\".*\"pid\":$VICTIM[,}]" "$T/agent.out" | grep -q 'another client attached to the inspector' ||
 	fail "the second client was not detected: $(grep -E 'capture_(done|failed)' "$T/agent.out")"
 grep "\"event\":\"capture_failed\".*\"pid\":$VICTIM[,}]" "$T/agent.out" | grep -q '"inspector_window_ms":[0-9]' ||

@@ -50,6 +50,9 @@ setpriv_caps=$(echo "$caps" | tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ /,+/g; s/^/+/'
 wait_for 120 bash -c "! ss -Hltn 'sport = :9229' | grep -q ." || skip "port 9229 stays in use on this machine"
 write_config "$T/hs.ini" trigger.growth_mb=30 capture.method=auto
 mkdir -p "$T/app" && cd "$T/app" || fail "no app directory"
+# The binary goes with the test directory: a checkout under /tmp (a CI clone) would
+# vanish behind the private /tmp.
+mkdir -p "$T/bin" && cp "$HEAPSNAPD" "$T/bin/heapsnapd" || fail "cannot copy the agent"
 cat > "$T/sandbox.sh" <<EOF
 set -e
 # PrivateTmp=: a fresh /tmp; the test directory (store, socket, state) moved into it.
@@ -70,7 +73,7 @@ touch /usr/.heapsnap-rw 2>/dev/null && { echo "sandbox: /usr is writable"; exit 
 touch "$T/.rw" || { echo "sandbox: the store directory is not writable"; exit 1; }
 exec setpriv --no-new-privs --securebits +noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked \\
 	--bounding-set -all,$setpriv_caps --inh-caps -all,$setpriv_caps --ambient-caps -all,$setpriv_caps \\
-	-- strace -f -qq -o "$T/trace" "$HEAPSNAPD" -c "$T/hs.ini"
+	-- strace -f -qq -o "$T/trace" "$T/bin/heapsnapd" -c "$T/hs.ini"
 EOF
 unshare -m --propagation private -- bash "$T/sandbox.sh" >"$T/agent.out" 2>"$T/agent.err" &
 AGENT=$!

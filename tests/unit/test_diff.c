@@ -242,33 +242,41 @@ static const char *top_class(json_t *r, size_t i)
 }
 
 /* Without a baseline (basis summary) a holder ranks below what it holds: one Map holds
- * six Sessions through its table and the Global holds it all, so Session comes first;
- * a record that owns one Array each (Order) is no holder and stays above Array. */
+ * 70 Sessions through its table and the Global holds it all, so Session comes first;
+ * a Ledger of three Orders, each owning one Array, holds too few per instance to be a
+ * holder, and Order stays above Array. */
+#define NSESS 70
 static void test_report_summary_holders(void **state)
 {
 	(void)state;
-	static const struct fx_node nodes[] = {
-		{ "synthetic", "", 1, 0 }, { "object", "Global", 3, 10 }, { "object", "Map", 5, 20 },
-		{ "array", "", 7, 200 },
-		{ "object", "Session", 11, 30 }, { "object", "Session", 13, 30 }, { "object", "Session", 15, 30 },
-		{ "object", "Session", 17, 30 }, { "object", "Session", 19, 30 }, { "object", "Session", 21, 30 },
-		{ "string", "tok", 23, 50 }, { "string", "tok", 25, 50 }, { "string", "tok", 27, 50 },
-		{ "string", "tok", 29, 50 }, { "string", "tok", 31, 50 }, { "string", "tok", 33, 50 },
-		{ "object", "Ledger", 41, 10 }, { "object", "Order", 43, 20 }, { "object", "Order", 45, 20 },
-		{ "object", "Order", 47, 20 }, { "object", "Array", 51, 40 }, { "object", "Array", 53, 40 },
-		{ "object", "Array", 55, 40 },
-	};
-	static const struct fx_edge edges[] = {
-		{ 0, 1, "element", "1" }, { 1, 2, "property", "sessions" }, { 2, 3, "internal", "table" },
-		{ 3, 4, "element", "0" }, { 3, 5, "element", "1" }, { 3, 6, "element", "2" },
-		{ 3, 7, "element", "3" }, { 3, 8, "element", "4" }, { 3, 9, "element", "5" },
-		{ 4, 10, "property", "token" }, { 5, 11, "property", "token" }, { 6, 12, "property", "token" },
-		{ 7, 13, "property", "token" }, { 8, 14, "property", "token" }, { 9, 15, "property", "token" },
-		{ 1, 16, "property", "ledger" }, { 16, 17, "property", "a" }, { 16, 18, "property", "b" },
-		{ 16, 19, "property", "c" }, { 17, 20, "property", "items" }, { 18, 21, "property", "items" },
-		{ 19, 22, "property", "items" },
-	};
-	struct hs_snapshot *s = parse_fixture(nodes, 23, edges, 22, 1);
+	struct fx_node nodes[4 + 2 * NSESS + 7];
+	struct fx_edge edges[3 + 2 * NSESS + 7];
+	size_t n = 0, m = 0;
+	nodes[n++] = (struct fx_node){ "synthetic", "", 1, 0 };
+	nodes[n++] = (struct fx_node){ "object", "Global", 3, 10 };
+	nodes[n++] = (struct fx_node){ "object", "Map", 5, 20 };
+	nodes[n++] = (struct fx_node){ "array", "", 7, 200 };
+	edges[m++] = (struct fx_edge){ 0, 1, "element", "1" };
+	edges[m++] = (struct fx_edge){ 1, 2, "property", "sessions" };
+	edges[m++] = (struct fx_edge){ 2, 3, "internal", "table" };
+	for (uint32_t i = 0; i < NSESS; i++) {
+		uint32_t sess = (uint32_t)n;
+		nodes[n++] = (struct fx_node){ "object", "Session", 11 + 4 * i, 30 };
+		nodes[n++] = (struct fx_node){ "string", "tok", 13 + 4 * i, 50 };
+		edges[m++] = (struct fx_edge){ 3, sess, "element", "0" };
+		edges[m++] = (struct fx_edge){ sess, sess + 1, "property", "token" };
+	}
+	uint32_t ledger = (uint32_t)n;
+	nodes[n++] = (struct fx_node){ "object", "Ledger", 1001, 10 };
+	edges[m++] = (struct fx_edge){ 1, ledger, "property", "ledger" };
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t order = (uint32_t)n;
+		nodes[n++] = (struct fx_node){ "object", "Order", 1003 + 4 * i, 20 };
+		nodes[n++] = (struct fx_node){ "object", "Array", 1005 + 4 * i, 40 };
+		edges[m++] = (struct fx_edge){ ledger, order, "property", "o" };
+		edges[m++] = (struct fx_edge){ order, order + 1, "property", "items" };
+	}
+	struct hs_snapshot *s = parse_fixture(nodes, n, edges, m, 1);
 	char err[256];
 	json_t *r = hs_report_summary_compute(s, err, sizeof(err));
 	assert_non_null(r);
@@ -278,9 +286,9 @@ static void test_report_summary_holders(void **state)
 	for (size_t i = 0; i < 6; i++)
 		assert_string_equal(top_class(r, i), want[i]);
 	json_t *first = json_array_get(json_object_get(r, "top_growth"), 0);
-	assert_int_equal(json_integer_value(json_object_get(first, "count")), 6);
-	assert_int_equal(json_integer_value(json_object_get(first, "retained_bytes")), 480);
-	assert_int_equal(json_integer_value(json_object_get(first, "shallow_bytes")), 180);
+	assert_int_equal(json_integer_value(json_object_get(first, "count")), NSESS);
+	assert_int_equal(json_integer_value(json_object_get(first, "retained_bytes")), NSESS * 80);
+	assert_int_equal(json_integer_value(json_object_get(first, "shallow_bytes")), NSESS * 30);
 	/* the holder is in the path to the leaking class */
 	static const char *path[] = { "Global @3", "Map @5", "(array) @7", "Session @11" };
 	json_t *p = json_object_get(r, "retainer_path");
@@ -294,34 +302,73 @@ static void test_report_summary_holders(void **state)
 	hs_snapshot_free(s);
 }
 
+/* A record owning a dozen parts (an Order and its line items, each an Object) is no
+ * holder of them: Order comes first, not Object (e2e/55's orders shape). */
+static void test_report_record_with_parts(void **state)
+{
+	(void)state;
+	struct fx_node nodes[3 + 20 * 13];
+	struct fx_edge edges[2 + 20 * 13];
+	size_t n = 0, m = 0;
+	nodes[n++] = (struct fx_node){ "synthetic", "", 1, 0 };
+	nodes[n++] = (struct fx_node){ "object", "Global", 3, 10 };
+	nodes[n++] = (struct fx_node){ "array", "", 5, 100 };
+	edges[m++] = (struct fx_edge){ 0, 1, "element", "1" };
+	edges[m++] = (struct fx_edge){ 1, 2, "internal", "orders" };
+	for (uint32_t i = 0; i < 20; i++) {
+		uint32_t order = (uint32_t)n;
+		nodes[n++] = (struct fx_node){ "object", "Order", 11 + 40 * i, 24 };
+		edges[m++] = (struct fx_edge){ 2, order, "element", "0" };
+		for (uint32_t k = 0; k < 12; k++) {
+			nodes[n++] = (struct fx_node){ "object", "Object", 13 + 40 * i + 2 * k, 32 };
+			edges[m++] = (struct fx_edge){ order, (uint32_t)n - 1, "property", "item" };
+		}
+	}
+	struct hs_snapshot *s = parse_fixture(nodes, n, edges, m, 1);
+	char err[256];
+	json_t *r = hs_report_summary_compute(s, err, sizeof(err));
+	assert_non_null(r);
+	/* Order is no holder of its 12 parts; the Global is a holder of the 240 parts (and
+	 * of nothing else: 20 Orders are under the fan-out bar), so it ranks last */
+	assert_string_equal(top_class(r, 0), "Order");
+	assert_string_equal(top_class(r, 1), "Object");
+	assert_string_equal(top_class(r, 2), "Global");
+	json_decref(r);
+	hs_snapshot_free(s);
+}
+
 /* A doubly linked list (a TimersList and its Timeouts): the list is a holder, and the
  * path to the biggest item walks the chain, cut to its ends around "(N more Item)". */
+#define NITEMS 70
 static void test_report_chain_collapsed(void **state)
 {
 	(void)state;
-	static const struct fx_node nodes[] = {
-		{ "synthetic", "", 1, 0 }, { "object", "Global", 3, 10 }, { "object", "List", 5, 10 },
-		{ "object", "Item", 11, 20 }, { "object", "Item", 13, 20 }, { "object", "Item", 15, 20 },
-		{ "object", "Item", 17, 20 }, { "object", "Item", 19, 200 }, { "object", "Item", 21, 20 },
-		{ "object", "Item", 23, 20 }, { "object", "Item", 25, 20 },
-	};
-	struct fx_edge edges[32];
-	size_t m = 0;
+	struct fx_node nodes[3 + NITEMS];
+	struct fx_edge edges[4 + 2 * NITEMS];
+	size_t n = 0, m = 0;
+	nodes[n++] = (struct fx_node){ "synthetic", "", 1, 0 };
+	nodes[n++] = (struct fx_node){ "object", "Global", 3, 10 };
+	nodes[n++] = (struct fx_node){ "object", "List", 5, 10 };
+	for (uint32_t i = 0; i < NITEMS; i++) /* the 4th from the end is the big one */
+		nodes[n++] = (struct fx_node){ "object", "Item", 11 + 2 * i, i == NITEMS - 4 ? 2000 : 20 };
 	edges[m++] = (struct fx_edge){ 0, 1, "element", "1" };
 	edges[m++] = (struct fx_edge){ 1, 2, "property", "list" };
 	edges[m++] = (struct fx_edge){ 2, 3, "property", "next" };
-	edges[m++] = (struct fx_edge){ 2, 10, "property", "prev" };
-	for (uint32_t i = 3; i < 10; i++) {
+	edges[m++] = (struct fx_edge){ 2, 2 + NITEMS, "property", "prev" };
+	for (uint32_t i = 3; i < 2 + NITEMS; i++) {
 		edges[m++] = (struct fx_edge){ i, i + 1, "property", "next" };
 		edges[m++] = (struct fx_edge){ i + 1, i, "property", "prev" };
 	}
-	struct hs_snapshot *s = parse_fixture(nodes, 11, edges, m, 1);
+	struct hs_snapshot *s = parse_fixture(nodes, n, edges, m, 1);
 	char err[256];
 	json_t *r = hs_report_summary_compute(s, err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(top_class(r, 0), "Item");
-	/* Global -> List -prev-> Item@25 -> Item@23 -> Item@21 -> Item@19 (the big one) */
-	static const char *path[] = { "Global @3", "List @5", "Item @25", "(2 more Item)", "Item @19" };
+	/* Global -> List -prev-> the last Item -> ... -> the 4th from the end (the big one) */
+	char last[32], big[32];
+	snprintf(last, sizeof(last), "Item @%d", 11 + 2 * (NITEMS - 1));
+	snprintf(big, sizeof(big), "Item @%d", 11 + 2 * (NITEMS - 4));
+	const char *path[] = { "Global @3", "List @5", last, "(2 more Item)", big };
 	json_t *p = json_object_get(r, "retainer_path");
 	assert_int_equal(json_array_size(p), 5);
 	for (size_t i = 0; i < 5; i++)
@@ -340,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_summary_no_double_count),
 		cmocka_unit_test(test_report_names_the_leaking_constructor),
 		cmocka_unit_test(test_report_summary_holders),
+		cmocka_unit_test(test_report_record_with_parts),
 		cmocka_unit_test(test_report_chain_collapsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
