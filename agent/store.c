@@ -314,6 +314,7 @@ static const char *const known_keys[] = {
 	"id", "host", "pid", "exe", "node_version", "cmdline", "cgroup", "reason", "rss_bytes",
 	"threshold_bytes", "method", "triggered_at_ms", "started_at_ms", "ended_at_ms", "capture_ms",
 	"raw_bytes", "size_bytes", "node_count", "edge_count", "started_at",
+	"app", "machine_id", "container_id", "pod_uid", "pod_name", "pod_namespace", "container_name",
 };
 
 static bool is_known_key(const char *key)
@@ -362,6 +363,13 @@ static json_t *meta_to_object(const struct snapshot_meta *m)
 	json_object_set_new(o, "size_bytes", json_integer((json_int_t)m->size_bytes));
 	json_object_set_new(o, "node_count", json_integer((json_int_t)m->node_count));
 	json_object_set_new(o, "edge_count", json_integer((json_int_t)m->edge_count));
+	json_object_set_new(o, "app", json_string(m->app));
+	json_object_set_new(o, "machine_id", json_string(m->machine_id));
+	json_object_set_new(o, "container_id", json_string(m->container_id));
+	json_object_set_new(o, "pod_uid", json_string(m->pod_uid));
+	json_object_set_new(o, "pod_name", json_string(m->pod_name));
+	json_object_set_new(o, "pod_namespace", json_string(m->pod_namespace));
+	json_object_set_new(o, "container_name", json_string(m->container_name));
 	if (m->extra_json) {
 		json_t *extra = json_loads(m->extra_json, 0, NULL);
 
@@ -422,6 +430,13 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	m->size_bytes = (uint64_t)get_int(o, "size_bytes");
 	m->node_count = (uint64_t)get_int(o, "node_count");
 	m->edge_count = (uint64_t)get_int(o, "edge_count");
+	copy_string(o, "app", m->app, sizeof(m->app));
+	copy_string(o, "machine_id", m->machine_id, sizeof(m->machine_id));
+	copy_string(o, "container_id", m->container_id, sizeof(m->container_id));
+	copy_string(o, "pod_uid", m->pod_uid, sizeof(m->pod_uid));
+	copy_string(o, "pod_name", m->pod_name, sizeof(m->pod_name));
+	copy_string(o, "pod_namespace", m->pod_namespace, sizeof(m->pod_namespace));
+	copy_string(o, "container_name", m->container_name, sizeof(m->container_name));
 	if (!extra)
 		return;
 	json_object_foreach(o, key, value) {
@@ -431,6 +446,20 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	if (json_object_size(extra) > 0)
 		m->extra_json = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
+}
+
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EINVAL;
+	}
+	meta_from_object(o, m);
+	json_decref(o);
+	return id_is_safe(m->id) ? 0 : -EINVAL;
 }
 
 /* Read NAME (an ID.json) into m. */

@@ -32,6 +32,14 @@ struct snapshot_meta {
 	uint64_t size_bytes;           /* gzip size on disk */
 	uint64_t node_count;           /* from the verifier */
 	uint64_t edge_count;
+	/* labels (see labels.h): "" when not known */
+	char app[128];                 /* script or package name from the command line */
+	char machine_id[40];           /* /etc/machine-id */
+	char container_id[80];         /* from the cgroup path */
+	char pod_uid[40];              /* Kubernetes, from the cgroup path */
+	char pod_name[128];            /* Kubernetes, from the environment */
+	char pod_namespace[128];
+	char container_name[128];
 	char *extra_json;              /* NULL, or a JSON object whose members are merged into
 	                                  ID.json (e.g. "top_growth"); owned, free with store_meta_free */
 };
@@ -105,5 +113,7 @@ void store_set_evict_hook(struct store *st, void (*fn)(const char *id, void *ctx
  * every field of struct snapshot_meta under its own name, "started_at" (ISO-8601
  * UTC), then the members of extra_json (which never replace those names). */
 char *store_meta_to_json(const struct snapshot_meta *m);
+/* The reverse (an ID.json's text, e.g. downloaded from a bucket). 0 or -EINVAL. */
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m);
 
 #endif

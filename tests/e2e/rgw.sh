@@ -120,3 +120,26 @@ s3curl() {
 	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS:$S3_SECRET" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
+
+# s3_creds_file FILE [SECRET]: an AWS shared-credentials file for the test user, 0600.
+s3_creds_file() {
+	( umask 077; printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+		"$S3_ACCESS" "${2:-$S3_SECRET}" > "$1" )
+}
+
+# upload_keys: the [upload] keys of write_config for this server and $T/creds.
+upload_keys() {
+	echo "upload.endpoint=$S3_ENDPOINT" "upload.bucket=$S3_BUCKET" "upload.credentials_file=$T/creds" \
+		"upload.retry_max_s=2"
+}
+
+# s3_keys [PREFIX]: the object keys in the bucket, one a line.
+s3_keys() {
+	local p=${1:-}
+	s3curl "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=${p//\//%2F}" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+}
+
+# s3_uploads: in-progress multipart uploads in the bucket (keys), one a line.
+s3_uploads() {
+	s3curl "$S3_ENDPOINT/$S3_BUCKET?uploads=" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+}
