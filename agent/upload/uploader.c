@@ -119,6 +119,8 @@ static int put_multipart(struct uploader *u, const char *key, int fd, uint64_t s
 						 sizeof(got))) < 0)
 			snprintf(why, whylen, "%s", s3_error(u->s3));
 		s3_md5_hex(raw[i], hex[i]);
+		if (rc == 0)
+			log_debug("upload: %s part %u/%u sent (%llu bytes)", key, i + 1, nparts, (unsigned long long)len);
 		if (rc == 0 && got[0] && strcmp(got, hex[i]) != 0) {
 			snprintf(why, whylen, "%s part %u: the server's ETag %s is not our MD5 %s", key, i + 1, got,
 				 hex[i]);
@@ -214,6 +216,7 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 		snprintf(why, whylen, "object key too long");
 		return -ENAMETOOLONG;
 	}
+	int64_t t0 = mono_ms();
 	fd = store_open_blob(u->st, id);
 	if (fd < 0)
 		return -ENOENT;
@@ -239,8 +242,10 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 	}
 	*bytes = (uint64_t)sb.st_size + meta_len;
 	mark_done(u, id, gz_key, etag);
-	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes, ETag %s, verified)", id, u->cfg->upload_endpoint,
-		 u->cfg->upload_bucket, gz_key, (unsigned long long)sb.st_size, etag);
+	double secs = (double)(mono_ms() - t0) / 1000.0;
+	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MB/s, ETag %s, verified)", id,
+		 u->cfg->upload_endpoint, u->cfg->upload_bucket, gz_key, (unsigned long long)sb.st_size, secs,
+		 secs > 0 ? (double)sb.st_size / 1048576.0 / secs : 0.0, etag);
 	if (!u->cfg->upload_keep_local) {
 		if (store_remove(u->st, id) == 0)
 			log_info("upload: %s removed from the local store (keep_local = off)", id);
