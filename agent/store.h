@@ -34,7 +34,7 @@ struct snapshot_meta {
 	uint64_t edge_count;
 	/* labels (see labels.h): "" when not known */
 	char app[128];                 /* script or package name from the command line */
-	char machine_id[40];           /* /etc/machine-id */
+	char machine_id[64];           /* /etc/machine-id */
 	char container_id[80];         /* from the cgroup path */
 	char pod_uid[40];              /* Kubernetes, from the cgroup path */
 	char pod_name[128];            /* Kubernetes, from the environment */
