@@ -23,7 +23,7 @@ struct upload_rec {
 	int64_t done_at_ms;            /* epoch ms, when done */
 	char etag[80];                 /* the verified remote ETag of the .gz, when done */
 	char key[1100];                /* the .gz object key, when done */
-	char last_error[512];
+	char last_error[2048];
 };
 
 /* ID.upload text <-> record. parse: 0, or -EINVAL (then treat as queued). */

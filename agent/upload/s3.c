@@ -391,8 +391,8 @@ static void report(struct s3 *s3, const struct req *r, const char *fmt, const ch
 	char what[512];
 
 	snprintf(what, sizeof(what), fmt, a, b);
-	snprintf(s3->error, sizeof(s3->error), "s3 %s bucket %s: %s %s: %s", s3->endpoint, s3->bucket,
-		 r->method, r->key ? r->key : "/", what);
+	snprintf(s3->error, sizeof(s3->error), "s3 %s bucket %s: %s %s%s%s: %s", s3->endpoint, s3->bucket,
+		 r->method, r->key ? r->key : "", r->query ? "?" : "", r->query ? r->query : "", what);
 }
 
 static int http_failure(struct s3 *s3, struct req *r)
