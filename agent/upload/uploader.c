@@ -179,9 +179,9 @@ static int put_blob(struct uploader *u, const char *key, int fd, uint64_t size, 
 		return rc;
 	}
 	if (remote_size != size || strcmp(got, want) != 0) {
-		snprintf(why, whylen, "%s in bucket %s: remote copy is %llu bytes, ETag %s; expected %llu bytes, "
-			 "ETag %s", key, u->cfg->upload_bucket, (unsigned long long)remote_size, got,
-			 (unsigned long long)size, want);
+		snprintf(why, whylen, "s3 %s bucket %s: %s: remote copy is %llu bytes, ETag %s; expected %llu "
+			 "bytes, ETag %s", u->cfg->upload_endpoint, u->cfg->upload_bucket, key,
+			 (unsigned long long)remote_size, got, (unsigned long long)size, want);
 		return -EIO;
 	}
 	snprintf(etag, etaglen, "%s", want);
@@ -241,7 +241,11 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 		goto cleanup;
 	}
 	*bytes = (uint64_t)sb.st_size + meta_len;
-	mark_done(u, id, gz_key, etag);
+	int still = store_open_blob(u->st, id);  /* evicted meanwhile: no state file for it */
+	if (still >= 0) {
+		close(still);
+		mark_done(u, id, gz_key, etag);
+	}
 	double secs = (double)(mono_ms() - t0) / 1000.0;
 	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MB/s, ETag %s, verified)", id,
 		 u->cfg->upload_endpoint, u->cfg->upload_bucket, gz_key, (unsigned long long)sb.st_size, secs,
@@ -401,7 +405,10 @@ static void on_evict(const char *id, void *ctx)
 	struct uploader *u = ctx;
 
 	pthread_mutex_lock(&u->lock);
-	if (uq_find(&u->q, id) >= 0) {
+	if (strcmp(id, u->current) == 0) {
+		log_info("upload: %s evicted by the store quota while it is being uploaded: the upload goes on "
+			 "from the open file", id);
+	} else if (uq_find(&u->q, id) >= 0) {
 		uq_remove(&u->q, id);
 		u->stats.evicted++;
 		log_warn("upload: %s evicted by the store quota before it was uploaded (%llu so far): it is lost",
