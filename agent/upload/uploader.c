@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,6 +364,18 @@ static bool next_job(struct uploader *u, char *id, size_t idlen, unsigned *attem
 	}
 }
 
+/* This thread talks to the network and parses what comes back: it needs no
+ * capability (the store is ours as its owner), so it holds none (capabilities are per
+ * thread; the agent's other threads keep theirs). */
+static void drop_all_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		log_warn("upload: cannot drop the uploader thread's capabilities: %s, continuing", strerror(errno));
+}
+
 static void *uploader_main(void *arg)
 {
 	struct uploader *u = arg;
@@ -369,6 +383,7 @@ static void *uploader_main(void *arg)
 	char id[64], why[2048];
 	unsigned attempts;
 
+	drop_all_capabilities();
 	scan_store(u, true);
 	log_stats(u);
 	while (next_job(u, id, sizeof(id), &attempts, &next_scan)) {
