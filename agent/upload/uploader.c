@@ -159,6 +159,7 @@ static int put_blob(struct uploader *u, const char *key, int fd, uint64_t size, 
 		snprintf(why, whylen, "%s", s3_error(u->s3));
 		return rc;
 	}
+	int64_t t0 = mono_ms();
 	if (size > u->cfg->upload_part_bytes) {
 		rc = put_multipart(u, key, fd, size, want, sizeof(want), why, whylen);
 	} else {
@@ -175,6 +176,8 @@ static int put_blob(struct uploader *u, const char *key, int fd, uint64_t size, 
 	}
 	if (rc < 0)
 		return rc;
+	log_debug("upload: %s sent in %lld ms (%s)", key, (long long)(mono_ms() - t0),
+		  size > u->cfg->upload_part_bytes ? "multipart" : "one PUT");
 	/* Verify what is there now (RGW's CompleteMultipartUpload reply has an empty ETag). */
 	if ((rc = s3_head(u->s3, key, &remote_size, got, sizeof(got))) < 0) {
 		snprintf(why, whylen, "%s", s3_error(u->s3));

@@ -39,6 +39,8 @@ printf '[upload]\nendpoint = %s\nbucket = %s\ncredentials_file = %s\n' "$S3_ENDP
 cmp "$T/remote.heapsnapshot" "$T/local.heapsnapshot" || fail "get --remote differs from the local snapshot"
 snapshot_ok "$T/remote.heapsnapshot" || fail "remote snapshot does not parse"
 "$HEAPSNAP" -c "$T/laptop.ini" summary "$id" --remote --top 3 >/dev/null || fail "summary --remote"
+"$HEAPSNAP" -c "$T/laptop.ini" diff "$id" "${id:0:22}" --remote --json >/dev/null || fail "diff --remote"
+ls /tmp/heapsnap-remote-* 2>/dev/null && fail "temporary downloads left in /tmp"
 "$HEAPSNAP" -c "$T/laptop.ini" get nosuchid --remote -o "$T/x" 2>"$T/err" && fail "get of a missing id succeeded"
 grep -q "no snapshot 'nosuchid' in bucket $S3_BUCKET" "$T/err" || fail "missing id message: $(cat "$T/err")"
 stop_agent

@@ -50,7 +50,15 @@ echo "agent VmHWM: $((up_hwm / 1024)) MB during a $((gz >> 20)) MB multipart upl
 [ $((up_hwm - idle_hwm)) -lt $((16 * 1024)) ] || fail "peak RSS grew by $(((up_hwm - idle_hwm) / 1024)) MB with the upload"
 stop_agent
 
-# Throughput next to curl -T of the same file to the same server.
+# Throughput next to curl -T of the same file to the same server: the restart above
+# also aborted a leftover upload, so time a clean one (state reset: the same objects are
+# written again, still one of each).
+rm "$T/store/$id.upload"
+mv "$T/agent.err" "$T/agent2.err"
+start_agent "$T/hs.ini"
+wait_for 120 grep -q "upload: $id uploaded" "$T/agent.err" || fail "not uploaded again"
+stop_agent
+[ "$(s3_keys big/ | wc -l)" = 2 ] || fail "a repeated upload made more objects"
 line=$(grep "upload: $id uploaded" "$T/agent.err")
 t0=$(date +%s%N)
 s3curl -T "$T/store/$id.heapsnapshot.gz" "$S3_ENDPOINT/$S3_BUCKET/bench/curl.gz" -o /dev/null || fail "curl -T failed"
