@@ -390,13 +390,28 @@ static const char *hint(const char *code)
 	return "";
 }
 
+/* The query as shown in messages: an uploadId's value elided, so that the same
+ * failure reads the same on every attempt (and is logged once). */
+static void shown_query(const char *q, char *out, size_t len)
+{
+	const char *id = q ? strstr(q, "uploadId=") : NULL;
+
+	if (!q)
+		out[0] = '\0';
+	else if (!id)
+		snprintf(out, len, "?%s", q);
+	else
+		snprintf(out, len, "?%.*suploadId=...%s", (int)(id - q), q, strchr(id, '&') ? strchr(id, '&') : "");
+}
+
 static void report(struct s3 *s3, const struct req *r, const char *fmt, const char *a, const char *b)
 {
-	char what[512];
+	char what[512], query[256];
 
 	snprintf(what, sizeof(what), fmt, a, b);
-	snprintf(s3->error, sizeof(s3->error), "s3 %s bucket %s: %s %s%s%s: %s", s3->endpoint, s3->bucket,
-		 r->method, r->key ? r->key : "", r->query ? "?" : "", r->query ? r->query : "", what);
+	shown_query(r->query, query, sizeof(query));
+	snprintf(s3->error, sizeof(s3->error), "s3 %s bucket %s: %s %s%s: %s", s3->endpoint, s3->bucket,
+		 r->method, r->key ? r->key : "", query, what);
 }
 
 static int http_failure(struct s3 *s3, struct req *r)
