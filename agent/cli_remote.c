@@ -221,25 +221,28 @@ static int parse_list_args(int argc, char **argv, struct filter *f)
 
 static int compare_started(const void *a, const void *b)
 {
-	const struct snapshot_meta *x = a, *y = b;
+	const struct snapshot_meta *x = *(const struct snapshot_meta *const *)a;
+	const struct snapshot_meta *y = *(const struct snapshot_meta *const *)b;
 
 	if (x->started_at_ms != y->started_at_ms)
 		return x->started_at_ms < y->started_at_ms ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
-static void print_remote(const struct snapshot_meta *list, size_t n, bool json, char (*keys)[1024])
+/* order[i] points into list; keys[j] belongs to list[j]. */
+static void print_remote(const struct snapshot_meta *list, const struct snapshot_meta **order, size_t n,
+			 bool json, char (*keys)[1024])
 {
 	if (json) {
 		fputs("[", stdout);
 		for (size_t i = 0; i < n; i++) {
-			char *text = store_meta_to_json(&list[i]);
+			char *text = store_meta_to_json(order[i]);
 			json_t *o = text ? json_loads(text, 0, NULL) : NULL;
 
 			free(text);
 			text = NULL;
 			if (o) {
-				json_object_set_new(o, "key", json_string(keys[i]));
+				json_object_set_new(o, "key", json_string(keys[order[i] - list]));
 				text = json_dumps(o, JSON_INDENT(2));
 				json_decref(o);
 			}
@@ -252,7 +255,7 @@ static void print_remote(const struct snapshot_meta *list, size_t n, bool json, 
 	printf("%-28s %-20s %-16s %-19s %7s %-10s %8s %8s\n", "ID", "HOST", "APP", "TIME (UTC)", "PID", "REASON",
 	       "RAW MB", "GZ MB");
 	for (size_t i = 0; i < n; i++) {
-		const struct snapshot_meta *m = &list[i];
+		const struct snapshot_meta *m = order[i];
 		char when[32];
 		time_t t = (time_t)(m->started_at_ms / 1000);
 		struct tm tm;
@@ -271,6 +274,7 @@ int cmd_list_remote(const struct cli *cli, int argc, char **argv)
 	struct found found;
 	struct snapshot_meta *list;
 	char (*keys)[1024];
+	const struct snapshot_meta **order = NULL;
 	size_t n = 0;
 	int rc = parse_list_args(argc, argv, &f);
 
@@ -302,20 +306,18 @@ int cmd_list_remote(const struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (rc == 0) {
-		/* sort list and keys together: sort an index */
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = i; j > 0 && compare_started(&list[j - 1], &list[j]) > 0; j--) {
-				struct snapshot_meta t = list[j];
-				char k[1024];
-
-				list[j] = list[j - 1];
-				list[j - 1] = t;
-				memcpy(k, keys[j], sizeof(k));
-				memcpy(keys[j], keys[j - 1], sizeof(k));
-				memcpy(keys[j - 1], k, sizeof(k));
-			}
-		print_remote(list, n, f.json, keys);
+		/* oldest first: sort the entries' order, not the (large) entries */
+		order = calloc(n + 1, sizeof(*order));
+		rc = order ? 0 : 1;
+		for (size_t i = 0; order && i < n; i++)
+			order[i] = &list[i];
+		if (order)
+			qsort(order, n, sizeof(*order), compare_started);
 	}
+	if (rc == 0) {
+		print_remote(list, order, n, f.json, keys);
+	}
+	free(order);
 	store_list_free(list, n);
 	free(keys);
 	free(found.objs);
