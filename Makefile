@@ -69,7 +69,7 @@ $(BUILD)/.deps-ok:
 	$(Q)mkdir -p $(BUILD) && touch $@
 
 # The S3 tests' server (Ceph RGW, ~25 s to install): only `make test` needs it.
-TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common
+TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl
 test-deps:
 	$(Q)missing=""; for p in $(TEST_DEB_DEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

@@ -2,11 +2,12 @@
 # Issue 12: a captured snapshot (signal route) reaches a real S3 server (Ceph RGW on
 # loopback): PREFIX/ID.heapsnapshot.gz and PREFIX/ID.json, ID.upload "done" beside the
 # local copy; `heapsnap list/show/get --remote` from a config that has no store find
-# it, and get --remote returns the same bytes as the local get.
+# it, and get --remote returns the same bytes as the local get; over https the
+# certificate is verified (ca_file accepted, a self-signed one refused without it).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/rgw.sh"
 need_root
-rgw_start 19200
+rgw_start 19200 19211
 s3_creds_file "$T/creds"
 
 write_config "$T/hs.ini" capture.method=signal upload.prefix=host-a $(upload_keys)
@@ -43,6 +44,14 @@ snapshot_ok "$T/remote.heapsnapshot" || fail "remote snapshot does not parse"
 ls /tmp/heapsnap-remote-* 2>/dev/null && fail "temporary downloads left in /tmp"
 "$HEAPSNAP" -c "$T/laptop.ini" get nosuchid --remote -o "$T/x" 2>"$T/err" && fail "get of a missing id succeeded"
 grep -q "no snapshot 'nosuchid' in bucket $S3_BUCKET" "$T/err" || fail "missing id message: $(cat "$T/err")"
+# TLS is verified: with ca_file the https endpoint works, without it the certificate is refused.
+printf '[upload]\nendpoint = %s\nbucket = %s\ncredentials_file = %s\nca_file = %s\n' "$S3_TLS_ENDPOINT" "$S3_BUCKET" \
+	"$T/creds" "$RGW_D/cert.pem" > "$T/tls.ini"
+"$HEAPSNAP" -c "$T/tls.ini" list --remote | grep -q "^$id " || fail "list --remote over https with ca_file"
+grep -v '^ca_file' "$T/tls.ini" > "$T/tls-noca.ini"
+"$HEAPSNAP" -c "$T/tls-noca.ini" list --remote 2>"$T/err" && fail "a self-signed certificate was accepted without ca_file"
+cat "$T/err"
+grep -q "s3 $S3_TLS_ENDPOINT bucket $S3_BUCKET: .*[Cc]ertificate" "$T/err" || fail "TLS failure message"
 stop_agent
 grep -q "upload: queued=1 pending=0 uploaded=1 failed=0" "$T/agent.err" || fail "stats line"
 pass "uploaded, verified, listed and fetched from the bucket byte for byte"

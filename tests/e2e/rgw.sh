@@ -1,7 +1,9 @@
 # A single-node Ceph cluster with a RADOS Gateway on loopback, for the S3 tests
 # (sourced after lib.sh). One mon + one OSD (memstore: objects live in the OSD's RAM)
 # + radosgw (beast on 127.0.0.1), no systemd, no cephx, everything under $T/ceph.
-#   rgw_start PORT   mon on PORT+1, gateway on PORT; sets S3_ENDPOINT, S3_ACCESS, S3_SECRET
+#   rgw_start PORT [TLS_PORT]   mon on PORT+1, gateway on PORT (and https on TLS_PORT with
+#                    a self-signed certificate for 127.0.0.1, $RGW_D/cert.pem); sets
+#                    S3_ENDPOINT (and S3_TLS_ENDPOINT), S3_ACCESS, S3_SECRET
 #   rgw_stop_gateway / rgw_start_gateway   take only the gateway down and up again
 #   s3curl ARGS      curl signed with the test user's keys (for the tests' own checks)
 # Every wait is bounded; a start that stalls (seen about once in 13 starts on a loaded
@@ -50,7 +52,7 @@ keyring = $RGW_D/keyring
 mon data = $RGW_D/mon
 osd data = $RGW_D/osd
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$1
+rgw frontends = beast endpoint=127.0.0.1:$1${2:+ ssl_endpoint=127.0.0.1:$2 ssl_certificate=$RGW_D/cert.pem ssl_private_key=$RGW_D/key.pem}
 rgw thread pool size = 16
 CONF
 }
@@ -71,9 +73,14 @@ rgw_stop_gateway() {
 	return 0
 }
 
-rgw_try_start() { # PORT
+rgw_try_start() { # PORT [TLS_PORT]
 	rm -rf "$RGW_D"; mkdir -p "$RGW_D/run" "$RGW_D/mon" "$RGW_D/osd"
-	rgw_write_conf "$1"
+	rgw_write_conf "$1" "${2:-}"
+	if [ -n "${2:-}" ]; then
+		timeout 60 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$RGW_D/key.pem" -out "$RGW_D/cert.pem" \
+			-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 || return 1
+		S3_TLS_ENDPOINT=https://127.0.0.1:$2
+	fi
 	S3_ENDPOINT=http://127.0.0.1:$1
 	timeout 30 ceph-authtool --create-keyring "$RGW_D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null || return 1
 	timeout 30 monmaptool --create --add a "v2:127.0.0.1:$(($1 + 1))" --fsid "$(sed -n 's/^fsid = //p' "$RGW_D/ceph.conf")" \
@@ -102,14 +109,14 @@ rgw_kill_all() {
 	sleep 0.2
 }
 
-rgw_start() { # PORT
+rgw_start() { # PORT [TLS_PORT]
 	command -v radosgw >/dev/null && command -v ceph-osd >/dev/null ||
 		fail "Ceph RGW is not installed (make deps installs radosgw ceph-mon ceph-osd ceph-common)"
 	local t0=$SECONDS
-	if ! rgw_try_start "$1"; then
+	if ! rgw_try_start "$1" "${2:-}"; then
 		echo "rgw: start stalled after $((SECONDS - t0)) s, retrying once"
 		rgw_kill_all
-		rgw_try_start "$1" || { tail -n 20 "$RGW_D"/*.log; fail "Ceph RGW did not start on 127.0.0.1:$1"; }
+		rgw_try_start "$1" "${2:-}" || { tail -n 20 "$RGW_D"/*.log; fail "Ceph RGW did not start on 127.0.0.1:$1"; }
 	fi
 	echo "rgw: up on $S3_ENDPOINT in $((SECONDS - t0)) s"
 	s3curl -X PUT "$S3_ENDPOINT/$S3_BUCKET" -o /dev/null || fail "cannot create bucket $S3_BUCKET"
