@@ -44,6 +44,17 @@ snapshot_ok "$T/remote.heapsnapshot" || fail "remote snapshot does not parse"
 ls /tmp/heapsnap-remote-* 2>/dev/null && fail "temporary downloads left in /tmp"
 "$HEAPSNAP" -c "$T/laptop.ini" get nosuchid --remote -o "$T/x" 2>"$T/err" && fail "get of a missing id succeeded"
 grep -q "no snapshot 'nosuchid' in bucket $S3_BUCKET" "$T/err" || fail "missing id message: $(cat "$T/err")"
+# Disk full while the download is staged (TMPDIR on a 64 KB tmpfs): a clear error,
+# no output file, no temp file left.
+mkdir -p "$T/small" && mount -t tmpfs -o size=64k tmpfs "$T/small" || fail "cannot mount a tmpfs"
+TMPDIR=$T/small "$HEAPSNAP" -c "$T/laptop.ini" get "$id" --remote -o "$T/full.heapsnapshot" 2>"$T/err" &&
+	{ umount "$T/small"; fail "get --remote into a full TMPDIR succeeded"; }
+cat "$T/err"
+left=$(ls -A "$T/small"); umount "$T/small"
+grep -q "No space left on device" "$T/err" || fail "disk full message"
+[ -e "$T/full.heapsnapshot" ] && fail "output file written although the download failed"
+[ -z "$left" ] || fail "temporary download left: $left"
+
 # TLS is verified: with ca_file the https endpoint works, without it the certificate is refused.
 printf '[upload]\nendpoint = %s\nbucket = %s\ncredentials_file = %s\nca_file = %s\n' "$S3_TLS_ENDPOINT" "$S3_BUCKET" \
 	"$T/creds" "$RGW_D/cert.pem" > "$T/tls.ini"
