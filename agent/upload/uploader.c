@@ -206,7 +206,10 @@ static void mark_done(struct uploader *u, const char *id, const char *key, const
 	free(text);
 }
 
-/* 0 uploaded and verified; -ENOENT the snapshot is gone; else failed (why set). */
+/* 0 uploaded and verified; GONE the snapshot is no longer in the store; else -errno,
+ * failed (why set). A 404 from the server (-ENOENT: no such bucket) is a failure like
+ * any other, never "gone". */
+#define GONE 1
 static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char *why, size_t whylen)
 {
 	char gz_key[1100], json_key[1100], etag[80], jetag[80], jmd5hex[33];
@@ -224,10 +227,10 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 	int64_t t0 = mono_ms();
 	fd = store_open_blob(u->st, id);
 	if (fd < 0)
-		return -ENOENT;
+		return GONE;
 	rc = store_read_meta_text(u->st, id, &meta, &meta_len);
 	if (rc < 0 || fstat(fd, &sb) < 0) {
-		rc = -ENOENT;
+		rc = GONE;
 		goto cleanup;
 	}
 	rc = put_blob(u, gz_key, fd, (uint64_t)sb.st_size, etag, sizeof(etag), why, whylen);
@@ -404,7 +407,7 @@ static void *uploader_main(void *arg)
 			u->stats.uploaded++;
 			u->stats.bytes += bytes;
 			u->last_error[0] = '\0';
-		} else if (rc == -ENOENT) {
+		} else if (rc == GONE) {
 			uq_remove(&u->q, id);
 			log_info("upload: %s is no longer in the store, dropped from the queue", id);
 		} else if (rc != -ECANCELED || !u->stopping) {

@@ -3,7 +3,7 @@
 # bucket (no secret printed), the local snapshot kept, uploaded once the agent is
 # restarted with the right key (the queue survives the restart); (2) the gateway
 # stopped before a capture and started later: retried with backoff, uploaded once;
-# (3) a missing bucket: the CLI says so, naming it.
+# (3) a missing bucket: the agent retries (snapshot kept), the CLI says so, naming it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/rgw.sh"
 need_root
@@ -51,6 +51,19 @@ sleep 3
 [ "$(grep -c "upload: $id2 uploaded" "$T/agent.err")" = 1 ] || fail "uploaded more than once"
 [ "$(s3_keys faults/ | grep -c "$id2")" = 2 ] || fail "not exactly one object + metadata for $id2"
 grep -q "retried=[1-9]" "$T/agent.err" || fail "retries not counted"
+stop_agent
+
+# The bucket missing, seen by the agent: a failure retried like any other (a 404 is
+# not "the snapshot is gone"), the snapshot kept.
+rm "$T/store/$id1.upload"
+write_config "$T/nob.ini" capture.method=signal upload.prefix=faults $(upload_keys) upload.bucket=no-such-bucket
+mv "$T/agent.err" "$T/agent2.err"
+start_agent "$T/nob.ini"
+wait_for 20 grep -q "upload: $id1 failed again" "$T/agent.err" || fail "no retries with a missing bucket"
+grep "upload: $id1 failed:" "$T/agent.err" | grep -q "bucket no-such-bucket: .*NoSuchBucket: the bucket does not exist" ||
+	fail "agent's missing bucket message"
+grep -q "no longer in the store" "$T/agent.err" && fail "a 404 dropped the snapshot from the queue"
+[ -f "$T/store/$id1.heapsnapshot.gz" ] || fail "snapshot not kept"
 stop_agent
 
 printf '[upload]\nendpoint = %s\nbucket = no-such-bucket\ncredentials_file = %s\n' "$S3_ENDPOINT" "$T/creds" > "$T/laptop.ini"

@@ -61,6 +61,7 @@ rgw_start_gateway() {
 	radosgw -f -c "$RGW_D/ceph.conf" -n client.rgw >>"$RGW_D/radosgw.out" 2>&1 &
 	RGW_PID=$!
 	PIDS+=("$RGW_PID")
+	RGW_PIDS+=("$RGW_PID")
 	wait_for 60 curl -s -o /dev/null "$S3_ENDPOINT/" || return 1
 }
 
@@ -88,12 +89,14 @@ rgw_try_start() { # PORT [TLS_PORT]
 	timeout 30 ceph-mon -c "$RGW_D/ceph.conf" --mkfs -i a --monmap "$RGW_D/monmap" >/dev/null 2>&1 || return 1
 	ceph-mon -f -c "$RGW_D/ceph.conf" -i a >>"$RGW_D/mon.out" 2>&1 &
 	PIDS+=("$!")
+	RGW_PIDS+=("$!")
 	local uuid id
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	id=$(rgw_ceph osd new "$uuid" 2>/dev/null) || return 1
 	timeout 30 ceph-osd -c "$RGW_D/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" >/dev/null 2>&1 || return 1
 	ceph-osd -f -c "$RGW_D/ceph.conf" -i "$id" >>"$RGW_D/osd.out" 2>&1 &
 	PIDS+=("$!")
+	RGW_PIDS+=("$!")
 	wait_for 30 rgw_osd_up || return 1
 	rgw_start_gateway || return 1
 	timeout 30 radosgw-admin -c "$RGW_D/ceph.conf" user create --uid=heapsnap --display-name=heapsnap \
@@ -102,11 +105,13 @@ rgw_try_start() { # PORT [TLS_PORT]
 
 rgw_osd_up() { rgw_ceph osd stat 2>/dev/null | grep -q '1 up'; }
 
-# rgw_kill_all: every daemon of this cluster (before a retry, and at the end).
+# rgw_kill_all: every daemon this script started (before a retry; lib.sh's cleanup
+# kills them at the end), by pid.
+RGW_PIDS=()
 rgw_kill_all() {
-	local f p
-	for p in $(pgrep -f -- "-c $RGW_D/ceph.conf" || true); do kill -KILL "$p" 2>/dev/null; done
-	sleep 0.2
+	local p
+	for p in "${RGW_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	RGW_PIDS=()
 }
 
 rgw_start() { # PORT [TLS_PORT]
