@@ -439,7 +439,10 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
 		return -1;
 	}
-	snprintf(path, len, "%s/heapsnap-remote-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	char id[64] = "";
+	key_id(key, ".json", id, sizeof(id));
+	/* the id in the name: messages about the download name the snapshot */
+	snprintf(path, len, "%s/heapsnap-remote-%s.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", id);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0 || nfetched == 4) {
 		fprintf(stderr, "heapsnap: %s --remote: cannot create a temporary file in %s: %s\n", cmd,

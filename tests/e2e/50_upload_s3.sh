@@ -44,6 +44,19 @@ snapshot_ok "$T/remote.heapsnapshot" || fail "remote snapshot does not parse"
 ls /tmp/heapsnap-remote-* 2>/dev/null && fail "temporary downloads left in /tmp"
 "$HEAPSNAP" -c "$T/laptop.ini" get nosuchid --remote -o "$T/x" 2>"$T/err" && fail "get of a missing id succeeded"
 grep -q "no snapshot 'nosuchid' in bucket $S3_BUCKET" "$T/err" || fail "missing id message: $(cat "$T/err")"
+# A damaged object in the bucket (the first 100 KB of the real one, under another id):
+# get --remote verifies like a local get and writes nothing.
+bad=20261201T000000Z-1-dead
+head -c 100000 "$T/store/$id.heapsnapshot.gz" > "$T/bad.gz"
+sed "s/$id/$bad/" "$T/store/$id.json" > "$T/bad.json"
+s3curl -T "$T/bad.gz" "$S3_ENDPOINT/$S3_BUCKET/host-a/$bad.heapsnapshot.gz" -o /dev/null || fail "PUT bad"
+s3curl -T "$T/bad.json" "$S3_ENDPOINT/$S3_BUCKET/host-a/$bad.json" -o /dev/null || fail "PUT bad json"
+"$HEAPSNAP" -c "$T/laptop.ini" get "$bad" --remote -o "$T/bad.heapsnapshot" 2>"$T/err" && fail "a damaged object was returned"
+cat "$T/err"
+grep -q "heapsnap-remote-$bad.* is damaged\|heapsnap-remote-$bad.* not a complete snapshot" "$T/err" || fail "damaged object message"
+[ -e "$T/bad.heapsnapshot" ] && fail "output written for a damaged object"
+s3curl -X DELETE "$S3_ENDPOINT/$S3_BUCKET/host-a/$bad.json" -o /dev/null
+
 # Disk full while the download is staged (TMPDIR on a 64 KB tmpfs): a clear error,
 # no output file, no temp file left.
 mkdir -p "$T/small" && mount -t tmpfs -o size=64k tmpfs "$T/small" || fail "cannot mount a tmpfs"
