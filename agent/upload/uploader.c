@@ -303,14 +303,16 @@ static void scan_store(struct uploader *u, bool at_start)
 	store_list_free(list, count);
 }
 
-static void record_failure(struct uploader *u, const char *id, const char *why)
+/* Under u->lock: count the failure, schedule the retry; the new ID.upload text is
+ * returned (malloc'ed, NULL if none) for the caller to write once the lock is released
+ * (an fsync under the lock would stall uploader_notify, called from the event loop). */
+static char *record_failure(struct uploader *u, const char *id, const char *why)
 {
 	struct upload_rec r = { .state = UPLOAD_QUEUED };
 	int i = uq_find(&u->q, id);
-	char *text;
 
 	if (i < 0)
-		return;
+		return NULL;
 	uint64_t delay = uq_failed(&u->q, i, mono_ms(), (uint64_t)u->cfg->upload_retry_max_s * 1000, rnd32());
 	r.attempts = u->q.items[i].attempts;
 	u->stats.failed++;
@@ -323,10 +325,7 @@ static void record_failure(struct uploader *u, const char *id, const char *why)
 			  (double)delay / 1000.0);
 	}
 	snprintf(r.last_error, sizeof(r.last_error), "%s", why);
-	text = upload_rec_format(&r);
-	if (text)
-		store_side_write(u->st, id, ".upload", text);
-	free(text);
+	return upload_rec_format(&r);
 }
 
 /* Wait for work: the oldest due item's id into id, false when stopping. */
@@ -394,6 +393,7 @@ static void *uploader_main(void *arg)
 	log_stats(u);
 	while (next_job(u, id, sizeof(id), &attempts, &next_scan)) {
 		uint64_t bytes = 0;
+		char *state = NULL;
 
 		why[0] = '\0';
 		int rc = upload_one(u, id, &bytes, why, sizeof(why));
@@ -411,9 +411,12 @@ static void *uploader_main(void *arg)
 			uq_remove(&u->q, id);
 			log_info("upload: %s is no longer in the store, dropped from the queue", id);
 		} else if (rc != -ECANCELED || !u->stopping) {
-			record_failure(u, id, why[0] ? why : strerror(-rc));
+			state = record_failure(u, id, why[0] ? why : strerror(-rc));
 		}
 		pthread_mutex_unlock(&u->lock);
+		if (state)
+			store_side_write(u->st, id, ".upload", state);
+		free(state);
 		log_stats(u);
 	}
 	return NULL;
