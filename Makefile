@@ -2,7 +2,7 @@
 #
 #   make          build build/heapsnapd and build/heapsnap (installs missing Debian packages first)
 #   make run      build, then run heapsnapd in the foreground with conf/heapsnap.ini
-#   make test     unit tests (plain and ASan/UBSan), fuzz smoke, end-to-end tests (root)
+#   make test     (installs the S3 test server, Ceph RGW) unit tests (plain and ASan/UBSan), fuzz smoke, end-to-end tests (root)
 #   make bench    side-by-side ratios (not a test)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -32,20 +32,21 @@ BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 VERSION  := 0.1.0
-PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl
+PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl expat libcrypto
 OPTFLAGS ?= -O2 -g
 # Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
 HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN ?= -Wl,-z,relro -Wl,-z,now
 CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
             -I$(OUT) -Iagent -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
-LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lpthread
+LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lexpat -lcrypto -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 
 DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
             libjansson-dev libcmocka-dev pkg-config make gcc iproute2 util-linux \
             libclang-rt-14-dev procps python3 libmicrohttpd-dev libcurl4-openssl-dev \
-            prometheus prometheus-alertmanager strace curl lintian dpkg-dev systemd
+            prometheus prometheus-alertmanager strace curl lintian dpkg-dev systemd \
+            libexpat1-dev libssl-dev
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
@@ -74,6 +75,19 @@ $(BUILD)/.deps-ok: Makefile
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	$(Q)mkdir -p $(BUILD) && touch $@
+
+# The S3 tests' server (Ceph RGW, ~25 s to install): only `make test` needs it.
+TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl
+test-deps:
+	$(Q)missing=""; for p in $(TEST_DEB_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "test-deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "test-deps: missing Debian packages:$$missing (run 'make test-deps' as root)"; exit 1; fi; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+.PHONY: test-deps
 
 # --- BPF ------------------------------------------------------------------
 $(OUT)/vmlinux.h: | $(BUILD)/.deps-ok
@@ -146,7 +160,7 @@ run: all
 	$(Q)mkdir -p var && chmod 700 var
 	$(BUILD)/heapsnapd -c conf/heapsnap.ini
 
-test: all unit-build asan fuzz-build
+test: all test-deps unit-build asan fuzz-build
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
 
 bench: all

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture_route.h"
+#include "fileio.h"
 #include "guard.h"
 #include "late_sweep.h"
 #include "log.h"
@@ -85,6 +86,19 @@ static void emit_failed(struct capturer *c, const struct capture_job *job, const
 	alert_emit(c->alerts, ev);
 }
 
+/* /etc/machine-id (32 hex), "" if unreadable. */
+static void machine_id(char *out, size_t len)
+{
+	char buf[64];
+	ssize_t n = read_small_file("/etc/machine-id", buf, sizeof(buf));
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(out, len, "%s", buf);
+}
+
 static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 		      const struct proc_info *p, const char *method)
 {
@@ -95,6 +109,13 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	snprintf(m->node_version, sizeof(m->node_version), "%s", p->node_version);
 	snprintf(m->cmdline, sizeof(m->cmdline), "%s", p->cmdline);
 	snprintf(m->cgroup, sizeof(m->cgroup), "%s", p->cgroup);
+	snprintf(m->app, sizeof(m->app), "%s", p->labels.app);
+	snprintf(m->container_id, sizeof(m->container_id), "%s", p->labels.container_id);
+	snprintf(m->pod_uid, sizeof(m->pod_uid), "%s", p->labels.pod_uid);
+	snprintf(m->pod_name, sizeof(m->pod_name), "%s", p->labels.pod_name);
+	snprintf(m->pod_namespace, sizeof(m->pod_namespace), "%s", p->labels.pod_namespace);
+	snprintf(m->container_name, sizeof(m->container_name), "%s", p->labels.container_name);
+	machine_id(m->machine_id, sizeof(m->machine_id));
 	snprintf(m->reason, sizeof(m->reason), "%s", job->reason);
 	snprintf(m->method, sizeof(m->method), "%s", method);
 	m->rss_bytes = job->rss_bytes;

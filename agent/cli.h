@@ -5,11 +5,16 @@
 #define HS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct config;
 
 struct cli {
+	const struct config *cfg;  /* the loaded config ([upload] for --remote) */
 	const char *config_path;   /* -c FILE (default /etc/heapsnap/heapsnap.ini when it exists) */
 	const char *store_dir;     /* --store DIR, overrides the config's [store] dir */
 	const char *state_socket;  /* the agent's state socket (from the config) */
+	bool remote;               /* diff/summary --remote: ids name snapshots in the bucket */
 };
 
 /* cli_store.c */
@@ -17,6 +22,17 @@ int cmd_list(const struct cli *cli, int argc, char **argv);
 int cmd_show(const struct cli *cli, int argc, char **argv);
 int cmd_get(const struct cli *cli, int argc, char **argv);
 int cmd_rm(const struct cli *cli, int argc, char **argv);
+/* Decompress a .gz snapshot into fd (verified complete), or FILE written atomically.
+ * 0, or -1 / 1 after printing why. */
+int cli_decompress_to(const char *blob, int out_fd, const char *out_name);
+int cli_get_to_file(const char *blob, const char *path);
+/* cli_remote.c: the same commands on the bucket of [upload]. */
+int cmd_list_remote(const struct cli *cli, int argc, char **argv);
+int cmd_show_remote(const struct cli *cli, const char *id, bool json);
+int cmd_get_remote(const struct cli *cli, const char *id, const char *output);
+/* Download snapshot ID (or a unique prefix) from the bucket into a temporary file
+ * (removed at exit) whose path goes into path. 0, or 1 after printing why. */
+int cli_remote_fetch(const struct cli *cli, const char *id, char *path, size_t len);
 /* cli_analyze.c */
 int cmd_diff(const struct cli *cli, int argc, char **argv);
 int cmd_summary(const struct cli *cli, int argc, char **argv);

@@ -21,6 +21,7 @@
 struct analyze_opts {
 	bool json;
 	bool report;
+	bool remote;          /* --remote: ids are looked up in the [upload] bucket */
 	size_t top;
 	bool top_set;
 	char *args[2];
@@ -31,6 +32,8 @@ struct analyze_opts {
 static int resolve_snapshot(const struct cli *cli, const char *arg, char *path, size_t len)
 {
 	struct stat st;
+	if (cli->remote)
+		return cli_remote_fetch(cli, arg, path, len);
 	if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
 		snprintf(path, len, "%s", arg);
 		return 0;
@@ -65,6 +68,7 @@ static int parse_opts(int argc, char **argv, int want_args, struct analyze_opts 
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "report", no_argument, NULL, 'r' },
+		{ "remote", no_argument, NULL, 'R' },
 		{ "top", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -77,6 +81,7 @@ static int parse_opts(int argc, char **argv, int want_args, struct analyze_opts 
 		switch (opt) {
 		case 'j': o->json = true; break;
 		case 'r': o->report = true; break;
+		case 'R': o->remote = true; break;
 		case 't':
 			errno = 0;
 			o->top = strtoul(optarg, &end, 10);
@@ -141,9 +146,13 @@ int cmd_diff(const struct cli *cli, int argc, char **argv)
 	int rc;
 	if (parse_opts(argc, argv, 2, &o)) {
 		fprintf(stderr, "usage: heapsnap diff BASE NEW [--json] [--top N] [--report]\n"
-			"  --report  print the agent's leak report (top_growth, retainer_path) as JSON\n");
+			"  --report  print the agent's leak report (top_growth, retainer_path) as JSON\n"
+			"  --remote  BASE and NEW are ids in the [upload] bucket\n");
 		return 2;
 	}
+	struct cli c = *cli;
+	c.remote = o.remote;
+	cli = &c;
 	rc = resolve_snapshot(cli, o.args[0], base_path, sizeof(base_path));
 	if (!rc)
 		rc = resolve_snapshot(cli, o.args[1], new_path, sizeof(new_path));
@@ -178,10 +187,13 @@ int cmd_summary(const struct cli *cli, int argc, char **argv)
 	struct hs_summary sum = { 0 };
 	int rc;
 	if (parse_opts(argc, argv, 1, &o)) {
-		fprintf(stderr, "usage: heapsnap summary ID|FILE [--json] [--top N] [--report]\n"
+		fprintf(stderr, "usage: heapsnap summary ID|FILE [--json] [--top N] [--report] [--remote]\n"
 			"  --report  print the leak report the agent makes without a baseline (basis summary)\n");
 		return 2;
 	}
+	struct cli c = *cli;
+	c.remote = o.remote;
+	cli = &c;
 	rc = resolve_snapshot(cli, o.args[0], path, sizeof(path));
 	if (!rc && o.report)
 		return print_report(NULL, path);

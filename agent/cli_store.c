@@ -20,18 +20,21 @@
 
 struct store_args {
 	bool json;
+	bool remote;          /* --remote: the bucket of [upload] */
 	const char *output;   /* get -o FILE */
 	const char *id;
 };
 
 /* Options may come before or after the id. Returns 0, or 2 (usage) after a message. */
 static int parse_args(int argc, char **argv, bool allow_json, bool allow_output, bool want_id,
-		      struct store_args *a)
+		      bool allow_remote, struct store_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		if (allow_json && strcmp(argv[i], "--json") == 0) {
 			a->json = true;
+		} else if (want_id && allow_remote && strcmp(argv[i], "--remote") == 0) {
+			a->remote = true;
 		} else if (allow_output && (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0)) {
 			if (++i >= argc) {
 				fprintf(stderr, "heapsnap: %s: -o needs a file name\n", argv[0]);
@@ -133,8 +136,12 @@ int cmd_list(const struct cli *cli, int argc, char **argv)
 	struct snapshot_meta *list;
 	struct store *st;
 	size_t count;
-	int rc = parse_args(argc, argv, true, false, false, &a);
+	int rc;
 
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--remote") == 0)
+			return cmd_list_remote(cli, argc, argv);
+	rc = parse_args(argc, argv, true, false, false, false, &a);
 	if (rc)
 		return rc;
 	st = open_store(cli);
@@ -186,10 +193,12 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, true, false, true, &a);
+	int rc = parse_args(argc, argv, true, false, true, true, &a);
 
 	if (rc)
 		return rc;
+	if (a.remote)
+		return cmd_show_remote(cli, a.id, a.json);
 	st = open_store(cli);
 	if (!st)
 		return 1;
@@ -215,7 +224,7 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 }
 
 /* Decompress the blob into out_fd, checking it is a complete snapshot. 0 or -1 (printed). */
-static int decompress_to(const char *blob, int out_fd, const char *out_name)
+int cli_decompress_to(const char *blob, int out_fd, const char *out_name)
 {
 	static unsigned char buf[256 * 1024];
 	struct snap_verify *v = snap_verify_new();
@@ -266,7 +275,7 @@ out:
 }
 
 /* FILE written as FILE.XXXXXX, fsync, rename: never a half file under the name asked for. */
-static int get_to_file(const char *blob, const char *path)
+int cli_get_to_file(const char *blob, const char *path)
 {
 	char tmp[PATH_MAX];
 	int fd, rc;
@@ -281,7 +290,7 @@ static int get_to_file(const char *blob, const char *path)
 		return 1;
 	}
 	fchmod(fd, 0600);
-	rc = decompress_to(blob, fd, path);
+	rc = cli_decompress_to(blob, fd, path);
 	if (rc == 0 && fsync(fd) < 0) {
 		fprintf(stderr, "heapsnap: get: write %s: %s\n", path, strerror(errno));
 		rc = -1;
@@ -305,10 +314,12 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, false, true, true, &a);
+	int rc = parse_args(argc, argv, false, true, true, true, &a);
 
 	if (rc)
 		return rc;
+	if (a.remote)
+		return cmd_get_remote(cli, a.id, a.output);
 	st = open_store(cli);
 	if (!st)
 		return 1;
@@ -318,9 +329,9 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
 	}
 	store_blob_path(st, m.id, blob, sizeof(blob));
 	if (a.output && strcmp(a.output, "-") != 0)
-		rc = get_to_file(blob, a.output);
+		rc = cli_get_to_file(blob, a.output);
 	else
-		rc = decompress_to(blob, STDOUT_FILENO, "stdout") < 0 ? 1 : 0;
+		rc = cli_decompress_to(blob, STDOUT_FILENO, "stdout") < 0 ? 1 : 0;
 	store_meta_free(&m);
 	store_close(st);
 	return rc;
@@ -331,7 +342,7 @@ int cmd_rm(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, false, false, true, &a);
+	int rc = parse_args(argc, argv, false, false, true, false, &a);
 
 	if (rc)
 		return rc;

@@ -78,7 +78,18 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("alertmanager", "resend_s", T_UINT, am_resend_s, "60", 1, 86400)               \
 	X("alertmanager", "username", T_STR, am_username, "", 0, 0)                      \
 	X("alertmanager", "password_file", T_PATH, am_password_file, "", 0, 0)          \
-	X("alertmanager", "bearer_token_file", T_PATH, am_bearer_token_file, "", 0, 0)
+	X("alertmanager", "bearer_token_file", T_PATH, am_bearer_token_file, "", 0, 0) \
+	X("upload", "endpoint", T_STR, upload_endpoint, "", 0, 0)                        \
+	X("upload", "bucket", T_STR, upload_bucket, "", 0, 0)                            \
+	X("upload", "prefix", T_STR, upload_prefix, "", 0, 0)                            \
+	X("upload", "region", T_STR, upload_region, "us-east-1", 0, 0)                   \
+	X("upload", "path_style", T_BOOL, upload_path_style, "on", 0, 0)                 \
+	X("upload", "credentials_file", T_PATH, upload_credentials_file, "", 0, 0)       \
+	X("upload", "profile", T_STR, upload_profile, "default", 0, 0)                   \
+	X("upload", "keep_local", T_BOOL, upload_keep_local, "on", 0, 0)                 \
+	X("upload", "ca_file", T_PATH, upload_ca_file, "", 0, 0)                         \
+	X("upload", "part_mb", T_MB, upload_part_bytes, "16", 5, 1024)                   \
+	X("upload", "retry_max_s", T_UINT, upload_retry_max_s, "300", 1, 86400)
 
 struct key_desc {
 	const char *section;
@@ -97,7 +108,7 @@ static const struct key_desc keys[] = { CONFIG_KEYS(KEY_DESC) };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = { "agent", "trigger", "capture", "store", "alert", "metrics",
-					"alertmanager" };
+					"alertmanager", "upload" };
 
 /* State of one parse. */
 struct parse_ctx {
@@ -440,6 +451,42 @@ static int key_index(const char *name)
 	return -1;
 }
 
+/* [upload]: an endpoint is an http(s) URL without a path, and needs a bucket; the
+ * bucket and prefix become parts of object keys and URLs. */
+static void check_upload(struct parse_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	const char *e = cfg->upload_endpoint, *host;
+
+	if (!e[0])
+		return;
+	c->line = c->key_line[key_index("endpoint")];
+	host = strncmp(e, "http://", 7) == 0 ? e + 7 : strncmp(e, "https://", 8) == 0 ? e + 8 : NULL;
+	if (!host || !*host || strpbrk(host, "/?# ")) {
+		ctx_error(c, "bad endpoint '%s' (expected http://HOST[:PORT] or https://HOST[:PORT], no path)", e);
+		return;
+	}
+	c->line = c->key_line[key_index("bucket")];
+	if (!c->line)
+		c->line = c->key_line[key_index("endpoint")];
+	if (!cfg->upload_bucket[0] || strspn(cfg->upload_bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+	    strlen(cfg->upload_bucket) || strlen(cfg->upload_bucket) < 3) {
+		ctx_error(c, "bucket '%s' for endpoint %s: an S3 bucket name is 3-63 bytes of a-z, 0-9, '.' and '-'",
+			  cfg->upload_bucket, e);
+		return;
+	}
+	c->line = c->key_line[key_index("prefix")];
+	if (cfg->upload_prefix[0] == '/' || strstr(cfg->upload_prefix, "//") ||
+	    (cfg->upload_prefix[0] && cfg->upload_prefix[strlen(cfg->upload_prefix) - 1] == '/')) {
+		ctx_error(c, "bad prefix '%s' (no leading, trailing or double '/')", cfg->upload_prefix);
+		return;
+	}
+	if (!cfg->upload_profile[0]) {
+		c->line = c->key_line[key_index("profile")];
+		ctx_error(c, "profile must not be empty");
+	}
+}
+
 static void check_consistency(struct parse_ctx *c)
 {
 	struct config *cfg = c->cfg;
@@ -458,6 +505,7 @@ static void check_consistency(struct parse_ctx *c)
 		c->line = c->key_line[key_index("bearer_token_file")];
 		ctx_error(c, "[alertmanager] bearer_token_file and username/password_file exclude each other");
 	}
+	check_upload(c);
 	if (cfg->state_socket[0] && strlen(cfg->state_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		c->line = c->key_line[key_index("state_socket")];
 		ctx_error(c, "state_socket path too long for a unix socket (max %zu bytes)",

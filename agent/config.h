@@ -78,6 +78,19 @@ struct config {
 	char am_username[128];        /* username = (basic auth, with password_file) */
 	char am_password_file[PATH_MAX]; /* password_file = (0600) */
 	char am_bearer_token_file[PATH_MAX]; /* bearer_token_file = (0600) */
+
+	/* [upload]: S3-compatible object storage ("" endpoint = off) */
+	char upload_endpoint[512];    /* endpoint = http(s)://HOST[:PORT] */
+	char upload_bucket[64];       /* bucket = */
+	char upload_prefix[256];      /* prefix = (empty: the host name) */
+	char upload_region[64];       /* region = us-east-1 */
+	bool upload_path_style;       /* path_style = on: URL/BUCKET/KEY, else BUCKET.HOST/KEY */
+	char upload_credentials_file[PATH_MAX]; /* credentials_file = (empty: environment) */
+	char upload_profile[128];     /* profile = default */
+	bool upload_keep_local;       /* keep_local = on: keep the local copy once uploaded */
+	char upload_ca_file[PATH_MAX];/* ca_file = (empty: the system's CAs) */
+	uint64_t upload_part_bytes;   /* part_mb = 16: multipart part size (and threshold) */
+	unsigned upload_retry_max_s;  /* retry_max_s = 300: longest wait between retries */
 };
 
 /* Defaults for every key. */

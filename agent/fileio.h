@@ -9,6 +9,10 @@
  * Returns 0, or -errno. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Read up to len bytes (fewer only at end of file), retrying on EINTR.
+ * The number of bytes read, or -errno. */
+ssize_t read_full(int fd, void *buf, size_t len);
+
 /* Read up to cap-1 bytes of a small file (/proc, /sys, cgroupfs) into buf and
  * NUL-terminate it. The number of bytes read, or -errno. */
 ssize_t read_small_file(const char *path, char *buf, size_t cap);

@@ -14,6 +14,11 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  list [--json]                 stored snapshots, oldest first\n"
+	"  list --remote [--host H] [--app A] [--container C] [--since T] [--json]\n"
+	"                                snapshots in the [upload] bucket, every host (T: ISO-8601\n"
+	"                                UTC like 2026-12-01T20:00:00Z, or an age: 30m, 2h, 7d)\n"
+	"  show ID --remote, get ID --remote [-o FILE], diff BASE NEW --remote, summary ID --remote\n"
+	"                                the same, with ids from the [upload] bucket\n"
 	"  show ID [--json]              one snapshot's metadata (an id prefix is enough)\n"
 	"  get ID [-o FILE]              the snapshot, decompressed (stdout by default)\n"
 	"  rm ID                         remove a snapshot\n"
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
 	if (!cli.store_dir)
 		cli.store_dir = cfg.store_dir;
 	cli.state_socket = cfg.state_socket;
+	cli.cfg = &cfg;
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0)

@@ -34,6 +34,7 @@
 #include "probes.h"
 #include "state.h"
 #include "store.h"
+#include "upload/uploader.h"
 
 #define DEFAULT_CONFIG "/etc/heapsnap/heapsnap.ini"
 
@@ -42,6 +43,7 @@ struct daemon {
 	struct agent agent;
 	struct loop *loop;
 	struct store *store;
+	struct uploader *uploader;
 	int signal_fd;
 	int state_fd;
 	int lock_fd;
@@ -198,8 +200,11 @@ static void on_capture_done(void *ctx)
 	struct daemon *d = ctx;
 	struct capture_outcome o;
 
-	while (capturer_take(d->agent.capturer, &o) == 1)
+	while (capturer_take(d->agent.capturer, &o) == 1) {
 		agent_capture_finished(&d->agent, &o);
+		if (o.ok && o.snapshot_id[0])
+			uploader_notify(d->uploader, o.snapshot_id);
+	}
 	if (d->http)
 		publish_store(d);
 }
@@ -375,6 +380,11 @@ static int start(struct daemon *d)
 	}
 	store_set_quota(d->store, d->cfg.max_total_bytes, d->cfg.max_count, d->cfg.max_age_days,
 			d->cfg.min_free_bytes);
+	d->uploader = uploader_start(&d->cfg, d->store, err, sizeof(err));
+	if (!d->uploader && err[0]) {
+		log_error("[upload] %s", err);
+		return 1;
+	}
 	d->agent.cfg = &d->cfg;
 	d->agent.alerts = alerter_new(&d->cfg);
 	if (!d->agent.alerts) {
@@ -447,6 +457,7 @@ static void stop(struct daemon *d)
 	metrics_server_stop(d->http);
 	capturer_free(d->agent.capturer);
 	connect_guard_free(d->agent.cguard);
+	uploader_stop(d->uploader);  /* reads the store: before store_close */
 	probes_stop(d->agent.probes);
 	gc_tracker_free(d->agent.gc);
 	agent_free_procs(&d->agent);

@@ -359,6 +359,8 @@ static void parse_words(char **words, int n, bool stop_at_script, struct node_op
 		if (strcmp(w, "--") == 0 && stop_at_script)
 			return;
 		if (w[0] != '-' || w[1] == '\0') {
+			if (stop_at_script && w[0] != '-')
+				snprintf(o->script, sizeof(o->script), "%s", w);
 			if (stop_at_script)
 				return; /* the script (or "-" for stdin): the rest is the script's */
 			continue;
@@ -679,6 +681,10 @@ static int read_args_and_options(pid_t pid, struct proc_info *out)
 	if (read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0)
 		node_options = env_get(env, env_len, "NODE_OPTIONS");
 	node_opts_parse(argv, argv_len, node_options, &out->opts);
+	labels_from_cgroup(out->cgroup, &out->labels);
+	if (env_len)
+		labels_from_env(env, env_len, &out->labels);
+	labels_app(out->opts.script, &out->labels);
 cleanup:
 	free(argv);
 	free(env);

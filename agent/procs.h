@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "labels.h"
 #include <sys/types.h>
 
 struct node_opts {
@@ -18,6 +20,7 @@ struct node_opts {
 	bool inspect_port_random;        /* port 0 given: Node picks a free port when it opens */
 	bool disable_sigusr1;            /* --disable-sigusr1 */
 	bool use_largepages;             /* --use-largepages=on|silent */
+	char script[256];                /* the script argument, as given ("" for -e, REPL) */
 };
 
 struct proc_info {
@@ -31,6 +34,7 @@ struct proc_info {
 	char cgroup[512];                /* cgroup v2 path ("0::/..."), or v1 memory controller path */
 	char node_version[32];           /* "v20.20.2", or "" if not found */
 	struct node_opts opts;           /* cmdline options before the script, then NODE_OPTIONS */
+	struct labels labels;            /* container / pod / app labels (labels.h) */
 };
 
 /* Read everything above. Returns 0, or -errno (ESRCH when the process is gone). */

@@ -28,6 +28,7 @@
 #define GZ_SUFFIX ".heapsnapshot.gz"
 #define JSON_SUFFIX ".json"
 #define TMP_SUFFIX ".tmp"
+#define SIDE_SUFFIX ".upload"        /* the one side file so far (store_side_*) */
 #define OUT_CHUNK (256 * 1024)
 #define FREE_CHECK_EVERY (4ull << 20)   /* raw bytes between statvfs checks */
 
@@ -36,6 +37,8 @@ struct store {
 	int dirfd;
 	uint64_t max_total_bytes, min_free_bytes;
 	unsigned max_count, max_age_days;
+	void (*evict_hook)(const char *id, void *ctx);
+	void *evict_ctx;
 };
 
 struct store_writer {
@@ -164,8 +167,8 @@ static void clean_leftovers(struct store *st)
 
 		if (has_suffix(de->d_name, TMP_SUFFIX)) {
 			unlinkat(st->dirfd, de->d_name, 0);
-		} else if (has_suffix(de->d_name, GZ_SUFFIX)) {
-			n -= strlen(GZ_SUFFIX);
+		} else if (has_suffix(de->d_name, GZ_SUFFIX) || has_suffix(de->d_name, SIDE_SUFFIX)) {
+			n -= strlen(has_suffix(de->d_name, GZ_SUFFIX) ? GZ_SUFFIX : SIDE_SUFFIX);
 			snprintf(json, sizeof(json), "%.*s" JSON_SUFFIX, (int)n, de->d_name);
 			if (faccessat(st->dirfd, json, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 				unlinkat(st->dirfd, de->d_name, 0);
@@ -311,6 +314,7 @@ static const char *const known_keys[] = {
 	"id", "host", "pid", "exe", "node_version", "cmdline", "cgroup", "reason", "rss_bytes",
 	"threshold_bytes", "method", "triggered_at_ms", "started_at_ms", "ended_at_ms", "capture_ms",
 	"raw_bytes", "size_bytes", "node_count", "edge_count", "started_at", "inspector_window_ms",
+	"app", "machine_id", "container_id", "pod_uid", "pod_name", "pod_namespace", "container_name",
 };
 
 static bool is_known_key(const char *key)
@@ -361,6 +365,13 @@ static json_t *meta_to_object(const struct snapshot_meta *m)
 	json_object_set_new(o, "edge_count", json_integer((json_int_t)m->edge_count));
 	if (m->inspector_opened)
 		json_object_set_new(o, "inspector_window_ms", json_integer(m->inspector_window_ms));
+	json_object_set_new(o, "app", json_string(m->app));
+	json_object_set_new(o, "machine_id", json_string(m->machine_id));
+	json_object_set_new(o, "container_id", json_string(m->container_id));
+	json_object_set_new(o, "pod_uid", json_string(m->pod_uid));
+	json_object_set_new(o, "pod_name", json_string(m->pod_name));
+	json_object_set_new(o, "pod_namespace", json_string(m->pod_namespace));
+	json_object_set_new(o, "container_name", json_string(m->container_name));
 	if (m->extra_json) {
 		json_t *extra = json_loads(m->extra_json, 0, NULL);
 
@@ -423,6 +434,13 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	m->edge_count = (uint64_t)get_int(o, "edge_count");
 	m->inspector_opened = json_object_get(o, "inspector_window_ms") != NULL;
 	m->inspector_window_ms = get_int(o, "inspector_window_ms");
+	copy_string(o, "app", m->app, sizeof(m->app));
+	copy_string(o, "machine_id", m->machine_id, sizeof(m->machine_id));
+	copy_string(o, "container_id", m->container_id, sizeof(m->container_id));
+	copy_string(o, "pod_uid", m->pod_uid, sizeof(m->pod_uid));
+	copy_string(o, "pod_name", m->pod_name, sizeof(m->pod_name));
+	copy_string(o, "pod_namespace", m->pod_namespace, sizeof(m->pod_namespace));
+	copy_string(o, "container_name", m->container_name, sizeof(m->container_name));
 	if (!extra)
 		return;
 	json_object_foreach(o, key, value) {
@@ -432,6 +450,20 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	if (json_object_size(extra) > 0)
 		m->extra_json = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
+}
+
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EINVAL;
+	}
+	meta_from_object(o, m);
+	json_decref(o);
+	return id_is_safe(m->id) ? 0 : -EINVAL;
 }
 
 /* Read NAME (an ID.json) into m. */
@@ -614,8 +646,103 @@ int store_remove(struct store *st, const char *id)
 	snprintf(name, sizeof(name), "%s" GZ_SUFFIX, id);
 	if (unlinkat(st->dirfd, name, 0) < 0 && rc == 0 && errno != ENOENT)
 		rc = -errno;
+	snprintf(name, sizeof(name), "%s" SIDE_SUFFIX, id);
+	unlinkat(st->dirfd, name, 0);
 	fsync(st->dirfd);
 	return rc;
+}
+
+/* ---- side files and raw access ---------------------------------------------------- */
+
+static int side_name(const char *id, const char *suffix, char *name, size_t len)
+{
+	if (!id_is_safe(id) || strcmp(suffix, SIDE_SUFFIX) != 0)
+		return -EINVAL;
+	snprintf(name, len, "%s%s", id, suffix);
+	return 0;
+}
+
+int store_side_write(struct store *st, const char *id, const char *suffix, const char *text)
+{
+	char name[NAME_MAX + 1], err[PATH_MAX + 128];
+	int rc = side_name(id, suffix, name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	rc = write_file_atomic(st, name, text, strlen(text), err, sizeof(err));
+	if (rc < 0)
+		log_warn("%s", err);
+	return rc;
+}
+
+static int read_whole(int dirfd, const char *name, size_t max, char **text, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	char *buf = NULL;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
+		rc = -EINVAL;
+		goto cleanup;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	ssize_t n = read_full(fd, buf, (size_t)sb.st_size);
+	if (n < 0) {
+		rc = (int)n;
+		goto cleanup;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	if (len)
+		*len = (size_t)n;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int store_side_read(struct store *st, const char *id, const char *suffix, char **text)
+{
+	char name[NAME_MAX + 1];
+	int rc = side_name(id, suffix, name, sizeof(name));
+
+	return rc < 0 ? rc : read_whole(st->dirfd, name, 1 << 20, text, NULL);
+}
+
+int store_read_meta_text(struct store *st, const char *id, char **text, size_t *len)
+{
+	char name[NAME_MAX + 1];
+
+	if (!id_is_safe(id))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%s" JSON_SUFFIX, id);
+	return read_whole(st->dirfd, name, 64 << 20, text, len);
+}
+
+int store_open_blob(struct store *st, const char *id)
+{
+	char name[NAME_MAX + 1];
+	int fd;
+
+	if (!id_is_safe(id))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%s" GZ_SUFFIX, id);
+	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+void store_set_evict_hook(struct store *st, void (*fn)(const char *id, void *ctx), void *ctx)
+{
+	st->evict_hook = fn;
+	st->evict_ctx = ctx;
 }
 
 int store_set_extra(struct store *st, const char *id, const char *extra_json)
@@ -683,6 +810,8 @@ static void enforce_quota(struct store *st, const char *keep_id)
 			continue;
 		if (!over_quota(st, live, total, &list[i], now))
 			continue;
+		if (st->evict_hook)
+			st->evict_hook(list[i].id, st->evict_ctx);
 		if (store_remove(st, list[i].id) == 0) {
 			log_info("store: evicted %s (%llu bytes) to stay within quota", list[i].id,
 				 (unsigned long long)list[i].size_bytes);

@@ -34,6 +34,14 @@ struct snapshot_meta {
 	uint64_t edge_count;
 	bool inspector_opened;         /* the inspector route opened the inspector (SIGUSR1) ... */
 	int64_t inspector_window_ms;   /* ... and it was open this long (signal -> port gone) */
+	/* labels (see labels.h): "" when not known */
+	char app[128];                 /* script or package name from the command line */
+	char machine_id[64];           /* /etc/machine-id */
+	char container_id[80];         /* from the cgroup path */
+	char pod_uid[40];              /* Kubernetes, from the cgroup path */
+	char pod_name[128];            /* Kubernetes, from the environment */
+	char pod_namespace[128];
+	char container_name[128];
 	char *extra_json;              /* NULL, or a JSON object whose members are merged into
 	                                  ID.json (e.g. "top_growth"); owned, free with store_meta_free */
 };
@@ -89,9 +97,25 @@ void store_blob_path(const struct store *st, const char *id, char *out, size_t o
 int store_set_extra(struct store *st, const char *id, const char *extra_json);
 int store_remove(struct store *st, const char *id);
 
+/* Files beside a snapshot that belong to a later stage (the uploader's ID.upload):
+ * NAME is ID + suffix (suffix ".upload"). Written atomically like ID.json, removed
+ * with the snapshot, removed at store_open when their snapshot is gone. read: a
+ * malloc'ed NUL-terminated text, or -ENOENT. */
+int store_side_write(struct store *st, const char *id, const char *suffix, const char *text);
+int store_side_read(struct store *st, const char *id, const char *suffix, char **text);
+/* ID.heapsnapshot.gz opened read-only (O_CLOEXEC|O_NOFOLLOW), or -errno. */
+int store_open_blob(struct store *st, const char *id);
+/* The bytes of ID.json (malloc'ed, NUL-terminated), or -errno. */
+int store_read_meta_text(struct store *st, const char *id, char **text, size_t *len);
+/* Called (from whichever thread commits) for every snapshot the quotas evict, before
+ * it is removed; a later stage counts what it never got to. */
+void store_set_evict_hook(struct store *st, void (*fn)(const char *id, void *ctx), void *ctx);
+
 /* The metadata as a JSON object text (malloc'ed), as list/show --json print it:
  * every field of struct snapshot_meta under its own name, "started_at" (ISO-8601
  * UTC), then the members of extra_json (which never replace those names). */
 char *store_meta_to_json(const struct snapshot_meta *m);
+/* The reverse (an ID.json's text, e.g. downloaded from a bucket). 0 or -EINVAL. */
+int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m);
 
 #endif

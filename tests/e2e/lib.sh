@@ -54,7 +54,7 @@ write_config() {
 	local arg sec key
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	: > "$f"
-	for sec in agent trigger capture store alert metrics alertmanager; do
+	for sec in agent trigger capture store alert metrics alertmanager upload; do
 		echo "[$sec]" >> "$f"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >> "$f"

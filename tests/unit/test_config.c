@@ -238,6 +238,29 @@ static void test_consistency(void **state)
 	assert_int_equal(load("[capture]\nstart_timeout_s = 20\ntimeout_s = 20\n"), 0);
 }
 
+static void test_upload(void **state)
+{
+	(void)state;
+	assert_int_equal(load("[upload]\nendpoint = http://127.0.0.1:9000\nbucket = snaps\nprefix = eu/web-1\n"
+			      "path_style = off\nkeep_local = off\npart_mb = 8\n"), 0);
+	assert_string_equal(cfg.upload_endpoint, "http://127.0.0.1:9000");
+	assert_string_equal(cfg.upload_bucket, "snaps");
+	assert_string_equal(cfg.upload_prefix, "eu/web-1");
+	assert_string_equal(cfg.upload_region, "us-east-1");
+	assert_string_equal(cfg.upload_profile, "default");
+	assert_false(cfg.upload_path_style);
+	assert_false(cfg.upload_keep_local);
+	assert_int_equal(cfg.upload_part_bytes, 8ULL << 20);
+	expect_error("[upload]\nendpoint = ftp://x\nbucket = snaps\n", "t.ini:2: bad endpoint 'ftp://x'");
+	expect_error("[upload]\nendpoint = https://s3.example.com/path\nbucket = b12\n", "t.ini:2: bad endpoint");
+	expect_error("[upload]\nendpoint = https://s3.example.com\n", "t.ini:2: bucket '' for endpoint https://s3.example.com");
+	expect_error("[upload]\nendpoint = https://s3.example.com\n\nbucket = Bad_Bucket\n", "t.ini:4: bucket 'Bad_Bucket'");
+	expect_error("[upload]\nendpoint = http://h\nbucket = bbb\nprefix = /x\n", "t.ini:4: bad prefix '/x'");
+	expect_error("[upload]\npart_mb = 4\n", "t.ini:2: part_mb = 4 out of range (5..1024)");
+	/* no endpoint: the rest is not checked (upload off) */
+	assert_int_equal(load("[upload]\nbucket = Whatever_\n"), 0);
+}
+
 static void test_line_counting(void **state)
 {
 	(void)state;
@@ -291,7 +314,7 @@ static void test_bundled_ini(void **state)
 	assert_memory_equal(&d, &cfg, sizeof(d));
 
 	/* every key of the table appears: drop each key line in turn, the result must
-	 * still load (so it was a known key), and all 34 key lines exist */
+	 * still load (so it was a known key), and all 53 key lines exist */
 	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	char line[512];
@@ -300,7 +323,7 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 42);
+	assert_int_equal(keys, 53);
 }
 
 int main(void)
@@ -316,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_consistency),
+		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_line_counting),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_bundled_ini),
