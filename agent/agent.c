@@ -61,8 +61,10 @@ static void describe_route(struct agent *a, struct watched *w)
 static void arm(struct agent *a, struct watched *w)
 {
 	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
-	 * timer re-evaluates, so the kernel need not report every page fault meanwhile. */
-	bool hold = w->capturing || w->retry_at_ms || w->settle_at_ms || w->cost_settle_at_ms;
+	 * timer re-evaluates, so the kernel need not report every page fault meanwhile.
+	 * A queued baseline keeps the incident level armed: an incident replaces it. */
+	bool hold = (w->capturing && !w->capturing_baseline) || w->retry_at_ms || w->settle_at_ms ||
+		    w->cost_settle_at_ms;
 	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
 
 	/* Every PREDICT_STEP of growth is also reported: the growth rate, for the
@@ -462,6 +464,12 @@ void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss)
 	if (!w)
 		return;
 	w->armed_bytes = TRIGGER_NEVER; /* the kernel disarmed itself */
+	/* Its baseline is being written: the RSS is the snapshot's own (measured when it
+	 * settles), not an incident. Stays disarmed until then. */
+	if (w->capturing_baseline && capturer_is_running(a->capturer, pid)) {
+		log_debug("pid %d: RSS %.1f MB while its baseline is written: not counted", pid, (double)rss / 1e6);
+		return;
+	}
 	evaluate(a, w, rss);
 }
 

@@ -794,6 +794,14 @@ int capturer_take(struct capturer *c, struct capture_outcome *out)
 	return got;
 }
 
+bool capturer_is_running(struct capturer *c, pid_t pid)
+{
+	pthread_mutex_lock(&c->lock);
+	bool busy = pid_busy(c, pid);
+	pthread_mutex_unlock(&c->lock);
+	return busy;
+}
+
 unsigned capturer_pending(struct capturer *c)
 {
 	pthread_mutex_lock(&c->lock);

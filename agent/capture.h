@@ -65,6 +65,8 @@ int capturer_take(struct capturer *c, struct capture_outcome *out);
 /* Whether the last heap snapshot signal sent to the process is still unanswered (its
  * event loop blocked): the signal route is not used on it until then. *age_ms: since. */
 bool capturer_signal_unanswered(struct capturer *c, pid_t pid, uint64_t start_time, int64_t *age_ms);
+/* Whether a worker is capturing pid right now (not merely queued). */
+bool capturer_is_running(struct capturer *c, pid_t pid);
 /* Jobs queued or running. */
 unsigned capturer_pending(struct capturer *c);
 

@@ -9,6 +9,8 @@
 // stops after STOP_MB of leaked payload (0 = never). It also allocates garbage all the
 // time (GARBAGE per tick, default 2000 small objects) so the heap has a sawtooth.
 // HEAP_FILE, when set, gets heapUsed (bytes) every 100 ms, written atomically.
+// PREFILL retains that many small {i, s} objects at start (a heap slow to snapshot);
+// GO_FILE, when set, holds the leak back until that file exists.
 const fs = require('fs');
 const { EventEmitter } = require('events');
 const SHAPE = process.env.SHAPE || 'map';
@@ -45,8 +47,12 @@ function leakOne() {
   id++;
   leaked += PAYLOAD;
 }
+const prefill = [];
+for (let i = 0; i < Number(process.env.PREFILL || 0); i++) prefill.push({ i, s: 'p' + i });
+globalThis.keepAlive.prefill = prefill;
 let sink;
 setTimeout(() => setInterval(() => {
+  if (process.env.GO_FILE && !fs.existsSync(process.env.GO_FILE)) return;
   if (!STOP || leaked < STOP)
     for (let k = 0; k < PER_TICK; k++) leakOne();
 }, TICK_MS), DELAY);
