@@ -89,7 +89,8 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("upload", "keep_local", T_BOOL, upload_keep_local, "on", 0, 0)                 \
 	X("upload", "ca_file", T_PATH, upload_ca_file, "", 0, 0)                         \
 	X("upload", "part_mb", T_MB, upload_part_bytes, "16", 5, 1024)                   \
-	X("upload", "retry_max_s", T_UINT, upload_retry_max_s, "300", 1, 86400)
+	X("upload", "retry_max_s", T_UINT, upload_retry_max_s, "300", 1, 86400)            \
+	X("upload", "max_mbps", T_UINT, upload_max_mbps, "0", 0, 100000)
 
 struct key_desc {
 	const char *section;

@@ -91,6 +91,7 @@ struct config {
 	char upload_ca_file[PATH_MAX];/* ca_file = (empty: the system's CAs) */
 	uint64_t upload_part_bytes;   /* part_mb = 16: multipart part size (and threshold) */
 	unsigned upload_retry_max_s;  /* retry_max_s = 300: longest wait between retries */
+	unsigned upload_max_mbps;     /* max_mbps = 0: upload bandwidth cap in MB/s (0 = none) */
 };
 
 /* Defaults for every key. */

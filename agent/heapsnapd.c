@@ -200,13 +200,21 @@ static void on_capture_done(void *ctx)
 	struct daemon *d = ctx;
 	struct capture_outcome o;
 
-	while (capturer_take(d->agent.capturer, &o) == 1) {
+	while (capturer_take(d->agent.capturer, &o) == 1)
 		agent_capture_finished(&d->agent, &o);
-		if (o.ok && o.snapshot_id[0])
-			uploader_notify(d->uploader, o.snapshot_id);
-	}
 	if (d->http)
 		publish_store(d);
+}
+
+/* A snapshot is uploaded once capture_done says it is whole: for an incident that is
+ * after its leak report joined the metadata (on the report thread), so the uploaded
+ * ID.json carries it; the outcome the loop sees comes before that. */
+static void upload_on_event(void *ctx, const json_t *ev, const char *line)
+{
+	(void)line;
+	const char *id = json_string_value(json_object_get(ev, "snapshot_id"));
+	if (id && strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "capture_done") == 0)
+		uploader_notify(ctx, id);
 }
 
 static void on_signal(void *ctx)
@@ -389,6 +397,11 @@ static int start(struct daemon *d)
 	d->agent.alerts = alerter_new(&d->cfg);
 	if (!d->agent.alerts) {
 		log_error("cannot start alerts");
+		return 1;
+	}
+	struct alert_sink upload_sink = { .event = upload_on_event, .ctx = d->uploader };
+	if (d->uploader && alerter_add_sink(d->agent.alerts, &upload_sink) != 0) {
+		log_error("upload: cannot follow capture events");
 		return 1;
 	}
 	d->metrics = metrics_new(d->cfg.metrics_max_processes);

@@ -24,6 +24,7 @@ struct s3 {
 	CURL *h;
 	char endpoint[512], bucket[64], region[64], ca_file[4096];
 	bool path_style;
+	uint64_t max_send_bps;
 	const struct s3_creds *creds;
 	const atomic_int *cancel;
 	void (*progress)(uint64_t, uint64_t, void *);
@@ -73,6 +74,7 @@ struct s3 *s3_new(const struct s3_conf *c, char *err, size_t errlen)
 	snprintf(s3->region, sizeof(s3->region), "%s", c->region && *c->region ? c->region : "us-east-1");
 	snprintf(s3->ca_file, sizeof(s3->ca_file), "%s", c->ca_file ? c->ca_file : "");
 	s3->path_style = c->path_style;
+	s3->max_send_bps = c->max_send_bps;
 	s3->creds = c->creds;
 	s3->cancel = c->cancel;
 	s3->progress = c->progress;
@@ -352,6 +354,7 @@ static void setup(struct s3 *s3, struct req *r, const char *url, struct curl_sli
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->in_len);
 		/* 256 KiB reads instead of 64 KiB: fewer callbacks and syscalls per part */
 		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)s3->max_send_bps);
 	} else if (strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->in_buf ? r->in_buf : "");

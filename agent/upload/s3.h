@@ -30,6 +30,7 @@ struct s3_conf {
 	const char *region;
 	bool path_style;
 	const char *ca_file;           /* NULL/"": the system's CAs */
+	uint64_t max_send_bps;         /* upload bandwidth cap, bytes/s (0 = none) */
 	const struct s3_creds *creds;
 	const atomic_int *cancel;      /* optional: nonzero aborts a transfer */
 	/* optional: called during downloads (bytes so far, total or 0) */

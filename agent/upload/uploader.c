@@ -465,7 +465,7 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	struct s3_conf sc = {
 		.endpoint = cfg->upload_endpoint, .bucket = cfg->upload_bucket, .region = cfg->upload_region,
 		.path_style = cfg->upload_path_style, .ca_file = cfg->upload_ca_file, .creds = &u->creds,
-		.cancel = &u->cancel,
+		.cancel = &u->cancel, .max_send_bps = (uint64_t)cfg->upload_max_mbps * 1048576,
 	};
 	u->s3 = s3_new(&sc, err, errlen);
 	if (!u->s3)

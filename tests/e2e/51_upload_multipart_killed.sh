@@ -13,7 +13,13 @@ s3_creds_file "$T/creds"
 hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
 write_config "$T/hs.ini" capture.method=signal capture.guard=off upload.prefix=big upload.part_mb=5 $(upload_keys)
-start_agent "$T/hs.ini"
+# The first agent uploads at 20 MB/s at most (upload.max_mbps), so the kill lands
+# mid-upload whatever the machine's speed (uncapped, 24 parts took ~1.3 s: a CI run
+# finished before the kill); the restarted agents are uncapped.
+cp "$T/hs.ini" "$T/capped.ini"
+sed -i 's/^\[upload\]$/[upload]\nmax_mbps = 20/' "$T/capped.ini"
+grep -q '^max_mbps = 20$' "$T/capped.ini" || fail "no upload cap in the first agent's config"
+start_agent "$T/capped.ini"
 mkdir -p "$T/app" && cd "$T/app" && STRINGS_MB=200 START_MS=4000 start_node APP --heapsnapshot-signal=SIGUSR2 "$APPS/big_strings.js"
 cd "$T"
 wait_for 90 event_for "$APP" capture_done || fail "no capture of the big process"
