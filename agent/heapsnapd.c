@@ -378,6 +378,10 @@ static int start(struct daemon *d)
 
 	if (check_privileges() || take_host_lock(d))
 		return 1;
+	/* Before any thread exists: capset changes only the calling thread, and a thread
+	 * inherits its creator's set (the capture workers, the metrics server, the senders
+	 * and the uploader kept root's full set when this came after them). */
+	drop_capabilities();
 	if (setup_signals(d)) {
 		log_error("signal setup: %s", strerror(errno));
 		return 1;
@@ -447,7 +451,6 @@ static int start(struct daemon *d)
 		else
 			loop_add(d->loop, d->state_fd, on_state_client, d);
 	}
-	drop_capabilities();
 	agent_restore(&d->agent);
 	agent_scan(&d->agent);
 	agent_resume_interrupted(&d->agent);
