@@ -482,7 +482,6 @@ static uint64_t current_rss(struct agent *a, const struct watched *w)
 
 static void note_major_gc(struct watched *w, uint64_t heap_after)
 {
-	log_debug("pid %d: major GC, heap after %.1f MB", w->pid, (double)heap_after / 1e6);
 	size_t cap = sizeof(w->majors) / sizeof(w->majors[0]);
 	if (w->nmajors == cap)
 		memmove(w->majors, w->majors + 1, (cap - 1) * sizeof(w->majors[0]));

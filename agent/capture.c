@@ -577,7 +577,7 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct capture_job job;
-		int at;
+		int at = -1;
 		pthread_mutex_lock(&c->lock);
 		while (!c->stopping && (at = runnable_job(c)) < 0)
 			pthread_cond_wait(&c->wake, &c->lock);
