@@ -69,7 +69,7 @@ void labels_from_cgroup(const char *cgroup, struct labels *out)
 	pod_uid(path, out->pod_uid, sizeof(out->pod_uid));
 }
 
-static const char *env_get(const char *env, size_t len, const char *name)
+const char *labels_env_value(const char *env, size_t len, const char *name)
 {
 	size_t nl = strlen(name);
 
@@ -92,11 +92,11 @@ static void set(char *dst, size_t len, const char *v)
 
 void labels_from_env(const char *env, size_t len, struct labels *out)
 {
-	set(out->pod_name, sizeof(out->pod_name), env_get(env, len, "POD_NAME"));
-	set(out->pod_namespace, sizeof(out->pod_namespace), env_get(env, len, "POD_NAMESPACE"));
-	set(out->container_name, sizeof(out->container_name), env_get(env, len, "CONTAINER_NAME"));
-	if (out->pod_uid[0] || env_get(env, len, "KUBERNETES_SERVICE_HOST"))
-		set(out->pod_name, sizeof(out->pod_name), env_get(env, len, "HOSTNAME"));
+	set(out->pod_name, sizeof(out->pod_name), labels_env_value(env, len, "POD_NAME"));
+	set(out->pod_namespace, sizeof(out->pod_namespace), labels_env_value(env, len, "POD_NAMESPACE"));
+	set(out->container_name, sizeof(out->container_name), labels_env_value(env, len, "CONTAINER_NAME"));
+	if (out->pod_uid[0] || labels_env_value(env, len, "KUBERNETES_SERVICE_HOST"))
+		set(out->pod_name, sizeof(out->pod_name), labels_env_value(env, len, "HOSTNAME"));
 }
 
 void labels_app(const char *script, struct labels *out)

@@ -31,6 +31,8 @@ struct labels {
 void labels_from_cgroup(const char *cgroup, struct labels *out);
 /* From a NUL-separated environment block. in_pod: the cgroup says Kubernetes. */
 void labels_from_env(const char *env, size_t len, struct labels *out);
+/* Value of NAME in a NUL-separated environment block (/proc/PID/environ), or NULL. */
+const char *labels_env_value(const char *env, size_t len, const char *name);
 /* From the script path as given on the command line ("" = none). */
 void labels_app(const char *script, struct labels *out);
 

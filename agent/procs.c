@@ -209,19 +209,6 @@ static void join_argv(const char *argv, size_t len, char *out, size_t outlen)
 			out[i] = ' ';
 }
 
-/* Value of NAME in a NUL-separated environment block, or NULL. */
-static const char *env_get(const char *env, size_t len, const char *name)
-{
-	size_t nl = strlen(name);
-	for (size_t i = 0; i < len;) {
-		const char *entry = env + i;
-		size_t el = strnlen(entry, len - i);
-		if (el > nl && strncmp(entry, name, nl) == 0 && entry[nl] == '=')
-			return entry + nl + 1;
-		i += el + 1;
-	}
-	return NULL;
-}
 
 /* --- signal names ----------------------------------------------------------- */
 
@@ -679,7 +666,7 @@ static int read_args_and_options(pid_t pid, struct proc_info *out)
 	join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
 	const char *node_options = NULL;
 	if (read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0)
-		node_options = env_get(env, env_len, "NODE_OPTIONS");
+		node_options = labels_env_value(env, env_len, "NODE_OPTIONS");
 	node_opts_parse(argv, argv_len, node_options, &out->opts);
 	labels_from_cgroup(out->cgroup, &out->labels);
 	if (env_len)
@@ -701,7 +688,7 @@ bool procs_env_has(pid_t pid, const char *entry)
 	if (env && eq && read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0) {
 		char name[256];
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
-		const char *value = env_get(env, env_len, name);
+		const char *value = labels_env_value(env, env_len, name);
 		found = value && strcmp(value, eq + 1) == 0;
 	}
 	free(env);
