@@ -63,30 +63,28 @@ all: deps $(BUILD)/heapsnapd $(BUILD)/heapsnap
 # --- dependencies ---------------------------------------------------------
 # Installs only what is missing; apt-get update runs once, and only if needed. Checked
 # again whenever the Makefile changes (a new entry in DEB_DEPS).
-deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok: Makefile
-	$(Q)missing=""; for p in $(DEB_DEPS); do \
+# $(call apt_install,TARGET,PACKAGES): the one recipe both dependency targets use.
+define apt_install
+	$(Q)missing=""; for p in $(2); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "deps: missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; fi; \
+	  echo "$(1): installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "$(1): missing Debian packages:$$missing (run 'make $(1)' as root)"; exit 1; fi; \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: Makefile
+	$(call apt_install,deps,$(DEB_DEPS))
 	$(Q)mkdir -p $(BUILD) && touch $@
 
 # The S3 tests' server (Ceph RGW, ~25 s to install): only `make test` needs it.
 TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl
 test-deps:
-	$(Q)missing=""; for p in $(TEST_DEB_DEPS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "test-deps: installing$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "test-deps: missing Debian packages:$$missing (run 'make test-deps' as root)"; exit 1; fi; \
-	  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call apt_install,test-deps,$(TEST_DEB_DEPS))
 .PHONY: test-deps
 
 # --- BPF ------------------------------------------------------------------

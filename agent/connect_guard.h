@@ -1,4 +1,4 @@
-/* The inspector connect guard (issue 13), user side of bpf/connect_guard.bpf.c.
+/* The inspector connect guard, user side of bpf/connect_guard.bpf.c.
  *
  * Node's inspector has no authentication: a session on it is code execution in the
  * target as the target's user. While a capture holds an inspector the agent opened,

@@ -5,7 +5,8 @@
  *   Heap::Scavenge / MinorMarkCompact / MinorMarkSweep / MarkCompact entry
  *                                       classify the collection inside the bracket
  *   Heap::SizeOfObjects return          heap used: first return in the bracket = before,
- *                                       last = after (calls outside a bracket are ignored)
+ *                                       the smallest later one = after (the heap that
+ *                                       survived; calls outside a bracket are ignored)
  *
  * Only tgids present in watched_tgids open a bracket, so unwatched Node processes cost one
  * hash lookup per probe hit. Counts accumulate in proc_stats (key tgid); only the end of a

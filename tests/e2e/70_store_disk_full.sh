@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (issue 6): the store's file system fills up during a capture. The store
+# Fault matrix (README, "Fault matrix"): the store's file system fills up during a capture. The store
 # is a 3 MB tmpfs; a node with ~200k small objects (gzip'ed snapshot ~6 MB) is captured
 # through its --heapsnapshot-signal, then a flagless one through the inspector. Each
 # capture ends in capture_failed with a disk-full / free-space reason; nothing is

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (issue 6): the inspector port is taken. A flagless leaking node shares
+# Fault matrix (README, "Fault matrix"): the inspector port is taken. A flagless leaking node shares
 # its network namespace with another process listening on 127.0.0.1:9229: the
 # capture ends in capture_failed whose error names the port and its owner, no SIGUSR1
 # is sent (the node never tries to open its inspector) and the node keeps running.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (issue 6): the app handles SIGUSR1 itself, so the signal does not open
+# Fault matrix (README, "Fault matrix"): the app handles SIGUSR1 itself, so the signal does not open
 # its inspector. A flagless leaking node with process.on('SIGUSR1') is triggered: the
 # capture ends in capture_failed with the "may handle SIGUSR1 itself" reason within
 # capture.start_timeout_s (3 s here, plus slack), the app is alive, its handler ran,

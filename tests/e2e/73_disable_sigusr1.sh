@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (issue 6): official Node 22 and 24 started with --disable-sigusr1.
+# Fault matrix (README, "Fault matrix"): official Node 22 and 24 started with --disable-sigusr1.
 #   - without --heapsnapshot-signal: the agent logs at discovery that the process has
 #     no capture route (naming --disable-sigusr1), a triggered capture ends in
 #     capture_failed mentioning --disable-sigusr1, no SIGUSR1 is sent (Node blocks

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Fault matrix (issue 6): the agent is SIGKILLed while it captures a flagless node
+# Fault matrix (README, "Fault matrix"): the agent is SIGKILLed while it captures a flagless node
 # through the inspector it opened with SIGUSR1. That inspector (remote code execution
 # for anyone on the loopback) must not stay open: the restarted agent finds the
-# capture in its journal and closes it; the node lives on. The connect guard (issue 13)
+# capture in its journal and closes it; the node lives on. The connect guard
 # dies with the killed agent: no program is left on the cgroup v2 root, a client can
 # connect right after the kill, and after the successor closed the inspector a fresh
 # client gets into an inspector opened by hand.

@@ -1,4 +1,4 @@
-// The intruder of issue 13: a local process (run as another user) that polls a Node
+// The intruder the connect guard keeps out: a local process (run as another user) that polls a Node
 // inspector port every POLL_MS and, whenever a connect() succeeds, tries to attach and
 // evaluate process.getuid() inside the target, as the issue's reporter did. It rotates
 // over the destinations that reach a listener on 127.0.0.1 (127.0.0.1, 0.0.0.0,
