@@ -123,6 +123,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libheapsnap.a $(TEST_LDLIBS)
 
+# Drivers the e2e tests and benchmarks link against the library (the scripts build them
+# with `make $(BUILD)/e2e/NAME`, so the flags are these).
+$(BUILD)/e2e/%: tests/e2e/%.c $(BUILD)/libheapsnap.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libheapsnap.a $(LDLIBS)
+$(BUILD)/e2e/%: tests/bench/%.c $(BUILD)/libheapsnap.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libheapsnap.a $(LDLIBS)
+
 unit-build: $(UNIT_BINS)
 .PHONY: unit-build
 

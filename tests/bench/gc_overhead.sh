@@ -20,13 +20,8 @@ cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$W
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "gc_overhead: needs root"; exit 77; }
 
-make -s -j2 BUILD="$BUILD" "$BUILD/libheapsnap.a" >/dev/null || exit 1
 CHECK=$BUILD/e2e/gc_probe_check
-mkdir -p "$BUILD/e2e"
-gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Iagent -Ibpf \
-	-o "$CHECK" tests/e2e/gc_probe_check.c "$BUILD/libheapsnap.a" -lbpf -lelf -lz -ljansson -lpthread || exit 1
-gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Iagent -Ibpf \
-	-o "$BUILD/e2e/uprobe_cost" tests/bench/uprobe_cost.c "$BUILD/libheapsnap.a" -lbpf -lelf -lz || exit 1
+make -s -j2 BUILD="$BUILD" "$CHECK" "$BUILD/e2e/uprobe_cost" >/dev/null || exit 1
 SEMI=${SEMI:-1}
 semi_flag=(); [ "$SEMI" != 0 ] && semi_flag=(--max-semi-space-size="$SEMI")
 

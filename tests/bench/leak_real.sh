@@ -15,11 +15,8 @@ cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$W
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "leak_real: needs root"; exit 77; }
 
-make -s -j2 BUILD="$BUILD" "$BUILD/libheapsnap.a" >/dev/null || exit 1
 CHECK=$BUILD/e2e/gc_probe_check
-mkdir -p "$BUILD/e2e"
-gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD/.output" -Iagent -Ibpf \
-	-o "$CHECK" tests/e2e/gc_probe_check.c "$BUILD/libheapsnap.a" -lbpf -lelf -lz -ljansson -lpthread || exit 1
+make -s -j2 BUILD="$BUILD" "$CHECK" >/dev/null || exit 1
 
 cat >"$WORK/app.js" <<'EOF'
 // leak: ~13 MB/min of number arrays retained; steady: same churn, bounded cache (~7 MB)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2 end to end: a flagged leaking node started before the agent and one started
+# End to end: a flagged leaking node started before the agent and one started
 # after are both captured through --heapsnapshot-signal; the stable one is not; stored
 # files are gzip 0600 in a 0700 store, verified, and `heapsnap get` returns a snapshot
 # that parses; the raw Heap.* file is gone from the app's directory.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 end to end: a leaking node started with no flags at all — on the host, and in
+# End to end: a leaking node started with no flags at all — on the host, and in
 # its own pid+mount+net namespaces — is captured through the inspector the agent opens
 # with SIGUSR1; the snapshot verifies, the process lives on, and no inspector is left
 # listening afterwards.
@@ -7,9 +7,6 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v unshare >/dev/null || skip "no unshare"
 
-listening_9229() { # in the net namespace of pid $1
-	nsenter -t "$1" -n ss -Hltn 'sport = :9229' 2>/dev/null | grep -q .
-}
 
 write_config "$T/hs.ini" capture.method=auto
 start_agent "$T/hs.ini"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5, automatic report: the agent takes a baseline snapshot halfway to the growth
+# Automatic report: the agent takes a baseline snapshot halfway to the growth
 # threshold, and the incident capture carries top_growth (in list/show --json and the
 # alert line) whose first entry is the leaking constructor, plus a retainer path.
 source "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4: leak = on with the RSS thresholds off: a slow leak (objects retained at
+# With leak = on and the RSS thresholds off: a slow leak (objects retained at
 # ~40 MB/min, the heap floor after major GCs rising) is captured with reason "leak"
 # within about a minute and a half; a process with a big but stable heap and the
 # same GC rhythm is not.

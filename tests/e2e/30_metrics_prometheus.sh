@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11, metrics: /-/ready is 503 while the BPF programs load (the agent's first
+# Metrics: /-/ready is 503 while the BPF programs load (the agent's first
 # bpf() call held back 3 s by strace's fault injection, no knob in the agent) and 200
 # after; a garbage request gets a 4xx and the endpoint still serves; a real Prometheus
 # 2.42 scrapes the agent (up == 1) and, after a real capture through the signal route,

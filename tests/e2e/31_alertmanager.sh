@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11, Alertmanager: a real Alertmanager 0.25 gets the pushed alerts. A leaking
+# Alertmanager: a real Alertmanager 0.25 gets the pushed alerts. A leaking
 # node (signal route) -> HeapsnapMemoryGrowth active there with host, pid, app,
 # severity, and the snapshot_id once captured; the node exits -> the alert is resolved
 # (gone from the API well before its endsAt, and Alertmanager notifies "resolved" to its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11, webhook and auth: every event line the agent prints is POSTed to
+# Webhook and auth: every event line the agent prints is POSTed to
 # [alert] webhook once per attempt; the receiver answers the first request 500 and the
 # agent retries it (counted in heapsnap_alerts_failed_total), so each event is received
 # exactly once with 200. The Alertmanager push carries the bearer token from its 0600

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12: a captured snapshot (signal route) reaches a real S3 server (Ceph RGW on
+# A captured snapshot (signal route) reaches a real S3 server (Ceph RGW on
 # loopback): PREFIX/ID.heapsnapshot.gz and PREFIX/ID.json, ID.upload "done" beside the
 # local copy; `heapsnap list/show/get --remote` from a config that has no store find
 # it, and get --remote returns the same bytes as the local get; over https the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12: a 200 MB+ (raw) snapshot goes up as a multipart upload streamed from the
+# A 200 MB+ (raw) snapshot goes up as a multipart upload streamed from the
 # store file, Content-MD5 per part; the agent is SIGKILLed mid-upload, restarted, and
 # the bucket ends with one whole object (size and ETag checked, bytes compared), the
 # metadata, and no multipart upload left. The agent's peak RSS (VmHWM) during the

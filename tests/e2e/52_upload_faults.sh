@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12, faults: (1) a wrong secret: one clear error naming the endpoint and the
+# Faults: (1) a wrong secret: one clear error naming the endpoint and the
 # bucket (no secret printed), the local snapshot kept, uploaded once the agent is
 # restarted with the right key (the queue survives the restart); (2) the gateway
 # stopped before a capture and started later: retried with backoff, uploaded once;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12: two agents with different host names (each in its own UTS namespace, so
+# Two agents with different host names (each in its own UTS namespace, so
 # the default prefix = host name differs) upload into one bucket; `heapsnap list
 # --remote` from a third config shows both snapshots, with host and app, and filters
 # by --host, --app, --container and --since. host-b has keep_local = off: its local

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the store's file system fills up during a capture. The store
+# Fault matrix: the store's file system fills up during a capture. The store
 # is a 3 MB tmpfs; a node with ~200k small objects (gzip'ed snapshot ~6 MB) is captured
 # through its --heapsnapshot-signal, then a flagless one through the inspector. Each
 # capture ends in capture_failed with a disk-full / free-space reason; nothing is
@@ -16,16 +16,7 @@ mount -t tmpfs -o size=3m,mode=700 heapsnap-test-store "$T/store" || skip "canno
 unmount_store() { umount "$T/store" 2>/dev/null || umount -l "$T/store"; }
 trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; unmount_store; cleanup' EXIT
 
-# Each node in its own network namespace: its inspector port is its own (other
-# tests on this host may use 127.0.0.1:9229 at the same time).
-start_node_netns() { # VAR ARGS...
-	local var=$1; shift
-	unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns "$NODE" "$@" >>"$T/node.log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	printf -v "$var" '%s' "$pid"
-}
-listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
+# Each node in its own network namespace (start_node_netns): its inspector port is its own.
 
 LATE_FAIL=() # failures that do not stop the rest of the test
 

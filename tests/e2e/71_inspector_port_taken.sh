@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the inspector port is taken. A flagless leaking node shares
+# Fault matrix: the inspector port is taken. A flagless leaking node shares
 # its network namespace with another process listening on 127.0.0.1:9229: the
 # capture ends in capture_failed whose error names the port and its owner, no SIGUSR1
 # is sent (the node never tries to open its inspector) and the node keeps running.
@@ -11,8 +11,6 @@ need_root
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unshare/nsenter"
 
 LATE_FAIL=()
-listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
-event_line() { grep "\"event\":\"$2\".*\"pid\":$1[,}]" "$T/agent.out"; }
 
 write_config "$T/hs.ini" trigger.growth_mb=40 trigger.max_per_process=1 capture.method=auto
 start_agent "$T/hs.ini"

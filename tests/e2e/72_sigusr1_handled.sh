@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the app handles SIGUSR1 itself, so the signal does not open
+# Fault matrix: the app handles SIGUSR1 itself, so the signal does not open
 # its inspector. A flagless leaking node with process.on('SIGUSR1') is triggered: the
 # capture ends in capture_failed with the "may handle SIGUSR1 itself" reason within
 # capture.start_timeout_s (3 s here, plus slack), the app is alive, its handler ran,
@@ -8,8 +8,6 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unshare/nsenter"
 
-listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
-event_line() { grep "\"event\":\"$2\".*\"pid\":$1[,}]" "$T/agent.out" | head -1; }
 event_ms() { # the event's "time" in ms since the epoch
 	nodetool -e 'console.log(Date.parse(JSON.parse(process.argv[1]).time))' "$1"
 }
@@ -17,11 +15,7 @@ event_ms() { # the event's "time" in ms since the epoch
 write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto capture.start_timeout_s=3
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app"
-# Its own network namespace: other tests on this host may use the host's 9229.
-HANDLED_FILE=$T/app/handled unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns \
-	"$NODE" "$APPS/sigusr1_app.js" >>"$T/node.log" 2>&1 &
-APP=$!
-PIDS+=("$APP")
+HANDLED_FILE=$T/app/handled start_node_netns APP "$APPS/sigusr1_app.js"
 
 wait_for 60 event_for "$APP" capture_failed || fail "no capture_failed for the app that handles SIGUSR1"
 start=$(event_line "$APP" capture_start)

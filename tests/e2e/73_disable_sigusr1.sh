@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): official Node 22 and 24 started with --disable-sigusr1.
+# Fault matrix: official Node 22 and 24 started with --disable-sigusr1.
 #   - without --heapsnapshot-signal: the agent logs at discovery that the process has
 #     no capture route (naming --disable-sigusr1), a triggered capture ends in
 #     capture_failed mentioning --disable-sigusr1, no SIGUSR1 is sent (Node blocks
@@ -11,18 +11,9 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unshare/nsenter"
 
-listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
-event_line() { grep "\"event\":\"$2\".*\"pid\":$1[,}]" "$T/agent.out" | head -1; }
 sigusr1_pending() { # SIGUSR1 (bit 9) in the process's shared pending set
 	local pnd; pnd=$(awk '$1 == "ShdPnd:" {print $2}' "/proc/$1/status")
 	[ $(( 0x$pnd & 0x200 )) != 0 ]
-}
-start_in_netns() { # VAR BINARY ARGS...: node in its own network namespace
-	local var=$1; shift
-	unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns "$@" >>"$T/node.log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	printf -v "$var" '%s' "$pid"
 }
 
 declare -A BIN

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the agent is SIGKILLed in the middle of a capture and
+# Fault matrix: the agent is SIGKILLed in the middle of a capture and
 # restarted on the same store. A node with ~600k small objects at the trigger (80 MB
 # of growth: V8 needs seconds to write its ~100 MB snapshot) is captured through
 # --heapsnapshot-signal; once the snapshot is streaming into the store (a non-empty

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): a node binary without symbols. Official Node 22 and 24
+# Fault matrix: a node binary without symbols. Official Node 22 and 24
 # (node_of) are copied and `strip`ped (no .symtab; Node 24.11+ keeps its V8 internals
 # out of .dynsym too, so the stripped 24 has none of the GC hooks). Each still runs; the
 # agent watches it (its version known), `heapsnap ps --json` lists it with its route

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the agent's memory guard. A node leaking small objects runs
+# Fault matrix: the agent's memory guard. A node leaking small objects runs
 # in a memory cgroup (v2 memory.max, or v1 memory.limit_in_bytes under this test's own
 # v1 memory cgroup) too small for a snapshot of its heap; it crosses the agent's
 # growth threshold. The agent emits capture_refused with the numbers (needed_bytes >

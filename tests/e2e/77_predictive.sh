@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): predictive capture in the agent. trigger.predictive = on with
+# Fault matrix: predictive capture in the agent. trigger.predictive = on with
 # the growth and RSS thresholds off; a node in a memory cgroup leaks ~4 MB/s of small
 # objects. The agent captures early (a trigger event with reason "predictive", then
 # capture_done) while the snapshot still fits, and the node is not OOM-killed.

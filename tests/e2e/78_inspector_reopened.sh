@@ -11,16 +11,11 @@ source "$(dirname "$0")/lib.sh"
 need_root
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "no unshare/nsenter"
 
-listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' | grep -q .; }
 
 write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app"
-# Its own network namespace: other tests on this host may use the host's 9229.
-DONE_FILE=$T/app/done unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns \
-	"$NODE" "$APPS/busy_leak.js" >>"$T/node.log" 2>&1 &
-APP=$!
-PIDS+=("$APP")
+DONE_FILE=$T/app/done start_node_netns APP "$APPS/busy_leak.js"
 
 wait_for 60 event_for "$APP" capture_done || fail "not captured"
 grep "pid $APP: snapshot .* stored" "$T/agent.err"

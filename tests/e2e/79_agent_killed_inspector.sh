@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault matrix (README, "Fault matrix"): the agent is SIGKILLed while it captures a flagless node
+# Fault matrix: the agent is SIGKILLed while it captures a flagless node
 # through the inspector it opened with SIGUSR1. That inspector (remote code execution
 # for anyone on the loopback) must not stay open: the restarted agent finds the
 # capture in its journal and closes it; the node lives on. The connect guard

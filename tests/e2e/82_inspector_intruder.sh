@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13: nobody else enters through the door the agent opens. A flagless service
+# Nobody else enters through the door the agent opens. A flagless service
 # running as `daemon` is captured through the inspector the agent opens with SIGUSR1,
 # while an intruder running as `nobody` polls 127.0.0.1:9229 (and 0.0.0.0,
 # ::ffff:127.0.0.1, localhost) every 20 ms to attach and evaluate process.getuid():

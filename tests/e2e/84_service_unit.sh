@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13: the installed service unit is hardened, and the agent still captures under
+# The installed service unit is hardened, and the agent still captures under
 # its sandbox.
 #  1. `systemd-analyze security --offline=yes` on the unit `make install` writes:
 #     exposure <= 5.0 (it works without systemd as PID 1: it only reads the file).

@@ -78,14 +78,25 @@ stop_agent() {
 	wait "$AGENT"
 }
 
-# start_node VAR ARGS...: node in the background, its pid in VAR.
-start_node() {
+# spawn VAR CMD ARGS...: CMD in the background (output to node.log), its pid in VAR,
+# killed at exit.
+spawn() {
 	local var=$1; shift
-	"$NODE" "$@" >>"$T/node.log" 2>&1 &
+	"$@" >>"$T/node.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	printf -v "$var" '%s' "$pid"
 }
+# start_node VAR ARGS...: node in the background, its pid in VAR.
+start_node() { local var=$1; shift; spawn "$var" "$NODE" "$@"; }
+# start_in_netns VAR CMD ARGS...: CMD in a network namespace of its own with lo up
+# (other tests on this host may use the host's 9229); its pid in VAR.
+start_in_netns() {
+	local var=$1; shift
+	spawn "$var" unshare --net bash -c 'ip link set lo up && exec "$@"' node-netns "$@"
+}
+# start_node_netns VAR ARGS...: start_node in a network namespace of its own.
+start_node_netns() { local var=$1; shift; start_in_netns "$var" "$NODE" "$@"; }
 
 # stored_snapshot_ok PID: the store holds a snapshot of PID (the newest if several)
 # and `heapsnap get` returns one that parses; otherwise says what is wrong, status 1.
@@ -124,6 +135,10 @@ event_for() { grep -q "\"event\":\"$2\".*\"pid\":$1[,}]\|\"pid\":$1[,}].*\"event
 
 # nodetool ARGS: node for the tests' own checks, outside the agent's scope (without
 # the HEAPSNAP_TEST label): a JSON.parse of a big snapshot must not be captured itself.
+# event_line PID EVENT: the agent's first EVENT line for PID (empty if none).
+event_line() { grep "\"event\":\"$2\".*\"pid\":$1[,}]" "$T/agent.out" | head -1; }
+# listening_9229 PID: something listens on port 9229 in PID's network namespace.
+listening_9229() { nsenter -t "$1" -n ss -Hltn 'sport = :9229' 2>/dev/null | grep -q .; }
 nodetool() { env -u HEAPSNAP_TEST "$NODE" "$@"; }
 
 # snapshot_ok FILE: the decompressed snapshot parses and its node count is whole.
