@@ -35,7 +35,7 @@ struct done_info;
 struct worker {
 	struct capturer *c;
 	pthread_t thread;
-	volatile int cancel;
+	struct cancel_token cancel;    /* fired by capturer_free and preempt_baseline */
 	bool busy;
 	struct capture_job job;
 	pid_t preempted_by;            /* 0, or the pid whose incident took the slot */
@@ -173,7 +173,8 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
-		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !wk->cancel;
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
+			    !cancel_token_is_set(&wk->cancel);
 		store_writer_abort(ctx.w);
 		return -1;
 	}
@@ -404,7 +405,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		return -1;
 	rc = -1;
 	bool fallback = true;
-	for (int i = 0; i < routes && rc != 0 && fallback && !wk->cancel; i++) {
+	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
 		const char *method = order[i] ? "inspector" : "signal";
 		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
 			break;
@@ -414,7 +415,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		alert_emit(c->alerts, ev);
 
 		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
-		if (rc && wk->cancel)
+		if (rc && cancel_token_is_set(&wk->cancel))
 			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
 			emit_failed(c, job, method, out->err, &meta);
@@ -599,7 +600,7 @@ static void *worker_main(void *arg)
 		wk->busy = false;
 		out.preempted = wk->preempted_by != 0;
 		if (!c->stopping)
-			wk->cancel = 0;
+			cancel_token_reset(&wk->cancel);
 		pthread_mutex_unlock(&c->lock);
 		post_outcome(c, &out);
 	}
@@ -622,6 +623,8 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	pthread_cond_init(&c->report_wake, NULL);
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		c->workers[i].cancel.fd = -1;
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->event_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -645,7 +648,9 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	for (; c->nthreads < want; c->nthreads++) {
 		struct worker *wk = &c->workers[c->nthreads];
 		wk->c = c;
-		int rc = pthread_create(&wk->thread, NULL, worker_main, wk);
+		int rc = -cancel_token_init(&wk->cancel);
+		if (rc == 0 && (rc = pthread_create(&wk->thread, NULL, worker_main, wk)))
+			cancel_token_destroy(&wk->cancel);
 		if (rc) {
 			snprintf(err, errlen, "cannot start capture threads: %s", strerror(rc));
 			capturer_free(c);
@@ -662,12 +667,14 @@ void capturer_free(struct capturer *c)
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	for (unsigned i = 0; i < c->nthreads; i++)
-		c->workers[i].cancel = 1;
+		cancel_token_fire(&c->workers[i].cancel);
 	pthread_cond_broadcast(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	pthread_cond_broadcast(&c->report_wake);
-	for (unsigned i = 0; i < c->nthreads; i++)
+	for (unsigned i = 0; i < c->nthreads; i++) {
 		pthread_join(c->workers[i].thread, NULL);
+		cancel_token_destroy(&c->workers[i].cancel);
+	}
 	if (c->report_started) {
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
@@ -747,7 +754,7 @@ static void preempt_baseline(struct capturer *c, const struct capture_job *incid
 	if (!victim)
 		return;
 	victim->preempted_by = incident->pid;
-	victim->cancel = 1;
+	cancel_token_fire(&victim->cancel);
 	log_info("pid %d: baseline capture cancelled: the incident capture of pid %d is waiting",
 		 victim->job.pid, incident->pid);
 }

@@ -13,8 +13,9 @@
  *    Used when the FIFO cannot be created (no /tmp, read-only, no access) or the
  *    evaluate fails before any byte arrived. Discovery reads /proc/PID/net/tcp{,6}, which already shows the
  * target's network namespace; only the socket is created inside that namespace
- * (ns.c). Every wait is bounded, sliced (<= 250 ms), cancellable and watches the
- * target's pidfd. Memory: a 256 KiB read buffer, a 64 KiB decode buffer and small
+ * (ns.c). Every wait is one wait.h wait: bounded, cancellable (the cancel token wakes
+ * it) and watching the target's pidfd; only the looks at /proc tables for a listener
+ * (no event exists for those) pause between tries. Memory: a 256 KiB read buffer, a 64 KiB decode buffer and small
  * messages (<= 1 MiB), whatever the snapshot size. */
 #include "capture_route.h"
 
@@ -43,6 +44,7 @@
 #include "ws.h"
 
 #define DEFAULT_INSPECT_PORT 9229
+/* Pause between looks at /proc/PID/net/tcp for the port (no event tells it). */
 #define POLL_SLICE_MS 100
 /* While the inspector the agent opened is open, look often: connect to it the moment
  * it listens, see it gone the moment it closes (the window is measured), and look for
@@ -378,39 +380,9 @@ struct session {
 	bool intruded;                /* another client was seen on it */
 };
 
-static struct ws_wait make_wait(struct session *s, int64_t ms)
+static struct wait_spec make_wait(struct session *s, int64_t ms)
 {
-	return (struct ws_wait){ .deadline_ms = mono_ms() + ms, .cancel = s->ctx->cancel, .watch_fd = s->pidfd };
-}
-
-static const char *io_reason(enum ws_io_result r)
-{
-	switch (r) {
-	case WS_IO_TIMEOUT: return "timed out";
-	case WS_IO_CANCELLED: return "cancelled (agent stopping)";
-	case WS_IO_WATCH: return "process exited during capture";
-	default: return NULL;
-	}
-}
-
-/* Waits one poll slice of slice_ms on the pidfd; <0 when the target exited or we are cancelled. */
-static enum ws_io_result slice_wait_ms(struct session *s, int64_t deadline, int slice_ms)
-{
-	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-	int64_t left = deadline - mono_ms();
-
-	if (s->ctx->cancel && *s->ctx->cancel)
-		return WS_IO_CANCELLED;
-	if (left <= 0)
-		return WS_IO_TIMEOUT;
-	if (poll(&pfd, 1, left < slice_ms ? (int)left : slice_ms) > 0)
-		return WS_IO_WATCH;
-	return WS_IO_OK;
-}
-
-static enum ws_io_result slice_wait(struct session *s, int64_t deadline)
-{
-	return slice_wait_ms(s, deadline, POLL_SLICE_MS);
+	return wait_in(ms, s->ctx->cancel, s->pidfd);
 }
 
 static unsigned start_timeout_s(const struct config *cfg) { return cfg->start_timeout_s ? cfg->start_timeout_s : 10; }
@@ -420,7 +392,7 @@ static unsigned total_timeout_s(const struct config *cfg) { return cfg->timeout_
 static int open_inspector(struct session *s)
 {
 	unsigned limit = start_timeout_s(s->ctx->cfg);
-	int64_t deadline = mono_ms() + (int64_t)limit * 1000;
+	struct wait_spec w = make_wait(s, (int64_t)limit * 1000);
 
 	if (s->ctx->proc->opts.disable_sigusr1)
 		return capture_fail(s->ctx, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
@@ -432,7 +404,7 @@ static int open_inspector(struct session *s)
 		return capture_fail(s->ctx, errno == ESRCH ? "process exited during capture" : "SIGUSR1: %s", strerror(errno));
 	s->opened_by_us = true;
 	for (;;) {
-		enum ws_io_result r;
+		enum wait_result r;
 		if (random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
 			s->port = s->l.port;
 			return 0;
@@ -448,18 +420,19 @@ static int open_inspector(struct session *s)
 			describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
 			return -1;
 		}
-		r = slice_wait_ms(s, deadline, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : POLL_SLICE_MS);
-		if (r == WS_IO_TIMEOUT && random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
+		/* No event tells that the port listens: look again after a short pause. */
+		r = wait_pause(&w, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : POLL_SLICE_MS);
+		if (r == WAIT_TIMEOUT && random_port && find_new_listener(s->pid, before, nbefore, &s->l)) {
 			s->port = s->l.port; /* just in time: capture, and close it afterwards */
 			return 0;
 		}
-		if (r == WS_IO_TIMEOUT && s->ctx->proc->opts.inspect)
+		if (r == WAIT_TIMEOUT && s->ctx->proc->opts.inspect)
 			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
 				    "is it listening on a port other than %d?)", limit, s->port);
-		if (r == WS_IO_TIMEOUT)
+		if (r == WAIT_TIMEOUT)
 			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
-		if (r != WS_IO_OK)
-			return capture_fail(s->ctx, "%s", io_reason(r));
+		if (r != WAIT_READY)
+			return capture_fail(s->ctx, "%s", wait_result_str(r));
 	}
 }
 
@@ -489,14 +462,14 @@ static void note_own_port(struct session *s, int fd)
 								: ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static int connect_inspector(struct session *s, const struct ws_wait *w, int *out_fd)
+static int connect_inspector(struct session *s, const struct wait_spec *w, int *out_fd)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sslen;
 	char ip[INET6_ADDRSTRLEN];
 	int fd, soerr = 0;
 	socklen_t solen = sizeof(soerr);
-	enum ws_io_result r;
+	enum wait_result r;
 
 	if (s->l.family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -528,12 +501,12 @@ static int connect_inspector(struct session *s, const struct ws_wait *w, int *ou
 		return -1;
 	}
 	note_own_port(s, fd);
-	r = ws_wait_fd(fd, POLLOUT, w);
-	if (r == WS_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &solen) == 0 && soerr == 0) {
+	r = wait_fd(w, fd, POLLOUT);
+	if (r == WAIT_READY && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &solen) == 0 && soerr == 0) {
 		*out_fd = fd;
 		return 0;
 	}
-	capture_fail(s->ctx, "connect to inspector %s: %s", s->host, io_reason(r) ? io_reason(r) : strerror(soerr ? soerr : errno));
+	capture_fail(s->ctx, "connect to inspector %s: %s", s->host, r != WAIT_READY ? wait_result_str(r) : strerror(soerr ? soerr : errno));
 	close(fd);
 	return -1;
 }
@@ -610,7 +583,7 @@ static int on_message(void *ctx, json_t *msg)
 }
 
 /* /json/list on a fresh connection, then the WebSocket on another. */
-static int attach(struct session *s, const struct ws_wait *w)
+static int attach(struct session *s, const struct wait_spec *w)
 {
 	char path[256], *body = NULL;
 	size_t body_len = 0;
@@ -627,12 +600,12 @@ static int attach(struct session *s, const struct ws_wait *w)
 	if (rc < 0 || connect_inspector(s, w, &fd) < 0)
 		return -1;
 	s->ws = ws_conn_open(fd, s->host, path, w, MAX_MESSAGE, &r, s->ctx->err, sizeof(s->ctx->err));
-	if (!s->ws && io_reason(r))
-		return capture_fail(s->ctx, "inspector websocket: %s", io_reason(r));
+	if (!s->ws && ws_io_wait_str(r))
+		return capture_fail(s->ctx, "inspector websocket: %s", ws_io_wait_str(r));
 	return s->ws ? 0 : -1;
 }
 
-static int send_request(struct session *s, int id, const char *method, json_t *params, const struct ws_wait *w)
+static int send_request(struct session *s, int id, const char *method, json_t *params, const struct wait_spec *w)
 {
 	char *req = cdp_request(id, method, params);
 	enum ws_io_result r;
@@ -641,34 +614,22 @@ static int send_request(struct session *s, int id, const char *method, json_t *p
 		return capture_fail(s->ctx, "out of memory building %s", method);
 	r = ws_conn_send_text(s->ws, req, strlen(req), w, s->ctx->err, sizeof(s->ctx->err));
 	free(req);
-	if (r != WS_IO_OK && io_reason(r))
-		return capture_fail(s->ctx, "%s", io_reason(r));
+	if (r != WS_IO_OK && ws_io_wait_str(r))
+		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
 	return r == WS_IO_OK ? 0 : -1;
-}
-
-/* A dying target closes its sockets just before its pidfd becomes readable. */
-static bool target_exited(struct session *s)
-{
-	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-	return poll(&pfd, 1, 200) > 0;
-}
-
-static bool target_exited_now(struct session *s)
-{
-	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-	return poll(&pfd, 1, 0) > 0;
 }
 
 static int pump_error(struct session *s, enum ws_io_result r)
 {
-	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && target_exited(s))
+	/* A dying target closes its sockets just before its pidfd becomes readable. */
+	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && wait_target_exited(s->pidfd, 200))
 		return capture_fail(s->ctx, "process exited during capture");
 	if (s->store_failed)
 		return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
 	if (r == WS_IO_TIMEOUT)
 		return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
-	if (io_reason(r))
-		return capture_fail(s->ctx, "%s", io_reason(r));
+	if (ws_io_wait_str(r))
+		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
 	if (cdp_decoder_error(s->dec)[0])
 		return capture_fail(s->ctx, "inspector: %s", cdp_decoder_error(s->dec));
 	if (!s->ctx->err[0])
@@ -676,7 +637,7 @@ static int pump_error(struct session *s, enum ws_io_result r)
 	return -1;
 }
 
-static int take_snapshot(struct session *s, const struct ws_wait *w)
+static int take_snapshot(struct session *s, const struct wait_spec *w)
 {
 	struct ws_sink sink;
 
@@ -711,8 +672,7 @@ static bool port_still_open(struct session *s)
  * of the target's event loop first. */
 static void settle_event_loop(struct session *s)
 {
-	static const volatile int never = 0;
-	struct ws_wait w = { .deadline_ms = mono_ms() + SETTLE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	struct wait_spec w = wait_in(SETTLE_WAIT_MS, NULL, s->pidfd); /* not cancellable */
 	struct ws_sink sink;
 
 	cdp_decoder_ws_sink(s->dec, &sink);
@@ -731,8 +691,7 @@ static void settle_event_loop(struct session *s)
  * Runs even after a failed or cancelled capture, with its own short deadline. */
 static bool close_inspector(struct session *s)
 {
-	static const volatile int never = 0;
-	struct ws_wait w = { .deadline_ms = mono_ms() + CLOSE_WAIT_MS, .cancel = &never, .watch_fd = s->pidfd };
+	struct wait_spec w = wait_in(CLOSE_WAIT_MS, NULL, s->pidfd); /* not cancellable */
 	char saved_err[sizeof(s->ctx->err)];
 	struct ws_sink ignore = { 0 };
 	enum ws_io_result r = WS_IO_OK;
@@ -758,7 +717,7 @@ static bool close_inspector(struct session *s)
 	int64_t asked = mono_ms();
 	while (port_still_open(s)) {
 		int slice = mono_ms() - asked < 500 ? FAST_SLICE_MS : POLL_SLICE_MS;
-		if (r == WS_IO_WATCH || slice_wait_ms(s, w.deadline_ms, slice) != WS_IO_OK)
+		if (r == WS_IO_EXITED || wait_pause(&w, slice) != WAIT_READY)
 			break;
 	}
 	if (port_still_open(s))
@@ -860,34 +819,37 @@ static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 	}
 }
 
-/* Wait for FIFO data, websocket messages, the target's exit, cancel or the deadline. */
-static enum ws_io_result fifo_wait(struct session *s, struct fifo *f, bool fifo_open, const struct ws_wait *w,
-				   bool *fifo_ready, bool *ws_ready)
+/* Wait for FIFO data, websocket messages, the target's exit, cancel or the deadline;
+ * on an inspector we opened, at most until the next intruder check (WAIT_READY with
+ * nothing ready then). */
+static enum wait_result fifo_wait(struct session *s, struct fifo *f, bool fifo_open, const struct wait_spec *w,
+				  bool *fifo_ready, bool *ws_ready)
 {
-	struct pollfd pfd[3] = { { .fd = s->pidfd, .events = POLLIN }, { .fd = ws_conn_fd(s->ws), .events = POLLIN },
+	struct pollfd pfd[2] = { { .fd = ws_conn_fd(s->ws), .events = POLLIN },
 				 { .fd = fifo_open ? f->fd : -1, .events = POLLIN } };
-	int64_t left = w->deadline_ms - mono_ms();
+	struct wait_spec until = *w;
 
 	*fifo_ready = *ws_ready = false;
-	if (s->ctx->cancel && *s->ctx->cancel)
-		return WS_IO_CANCELLED;
-	if (left <= 0)
-		return WS_IO_TIMEOUT;
+	if (cancel_token_is_set(w->cancel))
+		return WAIT_CANCELLED;
+	if (w->deadline_ms - mono_ms() <= 0)
+		return WAIT_TIMEOUT;
 	if (ws_conn_has_pending(s->ws)) {
 		*ws_ready = true;
-		return WS_IO_OK;
+		return WAIT_READY;
 	}
-	if (poll(pfd, 3, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS) < 0 && errno != EINTR)
-		return WS_IO_ERROR;
-	if (pfd[0].revents)
-		return WS_IO_WATCH;
-	*ws_ready = pfd[1].revents != 0;
-	*fifo_ready = pfd[2].revents != 0;
-	return WS_IO_OK;
+	if (s->opened_by_us && s->next_check_ms < until.deadline_ms)
+		until.deadline_ms = s->next_check_ms;
+	enum wait_result r = wait_poll(&until, pfd, 2);
+	if (r == WAIT_TIMEOUT && until.deadline_ms < w->deadline_ms)
+		return WAIT_READY;
+	*ws_ready = r == WAIT_READY && pfd[0].revents != 0;
+	*fifo_ready = r == WAIT_READY && pfd[1].revents != 0;
+	return r;
 }
 
 /* Until the evaluate reply has come and the FIFO is at its end. */
-static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait *w, uint8_t *buf)
+static int fifo_transfer(struct session *s, struct fifo *f, const struct wait_spec *w, uint8_t *buf)
 {
 	struct ws_sink sink;
 	bool eof = false;
@@ -895,6 +857,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 	cdp_decoder_ws_sink(s->dec, &sink);
 	while (!(s->replied && eof)) {
 		bool fifo_ready, ws_ready;
+		enum wait_result wr;
 		enum ws_io_result r;
 
 		if (s->replied) {
@@ -907,11 +870,11 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 		}
 		if (check_intruders(s, false) < 0)
 			return -1;
-		r = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
-		if (r == WS_IO_TIMEOUT)
+		wr = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
+		if (wr == WAIT_TIMEOUT)
 			return capture_fail(s->ctx, "heap snapshot not finished within %us", total_timeout_s(s->ctx->cfg));
-		if (r != WS_IO_OK)
-			return capture_fail(s->ctx, "%s", io_reason(r) ? io_reason(r) : "poll failed");
+		if (wr != WAIT_READY)
+			return capture_fail(s->ctx, "%s", wait_result_str(wr));
 		if (fifo_ready) {
 			int rc = fifo_drain(s, f, buf);
 			if (rc < 0)
@@ -929,7 +892,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct ws_wait
 	return 0;
 }
 
-static int snapshot_via_fifo(struct session *s, struct fifo *f, const struct ws_wait *w)
+static int snapshot_via_fifo(struct session *s, struct fifo *f, const struct wait_spec *w)
 {
 	char expr[160];
 	uint8_t *buf = malloc(FIFO_READ_BUF);
@@ -950,7 +913,7 @@ static int snapshot_via_fifo(struct session *s, struct fifo *f, const struct ws_
 
 /* FIFO first when allowed and possible; chunks when the FIFO cannot be set up, or
  * failed before a single byte reached the store (nothing to undo then). */
-static int snapshot(struct session *s, enum inspector_transport t, const struct ws_wait *w)
+static int snapshot(struct session *s, enum inspector_transport t, const struct wait_spec *w)
 {
 	struct fifo f = { .fd = -1, .dirfd = -1 };
 	int rc;
@@ -967,7 +930,7 @@ static int snapshot(struct session *s, enum inspector_transport t, const struct 
 	rc = snapshot_via_fifo(s, &f, w);
 	fifo_destroy(&f);
 	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_failed || s->intruded ||
-	    (s->ctx->cancel && *s->ctx->cancel) || target_exited_now(s) || !s->ws)
+	    cancel_token_is_set(s->ctx->cancel) || wait_target_exited(s->pidfd, 0) || !s->ws)
 		return rc;
 	log_info("pid %d: FIFO snapshot failed before any data (%s), using snapshot chunks", (int)s->pid, s->ctx->err);
 	s->used_fifo = false;
@@ -1027,7 +990,7 @@ static int open_guarded(struct session *s)
 
 static int run_capture(struct session *s, enum inspector_transport t)
 {
-	struct ws_wait w;
+	struct wait_spec w;
 
 	if (!s->ctx->proc->opts.inspect_port_random)
 		s->l = find_listener(s->pid, s->port);
@@ -1085,8 +1048,8 @@ int capture_inspector_close_leftover(struct capture_ctx *ctx)
 	else {
 		/* The target may still be busy with the snapshot the killed agent asked for:
 		 * the close request runs when it is done. */
-		int64_t deadline = mono_ms() + (int64_t)total_timeout_s(ctx->cfg) * 1000;
-		while (port_still_open(&s) && slice_wait(&s, deadline) == WS_IO_OK)
+		struct wait_spec w = make_wait(&s, (int64_t)total_timeout_s(ctx->cfg) * 1000);
+		while (port_still_open(&s) && wait_pause(&w, POLL_SLICE_MS) == WAIT_READY)
 			;
 		rc = port_still_open(&s) ? capture_fail(ctx, "the inspector on port %d is still listening "
 							"after the close request", s.port) : 1;
@@ -1128,7 +1091,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 			 s.guarded ? "behind the connect guard" : "UNGUARDED (inspector_unguarded = on)");
 	} else {
 		if (s.ws)
-			ws_conn_close(s.ws, &(struct ws_wait){ mono_ms() + 250, NULL, -1 });
+			ws_conn_close(s.ws, &(struct wait_spec){ mono_ms() + 250, NULL, -1 });
 		ws_conn_free(s.ws);
 	}
 	disarm_guard(&s);

@@ -12,7 +12,7 @@
 
 #define HTTP_MAX_HEADERS 8192
 
-static int send_request(int fd, const char *req, size_t len, const struct ws_wait *wait, char *err, size_t errlen)
+static int send_request(int fd, const char *req, size_t len, const struct wait_spec *wait, char *err, size_t errlen)
 {
 	while (len) {
 		ssize_t n = send(fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -25,8 +25,9 @@ static int send_request(int fd, const char *req, size_t len, const struct ws_wai
 			snprintf(err, errlen, "http send: %s", strerror(errno));
 			return -1;
 		}
-		if (ws_wait_fd(fd, POLLOUT, wait) != WS_IO_OK) {
-			snprintf(err, errlen, "http send: timed out, cancelled or target gone");
+		enum wait_result r = wait_fd(wait, fd, POLLOUT);
+		if (r != WAIT_READY) {
+			snprintf(err, errlen, "http send: %s", wait_result_str(r));
 			return -1;
 		}
 	}
@@ -45,7 +46,7 @@ static long content_length(const char *headers)
 
 /* Reads until the headers are complete and Content-Length bytes (or EOF) followed. */
 static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hdr_len,
-			 const struct ws_wait *wait, char *err, size_t errlen)
+			 const struct wait_spec *wait, char *err, size_t errlen)
 {
 	long clen = -1;
 
@@ -82,8 +83,9 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 			}
 			continue;
 		}
-		if (ws_wait_fd(fd, POLLIN, wait) != WS_IO_OK) {
-			snprintf(err, errlen, "http receive: timed out, cancelled or target gone");
+		enum wait_result r = wait_fd(wait, fd, POLLIN);
+		if (r != WAIT_READY) {
+			snprintf(err, errlen, "http receive: %s", wait_result_str(r));
 			return -1;
 		}
 	}
@@ -96,7 +98,7 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 	return 0;
 }
 
-int http_get(int fd, const char *host, const char *path, const struct ws_wait *wait, size_t max_body,
+int http_get(int fd, const char *host, const char *path, const struct wait_spec *wait, size_t max_body,
 	     char **body, size_t *body_len, char *err, size_t errlen)
 {
 	char req[512];

@@ -6,11 +6,11 @@
 
 #include <stddef.h>
 
-#include "ws.h"
+#include "wait.h"
 
 /* GET path over the connected socket fd (not closed here). On 200, *body is the
  * NUL-terminated body (malloc'ed, free()) of at most max_body bytes. 0, or -1 with err. */
-int http_get(int fd, const char *host, const char *path, const struct ws_wait *wait, size_t max_body,
+int http_get(int fd, const char *host, const char *path, const struct wait_spec *wait, size_t max_body,
 	     char **body, size_t *body_len, char *err, size_t errlen);
 
 /* From a /json/list body: the path part of the first target's webSocketDebuggerUrl

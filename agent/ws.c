@@ -22,7 +22,6 @@
 #define WS_DEFAULT_MAX_MESSAGE (64ull << 20)
 #define WS_READ_BUF (256u << 10)
 #define WS_HANDSHAKE_MAX 8192
-#define WS_SLICE_MS 250
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* --- SHA-1 (FIPS 180-4), only for the handshake ---------------------------- */
@@ -298,41 +297,37 @@ size_t ws_frame_header(uint8_t *hdr, enum ws_opcode op, bool fin, uint64_t len, 
 
 /* --- bounded I/O ---------------------------------------------------------- */
 
-enum ws_io_result ws_wait_fd(int fd, short events, const struct ws_wait *wait)
+static enum ws_io_result wait_io(int fd, short events, const struct wait_spec *wait)
 {
-	for (;;) {
-		struct pollfd pfd[2] = { { .fd = fd, .events = events }, { .fd = wait->watch_fd, .events = POLLIN } };
-		int64_t left = wait->deadline_ms - mono_ms();
-		int n;
+	switch (wait_fd(wait, fd, events)) {
+	case WAIT_READY: return WS_IO_OK;
+	case WAIT_TIMEOUT: return WS_IO_TIMEOUT;
+	case WAIT_CANCELLED: return WS_IO_CANCELLED;
+	case WAIT_EXITED: return WS_IO_EXITED;
+	default: return WS_IO_ERROR;
+	}
+}
 
-		if (wait->cancel && *wait->cancel)
-			return WS_IO_CANCELLED;
-		if (left <= 0)
-			return WS_IO_TIMEOUT;
-		n = poll(pfd, wait->watch_fd >= 0 ? 2 : 1, left < WS_SLICE_MS ? (int)left : WS_SLICE_MS);
-		if (n < 0 && errno != EINTR)
-			return WS_IO_ERROR;
-		if (n <= 0)
-			continue;
-		if (wait->watch_fd >= 0 && pfd[1].revents)
-			return WS_IO_WATCH;
-		if (pfd[0].revents)
-			return WS_IO_OK;
+const char *ws_io_wait_str(enum ws_io_result r)
+{
+	switch (r) {
+	case WS_IO_TIMEOUT: return wait_result_str(WAIT_TIMEOUT);
+	case WS_IO_CANCELLED: return wait_result_str(WAIT_CANCELLED);
+	case WS_IO_EXITED: return wait_result_str(WAIT_EXITED);
+	default: return NULL;
 	}
 }
 
 static const char *io_reason(enum ws_io_result r)
 {
-	switch (r) {
-	case WS_IO_TIMEOUT: return "timed out";
-	case WS_IO_CANCELLED: return "cancelled";
-	case WS_IO_WATCH: return "the target process exited";
-	case WS_IO_CLOSED: return "connection closed by the peer";
-	default: return "I/O error";
-	}
+	const char *why = ws_io_wait_str(r);
+
+	if (why)
+		return why;
+	return r == WS_IO_CLOSED ? "connection closed by the peer" : "I/O error";
 }
 
-static enum ws_io_result send_all(int fd, const void *buf, size_t len, const struct ws_wait *wait,
+static enum ws_io_result send_all(int fd, const void *buf, size_t len, const struct wait_spec *wait,
 				  char *err, size_t errlen)
 {
 	const uint8_t *p = buf;
@@ -348,7 +343,7 @@ static enum ws_io_result send_all(int fd, const void *buf, size_t len, const str
 			snprintf(err, errlen, "websocket send: %s", strerror(errno));
 			return WS_IO_ERROR;
 		}
-		enum ws_io_result r = ws_wait_fd(fd, POLLOUT, wait);
+		enum ws_io_result r = wait_io(fd, POLLOUT, wait);
 		if (r != WS_IO_OK) {
 			snprintf(err, errlen, "websocket send: %s", io_reason(r));
 			return r;
@@ -366,7 +361,7 @@ struct ws_conn {
 	size_t pending;              /* bytes in rbuf read with the handshake, not yet parsed */
 	bool got_close;
 	const struct ws_sink *user;
-	const struct ws_wait *wait;  /* valid during ws_conn_pump only */
+	const struct wait_spec *wait;  /* valid during ws_conn_pump only */
 	char *err;
 	size_t errlen;
 };
@@ -375,7 +370,7 @@ int ws_conn_fd(const struct ws_conn *c) { return c->fd; }
 bool ws_conn_has_pending(const struct ws_conn *c) { return c->pending > 0; }
 
 static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const void *payload, size_t len,
-				    const struct ws_wait *wait, char *err, size_t errlen)
+				    const struct wait_spec *wait, char *err, size_t errlen)
 {
 	uint8_t mask[4], hdr[14];
 	size_t hlen;
@@ -399,12 +394,12 @@ static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const 
 }
 
 enum ws_io_result ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,
-				    const struct ws_wait *wait, char *err, size_t errlen)
+				    const struct wait_spec *wait, char *err, size_t errlen)
 {
 	return send_frame(c, WS_OP_TEXT, text, len, wait, err, errlen);
 }
 
-void ws_conn_close(struct ws_conn *c, const struct ws_wait *wait)
+void ws_conn_close(struct ws_conn *c, const struct wait_spec *wait)
 {
 	char err[64];
 	uint8_t code[2] = { 0x03, 0xE8 }; /* 1000 normal closure */
@@ -431,7 +426,7 @@ static bool header_value_is(const char *headers, const char *name, const char *w
 }
 
 /* Read the handshake response up to the blank line; bytes after it stay in rbuf. */
-static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait *wait, size_t *hdr_len,
+static enum ws_io_result read_handshake(struct ws_conn *c, const struct wait_spec *wait, size_t *hdr_len,
 					char *err, size_t errlen)
 {
 	size_t have = 0;
@@ -462,7 +457,7 @@ static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait 
 			}
 			continue;
 		}
-		enum ws_io_result r = ws_wait_fd(c->fd, POLLIN, wait);
+		enum ws_io_result r = wait_io(c->fd, POLLIN, wait);
 		if (r != WS_IO_OK) {
 			snprintf(err, errlen, "websocket handshake: %s", io_reason(r));
 			return r;
@@ -471,7 +466,7 @@ static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait 
 }
 
 static enum ws_io_result handshake(struct ws_conn *c, const char *host, const char *path,
-				   const struct ws_wait *wait, char *err, size_t errlen)
+				   const struct wait_spec *wait, char *err, size_t errlen)
 {
 	uint8_t nonce[16];
 	char key[32], accept[32], req[1024];
@@ -514,7 +509,7 @@ static enum ws_io_result handshake(struct ws_conn *c, const char *host, const ch
 	return WS_IO_OK;
 }
 
-struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct ws_wait *wait,
+struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct wait_spec *wait,
 			     uint64_t max_message, enum ws_io_result *res, char *err, size_t errlen)
 {
 	struct ws_conn *c = calloc(1, sizeof(*c));
@@ -595,7 +590,7 @@ static enum ws_io_result feed(struct ws_conn *c, size_t len, const struct ws_sin
 }
 
 enum ws_io_result ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
-			       const struct ws_wait *wait, char *err, size_t errlen)
+			       const struct wait_spec *wait, char *err, size_t errlen)
 {
 	enum ws_io_result r;
 	ssize_t n;
@@ -612,7 +607,7 @@ enum ws_io_result ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
 		snprintf(err, errlen, "websocket closed by the peer");
 		return WS_IO_CLOSED;
 	}
-	r = ws_wait_fd(c->fd, POLLIN, wait);
+	r = wait_io(c->fd, POLLIN, wait);
 	if (r != WS_IO_OK) {
 		snprintf(err, errlen, "websocket receive: %s", io_reason(r));
 		return r;

@@ -205,7 +205,7 @@ struct fx {
 	struct proc_info proc;
 	struct config cfg;
 	struct store_writer w;
-	volatile int cancel;
+	struct cancel_token cancel;
 	bool stop_writer;             /* capture_and_check: SIGSTOP Node once its file has bytes */
 	struct capture_ctx ctx;
 	int fds_at_start;             /* the route must not leak fds, on any path */
@@ -250,6 +250,8 @@ static int setup(void **state)
 	fx->out_fd = -1;
 	fx->cfg.timeout_s = 30;
 	fx->cfg.start_timeout_s = 20;
+	if (cancel_token_init(&fx->cancel) < 0)
+		return -1;
 	fx->ctx = (struct capture_ctx){ .proc = &fx->proc, .cfg = &fx->cfg, .w = &fx->w,
 					.cancel = &fx->cancel };
 	fx->fds_at_start = count_open_fds();
@@ -272,6 +274,7 @@ static int teardown(void **state)
 	bool leaked = fds != fx->fds_at_start;
 	if (leaked)
 		fprintf(stderr, "fd leak: %d open fds, %d at start\n", fds, fx->fds_at_start);
+	cancel_token_destroy(&fx->cancel);
 	fclose(fx->w.f);
 	unlink(fx->store_path);
 	char cmd[128];
@@ -977,7 +980,7 @@ static void test_cancel_sends_no_signal(void **state)
 {
 	struct fx *fx = *state;
 	spawn_sleep(fx);
-	fx->cancel = 1;
+	cancel_token_fire(&fx->cancel);
 	assert_int_equal(capture_via_signal(&fx->ctx), -1);
 	assert_non_null(strstr(fx->ctx.err, "cancelled"));
 	sleep_ms(200);

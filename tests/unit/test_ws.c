@@ -329,7 +329,7 @@ static void test_conn_handshake_ping_message_close(void **state)
 	int sv[2];
 	pthread_t th;
 	struct server s = { 0 };
-	struct ws_wait w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .watch_fd = -1 };
+	struct wait_spec w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .pidfd = -1 };
 	struct rec r = { 0 };
 	struct ws_sink sink = rec_sink(&r);
 	enum ws_io_result res;
@@ -371,7 +371,7 @@ static void test_conn_bad_accept_refused(void **state)
 	int sv[2];
 	pthread_t th;
 	struct server s = { .bad_accept = true };
-	struct ws_wait w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .watch_fd = -1 };
+	struct wait_spec w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .pidfd = -1 };
 	enum ws_io_result res;
 	char err[128] = "";
 	(void)state;
@@ -388,7 +388,7 @@ static void test_conn_bad_accept_refused(void **state)
 static void test_conn_timeout_is_bounded(void **state)
 {
 	int sv[2];
-	struct ws_wait w = { .deadline_ms = mono_ms() + 300, .cancel = NULL, .watch_fd = -1 };
+	struct wait_spec w = { .deadline_ms = mono_ms() + 300, .cancel = NULL, .pidfd = -1 };
 	enum ws_io_result res;
 	char err[128] = "";
 	int64_t t0 = mono_ms();
