@@ -50,8 +50,9 @@ struct capturer {
 	pthread_mutex_t store_lock;    /* begin/commit pick ids and evict: one at a time */
 	struct capture_job queue[QUEUE_MAX];
 	unsigned q_head, q_len;
-	struct capture_outcome done[QUEUE_MAX];
-	unsigned d_head, d_len;
+	struct capture_outcome *done;  /* ring of finished jobs, grown so none is ever lost */
+	unsigned d_head, d_len, d_cap;
+	pthread_cond_t taken;          /* the loop took an outcome (a worker waits for room) */
 	unsigned running;
 	bool stopping;
 	int event_fd;
@@ -519,19 +520,49 @@ static void wake_loop(struct capturer *c)
 		log_warn("capture: cannot wake the agent loop: %s", strerror(errno));
 }
 
-/* With c->lock held. */
-static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+/* Room for n more outcomes: the ring doubles (unwrapped into the new array). With
+ * c->lock held. false when out of memory. */
+static bool outcome_room(struct capturer *c, unsigned n)
 {
-	if (c->d_len < QUEUE_MAX) {
-		c->done[(c->d_head + c->d_len) % QUEUE_MAX] = *o;
-		c->d_len++;
-	}
+	if (c->d_len + n <= c->d_cap)
+		return true;
+	unsigned cap = c->d_cap ? c->d_cap : QUEUE_MAX;
+	while (cap < c->d_len + n)
+		cap *= 2;
+	struct capture_outcome *grown = malloc(cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	for (unsigned i = 0; i < c->d_len; i++)
+		grown[i] = c->done[(c->d_head + i) % c->d_cap];
+	free(c->done);
+	c->done = grown;
+	c->d_head = 0;
+	c->d_cap = cap;
+	return true;
 }
 
+/* With c->lock held and outcome_room(c, 1) true. */
+static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	c->done[(c->d_head + c->d_len) % c->d_cap] = *o;
+	c->d_len++;
+}
+
+/* A finished job's outcome always reaches the loop (its process's capturing flag
+ * is cleared by it): when the ring cannot grow, the worker waits until the loop
+ * takes one. Only a stopping agent, whose loop takes no more, lets it go. */
 static void post_outcome(struct capturer *c, const struct capture_outcome *o)
 {
 	pthread_mutex_lock(&c->lock);
-	push_outcome(c, o);
+	bool warned = false;
+	while (!outcome_room(c, 1) && !c->stopping) {
+		if (!warned)
+			log_warn("pid %d: out of memory for capture outcomes: waiting for the agent loop", o->pid);
+		warned = true;
+		pthread_cond_wait(&c->taken, &c->lock);
+	}
+	if (c->d_len < c->d_cap)
+		push_outcome(c, o);
 	c->running--;
 	pthread_cond_broadcast(&c->wake); /* a job of this process may now run */
 	pthread_mutex_unlock(&c->lock);
@@ -623,6 +654,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	pthread_cond_init(&c->report_wake, NULL);
+	pthread_cond_init(&c->taken, NULL);
 	for (unsigned i = 0; i < MAX_WORKERS; i++)
 		c->workers[i].cancel.fd = -1;
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -669,6 +701,7 @@ void capturer_free(struct capturer *c)
 	for (unsigned i = 0; i < c->nthreads; i++)
 		cancel_token_fire(&c->workers[i].cancel);
 	pthread_cond_broadcast(&c->wake);
+	pthread_cond_broadcast(&c->taken);
 	pthread_mutex_unlock(&c->lock);
 	pthread_cond_broadcast(&c->report_wake);
 	for (unsigned i = 0; i < c->nthreads; i++) {
@@ -682,10 +715,12 @@ void capturer_free(struct capturer *c)
 		pthread_join(c->report_thread, NULL);
 	}
 	free(c->reports);
+	free(c->done);
 	late_sweep_free(c->late);
 	close(c->event_fd);
 	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->report_wake);
+	pthread_cond_destroy(&c->taken);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->store_lock);
 	free(c);
@@ -699,7 +734,7 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 	unsigned kept = 0, dropped = 0;
 	for (unsigned i = 0; i < c->q_len; i++) {
 		struct capture_job *j = queued(c, i);
-		if (j->baseline && j->pid == pid && !j->resume_method[0]) {
+		if (j->baseline && j->pid == pid && !j->resume_method[0] && outcome_room(c, 1)) {
 			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
 						     .baseline = true, .preempted = true };
 			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
@@ -793,9 +828,10 @@ int capturer_take(struct capturer *c, struct capture_outcome *out)
 	pthread_mutex_lock(&c->lock);
 	if (c->d_len > 0) {
 		*out = c->done[c->d_head];
-		c->d_head = (c->d_head + 1) % QUEUE_MAX;
+		c->d_head = (c->d_head + 1) % c->d_cap;
 		c->d_len--;
 		got = 1;
+		pthread_cond_signal(&c->taken);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return got;
