@@ -18,7 +18,6 @@
 #include "guard.h"
 #include "late_sweep.h"
 #include "log.h"
-#include "persist.h"
 #include "loop.h"
 #include "procs.h"
 #include "snapshot/report.h"
@@ -125,25 +124,6 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->started_at_ms = wall_ms();
 }
 
-/* While a route runs, a journal lets the next run of the agent finish what this one
- * leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
-static void journal_begin(struct capturer *c, const struct capture_job *job, const char *method)
-{
-	struct capture_journal j = {
-		.pid = job->pid, .start_time = job->start_time, .rss_bytes = job->rss_bytes,
-		.threshold_bytes = job->threshold_bytes, .triggered_wall_ms = job->triggered_wall_ms,
-		.started_wall_ms = job->resume_after_ms ? job->resume_after_ms : wall_ms(),
-		.baseline = job->baseline,
-	};
-
-	if (!c->cfg->state_file[0])
-		return;
-	snprintf(j.method, sizeof(j.method), "%s", method);
-	snprintf(j.reason, sizeof(j.reason), "%s", job->reason);
-	if (journal_write(c->cfg->state_file, &j) != 0)
-		log_warn("pid %d: cannot journal the capture next to %s", job->pid, c->cfg->state_file);
-}
-
 /* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
  * whether the other route may still be tried: only when this one failed before the
  * target produced any byte (a store failure or a dead target would fail it too,
@@ -166,12 +146,13 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 	if (!ctx.w)
 		return -1;
 
-	journal_begin(c, job, method);
+	/* While the route runs, a journal lets the next run of the agent finish what this
+	 * one leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
+	recovery_journal_begin(c->cfg->state_file, job, inspector ? RESUME_INSPECTOR : RESUME_SIGNAL);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	meta->inspector_opened = inspector && ctx.inspector_opened;
 	meta->inspector_window_ms = ctx.inspector_window_ms;
-	if (c->cfg->state_file[0])
-		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
+	recovery_journal_end(c->cfg->state_file, job->pid);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
 		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
@@ -341,15 +322,9 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 	struct snapshot_meta meta;
 	bool fallback;
 
-	if (strcmp(job->resume_method, "inspector") == 0) {
+	if (job->resume_method == RESUME_INSPECTOR) {
 		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
-		int rc = capture_inspector_close_leftover(&ctx);
-		if (rc == 1)
-			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
-		else if (rc < 0)
-			log_warn("pid %d: inspector left open by the previous run: %s", job->pid, ctx.err);
-		snprintf(out->err, sizeof(out->err), "interrupted inspector capture not resumed");
-		return -1;
+		return recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
 	}
 	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
 		emit_failed(c, job, "signal", out->err, NULL);
@@ -393,7 +368,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
-	if (job->resume_method[0]) {
+	if (job->resume_method != RESUME_NONE) {
 		note_start(out, job->pid);
 		return resume(wk, job, &p, out);
 	}
@@ -734,7 +709,7 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 	unsigned kept = 0, dropped = 0;
 	for (unsigned i = 0; i < c->q_len; i++) {
 		struct capture_job *j = queued(c, i);
-		if (j->baseline && j->pid == pid && !j->resume_method[0] && outcome_room(c, 1)) {
+		if (j->baseline && j->pid == pid && j->resume_method == RESUME_NONE && outcome_room(c, 1)) {
 			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
 						     .baseline = true, .preempted = true };
 			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
@@ -768,7 +743,7 @@ static void enqueue(struct capturer *c, const struct capture_job *job)
 
 static bool preemptible(const struct worker *wk)
 {
-	return wk->busy && wk->job.baseline && !wk->job.resume_method[0] && !wk->preempted_by;
+	return wk->busy && wk->job.baseline && wk->job.resume_method == RESUME_NONE && !wk->preempted_by;
 }
 
 /* An incident that would wait takes the slot of a running baseline: its own

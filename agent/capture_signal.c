@@ -33,6 +33,7 @@
 #include "late_sweep.h"
 #include "log.h"
 #include "loop.h"
+#include "recovery.h"
 
 #define READ_CHUNK (256 * 1024)
 #define MAX_OLD_FILES 4096           /* matching files remembered from before the signal */
@@ -228,40 +229,23 @@ static int remember_old(struct sigcap *s, const char *name)
 	return 0;
 }
 
-/* Resuming: the newest matching file modified since the interrupted capture began.
- * 0 adopted; 1 none yet (older matching names remembered, so that find_file takes
- * only a new one); -1 on error. */
+static int remember_old_cb(void *arg, const char *name)
+{
+	return remember_old(arg, name) < 0 ? -ENOMEM : 0;
+}
+
+/* Resuming (recovery.h): the newest matching file modified since the interrupted
+ * capture began. 0 adopted; 1 none yet (older matching names remembered, so that
+ * find_file takes only a new one); -1 on error. */
 static int adopt_resumed(struct sigcap *s)
 {
-	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	time_t newest = 0;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(errno));
-	}
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if ((int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000) {
-			if (remember_old(s, e->d_name) < 0) {
-				closedir(d);
-				return capture_fail(s->ctx, "out of memory");
-			}
-			continue;
-		}
-		if (st.st_mtime < newest)
-			continue;
-		newest = st.st_mtime;
-		snprintf(s->name, sizeof(s->name), "%s", e->d_name);
-	}
-	closedir(d);
-	if (!s->name[0])
+	int rc = recovery_adopt_snapshot(s->dir_fd, target_ns_pid(s), s->ctx->resume_after_ms, s->name,
+					 sizeof(s->name), remember_old_cb, s);
+	if (rc == -ENOMEM)
+		return capture_fail(s->ctx, "out of memory");
+	if (rc < 0)
+		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(-rc));
+	if (rc == 1)
 		return 1;
 	/* Its IN_CLOSE_WRITE may be long gone: completion comes from /proc/PID/fd. */
 	s->overflow = true;
