@@ -188,7 +188,7 @@ static void test_stop_leaves_the_journal(void **state)
 	assert_int_equal(journal_take_all(fx->state_file, &out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].pid, fx->child);
-	assert_string_equal(out[0].method, "signal");
+	assert_int_equal(out[0].method, RESUME_SIGNAL);
 	free(out);
 }
 
