@@ -649,7 +649,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		return NULL;
 	}
 	c->report_started = true;
-	unsigned want = cfg->max_concurrent ? cfg->max_concurrent : 1;
+	unsigned want = cfg->max_concurrent; /* config.c: at least 1 */
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
 	for (; c->nthreads < want; c->nthreads++) {

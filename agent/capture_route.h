@@ -53,9 +53,4 @@ bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
 bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
 			      char *why, size_t whylen, bool *already_open);
 
-/* The inspector the previous run of the agent opened with SIGUSR1 and could not
- * close (it was killed mid-capture): close it if it still listens and the process
- * was not started with --inspect. 1 closed, 0 nothing to close, -1 with ctx->err. */
-int capture_inspector_close_leftover(struct capture_ctx *ctx);
-
 #endif

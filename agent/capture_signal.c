@@ -38,8 +38,6 @@
 #define READ_CHUNK (256 * 1024)
 #define MAX_OLD_FILES 4096           /* matching files remembered from before the signal */
 #define EXIT_SETTLE_MS 200           /* a killed writer's close is seen before its exit */
-#define DEFAULT_START_TIMEOUT_S 10
-#define DEFAULT_TIMEOUT_S 600
 #define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
 /* Snapshot file size per byte of RSS, rounded up: files measured at 1.6-1.7x heap
  * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
@@ -540,10 +538,10 @@ static int open_target(struct sigcap *s)
 {
 	const struct proc_info *p = s->ctx->proc;
 	s->pidfd = procs_pidfd_open(p->pid, p->start_time);
+	if (s->pidfd == -ESRCH)
+		return capture_fail(s->ctx, "process %d exited or its PID was reused", (int)p->pid);
 	if (s->pidfd < 0)
-		return capture_fail(s->ctx, errno == ESRCH ? "process %d exited or its PID was reused"
-					                 : "cannot open a pidfd for process %d: %s",
-			    (int)p->pid, strerror(errno));
+		return capture_fail(s->ctx, "cannot open a pidfd for process %d: %s", (int)p->pid, strerror(-s->pidfd));
 	return 0;
 }
 
@@ -563,8 +561,7 @@ static void fill_detail(struct sigcap *s, const char *sig)
 static int run_capture(struct sigcap *s, const char *sig)
 {
 	const struct config *cfg = s->ctx->cfg;
-	unsigned start_s = cfg->start_timeout_s ? cfg->start_timeout_s : DEFAULT_START_TIMEOUT_S;
-	unsigned total_s = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
+	unsigned start_s = cfg->start_timeout_s, total_s = cfg->timeout_s; /* config.c's defaults */
 	s->timeout_s = total_s;
 	bool resume = s->ctx->resume_after_ms != 0;
 	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || (!resume && check_dir_fits(s) < 0) ||
@@ -587,9 +584,10 @@ static int run_capture(struct sigcap *s, const char *sig)
 		fill_detail(s, sig);
 		return 0;
 	}
-	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
+	int rc = procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal);
+	if (rc < 0)
 		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
-			    strerror(errno));
+			    strerror(-rc));
 	if (find_file(s, start_deadline, sig) < 0 || open_file(s) < 0 || stream_file(s, deadline) < 0)
 		return -1;
 	fill_detail(s, sig);

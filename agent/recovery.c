@@ -15,9 +15,12 @@
 
 #include "capture.h"
 #include "capture_route.h"
+#include "inspector_session.h"
 #include "late_sweep.h"
 #include "log.h"
 #include "loop.h"
+#include "strtab.h"
+#include "ns.h"
 
 static const char *const resume_method_names[] = {
 	[RESUME_NONE] = "",
@@ -27,19 +30,17 @@ static const char *const resume_method_names[] = {
 
 const char *resume_method_str(enum resume_method m)
 {
-	if ((unsigned)m >= sizeof(resume_method_names) / sizeof(resume_method_names[0]))
-		return "";
-	return resume_method_names[m];
+	return STRTAB_NAME(resume_method_names, (unsigned)m, "");
 }
 
 int resume_method_from_str(const char *s, enum resume_method *out)
 {
-	for (size_t i = 0; i < sizeof(resume_method_names) / sizeof(resume_method_names[0]); i++)
-		if (strcmp(s, resume_method_names[i]) == 0) {
-			*out = (enum resume_method)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = STRTAB_FIND(resume_method_names, s);
+
+	if (i < 0)
+		return i;
+	*out = (enum resume_method)i;
+	return 0;
 }
 
 /* ---- journals ---------------------------------------------------------------- */
@@ -210,9 +211,60 @@ void recovery_resume_interrupted(const char *state_file, void (*submit)(void *ar
 	free(journals);
 }
 
+static int discard_bytes(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return 0;
+}
+
+/* The inspector the previous run opened with SIGUSR1 and could not close: close it
+ * if it still listens and the process was not started with --inspect. 1 closed, 0
+ * nothing to close, -1 with ctx->err. */
+static int close_leftover(struct capture_ctx *ctx)
+{
+	struct session s = { .ctx = ctx, .pid = ctx->proc->pid, .pidfd = -1, .port = inspector_port(ctx->proc) };
+	int rc = 0;
+
+	ctx->err[0] = '\0';
+	if (ctx->proc->opts.inspect)
+		return 0; /* started with --inspect: the inspector is the operator's */
+	if (ctx->proc->opts.inspect_port_random)
+		return capture_fail(ctx, "the inspector the previous run opened is on a random port "
+			    "(--inspect-port=0): it cannot be told from the app's own listeners, so it may still be open");
+	s.l = inspector_find_listener(s.pid, s.port);
+	if (!s.l.found || !s.l.owned)
+		return 0;
+	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
+	if (s.pidfd < 0)
+		return 0; /* gone */
+	s.other_ns = ns_net_differs(s.pid) == 1;
+	if (session_arm_guard(&s) < 0)
+		log_warn("pid %d: closing the inspector left open without a connect guard: %s", (int)s.pid, ctx->err);
+	ctx->err[0] = '\0';
+	s.opened_by_us = true;
+	s.dec = cdp_decoder_new(0, discard_bytes, session_on_message, &s);
+	if (!s.dec)
+		rc = capture_fail(ctx, "out of memory");
+	else if (session_close_inspector(&s))
+		rc = 1;
+	else {
+		/* The target may still be busy with the snapshot the killed agent asked for:
+		 * the close request runs when it is done. */
+		struct wait_spec w = session_wait(&s, (int64_t)ctx->cfg->timeout_s * 1000);
+		while (session_port_still_open(&s) && wait_pause(&w, INSPECTOR_POLL_SLICE_MS) == WAIT_READY)
+			;
+		rc = session_port_still_open(&s) ? capture_fail(ctx, "the inspector on port %d is still listening "
+							"after the close request", s.port) : 1;
+	}
+	session_disarm_guard(&s);
+	cdp_decoder_free(s.dec);
+	close(s.pidfd);
+	return rc;
+}
+
 int recovery_close_inspector(struct capture_ctx *ctx, pid_t pid, char *err, size_t errlen)
 {
-	int rc = capture_inspector_close_leftover(ctx);
+	int rc = close_leftover(ctx);
 
 	if (rc == 1)
 		log_info("pid %d: closed the inspector the previous run opened and left open", pid);

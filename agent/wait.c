@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "strtab.h"
 
 #define MAX_WAIT_FDS 8
 
@@ -19,9 +20,7 @@ static const char *const wait_result_names[] = {
 
 const char *wait_result_str(enum wait_result r)
 {
-	if ((unsigned)r >= sizeof(wait_result_names) / sizeof(wait_result_names[0]))
-		return "unknown wait result";
-	return wait_result_names[r];
+	return STRTAB_NAME(wait_result_names, (unsigned)r, "unknown wait result");
 }
 
 int cancel_token_init(struct cancel_token *c)

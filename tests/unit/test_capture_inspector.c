@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "capture_inspector.h"
+#include "inspector_port.h"
 #include "capture_route.h"
 #include "loop.h"
 #include "ws.h"
@@ -87,13 +88,14 @@ static int signals_sent;
 __attribute__((weak)) int procs_pidfd_open(pid_t pid, uint64_t start_time)
 {
 	(void)start_time;
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 __attribute__((weak)) int procs_pidfd_signal(int pidfd, int sig)
 {
 	signals_sent++;
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 /* --- helpers ----------------------------------------------------------------------- */
