@@ -132,7 +132,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct wait_sp
 	while (!(s->replied && eof)) {
 		bool fifo_ready, ws_ready;
 		enum wait_result wr;
-		enum ws_io_result r;
+		int r;
 
 		if (s->replied) {
 			/* writeHeapSnapshot returned: the writer is closed, the rest is in the pipe. */
@@ -157,7 +157,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct wait_sp
 		}
 		if (ws_ready) {
 			r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
-			if (r != WS_IO_OK)
+			if (r != 0)
 				return session_pump_error(s, r);
 		}
 	}

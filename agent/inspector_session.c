@@ -220,7 +220,7 @@ int session_attach(struct session *s, const struct wait_spec *w)
 {
 	char path[256], *body = NULL;
 	size_t body_len = 0;
-	enum ws_io_result r;
+	int r;
 	int fd, rc;
 
 	if (connect_inspector(s, w, &fd) < 0)
@@ -241,25 +241,25 @@ int session_attach(struct session *s, const struct wait_spec *w)
 int session_send_request(struct session *s, int id, const char *method, json_t *params, const struct wait_spec *w)
 {
 	char *req = cdp_request(id, method, params);
-	enum ws_io_result r;
+	int r;
 
 	if (!req)
 		return capture_fail(s->ctx, "out of memory building %s", method);
 	r = ws_conn_send_text(s->ws, req, strlen(req), w, s->ctx->err, sizeof(s->ctx->err));
 	free(req);
-	if (r != WS_IO_OK && ws_io_wait_str(r))
+	if (r != 0 && ws_io_wait_str(r))
 		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
-	return r == WS_IO_OK ? 0 : -1;
+	return r == 0 ? 0 : -1;
 }
 
-int session_pump_error(struct session *s, enum ws_io_result r)
+int session_pump_error(struct session *s, int r)
 {
 	/* A dying target closes its sockets just before its pidfd becomes readable. */
-	if ((r == WS_IO_CLOSED || r == WS_IO_ERROR) && wait_target_exited(s->pidfd, 200))
+	if ((r == -ECONNRESET || r == -EIO) && wait_target_exited(s->pidfd, 200))
 		return capture_fail(s->ctx, "process exited during capture");
 	if (s->store_failed)
 		return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
-	if (r == WS_IO_TIMEOUT)
+	if (r == -ETIMEDOUT)
 		return capture_fail(s->ctx, "heap snapshot not finished within %us", s->ctx->cfg->timeout_s);
 	if (ws_io_wait_str(r))
 		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
@@ -282,8 +282,8 @@ int session_take_snapshot(struct session *s, const struct wait_spec *w)
 			 json_pack("{s:b}", "reportProgress", 0), w) < 0)
 		return -1;
 	while (!s->replied) {
-		enum ws_io_result r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
-		if (r != WS_IO_OK)
+		int r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
+		if (r != 0)
 			return session_pump_error(s, r);
 		if (session_check_intruders(s, false) < 0)
 			return -1;
@@ -316,7 +316,7 @@ static void settle_event_loop(struct session *s)
 				   "awaitPromise", 1), &w) < 0)
 		return;
 	while (!s->replied)
-		if (ws_conn_pump(s->ws, &sink, &w, s->ctx->err, sizeof(s->ctx->err)) != WS_IO_OK)
+		if (ws_conn_pump(s->ws, &sink, &w, s->ctx->err, sizeof(s->ctx->err)) != 0)
 			return;
 }
 
@@ -327,7 +327,7 @@ bool session_close_inspector(struct session *s)
 	struct wait_spec w = wait_in(CLOSE_WAIT_MS, NULL, s->pidfd); /* not cancellable */
 	char saved_err[sizeof(s->ctx->err)];
 	struct ws_sink ignore = { 0 };
-	enum ws_io_result r = WS_IO_OK;
+	int r = 0;
 
 	memcpy(saved_err, s->ctx->err, sizeof(saved_err));
 	if (!s->ws && session_port_still_open(s))
@@ -340,7 +340,7 @@ bool session_close_inspector(struct session *s)
 				  json_pack("{s:s, s:b}", "expression", "require('inspector').close()",
 					    "includeCommandLineAPI", 1), &w) == 0) {
 		/* The inspector drops our connection when it closes: wait for that. */
-		while (r == WS_IO_OK)
+		while (r == 0)
 			r = ws_conn_pump(s->ws, &ignore, &w, s->ctx->err, sizeof(s->ctx->err));
 	}
 	ws_conn_free(s->ws);
@@ -350,7 +350,7 @@ bool session_close_inspector(struct session *s)
 	int64_t asked = mono_ms();
 	while (session_port_still_open(s)) {
 		int slice = mono_ms() - asked < 500 ? FAST_SLICE_MS : INSPECTOR_POLL_SLICE_MS;
-		if (r == WS_IO_EXITED || wait_pause(&w, slice) != WAIT_READY)
+		if (r == -ESRCH || wait_pause(&w, slice) != WAIT_READY)
 			break;
 	}
 	if (session_port_still_open(s))

@@ -59,8 +59,8 @@ int session_open_inspector(struct session *s);
 int session_attach(struct session *s, const struct wait_spec *w);
 /* params is stolen. */
 int session_send_request(struct session *s, int id, const char *method, json_t *params, const struct wait_spec *w);
-/* ctx->err for a pump that did not return WS_IO_OK; -1. */
-int session_pump_error(struct session *s, enum ws_io_result r);
+/* ctx->err for a pump that did not return 0; -1. */
+int session_pump_error(struct session *s, int r);
 /* Another client on an inspector we opened: -1 with the reason. At most every
  * INTRUDER_CHECK_MS unless forced. */
 int session_check_intruders(struct session *s, bool force);
