@@ -18,25 +18,31 @@
 #include "capture.h"
 #include "recovery.h"
 
+/* One directory for the group; each test names its own state file in it. */
 static char dir[] = "/tmp/hs-recovery-XXXXXX";
 static char path[256];
 
-static int setup(void **state)
+static int make_dir(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/hs-recovery-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/state", dir);
-	return 0;
+	return mkdtemp(dir) ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int remove_dir(void **state)
 {
-	(void)state;
 	char cmd[300];
+	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Before each test that writes journals: its own state file. */
+static int fresh_state(void **state)
+{
+	static int seq;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state%d", dir, ++seq);
+	return 0;
 }
 
 static void test_resume_method_strings(void **state)
@@ -224,11 +230,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume_method_strings),
-		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_unanswered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_on_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resume_jobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_snapshot, setup, teardown),
+		cmocka_unit_test_setup(test_journal, fresh_state),
+		cmocka_unit_test_setup(test_journal_unanswered, fresh_state),
+		cmocka_unit_test_setup(test_journal_on_disk, fresh_state),
+		cmocka_unit_test_setup(test_resume_jobs, fresh_state),
+		cmocka_unit_test_setup(test_adopt_snapshot, fresh_state),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
