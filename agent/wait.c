@@ -23,6 +23,17 @@ const char *wait_result_str(enum wait_result r)
 	return STRTAB_NAME(wait_result_names, (unsigned)r, "unknown wait result");
 }
 
+int wait_result_errno(enum wait_result r)
+{
+	switch (r) {
+	case WAIT_READY: return 0;
+	case WAIT_TIMEOUT: return -ETIMEDOUT;
+	case WAIT_CANCELLED: return -ECANCELED;
+	case WAIT_EXITED: return -ESRCH;
+	default: return -EIO;
+	}
+}
+
 int cancel_token_init(struct cancel_token *c)
 {
 	atomic_init(&c->set, false);

@@ -27,6 +27,9 @@ enum wait_result {
 /* "timed out", "cancelled (agent stopping)", "process exited during capture", ... */
 const char *wait_result_str(enum wait_result r);
 
+/* As a negative errno: 0, -ETIMEDOUT, -ECANCELED, -ESRCH (exited), -EIO. */
+int wait_result_errno(enum wait_result r);
+
 /* Set from any thread; waiters on it wake at once. */
 struct cancel_token {
 	atomic_bool set;

@@ -299,13 +299,7 @@ size_t ws_frame_header(uint8_t *hdr, enum ws_opcode op, bool fin, uint64_t len, 
 
 static int wait_io(int fd, short events, const struct wait_spec *wait)
 {
-	switch (wait_fd(wait, fd, events)) {
-	case WAIT_READY: return 0;
-	case WAIT_TIMEOUT: return -ETIMEDOUT;
-	case WAIT_CANCELLED: return -ECANCELED;
-	case WAIT_EXITED: return -ESRCH;
-	default: return -EIO;
-	}
+	return wait_result_errno(wait_fd(wait, fd, events));
 }
 
 const char *ws_io_wait_str(int r)

@@ -1,6 +1,7 @@
 /* Unit tests for agent/wait.c: the one bounded wait of the capture runtime. A
  * deadline ends it, a cancel token fired from another thread wakes it at once, the
  * target's pidfd ends it when the target exits, and a ready fd is reported. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -150,6 +151,11 @@ static void test_strings(void **state)
 	assert_non_null(wait_result_str(WAIT_READY));
 	assert_non_null(wait_result_str(WAIT_ERROR));
 	assert_non_null(wait_result_str((enum wait_result)99));
+	assert_int_equal(wait_result_errno(WAIT_READY), 0);
+	assert_int_equal(wait_result_errno(WAIT_TIMEOUT), -ETIMEDOUT);
+	assert_int_equal(wait_result_errno(WAIT_CANCELLED), -ECANCELED);
+	assert_int_equal(wait_result_errno(WAIT_EXITED), -ESRCH);
+	assert_int_equal(wait_result_errno(WAIT_ERROR), -EIO);
 }
 
 int main(void)
