@@ -987,6 +987,52 @@ static void test_cancel_sends_no_signal(void **state)
 	assert_true(child_running(fx));
 }
 
+struct canceller {
+	struct cancel_token *tok;
+	int delay_ms;
+	int64_t fired_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	sleep_ms(c->delay_ms);
+	c->fired_ms = now_ms();
+	cancel_token_fire(c->tok);
+	return NULL;
+}
+
+/* A capture waiting for a file that never comes (the signal is one the process
+ * ignores) ends as soon as another thread cancels it: the cancel token wakes the
+ * wait, no sleep slice (250 ms before) has to run out first. */
+static void test_cancel_wakes_a_waiting_capture(void **state)
+{
+	struct fx *fx = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(fx->tmp) < 0)
+			_exit(127);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	fx->child = pid;
+	sleep_ms(50);
+	fx->proc.pid = pid;
+	fx->proc.ns_pid = pid;
+	fx->proc.start_time = start_time_of(pid);
+	fx->proc.opts.heapsnapshot_signal = SIGWINCH; /* ignored by sleep: no snapshot comes */
+	struct canceller c = { .tok = &fx->cancel, .delay_ms = 300 };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	int64_t woke = now_ms();
+	pthread_join(th, NULL);
+	assert_non_null(strstr(fx->ctx.err, "cancelled"));
+	assert_true(woke - c.fired_ms < 100);
+	assert_true(child_running(fx));
+}
+
 /* ---- fsroot on a fake container root -------------------------------------- */
 
 typedef int (*open_fn)(int root_fd, int start_fd, const char *path, int flags);
@@ -1086,6 +1132,7 @@ int main(void)
 		T(test_capture_into_relative_diagnostic_dir),
 		T(test_capture_with_node_options),
 		T(test_not_usable_without_flag),
+		T(test_cancel_wakes_a_waiting_capture),
 		T(test_process_exits_during_capture),
 		T(test_process_killed_while_writing),
 		T(test_store_failure_removes_raw_file),
