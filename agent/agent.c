@@ -257,36 +257,37 @@ void agent_remove(struct agent *a, pid_t pid)
 	}
 }
 
+/* A journal of the previous run, as a job (recovery.h): queued if its process still
+ * runs and nothing of it is queued already. */
+static void resume_one(void *arg, struct capture_job *job)
+{
+	struct agent *a = arg;
+	struct watched *w = agent_find(a, job->pid);
+
+	if (!w || w->start_time != job->start_time || w->capturing)
+		return;
+	if (!job->baseline)
+		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
+	log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
+		 resume_method_str(job->resume_method));
+	if (capturer_submit(a->capturer, job) == 0) {
+		w->capturing = true;
+		arm(a, w);
+	}
+}
+
 void agent_resume_interrupted(struct agent *a)
 {
-	struct capture_journal *journals;
-	size_t n;
+	recovery_resume_interrupted(a->cfg->state_file, resume_one, a);
+}
 
-	if (!a->cfg->state_file[0] || journal_take_all(a->cfg->state_file, &journals, &n) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct capture_journal *j = &journals[i];
-		struct watched *w = agent_find(a, j->pid);
-		if (!w || w->start_time != j->start_time || w->capturing)
-			continue;
-		struct capture_job job = {
-			.pid = w->pid, .start_time = w->start_time, .rss_bytes = j->rss_bytes,
-			.threshold_bytes = j->threshold_bytes, .triggered_wall_ms = j->triggered_wall_ms,
-			.triggered_mono_ms = mono_ms(), .baseline = j->baseline,
-			.resume_after_ms = j->started_wall_ms,
-		};
-		snprintf(job.reason, sizeof(job.reason), "%s", j->reason);
-		snprintf(job.resume_method, sizeof(job.resume_method), "%s", j->method);
-		if (!job.baseline)
-			snprintf(job.baseline_id, sizeof(job.baseline_id), "%s", w->baseline_id);
-		log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
-			 j->method);
-		if (capturer_submit(a->capturer, &job) == 0) {
-			w->capturing = true;
-			arm(a, w);
-		}
-	}
-	free(journals);
+/* The previous run's state is for the first scan only: freed here, after it (or
+ * at the end, if no scan ran). */
+static void forget_restored(struct agent *a)
+{
+	free(a->restored);
+	a->restored = NULL;
+	a->nrestored = 0;
 }
 
 void agent_scan(struct agent *a)
@@ -305,9 +306,7 @@ void agent_scan(struct agent *a)
 			agent_add(a, (pid_t)pid, false);
 	}
 	closedir(d);
-	free(a->restored); /* the scan is its only user */
-	a->restored = NULL;
-	a->nrestored = 0;
+	forget_restored(a);
 }
 
 static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
@@ -754,12 +753,29 @@ void agent_publish_metrics(struct agent *a, struct metrics *m)
 
 void agent_free_procs(struct agent *a)
 {
-	free(a->restored);
-	a->restored = NULL;
-	a->nrestored = 0;
+	forget_restored(a);
 	for (size_t i = 0; i < a->nprocs; i++)
 		free(a->procs[i]);
 	free(a->procs);
 	a->procs = NULL;
 	a->nprocs = a->cap = 0;
+}
+
+int agent_init(struct agent *a, const struct config *cfg)
+{
+	*a = (struct agent){ .cfg = cfg };
+	a->alerts = alerter_new(cfg);
+	return a->alerts ? 0 : -ENOMEM;
+}
+
+void agent_destroy(struct agent *a)
+{
+	/* Captures first: they write into the store and emit alerts; the alerter last. */
+	capturer_free(a->capturer);
+	connect_guard_free(a->cguard);
+	probes_stop(a->probes);
+	gc_tracker_free(a->gc);
+	agent_free_procs(a);
+	alerter_free(a->alerts);
+	*a = (struct agent){ 0 };
 }

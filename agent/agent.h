@@ -83,6 +83,11 @@ struct agent {
 	size_t nrestored;
 };
 
+/* cfg (not owned, outlives the agent) and the alerter; the daemon starts the other
+ * parts (probes, gc, cguard, capturer) in its own order. 0, or -ENOMEM. */
+int agent_init(struct agent *a, const struct config *cfg);
+/* Stops and frees every part the agent holds (NULL parts are skipped). */
+void agent_destroy(struct agent *a);
 /* Load the state a previous run saved (cfg->state_file), for agent_scan. */
 void agent_restore(struct agent *a);
 /* Find every running Node process (a /proc scan) and watch it, with the state

@@ -18,7 +18,6 @@
 #include "guard.h"
 #include "late_sweep.h"
 #include "log.h"
-#include "persist.h"
 #include "loop.h"
 #include "procs.h"
 #include "snapshot/report.h"
@@ -35,7 +34,7 @@ struct done_info;
 struct worker {
 	struct capturer *c;
 	pthread_t thread;
-	volatile int cancel;
+	struct cancel_token cancel;    /* fired by capturer_free and preempt_baseline */
 	bool busy;
 	struct capture_job job;
 	pid_t preempted_by;            /* 0, or the pid whose incident took the slot */
@@ -50,8 +49,9 @@ struct capturer {
 	pthread_mutex_t store_lock;    /* begin/commit pick ids and evict: one at a time */
 	struct capture_job queue[QUEUE_MAX];
 	unsigned q_head, q_len;
-	struct capture_outcome done[QUEUE_MAX];
-	unsigned d_head, d_len;
+	struct capture_outcome *done;  /* ring of finished jobs, grown so none is ever lost */
+	unsigned d_head, d_len, d_cap;
+	pthread_cond_t taken;          /* the loop took an outcome (a worker waits for room) */
 	unsigned running;
 	bool stopping;
 	int event_fd;
@@ -124,25 +124,6 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->started_at_ms = wall_ms();
 }
 
-/* While a route runs, a journal lets the next run of the agent finish what this one
- * leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
-static void journal_begin(struct capturer *c, const struct capture_job *job, const char *method)
-{
-	struct capture_journal j = {
-		.pid = job->pid, .start_time = job->start_time, .rss_bytes = job->rss_bytes,
-		.threshold_bytes = job->threshold_bytes, .triggered_wall_ms = job->triggered_wall_ms,
-		.started_wall_ms = job->resume_after_ms ? job->resume_after_ms : wall_ms(),
-		.baseline = job->baseline,
-	};
-
-	if (!c->cfg->state_file[0])
-		return;
-	snprintf(j.method, sizeof(j.method), "%s", method);
-	snprintf(j.reason, sizeof(j.reason), "%s", job->reason);
-	if (journal_write(c->cfg->state_file, &j) != 0)
-		log_warn("pid %d: cannot journal the capture next to %s", job->pid, c->cfg->state_file);
-}
-
 /* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
  * whether the other route may still be tried: only when this one failed before the
  * target produced any byte (a store failure or a dead target would fail it too,
@@ -165,15 +146,17 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 	if (!ctx.w)
 		return -1;
 
-	journal_begin(c, job, method);
+	/* While the route runs, a journal lets the next run of the agent finish what this
+	 * one leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
+	recovery_journal_begin(c->cfg->state_file, job, inspector ? RESUME_INSPECTOR : RESUME_SIGNAL);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	meta->inspector_opened = inspector && ctx.inspector_opened;
 	meta->inspector_window_ms = ctx.inspector_window_ms;
-	if (c->cfg->state_file[0])
-		journal_remove(c->cfg->state_file, job->pid); /* an unanswered signal's was renamed */
+	recovery_journal_end(c->cfg->state_file, job->pid);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
-		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] && !wk->cancel;
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
+			    !cancel_token_is_set(&wk->cancel);
 		store_writer_abort(ctx.w);
 		return -1;
 	}
@@ -339,15 +322,9 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 	struct snapshot_meta meta;
 	bool fallback;
 
-	if (strcmp(job->resume_method, "inspector") == 0) {
+	if (job->resume_method == RESUME_INSPECTOR) {
 		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
-		int rc = capture_inspector_close_leftover(&ctx);
-		if (rc == 1)
-			log_info("pid %d: closed the inspector the previous run opened and left open", job->pid);
-		else if (rc < 0)
-			log_warn("pid %d: inspector left open by the previous run: %s", job->pid, ctx.err);
-		snprintf(out->err, sizeof(out->err), "interrupted inspector capture not resumed");
-		return -1;
+		return recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
 	}
 	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
 		emit_failed(c, job, "signal", out->err, NULL);
@@ -391,7 +368,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		emit_failed(c, job, "none", out->err, NULL);
 		return -1;
 	}
-	if (job->resume_method[0]) {
+	if (job->resume_method != RESUME_NONE) {
 		note_start(out, job->pid);
 		return resume(wk, job, &p, out);
 	}
@@ -404,7 +381,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		return -1;
 	rc = -1;
 	bool fallback = true;
-	for (int i = 0; i < routes && rc != 0 && fallback && !wk->cancel; i++) {
+	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
 		const char *method = order[i] ? "inspector" : "signal";
 		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
 			break;
@@ -414,7 +391,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		alert_emit(c->alerts, ev);
 
 		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
-		if (rc && wk->cancel)
+		if (rc && cancel_token_is_set(&wk->cancel))
 			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
 			emit_failed(c, job, method, out->err, &meta);
@@ -518,19 +495,49 @@ static void wake_loop(struct capturer *c)
 		log_warn("capture: cannot wake the agent loop: %s", strerror(errno));
 }
 
-/* With c->lock held. */
-static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+/* Room for n more outcomes: the ring doubles (unwrapped into the new array). With
+ * c->lock held. false when out of memory. */
+static bool outcome_room(struct capturer *c, unsigned n)
 {
-	if (c->d_len < QUEUE_MAX) {
-		c->done[(c->d_head + c->d_len) % QUEUE_MAX] = *o;
-		c->d_len++;
-	}
+	if (c->d_len + n <= c->d_cap)
+		return true;
+	unsigned cap = c->d_cap ? c->d_cap : QUEUE_MAX;
+	while (cap < c->d_len + n)
+		cap *= 2;
+	struct capture_outcome *grown = malloc(cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	for (unsigned i = 0; i < c->d_len; i++)
+		grown[i] = c->done[(c->d_head + i) % c->d_cap];
+	free(c->done);
+	c->done = grown;
+	c->d_head = 0;
+	c->d_cap = cap;
+	return true;
 }
 
+/* With c->lock held and outcome_room(c, 1) true. */
+static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	c->done[(c->d_head + c->d_len) % c->d_cap] = *o;
+	c->d_len++;
+}
+
+/* A finished job's outcome always reaches the loop (its process's capturing flag
+ * is cleared by it): when the ring cannot grow, the worker waits until the loop
+ * takes one. Only a stopping agent, whose loop takes no more, lets it go. */
 static void post_outcome(struct capturer *c, const struct capture_outcome *o)
 {
 	pthread_mutex_lock(&c->lock);
-	push_outcome(c, o);
+	bool warned = false;
+	while (!outcome_room(c, 1) && !c->stopping) {
+		if (!warned)
+			log_warn("pid %d: out of memory for capture outcomes: waiting for the agent loop", o->pid);
+		warned = true;
+		pthread_cond_wait(&c->taken, &c->lock);
+	}
+	if (c->d_len < c->d_cap)
+		push_outcome(c, o);
 	c->running--;
 	pthread_cond_broadcast(&c->wake); /* a job of this process may now run */
 	pthread_mutex_unlock(&c->lock);
@@ -599,7 +606,7 @@ static void *worker_main(void *arg)
 		wk->busy = false;
 		out.preempted = wk->preempted_by != 0;
 		if (!c->stopping)
-			wk->cancel = 0;
+			cancel_token_reset(&wk->cancel);
 		pthread_mutex_unlock(&c->lock);
 		post_outcome(c, &out);
 	}
@@ -622,6 +629,9 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	pthread_cond_init(&c->report_wake, NULL);
+	pthread_cond_init(&c->taken, NULL);
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		c->workers[i].cancel.fd = -1;
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->event_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -639,13 +649,15 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		return NULL;
 	}
 	c->report_started = true;
-	unsigned want = cfg->max_concurrent ? cfg->max_concurrent : 1;
+	unsigned want = cfg->max_concurrent; /* config.c: at least 1 */
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
 	for (; c->nthreads < want; c->nthreads++) {
 		struct worker *wk = &c->workers[c->nthreads];
 		wk->c = c;
-		int rc = pthread_create(&wk->thread, NULL, worker_main, wk);
+		int rc = -cancel_token_init(&wk->cancel);
+		if (rc == 0 && (rc = pthread_create(&wk->thread, NULL, worker_main, wk)))
+			cancel_token_destroy(&wk->cancel);
 		if (rc) {
 			snprintf(err, errlen, "cannot start capture threads: %s", strerror(rc));
 			capturer_free(c);
@@ -662,12 +674,15 @@ void capturer_free(struct capturer *c)
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	for (unsigned i = 0; i < c->nthreads; i++)
-		c->workers[i].cancel = 1;
+		cancel_token_fire(&c->workers[i].cancel);
 	pthread_cond_broadcast(&c->wake);
+	pthread_cond_broadcast(&c->taken);
 	pthread_mutex_unlock(&c->lock);
 	pthread_cond_broadcast(&c->report_wake);
-	for (unsigned i = 0; i < c->nthreads; i++)
+	for (unsigned i = 0; i < c->nthreads; i++) {
 		pthread_join(c->workers[i].thread, NULL);
+		cancel_token_destroy(&c->workers[i].cancel);
+	}
 	if (c->report_started) {
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
@@ -675,10 +690,12 @@ void capturer_free(struct capturer *c)
 		pthread_join(c->report_thread, NULL);
 	}
 	free(c->reports);
+	free(c->done);
 	late_sweep_free(c->late);
 	close(c->event_fd);
 	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->report_wake);
+	pthread_cond_destroy(&c->taken);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->store_lock);
 	free(c);
@@ -692,7 +709,7 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 	unsigned kept = 0, dropped = 0;
 	for (unsigned i = 0; i < c->q_len; i++) {
 		struct capture_job *j = queued(c, i);
-		if (j->baseline && j->pid == pid && !j->resume_method[0]) {
+		if (j->baseline && j->pid == pid && j->resume_method == RESUME_NONE && outcome_room(c, 1)) {
 			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
 						     .baseline = true, .preempted = true };
 			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
@@ -726,7 +743,7 @@ static void enqueue(struct capturer *c, const struct capture_job *job)
 
 static bool preemptible(const struct worker *wk)
 {
-	return wk->busy && wk->job.baseline && !wk->job.resume_method[0] && !wk->preempted_by;
+	return wk->busy && wk->job.baseline && wk->job.resume_method == RESUME_NONE && !wk->preempted_by;
 }
 
 /* An incident that would wait takes the slot of a running baseline: its own
@@ -747,7 +764,7 @@ static void preempt_baseline(struct capturer *c, const struct capture_job *incid
 	if (!victim)
 		return;
 	victim->preempted_by = incident->pid;
-	victim->cancel = 1;
+	cancel_token_fire(&victim->cancel);
 	log_info("pid %d: baseline capture cancelled: the incident capture of pid %d is waiting",
 		 victim->job.pid, incident->pid);
 }
@@ -786,9 +803,10 @@ int capturer_take(struct capturer *c, struct capture_outcome *out)
 	pthread_mutex_lock(&c->lock);
 	if (c->d_len > 0) {
 		*out = c->done[c->d_head];
-		c->d_head = (c->d_head + 1) % QUEUE_MAX;
+		c->d_head = (c->d_head + 1) % c->d_cap;
 		c->d_len--;
 		got = 1;
+		pthread_cond_signal(&c->taken);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return got;

@@ -12,6 +12,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "recovery.h"
 #include "store.h"
 
 struct capture_job {
@@ -25,8 +26,8 @@ struct capture_job {
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */
 	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
-	char resume_method[16];        /* "" normally; "signal" / "inspector": finish what an
-	                                  agent killed mid-capture left (see capture_ctx) */
+	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
+	                                  killed mid-capture left (recovery.h) */
 	int64_t resume_after_ms;       /* wall time that capture started */
 };
 

@@ -14,9 +14,4 @@ enum inspector_transport {
 
 int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport transport);
 
-/* Pure: one line of /proc/PID/net/tcp{,6}. The peer port when it is an ESTABLISHED
- * connection to local port `port` whose peer is none of own[] (the agent's own
- * connections), else 0. */
-int inspector_foreign_peer(const char *line, int port, const int *own, size_t nown);
-
 #endif

@@ -2,8 +2,8 @@
  * (capture_signal.c, capture_inspector.c). A route makes the target produce a heap
  * snapshot and streams the raw JSON bytes into ctx->w as they arrive; it never keeps
  * an uncompressed copy. It does not commit or abort the writer: the orchestrator
- * does. Every wait is bounded by cfg timeouts and returns early when *ctx->cancel
- * becomes non-zero or the target exits. */
+ * does. Every wait goes through wait.h: bounded by cfg timeouts, it returns early
+ * when ctx->cancel fires or the target exits. */
 #ifndef HS_CAPTURE_ROUTE_H
 #define HS_CAPTURE_ROUTE_H
 
@@ -13,6 +13,7 @@
 #include "config.h"
 #include "procs.h"
 #include "store.h"
+#include "wait.h"
 
 struct late_sweep;
 struct connect_guard;
@@ -21,7 +22,8 @@ struct capture_ctx {
 	const struct proc_info *proc;  /* target, read just before the capture */
 	const struct config *cfg;
 	struct store_writer *w;        /* raw snapshot bytes go here */
-	const volatile int *cancel;    /* non-zero: agent is stopping, give up now */
+	const struct cancel_token *cancel; /* fired: agent stopping or slot preempted, give up now
+	                                      (NULL: not cancellable) */
 	struct late_sweep *late;       /* signal route: where an unanswered signal goes (or NULL) */
 	struct connect_guard *cguard;  /* inspector route: the connect guard (NULL = unavailable) */
 	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
@@ -50,10 +52,5 @@ bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
  * inspector listens now (the operator's, left unguarded). */
 bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
 			      char *why, size_t whylen, bool *already_open);
-
-/* The inspector the previous run of the agent opened with SIGUSR1 and could not
- * close (it was killed mid-capture): close it if it still listens and the process
- * was not started with --inspect. 1 closed, 0 nothing to close, -1 with ctx->err. */
-int capture_inspector_close_leftover(struct capture_ctx *ctx);
 
 #endif

@@ -7,8 +7,8 @@
  * writing it, so the snapshot is stored about when V8 finishes. The file exists at 0
  * bytes long before its data comes; it is complete at IN_CLOSE_WRITE (and only if its
  * JSON ends properly: a process killed mid-write closes it too). The raw file is
- * unlinked afterwards, on success and on failure. Every wait is a poll on the inotify
- * fd and the pidfd, in slices of at most SLICE_MS so cancellation is seen.
+ * unlinked afterwards, on success and on failure. Every wait is one wait_poll (wait.h)
+ * on the inotify fd, the pidfd and the cancel token.
  * Node (20.20, measured) does not survive a failed signal snapshot: the exception
  * from writeHeapSnapshot (ENOENT, EACCES, ENOSPC) is uncaught and kills the process.
  * So nothing is signalled unless the directory exists, is writable with the target's
@@ -33,13 +33,11 @@
 #include "late_sweep.h"
 #include "log.h"
 #include "loop.h"
+#include "recovery.h"
 
-#define SLICE_MS 250
 #define READ_CHUNK (256 * 1024)
 #define MAX_OLD_FILES 4096           /* matching files remembered from before the signal */
 #define EXIT_SETTLE_MS 200           /* a killed writer's close is seen before its exit */
-#define DEFAULT_START_TIMEOUT_S 10
-#define DEFAULT_TIMEOUT_S 600
 #define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
 /* Snapshot file size per byte of RSS, rounded up: files measured at 1.6-1.7x heap
  * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
@@ -64,8 +62,6 @@ struct sigcap {
 	unsigned timeout_s;              /* whole capture, from the signal */
 	unsigned char *buf;
 };
-
-enum wake { WAKE_EVENTS, WAKE_SLICE, WAKE_EXITED, WAKE_CANCEL, WAKE_TIMEOUT, WAKE_ERROR };
 
 static const char *signame(int sig, char *buf, size_t len)
 {
@@ -231,40 +227,23 @@ static int remember_old(struct sigcap *s, const char *name)
 	return 0;
 }
 
-/* Resuming: the newest matching file modified since the interrupted capture began.
- * 0 adopted; 1 none yet (older matching names remembered, so that find_file takes
- * only a new one); -1 on error. */
+static int remember_old_cb(void *arg, const char *name)
+{
+	return remember_old(arg, name) < 0 ? -ENOMEM : 0;
+}
+
+/* Resuming (recovery.h): the newest matching file modified since the interrupted
+ * capture began. 0 adopted; 1 none yet (older matching names remembered, so that
+ * find_file takes only a new one); -1 on error. */
 static int adopt_resumed(struct sigcap *s)
 {
-	int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	time_t newest = 0;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(errno));
-	}
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if ((int64_t)st.st_mtime * 1000 < s->ctx->resume_after_ms - 1000) {
-			if (remember_old(s, e->d_name) < 0) {
-				closedir(d);
-				return capture_fail(s->ctx, "out of memory");
-			}
-			continue;
-		}
-		if (st.st_mtime < newest)
-			continue;
-		newest = st.st_mtime;
-		snprintf(s->name, sizeof(s->name), "%s", e->d_name);
-	}
-	closedir(d);
-	if (!s->name[0])
+	int rc = recovery_adopt_snapshot(s->dir_fd, target_ns_pid(s), s->ctx->resume_after_ms, s->name,
+					 sizeof(s->name), remember_old_cb, s);
+	if (rc == -ENOMEM)
+		return capture_fail(s->ctx, "out of memory");
+	if (rc < 0)
+		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(-rc));
+	if (rc == 1)
 		return 1;
 	/* Its IN_CLOSE_WRITE may be long gone: completion comes from /proc/PID/fd. */
 	s->overflow = true;
@@ -350,32 +329,22 @@ static int drain_events(struct sigcap *s)
 	}
 }
 
-static enum wake wait_slice(struct sigcap *s, int64_t deadline)
+/* The inotify fd, the pidfd, the cancel token, the deadline. */
+static enum wait_result wait_events(struct sigcap *s, int64_t deadline)
 {
-	if (*s->ctx->cancel)
-		return WAKE_CANCEL;
-	int64_t left = deadline - mono_ms();
-	if (left <= 0)
-		return WAKE_TIMEOUT;
-	struct pollfd fds[2] = { { .fd = s->ino_fd, .events = POLLIN }, { .fd = s->pidfd, .events = POLLIN } };
-	int n = poll(fds, 2, (int)(left < SLICE_MS ? left : SLICE_MS));
-	if (n < 0)
-		return errno == EINTR ? WAKE_SLICE : WAKE_ERROR;
-	if (fds[0].revents & POLLIN)
-		return WAKE_EVENTS; /* before the exit, so a close that came first is seen */
-	if (fds[1].revents)
-		return WAKE_EXITED;
-	return WAKE_SLICE;
+	struct wait_spec w = { .deadline_ms = deadline, .cancel = s->ctx->cancel, .pidfd = s->pidfd };
+
+	return wait_fd(&w, s->ino_fd, POLLIN);
 }
 
-static int fail_wake(struct sigcap *s, enum wake w, const char *while_doing)
+static int fail_wake(struct sigcap *s, enum wait_result w, const char *while_doing)
 {
 	switch (w) {
-	case WAKE_CANCEL:
+	case WAIT_CANCELLED:
 		return capture_fail(s->ctx, "capture cancelled because the agent is stopping");
-	case WAKE_EXITED:
-		return capture_fail(s->ctx, "process exited during capture (%s)", while_doing);
-	case WAKE_ERROR:
+	case WAIT_EXITED:
+		return capture_fail(s->ctx, "%s (%s)", wait_result_str(w), while_doing);
+	case WAIT_ERROR:
 		return capture_fail(s->ctx, "poll failed %s: %s", while_doing, strerror(errno));
 	default:
 		return capture_fail(s->ctx, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
@@ -414,16 +383,20 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 		}
 		if (s->name[0])
 			return 0;
-		enum wake w = wait_slice(s, deadline);
-		if (w == WAKE_TIMEOUT) {
+		enum wait_result w = wait_events(s, deadline);
+		if (w == WAIT_EXITED && !s->exited) {
+			s->exited = true; /* one more pass: the file's events may be queued */
+			continue;
+		}
+		if (w == WAIT_TIMEOUT) {
 			hand_over_late(s);
 			return capture_fail(s->ctx, "no heap snapshot file appeared in %s within %u s of %s "
 				    "(event loop blocked?)", s->dir_seen,
 				    (unsigned)((deadline - s->t_signal) / 1000), sig);
 		}
-		if (w == WAKE_CANCEL)
+		if (w == WAIT_CANCELLED)
 			hand_over_late(s);
-		if (w != WAKE_EVENTS && w != WAKE_SLICE)
+		if (w != WAIT_READY)
 			return fail_wake(s, w, "before its heap snapshot file appeared");
 	}
 }
@@ -469,8 +442,9 @@ static void note_tail(struct sigcap *s, const unsigned char *p, size_t n)
 static int read_to_eof(struct sigcap *s, int64_t deadline)
 {
 	for (unsigned chunks = 0;; chunks++) {
-		if ((chunks & 63) == 63 && (*s->ctx->cancel || mono_ms() > deadline))
-			return fail_wake(s, *s->ctx->cancel ? WAKE_CANCEL : WAKE_TIMEOUT,
+		bool cancelled = cancel_token_is_set(s->ctx->cancel);
+		if ((chunks & 63) == 63 && (cancelled || mono_ms() > deadline))
+			return fail_wake(s, cancelled ? WAIT_CANCELLED : WAIT_TIMEOUT,
 					 "while streaming the snapshot");
 		ssize_t n = read(s->file_fd, s->buf, READ_CHUNK);
 		if (n == 0)
@@ -513,12 +487,6 @@ static bool target_has_file_open(const struct sigcap *s)
 	return open;
 }
 
-static bool pidfd_exited(const struct sigcap *s, int wait_ms)
-{
-	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
-	return poll(&p, 1, wait_ms) > 0;
-}
-
 static int stream_file(struct sigcap *s, int64_t deadline)
 {
 	for (;;) {
@@ -536,16 +504,16 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 		if (s->exited)
 			return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
 				    (unsigned long long)s->bytes);
-		enum wake w = wait_slice(s, deadline);
-		if (w == WAKE_EXITED)
+		enum wait_result w = wait_events(s, deadline);
+		if (w == WAIT_EXITED)
 			s->exited = true; /* one more pass: its close event may be queued */
-		else if (w != WAKE_EVENTS && w != WAKE_SLICE)
+		else if (w != WAIT_READY)
 			return fail_wake(s, w, "while Node was writing the snapshot");
 	}
 	s->t_stored = mono_ms();
 	if (s->tail[0] == ']' && s->tail[1] == '}')
 		return 0;
-	if (s->exited || pidfd_exited(s, EXIT_SETTLE_MS))
+	if (s->exited || wait_target_exited(s->pidfd, EXIT_SETTLE_MS))
 		return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
 			    (unsigned long long)s->bytes);
 	return capture_fail(s->ctx, "the snapshot file ended after %llu bytes before its JSON was complete",
@@ -570,10 +538,10 @@ static int open_target(struct sigcap *s)
 {
 	const struct proc_info *p = s->ctx->proc;
 	s->pidfd = procs_pidfd_open(p->pid, p->start_time);
+	if (s->pidfd == -ESRCH)
+		return capture_fail(s->ctx, "process %d exited or its PID was reused", (int)p->pid);
 	if (s->pidfd < 0)
-		return capture_fail(s->ctx, errno == ESRCH ? "process %d exited or its PID was reused"
-					                 : "cannot open a pidfd for process %d: %s",
-			    (int)p->pid, strerror(errno));
+		return capture_fail(s->ctx, "cannot open a pidfd for process %d: %s", (int)p->pid, strerror(-s->pidfd));
 	return 0;
 }
 
@@ -593,8 +561,7 @@ static void fill_detail(struct sigcap *s, const char *sig)
 static int run_capture(struct sigcap *s, const char *sig)
 {
 	const struct config *cfg = s->ctx->cfg;
-	unsigned start_s = cfg->start_timeout_s ? cfg->start_timeout_s : DEFAULT_START_TIMEOUT_S;
-	unsigned total_s = cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S;
+	unsigned start_s = cfg->start_timeout_s, total_s = cfg->timeout_s; /* config.c's defaults */
 	s->timeout_s = total_s;
 	bool resume = s->ctx->resume_after_ms != 0;
 	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || (!resume && check_dir_fits(s) < 0) ||
@@ -602,8 +569,8 @@ static int run_capture(struct sigcap *s, const char *sig)
 		return -1;
 	if (!(s->buf = malloc(READ_CHUNK)))
 		return capture_fail(s->ctx, "out of memory");
-	if (*s->ctx->cancel)
-		return fail_wake(s, WAKE_CANCEL, "");
+	if (cancel_token_is_set(s->ctx->cancel))
+		return fail_wake(s, WAIT_CANCELLED, "");
 	s->t_signal = mono_ms();
 	int64_t deadline = s->t_signal + (int64_t)total_s * 1000;
 	int64_t start_deadline = s->t_signal + (int64_t)(start_s < total_s ? start_s : total_s) * 1000;
@@ -617,9 +584,10 @@ static int run_capture(struct sigcap *s, const char *sig)
 		fill_detail(s, sig);
 		return 0;
 	}
-	if (procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal) < 0)
+	int rc = procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal);
+	if (rc < 0)
 		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
-			    strerror(errno));
+			    strerror(-rc));
 	if (find_file(s, start_deadline, sig) < 0 || open_file(s) < 0 || stream_file(s, deadline) < 0)
 		return -1;
 	fill_detail(s, sig);

@@ -397,9 +397,7 @@ static int start(struct daemon *d)
 		log_error("[upload] %s", err);
 		return 1;
 	}
-	d->agent.cfg = &d->cfg;
-	d->agent.alerts = alerter_new(&d->cfg);
-	if (!d->agent.alerts) {
+	if (agent_init(&d->agent, &d->cfg) < 0) {
 		log_error("cannot start alerts");
 		return 1;
 	}
@@ -454,9 +452,6 @@ static int start(struct daemon *d)
 	agent_restore(&d->agent);
 	agent_scan(&d->agent);
 	agent_resume_interrupted(&d->agent);
-	free(d->agent.restored); /* only the scan uses it */
-	d->agent.restored = NULL;
-	d->agent.nrestored = 0;
 	if (d->http) {
 		agent_publish_metrics(&d->agent, d->metrics);
 		publish_store(d);
@@ -471,14 +466,9 @@ static void stop(struct daemon *d)
 	/* The endpoint first (it reads the metrics), then captures: they write into the
 	 * store and emit alerts. */
 	metrics_server_stop(d->http);
-	capturer_free(d->agent.capturer);
-	connect_guard_free(d->agent.cguard);
+	agent_destroy(&d->agent);
 	uploader_stop(d->uploader);  /* reads the store: before store_close */
-	probes_stop(d->agent.probes);
-	gc_tracker_free(d->agent.gc);
-	agent_free_procs(&d->agent);
 	exporter_free(d->exporter); /* no event can come any more */
-	alerter_free(d->agent.alerts);
 	metrics_free(d->metrics);
 	if (d->state_fd >= 0) {
 		close(d->state_fd);

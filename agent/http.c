@@ -12,7 +12,7 @@
 
 #define HTTP_MAX_HEADERS 8192
 
-static int send_request(int fd, const char *req, size_t len, const struct ws_wait *wait, char *err, size_t errlen)
+static int send_request(int fd, const char *req, size_t len, const struct wait_spec *wait, char *err, size_t errlen)
 {
 	while (len) {
 		ssize_t n = send(fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -22,12 +22,14 @@ static int send_request(int fd, const char *req, size_t len, const struct ws_wai
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(err, errlen, "http send: %s", strerror(errno));
-			return -1;
+			int e = errno;
+			snprintf(err, errlen, "http send: %s", strerror(e));
+			return -e;
 		}
-		if (ws_wait_fd(fd, POLLOUT, wait) != WS_IO_OK) {
-			snprintf(err, errlen, "http send: timed out, cancelled or target gone");
-			return -1;
+		enum wait_result r = wait_fd(wait, fd, POLLOUT);
+		if (r != WAIT_READY) {
+			snprintf(err, errlen, "http send: %s", wait_result_str(r));
+			return wait_result_errno(r);
 		}
 	}
 	return 0;
@@ -45,7 +47,7 @@ static long content_length(const char *headers)
 
 /* Reads until the headers are complete and Content-Length bytes (or EOF) followed. */
 static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hdr_len,
-			 const struct ws_wait *wait, char *err, size_t errlen)
+			 const struct wait_spec *wait, char *err, size_t errlen)
 {
 	long clen = -1;
 
@@ -56,8 +58,9 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 		if (n == 0)
 			break;
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(err, errlen, "http receive: %s", strerror(errno));
-			return -1;
+			int e = errno;
+			snprintf(err, errlen, "http receive: %s", strerror(e));
+			return -e;
 		}
 		if (n > 0) {
 			*have += (size_t)n;
@@ -71,32 +74,33 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 					end[2] = '\r';
 				} else if (*have > HTTP_MAX_HEADERS) {
 					snprintf(err, errlen, "http: response headers too long");
-					return -1;
+					return -EMSGSIZE;
 				}
 			}
 			if (*hdr_len && clen >= 0 && *have >= *hdr_len + (size_t)clen)
 				break;
 			if (*have == cap) {
 				snprintf(err, errlen, "http: response larger than %zu bytes", cap);
-				return -1;
+				return -EMSGSIZE;
 			}
 			continue;
 		}
-		if (ws_wait_fd(fd, POLLIN, wait) != WS_IO_OK) {
-			snprintf(err, errlen, "http receive: timed out, cancelled or target gone");
-			return -1;
+		enum wait_result r = wait_fd(wait, fd, POLLIN);
+		if (r != WAIT_READY) {
+			snprintf(err, errlen, "http receive: %s", wait_result_str(r));
+			return wait_result_errno(r);
 		}
 	}
 	if (!*hdr_len) {
 		snprintf(err, errlen, "http: connection closed before the response headers ended");
-		return -1;
+		return -EPROTO;
 	}
 	if (clen >= 0 && *have > *hdr_len + (size_t)clen)
 		*have = *hdr_len + (size_t)clen;
 	return 0;
 }
 
-int http_get(int fd, const char *host, const char *path, const struct ws_wait *wait, size_t max_body,
+int http_get(int fd, const char *host, const char *path, const struct wait_spec *wait, size_t max_body,
 	     char **body, size_t *body_len, char *err, size_t errlen)
 {
 	char req[512];
@@ -108,24 +112,27 @@ int http_get(int fd, const char *host, const char *path, const struct ws_wait *w
 	*body = NULL;
 	if (n < 0 || n >= (int)sizeof(req)) {
 		snprintf(err, errlen, "http: request too long");
-		return -1;
+		return -ENAMETOOLONG;
 	}
-	if (send_request(fd, req, (size_t)n, wait, err, errlen) < 0)
-		return -1;
+	int rc = send_request(fd, req, (size_t)n, wait, err, errlen);
+	if (rc < 0)
+		return rc;
 	buf = malloc(cap + 1);
 	if (!buf) {
 		snprintf(err, errlen, "http: out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	if (read_response(fd, buf, cap, &have, &hdr_len, wait, err, errlen) < 0)
+	if ((rc = read_response(fd, buf, cap, &have, &hdr_len, wait, err, errlen)) < 0)
 		goto fail;
 	if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4)) {
 		char *eol = strchr(buf, '\r');
 		snprintf(err, errlen, "http: GET %s: %.*s", path, eol ? (int)(eol - buf) : 40, buf);
+		rc = -EPROTO;
 		goto fail;
 	}
 	if (have - hdr_len > max_body) {
 		snprintf(err, errlen, "http: body larger than %zu bytes", max_body);
+		rc = -EMSGSIZE;
 		goto fail;
 	}
 	memmove(buf, buf + hdr_len, have - hdr_len);
@@ -135,7 +142,7 @@ int http_get(int fd, const char *host, const char *path, const struct ws_wait *w
 	return 0;
 fail:
 	free(buf);
-	return -1;
+	return rc;
 }
 
 int http_inspector_ws_path(const char *body, size_t len, char *path, size_t pathlen, char *err, size_t errlen)
@@ -144,11 +151,11 @@ int http_inspector_ws_path(const char *body, size_t len, char *path, size_t path
 	json_t *list = json_loadb(body, len, 0, &jerr);
 	const char *url = json_string_value(json_object_get(json_array_get(list, 0), "webSocketDebuggerUrl"));
 	const char *p;
-	int rc = -1;
+	int rc = -EPROTO;
 
 	if (!list) {
 		snprintf(err, errlen, "inspector /json/list: malformed JSON: %s", jerr.text);
-		return -1;
+		return -EPROTO;
 	}
 	if (!url || strncmp(url, "ws://", 5) || !(p = strchr(url + 5, '/'))) {
 		snprintf(err, errlen, "inspector /json/list: no ws:// webSocketDebuggerUrl in the first target");

@@ -17,7 +17,7 @@
 
 #include "log.h"
 #include "loop.h"
-#include "persist.h"
+#include "recovery.h"
 
 #define MAX_LATE 128                 /* unanswered signals watched at once */
 

@@ -29,7 +29,7 @@ struct late_signal {
 	int64_t signal_mono_ms;
 };
 
-/* state_file (or ""): an entry's journal (persist.h, journal_keep_unanswered) is
+/* state_file (or ""): an entry's journal (recovery.h, journal_keep_unanswered) is
  * removed when the entry is done, and left for the next run of the agent when it
  * stops first. */
 struct late_sweep *late_sweep_new(const char *state_file, char *err, size_t errlen);

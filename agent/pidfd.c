@@ -13,19 +13,18 @@ int procs_pidfd_open(pid_t pid, uint64_t start_time)
 {
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	/* pidfd_open does not take O_CLOEXEC: its fds are always close-on-exec. */
 	uint64_t now = 0;
 	int err = procs_start_time(pid, &now);
 	if (err || now != start_time) {
 		close(fd);
-		errno = err == 0 || err == -ENOENT ? ESRCH : -err;
-		return -1;
+		return err == 0 || err == -ENOENT ? -ESRCH : err;
 	}
 	return fd;
 }
 
 int procs_pidfd_signal(int pidfd, int sig)
 {
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }

@@ -86,10 +86,10 @@ int signal_from_name(const char *name);
 void node_version_of_binary(const char *path, char *out, size_t outlen);
 
 /* pidfd for pid, checked against start_time so a recycled PID is never signalled.
- * Returns the fd, or -1 with errno (ESRCH when gone or recycled). */
+ * Returns the fd, or -errno (-ESRCH when gone or recycled). */
 int procs_pidfd_open(pid_t pid, uint64_t start_time);
 
-/* Send sig through a pidfd. 0 or -1 with errno. */
+/* Send sig through a pidfd. 0 or -errno. */
 int procs_pidfd_signal(int pidfd, int sig);
 
 #endif

@@ -22,7 +22,6 @@
 #define WS_DEFAULT_MAX_MESSAGE (64ull << 20)
 #define WS_READ_BUF (256u << 10)
 #define WS_HANDSHAKE_MAX 8192
-#define WS_SLICE_MS 250
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* --- SHA-1 (FIPS 180-4), only for the handshake ---------------------------- */
@@ -298,42 +297,32 @@ size_t ws_frame_header(uint8_t *hdr, enum ws_opcode op, bool fin, uint64_t len, 
 
 /* --- bounded I/O ---------------------------------------------------------- */
 
-enum ws_io_result ws_wait_fd(int fd, short events, const struct ws_wait *wait)
+static int wait_io(int fd, short events, const struct wait_spec *wait)
 {
-	for (;;) {
-		struct pollfd pfd[2] = { { .fd = fd, .events = events }, { .fd = wait->watch_fd, .events = POLLIN } };
-		int64_t left = wait->deadline_ms - mono_ms();
-		int n;
-
-		if (wait->cancel && *wait->cancel)
-			return WS_IO_CANCELLED;
-		if (left <= 0)
-			return WS_IO_TIMEOUT;
-		n = poll(pfd, wait->watch_fd >= 0 ? 2 : 1, left < WS_SLICE_MS ? (int)left : WS_SLICE_MS);
-		if (n < 0 && errno != EINTR)
-			return WS_IO_ERROR;
-		if (n <= 0)
-			continue;
-		if (wait->watch_fd >= 0 && pfd[1].revents)
-			return WS_IO_WATCH;
-		if (pfd[0].revents)
-			return WS_IO_OK;
-	}
+	return wait_result_errno(wait_fd(wait, fd, events));
 }
 
-static const char *io_reason(enum ws_io_result r)
+const char *ws_io_wait_str(int r)
 {
 	switch (r) {
-	case WS_IO_TIMEOUT: return "timed out";
-	case WS_IO_CANCELLED: return "cancelled";
-	case WS_IO_WATCH: return "the target process exited";
-	case WS_IO_CLOSED: return "connection closed by the peer";
-	default: return "I/O error";
+	case -ETIMEDOUT: return wait_result_str(WAIT_TIMEOUT);
+	case -ECANCELED: return wait_result_str(WAIT_CANCELLED);
+	case -ESRCH: return wait_result_str(WAIT_EXITED);
+	default: return NULL;
 	}
 }
 
-static enum ws_io_result send_all(int fd, const void *buf, size_t len, const struct ws_wait *wait,
-				  char *err, size_t errlen)
+static const char *io_reason(int r)
+{
+	const char *why = ws_io_wait_str(r);
+
+	if (why)
+		return why;
+	return r == -ECONNRESET ? "connection closed by the peer" : "I/O error";
+}
+
+static int send_all(int fd, const void *buf, size_t len, const struct wait_spec *wait,
+		    char *err, size_t errlen)
 {
 	const uint8_t *p = buf;
 
@@ -346,15 +335,15 @@ static enum ws_io_result send_all(int fd, const void *buf, size_t len, const str
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			snprintf(err, errlen, "websocket send: %s", strerror(errno));
-			return WS_IO_ERROR;
+			return -EIO;
 		}
-		enum ws_io_result r = ws_wait_fd(fd, POLLOUT, wait);
-		if (r != WS_IO_OK) {
+		int r = wait_io(fd, POLLOUT, wait);
+		if (r != 0) {
 			snprintf(err, errlen, "websocket send: %s", io_reason(r));
 			return r;
 		}
 	}
-	return WS_IO_OK;
+	return 0;
 }
 
 /* --- connection ----------------------------------------------------------- */
@@ -366,7 +355,7 @@ struct ws_conn {
 	size_t pending;              /* bytes in rbuf read with the handshake, not yet parsed */
 	bool got_close;
 	const struct ws_sink *user;
-	const struct ws_wait *wait;  /* valid during ws_conn_pump only */
+	const struct wait_spec *wait;  /* valid during ws_conn_pump only */
 	char *err;
 	size_t errlen;
 };
@@ -374,13 +363,13 @@ struct ws_conn {
 int ws_conn_fd(const struct ws_conn *c) { return c->fd; }
 bool ws_conn_has_pending(const struct ws_conn *c) { return c->pending > 0; }
 
-static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const void *payload, size_t len,
-				    const struct ws_wait *wait, char *err, size_t errlen)
+static int send_frame(struct ws_conn *c, enum ws_opcode op, const void *payload, size_t len,
+		      const struct wait_spec *wait, char *err, size_t errlen)
 {
 	uint8_t mask[4], hdr[14];
 	size_t hlen;
 	uint8_t *frame;
-	enum ws_io_result r;
+	int r;
 
 	if (getrandom(mask, sizeof(mask), 0) != sizeof(mask))
 		memset(mask, 0x5A, sizeof(mask));
@@ -388,7 +377,7 @@ static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const 
 	frame = malloc(hlen + len);
 	if (!frame) {
 		snprintf(err, errlen, "websocket send: out of memory");
-		return WS_IO_ERROR;
+		return -EIO;
 	}
 	memcpy(frame, hdr, hlen);
 	for (size_t i = 0; i < len; i++)
@@ -398,13 +387,13 @@ static enum ws_io_result send_frame(struct ws_conn *c, enum ws_opcode op, const 
 	return r;
 }
 
-enum ws_io_result ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,
-				    const struct ws_wait *wait, char *err, size_t errlen)
+int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,
+		      const struct wait_spec *wait, char *err, size_t errlen)
 {
 	return send_frame(c, WS_OP_TEXT, text, len, wait, err, errlen);
 }
 
-void ws_conn_close(struct ws_conn *c, const struct ws_wait *wait)
+void ws_conn_close(struct ws_conn *c, const struct wait_spec *wait)
 {
 	char err[64];
 	uint8_t code[2] = { 0x03, 0xE8 }; /* 1000 normal closure */
@@ -431,8 +420,8 @@ static bool header_value_is(const char *headers, const char *name, const char *w
 }
 
 /* Read the handshake response up to the blank line; bytes after it stay in rbuf. */
-static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait *wait, size_t *hdr_len,
-					char *err, size_t errlen)
+static int read_handshake(struct ws_conn *c, const struct wait_spec *wait, size_t *hdr_len,
+			  char *err, size_t errlen)
 {
 	size_t have = 0;
 
@@ -441,11 +430,11 @@ static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait 
 		ssize_t n = recv(c->fd, c->rbuf + have, WS_HANDSHAKE_MAX - have, 0);
 		if (n == 0) {
 			snprintf(err, errlen, "websocket handshake: connection closed by the peer");
-			return WS_IO_CLOSED;
+			return -ECONNRESET;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			snprintf(err, errlen, "websocket handshake: %s", strerror(errno));
-			return WS_IO_ERROR;
+			return -EIO;
 		}
 		if (n > 0) {
 			have += (size_t)n;
@@ -454,34 +443,34 @@ static enum ws_io_result read_handshake(struct ws_conn *c, const struct ws_wait 
 			if (end) {
 				*hdr_len = (size_t)(end - (char *)c->rbuf) + 4;
 				c->pending = have - *hdr_len;
-				return WS_IO_OK;
+				return 0;
 			}
 			if (have >= WS_HANDSHAKE_MAX) {
 				snprintf(err, errlen, "websocket handshake: response headers longer than %d bytes", WS_HANDSHAKE_MAX);
-				return WS_IO_ERROR;
+				return -EIO;
 			}
 			continue;
 		}
-		enum ws_io_result r = ws_wait_fd(c->fd, POLLIN, wait);
-		if (r != WS_IO_OK) {
+		int r = wait_io(c->fd, POLLIN, wait);
+		if (r != 0) {
 			snprintf(err, errlen, "websocket handshake: %s", io_reason(r));
 			return r;
 		}
 	}
 }
 
-static enum ws_io_result handshake(struct ws_conn *c, const char *host, const char *path,
-				   const struct ws_wait *wait, char *err, size_t errlen)
+static int handshake(struct ws_conn *c, const char *host, const char *path,
+		     const struct wait_spec *wait, char *err, size_t errlen)
 {
 	uint8_t nonce[16];
 	char key[32], accept[32], req[1024];
 	size_t hdr_len = 0;
-	enum ws_io_result r;
+	int r;
 	int n;
 
 	if (getrandom(nonce, sizeof(nonce), 0) != sizeof(nonce)) {
 		snprintf(err, errlen, "websocket handshake: getrandom: %s", strerror(errno));
-		return WS_IO_ERROR;
+		return -EIO;
 	}
 	base64_encode(nonce, sizeof(nonce), key, sizeof(key));
 	n = snprintf(req, sizeof(req),
@@ -489,33 +478,33 @@ static enum ws_io_result handshake(struct ws_conn *c, const char *host, const ch
 		     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, host, key);
 	if (n < 0 || n >= (int)sizeof(req)) {
 		snprintf(err, errlen, "websocket handshake: path too long");
-		return WS_IO_ERROR;
+		return -EIO;
 	}
 	r = send_all(c->fd, req, (size_t)n, wait, err, errlen);
-	if (r != WS_IO_OK)
+	if (r != 0)
 		return r;
 	r = read_handshake(c, wait, &hdr_len, err, errlen);
-	if (r != WS_IO_OK)
+	if (r != 0)
 		return r;
 	c->rbuf[hdr_len - 2] = '\0'; /* keep one "\r\n" after the last header for the scan */
 	if (strncmp((char *)c->rbuf, "HTTP/1.1 101", 12)) {
 		char *eol = strchr((char *)c->rbuf, '\r');
 		snprintf(err, errlen, "websocket handshake refused: %.*s", eol ? (int)(eol - (char *)c->rbuf) : 80,
 			 (char *)c->rbuf);
-		return WS_IO_ERROR;
+		return -EIO;
 	}
 	ws_accept_key(key, accept, sizeof(accept));
 	if (!header_value_is((char *)c->rbuf, "Sec-WebSocket-Accept", accept) ||
 	    !header_value_is((char *)c->rbuf, "Upgrade", "websocket")) {
 		snprintf(err, errlen, "websocket handshake: bad Upgrade or Sec-WebSocket-Accept in the reply");
-		return WS_IO_ERROR;
+		return -EIO;
 	}
 	memmove(c->rbuf, c->rbuf + hdr_len, c->pending);
-	return WS_IO_OK;
+	return 0;
 }
 
-struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct ws_wait *wait,
-			     uint64_t max_message, enum ws_io_result *res, char *err, size_t errlen)
+struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct wait_spec *wait,
+			     uint64_t max_message, int *res, char *err, size_t errlen)
 {
 	struct ws_conn *c = calloc(1, sizeof(*c));
 
@@ -523,14 +512,14 @@ struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const s
 		free(c);
 		close(fd);
 		snprintf(err, errlen, "websocket: out of memory");
-		*res = WS_IO_ERROR;
+		*res = -EIO;
 		return NULL;
 	}
 	c->fd = fd;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ws_parser_init(&c->parser, max_message);
 	*res = handshake(c, host, path, wait, err, errlen);
-	if (*res != WS_IO_OK) {
+	if (*res != 0) {
 		ws_conn_free(c);
 		return NULL;
 	}
@@ -572,32 +561,32 @@ static int conn_control(void *ctx, enum ws_opcode op, const uint8_t *payload, si
 	if (c->user->control && c->user->control(c->user->ctx, op, payload, len) < 0)
 		return -1;
 	if (op == WS_OP_PING &&
-	    send_frame(c, WS_OP_PONG, payload, len, c->wait, c->err, c->errlen) != WS_IO_OK)
+	    send_frame(c, WS_OP_PONG, payload, len, c->wait, c->err, c->errlen) != 0)
 		return -1;
 	if (op == WS_OP_CLOSE)
 		c->got_close = true;
 	return 0;
 }
 
-static enum ws_io_result feed(struct ws_conn *c, size_t len, const struct ws_sink *sink)
+static int feed(struct ws_conn *c, size_t len, const struct ws_sink *sink)
 {
 	struct ws_sink wrap = { c, conn_begin, conn_data, conn_end, conn_control };
 
 	c->user = sink;
 	if (ws_parser_feed(&c->parser, c->rbuf, len, &wrap, c->err, c->errlen) < 0)
-		return WS_IO_ERROR;
+		return -EIO;
 	if (c->got_close) {
 		ws_conn_close(c, c->wait);
 		snprintf(c->err, c->errlen, "websocket closed by the peer");
-		return WS_IO_CLOSED;
+		return -ECONNRESET;
 	}
-	return WS_IO_OK;
+	return 0;
 }
 
-enum ws_io_result ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
-			       const struct ws_wait *wait, char *err, size_t errlen)
+int ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
+		 const struct wait_spec *wait, char *err, size_t errlen)
 {
-	enum ws_io_result r;
+	int r;
 	ssize_t n;
 
 	c->wait = wait;
@@ -610,23 +599,23 @@ enum ws_io_result ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
 	}
 	if (c->got_close) {
 		snprintf(err, errlen, "websocket closed by the peer");
-		return WS_IO_CLOSED;
+		return -ECONNRESET;
 	}
-	r = ws_wait_fd(c->fd, POLLIN, wait);
-	if (r != WS_IO_OK) {
+	r = wait_io(c->fd, POLLIN, wait);
+	if (r != 0) {
 		snprintf(err, errlen, "websocket receive: %s", io_reason(r));
 		return r;
 	}
 	n = recv(c->fd, c->rbuf, WS_READ_BUF, 0);
 	if (n == 0) {
 		snprintf(err, errlen, "websocket connection closed by the peer without a close frame");
-		return WS_IO_CLOSED;
+		return -ECONNRESET;
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
-			return WS_IO_OK;
+			return 0;
 		snprintf(err, errlen, "websocket receive: %s", strerror(errno));
-		return errno == ECONNRESET ? WS_IO_CLOSED : WS_IO_ERROR;
+		return errno == ECONNRESET ? -ECONNRESET : -EIO;
 	}
 	return feed(c, (size_t)n, sink);
 }

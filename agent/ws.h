@@ -11,14 +11,16 @@
  *  - ws_conn: a connected socket plus a parser: opening handshake (with
  *    Sec-WebSocket-Accept checked), masked client frames, pong replies to pings, close.
  *
- * Every I/O call is bounded by a deadline and stops early when *cancel becomes
- * non-zero or the optional watch fd (a pidfd: the target exited) becomes readable. */
+ * Every I/O call waits through wait.h: bounded by a deadline, it stops early when the
+ * cancel token fires or the target's pidfd becomes readable. */
 #ifndef HS_WS_H
 #define HS_WS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wait.h"
 
 enum ws_opcode {
 	WS_OP_CONT = 0x0, WS_OP_TEXT = 0x1, WS_OP_BINARY = 0x2,
@@ -69,47 +71,38 @@ void ws_accept_key(const char *key, char *out, size_t outlen);
 
 /* --- connection --------------------------------------------------------- */
 
-struct ws_wait {
-	int64_t deadline_ms;         /* CLOCK_MONOTONIC ms (mono_ms, loop.h); every wait ends there */
-	const volatile int *cancel;  /* may be NULL */
-	int watch_fd;                /* readable = give up (pidfd of the target), or -1 */
-};
-
-enum ws_io_result {
-	WS_IO_OK = 0,
-	WS_IO_ERROR = -1,            /* err says why */
-	WS_IO_TIMEOUT = -2,
-	WS_IO_CANCELLED = -3,
-	WS_IO_WATCH = -4,            /* watch_fd became readable */
-	WS_IO_CLOSED = -5,           /* peer closed (close frame or EOF) */
-};
+/* The connection calls return 0 or a negative errno, with err saying why:
+ *   -ETIMEDOUT   the wait's deadline passed
+ *   -ECANCELED   the wait's cancel token fired
+ *   -ESRCH       the wait's pidfd became readable (the target exited)
+ *   -ECONNRESET  the peer closed (close frame or EOF)
+ *   other        I/O or protocol error (-EIO, -EPROTO, ...) */
 
 struct ws_conn;
 
 /* Take over a connected stream socket fd (closed by ws_conn_free) and do the opening
  * handshake for path with the Host header host. NULL on failure, with *res and err. */
-struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct ws_wait *wait,
-			     uint64_t max_message, enum ws_io_result *res, char *err, size_t errlen);
+struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const struct wait_spec *wait,
+			     uint64_t max_message, int *res, char *err, size_t errlen);
 void ws_conn_free(struct ws_conn *c);
 int ws_conn_fd(const struct ws_conn *c);
 /* Bytes already read (with the handshake) but not parsed: pump without waiting for the fd. */
 bool ws_conn_has_pending(const struct ws_conn *c);
 
 /* Send one text message (masked, single frame). */
-enum ws_io_result ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,
-				    const struct ws_wait *wait, char *err, size_t errlen);
+int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len,
+		      const struct wait_spec *wait, char *err, size_t errlen);
 
-/* Wait (at most 250 ms per slice, until wait->deadline) for data, read once and feed
+/* Wait (until wait->deadline_ms) for data, read once and feed
  * it to sink. Pings are answered and a close frame is answered and reported as
- * WS_IO_CLOSED; the sink's control callback (may be NULL) sees them first. */
-enum ws_io_result ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
-			       const struct ws_wait *wait, char *err, size_t errlen);
+ * -ECONNRESET; the sink's control callback (may be NULL) sees them first. */
+int ws_conn_pump(struct ws_conn *c, const struct ws_sink *sink,
+		 const struct wait_spec *wait, char *err, size_t errlen);
 
 /* Send a close frame (best effort, no wait for the reply). */
-void ws_conn_close(struct ws_conn *c, const struct ws_wait *wait);
+void ws_conn_close(struct ws_conn *c, const struct wait_spec *wait);
 
-/* Wait until fd is ready for events (POLLIN/POLLOUT), in slices of at most 250 ms,
- * honouring wait. Shared by http.c and capture_inspector.c. */
-enum ws_io_result ws_wait_fd(int fd, short events, const struct ws_wait *wait);
+/* The wait's reason for TIMEOUT, CANCELLED, EXITED (wait_result_str), else NULL. */
+const char *ws_io_wait_str(int r);
 
 #endif

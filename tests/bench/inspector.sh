@@ -68,6 +68,7 @@ C
 
 # --- driver: capture_via_inspector on a pid --------------------------------------------
 cat > "$work/drive.c" <<'C'
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,18 +88,18 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len) {
 	return 0;
 }
 const char *store_writer_error(const struct store_writer *w) { (void)w; return "bench"; }
-__attribute__((weak)) int procs_pidfd_open(pid_t pid, uint64_t st) { (void)st; return syscall(SYS_pidfd_open, pid, 0); }
-__attribute__((weak)) int procs_pidfd_signal(int fd, int sig) { return syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0); }
+__attribute__((weak)) int procs_pidfd_open(pid_t pid, uint64_t st) { (void)st; int fd = syscall(SYS_pidfd_open, pid, 0); return fd < 0 ? -errno : fd; }
+__attribute__((weak)) int procs_pidfd_signal(int fd, int sig) { return syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0 ? -errno : 0; }
 int main(int argc, char **argv) {
 	struct proc_info p = { .pid = atoi(argv[1]) }; struct config cfg = { .timeout_s = 600, .start_timeout_s = 10 };
-	static struct store_writer w; static const volatile int no = 0; struct timespec a, b;
+	static struct store_writer w; struct timespec a, b;
 	p.opts.inspect_port = atoi(argv[2]); w.deflate = argc > 4 && !strcmp(argv[4], "deflate");
 	enum inspector_transport t = !strcmp(argv[3], "fifo") ? INSPECTOR_FIFO : INSPECTOR_CHUNKS;
 	if (w.deflate) deflateInit2(&w.z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
 	/* As the agent runs it: behind the connect guard when this host has one. */
 	struct connect_guard *g = connect_guard_new("/proc/self/mounts");
 	if (!connect_guard_available(g)) { fprintf(stderr, "no connect guard (%s): unguarded\n", connect_guard_why(g)); cfg.inspector_unguarded = 1; }
-	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = &no, .cguard = g };
+	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = NULL, .cguard = g };
 	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_inspector_run(&ctx, t); clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc) { fprintf(stderr, "capture failed: %s\n", ctx.err); return 1; }
 	struct rusage ru; getrusage(RUSAGE_SELF, &ru);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "capture_inspector.h"
+#include "inspector_port.h"
 #include "capture_route.h"
 #include "loop.h"
 #include "ws.h"
@@ -46,13 +47,13 @@ struct store_writer {
 	char *buf;
 	size_t len, cap;
 	pid_t kill_on_first_write;
-	volatile int *cancel_on_first_write;
+	struct cancel_token *cancel_on_first_write;
 };
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
 	if (w->cancel_on_first_write) {
-		*w->cancel_on_first_write = 1;
+		cancel_token_fire(w->cancel_on_first_write);
 		w->cancel_on_first_write = NULL;
 	}
 	if (w->kill_on_first_write) {
@@ -87,13 +88,14 @@ static int signals_sent;
 __attribute__((weak)) int procs_pidfd_open(pid_t pid, uint64_t start_time)
 {
 	(void)start_time;
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 __attribute__((weak)) int procs_pidfd_signal(int pidfd, int sig)
 {
 	signals_sent++;
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 /* --- helpers ----------------------------------------------------------------------- */
@@ -178,14 +180,16 @@ static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
 	cfg->inspector_unguarded = true; /* no connect guard without root: these are about the protocol */
 }
 
-static volatile int cancel_flag;
+static struct cancel_token cancel_flag = { .fd = -1 };
 
 static enum inspector_transport transport = INSPECTOR_AUTO;
 
 static int capture(const struct proc_info *p, const struct config *cfg, struct store_writer *w,
 		   struct capture_ctx *ctx)
 {
-	cancel_flag = 0;
+	if (cancel_flag.fd < 0)
+		assert_int_equal(cancel_token_init(&cancel_flag), 0);
+	cancel_token_reset(&cancel_flag);
 	*ctx = (struct capture_ctx){ .proc = p, .cfg = cfg, .w = w, .cancel = &cancel_flag };
 	signals_sent = 0;
 	return transport == INSPECTOR_AUTO ? capture_via_inspector(ctx) : capture_inspector_run(ctx, transport);

@@ -205,7 +205,7 @@ struct fx {
 	struct proc_info proc;
 	struct config cfg;
 	struct store_writer w;
-	volatile int cancel;
+	struct cancel_token cancel;
 	bool stop_writer;             /* capture_and_check: SIGSTOP Node once its file has bytes */
 	struct capture_ctx ctx;
 	int fds_at_start;             /* the route must not leak fds, on any path */
@@ -250,6 +250,8 @@ static int setup(void **state)
 	fx->out_fd = -1;
 	fx->cfg.timeout_s = 30;
 	fx->cfg.start_timeout_s = 20;
+	if (cancel_token_init(&fx->cancel) < 0)
+		return -1;
 	fx->ctx = (struct capture_ctx){ .proc = &fx->proc, .cfg = &fx->cfg, .w = &fx->w,
 					.cancel = &fx->cancel };
 	fx->fds_at_start = count_open_fds();
@@ -272,6 +274,7 @@ static int teardown(void **state)
 	bool leaked = fds != fx->fds_at_start;
 	if (leaked)
 		fprintf(stderr, "fd leak: %d open fds, %d at start\n", fds, fx->fds_at_start);
+	cancel_token_destroy(&fx->cancel);
 	fclose(fx->w.f);
 	unlink(fx->store_path);
 	char cmd[128];
@@ -977,10 +980,56 @@ static void test_cancel_sends_no_signal(void **state)
 {
 	struct fx *fx = *state;
 	spawn_sleep(fx);
-	fx->cancel = 1;
+	cancel_token_fire(&fx->cancel);
 	assert_int_equal(capture_via_signal(&fx->ctx), -1);
 	assert_non_null(strstr(fx->ctx.err, "cancelled"));
 	sleep_ms(200);
+	assert_true(child_running(fx));
+}
+
+struct canceller {
+	struct cancel_token *tok;
+	int delay_ms;
+	int64_t fired_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	sleep_ms(c->delay_ms);
+	c->fired_ms = now_ms();
+	cancel_token_fire(c->tok);
+	return NULL;
+}
+
+/* A capture waiting for a file that never comes (the signal is one the process
+ * ignores) ends as soon as another thread cancels it: the cancel token wakes the
+ * wait, no sleep slice (250 ms before) has to run out first. */
+static void test_cancel_wakes_a_waiting_capture(void **state)
+{
+	struct fx *fx = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(fx->tmp) < 0)
+			_exit(127);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	fx->child = pid;
+	sleep_ms(50);
+	fx->proc.pid = pid;
+	fx->proc.ns_pid = pid;
+	fx->proc.start_time = start_time_of(pid);
+	fx->proc.opts.heapsnapshot_signal = SIGWINCH; /* ignored by sleep: no snapshot comes */
+	struct canceller c = { .tok = &fx->cancel, .delay_ms = 300 };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
+	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	int64_t woke = now_ms();
+	pthread_join(th, NULL);
+	assert_non_null(strstr(fx->ctx.err, "cancelled"));
+	assert_true(woke - c.fired_ms < 100);
 	assert_true(child_running(fx));
 }
 
@@ -1083,6 +1132,7 @@ int main(void)
 		T(test_capture_into_relative_diagnostic_dir),
 		T(test_capture_with_node_options),
 		T(test_not_usable_without_flag),
+		T(test_cancel_wakes_a_waiting_capture),
 		T(test_process_exits_during_capture),
 		T(test_process_killed_while_writing),
 		T(test_store_failure_removes_raw_file),

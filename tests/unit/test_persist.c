@@ -93,82 +93,12 @@ static void test_damaged_is_error(void **state)
 	free(out);
 }
 
-static void test_journal(void **state)
-{
-	(void)state;
-	struct capture_journal a = { .pid = 11, .start_time = 99, .method = "signal", .reason = "growth",
-				     .rss_bytes = 5, .threshold_bytes = 4, .triggered_wall_ms = 1000,
-				     .started_wall_ms = 1001, .baseline = true };
-	struct capture_journal b = { .pid = 12, .start_time = 7, .method = "inspector", .reason = "leak" };
-	struct capture_journal *out;
-	size_t n;
-
-	assert_int_equal(journal_write(path, &a), 0);
-	assert_int_equal(journal_write(path, &b), 0);
-	assert_int_equal(journal_write(path, &b), 0); /* rewritten, not doubled */
-	journal_remove(path, 12);
-	assert_int_equal(journal_write(path, &b), 0);
-	assert_int_equal(journal_take_all(path, &out, &n), 0);
-	assert_int_equal(n, 2);
-	struct capture_journal *ga = out[0].pid == 11 ? &out[0] : &out[1];
-	struct capture_journal *gb = out[0].pid == 11 ? &out[1] : &out[0];
-	assert_int_equal(ga->start_time, 99);
-	assert_string_equal(ga->method, "signal");
-	assert_string_equal(ga->reason, "growth");
-	assert_int_equal(ga->rss_bytes, 5);
-	assert_int_equal(ga->threshold_bytes, 4);
-	assert_int_equal(ga->triggered_wall_ms, 1000);
-	assert_int_equal(ga->started_wall_ms, 1001);
-	assert_true(ga->baseline);
-	assert_int_equal(gb->start_time, 7);
-	assert_string_equal(gb->method, "inspector");
-	assert_string_equal(gb->reason, "leak");
-	assert_false(gb->baseline);
-	free(out);
-	/* taken: the files are gone */
-	assert_int_equal(journal_take_all(path, &out, &n), 0);
-	assert_int_equal(n, 0);
-	free(out);
-}
-
-/* An unanswered signal's journal lives beside a new capture's journal of the same
- * process, is taken by the next run, and goes when the sweep is done with it. */
-static void test_journal_unanswered(void **state)
-{
-	(void)state;
-	struct capture_journal a = { .pid = 11, .start_time = 99, .method = "signal", .reason = "growth",
-				     .started_wall_ms = 1001 };
-	struct capture_journal b = { .pid = 11, .start_time = 99, .method = "inspector", .reason = "growth" };
-	struct capture_journal *out;
-	size_t n;
-
-	assert_int_equal(journal_keep_unanswered(path, 11), -ENOENT);
-	assert_int_equal(journal_write(path, &a), 0);
-	assert_int_equal(journal_keep_unanswered(path, 11), 0);
-	assert_int_equal(journal_write(path, &b), 0);
-	journal_remove(path, 11);
-	assert_int_equal(journal_take_all(path, &out, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(out[0].method, "signal");
-	assert_int_equal(out[0].started_wall_ms, 1001);
-	free(out);
-
-	assert_int_equal(journal_write(path, &a), 0);
-	assert_int_equal(journal_keep_unanswered(path, 11), 0);
-	journal_remove_unanswered(path, 11);
-	assert_int_equal(journal_take_all(path, &out, &n), 0);
-	assert_int_equal(n, 0);
-	free(out);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_is_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_unanswered, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * headers, the frame parser (fragmentation, control frames, protocol errors, size
  * limits, any split of the input), and a connection over a socketpair against a
  * scripted server thread (masked output, ping -> pong, close). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -329,10 +330,10 @@ static void test_conn_handshake_ping_message_close(void **state)
 	int sv[2];
 	pthread_t th;
 	struct server s = { 0 };
-	struct ws_wait w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .watch_fd = -1 };
+	struct wait_spec w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .pidfd = -1 };
 	struct rec r = { 0 };
 	struct ws_sink sink = rec_sink(&r);
-	enum ws_io_result res;
+	int res;
 	char err[128] = "", payload[128];
 	size_t off = 0;
 	int op;
@@ -343,14 +344,14 @@ static void test_conn_handshake_ping_message_close(void **state)
 	assert_int_equal(pthread_create(&th, NULL, server_main, &s), 0);
 	struct ws_conn *c = ws_conn_open(sv[0], "127.0.0.1:9", "/abc", &w, 0, &res, err, sizeof(err));
 	assert_non_null(c);
-	while ((res = ws_conn_pump(c, &sink, &w, err, sizeof(err))) == WS_IO_OK && !strstr(r.log, " E "))
+	while ((res = ws_conn_pump(c, &sink, &w, err, sizeof(err))) == 0 && !strstr(r.log, " E "))
 		;
-	if (res != WS_IO_OK)
+	if (res != 0)
 		fail_msg("pump: %d %s", res, err);
-	assert_int_equal(ws_conn_send_text(c, "hello", 5, &w, err, sizeof(err)), WS_IO_OK);
-	while ((res = ws_conn_pump(c, &sink, &w, err, sizeof(err))) == WS_IO_OK)
+	assert_int_equal(ws_conn_send_text(c, "hello", 5, &w, err, sizeof(err)), 0);
+	while ((res = ws_conn_pump(c, &sink, &w, err, sizeof(err))) == 0)
 		;
-	assert_int_equal(res, WS_IO_CLOSED);
+	assert_int_equal(res, -ECONNRESET);
 	pthread_join(th, NULL);
 	assert_non_null(strstr(s.request, "GET /abc HTTP/1.1\r\n"));
 	assert_non_null(strstr(s.request, "Sec-WebSocket-Version: 13\r\n"));
@@ -371,8 +372,8 @@ static void test_conn_bad_accept_refused(void **state)
 	int sv[2];
 	pthread_t th;
 	struct server s = { .bad_accept = true };
-	struct ws_wait w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .watch_fd = -1 };
-	enum ws_io_result res;
+	struct wait_spec w = { .deadline_ms = mono_ms() + 5000, .cancel = NULL, .pidfd = -1 };
+	int res;
 	char err[128] = "";
 	(void)state;
 
@@ -388,15 +389,15 @@ static void test_conn_bad_accept_refused(void **state)
 static void test_conn_timeout_is_bounded(void **state)
 {
 	int sv[2];
-	struct ws_wait w = { .deadline_ms = mono_ms() + 300, .cancel = NULL, .watch_fd = -1 };
-	enum ws_io_result res;
+	struct wait_spec w = { .deadline_ms = mono_ms() + 300, .cancel = NULL, .pidfd = -1 };
+	int res;
 	char err[128] = "";
 	int64_t t0 = mono_ms();
 	(void)state;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_null(ws_conn_open(sv[0], "h", "/", &w, 0, &res, err, sizeof(err)));
-	assert_int_equal(res, WS_IO_TIMEOUT);
+	assert_int_equal(res, -ETIMEDOUT);
 	assert_true(mono_ms() - t0 < 2000);
 	close(sv[1]);
 }

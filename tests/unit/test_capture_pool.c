@@ -1,0 +1,77 @@
+/* Unit tests for the capture pool (agent/capture.c): every finished job's outcome
+ * reaches the agent loop, however many finish before the loop takes them. The jobs
+ * name a process that does not exist, so each fails at once ("process exited before
+ * the capture started") without a store, alerter or target. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "config.h"
+#include "loop.h"
+
+#define NO_SUCH_PID 0x3ffffff0
+#define OLD_RING 64          /* the done[] ring's fixed size before it could grow */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void wait_idle(struct capturer *c)
+{
+	int64_t end = mono_ms() + 10000;
+	while (capturer_pending(c) && mono_ms() < end)
+		sleep_ms(5);
+	assert_int_equal(capturer_pending(c), 0);
+}
+
+/* Three rings' worth of outcomes while the loop takes none: all arrive. */
+static void test_outcomes_never_dropped(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[256] = "";
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_concurrent = 2;
+	struct capturer *c = capturer_new(&cfg, NULL, NULL, NULL, err, sizeof(err));
+	assert_non_null(c);
+	unsigned submitted = 0;
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < OLD_RING; i++) {
+			struct capture_job job = { .pid = NO_SUCH_PID - (pid_t)submitted, .start_time = 1 };
+			snprintf(job.reason, sizeof(job.reason), "rss");
+			assert_int_equal(capturer_submit(c, &job), 0);
+			submitted++;
+		}
+		wait_idle(c);
+	}
+	struct capture_outcome out;
+	bool seen[3 * OLD_RING] = { false };
+	unsigned got = 0;
+	while (capturer_take(c, &out) == 1) {
+		unsigned idx = (unsigned)(NO_SUCH_PID - out.pid);
+		assert_true(idx < submitted);
+		assert_false(seen[idx]);
+		seen[idx] = true;
+		assert_false(out.ok);
+		assert_non_null(strstr(out.err, "exited before the capture started"));
+		got++;
+	}
+	assert_int_equal(got, submitted);
+	capturer_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_outcomes_never_dropped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
