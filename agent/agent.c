@@ -18,6 +18,14 @@
 #include "loop.h"
 #include "probes.h"
 
+void agent_set_config(struct agent *a, const struct config *cfg)
+{
+	a->cfg = cfg;
+	a->policy.trigger = trigger_params_from(cfg);
+	a->policy.leak = leak_params_from(cfg);
+	a->policy.predict = predict_params_from(cfg);
+}
+
 struct watched *agent_find(struct agent *a, pid_t pid)
 {
 	for (size_t i = 0; i < a->nprocs; i++)
@@ -65,7 +73,7 @@ static void arm(struct agent *a, struct watched *w)
 	 * A queued baseline keeps the incident level armed: an incident replaces it. */
 	bool hold = (w->capturing && !w->capturing_baseline) || w->retry_at_ms || w->settle_at_ms ||
 		    w->cost_settle_at_ms;
-	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
 
 	/* Every PREDICT_STEP of growth is also reported: the growth rate, for the
 	 * predictive trigger and for whether a baseline can finish in time. */
@@ -141,8 +149,8 @@ static void attach_gc(struct agent *a, struct watched *w)
 	char path[PATH_MAX];
 	int nprobes = 0;
 
-	leak_series_init(&w->heap_floor, a->cfg->leak_window_s);
-	w->leak_state = "none";
+	leak_series_init(&w->heap_floor, a->policy.leak.window_s);
+	w->leak_state = LEAK_NONE;
 	if (!a->gc) {
 		snprintf(w->gc_probes, sizeof(w->gc_probes), "none: GC tracking unavailable on this host");
 		return;
@@ -218,7 +226,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w->last_rss = rss;
 	if (just_exec)
 		w->settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
-	w->armed_bytes = just_exec ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	w->armed_bytes = just_exec ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
 	if (probes_watch(a->probes, pid, w->armed_bytes, w->trig.baseline_rss) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
@@ -275,7 +283,8 @@ void agent_resume_interrupted(struct agent *a)
 			.triggered_mono_ms = mono_ms(), .baseline = j->baseline,
 			.resume_after_ms = j->started_wall_ms,
 		};
-		snprintf(job.reason, sizeof(job.reason), "%s", j->reason);
+		if (trigger_reason_parse(j->reason, &job.reason) != 0)
+			job.reason = job.baseline ? TRIGGER_BASELINE : TRIGGER_RSS;
 		snprintf(job.resume_method, sizeof(job.resume_method), "%s", j->method);
 		if (!job.baseline)
 			snprintf(job.baseline_id, sizeof(job.baseline_id), "%s", w->baseline_id);
@@ -310,11 +319,11 @@ void agent_scan(struct agent *a)
 	a->nrestored = 0;
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			 uint64_t threshold)
 {
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
-			       (json_int_t)w->pid, "reason", reason, "rss_bytes", (json_int_t)rss,
+			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes", (json_int_t)rss,
 			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
 			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
 			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
@@ -342,7 +351,7 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 
 	if (!w->baseline_id[0])
 		return;
-	if (trigger_baseline_usable(a->cfg, &w->trig, app)) {
+	if (trigger_baseline_usable(&a->policy.trigger, &w->trig, app)) {
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 		return;
 	}
@@ -351,7 +360,7 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 		 (double)(app > w->trig.baseline_app_rss ? app - w->trig.baseline_app_rss : 0) / 1e6);
 }
 
-void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			   uint64_t threshold)
 {
 	struct capture_job job = {
@@ -361,19 +370,20 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 		.threshold_bytes = threshold,
 		.triggered_wall_ms = wall_ms(),
 		.triggered_mono_ms = mono_ms(),
-		.baseline = strcmp(reason, "baseline") == 0,
+		.reason = reason,
+		.baseline = reason == TRIGGER_BASELINE,
 		.heap_used_bytes = heap_used_of(a, w),
 	};
 
-	snprintf(job.reason, sizeof(job.reason), "%s", reason);
 	if (!job.baseline)
 		pick_report_baseline(a, w, rss, &job);
 	if (w->capturing && (job.baseline || !w->capturing_baseline)) {
-		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid, reason);
+		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid,
+			 trigger_reason_name(reason));
 		return;
 	}
 	if (capturer_submit(a->capturer, &job) != 0) {
-		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, reason);
+		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, trigger_reason_name(reason));
 		return;
 	}
 	begin_cost(w);
@@ -390,7 +400,7 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
  * it would delay the incident and diff against almost the same heap. */
 static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
 {
-	uint64_t incident = trigger_incident_level(a->cfg, &w->trig), app = trigger_app_rss(&w->trig, rss);
+	uint64_t incident = trigger_incident_level(&a->policy.trigger, &w->trig), app = trigger_app_rss(&w->trig, rss);
 	uint64_t heap = heap_used_of(a, w);
 	if (incident == TRIGGER_NEVER || incident <= app || !heap)
 		return true; /* no major GC measured the heap yet: no ground to skip it on (RSS may be Buffers) */
@@ -412,7 +422,7 @@ static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struc
 			emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
 	} else if (d->held_back) {
-		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid, d->reason,
+		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid, trigger_reason_name(d->reason),
 			 (double)rss / 1e6, d->held_back);
 	}
 }
@@ -427,9 +437,9 @@ static void predict(struct agent *a, struct watched *w, uint64_t rss)
 
 	if (guard_collect(w->pid, heap_used_of(a, w), NULL, NULL, &in) != 0)
 		return;
-	switch (predict_decide(a->cfg, NULL, w->growth.s, w->growth.n, &in, &v)) {
+	switch (predict_decide(&a->policy.predict, w->growth.s, w->growth.n, &in, &v)) {
 	case PREDICT_CAPTURE:
-		trigger_incident(a->cfg, &w->trig, "predictive", rss, rss, mono_ms(), &d);
+		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_PREDICTIVE, rss, rss, mono_ms(), &d);
 		if (d.fire)
 			log_info("pid %d: predictive capture: %s", w->pid, v.reason);
 		act_on(a, w, rss, &d);
@@ -450,7 +460,7 @@ static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
 
 	w->last_rss = rss;
 	predict_window_add(&w->growth, (uint64_t)mono_ms(), trigger_app_rss(&w->trig, rss), PREDICT_MAX_AGE_MS);
-	trigger_evaluate(a->cfg, &w->trig, rss, mono_ms(), &d);
+	trigger_evaluate(&a->policy.trigger, &w->trig, rss, mono_ms(), &d);
 	act_on(a, w, rss, &d);
 	if (!d.fire && !w->capturing && a->cfg->predictive)
 		predict(a, w, rss);
@@ -584,7 +594,6 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 {
 	struct watched *w = agent_find(a, (pid_t)ev->tgid);
-	struct leak_params params;
 	struct leak_result r;
 	struct trigger_decision d;
 
@@ -596,25 +605,24 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	else
 		refine_cost(a, w, ev->heap_used_after);
 	leak_series_add(&w->heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
-	leak_params_from_config(a->cfg, &params);
-	leak_evaluate(&w->heap_floor, &params, &r);
+	leak_evaluate(&w->heap_floor, &a->policy.leak, &r);
 	w->trend_bytes_per_min = r.slope_bytes_per_min;
-	bool was_leak = strcmp(w->leak_state, "leak") == 0;
-	w->leak_state = r.verdict == LEAK_FIRE ? "leak" : r.verdict == LEAK_LEANING ? "leaning" : "none";
+	bool was_leak = w->leak_state == LEAK_FIRE;
+	w->leak_state = r.verdict;
 	if (was_leak && r.verdict != LEAK_FIRE)
-		alert_condition_ended(a->alerts, w->pid, "leak");
+		alert_condition_ended(a->alerts, w->pid, TRIGGER_LEAK);
 	if (!a->cfg->leak || w->capturing || w->settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);
 	if (r.verdict == LEAK_FIRE) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
-		trigger_incident(a->cfg, &w->trig, "leak", rss, r.rise_bytes, mono_ms(), &d);
+		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, mono_ms(), &d);
 		act_on(a, w, rss, &d);
 		arm(a, w);
-	} else if (r.verdict == LEAK_LEANING && a->cfg->baseline_pct && !w->trig.baseline_requested) {
+	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
 		w->trig.baseline_requested = true;
-		agent_request_capture(a, w, "baseline", rss, 0);
+		agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
 	}
 }
 
@@ -702,7 +710,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			       "gc_major", (json_int_t)st.gc_major, "gc_pause_total_ms",
 			       (double)st.pause_total_ns / 1e6, "gc_pause_max_ms",
 			       (double)st.pause_max_ns / 1e6, "trend_mb_per_min",
-			       w->trend_bytes_per_min / 1e6, "leak", w->leak_state);
+			       w->trend_bytes_per_min / 1e6, "leak", leak_verdict_name(w->leak_state));
 	json_object_update_new(o, gc);
 	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));

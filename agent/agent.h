@@ -66,12 +66,17 @@ struct watched {
 	bool gc_attached;
 	struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
 	double trend_bytes_per_min;    /* slope of the post-GC floor, from the leak heuristic */
-	const char *leak_state;        /* "none", "leaning", "leak" */
+	enum leak_verdict leak_state;  /* the heuristic's latest verdict (leak_verdict_name) */
 	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
 };
 
 struct agent {
 	const struct config *cfg;
+	struct {                       /* the policies' params, built from cfg (agent_set_config) */
+		struct trigger_params trigger;
+		struct leak_params leak;
+		struct predict_params predict;
+	} policy;
 	struct probes *probes;
 	struct gc_tracker *gc;         /* NULL when GC tracking is unavailable */
 	struct capturer *capturer;
@@ -83,6 +88,8 @@ struct agent {
 	size_t nrestored;
 };
 
+/* Set a->cfg and the policies' params built from it (before any other call). */
+void agent_set_config(struct agent *a, const struct config *cfg);
 /* Load the state a previous run saved (cfg->state_file), for agent_scan. */
 void agent_restore(struct agent *a);
 /* Find every running Node process (a /proc scan) and watch it, with the state
@@ -97,7 +104,7 @@ void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */
 void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);
 /* The leak heuristic (or another policy) asks for a capture of pid. */
-void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			   uint64_t threshold);
 /* A major GC of a watched process ended (from the GC tracker). */
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev);

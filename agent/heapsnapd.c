@@ -397,7 +397,7 @@ static int start(struct daemon *d)
 		log_error("[upload] %s", err);
 		return 1;
 	}
-	d->agent.cfg = &d->cfg;
+	agent_set_config(&d->agent, &d->cfg);
 	d->agent.alerts = alerter_new(&d->cfg);
 	if (!d->agent.alerts) {
 		log_error("cannot start alerts");
