@@ -211,7 +211,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	if (!w)
 		return;
 	if (procs_read(pid, &w->info) != 0 ||
-	    !procs_name_matches(&w->info, (const char(*)[16])a->cfg->node_names, a->cfg->node_name_count) ||
+	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
 	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
 		free(w);
 		return;
