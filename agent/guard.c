@@ -118,7 +118,8 @@ static void pick_binding_limit(const struct guard_input *in, struct guard_verdic
 	}
 }
 
-static void write_reason(const struct guard_params *p, const struct guard_input *in, struct guard_verdict *out)
+static void write_reason(const struct guard_params *p, const struct guard_input *in,
+			 struct guard_verdict *out)
 {
 	char basis[128];
 	snprintf(basis, sizeof(basis), "%u x %.0f MB %s%s + %.0f MB headroom",

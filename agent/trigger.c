@@ -128,7 +128,8 @@ int trigger_reason_parse(const char *s, enum trigger_reason *out)
 	return -EINVAL;
 }
 
-static enum trigger_reason incident_reason(const struct trigger_params *p, const struct trigger_proc *t, uint64_t rss)
+static enum trigger_reason incident_reason(const struct trigger_params *p, const struct trigger_proc *t,
+					   uint64_t rss)
 {
 	if (p->growth_bytes && rss >= sat_add(t->baseline_rss, p->growth_bytes))
 		return TRIGGER_GROWTH;

@@ -15,7 +15,9 @@
 #define GiB (1024ULL * MiB)
 
 /* The guard on, factor 13 (the old default), 64 MB of headroom. */
-static const struct guard_params guard_on = { .enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB };
+static const struct guard_params guard_on = {
+	.enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB,
+};
 
 static void cost_is_factor_times_heap(void **state)
 {

@@ -14,7 +14,9 @@
 /* The default tuning, the guard on with factor 13 and 64 MB of headroom. */
 static struct predict_params guarded(void)
 {
-	struct predict_params p = { .guard = { .enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB } };
+	struct predict_params p = {
+		.guard = { .enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB },
+	};
 
 	predict_default_params(&p);
 	return p;
