@@ -18,6 +18,14 @@
 #include "loop.h"
 #include "probes.h"
 
+void agent_set_config(struct agent *a, const struct config *cfg)
+{
+	a->cfg = cfg;
+	a->policy.trigger = trigger_params_from(cfg);
+	a->policy.leak = leak_params_from(cfg);
+	a->policy.predict = predict_params_from(cfg);
+}
+
 struct watched *agent_find(struct agent *a, pid_t pid)
 {
 	for (size_t i = 0; i < a->nprocs; i++)
@@ -63,19 +71,19 @@ static void arm(struct agent *a, struct watched *w)
 	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
 	 * timer re-evaluates, so the kernel need not report every page fault meanwhile.
 	 * A queued baseline keeps the incident level armed: an incident replaces it. */
-	bool hold = (w->capturing && !w->capturing_baseline) || w->retry_at_ms || w->settle_at_ms ||
-		    w->cost_settle_at_ms;
-	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
+	bool hold = (w->capture.running && !w->capture.baseline) || w->watch.retry_at_ms ||
+		    w->watch.settle_at_ms || w->cost.settle_at_ms;
+	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
 
 	/* Every PREDICT_STEP of growth is also reported: the growth rate, for the
 	 * predictive trigger and for whether a baseline can finish in time. */
-	if (!hold && w->last_rss + PREDICT_STEP < level)
-		level = w->last_rss + PREDICT_STEP;
+	if (!hold && w->watch.last_rss + PREDICT_STEP < level)
+		level = w->watch.last_rss + PREDICT_STEP;
 
-	if (level == w->armed_bytes)
+	if (level == w->watch.armed_bytes)
 		return;
 	if (probes_arm(a->probes, w->pid, level) == 0)
-		w->armed_bytes = level;
+		w->watch.armed_bytes = level;
 }
 
 static bool table_reserve(struct agent *a)
@@ -141,29 +149,29 @@ static void attach_gc(struct agent *a, struct watched *w)
 	char path[PATH_MAX];
 	int nprobes = 0;
 
-	leak_series_init(&w->heap_floor, a->cfg->leak_window_s);
-	w->leak_state = "none";
+	leak_series_init(&w->leak.heap_floor, a->policy.leak.window_s);
+	w->leak.state = LEAK_NONE;
 	if (!a->gc) {
-		snprintf(w->gc_probes, sizeof(w->gc_probes), "none: GC tracking unavailable on this host");
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: GC tracking unavailable on this host");
 		return;
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
-		snprintf(w->gc_probes, sizeof(w->gc_probes), "none: %s", why);
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: %s", why);
 		log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
 		return;
 	}
-	w->gc_attached = true;
+	w->gc.attached = true;
 	if (gc_tracker_binary(a->gc, w->pid, path, sizeof(path), &nprobes) == 0)
-		snprintf(w->gc_probes, sizeof(w->gc_probes), "attached (%d probes)", nprobes);
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "attached (%d probes)", nprobes);
 	else
-		snprintf(w->gc_probes, sizeof(w->gc_probes), "attached");
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "attached");
 }
 
 static uint64_t heap_used_of(struct agent *a, const struct watched *w)
 {
 	struct gc_stats st;
 
-	if (!w->gc_attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
+	if (!w->gc.attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
 		return 0;
 	return st.heap_used_bytes;
 }
@@ -172,10 +180,12 @@ static uint64_t heap_used_of(struct agent *a, const struct watched *w)
  * reported: a fit over the window, at most one step over the time since the last. */
 static double app_rate(const struct watched *w)
 {
-	if (w->growth.n < 2)
+	const struct predict_window *g = &w->predict.window;
+
+	if (g->n < 2)
 		return 0;
-	double rate = predict_growth_rate(w->growth.s, w->growth.n);
-	double quiet_s = (double)((uint64_t)mono_ms() - w->growth.s[w->growth.n - 1].t_ms) / 1000.0;
+	double rate = predict_growth_rate(g->s, g->n);
+	double quiet_s = (double)((uint64_t)mono_ms() - g->s[g->n - 1].t_ms) / 1000.0;
 	if (quiet_s > 0 && rate > (double)PREDICT_STEP / quiet_s)
 		rate = (double)PREDICT_STEP / quiet_s;
 	return rate > 0 ? rate : 0;
@@ -203,7 +213,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	if (!w)
 		return;
 	if (procs_read(pid, &w->info) != 0 ||
-	    !procs_name_matches(&w->info, (const char(*)[16])a->cfg->node_names, a->cfg->node_name_count) ||
+	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
 	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
 		free(w);
 		return;
@@ -215,11 +225,12 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	bool restored = !just_exec && restore(a, w);
 	if (!restored)
 		trigger_init(&w->trig, rss);
-	w->last_rss = rss;
+	w->watch.last_rss = rss;
 	if (just_exec)
-		w->settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
-	w->armed_bytes = just_exec ? TRIGGER_NEVER : trigger_arm_level(a->cfg, &w->trig, mono_ms());
-	if (probes_watch(a->probes, pid, w->armed_bytes, w->trig.baseline_rss) != 0) {
+		w->watch.settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
+	w->watch.armed_bytes =
+		just_exec ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
+	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.baseline_rss) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
 		return;
@@ -247,7 +258,7 @@ void agent_remove(struct agent *a, pid_t pid)
 			continue;
 		log_info("pid %d exited", pid);
 		probes_unwatch(a->probes, pid);
-		if (a->procs[i]->gc_attached)
+		if (a->procs[i]->gc.attached)
 			gc_tracker_unwatch(a->gc, pid);
 		alert_process(a->alerts, &a->procs[i]->labels, true);
 		free(a->procs[i]);
@@ -264,14 +275,14 @@ static void resume_one(void *arg, struct capture_job *job)
 	struct agent *a = arg;
 	struct watched *w = agent_find(a, job->pid);
 
-	if (!w || w->start_time != job->start_time || w->capturing)
+	if (!w || w->start_time != job->start_time || w->capture.running)
 		return;
 	if (!job->baseline)
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 	log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
 		 resume_method_str(job->resume_method));
 	if (capturer_submit(a->capturer, job) == 0) {
-		w->capturing = true;
+		w->capture.running = true;
 		arm(a, w);
 	}
 }
@@ -309,11 +320,12 @@ void agent_scan(struct agent *a)
 	forget_restored(a);
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			 uint64_t threshold)
 {
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
-			       (json_int_t)w->pid, "reason", reason, "rss_bytes", (json_int_t)rss,
+			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes",
+			       (json_int_t)rss,
 			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
 			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
 			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
@@ -325,11 +337,11 @@ static void emit_trigger(struct agent *a, struct watched *w, const char *reason,
  * (an incident replacing a queued baseline keeps the earlier start). */
 static void begin_cost(struct watched *w)
 {
-	w->cost_settle_at_ms = 0;
-	w->cost_refine_until_ms = 0;
-	if (w->cost.active && !w->cost.ended_ms && w->capturing)
+	w->cost.settle_at_ms = 0;
+	w->cost.refine_until_ms = 0;
+	if (w->cost.last.active && !w->cost.last.ended_ms && w->capture.running)
 		return;
-	w->cost = (struct capture_cost){ .active = true, .offset_before = w->trig.capture_offset,
+	w->cost.last = (struct capture_cost){ .active = true, .offset_before = w->trig.capture_offset,
 					 .app_rate_bps = app_rate(w) };
 }
 
@@ -341,7 +353,7 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 
 	if (!w->baseline_id[0])
 		return;
-	if (trigger_baseline_usable(a->cfg, &w->trig, app)) {
+	if (trigger_baseline_usable(&a->policy.trigger, &w->trig, app)) {
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 		return;
 	}
@@ -350,7 +362,7 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 		 (double)(app > w->trig.baseline_app_rss ? app - w->trig.baseline_app_rss : 0) / 1e6);
 }
 
-void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			   uint64_t threshold)
 {
 	struct capture_job job = {
@@ -360,27 +372,28 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 		.threshold_bytes = threshold,
 		.triggered_wall_ms = wall_ms(),
 		.triggered_mono_ms = mono_ms(),
-		.baseline = strcmp(reason, "baseline") == 0,
+		.reason = reason,
+		.baseline = reason == TRIGGER_BASELINE,
 		.heap_used_bytes = heap_used_of(a, w),
 	};
 
-	snprintf(job.reason, sizeof(job.reason), "%s", reason);
 	if (!job.baseline)
 		pick_report_baseline(a, w, rss, &job);
-	if (w->capturing && (job.baseline || !w->capturing_baseline)) {
-		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid, reason);
+	if (w->capture.running && (job.baseline || !w->capture.baseline)) {
+		log_info("pid %d: %s trigger while a capture is running, skipped", w->pid,
+			 trigger_reason_name(reason));
 		return;
 	}
 	if (capturer_submit(a->capturer, &job) != 0) {
-		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, reason);
+		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, trigger_reason_name(reason));
 		return;
 	}
 	begin_cost(w);
 	if (job.baseline)
-		w->baseline_pending_app_rss = trigger_app_rss(&w->trig, rss);
-	w->captures_pending++;
-	w->capturing = true;
-	w->capturing_baseline = job.baseline;
+		w->capture.baseline_app_rss = trigger_app_rss(&w->trig, rss);
+	w->capture.pending++;
+	w->capture.running = true;
+	w->capture.baseline = job.baseline;
 	arm(a, w);
 	save(a);
 }
@@ -389,7 +402,8 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
  * it would delay the incident and diff against almost the same heap. */
 static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
 {
-	uint64_t incident = trigger_incident_level(a->cfg, &w->trig), app = trigger_app_rss(&w->trig, rss);
+	uint64_t incident = trigger_incident_level(&a->policy.trigger, &w->trig);
+	uint64_t app = trigger_app_rss(&w->trig, rss);
 	uint64_t heap = heap_used_of(a, w);
 	if (incident == TRIGGER_NEVER || incident <= app || !heap)
 		return true; /* no major GC measured the heap yet: no ground to skip it on (RSS may be Buffers) */
@@ -403,7 +417,7 @@ static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
 
 static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struct trigger_decision *d)
 {
-	w->retry_at_ms = d->retry_at_ms;
+	w->watch.retry_at_ms = d->retry_at_ms;
 	if (d->fire && d->baseline && !baseline_in_time(a, w, rss))
 		return;
 	if (d->fire) {
@@ -411,8 +425,8 @@ static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struc
 			emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
 	} else if (d->held_back) {
-		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid, d->reason,
-			 (double)rss / 1e6, d->held_back);
+		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid,
+			 trigger_reason_name(d->reason), (double)rss / 1e6, d->held_back);
 	}
 }
 
@@ -426,17 +440,17 @@ static void predict(struct agent *a, struct watched *w, uint64_t rss)
 
 	if (guard_collect(w->pid, heap_used_of(a, w), NULL, NULL, &in) != 0)
 		return;
-	switch (predict_decide(a->cfg, NULL, w->growth.s, w->growth.n, &in, &v)) {
+	switch (predict_decide(&a->policy.predict, w->predict.window.s, w->predict.window.n, &in, &v)) {
 	case PREDICT_CAPTURE:
-		trigger_incident(a->cfg, &w->trig, "predictive", rss, rss, mono_ms(), &d);
+		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_PREDICTIVE, rss, rss, mono_ms(), &d);
 		if (d.fire)
 			log_info("pid %d: predictive capture: %s", w->pid, v.reason);
 		act_on(a, w, rss, &d);
 		break;
 	case PREDICT_TOO_LATE:
-		if (!w->predict_too_late_logged)
+		if (!w->predict.too_late_logged)
 			log_warn("pid %d: predictive: %s", w->pid, v.reason);
-		w->predict_too_late_logged = true;
+		w->predict.too_late_logged = true;
 		break;
 	default:
 		break;
@@ -447,11 +461,12 @@ static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
 {
 	struct trigger_decision d;
 
-	w->last_rss = rss;
-	predict_window_add(&w->growth, (uint64_t)mono_ms(), trigger_app_rss(&w->trig, rss), PREDICT_MAX_AGE_MS);
-	trigger_evaluate(a->cfg, &w->trig, rss, mono_ms(), &d);
+	w->watch.last_rss = rss;
+	predict_window_add(&w->predict.window, (uint64_t)mono_ms(), trigger_app_rss(&w->trig, rss),
+			   PREDICT_MAX_AGE_MS);
+	trigger_evaluate(&a->policy.trigger, &w->trig, rss, mono_ms(), &d);
 	act_on(a, w, rss, &d);
-	if (!d.fire && !w->capturing && a->cfg->predictive)
+	if (!d.fire && !w->capture.running && a->cfg->predictive)
 		predict(a, w, rss);
 	arm(a, w);
 }
@@ -462,10 +477,10 @@ void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss)
 
 	if (!w)
 		return;
-	w->armed_bytes = TRIGGER_NEVER; /* the kernel disarmed itself */
+	w->watch.armed_bytes = TRIGGER_NEVER; /* the kernel disarmed itself */
 	/* Its baseline is being written: the RSS is the snapshot's own (measured when it
 	 * settles), not an incident. Stays disarmed until then. */
-	if (w->capturing_baseline && capturer_is_running(a->capturer, pid)) {
+	if (w->capture.baseline && capturer_is_running(a->capturer, pid)) {
 		log_debug("pid %d: RSS %.1f MB while its baseline is written: not counted", pid, (double)rss / 1e6);
 		return;
 	}
@@ -476,18 +491,18 @@ static uint64_t current_rss(struct agent *a, const struct watched *w)
 {
 	struct hs_watch k;
 
-	return probes_lookup(a->probes, w->pid, &k) == 0 ? k.rss_bytes : w->last_rss;
+	return probes_lookup(a->probes, w->pid, &k) == 0 ? k.rss_bytes : w->watch.last_rss;
 }
 
 static void note_major_gc(struct watched *w, uint64_t heap_after)
 {
-	size_t cap = sizeof(w->majors) / sizeof(w->majors[0]);
-	if (w->nmajors == cap)
-		memmove(w->majors, w->majors + 1, (cap - 1) * sizeof(w->majors[0]));
+	size_t cap = sizeof(w->gc.majors) / sizeof(w->gc.majors[0]);
+	if (w->gc.nmajors == cap)
+		memmove(w->gc.majors, w->gc.majors + 1, (cap - 1) * sizeof(w->gc.majors[0]));
 	else
-		w->nmajors++;
-	w->majors[w->nmajors - 1].t_ms = mono_ms();
-	w->majors[w->nmajors - 1].heap_after = heap_after;
+		w->gc.nmajors++;
+	w->gc.majors[w->gc.nmajors - 1].t_ms = mono_ms();
+	w->gc.majors[w->gc.nmajors - 1].heap_after = heap_after;
 }
 
 /* Heap after the first major GC at or after t_ms (0 = none). V8 collects as a snapshot
@@ -495,25 +510,25 @@ static void note_major_gc(struct watched *w, uint64_t heap_after)
  * route started measures the heap the capture started from. */
 static uint64_t heap_after_first_gc_since(const struct watched *w, int64_t t_ms)
 {
-	for (unsigned i = 0; i < w->nmajors; i++)
-		if (w->majors[i].t_ms >= t_ms)
-			return w->majors[i].heap_after;
+	for (unsigned i = 0; i < w->gc.nmajors; i++)
+		if (w->gc.majors[i].t_ms >= t_ms)
+			return w->gc.majors[i].heap_after;
 	return 0;
 }
 
 static bool heap_measured_since(const struct watched *w, int64_t t_ms)
 {
-	return w->nmajors && w->majors[w->nmajors - 1].t_ms > t_ms;
+	return w->gc.nmajors && w->gc.majors[w->gc.nmajors - 1].t_ms > t_ms;
 }
 
 /* Whether the capture's cost can be measured now: a major GC since it ended tells the
  * application's growth (without GC probes, or if none comes in time, its rate does). */
 static bool cost_ready(const struct watched *w, int64_t now)
 {
-	if (!w->cost_settle_at_ms || now < w->cost_settle_at_ms || w->capturing)
+	if (!w->cost.settle_at_ms || now < w->cost.settle_at_ms || w->capture.running)
 		return false;
-	return !w->gc_attached || heap_measured_since(w, w->cost.ended_ms) ||
-	       now >= w->cost.ended_ms + CAPTURE_SETTLE_MAX_MS;
+	return !w->gc.attached || heap_measured_since(w, w->cost.last.ended_ms) ||
+	       now >= w->cost.last.ended_ms + CAPTURE_SETTLE_MAX_MS;
 }
 
 /* The capture's memory has settled: what it left in the RSS is not growth. */
@@ -521,7 +536,7 @@ static void settle_cost(struct agent *a, struct watched *w)
 {
 	int64_t now = mono_ms();
 	uint64_t rss = current_rss(a, w);
-	struct capture_cost *c = &w->cost;
+	struct capture_cost *c = &w->cost.last;
 
 	c->heap_before = heap_after_first_gc_since(w, c->started_ms);
 	bool heap_fresh = heap_measured_since(w, c->ended_ms);
@@ -529,17 +544,18 @@ static void settle_cost(struct agent *a, struct watched *w)
 	 * unknown: none is assumed (its rate before, often a warm-up, would count the
 	 * capture's memory as growth); the next major GC corrects it either way. */
 	struct capture_cost est = *c;
-	if (w->gc_attached && !heap_fresh)
+	if (w->gc.attached && !heap_fresh)
 		est.app_rate_bps = 0;
-	uint64_t offset = trigger_capture_offset(&est, rss, heap_fresh, heap_fresh ? w->majors[w->nmajors - 1].heap_after : 0, now);
+	uint64_t heap_now = heap_fresh ? w->gc.majors[w->gc.nmajors - 1].heap_after : 0;
+	uint64_t offset = trigger_capture_offset(&est, rss, heap_fresh, heap_now, now);
 
-	w->cost_settle_at_ms = 0;
-	w->cost_refine_until_ms = now + CAPTURE_REFINE_MS;
+	w->cost.settle_at_ms = 0;
+	w->cost.refine_until_ms = now + CAPTURE_REFINE_MS;
 	c->rss_settled = rss;
 	char growth[96];
 	if (heap_fresh && c->heap_before)
 		snprintf(growth, sizeof(growth), "the heap's: %.1f -> %.1f MB", (double)c->heap_before / 1e6,
-			 (double)w->majors[w->nmajors - 1].heap_after / 1e6);
+			 (double)heap_now / 1e6);
 	else if (est.app_rate_bps > 0)
 		snprintf(growth, sizeof(growth), "its rate before: %.2f MB/s", est.app_rate_bps / 1e6);
 	else
@@ -548,7 +564,7 @@ static void settle_cost(struct agent *a, struct watched *w)
 		 "(the application's growth meanwhile: %s)", w->pid, (double)c->rss_before / 1e6,
 		 (double)rss / 1e6, (double)(offset - c->offset_before) / 1e6, growth);
 	w->trig.capture_offset = offset;
-	w->growth.n = 0;
+	w->predict.window.n = 0;
 	evaluate(a, w, rss);
 	save(a);
 }
@@ -559,15 +575,15 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 {
 	int64_t now = mono_ms();
 
-	if (!w->cost.active || w->capturing || w->cost_settle_at_ms || !w->cost_refine_until_ms)
+	if (!w->cost.last.active || w->capture.running || w->cost.settle_at_ms || !w->cost.refine_until_ms)
 		return;
-	if (now > w->cost_refine_until_ms || !w->cost.heap_before) {
-		w->cost.active = false;
-		w->cost_refine_until_ms = 0;
+	if (now > w->cost.refine_until_ms || !w->cost.last.heap_before) {
+		w->cost.last.active = false;
+		w->cost.refine_until_ms = 0;
 		return;
 	}
 	uint64_t rss = current_rss(a, w);
-	uint64_t offset = trigger_capture_refined(&w->cost, w->trig.capture_offset, rss, heap_after);
+	uint64_t offset = trigger_capture_refined(&w->cost.last, w->trig.capture_offset, rss, heap_after);
 	if (offset == w->trig.capture_offset)
 		return;
 	log_debug("pid %d: capture cost refined by the heap (%.1f MB after GC, RSS %.1f MB): %.1f -> %.1f MB",
@@ -583,7 +599,6 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 {
 	struct watched *w = agent_find(a, (pid_t)ev->tgid);
-	struct leak_params params;
 	struct leak_result r;
 	struct trigger_decision d;
 
@@ -594,26 +609,25 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		settle_cost(a, w);
 	else
 		refine_cost(a, w, ev->heap_used_after);
-	leak_series_add(&w->heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
-	leak_params_from_config(a->cfg, &params);
-	leak_evaluate(&w->heap_floor, &params, &r);
-	w->trend_bytes_per_min = r.slope_bytes_per_min;
-	bool was_leak = strcmp(w->leak_state, "leak") == 0;
-	w->leak_state = r.verdict == LEAK_FIRE ? "leak" : r.verdict == LEAK_LEANING ? "leaning" : "none";
+	leak_series_add(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
+	leak_evaluate(&w->leak.heap_floor, &a->policy.leak, &r);
+	w->leak.trend_bytes_per_min = r.slope_bytes_per_min;
+	bool was_leak = w->leak.state == LEAK_FIRE;
+	w->leak.state = r.verdict;
 	if (was_leak && r.verdict != LEAK_FIRE)
-		alert_condition_ended(a->alerts, w->pid, "leak");
-	if (!a->cfg->leak || w->capturing || w->settle_at_ms)
+		alert_condition_ended(a->alerts, w->pid, TRIGGER_LEAK);
+	if (!a->cfg->leak || w->capture.running || w->watch.settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);
 	if (r.verdict == LEAK_FIRE) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
-		trigger_incident(a->cfg, &w->trig, "leak", rss, r.rise_bytes, mono_ms(), &d);
+		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, mono_ms(), &d);
 		act_on(a, w, rss, &d);
 		arm(a, w);
-	} else if (r.verdict == LEAK_LEANING && a->cfg->baseline_pct && !w->trig.baseline_requested) {
+	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
 		w->trig.baseline_requested = true;
-		agent_request_capture(a, w, "baseline", rss, 0);
+		agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
 	}
 }
 
@@ -625,21 +639,21 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 		return;
 	if (o->ok && o->baseline) {
 		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
-		w->trig.baseline_app_rss = w->baseline_pending_app_rss;
+		w->trig.baseline_app_rss = w->capture.baseline_app_rss;
 	}
-	if (w->captures_pending)
-		w->captures_pending--;
-	if (o->started && w->cost.active && !w->cost.started_ms) { /* the first of them to start */
-		w->cost.rss_before = o->rss_at_start;
-		w->cost.started_ms = o->started_mono_ms;
+	if (w->capture.pending)
+		w->capture.pending--;
+	if (o->started && w->cost.last.active && !w->cost.last.started_ms) { /* the first of them to start */
+		w->cost.last.rss_before = o->rss_at_start;
+		w->cost.last.started_ms = o->started_mono_ms;
 	}
-	if (!w->captures_pending) {
-		w->capturing = w->capturing_baseline = false;
-		if (w->cost.active && w->cost.started_ms) {
-			w->cost.ended_ms = mono_ms();
-			w->cost_settle_at_ms = w->cost.ended_ms + CAPTURE_SETTLE_MS;
+	if (!w->capture.pending) {
+		w->capture.running = w->capture.baseline = false;
+		if (w->cost.last.active && w->cost.last.started_ms) {
+			w->cost.last.ended_ms = mono_ms();
+			w->cost.settle_at_ms = w->cost.last.ended_ms + CAPTURE_SETTLE_MS;
 		} else {
-			w->cost.active = false; /* nothing reached the target */
+			w->cost.last.active = false; /* nothing reached the target */
 		}
 	}
 	arm(a, w);
@@ -651,7 +665,7 @@ static void settle(struct agent *a, struct watched *w)
 {
 	struct hs_watch k;
 
-	w->settle_at_ms = 0;
+	w->watch.settle_at_ms = 0;
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);
@@ -667,13 +681,13 @@ void agent_tick(struct agent *a)
 	for (size_t i = 0; i < a->nprocs; i++) {
 		struct watched *w = a->procs[i];
 		struct hs_watch k;
-		if (w->settle_at_ms && w->settle_at_ms <= now)
+		if (w->watch.settle_at_ms && w->watch.settle_at_ms <= now)
 			settle(a, w);
 		if (cost_ready(w, now))
 			settle_cost(a, w);
-		if (!w->retry_at_ms || w->retry_at_ms > now || w->capturing)
+		if (!w->watch.retry_at_ms || w->watch.retry_at_ms > now || w->capture.running)
 			continue;
-		w->retry_at_ms = 0;
+		w->watch.retry_at_ms = 0;
 		if (probes_lookup(a->probes, w->pid, &k) == 0)
 			evaluate(a, w, k.rss_bytes);
 	}
@@ -686,22 +700,22 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 	struct gc_stats st = { 0 };
 
 	probes_lookup(a->probes, w->pid, &k);
-	if (w->gc_attached)
+	if (w->gc.attached)
 		gc_tracker_stats(a->gc, w->pid, &st);
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:b, s:s}",
 			 "pid", (json_int_t)w->pid, "node_version", w->info.node_version, "exe",
 			 w->info.exe, "cmdline", w->info.cmdline, "rss_bytes", (json_int_t)k.rss_bytes,
 			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
 			 (json_int_t)w->trig.baseline_rss, "armed_bytes",
-			 (json_int_t)(w->armed_bytes == TRIGGER_NEVER ? 0 : w->armed_bytes), "route",
-			 w->route, "gc_probes", w->gc_probes, "captures", (json_int_t)w->trig.captures,
-			 "capturing", w->capturing, "cgroup", w->info.cgroup);
+			 (json_int_t)(w->watch.armed_bytes == TRIGGER_NEVER ? 0 : w->watch.armed_bytes), "route",
+			 w->route, "gc_probes", w->gc.probes, "captures", (json_int_t)w->trig.captures,
+			 "capturing", w->capture.running, "cgroup", w->info.cgroup);
 	json_t *gc = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:s}", "heap_used_bytes",
 			       (json_int_t)st.heap_used_bytes, "gc_minor", (json_int_t)st.gc_minor,
 			       "gc_major", (json_int_t)st.gc_major, "gc_pause_total_ms",
 			       (double)st.pause_total_ns / 1e6, "gc_pause_max_ms",
 			       (double)st.pause_max_ns / 1e6, "trend_mb_per_min",
-			       w->trend_bytes_per_min / 1e6, "leak", w->leak_state);
+			       w->leak.trend_bytes_per_min / 1e6, "leak", leak_verdict_name(w->leak.state));
 	json_object_update_new(o, gc);
 	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
@@ -742,7 +756,7 @@ void agent_publish_metrics(struct agent *a, struct metrics *m)
 		snprintf(p[i].app, sizeof(p[i].app), "%s", w->labels.app);
 		snprintf(p[i].container, sizeof(p[i].container), "%s", w->labels.container);
 		p[i].rss_bytes = current_rss(a, w);
-		p[i].gc_known = w->gc_attached && gc_tracker_stats(a->gc, w->pid, &st) == 0;
+		p[i].gc_known = w->gc.attached && gc_tracker_stats(a->gc, w->pid, &st) == 0;
 		p[i].heap_used_bytes = st.heap_used_bytes;
 		p[i].gc_minor = st.gc_minor;
 		p[i].gc_major = st.gc_major;
@@ -763,7 +777,8 @@ void agent_free_procs(struct agent *a)
 
 int agent_init(struct agent *a, const struct config *cfg)
 {
-	*a = (struct agent){ .cfg = cfg };
+	*a = (struct agent){ 0 };
+	agent_set_config(a, cfg);
 	a->alerts = alerter_new(cfg);
 	return a->alerts ? 0 : -ENOMEM;
 }

@@ -36,42 +36,61 @@ struct metrics;
 struct gc_tracker;
 struct gc_major_event;
 
+/* One watched process, by concern. Identity and labels stay at the top; each part
+ * below belongs to the functions of agent.c that share its name. */
 struct watched {
 	pid_t pid;
 	uint64_t start_time;
 	struct proc_info info;
-	struct trigger_proc trig;
-	bool capturing;                /* a capture of it is queued or running */
-	bool capturing_baseline;       /* ... and it is a baseline (an incident may replace it) */
-	unsigned captures_pending;     /* jobs submitted, outcome not seen yet */
-	struct capture_cost cost;      /* the last capture's effect on its RSS, being measured */
-	int64_t cost_settle_at_ms;     /* monotonic: measure the capture's cost then (0 = no) */
-	int64_t cost_refine_until_ms;  /* major GCs until then refine that cost (0 = no) */
-	struct {                       /* its latest major GCs (main isolate), oldest first */
-		int64_t t_ms;          /* monotonic, when user space heard of it */
-		uint64_t heap_after;
-	} majors[8];
-	unsigned nmajors;
-	uint64_t baseline_pending_app_rss; /* application RSS at the queued baseline's trigger */
-	int64_t retry_at_ms;           /* monotonic; 0 = none */
-	int64_t settle_at_ms;          /* just exec'ed: the baseline is taken then (0 = taken) */
 	int64_t first_seen_wall_ms;
-	char route[720];               /* "signal SIGUSR2", "inspector (guarded)", or "none: why" */
-	char gc_probes[192];           /* "attached", or why not */
-	char baseline_id[64];          /* baseline snapshot for the next report */
-	uint64_t armed_bytes;
-	uint64_t last_rss;             /* RSS at the last kernel report */
-	struct predict_window growth;  /* (time, application RSS) at each step crossed */
-	bool predict_too_late_logged;
-	bool gc_attached;
-	struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
-	double trend_bytes_per_min;    /* slope of the post-GC floor, from the leak heuristic */
-	const char *leak_state;        /* "none", "leaning", "leak" */
 	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
+	struct trigger_proc trig;      /* the trigger policy's state (persisted) */
+	char baseline_id[64];          /* baseline snapshot for the next report (persisted) */
+	struct {                       /* what the kernel is asked to report, and when to look again */
+		uint64_t armed_bytes;
+		uint64_t last_rss;     /* RSS at the last kernel report */
+		int64_t retry_at_ms;   /* monotonic; 0 = none */
+		int64_t settle_at_ms;  /* just exec'ed: the baseline is taken then (0 = taken) */
+	} watch;
+	struct {                       /* captures of it */
+		bool running;          /* a capture of it is queued or running */
+		bool baseline;         /* ... and it is a baseline (an incident may replace it) */
+		unsigned pending;      /* jobs submitted, outcome not seen yet */
+		uint64_t baseline_app_rss; /* application RSS at the queued baseline's trigger */
+	} capture;
+	struct {                       /* the last capture's effect on its RSS, being measured */
+		struct capture_cost last;
+		int64_t settle_at_ms;  /* monotonic: measure the capture's cost then (0 = no) */
+		int64_t refine_until_ms; /* major GCs until then refine that cost (0 = no) */
+	} cost;
+	char route[720];               /* "signal SIGUSR2", "inspector (guarded)", or "none: why" */
+	struct {                       /* GC probes and its latest major GCs (main isolate) */
+		bool attached;
+		char probes[192];      /* "attached", or why not */
+		struct {               /* oldest first */
+			int64_t t_ms;  /* monotonic, when user space heard of it */
+			uint64_t heap_after;
+		} majors[8];
+		unsigned nmajors;
+	} gc;
+	struct {                       /* the leak heuristic */
+		struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
+		double trend_bytes_per_min;    /* slope of the post-GC floor */
+		enum leak_verdict state;       /* its latest verdict (leak_verdict_name) */
+	} leak;
+	struct {                       /* the predictive trigger (and the growth rate) */
+		struct predict_window window;  /* (time, application RSS) at each step crossed */
+		bool too_late_logged;
+	} predict;
 };
 
 struct agent {
 	const struct config *cfg;
+	struct {                       /* the policies' params, built from cfg (agent_set_config) */
+		struct trigger_params trigger;
+		struct leak_params leak;
+		struct predict_params predict;
+	} policy;
 	struct probes *probes;
 	struct gc_tracker *gc;         /* NULL when GC tracking is unavailable */
 	struct capturer *capturer;
@@ -88,6 +107,8 @@ struct agent {
 int agent_init(struct agent *a, const struct config *cfg);
 /* Stops and frees every part the agent holds (NULL parts are skipped). */
 void agent_destroy(struct agent *a);
+/* Set a->cfg and the policies' params built from it (before any other call). */
+void agent_set_config(struct agent *a, const struct config *cfg);
 /* Load the state a previous run saved (cfg->state_file), for agent_scan. */
 void agent_restore(struct agent *a);
 /* Find every running Node process (a /proc scan) and watch it, with the state
@@ -102,7 +123,7 @@ void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */
 void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);
 /* The leak heuristic (or another policy) asks for a capture of pid. */
-void agent_request_capture(struct agent *a, struct watched *w, const char *reason, uint64_t rss,
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			   uint64_t threshold);
 /* A major GC of a watched process ended (from the GC tracker). */
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev);

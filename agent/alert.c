@@ -284,7 +284,7 @@ void alert_process(struct alerter *a, const struct alert_proc *p, bool gone)
 	pthread_mutex_unlock(&a->lock);
 }
 
-void alert_condition_ended(struct alerter *a, pid_t pid, const char *condition)
+void alert_condition_ended(struct alerter *a, pid_t pid, enum trigger_reason condition)
 {
 	if (!a)
 		return;

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "trigger.h"
 
 struct alerter;
 
@@ -28,9 +29,9 @@ struct alert_sink {
 	void (*event)(void *ctx, const json_t *ev, const char *line);
 	/* gone = false: the agent watches p; true: p exited (or is no longer watched). */
 	void (*process)(void *ctx, const struct alert_proc *p, bool gone);
-	/* A condition of pid that raised an alert is over ("leak": the heap floor no
-	 * longer rises). */
-	void (*ended)(void *ctx, pid_t pid, const char *condition);
+	/* A condition of pid that raised an alert is over (TRIGGER_LEAK: the heap floor
+	 * no longer rises). */
+	void (*ended)(void *ctx, pid_t pid, enum trigger_reason condition);
 	void *ctx;
 };
 #define ALERT_MAX_SINKS 4
@@ -48,8 +49,8 @@ int alerter_add_sink(struct alerter *a, const struct alert_sink *s);
 /* A watched process appeared or went: told to every sink. */
 void alert_process(struct alerter *a, const struct alert_proc *p, bool gone);
 
-/* Tell every sink that condition ("leak") of pid ended. */
-void alert_condition_ended(struct alerter *a, pid_t pid, const char *condition);
+/* Tell every sink that condition (TRIGGER_LEAK) of pid ended. */
+void alert_condition_ended(struct alerter *a, pid_t pid, enum trigger_reason condition);
 
 /* Reap finished commands, kill overdue ones. Call at least once a second. */
 void alert_tick(struct alerter *a);

@@ -69,7 +69,7 @@ struct capturer {
 static json_t *event_base(const char *event, const struct capture_job *job)
 {
 	return json_pack("{s:s, s:I, s:s, s:I, s:I}", "event", event, "pid", (json_int_t)job->pid,
-			 "reason", job->reason, "rss_bytes", (json_int_t)job->rss_bytes,
+			 "reason", trigger_reason_name(job->reason), "rss_bytes", (json_int_t)job->rss_bytes,
 			 "threshold_bytes", (json_int_t)job->threshold_bytes);
 }
 
@@ -116,7 +116,7 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	snprintf(m->pod_namespace, sizeof(m->pod_namespace), "%s", p->labels.pod_namespace);
 	snprintf(m->container_name, sizeof(m->container_name), "%s", p->labels.container_name);
 	machine_id(m->machine_id, sizeof(m->machine_id));
-	snprintf(m->reason, sizeof(m->reason), "%s", job->reason);
+	snprintf(m->reason, sizeof(m->reason), "%s", trigger_reason_name(job->reason));
 	snprintf(m->method, sizeof(m->method), "%s", method);
 	m->rss_bytes = job->rss_bytes;
 	m->threshold_bytes = job->threshold_bytes;
@@ -295,7 +295,8 @@ static bool guard_allows(struct capturer *c, const struct capture_job *job, bool
 		return true; /* the process is gone: the route will say so */
 	snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", job->pid);
 	in.file_in_memory = signal_first && guard_path_in_memory(cwd) == 1;
-	if (guard_check(c->cfg, &in, &v))
+	const struct guard_params gp = guard_params_from(c->cfg);
+	if (guard_check(&gp, &in, &v))
 		return true;
 	json_t *ev = event_base("capture_refused", job);
 	json_object_set_new(ev, "error", json_string(v.reason));

@@ -14,11 +14,12 @@
 #include "config.h"
 #include "recovery.h"
 #include "store.h"
+#include "trigger.h"
 
 struct capture_job {
 	pid_t pid;
 	uint64_t start_time;           /* identity of the process the trigger saw */
-	char reason[32];               /* trigger reason: rss, growth, leak, predictive, baseline */
+	enum trigger_reason reason;
 	uint64_t rss_bytes;            /* RSS at the trigger */
 	uint64_t threshold_bytes;      /* level crossed */
 	uint64_t heap_used_bytes;      /* post-GC heap used if known (0 = unknown) */

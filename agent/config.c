@@ -214,7 +214,7 @@ static int parse_path(struct parse_ctx *c, const struct key_desc *k, const char 
 static int parse_names(struct parse_ctx *c, const struct key_desc *k, const char *v)
 {
 	struct config *cfg = c->cfg;
-	char buf[CONFIG_MAX_NAMES * (CONFIG_NAME_LEN + 1) + 1];
+	char buf[HS_MAX_NAMES * (HS_NAME_LEN + 1) + 1];
 	if (strlen(v) >= sizeof(buf)) {
 		ctx_error(c, "value of %s too long", k->name);
 		return -1;
@@ -223,13 +223,13 @@ static int parse_names(struct parse_ctx *c, const struct key_desc *k, const char
 	int n = 0;
 	char *save = NULL;
 	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (n == CONFIG_MAX_NAMES) {
-			ctx_error(c, "too many names for %s (max %d)", k->name, CONFIG_MAX_NAMES);
+		if (n == HS_MAX_NAMES) {
+			ctx_error(c, "too many names for %s (max %d)", k->name, HS_MAX_NAMES);
 			return -1;
 		}
-		if (strlen(w) >= CONFIG_NAME_LEN || strchr(w, '/')) {
+		if (strlen(w) >= HS_NAME_LEN || strchr(w, '/')) {
 			ctx_error(c, "bad name '%s' for %s (a file name of at most %d bytes)", w, k->name,
-				  CONFIG_NAME_LEN - 1);
+				  HS_NAME_LEN - 1);
 			return -1;
 		}
 		strcpy(cfg->node_names[n++], w);

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_NAMES 8
-#define CONFIG_NAME_LEN 16
+#include <linux/types.h>
+
+#include "heapsnap.h" /* HS_MAX_NAMES, HS_NAME_LEN: the BPF program's table of node_names */
 
 enum capture_method { CAPTURE_AUTO = 0, CAPTURE_SIGNAL = 1, CAPTURE_INSPECTOR = 2 };
 
@@ -19,7 +20,7 @@ struct config {
 	char path[PATH_MAX];          /* file it came from */
 
 	/* [agent] */
-	char node_names[CONFIG_MAX_NAMES][CONFIG_NAME_LEN]; /* node_names = node nodejs */
+	char node_names[HS_MAX_NAMES][HS_NAME_LEN]; /* node_names = node nodejs */
 	int node_name_count;
 	int log_level;                /* log_level = info (enum log_level) */
 	char state_socket[PATH_MAX];  /* state_socket = /run/heapsnap/heapsnapd.sock ("" = none) */

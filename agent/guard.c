@@ -65,6 +65,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "config.h"
 #include "procs.h"
 
 #define MB (1024.0 * 1024.0)
@@ -86,9 +87,18 @@ static uint64_t heap_basis(const struct guard_input *in)
 	return in->heap_used_bytes ? in->heap_used_bytes : in->rss_bytes;
 }
 
-uint64_t guard_estimate_cost(const struct config *cfg, const struct guard_input *in)
+struct guard_params guard_params_from(const struct config *cfg)
 {
-	uint64_t factor = cfg->guard_cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0);
+	return (struct guard_params){
+		.enforce = cfg->guard,
+		.cost_factor = cfg->guard_cost_factor,
+		.min_headroom_bytes = cfg->guard_min_headroom_bytes,
+	};
+}
+
+uint64_t guard_estimate_cost(const struct guard_params *p, const struct guard_input *in)
+{
+	uint64_t factor = p->cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0);
 	return sat_mul(factor, heap_basis(in));
 }
 
@@ -108,31 +118,32 @@ static void pick_binding_limit(const struct guard_input *in, struct guard_verdic
 	}
 }
 
-static void write_reason(const struct config *cfg, const struct guard_input *in, struct guard_verdict *out)
+static void write_reason(const struct guard_params *p, const struct guard_input *in,
+			 struct guard_verdict *out)
 {
 	char basis[128];
 	snprintf(basis, sizeof(basis), "%u x %.0f MB %s%s + %.0f MB headroom",
-		 cfg->guard_cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0), heap_basis(in) / MB,
+		 p->cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0), heap_basis(in) / MB,
 		 out->heap_estimated ? "RSS (heap used unknown)" : "heap used",
-		 in->file_in_memory ? " incl. the file on tmpfs" : "", cfg->guard_min_headroom_bytes / MB);
+		 in->file_in_memory ? " incl. the file on tmpfs" : "", p->min_headroom_bytes / MB);
 	if (out->headroom_bytes == UINT64_MAX)
 		snprintf(out->reason, sizeof(out->reason),
 			 "snapshot needs about %.0f MB (%s) and no memory limit is known", out->needed_bytes / MB, basis);
 	else
 		snprintf(out->reason, sizeof(out->reason), "snapshot needs about %.0f MB (%s) and %s leaves %s%.0f MB%s",
 			 out->needed_bytes / MB, basis, out->limit, out->allow ? "" : "only ",
-			 out->headroom_bytes / MB, cfg->guard ? "" : " (guard off: not enforced)");
+			 out->headroom_bytes / MB, p->enforce ? "" : " (guard off: not enforced)");
 }
 
-bool guard_check(const struct config *cfg, const struct guard_input *in, struct guard_verdict *out)
+bool guard_check(const struct guard_params *p, const struct guard_input *in, struct guard_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->heap_estimated = in->heap_used_bytes == 0;
-	out->cost_bytes = guard_estimate_cost(cfg, in);
-	out->needed_bytes = sat_add(out->cost_bytes, cfg->guard_min_headroom_bytes);
+	out->cost_bytes = guard_estimate_cost(p, in);
+	out->needed_bytes = sat_add(out->cost_bytes, p->min_headroom_bytes);
 	pick_binding_limit(in, out);
-	out->allow = !cfg->guard || out->needed_bytes <= out->headroom_bytes;
-	write_reason(cfg, in, out);
+	out->allow = !p->enforce || out->needed_bytes <= out->headroom_bytes;
+	write_reason(p, in, out);
 	return out->allow;
 }
 

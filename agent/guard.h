@@ -18,7 +18,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+struct config;
+
+/* The [capture] guard keys. */
+struct guard_params {
+	bool enforce;                  /* guard: refuse what does not fit (off: only report) */
+	unsigned cost_factor;          /* guard_cost_factor */
+	uint64_t min_headroom_bytes;   /* guard_min_headroom_mb */
+};
+
+struct guard_params guard_params_from(const struct config *cfg);
 
 /* Snapshot file size / heap used, worst measured (boxed doubles: 558 MB file for a
  * 195 MB heap). Counts only when the file lands in memory (tmpfs) under the same limit. */
@@ -47,12 +56,12 @@ struct guard_verdict {
 };
 
 /* Extra bytes the snapshot is expected to take (saturates at UINT64_MAX):
- * guard_cost_factor x heap, plus GUARD_FILE_FACTOR x heap if file_in_memory. */
-uint64_t guard_estimate_cost(const struct config *cfg, const struct guard_input *in);
+ * cost_factor x heap, plus GUARD_FILE_FACTOR x heap if file_in_memory. */
+uint64_t guard_estimate_cost(const struct guard_params *p, const struct guard_input *in);
 
-/* Decide. Returns out->allow. With cfg->guard off the capture is always allowed
+/* Decide. Returns out->allow. With p->enforce off the capture is always allowed
  * (the numbers are still filled in and the reason says the guard is off). */
-bool guard_check(const struct config *cfg, const struct guard_input *in, struct guard_verdict *out);
+bool guard_check(const struct guard_params *p, const struct guard_input *in, struct guard_verdict *out);
 
 /* Signed margin: headroom - needed of the binding limit, in bytes (positive = fits).
  * INT64_MAX when no limit is known. Used by the predictive trigger. */

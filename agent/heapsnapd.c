@@ -414,7 +414,7 @@ static int start(struct daemon *d)
 		log_error("%s", err);
 		return 1;
 	}
-	d->agent.probes = probes_start((const char(*)[16])d->cfg.node_names, d->cfg.node_name_count,
+	d->agent.probes = probes_start(d->cfg.node_names, d->cfg.node_name_count,
 				       on_kernel_event, &d->agent, err, sizeof(err));
 	if (!d->agent.probes) {
 		log_error("%s", err);

@@ -27,12 +27,23 @@ struct requirements {
 	double window_ms;           /* the thresholds are per window_ms */
 };
 
-void leak_params_from_config(const struct config *cfg, struct leak_params *out)
+const char *leak_verdict_name(enum leak_verdict v)
 {
-	out->window_s = cfg->leak_window_s;
-	out->min_gcs = cfg->leak_min_gcs;
-	out->min_bytes = cfg->leak_min_bytes;
-	out->min_pct = cfg->leak_min_pct;
+	static const char *const names[LEAK_VERDICT_COUNT] = {
+		[LEAK_NONE] = "none", [LEAK_LEANING] = "leaning", [LEAK_FIRE] = "leak",
+	};
+
+	return (unsigned)v < LEAK_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+struct leak_params leak_params_from(const struct config *cfg)
+{
+	return (struct leak_params){
+		.window_s = cfg->leak_window_s,
+		.min_gcs = cfg->leak_min_gcs,
+		.min_bytes = cfg->leak_min_bytes,
+		.min_pct = cfg->leak_min_pct,
+	};
 }
 
 void leak_series_init(struct leak_series *s, unsigned window_s)

@@ -72,7 +72,10 @@ struct leak_series {
 	struct leak_bucket b[LEAK_BUCKETS];
 };
 
-enum leak_verdict { LEAK_NONE = 0, LEAK_LEANING = 1, LEAK_FIRE = 2 };
+enum leak_verdict { LEAK_NONE = 0, LEAK_LEANING = 1, LEAK_FIRE = 2, LEAK_VERDICT_COUNT };
+
+/* The state `heapsnap ps` shows: "none", "leaning", "leak"; "unknown" out of range. */
+const char *leak_verdict_name(enum leak_verdict v);
 
 struct leak_result {
 	enum leak_verdict verdict;
@@ -89,7 +92,7 @@ struct leak_result {
 struct config;
 
 /* leak_window_s, leak_min_gcs, leak_min_bytes, leak_min_pct of cfg (agent/config.h). */
-void leak_params_from_config(const struct config *cfg, struct leak_params *out);
+struct leak_params leak_params_from(const struct config *cfg);
 
 /* Empty series for windows of window_s seconds (sets the bucket width). */
 void leak_series_init(struct leak_series *s, unsigned window_s);

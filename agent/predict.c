@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+
 #define MB (1024.0 * 1024.0)
 #define NEVER 1e18
 
@@ -19,6 +21,14 @@ void predict_default_params(struct predict_params *p)
 	p->secs_per_heap_mb = 0.40;
 	p->fixed_secs = 2;
 	p->margin_secs = 10;
+}
+
+struct predict_params predict_params_from(const struct config *cfg)
+{
+	struct predict_params p = { .guard = guard_params_from(cfg) };
+
+	predict_default_params(&p);
+	return p;
 }
 
 double predict_growth_rate(const struct predict_sample *s, size_t n)
@@ -84,19 +94,13 @@ static bool enough_data(const struct predict_params *p, const struct predict_sam
 	return n >= p->min_samples && n >= 2 && s[n - 1].t_ms - s[0].t_ms >= p->min_span_ms;
 }
 
-enum predict_action predict_decide(const struct config *cfg, const struct predict_params *params,
-				   const struct predict_sample *s, size_t n, const struct guard_input *now,
-				   struct predict_verdict *out)
+enum predict_action predict_decide(const struct predict_params *params, const struct predict_sample *s,
+				   size_t n, const struct guard_input *now, struct predict_verdict *out)
 {
-	struct predict_params defaults;
-	if (!params) {
-		predict_default_params(&defaults);
-		params = &defaults;
-	}
 	memset(out, 0, sizeof(*out));
 	out->secs_until_no_fit = NEVER;
 	out->capture_secs = capture_secs_estimate(params, now);
-	guard_check(cfg, now, &out->guard);
+	guard_check(&params->guard, now, &out->guard);
 	int64_t margin = guard_margin(&out->guard);
 
 	if (margin < 0) {
@@ -115,7 +119,7 @@ enum predict_action predict_decide(const struct config *cfg, const struct predic
 			 margin == INT64_MAX ? "no memory limit known" : "not growing", out->growth_bps / MB);
 		return finish(out, PREDICT_WAIT);
 	}
-	out->secs_until_no_fit = (double)margin / ((1.0 + cfg->guard_cost_factor) * out->growth_bps);
+	out->secs_until_no_fit = (double)margin / ((1.0 + params->guard.cost_factor) * out->growth_bps);
 	bool fire = out->secs_until_no_fit < out->capture_secs;
 	snprintf(out->reason, sizeof(out->reason),
 		 "growing %.1f MB/s: the snapshot (needs %.0f MB) stops fitting under %s in %.0f s, %s the %.0f s a capture needs with margin%s",

@@ -19,8 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "guard.h"
+
+struct config;
 
 struct predict_sample {
 	uint64_t t_ms;  /* monotonic time */
@@ -34,6 +35,7 @@ struct predict_params {
 	double secs_per_heap_mb;   /* 0.40: capture duration per MB of heap (measured 0.06-0.37) */
 	unsigned fixed_secs;       /* 2: signal -> event loop -> snapshot start, file close */
 	unsigned margin_secs;      /* 10: reaction margin (sampling interval, queueing) */
+	struct guard_params guard; /* the guard's model: what "fits" means */
 };
 
 enum predict_action {
@@ -51,17 +53,18 @@ struct predict_verdict {
 	char reason[256];
 };
 
+/* The tuning above at its defaults; guard left as it is. */
 void predict_default_params(struct predict_params *p);
+/* The defaults, with the guard of cfg. */
+struct predict_params predict_params_from(const struct config *cfg);
 
 /* Least-squares slope of bytes over time, in bytes/s. 0 if n < 2 or no time span. */
 double predict_growth_rate(const struct predict_sample *s, size_t n);
 
 /* Decide from samples s[0..n) (oldest first) and the current limits `now` (whose
- * heap_used/rss are those of the newest sample). params NULL = defaults.
- * Returns out->action. */
-enum predict_action predict_decide(const struct config *cfg, const struct predict_params *params,
-				   const struct predict_sample *s, size_t n, const struct guard_input *now,
-				   struct predict_verdict *out);
+ * heap_used/rss are those of the newest sample). Returns out->action. */
+enum predict_action predict_decide(const struct predict_params *params, const struct predict_sample *s,
+				   size_t n, const struct guard_input *now, struct predict_verdict *out);
 
 /* A fixed-size window of the newest samples, for the caller to keep per process. */
 #define PREDICT_WINDOW 32

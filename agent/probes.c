@@ -54,7 +54,7 @@ static void explain_failure(const char *step, int err, char *buf, size_t len)
 		snprintf(buf, len, "%s the BPF programs failed: %s (run with log_level = debug for libbpf's log)", step, strerror(-err));
 }
 
-struct probes *probes_start(const char names[][16], int count, probes_event_fn fn, void *ctx,
+struct probes *probes_start(const char names[][HS_NAME_LEN], int count, probes_event_fn fn, void *ctx,
 			    char *err, size_t errlen)
 {
 	struct probes *p = calloc(1, sizeof(*p));

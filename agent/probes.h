@@ -19,7 +19,7 @@ typedef void (*probes_event_fn)(void *ctx, const struct hs_event *ev);
 
 /* Open, load and attach. names: basenames that count as Node. On failure returns
  * NULL and writes one sentence naming what is missing into err. */
-struct probes *probes_start(const char names[][16], int count, probes_event_fn fn, void *ctx,
+struct probes *probes_start(const char names[][HS_NAME_LEN], int count, probes_event_fn fn, void *ctx,
 			    char *err, size_t errlen);
 void probes_stop(struct probes *p);
 

@@ -429,7 +429,7 @@ void node_opts_parse(const char *argv, size_t argv_len, const char *node_options
 
 /* --- executable name ------------------------------------------------------------ */
 
-bool procs_name_matches(const struct proc_info *p, const char names[][16], int n)
+bool procs_name_matches(const struct proc_info *p, const char names[][HS_NAME_LEN], int n)
 {
 	const char *slash = strrchr(p->exe, '/');
 	const char *base = slash ? slash + 1 : p->exe;

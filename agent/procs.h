@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "labels.h"
+#include <linux/types.h>
 #include <sys/types.h>
+
+#include "heapsnap.h"
+#include "labels.h"
 
 struct node_opts {
 	int heapsnapshot_signal;         /* --heapsnapshot-signal=SIG -> signal number, 0 if none */
@@ -71,7 +74,7 @@ int procs_credentials(pid_t pid, struct proc_creds *out);
 int procs_parse_credentials(const char *status, struct proc_creds *out);
 
 /* True if basename(exe) or comm is one of names[0..n). */
-bool procs_name_matches(const struct proc_info *p, const char names[][16], int n);
+bool procs_name_matches(const struct proc_info *p, const char names[][HS_NAME_LEN], int n);
 
 /* Parse Node options from argv (NUL-separated, argv[0] first; options stop at the
  * script name or "--") and then from a NODE_OPTIONS value (shell-like words, may be

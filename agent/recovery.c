@@ -176,7 +176,7 @@ void recovery_journal_begin(const char *state_file, const struct capture_job *jo
 
 	if (!state_file[0])
 		return;
-	snprintf(j.reason, sizeof(j.reason), "%s", job->reason);
+	snprintf(j.reason, sizeof(j.reason), "%s", trigger_reason_name(job->reason));
 	if (journal_write(state_file, &j) != 0)
 		log_warn("pid %d: cannot journal the capture next to %s", job->pid, state_file);
 }
@@ -205,7 +205,9 @@ void recovery_resume_interrupted(const char *state_file, void (*submit)(void *ar
 			.triggered_mono_ms = mono_ms(), .baseline = j->baseline,
 			.resume_after_ms = j->started_wall_ms, .resume_method = j->method,
 		};
-		snprintf(job.reason, sizeof(job.reason), "%s", j->reason);
+		/* The agent writes only valid names; a damaged one still resumes the capture. */
+		if (trigger_reason_parse(j->reason, &job.reason) != 0)
+			job.reason = job.baseline ? TRIGGER_BASELINE : TRIGGER_RSS;
 		submit(arg, &job);
 	}
 	free(journals);

@@ -18,8 +18,8 @@
  * change during a cooldown: the caller disarms after a held-back decision and calls
  * trigger_evaluate again at retry_at_ms with the RSS then.
  *
- * Reason of an incident: "rss" when only the absolute threshold is crossed, "growth"
- * otherwise (when both are crossed, the growth over the baseline is what the user asked
+ * Reason of an incident: TRIGGER_RSS when only the absolute threshold is crossed,
+ * TRIGGER_GROWTH otherwise (when both are crossed, the growth over the baseline is what the user asked
  * to be told about). A jump past the baseline level and an incident level at once gives
  * the incident only; the baseline is then skipped.
  *
@@ -30,7 +30,11 @@
  * RSS against level + capture_offset, so a crossing is still exact to the page. */
 #include "trigger.h"
 
+#include "config.h"
+
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #define MIN_RSS_STEP (1ULL << 20)
 
@@ -50,62 +54,97 @@ static uint64_t percent_of(uint64_t b, unsigned pct)
 	return b / 100 * pct + b % 100 * pct / 100;
 }
 
-static uint64_t first_incident_level(const struct config *cfg, const struct trigger_proc *t)
+static uint64_t first_incident_level(const struct trigger_params *p, const struct trigger_proc *t)
 {
 	uint64_t level = TRIGGER_NEVER;
-	if (cfg->rss_bytes)
-		level = cfg->rss_bytes;
-	if (cfg->growth_bytes)
-		level = min_level(level, sat_add(t->baseline_rss, cfg->growth_bytes));
+	if (p->rss_bytes)
+		level = p->rss_bytes;
+	if (p->growth_bytes)
+		level = min_level(level, sat_add(t->baseline_rss, p->growth_bytes));
 	return level;
 }
 
-static uint64_t rearm_step(const struct config *cfg, uint64_t last_rss)
+static uint64_t rearm_step(const struct trigger_params *p, uint64_t last_rss)
 {
-	if (cfg->growth_bytes)
-		return cfg->growth_bytes;
+	if (p->growth_bytes)
+		return p->growth_bytes;
 	uint64_t step = last_rss / 10;
 	return step < MIN_RSS_STEP ? MIN_RSS_STEP : step;
 }
 
 /* The RSS at which the next incident capture is due, ignoring holds. */
-static uint64_t incident_level(const struct config *cfg, const struct trigger_proc *t)
+static uint64_t incident_level(const struct trigger_params *p, const struct trigger_proc *t)
 {
-	uint64_t level = first_incident_level(cfg, t);
+	uint64_t level = first_incident_level(p, t);
 	if (level == TRIGGER_NEVER || t->captures == 0)
 		return level;
-	uint64_t next = sat_add(t->last_capture_rss, rearm_step(cfg, t->last_capture_rss));
+	uint64_t next = sat_add(t->last_capture_rss, rearm_step(p, t->last_capture_rss));
 	return next > level ? next : level;
 }
 
-static uint64_t baseline_level(const struct config *cfg, const struct trigger_proc *t)
+static uint64_t baseline_level(const struct trigger_params *p, const struct trigger_proc *t)
 {
-	if (!cfg->growth_bytes || !cfg->baseline_pct || t->baseline_requested || t->captures)
+	if (!p->growth_bytes || !p->baseline_pct || t->baseline_requested || t->captures)
 		return TRIGGER_NEVER;
-	uint64_t part = percent_of(cfg->growth_bytes, cfg->baseline_pct);
+	uint64_t part = percent_of(p->growth_bytes, p->baseline_pct);
 	return part ? sat_add(t->baseline_rss, part) : TRIGGER_NEVER;
 }
 
-static bool limit_reached(const struct config *cfg, const struct trigger_proc *t)
+static bool limit_reached(const struct trigger_params *p, const struct trigger_proc *t)
 {
-	return cfg->max_per_process && t->captures >= cfg->max_per_process;
+	return p->max_per_process && t->captures >= p->max_per_process;
 }
 
 /* End of the cooldown in ms, or 0 when not in one at now_ms. */
-static int64_t cooldown_end(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms)
+static int64_t cooldown_end(const struct trigger_params *p, const struct trigger_proc *t, int64_t now_ms)
 {
-	if (!t->captures || !cfg->cooldown_s)
+	if (!t->captures || !p->cooldown_s)
 		return 0;
-	int64_t span = (int64_t)cfg->cooldown_s * 1000;
+	int64_t span = (int64_t)p->cooldown_s * 1000;
 	int64_t end = t->last_capture_ms > INT64_MAX - span ? INT64_MAX : t->last_capture_ms + span;
 	return now_ms < end ? end : 0;
 }
 
-static const char *incident_reason(const struct config *cfg, const struct trigger_proc *t, uint64_t rss)
+static const char *const reason_names[TRIGGER_REASON_COUNT] = {
+	[TRIGGER_RSS] = "rss",
+	[TRIGGER_GROWTH] = "growth",
+	[TRIGGER_LEAK] = "leak",
+	[TRIGGER_PREDICTIVE] = "predictive",
+	[TRIGGER_BASELINE] = "baseline",
+};
+
+const char *trigger_reason_name(enum trigger_reason r)
 {
-	if (cfg->growth_bytes && rss >= sat_add(t->baseline_rss, cfg->growth_bytes))
-		return "growth";
-	return cfg->rss_bytes ? "rss" : "growth";
+	return (unsigned)r < TRIGGER_REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+int trigger_reason_parse(const char *s, enum trigger_reason *out)
+{
+	for (unsigned i = 0; s && i < TRIGGER_REASON_COUNT; i++)
+		if (strcmp(s, reason_names[i]) == 0) {
+			*out = (enum trigger_reason)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static enum trigger_reason incident_reason(const struct trigger_params *p, const struct trigger_proc *t,
+					   uint64_t rss)
+{
+	if (p->growth_bytes && rss >= sat_add(t->baseline_rss, p->growth_bytes))
+		return TRIGGER_GROWTH;
+	return p->rss_bytes ? TRIGGER_RSS : TRIGGER_GROWTH;
+}
+
+struct trigger_params trigger_params_from(const struct config *cfg)
+{
+	return (struct trigger_params){
+		.rss_bytes = cfg->rss_bytes,
+		.growth_bytes = cfg->growth_bytes,
+		.cooldown_s = cfg->cooldown_s,
+		.max_per_process = cfg->max_per_process,
+		.baseline_pct = cfg->baseline_pct,
+	};
 }
 
 void trigger_init(struct trigger_proc *t, uint64_t rss_now)
@@ -157,38 +196,38 @@ bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, dou
 
 #define MIN_DIFF_GROWTH (8ULL << 20)
 
-bool trigger_baseline_usable(const struct config *cfg, const struct trigger_proc *t, uint64_t app_rss)
+bool trigger_baseline_usable(const struct trigger_params *p, const struct trigger_proc *t, uint64_t app_rss)
 {
 	if (!t->baseline_app_rss || app_rss <= t->baseline_app_rss)
 		return false;
-	uint64_t need = (cfg->growth_bytes ? cfg->growth_bytes : app_rss) / 4;
+	uint64_t need = (p->growth_bytes ? p->growth_bytes : app_rss) / 4;
 	if (need < MIN_DIFF_GROWTH)
 		need = MIN_DIFF_GROWTH;
 	return app_rss - t->baseline_app_rss >= need;
 }
 
-uint64_t trigger_incident_level(const struct config *cfg, const struct trigger_proc *t)
+uint64_t trigger_incident_level(const struct trigger_params *p, const struct trigger_proc *t)
 {
-	return limit_reached(cfg, t) ? TRIGGER_NEVER : incident_level(cfg, t);
+	return limit_reached(p, t) ? TRIGGER_NEVER : incident_level(p, t);
 }
 
-uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms)
+uint64_t trigger_arm_level(const struct trigger_params *p, const struct trigger_proc *t, int64_t now_ms)
 {
 	(void)now_ms; /* a cooldown does not move the level: see the header comment */
-	if (limit_reached(cfg, t))
+	if (limit_reached(p, t))
 		return TRIGGER_NEVER;
-	return raw_level(t, min_level(incident_level(cfg, t), baseline_level(cfg, t)));
+	return raw_level(t, min_level(incident_level(p, t), baseline_level(p, t)));
 }
 
 /* An incident at rss: fire unless held back, and book it. */
-static void decide_incident(const struct config *cfg, struct trigger_proc *t, uint64_t rss,
+static void decide_incident(const struct trigger_params *p, struct trigger_proc *t, uint64_t rss,
 			    int64_t now_ms, struct trigger_decision *out)
 {
-	if (limit_reached(cfg, t)) {
+	if (limit_reached(p, t)) {
 		out->held_back = "max_per_process";
 		return;
 	}
-	int64_t end = cooldown_end(cfg, t, now_ms);
+	int64_t end = cooldown_end(p, t, now_ms);
 	if (end) {
 		out->held_back = "cooldown";
 		out->retry_at_ms = end;
@@ -201,31 +240,31 @@ static void decide_incident(const struct config *cfg, struct trigger_proc *t, ui
 	t->baseline_requested = true; /* a baseline after an incident is no baseline */
 }
 
-void trigger_incident(const struct config *cfg, struct trigger_proc *t, const char *reason,
+void trigger_incident(const struct trigger_params *p, struct trigger_proc *t, enum trigger_reason reason,
 		      uint64_t rss, uint64_t threshold, int64_t now_ms, struct trigger_decision *out)
 {
 	*out = (struct trigger_decision){ .reason = reason, .threshold_bytes = threshold };
-	decide_incident(cfg, t, rss, now_ms, out);
+	decide_incident(p, t, rss, now_ms, out);
 }
 
-void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
+void trigger_evaluate(const struct trigger_params *p, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
 		      struct trigger_decision *out)
 {
 	*out = (struct trigger_decision){ 0 };
-	uint64_t level = incident_level(cfg, t), app = trigger_app_rss(t, rss);
+	uint64_t level = incident_level(p, t), app = trigger_app_rss(t, rss);
 
 	if (level != TRIGGER_NEVER && app >= level) {
 		out->threshold_bytes = raw_level(t, level);
-		out->reason = incident_reason(cfg, t, app);
-		decide_incident(cfg, t, rss, now_ms, out);
+		out->reason = incident_reason(p, t, app);
+		decide_incident(p, t, rss, now_ms, out);
 		return;
 	}
 
-	uint64_t base = baseline_level(cfg, t);
+	uint64_t base = baseline_level(p, t);
 	if (base != TRIGGER_NEVER && app >= base) {
 		out->fire = true;
 		out->baseline = true;
-		out->reason = "baseline";
+		out->reason = TRIGGER_BASELINE;
 		out->threshold_bytes = raw_level(t, base);
 		t->baseline_requested = true;
 	}

@@ -1,4 +1,4 @@
-/* Trigger policy: pure functions of (config, per-process state, RSS, time).
+/* Trigger policy: pure functions of (params, per-process state, RSS, time).
  * No I/O, so every rule is unit-tested without root.
  *
  * The kernel side only answers "wake me when this process's RSS reaches X";
@@ -9,9 +9,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-
 #define TRIGGER_NEVER UINT64_MAX
+
+struct config;
+
+/* The [trigger] keys the policy reads (0 turns each off). */
+struct trigger_params {
+	uint64_t rss_bytes;          /* rss_mb: absolute threshold */
+	uint64_t growth_bytes;       /* growth_mb: growth over the baseline RSS */
+	unsigned cooldown_s;         /* cooldown_s: between capture decisions */
+	unsigned max_per_process;    /* max_per_process: capture decisions per process */
+	unsigned baseline_pct;       /* baseline_pct: baseline snapshot at this % of growth_mb */
+};
+
+struct trigger_params trigger_params_from(const struct config *cfg);
+
+/* Why a capture was asked for. The names are what events, metrics labels, the store's
+ * metadata and the capture journal say (trigger_reason_name). */
+enum trigger_reason {
+	TRIGGER_RSS = 0,        /* "rss": the absolute threshold (rss_mb) */
+	TRIGGER_GROWTH,         /* "growth": growth over the baseline RSS (growth_mb) */
+	TRIGGER_LEAK,           /* "leak": the leak heuristic (leak.h) */
+	TRIGGER_PREDICTIVE,     /* "predictive": the snapshot would soon stop fitting (predict.h) */
+	TRIGGER_BASELINE,       /* "baseline": a baseline snapshot, not an incident */
+	TRIGGER_REASON_COUNT
+};
+
+/* "rss", "growth", "leak", "predictive", "baseline"; "unknown" out of range. */
+const char *trigger_reason_name(enum trigger_reason r);
+/* The reason named s (as trigger_reason_name writes it): 0, or -EINVAL (out untouched). */
+int trigger_reason_parse(const char *s, enum trigger_reason *out);
 
 struct trigger_proc {
 	uint64_t baseline_rss;       /* RSS when the agent first saw the process */
@@ -42,7 +69,8 @@ struct capture_cost {
 struct trigger_decision {
 	bool fire;                   /* capture now */
 	bool baseline;               /* take a baseline snapshot (not an incident) */
-	const char *reason;          /* "rss" | "growth" | "baseline" */
+	enum trigger_reason reason;  /* when fire or held_back: rss, growth, baseline (or the
+	                                incident's, trigger_incident) */
 	uint64_t threshold_bytes;    /* the level that was crossed */
 	int64_t retry_at_ms;         /* held back by cooldown: evaluate again then (0 = no) */
 	const char *held_back;       /* why not fired ("cooldown", "max_per_process"), or NULL */
@@ -78,22 +106,22 @@ bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, dou
 /* Whether a baseline taken at baseline_app_rss is far enough below an incident at
  * app_rss for a diff to show the leak: at least a quarter of growth_mb (or of the
  * incident's RSS without growth_mb), and 8 MB. */
-bool trigger_baseline_usable(const struct config *cfg, const struct trigger_proc *t, uint64_t app_rss);
+bool trigger_baseline_usable(const struct trigger_params *p, const struct trigger_proc *t, uint64_t app_rss);
 
 /* The application RSS the next incident is due at (TRIGGER_NEVER: none). */
-uint64_t trigger_incident_level(const struct config *cfg, const struct trigger_proc *t);
+uint64_t trigger_incident_level(const struct trigger_params *p, const struct trigger_proc *t);
 
 /* RSS at which the kernel should wake us next, TRIGGER_NEVER for none. */
-uint64_t trigger_arm_level(const struct config *cfg, const struct trigger_proc *t, int64_t now_ms);
+uint64_t trigger_arm_level(const struct trigger_params *p, const struct trigger_proc *t, int64_t now_ms);
 
 /* Called on a wake-up (or a retry timer) with the current RSS. */
-void trigger_evaluate(const struct config *cfg, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
+void trigger_evaluate(const struct trigger_params *p, struct trigger_proc *t, uint64_t rss, int64_t now_ms,
 		      struct trigger_decision *out);
 
 /* An incident found by another detector (the leak heuristic, the predictive
  * trigger): the same holds (max_per_process, cooldown) and bookkeeping as a
  * threshold crossing. */
-void trigger_incident(const struct config *cfg, struct trigger_proc *t, const char *reason,
+void trigger_incident(const struct trigger_params *p, struct trigger_proc *t, enum trigger_reason reason,
 		      uint64_t rss, uint64_t threshold, int64_t now_ms, struct trigger_decision *out);
 
 #endif

@@ -135,7 +135,9 @@ static struct am_alert *fire(struct am_sink *a, enum am_kind kind, pid_t pid)
 static void on_trigger(struct am_sink *a, const json_t *ev, pid_t pid)
 {
 	const char *reason = str_of(ev, "reason");
-	struct am_alert *al = fire(a, strcmp(reason, "leak") == 0 ? AM_LEAK_SUSPECTED : AM_MEMORY_GROWTH, pid);
+	enum trigger_reason r;
+	bool leak = trigger_reason_parse(reason, &r) == 0 && r == TRIGGER_LEAK;
+	struct am_alert *al = fire(a, leak ? AM_LEAK_SUSPECTED : AM_MEMORY_GROWTH, pid);
 
 	if (!al)
 		return;
@@ -223,11 +225,11 @@ static void on_event(void *ctx, const json_t *ev, const char *line)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static void on_ended(void *ctx, pid_t pid, const char *condition)
+static void on_ended(void *ctx, pid_t pid, enum trigger_reason condition)
 {
 	struct am_sink *a = ctx;
 
-	if (strcmp(condition, "leak") != 0)
+	if (condition != TRIGGER_LEAK)
 		return;
 	pthread_mutex_lock(&a->lock);
 	if (am_resolve(&a->table, AM_LEAK_SUSPECTED, pid, wall_ms(), mono_ms()))

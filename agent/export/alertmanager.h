@@ -6,7 +6,7 @@
  *   capture_failed             HeapsnapCaptureFailed   } resolved by the next capture_done
  *   capture_refused            HeapsnapCaptureRefused  } of the process, or its exit
  * HeapsnapLeakSuspected is also resolved when the leak heuristic's verdict drops
- * (alert_condition_ended "leak": the post-GC heap floor no longer rises).
+ * (alert_condition_ended TRIGGER_LEAK: the post-GC heap floor no longer rises).
  * Labels: alertname, host, pid, app, container (when there is one), severity. */
 #ifndef HS_ALERTMANAGER_H
 #define HS_ALERTMANAGER_H

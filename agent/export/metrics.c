@@ -7,14 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trigger.h"
+
 #ifndef HS_VERSION
 #define HS_VERSION "unknown"
 #endif
 
-static const char *const trigger_reasons[] = { "rss", "growth", "leak", "predictive", "other" };
-#define N_TRIG (sizeof(trigger_reasons) / sizeof(trigger_reasons[0]))
-static const char *const capture_reasons[] = { "rss", "growth", "leak", "predictive", "baseline", "other" };
-#define N_CREASON (sizeof(capture_reasons) / sizeof(capture_reasons[0]))
+/* Counted by trigger reason (the enum's order), the last one "other": a reason the
+ * agent does not name. A baseline is never a trigger event: it counts as other. */
+#define N_CREASON (TRIGGER_REASON_COUNT + 1)
+#define N_TRIG N_CREASON
 static const char *const results[] = { "done", "failed", "refused" };
 #define N_RESULT 3
 static const char *const methods[] = { "signal", "inspector", "none" };
@@ -74,10 +76,29 @@ static const char *ev_str(const json_t *ev, const char *key)
 	return json_string_value(json_object_get(ev, key));
 }
 
+static size_t reason_index(const json_t *ev)
+{
+	enum trigger_reason r;
+
+	return trigger_reason_parse(ev_str(ev, "reason"), &r) == 0 ? (size_t)r : TRIGGER_REASON_COUNT;
+}
+
+static size_t trigger_index(const json_t *ev)
+{
+	size_t r = reason_index(ev);
+
+	return r == TRIGGER_BASELINE ? TRIGGER_REASON_COUNT : r;
+}
+
+static const char *reason_label(size_t i)
+{
+	return i < TRIGGER_REASON_COUNT ? trigger_reason_name((enum trigger_reason)i) : "other";
+}
+
 static void count_capture(struct metrics *m, const json_t *ev, size_t result)
 {
 	size_t method = index_of(methods, N_METHOD, ev_str(ev, "method"));
-	size_t reason = index_of(capture_reasons, N_CREASON, ev_str(ev, "reason"));
+	size_t reason = reason_index(ev);
 
 	m->captures[result][method][reason]++;
 	if (result != 0)
@@ -100,7 +121,7 @@ void metrics_observe_event(struct metrics *m, const json_t *ev)
 		return;
 	pthread_mutex_lock(&m->lock);
 	if (strcmp(e, "trigger") == 0)
-		m->triggers[index_of(trigger_reasons, N_TRIG, ev_str(ev, "reason"))]++;
+		m->triggers[trigger_index(ev)]++;
 	else if (strcmp(e, "capture_done") == 0)
 		count_capture(m, ev, 0);
 	else if (strcmp(e, "capture_failed") == 0)
@@ -244,8 +265,9 @@ static void render_agent(struct metrics *m, FILE *f)
 	fprintf(f, "heapsnap_watched_processes %zu\n", m->nprocs);
 	header(f, "heapsnap_triggers_total", "counter", "Capture triggers, by reason.");
 	for (size_t i = 0; i < N_TRIG; i++)
-		fprintf(f, "heapsnap_triggers_total{reason=\"%s\"} %llu\n", trigger_reasons[i],
-			(unsigned long long)m->triggers[i]);
+		if (i != TRIGGER_BASELINE)
+			fprintf(f, "heapsnap_triggers_total{reason=\"%s\"} %llu\n", reason_label(i),
+				(unsigned long long)m->triggers[i]);
 }
 
 static void render_captures(struct metrics *m, FILE *f)
@@ -257,10 +279,10 @@ static void render_captures(struct metrics *m, FILE *f)
 			for (size_t re = 0; re < N_CREASON; re++) {
 				uint64_t v = m->captures[r][me][re];
 				/* The common series always, the rest once they happened. */
-				if (!v && !(r == 0 && me == 0 && re == 1))
+				if (!v && !(r == 0 && me == 0 && re == TRIGGER_GROWTH))
 					continue;
 				fprintf(f, "heapsnap_captures_total{result=\"%s\",method=\"%s\",reason=\"%s\"} %llu\n",
-					results[r], methods[me], capture_reasons[re], (unsigned long long)v);
+					results[r], methods[me], reason_label(re), (unsigned long long)v);
 			}
 	header(f, "heapsnap_capture_duration_seconds", "histogram",
 	       "Duration of successful captures, trigger to stored snapshot.");

@@ -74,11 +74,12 @@ static void print_verdict(const struct guard_verdict *v, const struct guard_inpu
 
 int main(int argc, char **argv)
 {
-	struct config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.guard = cfg.predictive = true;
-	cfg.guard_cost_factor = getenv("GUARD_FACTOR") ? (unsigned)atoi(getenv("GUARD_FACTOR")) : 13;
-	cfg.guard_min_headroom_bytes = 64ULL << 20;
+	struct predict_params pp = { .guard = {
+		.enforce = true,
+		.cost_factor = getenv("GUARD_FACTOR") ? (unsigned)atoi(getenv("GUARD_FACTOR")) : 13,
+		.min_headroom_bytes = 64ULL << 20,
+	} };
+	predict_default_params(&pp);
 	if (argc < 4)
 		return 2;
 	pid_t pid = atoi(argv[2]);
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 		struct guard_verdict v;
 		int err = guard_collect(pid, heap_from(argv[3]), NULL, NULL, &in);
 		if (err < 0) { fprintf(stderr, "collect: %s\n", strerror(-err)); return 2; }
-		guard_check(&cfg, &in, &v);
+		guard_check(&pp.guard, &in, &v);
 		print_verdict(&v, &in);
 		return v.allow ? 0 : 1;
 	}
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 		int err = guard_collect(pid, heap_from(argv[3]), NULL, NULL, &in);
 		if (err < 0) { fprintf(stderr, "collect: %s\n", strerror(-err)); return 2; }
 		predict_window_add(&w, now_ms(), in.rss_bytes, 30000);
-		enum predict_action a = predict_decide(&cfg, NULL, w.s, w.n, &in, &v);
+		enum predict_action a = predict_decide(&pp, w.s, w.n, &in, &v);
 		printf("t=%llu rss=%llu heap=%llu action=%d T=%.1f capture=%.1f %s\n", (unsigned long long)now_ms(),
 		       (unsigned long long)in.rss_bytes, (unsigned long long)in.heap_used_bytes, a,
 		       v.secs_until_no_fit, v.capture_secs, v.reason);

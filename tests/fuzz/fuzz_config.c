@@ -19,9 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512] = "";
 	int rc = config_load_string(&cfg, text, "fuzz.ini", err, sizeof(err));
 	if (rc == 0) {
-		assert(cfg.node_name_count >= 1 && cfg.node_name_count <= CONFIG_MAX_NAMES);
+		assert(cfg.node_name_count >= 1 && cfg.node_name_count <= HS_MAX_NAMES);
 		for (int i = 0; i < cfg.node_name_count; i++)
-			assert(strlen(cfg.node_names[i]) < CONFIG_NAME_LEN);
+			assert(strlen(cfg.node_names[i]) < HS_NAME_LEN);
 		assert(cfg.compress_level >= 1 && cfg.compress_level <= 9);
 		assert(cfg.max_concurrent >= 1);
 		assert(cfg.store_dir[0] != '\0');

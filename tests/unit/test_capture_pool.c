@@ -45,8 +45,7 @@ static void test_outcomes_never_dropped(void **state)
 	unsigned submitted = 0;
 	for (int round = 0; round < 3; round++) {
 		for (unsigned i = 0; i < OLD_RING; i++) {
-			struct capture_job job = { .pid = NO_SUCH_PID - (pid_t)submitted, .start_time = 1 };
-			snprintf(job.reason, sizeof(job.reason), "rss");
+			struct capture_job job = { .pid = NO_SUCH_PID - (pid_t)submitted, .start_time = 1, .reason = TRIGGER_RSS };
 			assert_int_equal(capturer_submit(c, &job), 0);
 			submitted++;
 		}

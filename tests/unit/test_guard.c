@@ -8,39 +8,35 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "guard.h"
 
 #define MiB (1024ULL * 1024ULL)
 #define GiB (1024ULL * MiB)
 
-static void guard_config(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->guard = true;
-	cfg->guard_cost_factor = 13;
-	cfg->guard_min_headroom_bytes = 64 * MiB;
-}
+/* The guard on, factor 13 (the old default), 64 MB of headroom. */
+static const struct guard_params guard_on = {
+	.enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB,
+};
 
 static void cost_is_factor_times_heap(void **state)
 {
 	(void)state;
-	struct config cfg;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 100 * MiB, .rss_bytes = 400 * MiB};
-	assert_int_equal(guard_estimate_cost(&cfg, &in), 1300 * MiB);
-	cfg.guard_cost_factor = 4;
-	assert_int_equal(guard_estimate_cost(&cfg, &in), 400 * MiB);
+	assert_int_equal(guard_estimate_cost(&gp, &in), 1300 * MiB);
+	gp.cost_factor = 4;
+	assert_int_equal(guard_estimate_cost(&gp, &in), 400 * MiB);
 }
 
 static void unknown_heap_uses_rss(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.rss_bytes = 50 * MiB, .mem_available_bytes = 20 * GiB};
-	assert_int_equal(guard_estimate_cost(&cfg, &in), 650 * MiB);
-	assert_true(guard_check(&cfg, &in, &v));
+	assert_int_equal(guard_estimate_cost(&gp, &in), 650 * MiB);
+	assert_true(guard_check(&gp, &in, &v));
 	assert_true(v.heap_estimated);
 	assert_non_null(strstr(v.reason, "RSS (heap used unknown)"));
 }
@@ -48,26 +44,24 @@ static void unknown_heap_uses_rss(void **state)
 static void cost_saturates(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = UINT64_MAX / 2, .mem_available_bytes = 1 * GiB};
-	assert_int_equal(guard_estimate_cost(&cfg, &in), UINT64_MAX);
-	assert_false(guard_check(&cfg, &in, &v));
+	assert_int_equal(guard_estimate_cost(&gp, &in), UINT64_MAX);
+	assert_false(guard_check(&gp, &in, &v));
 	assert_int_equal(v.needed_bytes, UINT64_MAX);
 }
 
 static void cgroup_too_small_refuses(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	/* 60 MB heap -> 780 + 64 MB needed; 300 MB limit, 150 used -> 150 MB headroom */
 	struct guard_input in = {.heap_used_bytes = 60 * MiB, .rss_bytes = 140 * MiB,
 				 .cgroup_limit_bytes = 300 * MiB, .cgroup_usage_bytes = 150 * MiB,
 				 .mem_available_bytes = 20 * GiB};
-	assert_false(guard_check(&cfg, &in, &v));
+	assert_false(guard_check(&gp, &in, &v));
 	assert_false(v.allow);
 	assert_int_equal(v.cost_bytes, 780 * MiB);
 	assert_int_equal(v.needed_bytes, 844 * MiB);
@@ -81,12 +75,11 @@ static void cgroup_too_small_refuses(void **state)
 static void cgroup_roomy_allows(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 10 * MiB, .cgroup_limit_bytes = 1 * GiB,
 				 .cgroup_usage_bytes = 100 * MiB, .mem_available_bytes = 20 * GiB};
-	assert_true(guard_check(&cfg, &in, &v));
+	assert_true(guard_check(&gp, &in, &v));
 	assert_int_equal(v.needed_bytes, 194 * MiB);
 	assert_int_equal(v.headroom_bytes, 924 * MiB);
 	assert_int_equal(guard_margin(&v), (int64_t)(730 * MiB));
@@ -96,25 +89,23 @@ static void cgroup_roomy_allows(void **state)
 static void exact_fit_allows(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 10 * MiB, .cgroup_limit_bytes = 294 * MiB,
 				 .cgroup_usage_bytes = 100 * MiB};
-	assert_true(guard_check(&cfg, &in, &v)); /* needed 194 == headroom 194 */
+	assert_true(guard_check(&gp, &in, &v)); /* needed 194 == headroom 194 */
 	in.cgroup_usage_bytes++;
-	assert_false(guard_check(&cfg, &in, &v));
+	assert_false(guard_check(&gp, &in, &v));
 }
 
 static void host_tighter_than_cgroup(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 100 * MiB, .cgroup_limit_bytes = 8 * GiB,
 				 .cgroup_usage_bytes = 1 * GiB, .mem_available_bytes = 1 * GiB};
-	assert_false(guard_check(&cfg, &in, &v));
+	assert_false(guard_check(&gp, &in, &v));
 	assert_string_equal(v.limit, "host MemAvailable");
 	assert_int_equal(v.headroom_bytes, 1 * GiB);
 	assert_non_null(strstr(v.reason, "host MemAvailable leaves only 1024 MB"));
@@ -123,12 +114,11 @@ static void host_tighter_than_cgroup(void **state)
 static void usage_over_limit_is_zero_headroom(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 1 * MiB, .cgroup_limit_bytes = 100 * MiB,
 				 .cgroup_usage_bytes = 120 * MiB, .cgroup_limit_name = "cgroup memory.limit_in_bytes"};
-	assert_false(guard_check(&cfg, &in, &v));
+	assert_false(guard_check(&gp, &in, &v));
 	assert_int_equal(v.headroom_bytes, 0);
 	assert_string_equal(v.limit, "cgroup memory.limit_in_bytes");
 }
@@ -136,11 +126,10 @@ static void usage_over_limit_is_zero_headroom(void **state)
 static void no_limit_known_allows(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 100 * MiB};
-	assert_true(guard_check(&cfg, &in, &v));
+	assert_true(guard_check(&gp, &in, &v));
 	assert_string_equal(v.limit, "none");
 	assert_int_equal(guard_margin(&v), INT64_MAX);
 	assert_non_null(strstr(v.reason, "no memory limit is known"));
@@ -149,13 +138,12 @@ static void no_limit_known_allows(void **state)
 static void guard_off_allows_but_tells(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
-	cfg.guard = false;
+	struct guard_params gp = guard_on;
+	gp.enforce = false;
 	struct guard_input in = {.heap_used_bytes = 100 * MiB, .cgroup_limit_bytes = 200 * MiB,
 				 .cgroup_usage_bytes = 150 * MiB};
-	assert_true(guard_check(&cfg, &in, &v));
+	assert_true(guard_check(&gp, &in, &v));
 	assert_int_equal(v.headroom_bytes, 50 * MiB);
 	assert_non_null(strstr(v.reason, "guard off"));
 }
@@ -163,16 +151,31 @@ static void guard_off_allows_but_tells(void **state)
 static void file_on_tmpfs_costs_more(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct guard_verdict v;
-	guard_config(&cfg);
+	struct guard_params gp = guard_on;
 	struct guard_input in = {.heap_used_bytes = 22 * MiB, .cgroup_limit_bytes = 500 * MiB,
 				 .cgroup_usage_bytes = 100 * MiB};
-	assert_true(guard_check(&cfg, &in, &v)); /* 13 x 22 + 64 = 350 <= 400 */
+	assert_true(guard_check(&gp, &in, &v)); /* 13 x 22 + 64 = 350 <= 400 */
 	in.file_in_memory = true;
-	assert_int_equal(guard_estimate_cost(&cfg, &in), (13 + GUARD_FILE_FACTOR) * 22 * MiB);
-	assert_false(guard_check(&cfg, &in, &v)); /* 16 x 22 + 64 = 416 > 400 */
+	assert_int_equal(guard_estimate_cost(&gp, &in), (13 + GUARD_FILE_FACTOR) * 22 * MiB);
+	assert_false(guard_check(&gp, &in, &v)); /* 16 x 22 + 64 = 416 > 400 */
 	assert_non_null(strstr(v.reason, "file on tmpfs"));
+}
+
+/* The [capture] guard keys map one to one (config.c itself is tested elsewhere). */
+static void params_from_config(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.guard = false;
+	cfg.guard_cost_factor = 7;
+	cfg.guard_min_headroom_bytes = 9 * MiB;
+	struct guard_params p = guard_params_from(&cfg);
+	assert_false(p.enforce);
+	assert_int_equal(p.cost_factor, 7);
+	assert_int_equal(p.min_headroom_bytes, 9 * MiB);
 }
 
 static void path_in_memory(void **state)
@@ -198,6 +201,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cost_is_factor_times_heap),
+		cmocka_unit_test(params_from_config),
 		cmocka_unit_test(unknown_heap_uses_rss),
 		cmocka_unit_test(cost_saturates),
 		cmocka_unit_test(cgroup_too_small_refuses),

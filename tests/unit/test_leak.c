@@ -313,14 +313,23 @@ static void test_buckets(void **state)
 	assert_int_equal(s.count, LEAK_BUCKETS);
 }
 
+/* The states `heapsnap ps` shows. */
+static void test_verdict_names(void **state)
+{
+	(void)state;
+	assert_string_equal(leak_verdict_name(LEAK_NONE), "none");
+	assert_string_equal(leak_verdict_name(LEAK_LEANING), "leaning");
+	assert_string_equal(leak_verdict_name(LEAK_FIRE), "leak");
+	assert_string_equal(leak_verdict_name(LEAK_VERDICT_COUNT), "unknown");
+}
+
 /* The [trigger] leak_* keys map one to one (config.c itself is tested elsewhere). */
 static void test_params_from_config(void **state)
 {
 	struct config cfg = { .leak_window_s = 90, .leak_min_gcs = 7, .leak_min_bytes = 12345, .leak_min_pct = 3 };
-	struct leak_params p;
+	struct leak_params p = leak_params_from(&cfg);
 
 	(void)state;
-	leak_params_from_config(&cfg, &p);
 	assert_int_equal(p.window_s, 90);
 	assert_int_equal(p.min_gcs, 7);
 	assert_int_equal(p.min_bytes, 12345);
@@ -349,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_trend_reported_early),
 		cmocka_unit_test(test_buckets),
 		cmocka_unit_test(test_params_from_config),
+		cmocka_unit_test(test_verdict_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

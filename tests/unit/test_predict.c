@@ -11,13 +11,15 @@
 #define MiB (1024ULL * 1024ULL)
 #define GiB (1024ULL * MiB)
 
-static void guard_config(struct config *cfg)
+/* The default tuning, the guard on with factor 13 and 64 MB of headroom. */
+static struct predict_params guarded(void)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->guard = true;
-	cfg->predictive = true;
-	cfg->guard_cost_factor = 13;
-	cfg->guard_min_headroom_bytes = 64 * MiB;
+	struct predict_params p = {
+		.guard = { .enforce = true, .cost_factor = 13, .min_headroom_bytes = 64 * MiB },
+	};
+
+	predict_default_params(&p);
+	return p;
 }
 
 /* A process whose heap is heap_mb(t) and whose RSS is 60 MB more, sampled once a
@@ -47,13 +49,13 @@ static struct guard_input input_at(const struct sim *s, int t)
 	return in;
 }
 
-static int run_sim(const struct config *cfg, const struct sim *s, int max_s, struct predict_verdict *v)
+static int run_sim(const struct predict_params *pp, const struct sim *s, int max_s, struct predict_verdict *v)
 {
 	struct predict_window w = {0};
 	for (int t = 0; t <= max_s; t++) {
 		struct guard_input in = input_at(s, t);
 		predict_window_add(&w, (uint64_t)t * 1000, in.rss_bytes, 30000);
-		if (predict_decide(cfg, NULL, w.s, w.n, &in, v) != PREDICT_WAIT)
+		if (predict_decide(pp, w.s, w.n, &in, v) != PREDICT_WAIT)
 			return t;
 	}
 	return -1;
@@ -62,13 +64,12 @@ static int run_sim(const struct config *cfg, const struct sim *s, int max_s, str
 static void fast_growth_fires_while_it_fits(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	/* 2 MB/s towards a 1.5 GiB cgroup: the snapshot stops fitting at
 	 * 1536 - 70 - 64 - 14 x heap < 0, i.e. heap > 100 MB, t = 45 s. */
 	struct sim s = {.heap0_mb = 10, .growth_mb_s = 2, .noise_mb = 1, .limit_mb = 1536, .mem_available_mb = 20000};
-	int t = run_sim(&cfg, &s, 600, &v);
+	int t = run_sim(&pp, &s, 600, &v);
 	assert_true(t > 0);
 	assert_int_equal(v.action, PREDICT_CAPTURE);
 	assert_true(v.guard.allow);                  /* it still fits when fired */
@@ -84,12 +85,11 @@ static void fast_growth_fires_while_it_fits(void **state)
 static void very_fast_growth_fires_as_soon_as_data_allows(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	/* 5 MB/s into 1 GiB: margin 760 - 70 t MB, gone at t = 10.9 s */
 	struct sim s = {.heap0_mb = 10, .growth_mb_s = 5, .limit_mb = 1024};
-	int t = run_sim(&cfg, &s, 60, &v);
+	int t = run_sim(&pp, &s, 60, &v);
 	assert_int_equal(t, 5); /* >= 4 samples over >= 5 s */
 	assert_int_equal(v.action, PREDICT_CAPTURE);
 	assert_true(v.guard.allow);
@@ -98,12 +98,11 @@ static void very_fast_growth_fires_as_soon_as_data_allows(void **state)
 static void flat_never_fires(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	/* big heap, tight limit, but not growing (GC noise only) */
 	struct sim s = {.heap0_mb = 60, .growth_mb_s = 0, .noise_mb = 3, .limit_mb = 1024};
-	assert_int_equal(run_sim(&cfg, &s, 600, &v), -1);
+	assert_int_equal(run_sim(&pp, &s, 600, &v), -1);
 	assert_int_equal(v.action, PREDICT_WAIT);
 	assert_non_null(strstr(v.reason, "not growing"));
 }
@@ -111,12 +110,11 @@ static void flat_never_fires(void **state)
 static void growth_far_from_limit_waits(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	/* 1 MB/s with 64 GiB: ~4600 s until it stops fitting */
 	struct sim s = {.heap0_mb = 10, .growth_mb_s = 1, .noise_mb = 2, .limit_mb = 65536};
-	assert_int_equal(run_sim(&cfg, &s, 300, &v), -1);
+	assert_int_equal(run_sim(&pp, &s, 300, &v), -1);
 	assert_int_equal(v.action, PREDICT_WAIT);
 	assert_true(v.secs_until_no_fit > 1000);
 	assert_non_null(strstr(v.reason, "more than"));
@@ -125,9 +123,8 @@ static void growth_far_from_limit_waits(void **state)
 static void host_limit_counts_too(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	/* no cgroup limit; the host has 1.5 GB available, shrinking as the process grows */
 	struct predict_window w = {0};
 	int fired = -1;
@@ -137,7 +134,7 @@ static void host_limit_counts_too(void **state)
 					 .rss_bytes = (uint64_t)((heap + 60) * MiB),
 					 .mem_available_bytes = (uint64_t)((1536 - heap) * MiB)};
 		predict_window_add(&w, (uint64_t)t * 1000, in.rss_bytes, 0);
-		if (predict_decide(&cfg, NULL, w.s, w.n, &in, &v) != PREDICT_WAIT)
+		if (predict_decide(&pp, w.s, w.n, &in, &v) != PREDICT_WAIT)
 			fired = t;
 	}
 	assert_true(fired > 0);
@@ -148,12 +145,11 @@ static void host_limit_counts_too(void **state)
 static void already_too_big_is_too_late(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	struct guard_input in = {.heap_used_bytes = 200 * MiB, .rss_bytes = 300 * MiB,
 				 .cgroup_limit_bytes = 1 * GiB, .cgroup_usage_bytes = 300 * MiB};
-	assert_int_equal(predict_decide(&cfg, NULL, NULL, 0, &in, &v), PREDICT_TOO_LATE);
+	assert_int_equal(predict_decide(&pp, NULL, 0, &in, &v), PREDICT_TOO_LATE);
 	assert_false(v.guard.allow);
 	assert_true(v.secs_until_no_fit < 0);
 	assert_non_null(strstr(v.reason, "too late"));
@@ -162,31 +158,27 @@ static void already_too_big_is_too_late(void **state)
 static void no_limit_known_waits(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	struct predict_sample s[] = {{0, 100 * MiB}, {2000, 200 * MiB}, {4000, 300 * MiB}, {6000, 400 * MiB}};
 	struct guard_input in = {.heap_used_bytes = 400 * MiB};
-	assert_int_equal(predict_decide(&cfg, NULL, s, 4, &in, &v), PREDICT_WAIT);
+	assert_int_equal(predict_decide(&pp, s, 4, &in, &v), PREDICT_WAIT);
 	assert_non_null(strstr(v.reason, "no memory limit"));
 }
 
 static void too_few_samples_waits(void **state)
 {
 	(void)state;
-	struct config cfg;
 	struct predict_verdict v;
-	guard_config(&cfg);
+	struct predict_params pp = guarded();
 	struct predict_sample s[] = {{0, 100 * MiB}, {500, 200 * MiB}, {1000, 300 * MiB}, {1500, 400 * MiB}};
 	struct guard_input in = {.heap_used_bytes = 10 * MiB, .cgroup_limit_bytes = 1 * GiB,
 				 .cgroup_usage_bytes = 400 * MiB};
 	/* 4 samples but only 1.5 s of span (default minimum 5 s) */
-	assert_int_equal(predict_decide(&cfg, NULL, s, 4, &in, &v), PREDICT_WAIT);
+	assert_int_equal(predict_decide(&pp, s, 4, &in, &v), PREDICT_WAIT);
 	assert_non_null(strstr(v.reason, "not enough"));
-	struct predict_params p;
-	predict_default_params(&p);
-	p.min_span_ms = 1000;
-	assert_int_equal(predict_decide(&cfg, &p, s, 4, &in, &v), PREDICT_CAPTURE);
+	pp.min_span_ms = 1000;
+	assert_int_equal(predict_decide(&pp, s, 4, &in, &v), PREDICT_CAPTURE);
 }
 
 static void growth_rate_is_least_squares(void **state)

@@ -179,7 +179,7 @@ static void test_resume_jobs(void **state)
 	assert_int_equal(s.jobs[0].resume_method, RESUME_INSPECTOR);
 	assert_int_equal(s.jobs[0].resume_after_ms, 200);
 	assert_int_equal(s.jobs[0].rss_bytes, 9);
-	assert_string_equal(s.jobs[0].reason, "leak");
+	assert_int_equal(s.jobs[0].reason, TRIGGER_LEAK);
 	assert_string_equal(s.jobs[0].baseline_id, "");
 	/* taken: a second run finds nothing */
 	s.n = 0;

@@ -6,38 +6,35 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
+#include "config.h"
 #include "trigger.h"
 
 #define MB (1ULL << 20)
 
-static struct config cfg;
+static struct trigger_params tp;
 static struct trigger_proc t;
 static struct trigger_decision d;
 
 static int setup(void **state)
 {
 	(void)state;
-	config_defaults(&cfg);
-	cfg.rss_bytes = 0;
-	cfg.growth_bytes = 0;
-	cfg.cooldown_s = 0;
-	cfg.max_per_process = 0;
-	cfg.baseline_pct = 0;
+	tp = (struct trigger_params){ 0 }; /* every trigger off */
 	return 0;
 }
 
 static void eval(uint64_t rss, int64_t now)
 {
-	trigger_evaluate(&cfg, &t, rss, now, &d);
+	trigger_evaluate(&tp, &t, rss, now, &d);
 }
 
-static void assert_fired(const char *reason, uint64_t threshold)
+static void assert_fired(enum trigger_reason reason, uint64_t threshold)
 {
 	assert_true(d.fire);
 	assert_false(d.baseline);
-	assert_string_equal(d.reason, reason);
+	assert_int_equal(d.reason, reason);
 	assert_int_equal(d.threshold_bytes, threshold);
 	assert_null(d.held_back);
 	assert_int_equal(d.retry_at_ms, 0);
@@ -55,11 +52,11 @@ static void test_all_off(void **state)
 {
 	(void)state;
 	trigger_init(&t, 100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), TRIGGER_NEVER);
 	eval(UINT64_MAX - 1, 1);
 	assert_quiet();
-	cfg.baseline_pct = 50; /* baseline needs growth_mb */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	tp.baseline_pct = 50; /* baseline needs growth_mb */
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), TRIGGER_NEVER);
 	eval(UINT64_MAX - 1, 1);
 	assert_quiet();
 }
@@ -79,13 +76,13 @@ static void test_init(void **state)
 static void test_growth_threshold(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 200 * MB;
+	tp.growth_bytes = 200 * MB;
 	trigger_init(&t, 100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 300 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 300 * MB);
 	eval(300 * MB - 1, 10);
 	assert_quiet();
 	eval(300 * MB, 20); /* equal fires */
-	assert_fired("growth", 300 * MB);
+	assert_fired(TRIGGER_GROWTH, 300 * MB);
 	assert_int_equal(t.captures, 1);
 	assert_int_equal(t.last_capture_rss, 300 * MB);
 	assert_int_equal(t.last_capture_ms, 20);
@@ -94,112 +91,112 @@ static void test_growth_threshold(void **state)
 static void test_rss_threshold(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 1024 * MB;
+	tp.rss_bytes = 1024 * MB;
 	trigger_init(&t, 100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1024 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 1024 * MB);
 	eval(1024 * MB - 1, 1);
 	assert_quiet();
 	eval(1024 * MB, 2);
-	assert_fired("rss", 1024 * MB);
+	assert_fired(TRIGGER_RSS, 1024 * MB);
 }
 
 static void test_rss_already_above_when_seen(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 500 * MB;
+	tp.rss_bytes = 500 * MB;
 	trigger_init(&t, 800 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 500 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 500 * MB);
 	eval(800 * MB, 1);
-	assert_fired("rss", 500 * MB);
+	assert_fired(TRIGGER_RSS, 500 * MB);
 	/* re-armed 10% above the RSS at the capture */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 880 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 880 * MB);
 }
 
 static void test_both_thresholds_lowest_wins(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 1000 * MB;
-	cfg.growth_bytes = 200 * MB;
+	tp.rss_bytes = 1000 * MB;
+	tp.growth_bytes = 200 * MB;
 	trigger_init(&t, 100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 300 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 300 * MB);
 	eval(300 * MB, 1);
-	assert_fired("growth", 300 * MB);
+	assert_fired(TRIGGER_GROWTH, 300 * MB);
 
 	trigger_init(&t, 900 * MB); /* rss level is now the lower one */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1000 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 1000 * MB);
 	eval(1000 * MB, 1);
-	assert_fired("rss", 1000 * MB);
+	assert_fired(TRIGGER_RSS, 1000 * MB);
 	/* re-arm uses growth_mb as the step when set */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 1200 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 1200 * MB);
 	eval(1100 * MB, 2); /* 1100 = baseline + growth: crossed, but below the re-arm level */
 	assert_quiet();
 	eval(1200 * MB, 3);
-	assert_fired("growth", 1200 * MB);
+	assert_fired(TRIGGER_GROWTH, 1200 * MB);
 }
 
 static void test_rearm_growth(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 200 * MB;
+	tp.growth_bytes = 200 * MB;
 	trigger_init(&t, 100 * MB);
 	eval(350 * MB, 1); /* overshoot: next level from the RSS at capture */
-	assert_fired("growth", 300 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 550 * MB);
+	assert_fired(TRIGGER_GROWTH, 300 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 550 * MB);
 	eval(549 * MB, 2);
 	assert_quiet();
 	eval(550 * MB, 3);
-	assert_fired("growth", 550 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 3), 750 * MB);
+	assert_fired(TRIGGER_GROWTH, 550 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 3), 750 * MB);
 	assert_int_equal(t.captures, 2);
 }
 
 static void test_rearm_rss_only_ten_percent(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 1000 * MB;
+	tp.rss_bytes = 1000 * MB;
 	trigger_init(&t, 0);
 	eval(1000 * MB, 1);
-	assert_fired("rss", 1000 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 1100 * MB);
+	assert_fired(TRIGGER_RSS, 1000 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 1100 * MB);
 	eval(1099 * MB, 2);
 	assert_quiet();
 	eval(1100 * MB, 3);
-	assert_fired("rss", 1100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 3), 1210 * MB);
+	assert_fired(TRIGGER_RSS, 1100 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 3), 1210 * MB);
 }
 
 static void test_rearm_rss_minimum_step(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 1; /* tiny threshold: the 10% step is below 1 MiB */
+	tp.rss_bytes = 1; /* tiny threshold: the 10% step is below 1 MiB */
 	trigger_init(&t, 0);
 	eval(2 * MB, 1);
-	assert_fired("rss", 1);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 3 * MB);
+	assert_fired(TRIGGER_RSS, 1);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 3 * MB);
 }
 
 static void test_cooldown(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
-	cfg.cooldown_s = 300;
+	tp.growth_bytes = 10 * MB;
+	tp.cooldown_s = 300;
 	trigger_init(&t, 0);
 	eval(10 * MB, 1000);
-	assert_fired("growth", 10 * MB);
+	assert_fired(TRIGGER_GROWTH, 10 * MB);
 	/* level armed normally during the cooldown */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1001), 20 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1001), 20 * MB);
 	eval(25 * MB, 1001);
 	assert_false(d.fire);
 	assert_string_equal(d.held_back, "cooldown");
 	assert_int_equal(d.retry_at_ms, 301000);
-	assert_string_equal(d.reason, "growth");
+	assert_int_equal(d.reason, TRIGGER_GROWTH);
 	assert_int_equal(d.threshold_bytes, 20 * MB);
 	assert_int_equal(t.captures, 1);
 	eval(25 * MB, 300999); /* last ms of the cooldown */
 	assert_string_equal(d.held_back, "cooldown");
 	assert_int_equal(d.retry_at_ms, 301000);
 	eval(25 * MB, 301000); /* boundary: cooldown over */
-	assert_fired("growth", 20 * MB);
+	assert_fired(TRIGGER_GROWTH, 20 * MB);
 	assert_int_equal(t.last_capture_rss, 25 * MB);
 	assert_int_equal(t.last_capture_ms, 301000);
 }
@@ -207,8 +204,8 @@ static void test_cooldown(void **state)
 static void test_cooldown_retry_below_level(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
-	cfg.cooldown_s = 1;
+	tp.growth_bytes = 10 * MB;
+	tp.cooldown_s = 1;
 	trigger_init(&t, 0);
 	eval(10 * MB, 0);
 	assert_true(d.fire);
@@ -221,19 +218,19 @@ static void test_cooldown_retry_below_level(void **state)
 static void test_cooldown_zero(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
+	tp.growth_bytes = 10 * MB;
 	trigger_init(&t, 0);
 	eval(10 * MB, 5);
 	assert_true(d.fire);
 	eval(20 * MB, 5); /* same ms */
-	assert_fired("growth", 20 * MB);
+	assert_fired(TRIGGER_GROWTH, 20 * MB);
 }
 
 static void test_cooldown_time_overflow(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
-	cfg.cooldown_s = 7 * 86400;
+	tp.growth_bytes = 10 * MB;
+	tp.cooldown_s = 7 * 86400;
 	trigger_init(&t, 0);
 	eval(10 * MB, INT64_MAX - 5);
 	assert_true(d.fire);
@@ -245,14 +242,14 @@ static void test_cooldown_time_overflow(void **state)
 static void test_max_per_process(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
-	cfg.max_per_process = 2;
+	tp.growth_bytes = 10 * MB;
+	tp.max_per_process = 2;
 	trigger_init(&t, 0);
 	eval(10 * MB, 1);
 	assert_true(d.fire);
 	eval(20 * MB, 2);
 	assert_true(d.fire);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 3), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 3), TRIGGER_NEVER);
 	eval(100 * MB, 3);
 	assert_false(d.fire);
 	assert_string_equal(d.held_back, "max_per_process");
@@ -265,22 +262,22 @@ static void test_max_per_process(void **state)
 static void test_max_per_process_zero_is_unlimited(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 1 * MB;
+	tp.growth_bytes = 1 * MB;
 	trigger_init(&t, 0);
 	for (unsigned i = 1; i <= 100; i++) {
 		eval(i * MB, i);
 		assert_true(d.fire);
 	}
 	assert_int_equal(t.captures, 100);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 101), 101 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 101), 101 * MB);
 }
 
 static void test_max_beats_cooldown(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 10 * MB;
-	cfg.max_per_process = 1;
-	cfg.cooldown_s = 60;
+	tp.growth_bytes = 10 * MB;
+	tp.max_per_process = 1;
+	tp.cooldown_s = 60;
 	trigger_init(&t, 0);
 	eval(10 * MB, 0);
 	assert_true(d.fire);
@@ -292,48 +289,48 @@ static void test_max_beats_cooldown(void **state)
 static void test_baseline(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 200 * MB;
-	cfg.baseline_pct = 50;
-	cfg.max_per_process = 1;
-	cfg.cooldown_s = 300;
+	tp.growth_bytes = 200 * MB;
+	tp.baseline_pct = 50;
+	tp.max_per_process = 1;
+	tp.cooldown_s = 300;
 	trigger_init(&t, 100 * MB);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 200 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 200 * MB);
 	eval(199 * MB, 1);
 	assert_quiet();
 	eval(200 * MB, 2);
 	assert_true(d.fire);
 	assert_true(d.baseline);
-	assert_string_equal(d.reason, "baseline");
+	assert_int_equal(d.reason, TRIGGER_BASELINE);
 	assert_int_equal(d.threshold_bytes, 200 * MB);
 	/* a baseline is no incident: no capture counted, no cooldown */
 	assert_int_equal(t.captures, 0);
 	assert_true(t.baseline_requested);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 2), 300 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 2), 300 * MB);
 	eval(250 * MB, 3);
 	assert_quiet();
 	eval(300 * MB, 4);
-	assert_fired("growth", 300 * MB);
+	assert_fired(TRIGGER_GROWTH, 300 * MB);
 }
 
 static void test_baseline_skipped_by_jump(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 200 * MB;
-	cfg.baseline_pct = 50;
+	tp.growth_bytes = 200 * MB;
+	tp.baseline_pct = 50;
 	trigger_init(&t, 100 * MB);
 	eval(400 * MB, 1); /* past both levels at once: the incident only */
-	assert_fired("growth", 300 * MB);
+	assert_fired(TRIGGER_GROWTH, 300 * MB);
 	assert_true(t.baseline_requested);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), 600 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), 600 * MB);
 }
 
 static void test_baseline_needs_growth(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 1000 * MB;
-	cfg.baseline_pct = 50;
+	tp.rss_bytes = 1000 * MB;
+	tp.baseline_pct = 50;
 	trigger_init(&t, 0);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1000 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 1000 * MB);
 	eval(999 * MB, 1);
 	assert_quiet();
 }
@@ -341,42 +338,42 @@ static void test_baseline_needs_growth(void **state)
 static void test_baseline_pct_rounding(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 1 * MB;
-	cfg.baseline_pct = 1;
+	tp.growth_bytes = 1 * MB;
+	tp.baseline_pct = 1;
 	trigger_init(&t, 0);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), MB / 100);
-	cfg.growth_bytes = 99; /* 99 * 1% rounds to 0: no baseline */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 99);
-	cfg.baseline_pct = 99;
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 98);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), MB / 100);
+	tp.growth_bytes = 99; /* 99 * 1% rounds to 0: no baseline */
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 99);
+	tp.baseline_pct = 99;
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 98);
 }
 
 static void test_overflow_near_max(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = UINT64_MAX / 2;
-	cfg.baseline_pct = 99;
+	tp.growth_bytes = UINT64_MAX / 2;
+	tp.baseline_pct = 99;
 	trigger_init(&t, UINT64_MAX - 10); /* baseline + growth saturates: never */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), TRIGGER_NEVER);
 	eval(UINT64_MAX - 1, 1);
 	assert_quiet();
 
 	setup(NULL);
-	cfg.rss_bytes = UINT64_MAX - 100;
+	tp.rss_bytes = UINT64_MAX - 100;
 	trigger_init(&t, 0);
 	eval(UINT64_MAX - 50, 1);
-	assert_fired("rss", UINT64_MAX - 100);
+	assert_fired(TRIGGER_RSS, UINT64_MAX - 100);
 	/* re-arm step saturates: no further level */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1), TRIGGER_NEVER);
 	eval(UINT64_MAX - 1, 2);
 	assert_quiet();
 
 	setup(NULL);
-	cfg.growth_bytes = UINT64_MAX; /* percent_of must not overflow */
-	cfg.baseline_pct = 99;
+	tp.growth_bytes = UINT64_MAX; /* percent_of must not overflow */
+	tp.baseline_pct = 99;
 	trigger_init(&t, 0);
 	uint64_t want = UINT64_MAX / 100 * 99 + UINT64_MAX % 100 * 99 / 100;
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), want);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), want);
 	eval(want, 1);
 	assert_true(d.baseline);
 }
@@ -384,9 +381,9 @@ static void test_overflow_near_max(void **state)
 static void test_rss_zero_baseline(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 1 * MB;
+	tp.growth_bytes = 1 * MB;
 	trigger_init(&t, 0);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), 1 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), 1 * MB);
 	eval(0, 0);
 	assert_quiet();
 }
@@ -395,24 +392,24 @@ static void test_rss_zero_baseline(void **state)
 static void test_incident_from_other_detector(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 100 * MB;
-	cfg.cooldown_s = 60;
-	cfg.max_per_process = 2;
+	tp.growth_bytes = 100 * MB;
+	tp.cooldown_s = 60;
+	tp.max_per_process = 2;
 	trigger_init(&t, 50 * MB);
-	trigger_incident(&cfg, &t, "leak", 80 * MB, 70 * MB, 1000, &d);
-	assert_fired("leak", 70 * MB);
+	trigger_incident(&tp, &t, TRIGGER_LEAK, 80 * MB, 70 * MB, 1000, &d);
+	assert_fired(TRIGGER_LEAK, 70 * MB);
 	assert_int_equal(t.captures, 1);
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1000), 180 * MB);
-	trigger_incident(&cfg, &t, "predictive", 90 * MB, 90 * MB, 2000, &d);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1000), 180 * MB);
+	trigger_incident(&tp, &t, TRIGGER_PREDICTIVE, 90 * MB, 90 * MB, 2000, &d);
 	assert_false(d.fire);
 	assert_string_equal(d.held_back, "cooldown");
 	assert_int_equal(d.retry_at_ms, 61000);
-	trigger_incident(&cfg, &t, "predictive", 90 * MB, 90 * MB, 61000, &d);
-	assert_fired("predictive", 90 * MB);
-	trigger_incident(&cfg, &t, "leak", 95 * MB, 95 * MB, 500000, &d);
+	trigger_incident(&tp, &t, TRIGGER_PREDICTIVE, 90 * MB, 90 * MB, 61000, &d);
+	assert_fired(TRIGGER_PREDICTIVE, 90 * MB);
+	trigger_incident(&tp, &t, TRIGGER_LEAK, 95 * MB, 95 * MB, 500000, &d);
 	assert_false(d.fire);
 	assert_string_equal(d.held_back, "max_per_process");
-	assert_int_equal(trigger_arm_level(&cfg, &t, 500000), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 500000), TRIGGER_NEVER);
 }
 
 /* ---- the agent's own capture is not growth ---- */
@@ -420,8 +417,8 @@ static void test_incident_from_other_detector(void **state)
 static void test_offset_shifts_every_level(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 40 * MB;
-	cfg.baseline_pct = 50;
+	tp.growth_bytes = 40 * MB;
+	tp.baseline_pct = 50;
 	trigger_init(&t, 50 * MB);
 	eval(70 * MB, 1000);
 	assert_true(d.fire && d.baseline);
@@ -429,25 +426,25 @@ static void test_offset_shifts_every_level(void **state)
 	assert_int_equal(trigger_app_rss(&t, 220 * MB), 70 * MB);
 	assert_int_equal(trigger_app_rss(&t, 100 * MB), 0);
 	/* the kernel is armed at the application level plus the offset */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 2000), 240 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 2000), 240 * MB);
 	eval(239 * MB, 2000);
 	assert_quiet();
 	eval(240 * MB, 3000);
-	assert_fired("growth", 240 * MB);
+	assert_fired(TRIGGER_GROWTH, 240 * MB);
 	assert_int_equal(t.last_capture_rss, 90 * MB); /* application RSS */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 3000), 280 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 3000), 280 * MB);
 }
 
 static void test_offset_rss_mb_rearm(void **state)
 {
 	(void)state;
-	cfg.rss_bytes = 200 * MB;
+	tp.rss_bytes = 200 * MB;
 	trigger_init(&t, 50 * MB);
 	eval(200 * MB, 1000);
-	assert_fired("rss", 200 * MB);
+	assert_fired(TRIGGER_RSS, 200 * MB);
 	t.capture_offset = 300 * MB;
 	/* re-armed 10% above the application's RSS at the capture, not the inflated RSS */
-	assert_int_equal(trigger_arm_level(&cfg, &t, 1000), 220 * MB + 300 * MB);
+	assert_int_equal(trigger_arm_level(&tp, &t, 1000), 220 * MB + 300 * MB);
 }
 
 static void test_capture_offset_flat_process(void **state)
@@ -489,10 +486,10 @@ static void test_capture_offset_saturates(void **state)
 	struct capture_cost c = { .offset_before = UINT64_MAX - MB, .rss_before = 0, .ended_ms = 1 };
 	assert_int_equal(trigger_capture_offset(&c, 100 * MB, false, 0, 1), UINT64_MAX);
 	t.capture_offset = UINT64_MAX - MB;
-	cfg.growth_bytes = 40 * MB;
+	tp.growth_bytes = 40 * MB;
 	trigger_init(&t, 10 * MB);
 	t.capture_offset = UINT64_MAX - MB;
-	assert_int_equal(trigger_arm_level(&cfg, &t, 0), TRIGGER_NEVER);
+	assert_int_equal(trigger_arm_level(&tp, &t, 0), TRIGGER_NEVER);
 }
 
 static void test_capture_refined(void **state)
@@ -531,32 +528,72 @@ static void test_baseline_in_time(void **state)
 static void test_baseline_usable(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 60 * MB;
+	tp.growth_bytes = 60 * MB;
 	trigger_init(&t, 50 * MB);
-	assert_false(trigger_baseline_usable(&cfg, &t, 200 * MB)); /* none taken */
+	assert_false(trigger_baseline_usable(&tp, &t, 200 * MB)); /* none taken */
 	t.baseline_app_rss = 80 * MB;
-	assert_false(trigger_baseline_usable(&cfg, &t, 94 * MB)); /* 14 MB: under a quarter of 60 */
-	assert_true(trigger_baseline_usable(&cfg, &t, 95 * MB));
-	assert_false(trigger_baseline_usable(&cfg, &t, 70 * MB)); /* below the baseline */
-	cfg.growth_bytes = 8 * MB; /* a quarter is 2 MB: at least 8 MB */
-	assert_false(trigger_baseline_usable(&cfg, &t, 87 * MB));
-	assert_true(trigger_baseline_usable(&cfg, &t, 88 * MB));
-	cfg.growth_bytes = 0; /* rss_mb only: a quarter of the incident's RSS */
-	assert_false(trigger_baseline_usable(&cfg, &t, 100 * MB));
-	assert_true(trigger_baseline_usable(&cfg, &t, 108 * MB));
+	assert_false(trigger_baseline_usable(&tp, &t, 94 * MB)); /* 14 MB: under a quarter of 60 */
+	assert_true(trigger_baseline_usable(&tp, &t, 95 * MB));
+	assert_false(trigger_baseline_usable(&tp, &t, 70 * MB)); /* below the baseline */
+	tp.growth_bytes = 8 * MB; /* a quarter is 2 MB: at least 8 MB */
+	assert_false(trigger_baseline_usable(&tp, &t, 87 * MB));
+	assert_true(trigger_baseline_usable(&tp, &t, 88 * MB));
+	tp.growth_bytes = 0; /* rss_mb only: a quarter of the incident's RSS */
+	assert_false(trigger_baseline_usable(&tp, &t, 100 * MB));
+	assert_true(trigger_baseline_usable(&tp, &t, 108 * MB));
 }
 
 static void test_incident_level(void **state)
 {
 	(void)state;
-	cfg.growth_bytes = 40 * MB;
-	cfg.max_per_process = 1;
+	tp.growth_bytes = 40 * MB;
+	tp.max_per_process = 1;
 	trigger_init(&t, 50 * MB);
 	t.capture_offset = 100 * MB;
-	assert_int_equal(trigger_incident_level(&cfg, &t), 90 * MB); /* application terms */
+	assert_int_equal(trigger_incident_level(&tp, &t), 90 * MB); /* application terms */
 	eval(190 * MB, 1);
-	assert_fired("growth", 190 * MB);
-	assert_int_equal(trigger_incident_level(&cfg, &t), TRIGGER_NEVER);
+	assert_fired(TRIGGER_GROWTH, 190 * MB);
+	assert_int_equal(trigger_incident_level(&tp, &t), TRIGGER_NEVER);
+}
+
+/* The names are what events, metrics and the journal carry: fixed, and parsed back. */
+static void test_reason_names(void **state)
+{
+	static const char *const names[] = { "rss", "growth", "leak", "predictive", "baseline" };
+	enum trigger_reason r = TRIGGER_LEAK;
+
+	(void)state;
+	assert_int_equal(TRIGGER_REASON_COUNT, sizeof(names) / sizeof(names[0]));
+	for (unsigned i = 0; i < TRIGGER_REASON_COUNT; i++) {
+		assert_string_equal(trigger_reason_name((enum trigger_reason)i), names[i]);
+		assert_int_equal(trigger_reason_parse(names[i], &r), 0);
+		assert_int_equal(r, i);
+	}
+	assert_string_equal(trigger_reason_name(TRIGGER_REASON_COUNT), "unknown");
+	assert_int_equal(trigger_reason_parse("manual", &r), -EINVAL);
+	assert_int_equal(trigger_reason_parse("", &r), -EINVAL);
+	assert_int_equal(trigger_reason_parse(NULL, &r), -EINVAL);
+	assert_int_equal(r, TRIGGER_BASELINE); /* untouched on failure */
+}
+
+/* The [trigger] keys map one to one (config.c itself is tested elsewhere). */
+static void test_params_from_config(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.rss_bytes = 1;
+	cfg.growth_bytes = 2;
+	cfg.cooldown_s = 3;
+	cfg.max_per_process = 4;
+	cfg.baseline_pct = 5;
+	struct trigger_params p = trigger_params_from(&cfg);
+	assert_int_equal(p.rss_bytes, 1);
+	assert_int_equal(p.growth_bytes, 2);
+	assert_int_equal(p.cooldown_s, 3);
+	assert_int_equal(p.max_per_process, 4);
+	assert_int_equal(p.baseline_pct, 5);
 }
 
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -575,6 +612,7 @@ int main(void)
 		T(test_offset_rss_mb_rearm), T(test_capture_offset_flat_process),
 		T(test_capture_offset_growth_is_not_cost), T(test_capture_offset_saturates),
 		T(test_capture_refined), T(test_baseline_in_time), T(test_baseline_usable), T(test_incident_level),
+		T(test_reason_names), T(test_params_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
