@@ -61,8 +61,9 @@ static void describe_route(struct agent *a, struct watched *w)
 		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_sig, why_insp);
 }
 
-/* predictive = on: the kernel also reports every PREDICT_STEP of growth, which
- * gives the growth rate without polling. */
+/* The kernel also reports every PREDICT_STEP of growth, whatever `predictive` is set
+ * to: that gives the growth rate without polling (for the predictive trigger, and for
+ * whether a baseline can finish in time). */
 #define PREDICT_STEP (8ULL << 20)
 #define PREDICT_MAX_AGE_MS (5 * 60 * 1000)
 

@@ -57,8 +57,8 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 void capturer_free(struct capturer *c);
 
 /* Queue a job. Incidents go ahead of queued baselines, drop a queued baseline of the
- * same process, and when no worker is free cancel a running baseline (its outcome
- * has preempted set). 0, or -EBUSY when the queue is full. */
+ * same process, and cancel a running baseline of the same process, or, when no worker
+ * is free, any running baseline (its outcome has preempted set). 0, or -EBUSY when the queue is full. */
 int capturer_submit(struct capturer *c, const struct capture_job *job);
 /* Readable when outcomes wait. */
 int capturer_fd(const struct capturer *c);

@@ -1,4 +1,5 @@
-/* Capture route through the Node inspector (issue 3): find or open the inspector
+/* Capture route through the Node inspector, for processes started without
+ * --heapsnapshot-signal: find or open the inspector
  * (SIGUSR1 through a pidfd), GET /json/list, WebSocket, HeapProfiler.takeHeapSnapshot,
  * get the snapshot, and close the inspector again if we opened it. The route entry is
  * here; its parts by job:

@@ -31,7 +31,7 @@ struct capture_ctx {
 	                                  wall time: pick up what the target is (or was) writing
 	                                  instead of asking for a new snapshot */
 	char err[512];                 /* on failure: one sentence, no trailing newline */
-	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened and closed") */
+	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)") */
 	bool inspector_opened;         /* inspector route: it opened the inspector (SIGUSR1) ... */
 	int64_t inspector_window_ms;   /* ... open this long: signal sent -> port confirmed gone */
 };

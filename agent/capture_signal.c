@@ -40,7 +40,10 @@
 #define EXIT_SETTLE_MS 200           /* a killed writer's close is seen before its exit */
 #define WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
 /* Snapshot file size per byte of RSS, rounded up: files measured at 1.6-1.7x heap
- * used (108 MB -> 177 MB, 319 MB -> 540 MB), and heap used is below RSS. */
+ * used for typical heaps (108 MB -> 177 MB, 319 MB -> 540 MB), up to 2.9x for boxed
+ * doubles (guard.h, GUARD_FILE_FACTOR), and heap used is below RSS (the runtime's
+ * 60-80 MB): 2x RSS covers typical heaps. A boxed-doubles heap above ~150 MB can write
+ * more; a store that fills up then fails the capture cleanly (ENOSPC, nothing listed). */
 #define FILE_BYTES_PER_RSS_BYTE 2
 #define FREE_SPACE_MARGIN (64ULL << 20)
 

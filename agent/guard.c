@@ -52,8 +52,8 @@
  * of a Node process at rest: the arrays rows). Hence
  *     extra = guard_cost_factor x heap_used,   needed = extra + guard_min_headroom
  * with guard_min_headroom (64 MB) covering the 28 MB intercept plus what must stay
- * free. The config default factor 13 leaves only ~7 % over the worst shape; 15 (24 %)
- * is the recommended default. When heap used is unknown, RSS stands in for it, which
+ * free. A factor of 13 would leave only ~7 % over the worst shape; the default, 15,
+ * leaves 24 %. When heap used is unknown, RSS stands in for it, which
  * overestimates (RSS = heap + ~60-80 MB of runtime) and so errs on the safe side. */
 #include "guard.h"
 

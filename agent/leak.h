@@ -4,7 +4,7 @@
  * from gc_tracker's gc_major_event (ktime_ns / 1e6, heap_used_after), one series per
  * (tgid, heap) or per tgid for the main isolate only (tid == tgid).
  * Samples are folded on arrival into time buckets of window_s/8 that keep their minimum
- * (the floor), so a series costs a fixed ~2 KiB whatever the GC rate.
+ * (the floor), so a series costs a fixed ~4 KiB whatever the GC rate.
  *
  * Evaluation, at scales k = 1, 2, 4, 8 (the last k*window_s of history):
  *   1. floors: up to 9 points, each the minimum over three adjacent sub-windows of
@@ -53,7 +53,7 @@
 struct leak_params {
 	unsigned window_s;    /* leak_window_s: minimum span of the trend */
 	unsigned min_gcs;     /* leak_min_gcs: major GCs within the evaluated span */
-	uint64_t min_bytes;   /* leak_min_bytes: fitted floor rise over the span (0 = off) */
+	uint64_t min_bytes;   /* leak_min_bytes: fitted floor rise per window_s (0 = off) */
 	unsigned min_pct;     /* leak_min_pct: ... in % of the starting floor (0 = off) */
 };
 

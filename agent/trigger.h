@@ -41,7 +41,8 @@ const char *trigger_reason_name(enum trigger_reason r);
 int trigger_reason_parse(const char *s, enum trigger_reason *out);
 
 struct trigger_proc {
-	uint64_t baseline_rss;       /* RSS when the agent first saw the process */
+	uint64_t baseline_rss;       /* RSS when the agent first saw the process (AGENT_SETTLE_MS
+	                                after exec for one seen starting; kept across agent restarts) */
 	uint64_t last_capture_rss;   /* RSS at the last capture decision (0 = none) */
 	int64_t last_capture_ms;     /* monotonic ms of the last capture decision (0 = none) */
 	unsigned captures;           /* capture decisions so far */

@@ -9,7 +9,7 @@
  *                                       survived; calls outside a bracket are ignored)
  *
  * Only tgids present in watched_tgids open a bracket, so unwatched Node processes cost one
- * hash lookup per probe hit. Counts accumulate in proc_stats (key tgid); only the end of a
+ * hash lookup at CollectGarbage entry and one task-storage lookup at each other probe hit. Counts accumulate in proc_stats (key tgid); only the end of a
  * major GC wakes user space, through a ring buffer.
  * libbpf 1.1 has no BPF_UPROBE/BPF_URETPROBE macros: BPF_KPROBE/BPF_KRETPROBE read the same
  * pt_regs on a uprobe. */
