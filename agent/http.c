@@ -22,12 +22,14 @@ static int send_request(int fd, const char *req, size_t len, const struct ws_wai
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(err, errlen, "http send: %s", strerror(errno));
-			return -1;
+			int rc = -errno;
+
+			snprintf(err, errlen, "http send: %s", strerror(-rc));
+			return rc;
 		}
 		if (ws_wait_fd(fd, POLLOUT, wait) != WS_IO_OK) {
 			snprintf(err, errlen, "http send: timed out, cancelled or target gone");
-			return -1;
+			return -ETIMEDOUT;
 		}
 	}
 	return 0;
@@ -56,8 +58,10 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 		if (n == 0)
 			break;
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(err, errlen, "http receive: %s", strerror(errno));
-			return -1;
+			int rc = -errno;
+
+			snprintf(err, errlen, "http receive: %s", strerror(-rc));
+			return rc;
 		}
 		if (n > 0) {
 			*have += (size_t)n;
@@ -71,25 +75,25 @@ static int read_response(int fd, char *buf, size_t cap, size_t *have, size_t *hd
 					end[2] = '\r';
 				} else if (*have > HTTP_MAX_HEADERS) {
 					snprintf(err, errlen, "http: response headers too long");
-					return -1;
+					return -EMSGSIZE;
 				}
 			}
 			if (*hdr_len && clen >= 0 && *have >= *hdr_len + (size_t)clen)
 				break;
 			if (*have == cap) {
 				snprintf(err, errlen, "http: response larger than %zu bytes", cap);
-				return -1;
+				return -EMSGSIZE;
 			}
 			continue;
 		}
 		if (ws_wait_fd(fd, POLLIN, wait) != WS_IO_OK) {
 			snprintf(err, errlen, "http receive: timed out, cancelled or target gone");
-			return -1;
+			return -ETIMEDOUT;
 		}
 	}
 	if (!*hdr_len) {
 		snprintf(err, errlen, "http: connection closed before the response headers ended");
-		return -1;
+		return -EPROTO;
 	}
 	if (clen >= 0 && *have > *hdr_len + (size_t)clen)
 		*have = *hdr_len + (size_t)clen;
@@ -102,23 +106,26 @@ int http_get(int fd, const char *host, const char *path, const struct ws_wait *w
 	char req[512];
 	size_t cap = HTTP_MAX_HEADERS + max_body, have, hdr_len;
 	char *buf;
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
+	int rc, n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
 			 "Connection: close\r\n\r\n", path, host);
 
 	*body = NULL;
 	if (n < 0 || n >= (int)sizeof(req)) {
 		snprintf(err, errlen, "http: request too long");
-		return -1;
+		return -ENAMETOOLONG;
 	}
-	if (send_request(fd, req, (size_t)n, wait, err, errlen) < 0)
-		return -1;
+	rc = send_request(fd, req, (size_t)n, wait, err, errlen);
+	if (rc < 0)
+		return rc;
 	buf = malloc(cap + 1);
 	if (!buf) {
 		snprintf(err, errlen, "http: out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	if (read_response(fd, buf, cap, &have, &hdr_len, wait, err, errlen) < 0)
+	rc = read_response(fd, buf, cap, &have, &hdr_len, wait, err, errlen);
+	if (rc < 0)
 		goto fail;
+	rc = -EPROTO;
 	if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4)) {
 		char *eol = strchr(buf, '\r');
 		snprintf(err, errlen, "http: GET %s: %.*s", path, eol ? (int)(eol - buf) : 40, buf);
@@ -126,6 +133,7 @@ int http_get(int fd, const char *host, const char *path, const struct ws_wait *w
 	}
 	if (have - hdr_len > max_body) {
 		snprintf(err, errlen, "http: body larger than %zu bytes", max_body);
+		rc = -EMSGSIZE;
 		goto fail;
 	}
 	memmove(buf, buf + hdr_len, have - hdr_len);
@@ -135,7 +143,7 @@ int http_get(int fd, const char *host, const char *path, const struct ws_wait *w
 	return 0;
 fail:
 	free(buf);
-	return -1;
+	return rc;
 }
 
 int http_inspector_ws_path(const char *body, size_t len, char *path, size_t pathlen, char *err, size_t errlen)
@@ -144,11 +152,11 @@ int http_inspector_ws_path(const char *body, size_t len, char *path, size_t path
 	json_t *list = json_loadb(body, len, 0, &jerr);
 	const char *url = json_string_value(json_object_get(json_array_get(list, 0), "webSocketDebuggerUrl"));
 	const char *p;
-	int rc = -1;
+	int rc = -EINVAL;
 
 	if (!list) {
 		snprintf(err, errlen, "inspector /json/list: malformed JSON: %s", jerr.text);
-		return -1;
+		return -EINVAL;
 	}
 	if (!url || strncmp(url, "ws://", 5) || !(p = strchr(url + 5, '/'))) {
 		snprintf(err, errlen, "inspector /json/list: no ws:// webSocketDebuggerUrl in the first target");

@@ -9,12 +9,13 @@
 #include "ws.h"
 
 /* GET path over the connected socket fd (not closed here). On 200, *body is the
- * NUL-terminated body (malloc'ed, free()) of at most max_body bytes. 0, or -1 with err. */
+ * NUL-terminated body (malloc'ed, free()) of at most max_body bytes. 0, or a negative
+ * errno (-ETIMEDOUT, -EPROTO: not a 200, -EMSGSIZE) with err. */
 int http_get(int fd, const char *host, const char *path, const struct ws_wait *wait, size_t max_body,
 	     char **body, size_t *body_len, char *err, size_t errlen);
 
 /* From a /json/list body: the path part of the first target's webSocketDebuggerUrl
- * ("ws://127.0.0.1:9229/UUID" -> "/UUID"). 0, or -1 with err. */
+ * ("ws://127.0.0.1:9229/UUID" -> "/UUID"). 0, or -EINVAL with err. */
 int http_inspector_ws_path(const char *body, size_t len, char *path, size_t pathlen, char *err, size_t errlen);
 
 #endif
