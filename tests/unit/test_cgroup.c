@@ -108,6 +108,17 @@ static void read_ok(struct tree *t, const char *proc_cgroup, struct cgroup_mem *
 	assert_int_equal(m->version, version);
 }
 
+/* The binding level read: its limit, usage, reclaimable cache, path and limit file. */
+static void assert_level(const struct cgroup_mem *m, unsigned long long limit, unsigned long long usage,
+			 unsigned long long inactive, const char *binding, const char *limit_name)
+{
+	assert_int_equal(m->limit_bytes, limit);
+	assert_int_equal(m->usage_bytes, usage);
+	assert_int_equal(m->inactive_file_bytes, inactive);
+	assert_string_equal(m->binding_path, binding);
+	assert_string_equal(m->limit_name, limit_name);
+}
+
 static void v2_leaf_limit(void **state)
 {
 	struct tree *t = *state;
@@ -117,11 +128,7 @@ static void v2_leaf_limit(void **state)
 	write_file(t->root, "app/memory.current", "%llu\n", 100 * MiB);
 	write_file(t->root, "app/memory.stat", "anon 90000000\nfile 10485760\ninactive_file %llu\nactive_file 0\n", 8 * MiB);
 	read_ok(t, "0::/app\n", &m, 2);
-	assert_int_equal(m.limit_bytes, 300 * MiB);
-	assert_int_equal(m.usage_bytes, 100 * MiB);
-	assert_int_equal(m.inactive_file_bytes, 8 * MiB);
-	assert_string_equal(m.binding_path, "/app");
-	assert_string_equal(m.limit_name, "cgroup memory.max");
+	assert_level(&m, 300 * MiB, 100 * MiB, 8 * MiB, "/app", "cgroup memory.max");
 }
 
 static void v2_ancestor_is_tighter(void **state)
@@ -187,11 +194,7 @@ static void v1_limit_and_unlimited_parent(void **state)
 	write_file(t->root, "memory/docker/c1/memory.usage_in_bytes", "%llu\n", 300 * MiB);
 	write_file(t->root, "memory/docker/c1/memory.stat", "cache 1\ninactive_file 5\ntotal_inactive_file %llu\n", 20 * MiB);
 	read_ok(t, "4:memory:/docker/c1\n0::/\n", &m, 1);
-	assert_int_equal(m.limit_bytes, 512 * MiB);
-	assert_int_equal(m.usage_bytes, 300 * MiB);
-	assert_int_equal(m.inactive_file_bytes, 20 * MiB);
-	assert_string_equal(m.binding_path, "/docker/c1");
-	assert_string_equal(m.limit_name, "cgroup memory.limit_in_bytes");
+	assert_level(&m, 512 * MiB, 300 * MiB, 20 * MiB, "/docker/c1", "cgroup memory.limit_in_bytes");
 }
 
 static void unreadable_value_is_an_error(void **state)
