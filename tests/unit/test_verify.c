@@ -112,7 +112,7 @@ static void expect_rejected(const char *from, const char *to, const char *reason
 {
 	char err[256];
 
-	if (verify_edited(from, to, err, sizeof(err)) != -1)
+	if (verify_edited(from, to, err, sizeof(err)) != -EINVAL)
 		fail_msg("edit '%s' -> '%s' was accepted", from, to);
 	if (!strstr(err, reason_part))
 		fail_msg("edit '%s' -> '%s': reason '%s' lacks '%s'", from, to, err, reason_part);
