@@ -78,15 +78,11 @@ static uint64_t input_offset(const struct parser *ps)
 
 /* The first failure stays (its errno in ps->failed, its sentence in ps->err); every
  * later one returns it. */
-static int vfail(struct parser *ps, int rc, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
-static int vfail(struct parser *ps, int rc, const char *fmt, va_list ap)
+static int fail_str(struct parser *ps, int rc, const char *what)
 {
-	char what[160];
-
 	if (ps->failed)
 		return ps->failed;
 	ps->failed = rc;
-	vsnprintf(what, sizeof(what), fmt, ap);
 	snprintf(ps->err, ps->errlen, "malformed snapshot (inside %s, byte %llu): %s",
 		 ps->section, (unsigned long long)input_offset(ps), what);
 	return rc;
@@ -95,25 +91,23 @@ static int vfail(struct parser *ps, int rc, const char *fmt, va_list ap)
 static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct parser *ps, const char *fmt, ...)
 {
+	char what[160];
 	va_list ap;
-	int rc;
 
 	va_start(ap, fmt);
-	rc = vfail(ps, -EINVAL, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return rc;
+	return fail_str(ps, -EINVAL, what);
 }
 
-static int fail_oom(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail_oom(struct parser *ps, const char *fmt, ...)
+/* Out of memory (growing an array to `entries`, when not 0). */
+static int fail_oom(struct parser *ps, size_t entries)
 {
-	va_list ap;
-	int rc;
+	char what[64] = "out of memory";
 
-	va_start(ap, fmt);
-	rc = vfail(ps, -ENOMEM, fmt, ap);
-	va_end(ap);
-	return rc;
+	if (entries)
+		snprintf(what, sizeof(what), "out of memory (%zu entries)", entries);
+	return fail_str(ps, -ENOMEM, what);
 }
 
 static int fail_eof(struct parser *ps)
@@ -299,7 +293,7 @@ static int buf_reserve(struct parser *ps, struct buf *b, size_t more)
 		cap *= 2;
 	char *d = realloc(b->d, cap);
 	if (!d)
-		return fail_oom(ps, "out of memory");
+		return fail_oom(ps, 0);
 	b->d = d;
 	b->cap = cap;
 	return 0;
@@ -516,10 +510,10 @@ static int str_list_push(struct parser *ps, struct str_list *l, const char *s)
 		return fail(ps, "too many names in a meta list");
 	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
 	if (!v)
-		return fail_oom(ps, "out of memory");
+		return fail_oom(ps, 0);
 	l->v = v;
 	if (!(v[l->n] = strdup(s)))
-		return fail_oom(ps, "out of memory");
+		return fail_oom(ps, 0);
 	l->n++;
 	return 0;
 }
@@ -690,7 +684,7 @@ static int grow(struct parser *ps, void **arr, size_t elem, size_t cap)
 {
 	void *p = realloc(*arr, cap * elem);
 	if (!p)
-		return fail_oom(ps, "out of memory (%zu entries)", cap);
+		return fail_oom(ps, cap);
 	*arr = p;
 	return 0;
 }
