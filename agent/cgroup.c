@@ -15,13 +15,23 @@
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on x86-64). */
 #define V1_UNLIMITED_FROM (1ULL << 62)
 
-struct hierarchy {
+/* The memory controller's file names, per cgroup version. */
+struct mem_files {
 	int version;
-	char base[CGROUP_PATH_LEN];  /* directory the cgroup paths are relative to */
 	const char *limit_file;
 	const char *usage_file;
 	const char *inactive_key;    /* memory.stat key of reclaimable cache, hierarchical */
 	const char *limit_name;
+};
+
+static const struct mem_files v2_files = { 2, "memory.max", "memory.current", "inactive_file",
+					   "cgroup memory.max" };
+static const struct mem_files v1_files = { 1, "memory.limit_in_bytes", "memory.usage_in_bytes",
+					   "total_inactive_file", "cgroup memory.limit_in_bytes" };
+
+struct hierarchy {
+	char base[CGROUP_PATH_LEN];  /* directory the cgroup paths are relative to */
+	const struct mem_files *f;
 };
 
 static int copy_path(char *dst, const char *src, size_t srclen)
@@ -139,11 +149,7 @@ static int find_v2(const char *root, struct hierarchy *h)
 		for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
 			if (strcmp(w, "memory") == 0) {
 				snprintf(h->base, sizeof(h->base), "%s%s", root, bases[i]);
-				h->version = 2;
-				h->limit_file = "memory.max";
-				h->usage_file = "memory.current";
-				h->inactive_key = "inactive_file";
-				h->limit_name = "cgroup memory.max";
+				h->f = &v2_files;
 				return 0;
 			}
 		}
@@ -156,11 +162,7 @@ static int find_v1(const char *root, struct hierarchy *h)
 	snprintf(h->base, sizeof(h->base), "%s/memory", root);
 	if (!file_exists(h->base, "memory.limit_in_bytes"))
 		return -ENOENT;
-	h->version = 1;
-	h->limit_file = "memory.limit_in_bytes";
-	h->usage_file = "memory.usage_in_bytes";
-	h->inactive_key = "total_inactive_file";
-	h->limit_name = "cgroup memory.limit_in_bytes";
+	h->f = &v1_files;
 	return 0;
 }
 
@@ -177,18 +179,18 @@ static int read_level(const struct hierarchy *h, const char *rel, struct cgroup_
 	char dir[CGROUP_PATH_LEN * 2];
 	snprintf(dir, sizeof(dir), "%s%s", h->base, strcmp(rel, "/") == 0 ? "" : rel);
 	uint64_t limit;
-	int err = read_bytes_file(dir, h->limit_file, &limit);
+	int err = read_bytes_file(dir, h->f->limit_file, &limit);
 	if (err == -ENOENT)
 		return 0;
 	if (err < 0)
 		return err;
-	if (limit == 0 || (h->version == 1 && limit >= V1_UNLIMITED_FROM))
+	if (limit == 0 || (h->f->version == 1 && limit >= V1_UNLIMITED_FROM))
 		return 0;
-	err = read_bytes_file(dir, h->usage_file, &lvl->usage_bytes);
+	err = read_bytes_file(dir, h->f->usage_file, &lvl->usage_bytes);
 	if (err < 0)
 		return err;
 	lvl->limit_bytes = limit;
-	lvl->inactive_file_bytes = read_stat_key(dir, h->inactive_key);
+	lvl->inactive_file_bytes = read_stat_key(dir, h->f->inactive_key);
 	snprintf(lvl->binding_path, sizeof(lvl->binding_path), "%s", rel);
 	return 1;
 }
@@ -228,8 +230,8 @@ static int walk_up(const struct hierarchy *h, const char *path, struct cgroup_me
 static int read_hierarchy(const struct hierarchy *h, const char *path, struct cgroup_mem *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->version = h->version;
-	out->limit_name = h->limit_name;
+	out->version = h->f->version;
+	out->limit_name = h->f->limit_name;
 	int err = walk_up(h, path, out);
 	if (err < 0)
 		memset(out, 0, sizeof(*out));

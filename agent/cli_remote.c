@@ -52,16 +52,18 @@ static int remote_open(const struct cli *cli, const char *cmd, struct remote *r)
 {
 	const struct config *cfg = cli->cfg;
 	char err[2048];
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!cfg->upload_endpoint[0]) {
 		fprintf(stderr, "heapsnap: %s --remote: no [upload] endpoint in the config%s%s\n", cmd,
 			cli->config_path ? " " : " (give one with -c CONFIG)", cli->config_path ? cli->config_path : "");
-		return -1;
+		return -EINVAL;
 	}
-	if (creds_load(cfg->upload_credentials_file, cfg->upload_profile, &r->creds, err, sizeof(err)) < 0) {
+	rc = creds_load(cfg->upload_credentials_file, cfg->upload_profile, &r->creds, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, err);
-		return -1;
+		return rc;
 	}
 	struct s3_conf sc = {
 		.endpoint = cfg->upload_endpoint, .bucket = cfg->upload_bucket, .region = cfg->upload_region,
@@ -72,7 +74,7 @@ static int remote_open(const struct cli *cli, const char *cmd, struct remote *r)
 	if (!r->s3) {
 		fprintf(stderr, "heapsnap: %s\n", err);
 		creds_wipe(&r->creds);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -118,13 +120,15 @@ static void on_object(const struct s3_object *o, void *ctx)
 
 static int list_json_keys(struct remote *r, const char *cmd, struct found *f)
 {
+	int rc;
+
 	memset(f, 0, sizeof(*f));
-	if (s3_list(r->s3, "", on_object, f) < 0) {
+	rc = s3_list(r->s3, "", on_object, f);
+	if (rc < 0) {
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
 		free(f->objs);
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 static int fetch_meta(struct remote *r, const char *key, struct snapshot_meta *m)
@@ -327,7 +331,8 @@ int cmd_list_remote(const struct cli *cli, int argc, char **argv)
 
 /* ---- one snapshot ------------------------------------------------------------------- */
 
-/* The .json key of the snapshot ID or unique id prefix. 0, or -1 after printing why. */
+/* The .json key of the snapshot ID or unique id prefix. 0, or a negative errno (-ENOENT,
+ * -EINVAL: ambiguous) after printing why. */
 static int find_key(struct remote *r, const struct config *cfg, const char *cmd, const char *id, char *key,
 		    size_t keylen)
 {
@@ -335,9 +340,10 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 	struct found f;
 	size_t matches = 0, plen = strlen(id);
 	char exact[1024] = "";
+	int rc = list_json_keys(r, cmd, &f);
 
-	if (list_json_keys(r, cmd, &f) < 0)
-		return -1;
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < f.n; i++) {
 		char oid[64];
 
@@ -360,7 +366,7 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 	else
 		fprintf(stderr, "heapsnap: %s: '%s' matches more than one snapshot in the bucket: give more of the id\n",
 			cmd, id);
-	return -1;
+	return matches == 0 ? -ENOENT : -EINVAL;
 }
 
 int cmd_show_remote(const struct cli *cli, const char *id, bool json)
@@ -435,9 +441,10 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 	int fd, rc;
 
 	snprintf(gz_key, sizeof(gz_key), "%.*s.heapsnapshot.gz", (int)(strlen(key) - 5), key);
-	if (s3_head(r->s3, gz_key, &size, etag, sizeof(etag)) < 0) {
+	rc = s3_head(r->s3, gz_key, &size, etag, sizeof(etag));
+	if (rc < 0) {
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
-		return -1;
+		return rc;
 	}
 	char id[64] = "";
 	key_id(key, ".json", id, sizeof(id));
@@ -445,11 +452,15 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 	snprintf(path, len, "%s/heapsnap-remote-%s.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", id);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0 || nfetched == 4) {
+		/* errno is mkostemp's only when it failed */
+		rc = fd < 0 ? -errno : -EMFILE;
 		fprintf(stderr, "heapsnap: %s --remote: cannot create a temporary file in %s: %s\n", cmd,
-			tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
-		if (fd >= 0)
+			tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(-rc));
+		if (fd >= 0) {
 			close(fd);
-		return -1;
+			unlink(path);
+		}
+		return rc;
 	}
 	if (nfetched == 0)
 		atexit(remove_fetched);
@@ -465,10 +476,10 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
 	}
 	if (close(fd) < 0 && rc == 0) {
-		fprintf(stderr, "heapsnap: %s --remote: write %s: %s\n", cmd, path, strerror(errno));
-		rc = -EIO;
+		rc = -errno;
+		fprintf(stderr, "heapsnap: %s --remote: write %s: %s\n", cmd, path, strerror(-rc));
 	}
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int cli_remote_fetch(const struct cli *cli, const char *id, char *path, size_t len)

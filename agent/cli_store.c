@@ -89,13 +89,21 @@ static int lookup(struct store *st, const char *cmd, const char *id, struct snap
 	return rc;
 }
 
-static void format_time(int64_t ms, char *out, size_t outlen)
+/* The store and one snapshot's metadata (id or prefix); prints the error. */
+static int open_snapshot(const struct cli *cli, const char *cmd, const char *id, struct store **st,
+			 struct snapshot_meta *m)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	int rc;
 
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
+	*st = open_store(cli);
+	if (!*st)
+		return -ENOENT;
+	rc = lookup(*st, cmd, id, m);
+	if (rc < 0) {
+		store_close(*st);
+		*st = NULL;
+	}
+	return rc;
 }
 
 static int print_json_array(const struct snapshot_meta *list, size_t count)
@@ -123,7 +131,7 @@ static void print_table(const struct snapshot_meta *list, size_t count)
 		const struct snapshot_meta *m = &list[i];
 		char when[32];
 
-		format_time(m->started_at_ms, when, sizeof(when));
+		store_time_utc(m->started_at_ms, false, when, sizeof(when));
 		printf("%-28s %-19s %7d %-10s %-9s %8.1f %8.1f %8.1f %10llu\n", m->id, when, m->pid,
 		       m->reason, m->method, MB(m->rss_bytes), MB(m->raw_bytes), MB(m->size_bytes),
 		       (unsigned long long)m->capture_ms);
@@ -167,7 +175,7 @@ static void print_meta(const struct store *st, const struct snapshot_meta *m)
 	char when[32], blob[PATH_MAX + 80];
 
 	store_blob_path(st, m->id, blob, sizeof(blob));
-	format_time(m->started_at_ms, when, sizeof(when));
+	store_time_utc(m->started_at_ms, false, when, sizeof(when));
 	printf("id:            %s\n", m->id);
 	printf("file:          %s\n", blob);
 	printf("started:       %s UTC\n", when);
@@ -199,13 +207,8 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 		return rc;
 	if (a.remote)
 		return cmd_show_remote(cli, a.id, a.json);
-	st = open_store(cli);
-	if (!st)
+	if (open_snapshot(cli, "show", a.id, &st, &m) < 0)
 		return 1;
-	if (lookup(st, "show", a.id, &m) < 0) {
-		store_close(st);
-		return 1;
-	}
 	if (a.json) {
 		char *text = store_meta_to_json(&m);
 
@@ -320,13 +323,8 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
 		return rc;
 	if (a.remote)
 		return cmd_get_remote(cli, a.id, a.output);
-	st = open_store(cli);
-	if (!st)
+	if (open_snapshot(cli, "get", a.id, &st, &m) < 0)
 		return 1;
-	if (lookup(st, "get", a.id, &m) < 0) {
-		store_close(st);
-		return 1;
-	}
 	store_blob_path(st, m.id, blob, sizeof(blob));
 	if (a.output && strcmp(a.output, "-") != 0)
 		rc = cli_get_to_file(blob, a.output);
@@ -346,13 +344,8 @@ int cmd_rm(const struct cli *cli, int argc, char **argv)
 
 	if (rc)
 		return rc;
-	st = open_store(cli);
-	if (!st)
+	if (open_snapshot(cli, "rm", a.id, &st, &m) < 0)
 		return 1;
-	if (lookup(st, "rm", a.id, &m) < 0) {
-		store_close(st);
-		return 1;
-	}
 	rc = store_remove(st, m.id);
 	if (rc < 0)
 		fprintf(stderr, "heapsnap: rm: cannot remove %s: %s\n", m.id, strerror(-rc));

@@ -137,7 +137,7 @@ static void ctx_error(struct parse_ctx *c, const char *fmt, ...)
 	c->err_line = c->line;
 }
 
-/* --- value parsers: return 0, or -1 with the error recorded ------------------- */
+/* --- value parsers: return 0, or -EINVAL with the error recorded ------------------- */
 
 static int parse_ull(struct parse_ctx *c, const struct key_desc *k, const char *v, unsigned long long *out)
 {
@@ -151,13 +151,13 @@ static int parse_ull(struct parse_ctx *c, const struct key_desc *k, const char *
 	unsigned long long n = strtoull(v, NULL, 10);
 	if (errno == ERANGE || n < k->min || n > k->max) {
 		ctx_error(c, "%s = %s out of range (%llu..%llu)", k->name, v, k->min, k->max);
-		return -1;
+		return -EINVAL;
 	}
 	*out = n;
 	return 0;
 bad:
 	ctx_error(c, "bad number '%s' for %s", v, k->name);
-	return -1;
+	return -EINVAL;
 }
 
 static int parse_bool(struct parse_ctx *c, const struct key_desc *k, const char *v, bool *out)
@@ -175,14 +175,14 @@ static int parse_bool(struct parse_ctx *c, const struct key_desc *k, const char 
 		}
 	}
 	ctx_error(c, "bad value '%s' for %s (expected on or off)", v, k->name);
-	return -1;
+	return -EINVAL;
 }
 
 static int copy_string(struct parse_ctx *c, const struct key_desc *k, const char *v, char *dst)
 {
 	if (strlen(v) >= k->size) {
 		ctx_error(c, "value of %s too long (max %zu bytes)", k->name, k->size - 1);
-		return -1;
+		return -EINVAL;
 	}
 	strcpy(dst, v);
 	return 0;
@@ -193,7 +193,7 @@ static int parse_path(struct parse_ctx *c, const struct key_desc *k, const char 
 {
 	if (k->min && *v == '\0') {
 		ctx_error(c, "bad path for %s: must not be empty", k->name);
-		return -1;
+		return -EINVAL;
 	}
 	if (*v == '\0' || *v == '/')
 		return copy_string(c, k, v, dst);
@@ -201,12 +201,12 @@ static int parse_path(struct parse_ctx *c, const struct key_desc *k, const char 
 	if (!getcwd(cwd, sizeof(cwd))) {
 		ctx_error(c, "bad path '%s' for %s: cannot resolve against the current directory: %s",
 			  v, k->name, strerror(errno));
-		return -1;
+		return -EINVAL;
 	}
 	int n = snprintf(dst, k->size, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, v);
 	if (n < 0 || (size_t)n >= k->size) {
 		ctx_error(c, "bad path '%s' for %s: too long once made absolute", v, k->name);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -217,7 +217,7 @@ static int parse_names(struct parse_ctx *c, const struct key_desc *k, const char
 	char buf[HS_MAX_NAMES * (HS_NAME_LEN + 1) + 1];
 	if (strlen(v) >= sizeof(buf)) {
 		ctx_error(c, "value of %s too long", k->name);
-		return -1;
+		return -EINVAL;
 	}
 	strcpy(buf, v);
 	int n = 0;
@@ -225,18 +225,18 @@ static int parse_names(struct parse_ctx *c, const struct key_desc *k, const char
 	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (n == HS_MAX_NAMES) {
 			ctx_error(c, "too many names for %s (max %d)", k->name, HS_MAX_NAMES);
-			return -1;
+			return -EINVAL;
 		}
 		if (strlen(w) >= HS_NAME_LEN || strchr(w, '/')) {
 			ctx_error(c, "bad name '%s' for %s (a file name of at most %d bytes)", w, k->name,
 				  HS_NAME_LEN - 1);
-			return -1;
+			return -EINVAL;
 		}
 		strcpy(cfg->node_names[n++], w);
 	}
 	if (n == 0) {
 		ctx_error(c, "%s must list at least one executable name", k->name);
-		return -1;
+		return -EINVAL;
 	}
 	cfg->node_name_count = n;
 	return 0;
@@ -252,7 +252,7 @@ static int parse_method(struct parse_ctx *c, const struct key_desc *k, const cha
 		}
 	}
 	ctx_error(c, "bad value '%s' for %s (expected auto, signal or inspector)", v, k->name);
-	return -1;
+	return -EINVAL;
 }
 
 /* Space-separated http:// or https:// URLs, at most k->min of them. */
@@ -262,17 +262,17 @@ static int parse_urls(struct parse_ctx *c, const struct key_desc *k, const char 
 	unsigned n = 0;
 
 	if (copy_string(c, k, v, dst) < 0)
-		return -1;
+		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (++n > k->min) {
 			ctx_error(c, "too many URLs for %s (max %llu)", k->name, k->min);
-			return -1;
+			return -EINVAL;
 		}
 		if ((strncmp(w, "http://", 7) != 0 || !w[7]) && (strncmp(w, "https://", 8) != 0 || !w[8])) {
 			ctx_error(c, "bad URL '%s' for %s (expected http://HOST[:PORT][/PATH] or https://...)",
 				  w, k->name);
-			return -1;
+			return -EINVAL;
 		}
 		const char *auth = strstr(w, "://") + 3;
 		const char *at = strchr(auth, '@');
@@ -280,7 +280,7 @@ static int parse_urls(struct parse_ctx *c, const struct key_desc *k, const char 
 			/* not echoed: it holds a secret */
 			ctx_error(c, "credentials in a URL of %s: use [alertmanager] username and "
 				  "password_file (or bearer_token_file) instead", k->name);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -299,7 +299,7 @@ static int parse_listen(struct parse_ctx *c, const struct key_desc *k, const cha
 	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
 	if (!colon || colon == v || !colon[1] || *end || port == 0 || port > 65535) {
 		ctx_error(c, "bad address '%s' for %s (expected HOST:PORT, e.g. 127.0.0.1:9837)", v, k->name);
-		return -1;
+		return -EINVAL;
 	}
 	return copy_string(c, k, v, dst);
 }
@@ -315,20 +315,20 @@ static int set_key(struct parse_ctx *c, const struct key_desc *k, const char *v)
 		return parse_bool(c, k, v, field);
 	case T_UINT:
 		if (parse_ull(c, k, v, &n) < 0)
-			return -1;
+			return -EINVAL;
 		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case T_INT:
 		if (parse_ull(c, k, v, &n) < 0)
-			return -1;
+			return -EINVAL;
 		*(int *)field = (int)n;
 		return 0;
 	case T_MB:
 		if (parse_ull(c, k, v, &n) < 0)
-			return -1;
+			return -EINVAL;
 		if (n > UINT64_MAX >> 20) { /* unreachable with MB_MAX, kept as the overflow guard */
 			ctx_error(c, "%s = %s out of range", k->name, v);
-			return -1;
+			return -EINVAL;
 		}
 		*(uint64_t *)field = (uint64_t)n << 20;
 		return 0;
@@ -341,7 +341,7 @@ static int set_key(struct parse_ctx *c, const struct key_desc *k, const char *v)
 	case T_LOGLEVEL:
 		if (log_level_parse(v, &level) < 0) {
 			ctx_error(c, "bad value '%s' for %s (expected error, warn, info or debug)", v, k->name);
-			return -1;
+			return -EINVAL;
 		}
 		*(int *)field = (int)level;
 		return 0;
@@ -352,7 +352,7 @@ static int set_key(struct parse_ctx *c, const struct key_desc *k, const char *v)
 	case T_LISTEN:
 		return parse_listen(c, k, v, field);
 	}
-	return -1;
+	return -EINVAL;
 }
 
 /* --- inih callbacks --------------------------------------------------------- */
@@ -370,7 +370,7 @@ static int find_key(const char *section, const char *name)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
 			return (int)i;
-	return -1;
+	return -ENOENT;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -531,7 +531,7 @@ static int run_parse(struct parse_ctx *c, char *err, size_t errlen)
 	int rc = ini_parse_stream(read_line, c, on_key, c);
 	if (rc == -2) {
 		snprintf(err, errlen, "%s: out of memory while parsing", c->name);
-		return -1;
+		return -ENOMEM;
 	}
 	if (rc > 0 && (!c->err_line || rc < c->err_line)) {
 		c->err_line = rc;
@@ -544,7 +544,7 @@ static int run_parse(struct parse_ctx *c, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%d: %s", c->name, c->err_line, c->err);
 		else
 			snprintf(err, errlen, "%s: %s", c->name, c->err);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -557,12 +557,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		int e = errno;
 		config_defaults(cfg);
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
-		return -1;
+		return -e;
 	}
 	int rc = run_parse(&c, err, errlen);
 	if (c.read_errno) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(c.read_errno));
-		rc = -1;
+		rc = -c.read_errno;
 	}
 	fclose(c.fp);
 	return rc;

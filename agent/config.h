@@ -98,7 +98,8 @@ struct config {
 /* Defaults for every key. */
 void config_defaults(struct config *cfg);
 
-/* Parse FILE into cfg (defaults first). On error returns -1 and writes
+/* Parse FILE into cfg (defaults first). On error returns a negative errno (-EINVAL: a
+ * bad line; -ENOENT, -EISDIR...: the file could not be read) and writes
  * "FILE:LINE: message" (or "FILE: message") into err. */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 

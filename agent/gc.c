@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "err.h"
 #include "gc.skel.h"
 #include "symbols.h"
 
@@ -174,7 +175,7 @@ static int find_binary(struct gc_tracker *tr, dev_t dev, ino_t ino)
 	for (int i = 0; i < GC_MAX_BINARIES; i++)
 		if (tr->bins[i].used && tr->bins[i].dev == dev && tr->bins[i].ino == ino)
 			return i;
-	return -1;
+	return -ENOENT;
 }
 
 static void detach_binary(struct gc_binary *b)
@@ -195,11 +196,11 @@ static int free_binary_slot(struct gc_tracker *tr)
 			detach_binary(&tr->bins[i]);
 			return i;
 		}
-	return -1;
+	return -ENOSPC;
 }
 
 /* Resolve the V8 hook symbols of the file at path into a new binary slot. Returns the
- * slot (has_v8 says whether it is usable), or -1 with why. */
+ * slot (has_v8 says whether it is usable), or a negative errno with why. */
 static int scan_binary(struct gc_tracker *tr, const char *path, const struct stat *st, char *why,
 		       size_t whylen)
 {
@@ -210,7 +211,7 @@ static int scan_binary(struct gc_tracker *tr, const char *path, const struct sta
 
 	if (slot < 0) {
 		snprintf(why, whylen, "too many distinct Node binaries in use (%d)", GC_MAX_BINARIES);
-		return -1;
+		return slot;
 	}
 	b = &tr->bins[slot];
 	memset(b, 0, sizeof(*b));
@@ -218,7 +219,7 @@ static int scan_binary(struct gc_tracker *tr, const char *path, const struct sta
 		b->sites[s].prefix = site_prefix[s];
 	if (symbols_resolve(path, b->sites, SITE_COUNT, &info, err, sizeof(err)) < 0) {
 		snprintf(why, whylen, "%s", err);
-		return -1;
+		return -ENOEXEC;
 	}
 	b->used = true;
 	b->dev = st->st_dev;
@@ -238,8 +239,13 @@ static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t
 	int slot;
 
 	if (stat(path, &st) < 0) {
-		snprintf(why, whylen, errno == ENOENT ? "process gone" : "%s: %s", path, strerror(errno));
-		return -1;
+		int rc = -errno;
+
+		if (rc == -ENOENT)
+			snprintf(why, whylen, "process gone");
+		else
+			snprintf(why, whylen, "%s: %s", path, strerror(-rc));
+		return rc;
 	}
 	slot = find_binary(tr, st.st_dev, st.st_ino);
 	return slot >= 0 ? slot : scan_binary(tr, path, &st, why, whylen);
@@ -265,10 +271,10 @@ static int locate_v8(struct gc_tracker *tr, pid_t pid, const struct exec_mapping
 			return slot;
 		if (slot >= 0)
 			snprintf(why, whylen, "%s (%s)", tr->bins[slot].why, maps[i].path);
-		return -1;
+		return slot >= 0 ? -ENOEXEC : slot;
 	}
 	snprintf(why, whylen, "%s", tr->bins[exe_slot].why);
-	return -1;
+	return -ENOEXEC;
 }
 
 /* True if the process maps the binary's CollectGarbage from the file itself; with
@@ -296,9 +302,11 @@ static int attach_site(struct gc_binary *b, struct bpf_program *prog, bool retpr
 			continue;
 		link = bpf_program__attach_uprobe_opts(prog, -1, b->path, q->match[i].offset, &opts);
 		if (!link) {
+			int rc = ERR_ERRNO();  /* libbpf: NULL with errno set */
+
 			snprintf(why, whylen, "uprobe attach failed at %s+0x%lx: %s", q->prefix,
-				 (unsigned long)q->match[i].offset, strerror(errno));
-			return -1;
+				 (unsigned long)q->match[i].offset, strerror(-rc));
+			return rc;
 		}
 		b->links[b->nlinks++] = link;
 	}
@@ -308,24 +316,24 @@ static int attach_site(struct gc_binary *b, struct bpf_program *prog, bool retpr
 static int attach_binary(struct gc_tracker *tr, struct gc_binary *b, char *why, size_t whylen)
 {
 	struct gc_bpf *s = tr->skel;
+	int rc;
 
 	if (b->nlinks)
 		return 0;
 	/* Classifiers and SizeOfObjects first, the bracket last: a GC opened before its
 	 * classifier probes exist would count as unclassified. */
-	if (attach_site(b, s->progs.gc_minor_body, false, SITE_SCAVENGE, why, whylen) ||
-	    attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MC, why, whylen) ||
-	    attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MS, why, whylen) ||
-	    attach_site(b, s->progs.gc_major_body, false, SITE_MARK_COMPACT, why, whylen) ||
-	    attach_site(b, s->progs.gc_size_exit, true, SITE_SIZE, why, whylen) ||
-	    attach_site(b, s->progs.gc_collect_exit, true, SITE_COLLECT, why, whylen) ||
-	    attach_site(b, s->progs.gc_collect_entry, false, SITE_COLLECT, why, whylen)) {
+	if ((rc = attach_site(b, s->progs.gc_minor_body, false, SITE_SCAVENGE, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MC, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MS, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_major_body, false, SITE_MARK_COMPACT, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_size_exit, true, SITE_SIZE, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_collect_exit, true, SITE_COLLECT, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_collect_entry, false, SITE_COLLECT, why, whylen))) {
 		for (int i = 0; i < b->nlinks; i++)
 			bpf_link__destroy(b->links[i]);
 		b->nlinks = 0;
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size_t whylen)
@@ -333,22 +341,24 @@ static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size
 	struct gc_watch *grown;
 	__u32 tgid = (__u32)pid;
 	__u8 one = 1;
+	int rc;
 
 	if (tr->nwatches >= GC_MAX_PROCS) {
 		snprintf(why, whylen, "too many watched processes (%d)", GC_MAX_PROCS);
-		return -1;
+		return -ENOSPC;
 	}
 	grown = realloc(tr->watches, (tr->nwatches + 1) * sizeof(*grown));
 	if (!grown) {
 		snprintf(why, whylen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	tr->watches = grown;
 	/* A recycled pid must not inherit the counters of its predecessor. */
 	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
-	if (bpf_map__update_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), &one, sizeof(one), BPF_ANY)) {
-		snprintf(why, whylen, "watched_tgids map: %s", strerror(errno));
-		return -1;
+	rc = bpf_map__update_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), &one, sizeof(one), BPF_ANY);
+	if (rc < 0) {
+		snprintf(why, whylen, "watched_tgids map: %s", strerror(-rc));
+		return rc;
 	}
 	tr->watches[tr->nwatches++] = (struct gc_watch){ .pid = pid, .bin = slot };
 	tr->bins[slot].refs++;
@@ -358,28 +368,33 @@ static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size
 int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 {
 	struct exec_mapping *maps;
-	int nmaps, slot, rc = -1;
+	int nmaps, slot, rc;
 
 	if (find_watch(tr, pid))
 		return 0;
 	maps = calloc(GC_MAX_MAPPINGS, sizeof(*maps));
 	if (!maps) {
 		snprintf(why, whylen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	nmaps = read_exec_mappings(pid, maps, GC_MAX_MAPPINGS);
+	rc = nmaps = read_exec_mappings(pid, maps, GC_MAX_MAPPINGS);
 	if (nmaps < 0) {
-		snprintf(why, whylen, nmaps == -ENOENT ? "process gone" : "/proc/%d/maps: %s", pid, strerror(-nmaps));
+		if (nmaps == -ENOENT)
+			snprintf(why, whylen, "process gone");
+		else
+			snprintf(why, whylen, "/proc/%d/maps: %s", pid, strerror(-nmaps));
 		goto cleanup;
 	}
-	slot = locate_v8(tr, pid, maps, nmaps, why, whylen);
+	rc = slot = locate_v8(tr, pid, maps, nmaps, why, whylen);
 	if (slot < 0)
 		goto cleanup;
 	if (!collect_mapped_from_file(&tr->bins[slot], maps, nmaps)) {
 		snprintf(why, whylen, "--use-largepages: text remapped to anonymous memory, uprobes would not fire");
+		rc = -ENOEXEC;
 		goto cleanup;
 	}
-	if (attach_binary(tr, &tr->bins[slot], why, whylen) < 0)
+	rc = attach_binary(tr, &tr->bins[slot], why, whylen);
+	if (rc < 0)
 		goto cleanup;
 	rc = add_watch(tr, pid, slot, why, whylen);
 	if (rc < 0 && tr->bins[slot].refs == 0)

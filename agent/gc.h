@@ -49,10 +49,11 @@ struct gc_tracker *gc_tracker_new(char *err, size_t errlen);
 /* Ring buffer epoll fd: readable when major GC events wait. */
 int gc_tracker_fd(struct gc_tracker *tr);
 
-/* Start tracking pid. Returns 0 (already watched counts), or -1 with a reason for the
+/* Start tracking pid. Returns 0 (already watched counts), or a negative errno (-ENOEXEC:
+ * no usable V8 hooks, -ENOENT: process gone) with a reason for the
  * user in why, e.g. "stripped binary: no V8 symbols in /usr/bin/node",
  * "--use-largepages: text remapped to anonymous memory, uprobes would not fire",
- * "process gone", "uprobe attach failed: ...". On -1 nothing is kept for pid: the agent
+ * "process gone", "uprobe attach failed: ...". On failure nothing is kept for pid: the agent
  * keeps working on RSS alone for that process. */
 int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen);
 

@@ -499,8 +499,8 @@ int main(int argc, char **argv)
 	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
 
 	rc = start(&d);
-	if (rc == 0 && loop_run(d.loop) < 0) {
-		log_error("event loop: %s", strerror(errno));
+	if (rc == 0 && (rc = loop_run(d.loop)) < 0) {
+		log_error("event loop: %s", strerror(-rc));  /* loop_run returns -errno */
 		rc = 1;
 	}
 	stop(&d);

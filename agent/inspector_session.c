@@ -147,7 +147,7 @@ static int connect_inspector(struct session *s, const struct wait_spec *w, int *
 	}
 	fd = ns_socket(s->pid, s->l.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
+		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
 	if (guarded_connect(s, fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
 		capture_fail(s->ctx, "connect to inspector %s: %s", s->host, strerror(errno));
 		close(fd);
@@ -386,7 +386,7 @@ int session_arm_guard(struct session *s)
 		return 0;
 	fd = ns_socket(s->pid, AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
-		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(errno));
+		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
 	rc = connect_guard_netns_cookie(fd, &s->netns_cookie);
 	close(fd);
 	if (rc == 0)

@@ -59,6 +59,15 @@ static void pod_uid(const char *path, char *out, size_t outlen)
 	}
 }
 
+void labels_container_id(const char *cgroup, char *out, size_t outlen)
+{
+	const char *path = strchr(cgroup, '/');
+
+	out[0] = '\0';
+	if (path)
+		container_id(path, out, outlen);
+}
+
 void labels_from_cgroup(const char *cgroup, struct labels *out)
 {
 	const char *path = strchr(cgroup, '/');
@@ -99,25 +108,27 @@ void labels_from_env(const char *env, size_t len, struct labels *out)
 		set(out->pod_name, sizeof(out->pod_name), labels_env_value(env, len, "HOSTNAME"));
 }
 
-void labels_app(const char *script, struct labels *out)
+void labels_app_name(const char *script, bool file_name, char *out, size_t outlen)
 {
 	const char *nm = NULL, *p, *base;
 	char name[128];
 	size_t n;
 
-	if (!script[0])
-		return;
 	for (p = strstr(script, "node_modules/"); p; p = strstr(p + 1, "node_modules/"))
 		nm = p + strlen("node_modules/");
 	if (nm && *nm && strncmp(nm, ".bin/", 5) != 0) {
 		const char *end = strchr(*nm == '@' ? (strchr(nm, '/') ? strchr(nm, '/') + 1 : nm) : nm, '/');
 
 		n = end ? (size_t)(end - nm) : strlen(nm);
-		snprintf(out->app, sizeof(out->app), "%.*s", (int)n, nm);
+		snprintf(out, outlen, "%.*s", (int)n, nm);
 		return;
 	}
 	base = strrchr(script, '/');
 	base = base ? base + 1 : script;
+	if (file_name) {
+		snprintf(out, outlen, "%s", base);
+		return;
+	}
 	snprintf(name, sizeof(name), "%s", base);
 	n = strlen(name);
 	static const char *const exts[] = { ".js", ".mjs", ".cjs" };
@@ -137,9 +148,15 @@ void labels_app(const char *script, struct labels *out)
 		while (dstart > script && dstart[-1] != '/')
 			dstart--;
 		if (dend > dstart && !(dend - dstart == 1 && *dstart == '.')) {
-			snprintf(out->app, sizeof(out->app), "%.*s", (int)(dend - dstart), dstart);
+			snprintf(out, outlen, "%.*s", (int)(dend - dstart), dstart);
 			return;
 		}
 	}
-	snprintf(out->app, sizeof(out->app), "%s", name);
+	snprintf(out, outlen, "%s", name);
+}
+
+void labels_app(const char *script, struct labels *out)
+{
+	if (script[0])
+		labels_app_name(script, false, out->app, sizeof(out->app));
 }

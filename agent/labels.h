@@ -16,6 +16,7 @@
 #ifndef HS_LABELS_H
 #define HS_LABELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct labels {
@@ -35,5 +36,12 @@ void labels_from_env(const char *env, size_t len, struct labels *out);
 const char *labels_env_value(const char *env, size_t len, const char *name);
 /* From the script path as given on the command line ("" = none). */
 void labels_app(const char *script, struct labels *out);
+/* The one rule for an app name from a script path (labels_app and the metrics "app"
+ * label): the package under the last node_modules/ (@scope/pkg; not .bin/), else
+ * file_name ? the file name as it is ("leak.js", the metrics label) : the rule above
+ * (extension dropped, the directory for index/main/server/app). */
+void labels_app_name(const char *script, bool file_name, char *out, size_t outlen);
+/* The full 64-hex container id of a cgroup line ("0::/...docker-ID.scope"), "" when none. */
+void labels_container_id(const char *cgroup, char *out, size_t outlen);
 
 #endif

@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +22,7 @@ int log_level_parse(const char *s, enum log_level *out)
 			return 0;
 		}
 	}
-	return -1;
+	return -EINVAL;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #define HS_LOOP_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct loop;
 typedef void (*loop_fn)(void *ctx);
@@ -23,5 +24,8 @@ void loop_stop(struct loop *l);
 /* Monotonic and wall clocks in ms. */
 int64_t mono_ms(void);
 int64_t wall_ms(void);
+/* CLOCK_MONOTONIC now + ms, as a timespec (for a pthread_cond_timedwait on a condition
+ * created with that clock). */
+struct timespec mono_after_ms(int64_t ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "err.h"
 #include "fileio.h"
 #include "flock.h"
 #include "log.h"
@@ -52,7 +54,7 @@ struct store_writer {
 	uint64_t raw_bytes, size_bytes, next_free_check;
 	unsigned char out[OUT_CHUNK];
 	char error[PATH_MAX + 512];
-	bool failed;
+	int failed;                     /* 0, or the first failure's negative errno */
 };
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -82,8 +84,10 @@ static int check_dir_safety(const char *dir, int fd, bool writer, char *err, siz
 	struct stat sb;
 
 	if (fstat(fd, &sb) < 0) {
-		snprintf(err, errlen, "store %s: %s", dir, strerror(errno));
-		return -errno;
+		int rc = -errno;
+
+		snprintf(err, errlen, "store %s: %s", dir, strerror(-rc));
+		return rc;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		snprintf(err, errlen, "store %s: not a directory", dir);
@@ -115,10 +119,10 @@ static int make_dirs(const char *dir)
 			continue;
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -1;
+			return -errno;
 		*p = '/';
 	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 static int open_dir(const char *dir, bool create, char *err, size_t errlen)
@@ -126,9 +130,11 @@ static int open_dir(const char *dir, bool create, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT && create) {
-		if (make_dirs(dir) < 0) {
-			snprintf(err, errlen, "store %s: cannot create: %s", dir, strerror(errno));
-			return -errno;
+		int rc = make_dirs(dir);
+
+		if (rc < 0) {
+			snprintf(err, errlen, "store %s: cannot create: %s", dir, strerror(-rc));
+			return rc;
 		}
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
@@ -265,8 +271,10 @@ static int free_space_ok(struct store *st, char *err, size_t errlen)
 	if (st->min_free_bytes == 0)
 		return 0;
 	if (fstatvfs(st->dirfd, &vfs) < 0) {
-		snprintf(err, errlen, "store: statvfs %s: %s", st->dir, strerror(errno));
-		return -errno;
+		int rc = -errno;
+
+		snprintf(err, errlen, "store: statvfs %s: %s", st->dir, strerror(-rc));
+		return rc;
 	}
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (avail < st->min_free_bytes) {
@@ -310,68 +318,91 @@ static int write_file_atomic(struct store *st, const char *name, const char *dat
 
 /* ---- metadata JSON -------------------------------------------------------- */
 
-static const char *const known_keys[] = {
-	"id", "host", "pid", "exe", "node_version", "cmdline", "cgroup", "reason", "rss_bytes",
-	"threshold_bytes", "method", "triggered_at_ms", "started_at_ms", "ended_at_ms", "capture_ms",
-	"raw_bytes", "size_bytes", "node_count", "edge_count", "started_at", "inspector_window_ms",
-	"app", "machine_id", "container_id", "pod_uid", "pod_name", "pod_namespace", "container_name",
+/* Every member of ID.json that struct snapshot_meta holds, in the order list/show
+ * --json print them. "started_at" is derived from started_at_ms (never read back);
+ * "inspector_window_ms" is present only when the inspector route opened it. */
+enum meta_kind { META_STR, META_I64, META_U64, META_INT, META_ISO_TIME, META_WINDOW };
+
+#define META_FIELD(kind, name) { #name, kind, offsetof(struct snapshot_meta, name), \
+				 sizeof(((struct snapshot_meta *)0)->name) }
+
+static const struct meta_field {
+	const char *name;
+	enum meta_kind kind;
+	size_t off, size;
+} meta_fields[] = {
+	META_FIELD(META_STR, id), META_FIELD(META_STR, host), META_FIELD(META_INT, pid),
+	META_FIELD(META_STR, exe), META_FIELD(META_STR, node_version), META_FIELD(META_STR, cmdline),
+	META_FIELD(META_STR, cgroup), META_FIELD(META_STR, reason), META_FIELD(META_U64, rss_bytes),
+	META_FIELD(META_U64, threshold_bytes), META_FIELD(META_STR, method),
+	META_FIELD(META_I64, triggered_at_ms), META_FIELD(META_I64, started_at_ms),
+	{ "started_at", META_ISO_TIME, offsetof(struct snapshot_meta, started_at_ms), 0 },
+	META_FIELD(META_I64, ended_at_ms), META_FIELD(META_U64, capture_ms),
+	META_FIELD(META_U64, raw_bytes), META_FIELD(META_U64, size_bytes),
+	META_FIELD(META_U64, node_count), META_FIELD(META_U64, edge_count),
+	META_FIELD(META_WINDOW, inspector_window_ms), META_FIELD(META_STR, app),
+	META_FIELD(META_STR, machine_id), META_FIELD(META_STR, container_id),
+	META_FIELD(META_STR, pod_uid), META_FIELD(META_STR, pod_name),
+	META_FIELD(META_STR, pod_namespace), META_FIELD(META_STR, container_name),
 };
+
+#define N_META_FIELDS (sizeof(meta_fields) / sizeof(meta_fields[0]))
 
 static bool is_known_key(const char *key)
 {
-	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
-		if (strcmp(key, known_keys[i]) == 0)
+	for (size_t i = 0; i < N_META_FIELDS; i++) {
+		if (strcmp(key, meta_fields[i].name) == 0)
 			return true;
 	}
 	return false;
 }
 
-static void iso8601_utc(int64_t ms, char *out, size_t outlen)
+void store_time_utc(int64_t ms, bool iso, char *out, size_t outlen)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(out, outlen, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static json_t *field_to_json(const struct snapshot_meta *m, const struct meta_field *f)
+{
+	const char *p = (const char *)m + f->off;
+	char when[32];
+
+	switch (f->kind) {
+	case META_STR:
+		return json_string(p);
+	case META_INT:
+		return json_integer(*(const int *)p);
+	case META_U64:
+		return json_integer((json_int_t) * (const uint64_t *)p);
+	case META_ISO_TIME:
+		store_time_utc(*(const int64_t *)p, true, when, sizeof(when));
+		return json_string(when);
+	case META_WINDOW:
+		if (!m->inspector_opened)
+			return NULL;
+		/* fall through */
+	case META_I64:
+		return json_integer(*(const int64_t *)p);
+	}
+	return NULL;
 }
 
 static json_t *meta_to_object(const struct snapshot_meta *m)
 {
-	char when[32];
 	json_t *o = json_object();
 
 	if (!o)
 		return NULL;
-	iso8601_utc(m->started_at_ms, when, sizeof(when));
-	json_object_set_new(o, "id", json_string(m->id));
-	json_object_set_new(o, "host", json_string(m->host));
-	json_object_set_new(o, "pid", json_integer(m->pid));
-	json_object_set_new(o, "exe", json_string(m->exe));
-	json_object_set_new(o, "node_version", json_string(m->node_version));
-	json_object_set_new(o, "cmdline", json_string(m->cmdline));
-	json_object_set_new(o, "cgroup", json_string(m->cgroup));
-	json_object_set_new(o, "reason", json_string(m->reason));
-	json_object_set_new(o, "rss_bytes", json_integer((json_int_t)m->rss_bytes));
-	json_object_set_new(o, "threshold_bytes", json_integer((json_int_t)m->threshold_bytes));
-	json_object_set_new(o, "method", json_string(m->method));
-	json_object_set_new(o, "triggered_at_ms", json_integer(m->triggered_at_ms));
-	json_object_set_new(o, "started_at_ms", json_integer(m->started_at_ms));
-	json_object_set_new(o, "started_at", json_string(when));
-	json_object_set_new(o, "ended_at_ms", json_integer(m->ended_at_ms));
-	json_object_set_new(o, "capture_ms", json_integer((json_int_t)m->capture_ms));
-	json_object_set_new(o, "raw_bytes", json_integer((json_int_t)m->raw_bytes));
-	json_object_set_new(o, "size_bytes", json_integer((json_int_t)m->size_bytes));
-	json_object_set_new(o, "node_count", json_integer((json_int_t)m->node_count));
-	json_object_set_new(o, "edge_count", json_integer((json_int_t)m->edge_count));
-	if (m->inspector_opened)
-		json_object_set_new(o, "inspector_window_ms", json_integer(m->inspector_window_ms));
-	json_object_set_new(o, "app", json_string(m->app));
-	json_object_set_new(o, "machine_id", json_string(m->machine_id));
-	json_object_set_new(o, "container_id", json_string(m->container_id));
-	json_object_set_new(o, "pod_uid", json_string(m->pod_uid));
-	json_object_set_new(o, "pod_name", json_string(m->pod_name));
-	json_object_set_new(o, "pod_namespace", json_string(m->pod_namespace));
-	json_object_set_new(o, "container_name", json_string(m->container_name));
+	for (size_t i = 0; i < N_META_FIELDS; i++) {
+		json_t *v = field_to_json(m, &meta_fields[i]);
+
+		if (v)
+			json_object_set_new(o, meta_fields[i].name, v);
+	}
 	if (m->extra_json) {
 		json_t *extra = json_loads(m->extra_json, 0, NULL);
 
@@ -395,16 +426,32 @@ char *store_meta_to_json(const struct snapshot_meta *m)
 	return text;
 }
 
-static void copy_string(json_t *o, const char *key, char *dst, size_t dstlen)
+static void field_from_json(json_t *o, const struct meta_field *f, struct snapshot_meta *m)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	json_t *v = json_object_get(o, f->name);
+	char *p = (char *)m + f->off;
+	const char *s;
 
-	snprintf(dst, dstlen, "%s", s ? s : "");
-}
-
-static int64_t get_int(json_t *o, const char *key)
-{
-	return (int64_t)json_integer_value(json_object_get(o, key));
+	switch (f->kind) {
+	case META_STR:
+		s = json_string_value(v);
+		snprintf(p, f->size, "%s", s ? s : "");
+		break;
+	case META_INT:
+		*(int *)p = (int)json_integer_value(v);
+		break;
+	case META_U64:
+		*(uint64_t *)p = (uint64_t)json_integer_value(v);
+		break;
+	case META_WINDOW:
+		m->inspector_opened = v != NULL;
+		/* fall through */
+	case META_I64:
+		*(int64_t *)p = (int64_t)json_integer_value(v);
+		break;
+	case META_ISO_TIME:
+		break;
+	}
 }
 
 static void meta_from_object(json_t *o, struct snapshot_meta *m)
@@ -413,34 +460,8 @@ static void meta_from_object(json_t *o, struct snapshot_meta *m)
 	const char *key;
 
 	memset(m, 0, sizeof(*m));
-	copy_string(o, "id", m->id, sizeof(m->id));
-	copy_string(o, "host", m->host, sizeof(m->host));
-	m->pid = (int)get_int(o, "pid");
-	copy_string(o, "exe", m->exe, sizeof(m->exe));
-	copy_string(o, "node_version", m->node_version, sizeof(m->node_version));
-	copy_string(o, "cmdline", m->cmdline, sizeof(m->cmdline));
-	copy_string(o, "cgroup", m->cgroup, sizeof(m->cgroup));
-	copy_string(o, "reason", m->reason, sizeof(m->reason));
-	m->rss_bytes = (uint64_t)get_int(o, "rss_bytes");
-	m->threshold_bytes = (uint64_t)get_int(o, "threshold_bytes");
-	copy_string(o, "method", m->method, sizeof(m->method));
-	m->triggered_at_ms = get_int(o, "triggered_at_ms");
-	m->started_at_ms = get_int(o, "started_at_ms");
-	m->ended_at_ms = get_int(o, "ended_at_ms");
-	m->capture_ms = (uint64_t)get_int(o, "capture_ms");
-	m->raw_bytes = (uint64_t)get_int(o, "raw_bytes");
-	m->size_bytes = (uint64_t)get_int(o, "size_bytes");
-	m->node_count = (uint64_t)get_int(o, "node_count");
-	m->edge_count = (uint64_t)get_int(o, "edge_count");
-	m->inspector_opened = json_object_get(o, "inspector_window_ms") != NULL;
-	m->inspector_window_ms = get_int(o, "inspector_window_ms");
-	copy_string(o, "app", m->app, sizeof(m->app));
-	copy_string(o, "machine_id", m->machine_id, sizeof(m->machine_id));
-	copy_string(o, "container_id", m->container_id, sizeof(m->container_id));
-	copy_string(o, "pod_uid", m->pod_uid, sizeof(m->pod_uid));
-	copy_string(o, "pod_name", m->pod_name, sizeof(m->pod_name));
-	copy_string(o, "pod_namespace", m->pod_namespace, sizeof(m->pod_namespace));
-	copy_string(o, "container_name", m->container_name, sizeof(m->container_name));
+	for (size_t i = 0; i < N_META_FIELDS; i++)
+		field_from_json(o, &meta_fields[i], m);
 	if (!extra)
 		return;
 	json_object_foreach(o, key, value) {
@@ -838,13 +859,19 @@ static void make_id(const struct snapshot_meta *meta, char *id, size_t idlen)
 	snprintf(id, idlen, "%s-%d-%04x", when, meta->pid, suffix);
 }
 
-static int writer_fail(struct store_writer *w, int rc, const char *fmt, const char *detail)
+/* The first failure stays: its negative errno in w->failed, its sentence in w->error. */
+static int writer_fail(struct store_writer *w, int rc, const char *fmt, ...) ERR_PRINTF(3, 4);
+static int writer_fail(struct store_writer *w, int rc, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (!w->failed) {
-		snprintf(w->error, sizeof(w->error), fmt, w->st->dir, w->tmp_name, detail);
-		w->failed = true;
+		va_start(ap, fmt);
+		vsnprintf(w->error, sizeof(w->error), fmt, ap);
+		va_end(ap);
+		w->failed = rc;
 	}
-	return rc;
+	return w->failed;
 }
 
 static void writer_free(struct store_writer *w)
@@ -923,12 +950,14 @@ static int deflate_out(struct store_writer *w, int flush)
 		size_t have = sizeof(w->out) - w->z.avail_out;
 
 		if (zrc == Z_STREAM_ERROR || (zrc == Z_BUF_ERROR && have == 0 && flush == Z_FINISH))
-			return writer_fail(w, -EIO, "store: compress %s/%s: %s", "zlib error");
+			return writer_fail(w, -EIO, "store: compress %s/%s: zlib error", w->st->dir,
+					   w->tmp_name);
 		if (have > 0) {
 			int rc = write_all(w->fd, w->out, have);
 
 			if (rc < 0)
-				return writer_fail(w, rc, "store: write %s/%s: %s", strerror(-rc));
+				return writer_fail(w, rc, "store: write %s/%s: %s", w->st->dir, w->tmp_name,
+						   strerror(-rc));
 			w->size_bytes += have;
 		}
 	} while (w->z.avail_out == 0 || (flush == Z_FINISH && zrc != Z_STREAM_END));
@@ -938,12 +967,13 @@ static int deflate_out(struct store_writer *w, int flush)
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 {
 	if (w->failed)
-		return -1;
+		return w->failed;
 	if (snap_verify_feed(w->verify, buf, len) < 0) {
 		char reason[200];
 
 		snap_verify_finish(w->verify, NULL, reason, sizeof(reason));
-		return writer_fail(w, -1, "store: %s/%s: not a valid heap snapshot: %s", reason);
+		return writer_fail(w, -EINVAL, "store: %s/%s: not a valid heap snapshot: %s", w->st->dir,
+				   w->tmp_name, reason);
 	}
 	w->raw_bytes += len;
 	/* avail_in is 32-bit: feed huge buffers in slices */
@@ -953,19 +983,18 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 		w->z.next_in = (Bytef *)buf;
 		w->z.avail_in = slice;
 		if (deflate_out(w, Z_NO_FLUSH) < 0)
-			return -1;
+			return w->failed;
 		buf = (const char *)buf + slice;
 		len -= slice;
 	}
 	if (w->raw_bytes >= w->next_free_check) {
 		char err[200];
+		int rc;
 
 		w->next_free_check = w->raw_bytes + FREE_CHECK_EVERY;
-		if (free_space_ok(w->st, err, sizeof(err)) < 0) {
-			snprintf(w->error, sizeof(w->error), "%s", err);
-			w->failed = true;
-			return -1;
-		}
+		rc = free_space_ok(w->st, err, sizeof(err));
+		if (rc < 0)
+			return writer_fail(w, rc, "%s", err);
 	}
 	return 0;
 }
@@ -999,7 +1028,7 @@ static int finish_blob(struct store_writer *w, char *err, size_t errlen)
 	w->z.avail_in = 0;
 	if (deflate_out(w, Z_FINISH) < 0) {
 		snprintf(err, errlen, "%s", w->error);
-		return -1;
+		return w->failed;
 	}
 	rc = fsync(w->fd) < 0 ? -errno : 0;
 	if (close(w->fd) < 0 && rc == 0)
@@ -1010,7 +1039,7 @@ static int finish_blob(struct store_writer *w, char *err, size_t errlen)
 		rc = -errno;
 	if (rc < 0) {
 		snprintf(err, errlen, "store: write %s/%s: %s", w->st->dir, name, strerror(-rc));
-		return -1;
+		return rc;
 	}
 	w->tmp_name[0] = '\0';
 	fsync(w->st->dirfd);
@@ -1039,28 +1068,31 @@ int store_writer_commit(struct store_writer *w, struct snapshot_meta *meta, char
 	struct snap_verify_info info;
 	char reason[200], gz[NAME_MAX + 1];
 	struct store *st = w->st;
+	int rc = w->failed;
 
-	if (w->failed) {
+	if (rc < 0) {
 		snprintf(err, errlen, "%s", w->error);
 		store_writer_abort(w);
-		return -1;
+		return rc;
 	}
 	if (snap_verify_finish(w->verify, &info, reason, sizeof(reason)) < 0) {
 		snprintf(err, errlen, "store: snapshot %s rejected: %s", w->id, reason);
 		store_writer_abort(w);
-		return -1;
+		return -EINVAL;
 	}
-	if (finish_blob(w, err, errlen) < 0) {
+	rc = finish_blob(w, err, errlen);
+	if (rc < 0) {
 		store_writer_abort(w);
-		return -1;
+		return rc;
 	}
 	fill_meta(w, meta, &info);
 	snprintf(gz, sizeof(gz), "%s" GZ_SUFFIX, w->id);
-	if (write_meta(st, meta, err, errlen) < 0) {
+	rc = write_meta(st, meta, err, errlen);
+	if (rc < 0) {
 		unlinkat(st->dirfd, gz, 0);
 		fsync(st->dirfd);
 		writer_free(w);
-		return -1;
+		return rc;
 	}
 	writer_free(w);
 	enforce_quota(st, meta->id);

@@ -7,6 +7,9 @@
 #ifndef HS_STORE_H
 #define HS_STORE_H
 
+/* Errors (err.h): negative errno; where a sentence travels, err/errlen, or for a
+ * writer store_writer_error. */
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,10 +71,13 @@ void store_set_quota(struct store *st, uint64_t max_total_bytes, unsigned max_co
  * compresses (level) and verifies everything written, and checks min_free_bytes
  * as it goes (before starting and every 4 MB of input). Returns NULL with err set.
  * ID = UTC start time, meta->pid, 16 random bits: "20261127T081502Z-12345-a1b2"
- * (sorts by time). meta->started_at_ms is set to now if 0. */
+ * (sorts by time). meta->started_at_ms is set to now if 0. The one pointer-returning
+ * call: NULL on failure, the reason in err. */
 struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *meta, int level,
 					 char *err, size_t errlen);
-/* Append raw snapshot bytes. 0, or -1 with the writer's error (disk full, malformed). */
+/* Append raw snapshot bytes. 0, or a negative errno (-ENOSPC disk full, -EINVAL not a
+ * heap snapshot, -EIO) whose sentence is store_writer_error; later calls return the
+ * same first failure. */
 int store_writer_write(struct store_writer *w, const void *buf, size_t len);
 /* The writer's error, "" while there is none. */
 const char *store_writer_error(const struct store_writer *w);
@@ -79,7 +85,7 @@ uint64_t store_writer_raw_bytes(const struct store_writer *w);
 /* Finish: verify complete, fsync, rename, write ID.json. Fills raw/size/counts in
  * meta (and ended_at_ms = now, capture_ms = ended - triggered, or - started, when
  * they are 0). Then applies the quotas (evictions are logged at info level).
- * Frees w. 0, or -1 with err set (nothing is left behind). Call it even after a
+ * Frees w. 0, or a negative errno with err set (nothing is left behind). Call it even after a
  * failed write: it then frees w and reports the write's error. */
 int store_writer_commit(struct store_writer *w, struct snapshot_meta *meta, char *err, size_t errlen);
 /* Drop everything written. Frees w. Accepts NULL. */
@@ -115,6 +121,8 @@ void store_set_evict_hook(struct store *st, void (*fn)(const char *id, void *ctx
  * every field of struct snapshot_meta under its own name, "started_at" (ISO-8601
  * UTC), then the members of extra_json (which never replace those names). */
 char *store_meta_to_json(const struct snapshot_meta *m);
+/* ms since the epoch as UTC text: "2026-11-27T08:15:02Z" (iso) or "2026-11-27 08:15:02". */
+void store_time_utc(int64_t ms, bool iso, char *out, size_t outlen);
 /* The reverse (an ID.json's text, e.g. downloaded from a bucket). 0 or -EINVAL. */
 int store_meta_parse(const char *text, size_t len, struct snapshot_meta *m);
 

@@ -28,11 +28,12 @@ int exporter_read_secret(const char *key, const char *path, char *buf, size_t le
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n = -1;
-	int rc = -1;
+	int rc = -EINVAL;
 
 	if (fd < 0) {
-		snprintf(err, errlen, "%s %s: cannot open: %s", key, path, strerror(errno));
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "%s %s: cannot open: %s", key, path, strerror(-rc));
+		return rc;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s %s: not a regular file", key, path);
@@ -45,7 +46,8 @@ int exporter_read_secret(const char *key, const char *path, char *buf, size_t le
 	}
 	n = read(fd, buf, len - 1);
 	if (n < 0) {
-		snprintf(err, errlen, "%s %s: cannot read: %s", key, path, strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "%s %s: cannot read: %s", key, path, strerror(-rc));
 		goto cleanup;
 	}
 	buf[n] = '\0';
@@ -88,20 +90,20 @@ static void generator_url(const struct config *cfg, char *out, size_t len)
 static int read_am_auth(const struct config *cfg, char *secret, size_t len, struct http_auth *auth,
 			char *err, size_t errlen)
 {
+	int rc = 0;
+
 	*auth = (struct http_auth){ 0 };
 	if (cfg->am_bearer_token_file[0]) {
-		if (exporter_read_secret("[alertmanager] bearer_token_file", cfg->am_bearer_token_file,
-					 secret, len, err, errlen))
-			return -1;
-		auth->bearer = secret;
+		rc = exporter_read_secret("[alertmanager] bearer_token_file", cfg->am_bearer_token_file,
+					  secret, len, err, errlen);
+		auth->bearer = rc == 0 ? secret : NULL;
 	} else if (cfg->am_username[0]) {
-		if (exporter_read_secret("[alertmanager] password_file", cfg->am_password_file, secret, len,
-					 err, errlen))
-			return -1;
-		auth->username = cfg->am_username;
-		auth->password = secret;
+		rc = exporter_read_secret("[alertmanager] password_file", cfg->am_password_file, secret, len,
+					  err, errlen);
+		auth->username = rc == 0 ? cfg->am_username : NULL;
+		auth->password = rc == 0 ? secret : NULL;
 	}
-	return 0;
+	return rc;
 }
 
 static int start_am(struct exporter *e, const struct config *cfg, struct alerter *al, char *err,
@@ -109,14 +111,15 @@ static int start_am(struct exporter *e, const struct config *cfg, struct alerter
 {
 	char secret[SECRET_MAX], gen[300];
 	struct http_auth auth;
+	int rc = read_am_auth(cfg, secret, sizeof(secret), &auth, err, errlen);
 
-	if (read_am_auth(cfg, secret, sizeof(secret), &auth, err, errlen))
-		return -1;
+	if (rc < 0)
+		return rc;
 	generator_url(cfg, gen, sizeof(gen));
 	e->am = am_sink_new(e->sender, cfg->am_urls, &auth, cfg->am_resend_s, gen, err, errlen);
 	explicit_bzero(secret, sizeof(secret));
 	if (!e->am)
-		return -1;
+		return -EINVAL;  /* the reason is in err */
 	struct alert_sink sink = am_sink_ops(e->am);
 	sender_set_tick(e->sender, am_sink_tick, e->am);
 	return alerter_add_sink(al, &sink);

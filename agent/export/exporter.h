@@ -24,7 +24,7 @@ struct exporter *exporter_start(const struct config *cfg, struct alerter *al, st
  * events can come. */
 void exporter_free(struct exporter *e);
 
-/* Read a secret (trailing newline dropped, at most len - 1 bytes): 0, or -1 with err
+/* Read a secret (trailing newline dropped, at most len - 1 bytes): 0, or a negative errno with err
  * naming the file; a file group/other can read or write is refused. */
 int exporter_read_secret(const char *key, const char *path, char *buf, size_t len, char *err,
 			 size_t errlen);

@@ -2,6 +2,7 @@
 #include "export/http_post.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,7 @@ int http_post_json(struct http_client *c, const char *url, const struct http_aut
 
 	if (!hdrs) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	c->errbuf[0] = '\0';
 	c->reply_len = 0;
@@ -112,7 +113,7 @@ int http_post_json(struct http_client *c, const char *url, const struct http_aut
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && c->reply_len > REPLY_MAX)) {
 		snprintf(err, errlen, "%s%s%s", curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
-		return -1;
+		return -EIO;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	return (int)status;

@@ -26,7 +26,7 @@ void http_client_free(struct http_client *c);
 void http_url_origin(const char *url, char *out, size_t len);
 
 /* POST body (Content-Type: application/json) to url. Returns the HTTP status
- * (100..599), or -1 with err ("Couldn't connect to server: ..."); the response body
+ * (100..599), or a negative errno with err (-EIO: "Couldn't connect to server: ..."); the response body
  * is read and discarded (at most 64 KiB). */
 int http_post_json(struct http_client *c, const char *url, const struct http_auth *auth,
 		   const char *body, size_t len, char *err, size_t errlen);

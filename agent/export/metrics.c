@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "trigger.h"
+#include "labels.h"
 
 #ifndef HS_VERSION
 #define HS_VERSION "unknown"
@@ -425,26 +426,6 @@ static bool takes_value(const char *w)
 	return false;
 }
 
-static void app_from_script(const char *s, char *out, size_t outlen)
-{
-	const char *nm = strstr(s, "node_modules/");
-	const char *last = NULL;
-
-	for (; nm; nm = strstr(nm + 1, "node_modules/"))
-		last = nm;
-	if (last) {
-		const char *name = last + strlen("node_modules/");
-		const char *end = strchr(name, '/');
-		if (*name == '@' && end)
-			end = strchr(end + 1, '/');
-		size_t n = end ? (size_t)(end - name) : strlen(name);
-		snprintf(out, outlen, "%.*s", (int)n, name);
-		return;
-	}
-	const char *base = strrchr(s, '/');
-	snprintf(out, outlen, "%s", base ? base + 1 : s);
-}
-
 void metrics_app_name(const char *cmdline, char *out, size_t outlen)
 {
 	char buf[4096], *save = NULL;
@@ -468,26 +449,15 @@ void metrics_app_name(const char *cmdline, char *out, size_t outlen)
 			skip_next = takes_value(w);
 			continue;
 		}
-		app_from_script(w, out, outlen);
+		labels_app_name(w, true, out, outlen);
 		return;
 	}
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 void metrics_container_id(const char *cgroup, char *out, size_t outlen)
 {
-	size_t run = 0;
+	char id[80];
 
-	out[0] = '\0';
-	for (const char *p = cgroup; *p; p++) {
-		run = is_hex(*p) ? run + 1 : 0;
-		if (run == 64 && !is_hex(p[1])) {
-			snprintf(out, outlen, "%.12s", p - 63);
-			return;
-		}
-	}
+	labels_container_id(cgroup, id, sizeof(id));
+	snprintf(out, outlen, "%.12s", id);
 }

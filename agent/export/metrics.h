@@ -54,11 +54,12 @@ bool metrics_ready(struct metrics *m);
 /* Prometheus text format 0.0.4 (malloc'ed, NUL-terminated). 0, or -ENOMEM. */
 int metrics_render(struct metrics *m, char **out, size_t *len);
 
-/* "app" label from a command line (argv joined with spaces): the package name when
- * the script lies under node_modules/NAME/ (or @scope/NAME), else the script's file
- * name; "[eval]" for -e/-p; "node" when there is no script (a REPL). */
+/* "app" label from a command line (argv joined with spaces): the script's name by
+ * labels_app_name(script, true): the package name when the script lies under
+ * node_modules/NAME/ (or @scope/NAME), else its file name; "[eval]" for -e/-p; "node"
+ * when there is no script (a REPL). */
 void metrics_app_name(const char *cmdline, char *out, size_t outlen);
-/* Container id (first 12 of a 64-hex path component) from a cgroup path, "" when none. */
+/* Container id (the first 12 of labels_container_id's) from a cgroup path, "" when none. */
 void metrics_container_id(const char *cgroup, char *out, size_t outlen);
 
 #endif

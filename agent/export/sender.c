@@ -218,18 +218,10 @@ static long earliest(struct sender *s)
 
 static void wait_until(struct sender *s, int64_t at_ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t d = at_ms - mono_ms();
 	if (d <= 0)
 		return;
-	ts.tv_sec += d / 1000;
-	ts.tv_nsec += (d % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	struct timespec ts = mono_after_ms(d);
 	pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 }
 

@@ -77,7 +77,7 @@ static int name_table_rehash(struct hs_name_table *t)
 	size_t cap = t->slots_cap * 2;
 	uint32_t *slots = calloc(cap, sizeof(*slots));
 	if (!slots)
-		return -1;
+		return -ENOMEM;
 	for (size_t i = 0; i < t->count; i++) {
 		size_t at = hash_name(t->names[i]) & (cap - 1);
 		while (slots[at])
@@ -103,17 +103,17 @@ long hs_name_table_intern(struct hs_name_table *t, const char *name)
 		size_t cap = t->names_cap ? t->names_cap * 2 : 256;
 		char **names = realloc(t->names, cap * sizeof(*names));
 		if (!names)
-			return -1;
+			return -ENOMEM;
 		t->names = names;
 		t->names_cap = cap;
 	}
 	char *copy = strdup(name);
 	if (!copy)
-		return -1;
+		return -ENOMEM;
 	t->names[t->count] = copy;
 	t->slots[at] = (uint32_t)++t->count;
 	if (t->count * 2 > t->slots_cap && name_table_rehash(t) < 0)
-		return -1;
+		return -ENOMEM;
 	return (long)t->count - 1;
 }
 
@@ -221,12 +221,12 @@ static long class_index(struct diff_acc *acc, const struct hs_snapshot *s, uint3
 	char buf[80];
 	long idx = hs_name_table_intern(acc->names, hs_class_key_name(s, key, buf, sizeof(buf)));
 	if (idx < 0)
-		return -1;
+		return -ENOMEM;
 	if ((size_t)idx >= acc->stats_cap) {
 		size_t cap = acc->stats_cap ? acc->stats_cap * 2 : 256;
 		struct hs_class_diff *st = realloc(acc->stats, cap * sizeof(*st));
 		if (!st)
-			return -1;
+			return -ENOMEM;
 		memset(st + acc->stats_cap, 0, (cap - acc->stats_cap) * sizeof(*st));
 		acc->stats = st;
 		acc->stats_cap = cap;
@@ -241,14 +241,14 @@ static int accumulate(struct diff_acc *acc, const struct hs_snapshot *s, const u
 {
 	uint32_t *map = calloc(hs_class_key_count(s), sizeof(*map));
 	if (!map)
-		return -1;
+		return -ENOMEM;
 	for (uint32_t v = 0; v < s->node_count; v++) {
 		if (!marked[v] || !hs_node_counted(s, v))
 			continue;
 		long idx = class_index(acc, s, map, hs_class_key(s, v));
 		if (idx < 0) {
 			free(map);
-			return -1;
+			return -ENOMEM;
 		}
 		struct hs_class_diff *c = &acc->stats[idx];
 		if (deleted) {
@@ -276,7 +276,7 @@ static int finish_diff(struct diff_acc *acc, struct hs_diff *out)
 	size_t n = hs_name_table_count(acc->names);
 	out->classes = calloc(n ? n : 1, sizeof(*out->classes));
 	if (!out->classes)
-		return -1;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct hs_class_diff *c = &acc->stats[i], *o = &out->classes[out->count];
 		if (!c->new_count && !c->deleted_count)
@@ -285,7 +285,7 @@ static int finish_diff(struct diff_acc *acc, struct hs_diff *out)
 		o->delta_count = (int64_t)c->new_count - (int64_t)c->deleted_count;
 		o->delta_bytes = (int64_t)c->alloc_bytes - (int64_t)c->freed_bytes;
 		if (!(o->name = strdup(hs_name_table_name(acc->names, i))))
-			return -1;
+			return -ENOMEM;
 		out->count++;
 	}
 	qsort(out->classes, out->count, sizeof(*out->classes), cmp_class_diff);

@@ -46,7 +46,7 @@ struct hs_diff {
 	size_t count;                    /* classes with at least one new or deleted node */
 };
 
-/* 0, or -1 with err set. */
+/* 0, or a negative errno (-ENOMEM) with err set. */
 int hs_diff_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 		    struct hs_diff *out, char *err, size_t errlen);
 void hs_diff_free(struct hs_diff *d);
@@ -65,7 +65,7 @@ void hs_diff_print(FILE *f, const struct hs_diff *d, size_t top);
 /* ---- a name -> index table, shared by diff, summary and report ---- */
 struct hs_name_table;
 struct hs_name_table *hs_name_table_new(void);
-/* Index of name, added if absent (copied). -1 on out of memory. */
+/* Index of name, added if absent (copied). -ENOMEM on out of memory. */
 long hs_name_table_intern(struct hs_name_table *t, const char *name);
 const char *hs_name_table_name(const struct hs_name_table *t, size_t index);
 size_t hs_name_table_count(const struct hs_name_table *t);

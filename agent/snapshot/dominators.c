@@ -6,6 +6,7 @@
  * as fast in practice. Explicit stacks for the DFS and the path compression, so a
  * deep object chain cannot overflow the C stack. Vertices are numbered 1..N in
  * DFS order; 0 means "none". */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,7 @@ static int build_predecessors(const struct hs_snapshot *s, struct lt *t)
 		t->pred_first[v + 1] += t->pred_first[v] + t->virtual_child[v];
 	t->pred = malloc(((size_t)t->pred_first[n] + 1) * 4);
 	if (!t->pred)
-		return -1;
+		return -ENOMEM;
 	/* fill using stack as per-node cursor */
 	memcpy(t->stack, t->pred_first, (size_t)n * 4);
 	for (uint32_t u = 0; u < n; u++)
@@ -197,7 +198,7 @@ static int build_result(const struct hs_snapshot *s, const struct lt *t, struct 
 	d->child_first = calloc((size_t)n + 1, 4);
 	d->child = malloc((size_t)n * 4);
 	if (!d->idom || !d->retained || !d->child_first || !d->child)
-		return -1;
+		return -ENOMEM;
 	for (uint32_t v = 0; v < n; v++) {
 		d->idom[v] = t->vertex[t->idom[t->dfn[v]]];
 		d->retained[v] = s->node_self_size[v];
@@ -251,7 +252,7 @@ fail:
 	lt_free(&t);
 	hs_dominators_free(d);
 	snprintf(err, errlen, s->node_count ? "out of memory computing dominators" : "empty snapshot");
-	return -1;
+	return s->node_count ? -ENOMEM : -EINVAL;
 }
 
 void hs_dominators_free(struct hs_dominators *d)

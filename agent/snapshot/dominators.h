@@ -29,7 +29,7 @@ static inline bool hs_edge_is_essential(const struct hs_snapshot *s, uint32_t fr
 	return t != s->e_weak && (t != s->e_shortcut || from == 0);
 }
 
-/* 0, or -1 with err set (out of memory). */
+/* 0, or -ENOMEM (-EINVAL: empty snapshot) with err set. */
 int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **out,
 			  char *err, size_t errlen);
 void hs_dominators_free(struct hs_dominators *d);

@@ -51,7 +51,7 @@ struct parser {
 	/* state */
 	const char *section;          /* where we are, for error messages */
 	char section_buf[32];
-	bool failed;
+	int failed;                   /* 0, or the first failure: -EINVAL (malformed, truncated), -ENOMEM */
 	char *err;
 	size_t errlen;
 	struct buf tmp;               /* scratch for keys and meta strings */
@@ -76,29 +76,53 @@ static uint64_t input_offset(const struct parser *ps)
 	return ps->consumed + (uint64_t)(ps->p - ps->buf_start);
 }
 
+/* The first failure stays (its errno in ps->failed, its sentence in ps->err); every
+ * later one returns it. */
+static int fail_str(struct parser *ps, int rc, const char *what)
+{
+	if (ps->failed)
+		return ps->failed;
+	ps->failed = rc;
+	snprintf(ps->err, ps->errlen, "malformed snapshot (inside %s, byte %llu): %s",
+		 ps->section, (unsigned long long)input_offset(ps), what);
+	return rc;
+}
+
 static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct parser *ps, const char *fmt, ...)
 {
-	if (ps->failed)
-		return -1;
-	ps->failed = true;
 	char what[160];
 	va_list ap;
+
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, ps->errlen, "malformed snapshot (inside %s, byte %llu): %s",
-		 ps->section, (unsigned long long)input_offset(ps), what);
-	return -1;
+	return fail_str(ps, -EINVAL, what);
+}
+
+/* Out of memory (growing an array to `entries`, when not 0). */
+static int fail_oom(struct parser *ps, size_t entries)
+{
+	char what[64] = "out of memory";
+
+	if (entries)
+		snprintf(what, sizeof(what), "out of memory (%zu entries)", entries);
+	return fail_str(ps, -ENOMEM, what);
 }
 
 static int fail_eof(struct parser *ps)
 {
 	if (ps->failed)
-		return -1;
-	ps->failed = true;
+		return ps->failed;
+	ps->failed = -EINVAL;
 	snprintf(ps->err, ps->errlen, "truncated snapshot (inside %s)", ps->section);
-	return -1;
+	return ps->failed;
+}
+
+/* What a step that failed returns: the recorded failure (-EINVAL if none was recorded). */
+static int failed(const struct parser *ps)
+{
+	return ps->failed ? ps->failed : -EINVAL;
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -144,7 +168,7 @@ static inline bool is_ws(uint8_t c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* Next non-blank byte without consuming it, or -1 at EOF (error set). */
+/* Next non-blank byte without consuming it, or a negative errno at EOF (error set). */
 static int peek(struct parser *ps)
 {
 	for (;;) {
@@ -154,7 +178,7 @@ static int peek(struct parser *ps)
 			return *ps->p;
 		if (!ensure(ps, 1)) {
 			fail_eof(ps);
-			return -1;
+			return failed(ps);
 		}
 	}
 }
@@ -163,7 +187,7 @@ static int expect(struct parser *ps, char c)
 {
 	int got = peek(ps);
 	if (got < 0)
-		return -1;
+		return failed(ps);
 	if (got != c)
 		return fail(ps, "expected '%c', found '%c'", c, got >= 0x20 && got < 0x7f ? got : '?');
 	ps->p++;
@@ -176,7 +200,7 @@ static int next_or_close(struct parser *ps, char close)
 {
 	int c = peek(ps);
 	if (c < 0)
-		return -1;
+		return failed(ps);
 	ps->p++;
 	if (c == ',')
 		return 1;
@@ -189,10 +213,10 @@ static int next_or_close(struct parser *ps, char close)
 static int open_array(struct parser *ps)
 {
 	if (expect(ps, '[') < 0)
-		return -1;
+		return failed(ps);
 	int c = peek(ps);
 	if (c < 0)
-		return -1;
+		return failed(ps);
 	if (c == ']') {
 		ps->p++;
 		return 0;
@@ -203,7 +227,7 @@ static int open_array(struct parser *ps)
 static int read_uint(struct parser *ps, uint64_t *out)
 {
 	if (peek(ps) < 0)
-		return -1;
+		return failed(ps);
 	ensure(ps, 24);
 	const uint8_t *q = ps->p, *end = ps->end;
 	uint64_t v = 0;
@@ -254,7 +278,7 @@ static inline int next_uint(struct parser *ps, uint64_t *v)
 	if (fast_value(&ps->p, ps->end, v, &last))
 		return last ? 0 : 1;
 	if (read_uint(ps, v) < 0)
-		return -1;
+		return failed(ps);
 	return next_or_close(ps, ']');
 }
 
@@ -269,7 +293,7 @@ static int buf_reserve(struct parser *ps, struct buf *b, size_t more)
 		cap *= 2;
 	char *d = realloc(b->d, cap);
 	if (!d)
-		return fail(ps, "out of memory");
+		return fail_oom(ps, 0);
 	b->d = d;
 	b->cap = cap;
 	return 0;
@@ -280,7 +304,7 @@ static int buf_append(struct parser *ps, struct buf *b, const void *src, size_t 
 	if (n == 0)
 		return 0;
 	if (buf_reserve(ps, b, n) < 0)
-		return -1;
+		return failed(ps);
 	memcpy(b->d + b->len, src, n);
 	b->len += n;
 	return 0;
@@ -337,14 +361,14 @@ static int read_unicode_escape(struct parser *ps, struct buf *b)
 {
 	uint32_t cp;
 	if (read_hex4(ps, &cp) < 0)
-		return -1;
+		return failed(ps);
 	if (cp >= 0xd800 && cp < 0xdc00) {
 		if (ensure(ps, 6) && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
 			const uint8_t *save = ps->p;
 			uint32_t lo;
 			ps->p += 2;
 			if (read_hex4(ps, &lo) < 0)
-				return -1;
+				return failed(ps);
 			if (lo >= 0xdc00 && lo < 0xe000)
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			else {
@@ -385,7 +409,7 @@ static int read_escape(struct parser *ps, struct buf *b)
 static int read_string(struct parser *ps, struct buf *b)
 {
 	if (expect(ps, '"') < 0)
-		return -1;
+		return failed(ps);
 	for (;;) {
 		if (!ensure(ps, 1))
 			return fail_eof(ps);
@@ -393,7 +417,7 @@ static int read_string(struct parser *ps, struct buf *b)
 		while (q < ps->end && *q != '"' && *q != '\\')
 			q++;
 		if (buf_append(ps, b, ps->p, (size_t)(q - ps->p)) < 0)
-			return -1;
+			return failed(ps);
 		ps->p = q;
 		if (q == ps->end)
 			continue;
@@ -401,7 +425,7 @@ static int read_string(struct parser *ps, struct buf *b)
 		if (*q == '"')
 			return buf_append(ps, b, "", 1);
 		if (read_escape(ps, b) < 0)
-			return -1;
+			return failed(ps);
 	}
 }
 
@@ -409,7 +433,7 @@ static int read_key(struct parser *ps)
 {
 	ps->tmp.len = 0;
 	if (read_string(ps, &ps->tmp) < 0 || expect(ps, ':') < 0)
-		return -1;
+		return failed(ps);
 	return 0;
 }
 
@@ -420,7 +444,7 @@ static int skip_value(struct parser *ps)
 	do {
 		int c = peek(ps);
 		if (c < 0)
-			return -1;
+			return failed(ps);
 		if (c == '"') {
 			ps->p++;
 			for (;;) {
@@ -486,10 +510,10 @@ static int str_list_push(struct parser *ps, struct str_list *l, const char *s)
 		return fail(ps, "too many names in a meta list");
 	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
 	if (!v)
-		return fail(ps, "out of memory");
+		return fail_oom(ps, 0);
 	l->v = v;
 	if (!(v[l->n] = strdup(s)))
-		return fail(ps, "out of memory");
+		return fail_oom(ps, 0);
 	l->n++;
 	return 0;
 }
@@ -501,7 +525,7 @@ static int read_string_list(struct parser *ps, struct str_list *l)
 	while (more > 0) {
 		ps->tmp.len = 0;
 		if (read_string(ps, &ps->tmp) < 0 || str_list_push(ps, l, ps->tmp.d) < 0)
-			return -1;
+			return failed(ps);
 		more = next_or_close(ps, ']');
 	}
 	return more;
@@ -520,10 +544,10 @@ static int read_type_lists(struct parser *ps, struct str_list *lists, unsigned *
 			return fail(ps, "too many fields");
 		int c = peek(ps);
 		if (c < 0)
-			return -1;
+			return failed(ps);
 		int rc = c == '[' ? read_string_list(ps, &lists[*n]) : skip_value(ps);
 		if (rc < 0)
-			return -1;
+			return failed(ps);
 		(*n)++;
 		more = next_or_close(ps, ']');
 	}
@@ -535,7 +559,7 @@ static int read_type_lists(struct parser *ps, struct str_list *lists, unsigned *
 static int read_object(struct parser *ps, int (*read_value)(struct parser *ps))
 {
 	if (expect(ps, '{') < 0)
-		return -1;
+		return failed(ps);
 	if (peek(ps) == '}') {
 		ps->p++;
 		return 0;
@@ -543,7 +567,7 @@ static int read_object(struct parser *ps, int (*read_value)(struct parser *ps))
 	int keys = 0, more = 1;
 	while (more > 0) {
 		if (read_key(ps) < 0 || read_value(ps) < 0)
-			return -1;
+			return failed(ps);
 		keys++;
 		more = next_or_close(ps, '}');
 	}
@@ -595,7 +619,7 @@ static int read_snapshot_value(struct parser *ps)
 static int parse_snapshot_header(struct parser *ps)
 {
 	ps->section = "snapshot";
-	return read_object(ps, read_snapshot_value) < 0 ? -1 : 0;
+	return read_object(ps, read_snapshot_value) < 0 ? failed(ps) : 0;
 }
 
 static int field_index(const struct str_list *l, const char *name)
@@ -603,7 +627,7 @@ static int field_index(const struct str_list *l, const char *name)
 	for (unsigned i = 0; i < l->n; i++)
 		if (strcmp(l->v[i], name) == 0)
 			return (int)i;
-	return -1;
+	return -ENOENT;
 }
 
 /* Move the type names out of meta into the snapshot and map each field to its role. */
@@ -660,7 +684,7 @@ static int grow(struct parser *ps, void **arr, size_t elem, size_t cap)
 {
 	void *p = realloc(*arr, cap * elem);
 	if (!p)
-		return fail(ps, "out of memory (%zu entries)", cap);
+		return fail_oom(ps, cap);
 	*arr = p;
 	return 0;
 }
@@ -682,7 +706,7 @@ static int grow_nodes(struct parser *ps, size_t need)
 	    grow(ps, (void **)&s->node_id, 4, cap) < 0 ||
 	    grow(ps, (void **)&s->node_self_size, 8, cap) < 0 ||
 	    grow(ps, (void **)&s->first_edge, 4, cap + 1) < 0)
-		return -1;
+		return failed(ps);
 	ps->node_cap = cap;
 	return 0;
 }
@@ -728,23 +752,23 @@ static int parse_nodes(struct parser *ps)
 	if (ps->have_nodes)
 		return fail(ps, "second nodes array");
 	if (resolve_fields(ps, roles, edge_roles) < 0)
-		return -1;
+		return failed(ps);
 	unsigned nf = ps->node_fields.n, field = 0;
 	uint32_t n = 0;
 	int more = open_array(ps);
 	while (more > 0) {
 		uint64_t v;
 		if (field == 0 && grow_nodes(ps, (size_t)n + 1) < 0)
-			return -1;
+			return failed(ps);
 		if ((more = next_uint(ps, &v)) < 0 || store_node_value(ps, roles[field], n, v) < 0)
-			return -1;
+			return failed(ps);
 		if (++field == nf) {
 			field = 0;
 			n++;
 		}
 	}
 	if (more < 0)
-		return -1;
+		return failed(ps);
 	if (field != 0)
 		return fail(ps, "nodes array length is not a multiple of %u", nf);
 	if (ps->declared_nodes_set && n != ps->declared_nodes)
@@ -782,7 +806,7 @@ static int grow_edges(struct parser *ps, size_t need)
 	if (grow(ps, (void **)&s->edge_type, 1, cap) < 0 ||
 	    (names && grow(ps, (void **)&s->edge_name, 4, cap) < 0) ||
 	    grow(ps, (void **)&s->edge_to, 4, cap) < 0)
-		return -1;
+		return failed(ps);
 	ps->edge_cap = cap;
 	return 0;
 }
@@ -824,7 +848,7 @@ static int parse_edges(struct parser *ps)
 	if (ps->have_edges)
 		return fail(ps, "second edges array");
 	if (resolve_fields(ps, node_roles, roles) < 0)
-		return -1;
+		return failed(ps);
 	unsigned ef = ps->edge_fields.n, field = 0;
 	uint32_t e = 0, total = s->first_edge[s->node_count];
 	bool keep = !(ps->flags & HS_PARSE_SKIP_EDGES);
@@ -835,18 +859,18 @@ static int parse_edges(struct parser *ps)
 			if (e >= total)
 				return fail(ps, "more edges than the nodes' edge counts");
 			if (grow_edges(ps, keep ? (size_t)e + 1 : 1) < 0)
-				return -1;
+				return failed(ps);
 		}
 		if ((more = next_uint(ps, &v)) < 0 ||
 		    store_edge_value(ps, roles[field], keep ? e : 0, v) < 0)
-			return -1;
+			return failed(ps);
 		if (++field == ef) {
 			field = 0;
 			e++;
 		}
 	}
 	if (more < 0)
-		return -1;
+		return failed(ps);
 	if (field != 0 || e != total)
 		return fail(ps, "%u edges, the nodes' edge counts say %u", e, total);
 	if (ps->declared_edges_set && e != ps->declared_edges)
@@ -878,17 +902,17 @@ static int parse_strings(struct parser *ps)
 			if (cap > UINT32_MAX)
 				return fail(ps, "too many strings");
 			if (grow(ps, (void **)&s->string_off, 8, cap) < 0)
-				return -1;
+				return failed(ps);
 			ps->string_cap = cap;
 		}
 		s->string_off[s->string_count] = ps->strings.len;
 		if (read_string(ps, &ps->strings) < 0)
-			return -1;
+			return failed(ps);
 		s->string_count++;
 		more = next_or_close(ps, ']');
 	}
 	if (more < 0)
-		return -1;
+		return failed(ps);
 	s->string_data = ps->strings.d;
 	ps->strings.d = NULL;
 	ps->have_strings = true;
@@ -922,12 +946,12 @@ static int parse_top(struct parser *ps)
 {
 	ps->section = "top level";
 	if (expect(ps, '{') < 0)
-		return -1;
+		return failed(ps);
 	int more = peek(ps) == '}' ? 0 : 1;
 	while (more > 0) {
 		ps->section = "top level";
 		if (read_key(ps) < 0)
-			return -1;
+			return failed(ps);
 		int rc;
 		if (strcmp(ps->tmp.d, "snapshot") == 0)
 			rc = parse_snapshot_header(ps);
@@ -943,12 +967,12 @@ static int parse_top(struct parser *ps)
 			rc = skip_value(ps);
 		}
 		if (rc < 0)
-			return -1;
+			return failed(ps);
 		ps->section = "top level";
 		more = next_or_close(ps, '}');
 	}
 	if (more < 0)
-		return -1;
+		return failed(ps);
 	if (!ps->have_nodes || !ps->have_edges || !ps->have_strings) {
 		ps->section = !ps->have_nodes ? "nodes" : !ps->have_edges ? "edges" : "strings";
 		return fail(ps, "the snapshot has no %s array", ps->section);
@@ -977,7 +1001,7 @@ static int run_parser(struct parser *ps, struct hs_snapshot **out)
 	if (!ps->s) {
 		snprintf(ps->err, ps->errlen, "out of memory");
 		parser_release(ps);
-		return -1;
+		return -ENOMEM;
 	}
 	int rc = parse_top(ps);
 	ps->s->input_bytes = input_offset(ps);
@@ -1006,8 +1030,10 @@ int hs_snapshot_load(const char *path, unsigned flags, struct hs_snapshot **out,
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -1;
+		int rc = -errno;
+
+		snprintf(err, errlen, "%s", strerror(-rc));
+		return rc;
 	}
 	ps.gz = gzdopen(fd, "rb");
 	ps.chunk = malloc(READ_CHUNK);
@@ -1018,7 +1044,7 @@ int hs_snapshot_load(const char *path, unsigned flags, struct hs_snapshot **out,
 			close(fd);
 		free(ps.chunk);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	gzbuffer(ps.gz, 256 * 1024);
 	ps.p = ps.end = ps.buf_start = ps.chunk;

@@ -44,7 +44,8 @@ struct hs_snapshot {
 #define HS_PARSE_SKIP_EDGES 1u       /* validate the edges but keep none (edge_* stay NULL) */
 #define HS_PARSE_SKIP_EDGE_NAMES 2u  /* keep edge types and targets, not names (edge_name NULL) */
 
-/* Load a file: plain JSON or gzip (recognised by its magic). 0, or -1 with err set
+/* Load a file: plain JSON or gzip (recognised by its magic). 0, or a negative errno
+ * (-EINVAL malformed or truncated, -ENOMEM, the open's errno) with err set
  * to a complete message such as "truncated snapshot (inside edges)". */
 int hs_snapshot_load(const char *path, unsigned flags, struct hs_snapshot **out,
 		     char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /* Summary view and the automatic leak report (see report.h). Both sum retained
  * sizes per class over a walk of the dominator tree that skips instances already
  * covered by a dominating instance of the same class. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ static int walk_taken(const struct hs_snapshot *s, const struct hs_dominators *d
 		free(stack);
 		free(cursor);
 		free(slot);
-		return -1;
+		return -ENOMEM;
 	}
 	stack[sp] = 0;
 	cursor[sp] = dom->child_first[0];
@@ -113,7 +114,7 @@ static int collect_summary(const struct hs_snapshot *s, const uint64_t *count, c
 	out->classes = calloc(keys ? keys : 1, sizeof(*out->classes));
 	if (!names || !out->classes) {
 		hs_name_table_free(names);
-		return -1;
+		return -ENOMEM;
 	}
 	for (uint32_t k = 0; k < keys; k++) {
 		if (!count[k])
@@ -122,13 +123,13 @@ static int collect_summary(const struct hs_snapshot *s, const uint64_t *count, c
 		long idx = hs_name_table_intern(names, hs_class_key_name(s, k, buf, sizeof(buf)));
 		if (idx < 0) {
 			hs_name_table_free(names);
-			return -1;
+			return -ENOMEM;
 		}
 		struct hs_class_summary *c = &out->classes[idx];
 		if ((size_t)idx == out->count) {
 			if (!(c->name = strdup(hs_name_table_name(names, (size_t)idx)))) {
 				hs_name_table_free(names);
-				return -1;
+				return -ENOMEM;
 			}
 			out->count++;
 		}
@@ -487,7 +488,7 @@ static int append_path(const struct hs_snapshot *s, const uint32_t *edges, size_
 			json_t *first = path_element(s, node, (long)edges[i - 1]);
 			json_t *gap = path_gap(hs_class_key_name(s, key, cls, sizeof(cls)), run - 2);
 			if (!first || json_array_append_new(arr, first) < 0 || !gap || json_array_append_new(arr, gap) < 0)
-				return -1;
+				return -ENOMEM;
 			i -= run - 1; /* now at the run's last node */
 			node = s->edge_to[edges[i]];
 			emitted += 2;
@@ -495,7 +496,7 @@ static int append_path(const struct hs_snapshot *s, const uint32_t *edges, size_
 			size_t skip = i + 1 - (PATH_MAX_ELEMENTS - budget_head - 1);
 			json_t *gap = path_gap("", skip);
 			if (!gap || json_array_append_new(arr, gap) < 0)
-				return -1;
+				return -ENOMEM;
 			i -= skip;
 			node = s->edge_to[edges[i]];
 			emitted++;
@@ -503,7 +504,7 @@ static int append_path(const struct hs_snapshot *s, const uint32_t *edges, size_
 		}
 		json_t *o = path_element(s, node, i > 0 ? (long)edges[i - 1] : -1);
 		if (!o || json_array_append_new(arr, o) < 0)
-			return -1;
+			return -ENOMEM;
 		emitted++;
 	}
 	return 0;

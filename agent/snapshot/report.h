@@ -29,7 +29,7 @@ struct hs_summary {
 	size_t count;
 };
 
-/* Classes and counting rules as in diff.h. 0, or -1 with err set. */
+/* Classes and counting rules as in diff.h. 0, or a negative errno (-ENOMEM) with err set. */
 int hs_summary_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
 		       struct hs_summary *out, char *err, size_t errlen);
 void hs_summary_free(struct hs_summary *sum);

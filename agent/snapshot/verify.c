@@ -10,6 +10,7 @@
  * general per-byte machine. UTF-8 inside strings is not validated (V8 writes it). */
 #include "verify.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ static int fail(struct snap_verify *v, const char *what, unsigned char c)
 	snprintf(v->error, sizeof(v->error), "malformed JSON at byte %llu%s%s: %s %s",
 		 (unsigned long long)v->info.bytes, where ? " in " : "", where ? where : "", what, shown);
 	v->state = L_ERROR;
-	return -1;
+	return -EINVAL;
 }
 
 static int fail_msg(struct snap_verify *v, const char *msg)
@@ -119,7 +120,7 @@ static int fail_msg(struct snap_verify *v, const char *msg)
 	snprintf(v->error, sizeof(v->error), "malformed snapshot at byte %llu%s%s: %s",
 		 (unsigned long long)v->info.bytes, where ? " in " : "", where ? where : "", msg);
 	v->state = L_ERROR;
-	return -1;
+	return -EINVAL;
 }
 
 static bool is_ws(unsigned char c)
@@ -412,7 +413,7 @@ static int step(struct snap_verify *v, unsigned char c)
 		    v->state != L_NUM_EXP)
 			return fail(v, "unfinished number before", c);
 		if (value_done(v, V_NUMBER) < 0)
-			return -1;
+			return -EINVAL;
 		/* c still has to be read as what follows the number */
 	}
 	switch (v->state) {
@@ -465,7 +466,7 @@ static int step(struct snap_verify *v, unsigned char c)
 	case L_DONE:
 		return fail(v, "data after the end of the snapshot:", c);
 	default:
-		return -1;
+		return -EINVAL;
 	}
 }
 
@@ -530,7 +531,7 @@ int snap_verify_feed(struct snap_verify *v, const void *buf, size_t len)
 	size_t i = 0;
 
 	if (v->state == L_ERROR)
-		return -1;
+		return -EINVAL;
 	while (i < len) {
 		size_t k = 0;
 
@@ -546,7 +547,7 @@ int snap_verify_feed(struct snap_verify *v, const void *buf, size_t len)
 		if (i == len)
 			break;
 		if (step(v, p[i]) < 0)
-			return -1;
+			return -EINVAL;
 		v->info.bytes++;
 		i++;
 	}
@@ -564,7 +565,7 @@ static int truncated(struct snap_verify *v, char *err, size_t errlen)
 	else
 		snprintf(err, errlen, "truncated inside %s (after %llu bytes)",
 			 where ? where : "the top-level object", (unsigned long long)v->info.bytes);
-	return -1;
+	return -EINVAL;
 }
 
 /* An array of count records of fields numbers each must hold count x fields numbers. */
@@ -576,7 +577,7 @@ static int check_array_len(const char *array, const char *count_name, uint64_t l
 	snprintf(err, errlen, "%s has %llu numbers, expected %llu (%s %llu x %u fields)", array,
 		 (unsigned long long)len, (unsigned long long)(count * fields), count_name,
 		 (unsigned long long)count, fields);
-	return -1;
+	return -EINVAL;
 }
 
 static int check_counts(const struct snap_verify *v, char *err, size_t errlen)
@@ -586,19 +587,19 @@ static int check_counts(const struct snap_verify *v, char *err, size_t errlen)
 	if (!v->seen_node_fields || !v->seen_edge_fields || in->node_fields == 0 ||
 	    in->edge_fields == 0) {
 		snprintf(err, errlen, "not a heap snapshot: no snapshot.meta.node_fields/edge_fields");
-		return -1;
+		return -EINVAL;
 	}
 	if (!v->seen_node_count || !v->seen_edge_count) {
 		snprintf(err, errlen, "not a heap snapshot: no snapshot.node_count/edge_count");
-		return -1;
+		return -EINVAL;
 	}
 	if (!v->seen_nodes || !v->seen_edges) {
 		snprintf(err, errlen, "not a heap snapshot: no \"nodes\"/\"edges\" arrays");
-		return -1;
+		return -EINVAL;
 	}
 	if (check_array_len("nodes", "node_count", in->nodes_len, in->node_count, in->node_fields,
 			    err, errlen) < 0)
-		return -1;
+		return -EINVAL;
 	return check_array_len("edges", "edge_count", in->edges_len, in->edge_count, in->edge_fields,
 			       err, errlen);
 }
@@ -609,7 +610,7 @@ int snap_verify_finish(struct snap_verify *v, struct snap_verify_info *info, cha
 		*info = v->info;
 	if (v->state == L_ERROR) {
 		snprintf(err, errlen, "%s", v->error);
-		return -1;
+		return -EINVAL;
 	}
 	if (v->state != L_DONE)
 		return truncated(v, err, errlen);

@@ -20,9 +20,9 @@ struct snap_verify_info {
 
 struct snap_verify;
 struct snap_verify *snap_verify_new(void);
-/* 0, or -1 once the input is malformed (the error is kept for finish). */
+/* 0, or -EINVAL once the input is malformed (the error is kept for finish). */
 int snap_verify_feed(struct snap_verify *v, const void *buf, size_t len);
-/* 0 if complete, else -1 with a reason in err ("truncated inside nodes", ...). */
+/* 0 if complete, else -EINVAL with a reason in err ("truncated inside nodes", ...). */
 int snap_verify_finish(struct snap_verify *v, struct snap_verify_info *info, char *err, size_t errlen);
 void snap_verify_free(struct snap_verify *v);
 

@@ -74,7 +74,7 @@ int uq_find(const struct upload_queue *q, const char *id)
 	for (size_t i = 0; i < q->n; i++)
 		if (strcmp(q->items[i].id, id) == 0)
 			return (int)i;
-	return -1;
+	return -ENOENT;
 }
 
 int uq_add(struct upload_queue *q, const char *id, int64_t order, unsigned attempts, int64_t now_mono)

@@ -52,6 +52,7 @@ int uq_add(struct upload_queue *q, const char *id, int64_t order, unsigned attem
 /* The oldest item due at now (index), or -1 and *wait_ms until the next one is due
  * (-1 if the queue is empty). */
 int uq_next(const struct upload_queue *q, int64_t now_mono, int64_t *wait_ms);
+/* Index of id in the queue, or -ENOENT. */
 int uq_find(const struct upload_queue *q, const char *id);
 void uq_remove(struct upload_queue *q, const char *id);
 /* A failed attempt: attempts + 1, due after the backoff. Returns the delay. */

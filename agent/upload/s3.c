@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "fileio.h"
 
 #define REPLY_MAX (8u << 20)     /* an XML reply or a .json object */
@@ -407,11 +409,16 @@ static void shown_query(const char *q, char *out, size_t len)
 		snprintf(out, len, "?%.*suploadId=...%s", (int)(id - q), q, strchr(id, '&') ? strchr(id, '&') : "");
 }
 
-static void report(struct s3 *s3, const struct req *r, const char *fmt, const char *a, const char *b)
+/* The operation's one error sentence in s3->error: endpoint, bucket, request, what. */
+static void report(struct s3 *s3, const struct req *r, const char *fmt, ...) ERR_PRINTF(3, 4);
+static void report(struct s3 *s3, const struct req *r, const char *fmt, ...)
 {
 	char what[512], query[256];
+	va_list ap;
 
-	snprintf(what, sizeof(what), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	shown_query(r->query, query, sizeof(query));
 	snprintf(s3->error, sizeof(s3->error), "s3 %s bucket %s: %s %s%s: %s", s3->endpoint, s3->bucket,
 		 r->method, r->key ? r->key : "", query, what);
@@ -453,12 +460,12 @@ static int perform(struct s3 *s3, struct req *r)
 	s3->error[0] = s3->curl_err[0] = '\0';
 	s3->status = 0;
 	if (build_url(s3, r, url, sizeof(url)) < 0) {
-		report(s3, r, "%s%s", "key too long", "");
+		report(s3, r, "key too long");
 		return -ENAMETOOLONG;
 	}
 	headers = build_headers(s3, r);
 	if (!headers) {
-		report(s3, r, "%s%s", "out of memory", "");
+		report(s3, r, "out of memory");
 		return -ENOMEM;
 	}
 	setup(s3, r, url, headers);
@@ -473,15 +480,15 @@ static int perform(struct s3 *s3, struct req *r)
 	curl_easy_setopt(s3->h, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
-		report(s3, r, "%s%s", "cancelled", "");
+		report(s3, r, "cancelled");
 		return -ECANCELED;
 	}
 	if (cc == CURLE_WRITE_ERROR && r->out_errno) {
-		report(s3, r, "writing the download: %s%s", strerror(r->out_errno), "");
+		report(s3, r, "writing the download: %s", strerror(r->out_errno));
 		return -r->out_errno;
 	}
 	if (cc == CURLE_WRITE_ERROR && r->reply_too_big) {
-		report(s3, r, "%s%s", "reply too large", "");
+		report(s3, r, "reply too large");
 		return -EPROTO;
 	}
 	if (cc != CURLE_OK && !(s3->status >= 300 && cc == CURLE_WRITE_ERROR)) {
@@ -506,10 +513,19 @@ static void req_init(struct req *r, const char *method, const char *key, const c
 	r->reply_max = REPLY_MAX;
 }
 
-static void copy_etag(const struct req *r, char *etag, size_t etaglen)
+/* A PUT of r->in_len bytes (from in_fd at in_off, or in_buf) with their MD5; the reply's
+ * ETag into etag (when not NULL). */
+static int put_body(struct s3 *s3, struct req *r, const unsigned char md5[16], char *etag,
+		    size_t etaglen)
 {
+	int rc;
+
+	r->md5 = md5;
+	rc = perform(s3, r);
 	if (etag)
 		snprintf(etag, etaglen, "%s", r->etag);
+	free(r->reply);
+	return rc;
 }
 
 /* ---- operations ---------------------------------------------------------------------- */
@@ -518,18 +534,13 @@ int s3_put_range(struct s3 *s3, const char *key, int fd, uint64_t off, uint64_t 
 		 const unsigned char md5[16], char *etag, size_t etaglen)
 {
 	struct req r;
-	int rc;
 
 	req_init(&r, "PUT", key, NULL);
 	r.in_fd = fd;
 	r.in_off = off;
 	r.in_len = len;
-	r.md5 = md5;
 	r.type = "application/gzip";
-	rc = perform(s3, &r);
-	copy_etag(&r, etag, etaglen);
-	free(r.reply);
-	return rc;
+	return put_body(s3, &r, md5, etag, etaglen);
 }
 
 int s3_put_mem(struct s3 *s3, const char *key, const void *buf, size_t len, const char *type,
@@ -538,19 +549,14 @@ int s3_put_mem(struct s3 *s3, const char *key, const void *buf, size_t len, cons
 	unsigned char md5[16];
 	unsigned int mdlen = 16;
 	struct req r;
-	int rc;
 
 	if (!EVP_Digest(buf, len, md5, &mdlen, EVP_md5(), NULL))
 		return -ENOMEM;
 	req_init(&r, "PUT", key, NULL);
 	r.in_buf = buf;
 	r.in_len = len;
-	r.md5 = md5;
 	r.type = type;
-	rc = perform(s3, &r);
-	copy_etag(&r, etag, etaglen);
-	free(r.reply);
-	return rc;
+	return put_body(s3, &r, md5, etag, etaglen);
 }
 
 int s3_head(struct s3 *s3, const char *key, uint64_t *size, char *etag, size_t etaglen)
@@ -561,11 +567,12 @@ int s3_head(struct s3 *s3, const char *key, uint64_t *size, char *etag, size_t e
 	req_init(&r, "HEAD", key, NULL);
 	rc = perform(s3, &r);
 	if (rc == 0 && !r.have_length) {
-		report(s3, &r, "%s%s", "reply without Content-Length", "");
+		report(s3, &r, "reply without Content-Length");
 		rc = -EPROTO;
 	}
 	*size = r.length;
-	copy_etag(&r, etag, etaglen);
+	if (etag)
+		snprintf(etag, etaglen, "%s", r.etag);
 	free(r.reply);
 	return rc;
 }
@@ -581,7 +588,7 @@ int s3_get_fd(struct s3 *s3, const char *key, int fd, uint64_t *got)
 	rc = perform(s3, &r);
 	*got = r.out_bytes;
 	if (rc == 0 && r.have_length && r.length != r.out_bytes) {
-		report(s3, &r, "%s%s", "download shorter than its Content-Length", "");
+		report(s3, &r, "download shorter than its Content-Length");
 		rc = -EPROTO;
 	}
 	free(r.reply);
@@ -642,7 +649,7 @@ int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3
 		rc = perform(s3, &r);
 		if (rc == 0 && s3xml_list_objects(r.reply ? r.reply : "", r.reply_len, on_object, ctx, &more,
 						  token, sizeof(token)) < 0) {
-			report(s3, &r, "%s%s", "unreadable listing (not ListObjectsV2 XML)", "");
+			report(s3, &r, "unreadable listing (not ListObjectsV2 XML)");
 			rc = -EPROTO;
 		}
 		free(r.reply);
@@ -659,7 +666,7 @@ int s3_mpu_begin(struct s3 *s3, const char *key, char *upload_id, size_t idlen)
 	r.type = "application/gzip";
 	rc = perform(s3, &r);
 	if (rc == 0 && s3xml_upload_id(r.reply ? r.reply : "", r.reply_len, upload_id, idlen) < 0) {
-		report(s3, &r, "%s%s", "no UploadId in the reply", "");
+		report(s3, &r, "no UploadId in the reply");
 		rc = -EPROTO;
 	}
 	free(r.reply);
@@ -671,7 +678,6 @@ int s3_mpu_part(struct s3 *s3, const char *key, const char *upload_id, unsigned 
 {
 	char eid[3 * S3XML_MAX_TEXT + 1], query[sizeof(eid) + 64];
 	struct req r;
-	int rc;
 
 	if (s3_encode(upload_id, false, eid, sizeof(eid)) < 0)
 		return -ENAMETOOLONG;
@@ -680,11 +686,7 @@ int s3_mpu_part(struct s3 *s3, const char *key, const char *upload_id, unsigned 
 	r.in_fd = fd;
 	r.in_off = off;
 	r.in_len = len;
-	r.md5 = md5;
-	rc = perform(s3, &r);
-	copy_etag(&r, etag, etaglen);
-	free(r.reply);
-	return rc;
+	return put_body(s3, &r, md5, etag, etaglen);
 }
 
 int s3_mpu_complete(struct s3 *s3, const char *key, const char *upload_id, const char (*etags)[33],
@@ -752,7 +754,7 @@ int s3_mpu_list(struct s3 *s3, const char *prefix, void (*on_upload)(const char 
 	req_init(&r, "GET", NULL, query);
 	rc = perform(s3, &r);
 	if (rc == 0 && s3xml_list_uploads(r.reply ? r.reply : "", r.reply_len, on_upload, ctx) < 0) {
-		report(s3, &r, "%s%s", "unreadable ListMultipartUploads reply", "");
+		report(s3, &r, "unreadable ListMultipartUploads reply");
 		rc = -EPROTO;
 	}
 	free(r.reply);

@@ -357,14 +357,7 @@ static bool next_job(struct uploader *u, char *id, size_t idlen, unsigned *attem
 		}
 		if (wait < 0 || wait > *next_scan - now)
 			wait = *next_scan - now;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = mono_after_ms(wait);
 		pthread_cond_timedwait(&u->wake, &u->lock, &ts);
 	}
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
+
 #include "export/metrics.h"
 #include "export/metrics_http.h"
 
@@ -33,11 +35,9 @@ static void check_lines(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 
 	struct metrics_proc p = { .pid = 1, .rss_bytes = 1, .gc_known = true, .heap_used_bytes = 1 };
 	metrics_app_name(text, p.app, sizeof(p.app));

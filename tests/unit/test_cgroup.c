@@ -97,29 +97,43 @@ static void parse_v1_combined_controllers(void **state)
 	assert_int_equal(cgroup_parse("garbage without colons\n", &ref), -EINVAL);
 }
 
+/* Parse a /proc/PID/cgroup text, read the tree's memory limits into m: both succeed
+ * and the version found is the one expected. */
+static void read_ok(struct tree *t, const char *proc_cgroup, struct cgroup_mem *m, int version)
+{
+	struct cgroup_ref ref;
+
+	assert_int_equal(cgroup_parse(proc_cgroup, &ref), 0);
+	assert_int_equal(cgroup_memory_read(t->root, &ref, m), 0);
+	assert_int_equal(m->version, version);
+}
+
+/* The binding level read: its limit, usage, reclaimable cache, path and limit file. */
+static void assert_level(const struct cgroup_mem *m, unsigned long long limit, unsigned long long usage,
+			 unsigned long long inactive, const char *binding, const char *limit_name)
+{
+	assert_int_equal(m->limit_bytes, limit);
+	assert_int_equal(m->usage_bytes, usage);
+	assert_int_equal(m->inactive_file_bytes, inactive);
+	assert_string_equal(m->binding_path, binding);
+	assert_string_equal(m->limit_name, limit_name);
+}
+
 static void v2_leaf_limit(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "cgroup.controllers", "cpuset cpu io memory pids\n");
 	write_file(t->root, "app/memory.max", "%llu\n", 300 * MiB);
 	write_file(t->root, "app/memory.current", "%llu\n", 100 * MiB);
 	write_file(t->root, "app/memory.stat", "anon 90000000\nfile 10485760\ninactive_file %llu\nactive_file 0\n", 8 * MiB);
-	assert_int_equal(cgroup_parse("0::/app\n", &ref), 0);
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 2);
-	assert_int_equal(m.limit_bytes, 300 * MiB);
-	assert_int_equal(m.usage_bytes, 100 * MiB);
-	assert_int_equal(m.inactive_file_bytes, 8 * MiB);
-	assert_string_equal(m.binding_path, "/app");
-	assert_string_equal(m.limit_name, "cgroup memory.max");
+	read_ok(t, "0::/app\n", &m, 2);
+	assert_level(&m, 300 * MiB, 100 * MiB, 8 * MiB, "/app", "cgroup memory.max");
 }
 
 static void v2_ancestor_is_tighter(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "cgroup.controllers", "memory\n");
 	/* leaf: generous limit; parent: limit 1 GiB but siblings use 900 MiB of it */
@@ -129,9 +143,7 @@ static void v2_ancestor_is_tighter(void **state)
 	write_file(t->root, "pod/app/memory.current", "%llu\n", 200 * MiB);
 	write_file(t->root, "pod/app/leaf/memory.max", "max\n");
 	write_file(t->root, "pod/app/leaf/memory.current", "%llu\n", 150 * MiB);
-	assert_int_equal(cgroup_parse("0::/pod/app/leaf\n", &ref), 0);
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 2);
+	read_ok(t, "0::/pod/app/leaf\n", &m, 2);
 	assert_string_equal(m.binding_path, "/pod");
 	assert_int_equal(m.limit_bytes, 1024 * MiB);
 	assert_int_equal(m.usage_bytes, 900 * MiB);
@@ -140,14 +152,11 @@ static void v2_ancestor_is_tighter(void **state)
 static void v2_no_limit_anywhere(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "cgroup.controllers", "memory\n");
 	write_file(t->root, "a/memory.max", "max\n");
 	write_file(t->root, "a/memory.current", "123\n");
-	assert_int_equal(cgroup_parse("0::/a/b\n", &ref), 0); /* b has no memory files */
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 2);
+	read_ok(t, "0::/a/b\n", &m, 2); /* b has no memory files */
 	assert_int_equal(m.limit_bytes, 0);
 	assert_string_equal(m.binding_path, "");
 }
@@ -155,34 +164,27 @@ static void v2_no_limit_anywhere(void **state)
 static void v2_hybrid_unified(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "unified/cgroup.controllers", "memory pids\n");
 	write_file(t->root, "unified/svc/memory.max", "%llu\n", 64 * MiB);
 	write_file(t->root, "unified/svc/memory.current", "%llu\n", 10 * MiB);
-	assert_int_equal(cgroup_parse("1:name=systemd:/svc\n0::/svc\n", &ref), 0);
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 2);
+	read_ok(t, "1:name=systemd:/svc\n0::/svc\n", &m, 2);
 	assert_int_equal(m.limit_bytes, 64 * MiB);
 }
 
 static void v2_without_memory_controller(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "unified/cgroup.controllers", "hugetlb\n");
 	write_file(t->root, "unified/svc/memory.max", "%llu\n", 64 * MiB); /* must be ignored */
-	assert_int_equal(cgroup_parse("0::/svc\n", &ref), 0);
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 0);
+	read_ok(t, "0::/svc\n", &m, 0);
 	assert_int_equal(m.limit_bytes, 0);
 }
 
 static void v1_limit_and_unlimited_parent(void **state)
 {
 	struct tree *t = *state;
-	struct cgroup_ref ref;
 	struct cgroup_mem m;
 	write_file(t->root, "memory/memory.limit_in_bytes", "9223372036854771712\n");
 	write_file(t->root, "memory/memory.usage_in_bytes", "%llu\n", 5000 * MiB);
@@ -191,14 +193,8 @@ static void v1_limit_and_unlimited_parent(void **state)
 	write_file(t->root, "memory/docker/c1/memory.limit_in_bytes", "%llu\n", 512 * MiB);
 	write_file(t->root, "memory/docker/c1/memory.usage_in_bytes", "%llu\n", 300 * MiB);
 	write_file(t->root, "memory/docker/c1/memory.stat", "cache 1\ninactive_file 5\ntotal_inactive_file %llu\n", 20 * MiB);
-	assert_int_equal(cgroup_parse("4:memory:/docker/c1\n0::/\n", &ref), 0);
-	assert_int_equal(cgroup_memory_read(t->root, &ref, &m), 0);
-	assert_int_equal(m.version, 1);
-	assert_int_equal(m.limit_bytes, 512 * MiB);
-	assert_int_equal(m.usage_bytes, 300 * MiB);
-	assert_int_equal(m.inactive_file_bytes, 20 * MiB);
-	assert_string_equal(m.binding_path, "/docker/c1");
-	assert_string_equal(m.limit_name, "cgroup memory.limit_in_bytes");
+	read_ok(t, "4:memory:/docker/c1\n0::/\n", &m, 1);
+	assert_level(&m, 512 * MiB, 300 * MiB, 20 * MiB, "/docker/c1", "cgroup memory.limit_in_bytes");
 }
 
 static void unreadable_value_is_an_error(void **state)

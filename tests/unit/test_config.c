@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static int load(const char *text)
 
 static void expect_error(const char *text, const char *message)
 {
-	assert_int_equal(load(text), -1);
+	assert_int_equal(load(text), -EINVAL);
 	if (!strstr(err, message))
 		fail_msg("expected '%s' in '%s'", message, err);
 }
@@ -273,9 +274,9 @@ static void test_line_counting(void **state)
 static void test_file_errors(void **state)
 {
 	(void)state;
-	assert_int_equal(config_load(&cfg, "/nonexistent/heapsnap.ini", err, sizeof(err)), -1);
+	assert_int_equal(config_load(&cfg, "/nonexistent/heapsnap.ini", err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "/nonexistent/heapsnap.ini: cannot read: No such file or directory");
-	assert_int_equal(config_load(&cfg, "/", err, sizeof(err)), -1);
+	assert_int_equal(config_load(&cfg, "/", err, sizeof(err)), -EISDIR);
 	assert_string_equal(err, "/: cannot read: Is a directory");
 	char path[] = "/tmp/test_config.XXXXXX";
 	int fd = mkstemp(path);
@@ -283,7 +284,7 @@ static void test_file_errors(void **state)
 	const char text[] = "[trigger]\ngrowth_mb = 7\n[bad]\nx = 1\n";
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
 	close(fd);
-	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
 	char want[128];
 	snprintf(want, sizeof(want), "%s:4: unknown section [bad]", path);
 	assert_string_equal(err, want);

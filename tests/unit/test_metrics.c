@@ -150,6 +150,8 @@ static void test_labels(void **state)
 	app("node -e setInterval(()=>{},1000)", "[eval]");
 	app("node", "node");
 	app("node --inspect", "node");
+	/* one rule with the snapshot labels (labels_app_name): node_modules/.bin is no package */
+	app("node /app/node_modules/.bin/tsx src/x.ts", "tsx");
 	char id[16];
 	metrics_container_id("0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
 			     id, sizeof(id));

@@ -1,6 +1,7 @@
 /* Unit tests of the streaming snapshot parser: both field layouts, fields located
  * through meta, whitespace anywhere, string escapes, gzip and plain files, and
  * every truncation and several corruptions reported as errors. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,7 +144,7 @@ static void expect_malformed(const char *j, const char *needle)
 {
 	char err[256];
 	struct hs_snapshot *s = NULL;
-	assert_int_equal(hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)), -1);
+	assert_int_equal(hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)), -EINVAL);
 	assert_null(s);
 	if (!strstr(err, needle))
 		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
@@ -227,9 +228,9 @@ static void test_truncated_gzip_file(void **state)
 	fclose(f);
 	char *cut = write_temp(buf, n / 2, 0); /* half the gzip stream */
 	struct hs_snapshot *s = NULL;
-	assert_int_equal(hs_snapshot_load(cut, 0, &s, err, sizeof(err)), -1);
+	assert_int_equal(hs_snapshot_load(cut, 0, &s, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "truncated snapshot (inside"));
-	assert_int_equal(hs_snapshot_load("/nonexistent/x", 0, &s, err, sizeof(err)), -1);
+	assert_int_equal(hs_snapshot_load("/nonexistent/x", 0, &s, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "No such file or directory");
 	unlink(full);
 	unlink(cut);

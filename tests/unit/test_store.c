@@ -113,6 +113,7 @@ static int store_data(struct store *st, struct snapshot_meta *m, const unsigned 
 {
 	struct store_writer *w = store_writer_begin(st, m, 1, err, errlen);
 	size_t off = 0;
+	int rc;
 
 	if (!w)
 		return -1;
@@ -122,10 +123,11 @@ static int store_data(struct store *st, struct snapshot_meta *m, const unsigned 
 
 		if (n > len - off)
 			n = len - off;
-		if (store_writer_write(w, data + off, n) < 0) {
+		rc = store_writer_write(w, data + off, n);
+		if (rc < 0) {
 			snprintf(err, errlen, "%s", store_writer_error(w));
 			store_writer_abort(w);
-			return -1;
+			return rc;
 		}
 		off += n;
 	}
@@ -363,13 +365,13 @@ static void test_truncated_not_stored(void **state)
 
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		sample_meta(&m, 10, 0);
-		assert_int_equal(store_data(st, &m, b->data, cuts[i], err, sizeof(err)), -1);
+		assert_int_equal(store_data(st, &m, b->data, cuts[i], err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, "rejected"));
 		assert_int_equal(count_entries(f->dir), 0);
 	}
 	assert_non_null(strstr(err, "truncated"));
 	sample_meta(&m, 10, 0);
-	assert_int_equal(store_data(st, &m, b->data, 0, err, sizeof(err)), -1);
+	assert_int_equal(store_data(st, &m, b->data, 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "empty snapshot (0 bytes)"));
 	assert_int_equal(store_list(st, &list, &count), 0);
 	assert_int_equal(count, 0);
@@ -389,10 +391,10 @@ static void test_malformed_fails_early(void **state)
 	w = store_writer_begin(st, &m, 6, err, sizeof(err));
 	assert_non_null(w);
 	assert_int_equal(count_entries(f->dir), 1);  /* the .tmp */
-	assert_int_equal(store_writer_write(w, "<html>", 6), -1);
+	assert_int_equal(store_writer_write(w, "<html>", 6), -EINVAL);
 	assert_non_null(strstr(store_writer_error(w), "not a valid heap snapshot"));
-	assert_int_equal(store_writer_write(w, "{}", 2), -1);
-	assert_int_equal(store_writer_commit(w, &m, err, sizeof(err)), -1);
+	assert_int_equal(store_writer_write(w, "{}", 2), -EINVAL);
+	assert_int_equal(store_writer_commit(w, &m, err, sizeof(err)), -EINVAL);
 	assert_int_equal(count_entries(f->dir), 0);
 
 	w = store_writer_begin(st, &m, 6, err, sizeof(err));
@@ -590,6 +592,16 @@ static bool mount_small_tmpfs(const char *where, const char *size)
 	return mount("hs-test", where, "tmpfs", 0, opts) == 0;
 }
 
+/* Feed b in 64 KB slices until the writer fails; its result. */
+static int write_in_slices(struct store_writer *w, const struct blob *b)
+{
+	int rc = 0;
+
+	for (size_t off = 0; off < b->len && rc == 0; off += 65536)
+		rc = store_writer_write(w, b->data + off, b->len - off < 65536 ? b->len - off : 65536);
+	return rc;
+}
+
 static void test_disk_full_reported(void **state)
 {
 	struct fixture *f = *state;
@@ -597,7 +609,7 @@ static void test_disk_full_reported(void **state)
 	struct store_writer *w;
 	struct store *st;
 	struct blob big;
-	size_t off = 0, count;
+	size_t count;
 	int rc = 0;
 	char err[512];
 
@@ -608,19 +620,14 @@ static void test_disk_full_reported(void **state)
 	sample_meta(&m, 51, 0);
 	w = store_writer_begin(st, &m, 1, err, sizeof(err));
 	assert_non_null(w);
-	while (off < big.len && rc == 0) {
-		size_t n = big.len - off < 65536 ? big.len - off : 65536;
-
-		rc = store_writer_write(w, big.data + off, n);
-		off += n;
-	}
+	rc = write_in_slices(w, &big);
 	if (rc == 0)
 		rc = store_writer_commit(w, &m, err, sizeof(err));
 	else {
 		snprintf(err, sizeof(err), "%s", store_writer_error(w));
 		store_writer_abort(w);
 	}
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -ENOSPC);
 	if (!strstr(err, "No space left on device"))
 		fail_msg("unexpected error: %s", err);
 	assert_int_equal(count_entries(f->dir), 0);
@@ -639,7 +646,6 @@ static void test_min_free_checked_while_writing(void **state)
 	struct store_writer *w;
 	struct store *st;
 	struct blob big;
-	size_t off = 0;
 	int rc = 0;
 	char err[512];
 
@@ -651,15 +657,10 @@ static void test_min_free_checked_while_writing(void **state)
 	sample_meta(&m, 52, 0);
 	w = store_writer_begin(st, &m, 1, err, sizeof(err));
 	assert_non_null(w);
-	while (off < big.len && rc == 0) {
-		size_t n = big.len - off < 65536 ? big.len - off : 65536;
-
-		rc = store_writer_write(w, big.data + off, n);
-		off += n;
-	}
-	assert_int_equal(rc, -1);
+	rc = write_in_slices(w, &big);
+	assert_int_equal(rc, -ENOSPC);
 	assert_non_null(strstr(store_writer_error(w), "store: free space below min_free_mb"));
-	assert_int_equal(store_writer_commit(w, &m, err, sizeof(err)), -1);
+	assert_int_equal(store_writer_commit(w, &m, err, sizeof(err)), -ENOSPC);
 	assert_int_equal(count_entries(f->dir), 0);
 	store_close(st);
 	free(big.data);

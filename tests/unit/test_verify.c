@@ -1,6 +1,7 @@
 /* Unit tests for the streaming snapshot verifier (agent/snapshot/verify.c): whole,
  * byte-by-byte and randomly split input; truncation at every/many offsets; corrupted
  * and empty input; real Node 20 (7 node fields) and Node 24 (6 fields) snapshots. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,8 +73,8 @@ static void test_tiny_truncated_everywhere(void **state)
 	while (end > 0 && tiny.data[end - 1] != '}')
 		end--;
 	for (size_t cut = 0; cut < end; cut++) {
-		assert_int_equal(verify_pieces(tiny.data, cut, 0, (unsigned)cut, NULL, err, sizeof(err)), -1);
-		assert_int_equal(verify_pieces(tiny.data, cut, 1, 0, NULL, err, sizeof(err)), -1);
+		assert_int_equal(verify_pieces(tiny.data, cut, 0, (unsigned)cut, NULL, err, sizeof(err)), -EINVAL);
+		assert_int_equal(verify_pieces(tiny.data, cut, 1, 0, NULL, err, sizeof(err)), -EINVAL);
 	}
 }
 
@@ -84,10 +85,10 @@ static void test_empty_input(void **state)
 
 	(void)state;
 	assert_int_equal(snap_verify_feed(v, "", 0), 0);
-	assert_int_equal(snap_verify_finish(v, NULL, err, sizeof(err)), -1);
+	assert_int_equal(snap_verify_finish(v, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "empty snapshot (0 bytes)");
 	snap_verify_free(v);
-	assert_int_equal(verify_text("  \n", err, sizeof(err)), -1);
+	assert_int_equal(verify_text("  \n", err, sizeof(err)), -EINVAL);
 }
 
 /* The tiny snapshot with one substitution: FROM (first occurrence) -> TO. */
@@ -111,7 +112,7 @@ static void expect_rejected(const char *from, const char *to, const char *reason
 {
 	char err[256];
 
-	if (verify_edited(from, to, err, sizeof(err)) != -1)
+	if (verify_edited(from, to, err, sizeof(err)) != -EINVAL)
 		fail_msg("edit '%s' -> '%s' was accepted", from, to);
 	if (!strstr(err, reason_part))
 		fail_msg("edit '%s' -> '%s': reason '%s' lacks '%s'", from, to, err, reason_part);
@@ -162,7 +163,7 @@ static void test_deep_nesting_bounded(void **state)
 	(void)state;
 	for (int i = 0; i < 100; i++)
 		strcat(text, "[");
-	assert_int_equal(verify_text(text, err, sizeof(err)), -1);
+	assert_int_equal(verify_text(text, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "nesting deeper than 64"));
 }
 
@@ -193,7 +194,7 @@ static void check_real_truncations(const struct blob *b)
 	for (size_t i = 0; i < 41; i++) {
 		size_t cut = b->len * i / 41;
 
-		assert_int_equal(verify_pieces(b->data, cut, 0, (unsigned)i, NULL, err, sizeof(err)), -1);
+		assert_int_equal(verify_pieces(b->data, cut, 0, (unsigned)i, NULL, err, sizeof(err)), -EINVAL);
 		cuts++;
 	}
 	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
@@ -203,20 +204,20 @@ static void check_real_truncations(const struct blob *b)
 		for (size_t d = 0; d < 12; d++) {
 			size_t cut = (size_t)(at - b->data) + d;
 
-			assert_int_equal(verify_pieces(b->data, cut, 0, (unsigned)d, NULL, err, sizeof(err)), -1);
+			assert_int_equal(verify_pieces(b->data, cut, 0, (unsigned)d, NULL, err, sizeof(err)), -EINVAL);
 			cuts++;
 		}
 	}
 	/* the last bytes: the closing brackets */
 	for (size_t d = 1; d < 8; d++)
-		assert_int_equal(verify_pieces(b->data, b->len - d, 0, 3, NULL, err, sizeof(err)), -1);
+		assert_int_equal(verify_pieces(b->data, b->len - d, 0, 3, NULL, err, sizeof(err)), -EINVAL);
 	/* a cut in the middle of nodes says so */
 	{
 		unsigned char *nodes = memmem(b->data, b->len, "\"nodes\":[", 9);
 		unsigned char *edges = memmem(b->data, b->len, "\"edges\":[", 9);
 		size_t mid = (size_t)(nodes - b->data) + (size_t)(edges - nodes) / 2;
 
-		assert_int_equal(verify_pieces(b->data, mid, 0, 9, NULL, err, sizeof(err)), -1);
+		assert_int_equal(verify_pieces(b->data, mid, 0, 9, NULL, err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, "truncated inside nodes"));
 	}
 	assert_true(cuts > 80);
@@ -256,7 +257,7 @@ static void test_corrupted_real_snapshot(void **state)
 	nodes = memmem(copy, node20.len, "\"nodes\":[", 9);
 	assert_non_null(nodes);
 	nodes[20] = 'x';  /* a letter in the middle of the numbers */
-	assert_int_equal(verify_pieces(copy, node20.len, 0, 5, NULL, err, sizeof(err)), -1);
+	assert_int_equal(verify_pieces(copy, node20.len, 0, 5, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "in nodes"));
 	free(copy);
 }
