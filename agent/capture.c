@@ -23,7 +23,7 @@
 #include "snapshot/report.h"
 
 #define QUEUE_MAX 64
-#define MAX_WORKERS 16
+#define MAX_WORKERS 64 /* config.c: max_concurrent is at most 64 */
 
 struct capturer;
 struct done_info;

@@ -11,7 +11,8 @@
  * of letting inih silently split them. Leading blanks are dropped by the reader, so
  * indented keys are fine and inih's multiline continuation never applies.
  *
- * Relative paths (store dir, state_socket) are resolved against the current working
+ * Relative paths (every path key: store dir, state_socket, state_file, lock_file, the
+ * secret files, ca_file) are resolved against the current working
  * directory at load time, so later chdir()s of the agent do not move them. */
 #include "config.h"
 

@@ -30,7 +30,8 @@ struct labels {
 
 /* From a cgroup path ("0::/kubepods/..." or "/system.slice/docker-ID.scope"). */
 void labels_from_cgroup(const char *cgroup, struct labels *out);
-/* From a NUL-separated environment block. in_pod: the cgroup says Kubernetes. */
+/* From a NUL-separated environment block. Call after labels_from_cgroup: a pod uid
+ * found there (or KUBERNETES_SERVICE_HOST) makes HOSTNAME the pod name. */
 void labels_from_env(const char *env, size_t len, struct labels *out);
 /* Value of NAME in a NUL-separated environment block (/proc/PID/environ), or NULL. */
 const char *labels_env_value(const char *env, size_t len, const char *name);

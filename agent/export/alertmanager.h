@@ -3,8 +3,9 @@
  *   trigger (reason leak)      HeapsnapLeakSuspected   } resolved when the process exits;
  *   trigger (other reasons)    HeapsnapMemoryGrowth    } a later capture_done adds its
  *                                                        snapshot_id, top growth, retainer
- *   capture_failed             HeapsnapCaptureFailed   } resolved by the next capture_done
- *   capture_refused            HeapsnapCaptureRefused  } of the process, or its exit
+ *   capture_failed             HeapsnapCaptureFailed   } resolved by the next incident's
+ *   capture_refused            HeapsnapCaptureRefused  } capture_done (not a baseline's)
+ *                                                        of the process, or its exit
  * HeapsnapLeakSuspected is also resolved when the leak heuristic's verdict drops
  * (alert_condition_ended TRIGGER_LEAK: the post-GC heap floor no longer rises).
  * Labels: alertname, host, pid, app, container (when there is one), severity. */

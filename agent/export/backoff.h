@@ -1,5 +1,6 @@
 /* Retry delays: exponential backoff with jitter, for every client that sends to a
- * remote (Alertmanager, webhook, and the object-store uploader to come).
+ * remote through the senders (Alertmanager, webhook); the uploader has its own
+ * (upload/queue.h).
  * Retry n (1 = the first retry) waits a random time in [d/2, d], d = min(max_ms,
  * base_ms * 2^(n-1)) ("equal jitter": never less than half the step, so a dead
  * receiver is not hammered, and clients that failed together spread out). */

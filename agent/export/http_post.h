@@ -1,5 +1,4 @@
-/* One HTTP POST over libcurl, for the senders (Alertmanager, webhook; the object-store
- * uploader will reuse the handle setup). Blocking, bounded by connect and total
+/* One HTTP POST over libcurl, for the senders (Alertmanager, webhook). Blocking, bounded by connect and total
  * timeouts; meant for a sender thread, never the agent's loop. Redirects are not
  * followed; only http and https. Credentials are never part of a message. */
 #ifndef HS_HTTP_POST_H

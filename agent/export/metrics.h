@@ -2,7 +2,8 @@
  *
  * Writers: the alert fan-out (every event: triggers, captures and their durations),
  * the sender (alerts sent / failed / dropped per sink) and the agent's loop, which
- * publishes the per-process gauges, the store totals and its heartbeat once a tick.
+ * publishes the per-process gauges and its heartbeat once a tick, and the store totals
+ * every STORE_METRICS_EVERY_TICKS ticks (heapsnapd.c) and after each capture.
  * Reader: the HTTP thread, which renders the text format. Everything sits behind one
  * mutex held only for copies and the rendering (no I/O under it), so neither side can
  * block the other for long. Exporters read; nothing here calls back upstream. */
@@ -47,7 +48,7 @@ void metrics_publish_store(struct metrics *m, uint64_t snapshots, uint64_t bytes
 void metrics_heartbeat(struct metrics *m, int64_t mono_ms);
 void metrics_set_ready(struct metrics *m, bool ready);
 
-/* Health: the loop's last heartbeat is at most max_age_ms old. Ready: set_ready(true). */
+/* Health: the loop's last heartbeat is at most max_age_ms old. Ready: metrics_set_ready(m, true). */
 bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, int64_t max_age_ms);
 bool metrics_ready(struct metrics *m);
 

@@ -1,11 +1,11 @@
 /* The sender: one thread that POSTs queued JSON bodies to their targets
  * (Alertmanager instances, the webhook), so that nothing upstream ever waits on the
  * network. The queue is bounded (SENDER_QUEUE_MAX): when full, the oldest delivery is
- * dropped and counted. A failed delivery (no answer, or a status other than 2xx) is
- * retried with exponential backoff and jitter (backoff.h) until its max_age runs out,
- * then dropped and counted; a 4xx other than 408/429 is not retried (the receiver
- * refuses the content). Each attempt counts in heapsnap_alerts_sent_total or
- * heapsnap_alerts_failed_total. A periodic hook (set_tick) runs on the same thread
+ * dropped and counted. A failed delivery (no answer, a 5xx, 408 or 429) is retried
+ * with exponential backoff and jitter (backoff.h) until its max_age runs out, then
+ * dropped and counted; any other status but 2xx is not retried (the receiver refuses
+ * the content). Each attempt counts in heapsnap_alerts_sent_total or
+ * heapsnap_alerts_failed_total. A periodic hook (sender_set_tick) runs on the same thread
  * once a second: the Alertmanager lifecycle queues its re-sends from there. */
 #ifndef HS_SENDER_H
 #define HS_SENDER_H

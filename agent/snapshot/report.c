@@ -461,7 +461,7 @@ static json_t *path_element(const struct hs_snapshot *s, uint32_t v, long edge)
 
 /* A run of more than PATH_RUN nodes of one class (a linked list: TimersList ->
  * Timeout -> Timeout ...) shows as its first node, "(N more CLASS)" and its last
- * node; a path of more than PATH_MAX elements after that keeps its two ends. */
+ * node; a path of more than PATH_MAX_ELEMENTS elements after that keeps its two ends. */
 #define PATH_RUN 3
 #define PATH_MAX_ELEMENTS 24
 

@@ -60,7 +60,7 @@ struct snap_verify {
 
 	bool string_is_key;
 	char key[VERIFY_KEY_MAX];
-	unsigned key_len;                   /* VERIFY_KEY_MAX + 1 = too long to matter */
+	unsigned key_len;                   /* VERIFY_KEY_MAX = too long to matter */
 	unsigned hex_left;
 
 	const char *literal;                /* "true", "false", "null" */

@@ -3,14 +3,14 @@
  * virtual-host URLs, bodies streamed from a file range (never held in memory), replies
  * read with expat. One struct s3 is one connection cache: use it from one thread.
  *
- * What libcurl 7.88 needs (FIELD-NOTES): an x-amz-content-sha256 header on every
+ * What libcurl 7.88 needs (measured against Ceph RGW; s3.c has the details): an x-amz-content-sha256 header on every
  * request (it then signs it; we send UNSIGNED-PAYLOAD and protect bodies with
  * Content-MD5 instead), a known length for a streamed PUT (INFILESIZE_LARGE), query
  * parameters written in sorted order (it signs the query as written), keys
  * percent-encoded in the path.
  *
- * Calls return 0 on a 2xx reply, else -EACCES (403), -ENOENT (404), -EAGAIN (5xx,
- * 429), -EPROTO (other replies, or a reply we cannot read), -EIO/-ETIMEDOUT (network),
+ * Calls return 0 on a 2xx reply, else -EACCES (401, 403), -ENOENT (404), -EAGAIN
+ * (5xx, 408, 429), -EPROTO (other replies, or a reply we cannot read), -EIO/-ETIMEDOUT (network),
  * -ECANCELED (*cancel set); s3_error() then says what failed, naming the endpoint,
  * the bucket, the request and the server's error code. Secrets are never in it. */
 #ifndef HS_S3_H

@@ -305,7 +305,8 @@ static void scan_store(struct uploader *u, bool at_start)
 
 /* Under u->lock: count the failure, schedule the retry; the new ID.upload text is
  * returned (malloc'ed, NULL if none) for the caller to write once the lock is released
- * (an fsync under the lock would stall uploader_notify, called from the event loop). */
+ * (an fsync under the lock would stall uploader_notify, called from the report thread
+ * or a capture worker with the alerter's lock held). */
 static char *record_failure(struct uploader *u, const char *id, const char *why)
 {
 	struct upload_rec r = { .state = UPLOAD_QUEUED };

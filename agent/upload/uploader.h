@@ -35,7 +35,8 @@ struct uploader;
  * (credentials). The thread starts at once and queues every stored snapshot whose
  * upload is not done. */
 struct uploader *uploader_start(const struct config *cfg, struct store *st, char *err, size_t errlen);
-/* A snapshot was stored (and its report attached): queue it. Cheap; from the loop. */
+/* A snapshot was stored (and its report attached): queue it. Cheap; called from the
+ * capture_done alert sink (the report thread or a capture worker). */
 void uploader_notify(struct uploader *u, const char *id);
 void uploader_stats(struct uploader *u, struct upload_stats *out);
 /* Cancel a running transfer, join the thread. Accepts NULL. */
