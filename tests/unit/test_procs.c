@@ -133,57 +133,48 @@ static void test_opts_value_options_skip_their_argument(void **state)
 	assert_false(o.inspect);
 }
 
+/* One command line each and what it must give; -1 / NULL: not checked. */
+static const struct inspect_case {
+	const char *argv;
+	int inspect, port, random;
+	const char *host;
+} inspect_cases[] = {
+	{ "node|--inspect|app.js", 1, 0, -1, "" },
+	{ "node|--inspect=9333|app.js", 1, 9333, -1, NULL },
+	{ "node|--inspect=0.0.0.0:9444|app.js", -1, 9444, -1, "0.0.0.0" },
+	{ "node|--inspect=[::1]:9555|app.js", -1, 9555, -1, "::1" },
+	{ "node|--inspect=localhost|app.js", -1, 0, -1, "localhost" },
+	{ "node|--inspect-brk|app.js", 1, -1, -1, NULL },
+	{ "node|--inspect-brk=127.0.0.1:1|app.js", -1, 1, -1, NULL },
+	{ "node|--inspect-wait|app.js", 1, -1, -1, NULL },
+	{ "node|--inspect_brk|app.js", 1, -1, -1, NULL },
+	/* --inspect-port alone sets the port, not the inspector */
+	{ "node|--inspect-port=9666|app.js", 0, 9666, -1, NULL },
+	{ "node|--inspect-port|127.0.0.2:9777|app.js", -1, 9777, 0, "127.0.0.2" },
+	/* port 0: Node picks a free port when the inspector opens; the last one given counts */
+	{ "node|--inspect-port=0|app.js", 0, -1, 1, NULL },
+	{ "node|--inspect=127.0.0.1:0|app.js", 1, -1, 1, NULL },
+	{ "node|--inspect-port=0|--inspect-port=9229|app.js", -1, 9229, 0, NULL },
+	{ "node|--inspect=99999|app.js", 1, 0, -1, NULL }, /* bad port: ignored */
+	/* --inspector-something is not --inspect */
+	{ "node|--inspect-publish-uid=http|app.js", 0, -1, -1, NULL },
+};
+
 static void test_opts_inspect_forms(void **state)
 {
 	(void)state;
-	parse("node|--inspect|app.js", NULL);
-	assert_true(o.inspect);
-	assert_int_equal(o.inspect_port, 0);
-	assert_string_equal(o.inspect_host, "");
-	parse("node|--inspect=9333|app.js", NULL);
-	assert_true(o.inspect);
-	assert_int_equal(o.inspect_port, 9333);
-	parse("node|--inspect=0.0.0.0:9444|app.js", NULL);
-	assert_string_equal(o.inspect_host, "0.0.0.0");
-	assert_int_equal(o.inspect_port, 9444);
-	parse("node|--inspect=[::1]:9555|app.js", NULL);
-	assert_string_equal(o.inspect_host, "::1");
-	assert_int_equal(o.inspect_port, 9555);
-	parse("node|--inspect=localhost|app.js", NULL);
-	assert_string_equal(o.inspect_host, "localhost");
-	assert_int_equal(o.inspect_port, 0);
-	parse("node|--inspect-brk|app.js", NULL);
-	assert_true(o.inspect);
-	parse("node|--inspect-brk=127.0.0.1:1|app.js", NULL);
-	assert_int_equal(o.inspect_port, 1);
-	parse("node|--inspect-wait|app.js", NULL);
-	assert_true(o.inspect);
-	parse("node|--inspect_brk|app.js", NULL);
-	assert_true(o.inspect);
-	/* --inspect-port alone sets the port, not the inspector */
-	parse("node|--inspect-port=9666|app.js", NULL);
-	assert_false(o.inspect);
-	assert_int_equal(o.inspect_port, 9666);
-	parse("node|--inspect-port|127.0.0.2:9777|app.js", NULL);
-	assert_string_equal(o.inspect_host, "127.0.0.2");
-	assert_int_equal(o.inspect_port, 9777);
-	assert_false(o.inspect_port_random);
-	/* port 0: Node picks a free port when the inspector opens; the last one given counts */
-	parse("node|--inspect-port=0|app.js", NULL);
-	assert_true(o.inspect_port_random);
-	assert_false(o.inspect);
-	parse("node|--inspect=127.0.0.1:0|app.js", NULL);
-	assert_true(o.inspect_port_random);
-	assert_true(o.inspect);
-	parse("node|--inspect-port=0|--inspect-port=9229|app.js", NULL);
-	assert_false(o.inspect_port_random);
-	assert_int_equal(o.inspect_port, 9229);
-	parse("node|--inspect=99999|app.js", NULL); /* bad port: ignored */
-	assert_true(o.inspect);
-	assert_int_equal(o.inspect_port, 0);
-	/* --inspector-something is not --inspect */
-	parse("node|--inspect-publish-uid=http|app.js", NULL);
-	assert_false(o.inspect);
+	for (size_t i = 0; i < sizeof(inspect_cases) / sizeof(inspect_cases[0]); i++) {
+		const struct inspect_case *c = &inspect_cases[i];
+		parse(c->argv, NULL);
+		if (c->inspect >= 0 && o.inspect != (c->inspect == 1))
+			fail_msg("%s: inspect %d, want %d", c->argv, o.inspect, c->inspect);
+		if (c->port >= 0 && o.inspect_port != c->port)
+			fail_msg("%s: port %d, want %d", c->argv, o.inspect_port, c->port);
+		if (c->random >= 0 && o.inspect_port_random != (c->random == 1))
+			fail_msg("%s: random port %d, want %d", c->argv, o.inspect_port_random, c->random);
+		if (c->host && strcmp(o.inspect_host, c->host) != 0)
+			fail_msg("%s: host \"%s\", want \"%s\"", c->argv, o.inspect_host, c->host);
+	}
 }
 
 static void test_opts_misc(void **state)
