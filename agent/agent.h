@@ -36,6 +36,18 @@ struct metrics;
 struct gc_tracker;
 struct gc_major_event;
 
+/* The capture route of a process, looked up when a capture or `heapsnap ps` asks (the
+ * inspector's needs a scan of the host's sockets): never at exec. */
+enum route_kind {
+	ROUTE_UNKNOWN,
+	ROUTE_SIGNAL,
+	ROUTE_INSPECTOR_GUARDED,
+	ROUTE_INSPECTOR_UNGUARDED,     /* no connect guard, inspector_unguarded = on */
+	ROUTE_INSPECTOR_OPERATORS,     /* open before the agent came: used as it is */
+	ROUTE_NONE,
+};
+const char *route_kind_name(enum route_kind k);
+
 struct watched {
 	pid_t pid;
 	uint64_t start_time;
@@ -56,7 +68,7 @@ struct watched {
 	int64_t retry_at_ms;           /* monotonic; 0 = none */
 	int64_t settle_at_ms;          /* just exec'ed: the baseline is taken then (0 = taken) */
 	int64_t first_seen_wall_ms;
-	char route[720];               /* "signal SIGUSR2", "inspector (guarded)", or "none: why" */
+	enum route_kind route;         /* as `heapsnap ps` last saw it (looked up when asked) */
 	char gc_probes[192];           /* "attached", or why not */
 	char baseline_id[64];          /* baseline snapshot for the next report */
 	uint64_t armed_bytes;
@@ -81,6 +93,7 @@ struct agent {
 	size_t nprocs, cap;
 	struct persisted *restored;    /* state saved by a previous run, used by agent_scan */
 	size_t nrestored;
+	struct persist_batch persist;  /* cfg->state_file: written in batches */
 };
 
 /* Load the state a previous run saved (cfg->state_file), for agent_scan. */
@@ -103,13 +116,16 @@ void agent_request_capture(struct agent *a, struct watched *w, const char *reaso
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev);
 /* A capture finished. */
 void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
-/* Once a second: retries held back by cooldown. */
+/* Write the persisted state if it changed: when due (force: now, e.g. at a clean stop). */
+void agent_flush_state(struct agent *a, bool force);
+/* Once a second: retries held back by cooldown, and the persisted state's flush. */
 void agent_tick(struct agent *a);
 struct watched *agent_find(struct agent *a, pid_t pid);
 /* Live state of every watched process as a JSON array text (malloc'ed), for `heapsnap ps`. */
 char *agent_state_json(struct agent *a);
 /* Publish the per-process gauges (RSS, post-GC heap, GC counts) to m. */
 void agent_publish_metrics(struct agent *a, struct metrics *m);
+/* Saves what is not saved yet, then frees the table. */
 void agent_free_procs(struct agent *a);
 
 #endif

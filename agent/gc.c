@@ -47,6 +47,8 @@ struct gc_binary {
 	bool has_v8;
 	dev_t dev;
 	ino_t ino;
+	off_t size;                    /* with mtime: the same file, not a reused inode */
+	struct timespec mtime;
 	int refs;                      /* watched processes attached through it */
 	char path[PATH_MAX];           /* how the agent reached it when attaching */
 	char why[192];                 /* has_v8 == false: the reason */
@@ -169,18 +171,27 @@ static bool is_libnode(const char *path)
 	return strncmp(base ? base + 1 : path, "libnode.so", 10) == 0;
 }
 
-static int find_binary(struct gc_tracker *tr, dev_t dev, ino_t ino)
+static int find_binary(struct gc_tracker *tr, const struct stat *st)
 {
-	for (int i = 0; i < GC_MAX_BINARIES; i++)
-		if (tr->bins[i].used && tr->bins[i].dev == dev && tr->bins[i].ino == ino)
+	for (int i = 0; i < GC_MAX_BINARIES; i++) {
+		const struct gc_binary *b = &tr->bins[i];
+		if (b->used && b->dev == st->st_dev && b->ino == st->st_ino && b->size == st->st_size &&
+		    b->mtime.tv_sec == st->st_mtim.tv_sec && b->mtime.tv_nsec == st->st_mtim.tv_nsec)
 			return i;
+	}
 	return -1;
+}
+
+static void detach_links(struct gc_binary *b)
+{
+	for (int i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	b->nlinks = 0;
 }
 
 static void detach_binary(struct gc_binary *b)
 {
-	for (int i = 0; i < b->nlinks; i++)
-		bpf_link__destroy(b->links[i]);
+	detach_links(b);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -223,6 +234,8 @@ static int scan_binary(struct gc_tracker *tr, const char *path, const struct sta
 	b->used = true;
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
+	b->size = st->st_size;
+	b->mtime = st->st_mtim;
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	b->has_v8 = symbols_entry(&b->sites[SITE_COLLECT]) != NULL;
 	if (!b->has_v8)
@@ -241,8 +254,12 @@ static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t
 		snprintf(why, whylen, errno == ENOENT ? "process gone" : "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	slot = find_binary(tr, st.st_dev, st.st_ino);
-	return slot >= 0 ? slot : scan_binary(tr, path, &st, why, whylen);
+	slot = find_binary(tr, &st);
+	if (slot < 0)
+		return scan_binary(tr, path, &st, why, whylen);
+	if (!tr->bins[slot].nlinks) /* attached again through a live process's path */
+		snprintf(tr->bins[slot].path, sizeof(tr->bins[slot].path), "%s", path);
+	return slot;
 }
 
 /* Choose the binary of pid holding V8: its executable, else a mapped libnode.so.N. */
@@ -362,7 +379,7 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 
 	if (find_watch(tr, pid))
 		return 0;
-	maps = calloc(GC_MAX_MAPPINGS, sizeof(*maps));
+	maps = malloc(GC_MAX_MAPPINGS * sizeof(*maps)); /* 2 MB: read_exec_mappings fills what it counts */
 	if (!maps) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
@@ -383,7 +400,7 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 		goto cleanup;
 	rc = add_watch(tr, pid, slot, why, whylen);
 	if (rc < 0 && tr->bins[slot].refs == 0)
-		detach_binary(&tr->bins[slot]);
+		detach_links(&tr->bins[slot]);
 cleanup:
 	free(maps);
 	return rc;
@@ -400,8 +417,10 @@ void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid)
 	bpf_map__delete_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
 	b = &tr->bins[w->bin];
+	/* Its probes go (unwatched processes of the binary stop paying for them); its
+	 * symbols stay (an ELF scan per exec would cost a short-lived process ~ms). */
 	if (--b->refs == 0)
-		detach_binary(b);
+		detach_links(b);
 	*w = tr->watches[--tr->nwatches];
 }
 
