@@ -733,6 +733,7 @@ void agent_tick(struct agent *a)
 			evaluate(a, w, k.rss_bytes);
 	}
 	agent_flush_state(a, false);
+	gc_tracker_tick(a->gc);
 	alert_tick(a->alerts);
 }
 

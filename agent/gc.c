@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "gc.skel.h"
+#include "loop.h"
 #include "symbols.h"
 
 #define GC_MAX_BINARIES 64
@@ -50,6 +51,7 @@ struct gc_binary {
 	off_t size;                    /* with mtime: the same file, not a reused inode */
 	struct timespec mtime;
 	int refs;                      /* watched processes attached through it */
+	int64_t unused_since_ms;       /* monotonic: refs fell to 0 then, probes still attached */
 	char path[PATH_MAX];           /* how the agent reached it when attaching */
 	char why[192];                 /* has_v8 == false: the reason */
 	struct sym_query sites[SITE_COUNT];
@@ -417,11 +419,24 @@ void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid)
 	bpf_map__delete_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
 	b = &tr->bins[w->bin];
-	/* Its probes go (unwatched processes of the binary stop paying for them); its
-	 * symbols stay (an ELF scan per exec would cost a short-lived process ~ms). */
+	/* Its probes stay GC_LINGER_MS (gc_tracker_tick), its symbols for good: under exec
+	 * churn (short-lived processes one after another) an ELF scan, an attach and a
+	 * detach per process would cost ms of CPU each and stall the loop on the kernel's
+	 * uprobe unregistering. */
 	if (--b->refs == 0)
-		detach_links(b);
+		b->unused_since_ms = mono_ms();
 	*w = tr->watches[--tr->nwatches];
+}
+
+void gc_tracker_tick(struct gc_tracker *tr)
+{
+	int64_t now = mono_ms();
+
+	for (int i = 0; tr && i < GC_MAX_BINARIES; i++) {
+		struct gc_binary *b = &tr->bins[i];
+		if (b->used && !b->refs && b->nlinks && now - b->unused_since_ms >= GC_LINGER_MS)
+			detach_links(b);
+	}
 }
 
 int gc_tracker_consume(struct gc_tracker *tr,

@@ -69,11 +69,12 @@ sleep 3
 counting_start; sleep "$SECS"; counting_stop
 idle=$(awk "BEGIN{print $CPU_MS / 1000 / $SPAN}")
 
+seen0=$(grep -c "watching pid" "$T/agent.err")
 counting_start
 watched_cpu=$(churn)
 sleep 1 # the last exits reach the agent
 counting_stop
-seen=$(grep -c "watching pid" "$T/agent.err")
+seen=$(($(grep -c "watching pid" "$T/agent.err") - seen0))
 busy=$(awk "BEGIN{print $CPU_MS / 1000 - $idle * $SPAN}")
 stop_agent
 
