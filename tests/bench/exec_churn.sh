@@ -15,7 +15,6 @@ RATE=${RATE:-10}
 SECS=${SECS:-10}
 N=$((RATE * SECS))
 GAP=$(awk "BEGIN{print 1 / $RATE}")
-tck=$(getconf CLK_TCK)
 
 # churn: N nodes, one every GAP s; prints their own CPU time (s, user + system).
 churn() {
@@ -29,51 +28,19 @@ churn() {
 		awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$T/times"
 	)
 }
-cpu() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
-
-# Counting the agent's CPU and fsyncs (every thread): perf stat (task-clock, the syscall
-# tracepoints), else /proc/PID/stat (10 ms ticks) and strace -c. counting_start ...
-# counting_stop sets FSYNCS, CPU_MS and SPAN (s).
-counting_start() {
-	C0=$(cpu)
-	T0=$(date +%s.%N)
-	if perf stat -x, -e syscalls:sys_enter_fsync -p "$AGENT" -- true >/dev/null 2>&1; then
-		perf stat -x, -e task-clock,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync -p "$AGENT" -o "$T/fsyncs" &
-		COUNTER=perf
-	else
-		strace -f -c -e trace=fsync,fdatasync -o "$T/fsyncs" -p "$AGENT" 2>/dev/null &
-		COUNTER=strace
-	fi
-	COUNTER_PID=$!
-	PIDS+=("$COUNTER_PID")
-	sleep 0.5
-}
-counting_stop() {
-	kill -INT "$COUNTER_PID"
-	wait "$COUNTER_PID" 2>/dev/null
-	SPAN=$(awk "BEGIN{print $(date +%s.%N) - $T0}")
-	CPU_MS=$(awk "BEGIN{print ($(cpu) - $C0) * 1000 / $tck}")
-	if [ "$COUNTER" = perf ]; then
-		FSYNCS=$(awk -F, '/sys_enter_f/ { n += $1 } END { print n + 0 }' "$T/fsyncs")
-		CPU_MS=$(awk -F, '/task-clock/ { print $1 }' "$T/fsyncs")
-	else
-		FSYNCS=$(awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' "$T/fsyncs")
-	fi
-}
-
 write_config "$T/hs.ini" agent.log_level=info
 bare=$(churn)
 start_agent "$T/hs.ini"
 "$NODE" -e 0 # the first exec of a binary reads its symbols (once per binary, not per process)
 sleep 3
-counting_start; sleep "$SECS"; counting_stop
+agent_counting_start; sleep "$SECS"; agent_counting_stop
 idle=$(awk "BEGIN{print $CPU_MS / 1000 / $SPAN}")
 
 seen0=$(grep -c "watching pid" "$T/agent.err")
-counting_start
+agent_counting_start
 watched_cpu=$(churn)
 sleep 1 # the last exits reach the agent
-counting_stop
+agent_counting_stop
 seen=$(($(grep -c "watching pid" "$T/agent.err") - seen0))
 busy=$(awk "BEGIN{print $CPU_MS / 1000 - $idle * $SPAN}")
 stop_agent
