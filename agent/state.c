@@ -2,17 +2,18 @@
 
 #include <errno.h>
 #include <libgen.h>
-#include <stdbool.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "loop.h"
 
 #define STATE_MAX_BYTES (64u << 20)
 
@@ -79,14 +80,6 @@ struct state_server {
 	struct client clients[STATE_MAX_CLIENTS];
 	unsigned nclients;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void reply_put(struct reply *r)
 {
@@ -177,7 +170,7 @@ static bool send_some(struct client *c)
 
 void state_server_run(struct state_server *s, char *(*text)(void *ctx), void *ctx)
 {
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 
 	accept_clients(s, text, ctx, now);
 	for (unsigned i = 0; i < s->nclients;) {

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "state.h"
 
 #define REPLY_BYTES (8u << 20) /* far more than a unix socket buffers */
@@ -24,13 +24,6 @@
 static char dir[] = "/tmp/hs-state-XXXXXX";
 static char sock[96];
 static char *reply;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *make_text(void *ctx)
 {
@@ -55,9 +48,9 @@ static int64_t serve_once(struct state_server *s, int wait_ms)
 	struct pollfd p = { .fd = state_server_fd(s), .events = POLLIN };
 	if (poll(&p, 1, wait_ms) <= 0)
 		return 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	state_server_run(s, make_text, NULL);
-	return now_ms() - t0;
+	return mono_ms() - t0;
 }
 
 static int setup(void **state)
@@ -95,8 +88,8 @@ static void test_stuck_client_does_not_block(void **state)
 	int reader = connect_client();
 	size_t got = 0;
 	bool eof = false;
-	int64_t deadline = now_ms() + 3000;
-	while (!eof && now_ms() < deadline) {
+	int64_t deadline = mono_ms() + 3000;
+	while (!eof && mono_ms() < deadline) {
 		int64_t took = serve_once(s, 10);
 		if (took > worst)
 			worst = took;
@@ -111,8 +104,8 @@ static void test_stuck_client_does_not_block(void **state)
 	assert_int_equal(state_server_clients(s), 1);
 
 	/* the client that does not read is dropped after its deadline: it sees EOF */
-	deadline = now_ms() + STATE_CLIENT_TIMEOUT_MS + 2000;
-	while (state_server_clients(s) && now_ms() < deadline) {
+	deadline = mono_ms() + STATE_CLIENT_TIMEOUT_MS + 2000;
+	while (state_server_clients(s) && mono_ms() < deadline) {
 		usleep(100 * 1000);
 		state_server_run(s, make_text, NULL); /* the agent's tick */
 	}
@@ -138,12 +131,12 @@ static void test_too_many_clients(void **state)
 	struct state_server *s = state_server_new(sock, err, sizeof(err));
 	assert_non_null(s);
 
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	for (int i = 0; i <= STATE_MAX_CLIENTS; i++) {
 		fds[i] = connect_client(); /* none of them reads */
 		serve_once(s, 100);
 	}
-	assert_true(now_ms() - t0 < 5000);
+	assert_true(mono_ms() - t0 < 5000);
 	assert_int_equal(state_server_clients(s), STATE_MAX_CLIENTS);
 	/* the last one was closed without a reply */
 	struct pollfd p = { .fd = fds[STATE_MAX_CLIENTS], .events = POLLIN };
