@@ -34,31 +34,56 @@ struct watched *agent_find(struct agent *a, pid_t pid)
 	return NULL;
 }
 
-/* An inspector that was open before the agent came is the operator's: used as it is,
- * without the connect guard, and `ps` says so. */
-static const char *inspector_route(const struct agent *a, bool already_open)
+/* What ps shows of each route (the signal route's adds the signal's name; "none" its
+ * reasons). */
+static const char *const route_names[] = {
+	[ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_SIGNAL] = "signal",
+	[ROUTE_INSPECTOR_GUARDED] = "inspector (guarded)",
+	[ROUTE_INSPECTOR_UNGUARDED] = "inspector (UNGUARDED: inspector_unguarded = on)",
+	[ROUTE_INSPECTOR_OPERATORS] = "inspector (already open: not guarded, the operator's)",
+	[ROUTE_NONE] = "none",
+};
+
+const char *route_kind_name(enum route_kind k)
 {
-	if (already_open)
-		return "inspector (already open: not guarded, the operator's)";
-	return connect_guard_available(a->cguard) ? "inspector (guarded)" : "inspector (UNGUARDED: inspector_unguarded = on)";
+	return (unsigned)k < sizeof(route_names) / sizeof(route_names[0]) ? route_names[k] : "unknown";
 }
 
-static void describe_route(struct agent *a, struct watched *w)
+/* The inspector route, if usable now (a scan of the host's sockets, 10-20 ms: asked only
+ * when ps asks, never at exec). An inspector open before the agent came is the
+ * operator's: used as it is, without the connect guard, and ps says so (not the one
+ * the agent opened for a capture running now). */
+static enum route_kind inspector_route(struct agent *a, struct watched *w, char *why, size_t whylen)
 {
-	char why_sig[256], why_insp[400];
 	bool open;
-	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
-	bool insp = capture_inspector_usable(&w->info, a->cfg, a->cguard, why_insp, sizeof(why_insp), &open);
 
-	if (sig)
-		snprintf(w->route, sizeof(w->route), "signal SIG%s",
-			 sigabbrev_np(w->info.opts.heapsnapshot_signal));
-	else if (insp)
-		snprintf(w->route, sizeof(w->route), "%s", inspector_route(a, open));
+	if (!capture_inspector_usable(&w->info, a->cfg, a->cguard, why, whylen, &open))
+		return ROUTE_NONE;
+	if (open && w->capture.running && !w->info.opts.inspect && w->route != ROUTE_INSPECTOR_OPERATORS)
+		open = false; /* the agent's own, opened for this capture */
+	if (open)
+		return ROUTE_INSPECTOR_OPERATORS;
+	return connect_guard_available(a->cguard) ? ROUTE_INSPECTOR_GUARDED : ROUTE_INSPECTOR_UNGUARDED;
+}
+
+/* The route a capture would take now, as ps shows it ("signal SIGUSR2", "inspector
+ * (guarded)", "none: why; why"); w->route keeps its kind. */
+static void describe_route(struct agent *a, struct watched *w, char *out, size_t outlen)
+{
+	char why_sig[256], why_insp[400] = "";
+	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
+	enum route_kind k = sig ? ROUTE_SIGNAL : inspector_route(a, w, why_insp, sizeof(why_insp));
+
+	w->route = k;
+	if (k == ROUTE_SIGNAL)
+		snprintf(out, outlen, "signal SIG%s", sigabbrev_np(w->info.opts.heapsnapshot_signal));
+	else if (k != ROUTE_NONE)
+		snprintf(out, outlen, "%s", route_kind_name(k));
 	else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
-		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_insp, why_sig);
+		snprintf(out, outlen, "none: %s; %s", why_insp, why_sig);
 	else
-		snprintf(w->route, sizeof(w->route), "none: %s; %s", why_sig, why_insp);
+		snprintf(out, outlen, "none: %s; %s", why_sig, why_insp);
 }
 
 /* The kernel also reports every PREDICT_STEP of growth, whatever `predictive` is set
@@ -100,22 +125,47 @@ static bool table_reserve(struct agent *a)
 	return true;
 }
 
-static void save(struct agent *a)
+/* The persisted state's text: settled processes only (one still in its start-up has
+ * no baseline yet: a run that finds it again takes one as for any process it finds). */
+static char *persisted_text(const struct agent *a)
 {
-	if (!a->cfg->state_file[0])
-		return;
 	struct persisted *items = calloc(a->nprocs ? a->nprocs : 1, sizeof(*items));
+	size_t n = 0;
+
 	if (!items)
-		return;
+		return NULL;
 	for (size_t i = 0; i < a->nprocs; i++) {
 		const struct watched *w = a->procs[i];
-		items[i] = (struct persisted){ .pid = w->pid, .start_time = w->start_time, .trig = w->trig };
-		snprintf(items[i].baseline_id, sizeof(items[i].baseline_id), "%s", w->baseline_id);
+		if (w->watch.settle_at_ms)
+			continue;
+		items[n] = (struct persisted){ .pid = w->pid, .start_time = w->start_time, .trig = w->trig };
+		snprintf(items[n].baseline_id, sizeof(items[n].baseline_id), "%s", w->baseline_id);
+		n++;
 	}
-	int rc = persist_save(a->cfg->state_file, items, a->nprocs);
-	if (rc)
-		log_warn("cannot save %s: %s", a->cfg->state_file, strerror(-rc));
+	char *text = persist_dump(items, n);
 	free(items);
+	return text;
+}
+
+void agent_flush_state(struct agent *a, bool force)
+{
+	int64_t now = mono_ms();
+
+	if (!a->persist.dirty || !a->cfg->state_file[0] || (!force && !persist_batch_due(&a->persist, now)))
+		return;
+	int rc = persist_batch_write(&a->persist, a->cfg->state_file, persisted_text(a), now);
+	if (rc < 0)
+		log_warn("cannot save %s: %s", a->cfg->state_file, strerror(-rc));
+}
+
+/* The persisted state changed: written by the next flush (agent_tick), or now when
+ * urgent (a capture's start or outcome: a crash must not let the next run capture the
+ * process again as if it had not been). */
+static void save(struct agent *a, bool urgent)
+{
+	persist_batch_changed(&a->persist, urgent);
+	if (urgent)
+		agent_flush_state(a, true);
 }
 
 void agent_restore(struct agent *a)
@@ -236,20 +286,22 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		free(w);
 		return;
 	}
-	describe_route(a, w);
 	attach_gc(a, w);
 	w->labels.pid = pid;
 	metrics_app_name(w->info.cmdline, w->labels.app, sizeof(w->labels.app));
 	metrics_container_id(w->info.cgroup, w->labels.container, sizeof(w->labels.container));
 	a->procs[a->nprocs++] = w;
 	alert_process(a->alerts, &w->labels, false);
+	/* The signal route is known from the options; the inspector's needs a scan of the
+	 * host's sockets, done when a capture or `heapsnap ps` asks, not at every exec. */
+	char route[96] = "the inspector's or none, looked up when a capture or `heapsnap ps` asks";
+	if (w->info.opts.heapsnapshot_signal)
+		snprintf(route, sizeof(route), "signal SIG%s", sigabbrev_np(w->info.opts.heapsnapshot_signal));
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
 		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
 		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
-		 (double)w->trig.baseline_rss / 1e6, w->route);
-	save(a);
-	if (strncmp(w->route, "none", 4) == 0)
-		log_warn("pid %d: %s", pid, w->route);
+		 (double)w->trig.baseline_rss / 1e6, route);
+	save(a, false);
 }
 
 void agent_remove(struct agent *a, pid_t pid)
@@ -264,7 +316,7 @@ void agent_remove(struct agent *a, pid_t pid)
 		alert_process(a->alerts, &a->procs[i]->labels, true);
 		free(a->procs[i]);
 		a->procs[i] = a->procs[--a->nprocs];
-		save(a);
+		save(a, false);
 		return;
 	}
 }
@@ -396,7 +448,7 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 	w->capture.running = true;
 	w->capture.baseline = job.baseline;
 	arm(a, w);
-	save(a);
+	save(a, true);
 }
 
 /* A baseline the process's growth would overtake before it is stored is not taken:
@@ -567,7 +619,7 @@ static void settle_cost(struct agent *a, struct watched *w)
 	w->trig.capture_offset = offset;
 	w->predict.window.n = 0;
 	evaluate(a, w, rss);
-	save(a);
+	save(a, true);
 }
 
 /* A major GC after the capture settled measures how much the application grew:
@@ -638,6 +690,8 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 
 	if (!w || w->start_time != o->start_time)
 		return;
+	if (!o->ok && !o->started && !o->refused && !o->preempted && o->err[0]) /* e.g. no capture route */
+		log_warn("pid %d: no capture: %s", o->pid, o->err);
 	if (o->ok && o->baseline) {
 		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
 		w->trig.baseline_app_rss = w->capture.baseline_app_rss;
@@ -658,7 +712,7 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 		}
 	}
 	arm(a, w);
-	save(a);
+	save(a, true);
 }
 
 /* The start-up of a just exec'ed process is over: its RSS now is the baseline. */
@@ -672,7 +726,7 @@ static void settle(struct agent *a, struct watched *w)
 	trigger_init(&w->trig, k.rss_bytes);
 	log_debug("pid %d: baseline RSS %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
 	evaluate(a, w, k.rss_bytes);
-	save(a);
+	save(a, false);
 }
 
 void agent_tick(struct agent *a)
@@ -692,6 +746,8 @@ void agent_tick(struct agent *a)
 		if (probes_lookup(a->probes, w->pid, &k) == 0)
 			evaluate(a, w, k.rss_bytes);
 	}
+	agent_flush_state(a, false);
+	gc_tracker_tick(a->gc);
 	alert_tick(a->alerts);
 }
 
@@ -699,6 +755,17 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 {
 	struct hs_watch k = { 0 };
 	struct gc_stats st = { 0 };
+	char route[720];
+	int64_t age_ms;
+	bool unanswered = a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms);
+
+	if (unanswered) { /* the signal route is not used until it is answered */
+		char why[400];
+		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
+			 route_kind_name(inspector_route(a, w, why, sizeof(why))), (long long)(age_ms / 1000));
+	} else {
+		describe_route(a, w, route, sizeof(route));
+	}
 
 	probes_lookup(a->probes, w->pid, &k);
 	if (w->gc.attached)
@@ -709,7 +776,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
 			 (json_int_t)w->trig.baseline_rss, "armed_bytes",
 			 (json_int_t)(w->watch.armed_bytes == TRIGGER_NEVER ? 0 : w->watch.armed_bytes), "route",
-			 w->route, "gc_probes", w->gc.probes, "captures", (json_int_t)w->trig.captures,
+			 route, "gc_probes", w->gc.probes, "captures", (json_int_t)w->trig.captures,
 			 "capturing", w->capture.running, "cgroup", w->info.cgroup);
 	json_t *gc = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:s}", "heap_used_bytes",
 			       (json_int_t)st.heap_used_bytes, "gc_minor", (json_int_t)st.gc_minor,
@@ -720,16 +787,8 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 	json_object_update_new(o, gc);
 	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
-	int64_t age_ms;
-	if (a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms)) {
-		char route[sizeof(w->route) + 64], why[400];
-		bool open;
-		bool insp = capture_inspector_usable(&w->info, a->cfg, a->cguard, why, sizeof(why), &open);
-		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
-			 insp ? inspector_route(a, open) : "none", (long long)(age_ms / 1000));
-		json_object_set_new(o, "route", json_string(route));
+	if (unanswered)
 		json_object_set_new(o, "signal_unanswered_s", json_integer((json_int_t)(age_ms / 1000)));
-	}
 	return o;
 }
 
@@ -768,6 +827,8 @@ void agent_publish_metrics(struct agent *a, struct metrics *m)
 
 void agent_free_procs(struct agent *a)
 {
+	agent_flush_state(a, true);
+	persist_batch_free(&a->persist);
 	forget_restored(a);
 	for (size_t i = 0; i < a->nprocs; i++)
 		free(a->procs[i]);

@@ -36,6 +36,18 @@ struct metrics;
 struct gc_tracker;
 struct gc_major_event;
 
+/* The capture route of a process, looked up when a capture or `heapsnap ps` asks (the
+ * inspector's needs a scan of the host's sockets): never at exec. */
+enum route_kind {
+	ROUTE_UNKNOWN,
+	ROUTE_SIGNAL,
+	ROUTE_INSPECTOR_GUARDED,
+	ROUTE_INSPECTOR_UNGUARDED,     /* no connect guard, inspector_unguarded = on */
+	ROUTE_INSPECTOR_OPERATORS,     /* open before the agent came: used as it is */
+	ROUTE_NONE,
+};
+const char *route_kind_name(enum route_kind k);
+
 /* One watched process, by concern. Identity and labels stay at the top; each part
  * below belongs to the functions of agent.c that share its name. */
 struct watched {
@@ -63,7 +75,7 @@ struct watched {
 		int64_t settle_at_ms;  /* monotonic: measure the capture's cost then (0 = no) */
 		int64_t refine_until_ms; /* major GCs until then refine that cost (0 = no) */
 	} cost;
-	char route[720];               /* "signal SIGUSR2", "inspector (guarded)", or "none: why" */
+	enum route_kind route;         /* as `heapsnap ps` last saw it (looked up when asked) */
 	struct {                       /* GC probes and its latest major GCs (main isolate) */
 		bool attached;
 		char probes[192];      /* "attached", or why not */
@@ -100,6 +112,7 @@ struct agent {
 	size_t nprocs, cap;
 	struct persisted *restored;    /* state saved by a previous run, used by agent_scan */
 	size_t nrestored;
+	struct persist_batch persist;  /* cfg->state_file: written in batches */
 };
 
 /* cfg (not owned, outlives the agent) and the alerter; the daemon starts the other
@@ -129,13 +142,16 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev);
 /* A capture finished. */
 void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
-/* Once a second: retries held back by cooldown. */
+/* Write the persisted state if it changed: when due (force: now, e.g. at a clean stop). */
+void agent_flush_state(struct agent *a, bool force);
+/* Once a second: retries held back by cooldown, and the persisted state's flush. */
 void agent_tick(struct agent *a);
 struct watched *agent_find(struct agent *a, pid_t pid);
 /* Live state of every watched process as a JSON array text (malloc'ed), for `heapsnap ps`. */
 char *agent_state_json(struct agent *a);
 /* Publish the per-process gauges (RSS, post-GC heap, GC counts) to m. */
 void agent_publish_metrics(struct agent *a, struct metrics *m);
+/* Saves what is not saved yet, then frees the table. */
 void agent_free_procs(struct agent *a);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "gc.skel.h"
+#include "loop.h"
 #include "symbols.h"
 
 #define GC_MAX_BINARIES 64
@@ -48,7 +49,10 @@ struct gc_binary {
 	bool has_v8;
 	dev_t dev;
 	ino_t ino;
+	off_t size;                    /* with mtime: the same file, not a reused inode */
+	struct timespec mtime;
 	int refs;                      /* watched processes attached through it */
+	int64_t unused_since_ms;       /* monotonic: refs fell to 0 then, probes still attached */
 	char path[PATH_MAX];           /* how the agent reached it when attaching */
 	char why[192];                 /* has_v8 == false: the reason */
 	struct sym_query sites[SITE_COUNT];
@@ -170,18 +174,27 @@ static bool is_libnode(const char *path)
 	return strncmp(base ? base + 1 : path, "libnode.so", 10) == 0;
 }
 
-static int find_binary(struct gc_tracker *tr, dev_t dev, ino_t ino)
+static int find_binary(struct gc_tracker *tr, const struct stat *st)
 {
-	for (int i = 0; i < GC_MAX_BINARIES; i++)
-		if (tr->bins[i].used && tr->bins[i].dev == dev && tr->bins[i].ino == ino)
+	for (int i = 0; i < GC_MAX_BINARIES; i++) {
+		const struct gc_binary *b = &tr->bins[i];
+		if (b->used && b->dev == st->st_dev && b->ino == st->st_ino && b->size == st->st_size &&
+		    b->mtime.tv_sec == st->st_mtim.tv_sec && b->mtime.tv_nsec == st->st_mtim.tv_nsec)
 			return i;
+	}
 	return -ENOENT;
+}
+
+static void detach_links(struct gc_binary *b)
+{
+	for (int i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	b->nlinks = 0;
 }
 
 static void detach_binary(struct gc_binary *b)
 {
-	for (int i = 0; i < b->nlinks; i++)
-		bpf_link__destroy(b->links[i]);
+	detach_links(b);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -224,6 +237,8 @@ static int scan_binary(struct gc_tracker *tr, const char *path, const struct sta
 	b->used = true;
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
+	b->size = st->st_size;
+	b->mtime = st->st_mtim;
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	b->has_v8 = symbols_entry(&b->sites[SITE_COLLECT]) != NULL;
 	if (!b->has_v8)
@@ -247,8 +262,12 @@ static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t
 			snprintf(why, whylen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	slot = find_binary(tr, st.st_dev, st.st_ino);
-	return slot >= 0 ? slot : scan_binary(tr, path, &st, why, whylen);
+	slot = find_binary(tr, &st);
+	if (slot < 0)
+		return scan_binary(tr, path, &st, why, whylen);
+	if (!tr->bins[slot].nlinks) /* attached again through a live process's path */
+		snprintf(tr->bins[slot].path, sizeof(tr->bins[slot].path), "%s", path);
+	return slot;
 }
 
 /* Choose the binary of pid holding V8: its executable, else a mapped libnode.so.N. */
@@ -372,7 +391,7 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 
 	if (find_watch(tr, pid))
 		return 0;
-	maps = calloc(GC_MAX_MAPPINGS, sizeof(*maps));
+	maps = malloc(GC_MAX_MAPPINGS * sizeof(*maps)); /* 2 MB: read_exec_mappings fills what it counts */
 	if (!maps) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
@@ -398,7 +417,7 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 		goto cleanup;
 	rc = add_watch(tr, pid, slot, why, whylen);
 	if (rc < 0 && tr->bins[slot].refs == 0)
-		detach_binary(&tr->bins[slot]);
+		detach_links(&tr->bins[slot]);
 cleanup:
 	free(maps);
 	return rc;
@@ -415,9 +434,24 @@ void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid)
 	bpf_map__delete_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
 	b = &tr->bins[w->bin];
+	/* Its probes stay GC_LINGER_MS (gc_tracker_tick), its symbols for good: under exec
+	 * churn (short-lived processes one after another) an ELF scan, an attach and a
+	 * detach per process would cost ms of CPU each and stall the loop on the kernel's
+	 * uprobe unregistering. */
 	if (--b->refs == 0)
-		detach_binary(b);
+		b->unused_since_ms = mono_ms();
 	*w = tr->watches[--tr->nwatches];
+}
+
+void gc_tracker_tick(struct gc_tracker *tr)
+{
+	int64_t now = mono_ms();
+
+	for (int i = 0; tr && i < GC_MAX_BINARIES; i++) {
+		struct gc_binary *b = &tr->bins[i];
+		if (b->used && !b->refs && b->nlinks && now - b->unused_since_ms >= GC_LINGER_MS)
+			detach_links(b);
+	}
 }
 
 int gc_tracker_consume(struct gc_tracker *tr,

@@ -59,6 +59,12 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
 
 /* Stop tracking pid and forget its counters (no-op if not watched). */
 void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid);
+/* A binary no watched process uses any more keeps its probes this long (the next
+ * short-lived process of it needs no new attach); unwatched processes of it pay for
+ * the probe hits meanwhile (a few µs per GC, filtered out in the kernel). */
+#define GC_LINGER_MS 30000
+/* Once a second: detaches the probes of binaries unused for GC_LINGER_MS. Accepts NULL. */
+void gc_tracker_tick(struct gc_tracker *tr);
 
 /* Drain the ring buffer, calling on_major for each major GC of a watched process (the
  * event is valid only during the call). Returns events handled, or -errno. */

@@ -45,7 +45,7 @@ struct daemon {
 	struct store *store;
 	struct uploader *uploader;
 	int signal_fd;
-	int state_fd;
+	struct state_server *state;
 	int lock_fd;
 	struct metrics *metrics;
 	struct metrics_server *http;
@@ -228,14 +228,16 @@ static void on_signal(void *ctx)
 	loop_stop(d->loop);
 }
 
+static char *state_text(void *ctx)
+{
+	return agent_state_json(ctx);
+}
+
 static void on_state_client(void *ctx)
 {
 	struct daemon *d = ctx;
-	char *text = agent_state_json(&d->agent);
 
-	if (text)
-		state_serve(d->state_fd, text);
-	free(text);
+	state_server_run(d->state, state_text, &d->agent);
 }
 
 static void on_tick(void *ctx)
@@ -243,6 +245,8 @@ static void on_tick(void *ctx)
 	struct daemon *d = ctx;
 
 	agent_tick(&d->agent);
+	if (d->state)
+		state_server_run(d->state, state_text, &d->agent); /* drops clients that do not read */
 	if (!d->http)
 		return;
 	metrics_heartbeat(d->metrics, mono_ms());
@@ -443,11 +447,11 @@ static int start(struct daemon *d)
 		return 1;
 	}
 	if (d->cfg.state_socket[0]) {
-		d->state_fd = state_listen(d->cfg.state_socket, err, sizeof(err));
-		if (d->state_fd < 0)
+		d->state = state_server_new(d->cfg.state_socket, err, sizeof(err));
+		if (!d->state)
 			log_warn("%s; `heapsnap ps` will not work, continuing", err);
 		else
-			loop_add(d->loop, d->state_fd, on_state_client, d);
+			loop_add(d->loop, state_server_fd(d->state), on_state_client, d);
 	}
 	agent_restore(&d->agent);
 	agent_scan(&d->agent);
@@ -470,10 +474,7 @@ static void stop(struct daemon *d)
 	uploader_stop(d->uploader);  /* reads the store: before store_close */
 	exporter_free(d->exporter); /* no event can come any more */
 	metrics_free(d->metrics);
-	if (d->state_fd >= 0) {
-		close(d->state_fd);
-		unlink(d->cfg.state_socket);
-	}
+	state_server_free(d->state);
 	loop_free(d->loop);
 	store_close(d->store);
 	if (d->signal_fd >= 0)
@@ -484,7 +485,7 @@ static void stop(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	static struct daemon d = { .signal_fd = -1, .state_fd = -1, .lock_fd = -1 };
+	static struct daemon d = { .signal_fd = -1, .lock_fd = -1 };
 	const char *config_path = DEFAULT_CONFIG;
 	bool verbose = false;
 	char err[1024];

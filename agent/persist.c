@@ -23,34 +23,95 @@ static json_t *item_json(const struct persisted *p)
 			 (json_int_t)p->trig.baseline_app_rss);
 }
 
-int persist_save(const char *path, const struct persisted *items, size_t n)
+char *persist_dump(const struct persisted *items, size_t n)
 {
-	char tmp[PATH_MAX];
 	json_t *arr = json_array();
-	int rc = 0;
+	char *text;
 
 	if (!arr)
-		return -ENOMEM;
+		return NULL;
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, item_json(&items[i]));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		json_decref(arr);
-		return -ENAMETOOLONG;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		json_decref(arr);
-		return -errno;
-	}
-	if (json_dumpfd(arr, fd, JSON_COMPACT) != 0 || fsync(fd) != 0)
-		rc = errno ? -errno : -EIO;
-	close(fd);
+	text = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
+	return text;
+}
+
+int persist_write(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(text), off = 0;
+	int rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	while (rc == 0 && off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+int persist_save(const char *path, const struct persisted *items, size_t n)
+{
+	char *text = persist_dump(items, n);
+	int rc = text ? persist_write(path, text) : -ENOMEM;
+
+	free(text);
+	return rc;
+}
+
+void persist_batch_changed(struct persist_batch *b, bool urgent)
+{
+	b->dirty = true;
+	b->urgent |= urgent;
+}
+
+bool persist_batch_due(const struct persist_batch *b, int64_t now_ms)
+{
+	return b->dirty && (b->urgent || !b->written || now_ms - b->written_ms >= PERSIST_BATCH_MS);
+}
+
+int persist_batch_write(struct persist_batch *b, const char *path, char *text, int64_t now_ms)
+{
+	int rc = 0;
+
+	if (!text)
+		return -ENOMEM;
+	b->dirty = b->urgent = false;
+	if (b->written && strcmp(b->written, text) == 0) {
+		free(text);
+		return 0;
+	}
+	rc = persist_write(path, text);
+	if (rc) {
+		free(text);
+		b->dirty = true; /* tried again at the next flush */
+		return rc;
+	}
+	free(b->written);
+	b->written = text;
+	b->written_ms = now_ms;
+	return 1;
+}
+
+void persist_batch_free(struct persist_batch *b)
+{
+	free(b->written);
+	*b = (struct persist_batch){ 0 };
 }
 
 static int item_from_json(json_t *o, struct persisted *p)

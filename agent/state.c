@@ -3,13 +3,17 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "loop.h"
 
 #define STATE_MAX_BYTES (64u << 20)
 
@@ -55,22 +59,146 @@ int state_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-void state_serve(int listen_fd, const char *text)
-{
-	struct timeval tv = { .tv_sec = 1 };
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	size_t len = strlen(text), off = 0;
+/* One reply, shared by the clients accepted together. */
+struct reply {
+	unsigned refs;
+	size_t len;
+	char text[];
+};
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (off < len) {
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
+struct client {
+	int fd;
+	struct reply *reply;
+	size_t off;
+	int64_t deadline_ms;
+};
+
+struct state_server {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;
+	int epfd;                      /* the listening socket (in) and every client (out) */
+	struct client clients[STATE_MAX_CLIENTS];
+	unsigned nclients;
+};
+
+static void reply_put(struct reply *r)
+{
+	if (r && --r->refs == 0)
+		free(r);
+}
+
+struct state_server *state_server_new(const char *path, char *err, size_t errlen)
+{
+	struct state_server *s = calloc(1, sizeof(*s));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!s) {
+		snprintf(err, errlen, "state socket: out of memory");
+		return NULL;
 	}
-	close(fd);
+	s->epfd = -1;
+	s->listen_fd = state_listen(path, err, errlen);
+	if (s->listen_fd < 0) {
+		free(s);
+		return NULL;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	ev.data.fd = s->listen_fd;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev)) {
+		snprintf(err, errlen, "state socket: epoll: %s", strerror(errno));
+		state_server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int state_server_fd(const struct state_server *s)
+{
+	return s->epfd;
+}
+
+static void drop_client(struct state_server *s, unsigned i)
+{
+	struct client *c = &s->clients[i];
+
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	reply_put(c->reply);
+	*c = s->clients[--s->nclients];
+}
+
+/* Accept every waiting client; they share one reply made by text(ctx). */
+static void accept_clients(struct state_server *s, char *(*text)(void *ctx), void *ctx, int64_t now)
+{
+	struct reply *r = NULL;
+	int fd;
+
+	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		struct epoll_event ev = { .events = EPOLLOUT, .data.fd = fd };
+		if (!r) {
+			char *t = text(ctx);
+			size_t len = t ? strlen(t) : 0;
+			r = t ? malloc(sizeof(*r) + len) : NULL;
+			if (r) {
+				*r = (struct reply){ .refs = 1, .len = len };
+				memcpy(r->text, t, len);
+			}
+			free(t);
+		}
+		if (!r || s->nclients == STATE_MAX_CLIENTS || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd); /* the client sees EOF at once, with nothing: ps says so */
+			continue;
+		}
+		r->refs++;
+		s->clients[s->nclients++] = (struct client){ .fd = fd, .reply = r, .deadline_ms = now + STATE_CLIENT_TIMEOUT_MS };
+	}
+	reply_put(r);
+}
+
+/* Send what the client's socket takes now. false: done or gone (drop it). */
+static bool send_some(struct client *c)
+{
+	while (c->off < c->reply->len) {
+		ssize_t n = send(c->fd, c->reply->text + c->off, c->reply->len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->off += (size_t)n;
+	}
+	return false;
+}
+
+void state_server_run(struct state_server *s, char *(*text)(void *ctx), void *ctx)
+{
+	int64_t now = mono_ms();
+
+	accept_clients(s, text, ctx, now);
+	for (unsigned i = 0; i < s->nclients;) {
+		if (send_some(&s->clients[i]) && s->clients[i].deadline_ms > now)
+			i++;
+		else
+			drop_client(s, i);
+	}
+}
+
+unsigned state_server_clients(const struct state_server *s)
+{
+	return s->nclients;
+}
+
+void state_server_free(struct state_server *s)
+{
+	if (!s)
+		return;
+	while (s->nclients)
+		drop_client(s, 0);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->path);
+	}
+	free(s);
 }
 
 char *state_fetch(const char *path, char *err, size_t errlen)

@@ -150,4 +150,35 @@ snapshot_ok() {
 	  if (s.nodes.length === 0) process.exit(1);' "$1"
 }
 
+# The agent's ($AGENT, every thread) CPU and fsyncs: perf stat (task-clock, the syscall
+# tracepoints), else /proc/PID/stat (10 ms ticks) and strace -c. agent_counting_start ...
+# agent_counting_stop sets FSYNCS, CPU_MS and SPAN (s); COUNTER says which tool counted.
+agent_cpu_ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
+agent_counting_start() {
+	C0=$(agent_cpu_ticks)
+	T0=$(date +%s.%N)
+	if perf stat -x, -e syscalls:sys_enter_fsync -p "$AGENT" -- true >/dev/null 2>&1; then
+		perf stat -x, -e task-clock,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync -p "$AGENT" -o "$T/fsyncs" &
+		COUNTER=perf
+	else
+		strace -f -c -e trace=fsync,fdatasync -o "$T/fsyncs" -p "$AGENT" 2>/dev/null &
+		COUNTER=strace
+	fi
+	COUNTER_PID=$!
+	PIDS+=("$COUNTER_PID")
+	sleep 0.5
+}
+agent_counting_stop() {
+	kill -INT "$COUNTER_PID"
+	wait "$COUNTER_PID" 2>/dev/null
+	SPAN=$(awk "BEGIN{print $(date +%s.%N) - $T0}")
+	CPU_MS=$(awk "BEGIN{print ($(agent_cpu_ticks) - $C0) * 1000 / $(getconf CLK_TCK)}")
+	if [ "$COUNTER" = perf ]; then
+		FSYNCS=$(awk -F, '/sys_enter_f/ { n += $1 } END { print n + 0 }' "$T/fsyncs")
+		CPU_MS=$(awk -F, '/task-clock/ { print $1 }' "$T/fsyncs")
+	else
+		FSYNCS=$(awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' "$T/fsyncs")
+	fi
+}
+
 source "$(dirname "${BASH_SOURCE[0]}")/nodes.sh"

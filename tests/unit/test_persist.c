@@ -1,4 +1,4 @@
-/* Unit tests of persist.c: round trip, a missing file, a damaged file. */
+/* Unit tests of persist.c: round trip, a missing file, a damaged file, batched saving. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "persist.h"
@@ -93,10 +94,59 @@ static void test_damaged_is_error(void **state)
 	free(out);
 }
 
+/* Batched saving: a change is written at once only when nothing was written
+ * yet or it is urgent; otherwise at most every PERSIST_BATCH_MS; a text the file holds
+ * already is not written again (no fsync for a burst of short-lived processes). */
+static void test_batch(void **state)
+{
+	(void)state;
+	struct persisted one = { .pid = 42, .start_time = 7, .trig = { .baseline_rss = 1 } };
+	struct persist_batch b = { 0 };
+	struct stat st;
+	int64_t t = 1000000;
+
+	assert_false(persist_batch_due(&b, t)); /* nothing changed */
+	persist_batch_changed(&b, false);
+	assert_true(persist_batch_due(&b, t)); /* nothing written yet: at once */
+	assert_int_equal(persist_batch_write(&b, path, persist_dump(&one, 1), t), 1);
+	assert_false(persist_batch_due(&b, t));
+
+	/* a burst of changes within the batch interval: not due until it has passed */
+	persist_batch_changed(&b, false);
+	assert_false(persist_batch_due(&b, t + 10));
+	assert_false(persist_batch_due(&b, t + PERSIST_BATCH_MS - 1));
+	assert_true(persist_batch_due(&b, t + PERSIST_BATCH_MS));
+
+	/* the same text again: nothing written (the file is not even recreated) */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(persist_batch_write(&b, path, persist_dump(&one, 1), t + PERSIST_BATCH_MS), 0);
+	assert_int_not_equal(stat(path, &st), 0);
+	assert_false(persist_batch_due(&b, t + 2 * PERSIST_BATCH_MS));
+
+	/* urgent (a capture started): due at once, within the interval */
+	one.trig.captures = 1;
+	persist_batch_changed(&b, true);
+	assert_true(persist_batch_due(&b, t + 1));
+	assert_int_equal(persist_batch_write(&b, path, persist_dump(&one, 1), t + 1), 1);
+	struct persisted *out;
+	size_t n;
+	assert_int_equal(persist_load(path, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].trig.captures, 1);
+	free(out);
+
+	/* a failed write stays dirty: tried again at the next flush */
+	persist_batch_changed(&b, true);
+	assert_true(persist_batch_write(&b, "/nonexistent-dir/state", persist_dump(&one, 0), t + 2) < 0);
+	assert_true(b.dirty);
+	persist_batch_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_is_error, setup, teardown),
 	};
