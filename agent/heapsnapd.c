@@ -1,8 +1,9 @@
-/* heapsnapd — the agent. Lifecycle in numbered steps: config → privileges → store →
- * alerts and capture workers → metrics endpoint and alert senders (their own threads;
- * /-/ready says 503 until the scan is done) → BPF load/attach → state socket → /proc
- * scan → ready → event loop → clean stop on SIGINT/SIGTERM (captures cancelled,
- * nothing half-written). */
+/* heapsnapd — the agent. Lifecycle: config → privileges (dropped before any thread) →
+ * store → uploader → alerts → metrics endpoint and alert senders (their own threads;
+ * /-/ready says 503 until the scan is done) → BPF load/attach (probes, GC tracker,
+ * connect guard) → capture workers → event loop and state socket → /proc scan →
+ * ready → event loop → clean stop on SIGINT/SIGTERM (captures cancelled, nothing
+ * half-written, the state file flushed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

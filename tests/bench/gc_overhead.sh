@@ -8,17 +8,14 @@
 # so the script also measures the cost of one probe hit (tests/bench/uprobe_cost.c) and
 # estimates the loss as GCs x cost per GC / CPU time. Not pass/fail (goal: <= 0.5 % loss).
 # Root. Usage: gc_overhead.sh [rounds] [iterations] [node]   SEMI=MB (default 1; 0 = V8 default)
-set -u
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
+# lib.sh: $T (scratch, removed at exit), PIDS (killed at exit), need_root, $ROOT, $BUILD.
+source "$(dirname "$0")/../e2e/lib.sh"
+cd "$ROOT"
+need_root
 ROUNDS=${1:-7}
 ITERS=${2:-20000}
 NODE=${3:-node}
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-[ "$(id -u)" = 0 ] || { echo "gc_overhead: needs root"; exit 77; }
+WORK=$T
 
 CHECK=$BUILD/e2e/gc_probe_check
 make -s -j2 BUILD="$BUILD" "$CHECK" "$BUILD/e2e/uprobe_cost" >/dev/null || exit 1
@@ -51,7 +48,7 @@ EOF
 
 start_bench() { # sets BENCH_PID; output in $WORK/out
 	"$NODE" "${semi_flag[@]}" "$WORK/bench.js" "$ITERS" >"$WORK/out" 2>&1 &
-	BENCH_PID=$!; pids+=("$BENCH_PID")
+	BENCH_PID=$!; PIDS+=("$BENCH_PID")
 	for _ in $(seq 300); do grep -q READY "$WORK/out" && return 0; sleep 0.1; done
 	return 1
 }

@@ -4,16 +4,13 @@
 # gc_probe_check -l (major GC events -> agent/leak.c with the default thresholds).
 # Prints each major GC with the verdict; the leaking one should fire, the other never.
 # Root. Usage: leak_real.sh [seconds] [node]
-set -u
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
+# lib.sh: $T (scratch, removed at exit), PIDS (killed at exit), need_root, $ROOT, $BUILD.
+source "$(dirname "$0")/../e2e/lib.sh"
+cd "$ROOT"
+need_root
 SECONDS_RUN=${1:-420}
 NODE=${2:-node}
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-[ "$(id -u)" = 0 ] || { echo "leak_real: needs root"; exit 77; }
+WORK=$T
 
 CHECK=$BUILD/e2e/gc_probe_check
 make -s -j2 BUILD="$BUILD" "$CHECK" >/dev/null || exit 1
@@ -37,11 +34,11 @@ EOF
 
 for mode in leak steady; do
 	"$NODE" "$WORK/app.js" "$mode" $((SECONDS_RUN * 1000)) >"$WORK/$mode.out" 2>&1 &
-	pid=$!; pids+=("$pid")
+	pid=$!; PIDS+=("$pid")
 	for _ in $(seq 100); do grep -q READY "$WORK/$mode.out" && break; sleep 0.1; done
 	timeout $((SECONDS_RUN + 60)) "$CHECK" -l -s 12 -t $((SECONDS_RUN + 30)) "$pid" \
 		>"$WORK/$mode.json" 2>"$WORK/$mode.leak" &
-	pids+=("$!")
+	PIDS+=("$!")
 done
 wait
 for mode in leak steady; do
