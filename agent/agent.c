@@ -193,8 +193,10 @@ static bool restore(struct agent *a, struct watched *w)
 }
 
 /* GC probes for this process's binary (attached once per binary). Without them
- * the agent works on RSS alone, and says so. */
-static void attach_gc(struct agent *a, struct watched *w)
+ * the agent works on RSS alone, and says so. Not final: the process was seen at exec,
+ * when the dynamic loader may not have mapped a libnode.so yet (Debian's node is a
+ * launcher linked to it): a failure is only noted, and settle() tries once more. */
+static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
 	char why[160];
 	char path[PATH_MAX];
@@ -208,7 +210,9 @@ static void attach_gc(struct agent *a, struct watched *w)
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
 		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: %s", why);
-		log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
+		w->gc.retry_at_settle = !final;
+		if (final)
+			log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
 		return;
 	}
 	w->gc.attached = true;
@@ -286,7 +290,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		free(w);
 		return;
 	}
-	attach_gc(a, w);
+	attach_gc(a, w, !just_exec);
 	w->labels.pid = pid;
 	metrics_app_name(w->info.cmdline, w->labels.app, sizeof(w->labels.app));
 	metrics_container_id(w->info.cgroup, w->labels.container, sizeof(w->labels.container));
@@ -721,6 +725,8 @@ static void settle(struct agent *a, struct watched *w)
 	struct hs_watch k;
 
 	w->watch.settle_at_ms = 0;
+	if (w->gc.retry_at_settle)
+		attach_gc(a, w, true);
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);

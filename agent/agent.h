@@ -78,6 +78,7 @@ struct watched {
 	enum route_kind route;         /* as `heapsnap ps` last saw it (looked up when asked) */
 	struct {                       /* GC probes and its latest major GCs (main isolate) */
 		bool attached;
+		bool retry_at_settle;  /* seen at exec, not attached: settle() tries again */
 		char probes[192];      /* "attached", or why not */
 		struct {               /* oldest first */
 			int64_t t_ms;  /* monotonic, when user space heard of it */
