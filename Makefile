@@ -8,8 +8,9 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 #   make deb      build/heapsnap_VERSION_amd64.deb (dpkg-deb; Depends from dpkg-shlibdeps)
 #
-# Layout: every agent/**/*.c except the two mains goes into build/libheapsnap.a, so
-# a new module needs no Makefile edit; tests/unit/test_*.c each become one test binary.
+# Layout: every agent/STAGE/*.c and cli/*.c except the two mains goes into
+# build/libheapsnap.a, so a new module needs no Makefile edit (agent/LAYERS lists the
+# stages); tests/unit/test_*.c each become one test binary.
 # vmlinux.h is generated from the build host's /sys/kernel/btf/vmlinux rather than
 # committed: it is 2.8 MB of generated text, and CO-RE relocates field offsets at load
 # time anyway, so any BTF-enabled kernel's types will do.
@@ -38,7 +39,7 @@ OPTFLAGS ?= -O2 -g
 HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN ?= -Wl,-z,relro -Wl,-z,now
 CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-            -I$(OUT) -Iagent -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
+            -I$(OUT) -Iagent -Icli -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
 LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lexpat -lcrypto -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
 
@@ -48,9 +49,11 @@ DEB_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev \
             prometheus prometheus-alertmanager strace curl lintian dpkg-dev systemd \
             libexpat1-dev libssl-dev
 
+DAEMON_MAIN := agent/daemon/heapsnapd.c
+CLI_MAIN    := cli/heapsnap.c
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out agent/heapsnapd.c agent/heapsnap.c,$(wildcard agent/*.c agent/*/*.c))
+LIB_SRCS  := $(filter-out $(DAEMON_MAIN) $(CLI_MAIN),$(wildcard agent/*/*.c cli/*.c))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -111,11 +114,11 @@ $(OUT)/%.o: %.c $(BPF_SKELS) | $(BUILD)/.deps-ok
 $(BUILD)/libheapsnap.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/heapsnapd: $(OUT)/agent/heapsnapd.o $(BUILD)/libheapsnap.a
+$(BUILD)/heapsnapd: $(OUT)/agent/daemon/heapsnapd.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/heapsnap: $(OUT)/agent/heapsnap.o $(BUILD)/libheapsnap.a
+$(BUILD)/heapsnap: $(OUT)/cli/heapsnap.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
@@ -144,7 +147,7 @@ asan:
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
 # The library is compiled once with fuzzer instrumentation; each target links it.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Ibpf \
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Icli -Ibpf \
 	       -DHS_VERSION='"$(VERSION)"' \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))

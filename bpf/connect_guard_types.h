@@ -1,4 +1,4 @@
-/* Types shared by bpf/connect_guard.bpf.c and agent/connect_guard.c. Fixed-width types
+/* Types shared by bpf/connect_guard.bpf.c and agent/capture/connect_guard.c. Fixed-width types
  * only, no includes. */
 #ifndef CONNECT_GUARD_TYPES_H
 #define CONNECT_GUARD_TYPES_H

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* V8 garbage collection tracking with uprobes (attached by agent/gc.c, once per binary).
+/* V8 garbage collection tracking with uprobes (attached by agent/track/gc.c, once per binary).
  *
  *   Heap::CollectGarbage entry/return   brackets one GC pause (per thread: task storage)
  *   Heap::Scavenge / MinorMarkCompact / MinorMarkSweep / MarkCompact entry
@@ -16,7 +16,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "gc.h"
+#include "gc_types.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -2,6 +2,7 @@
 # Runs every test and ends with "N passed, N failed[, N skipped]"; exits non-zero on any failure.
 #   unit:  build/tests/test_*       (cmocka; each case counts) — plain and ASan/UBSan builds
 #   fuzz:  build/fuzz/fuzz_*        (a short smoke run over the committed corpus)
+#   structure: tests/structure/*.sh (include order; no root)
 #   e2e:   tests/e2e/[0-9]*.sh      (root, real BPF and real Node; exit 0 pass, 77 skip)
 # ONLY=regex limits e2e scripts; E2E_TIMEOUT (s) bounds each script.
 set -u
@@ -45,6 +46,17 @@ for f in "$BUILD"/fuzz/fuzz_*; do
 		failed=$((failed + 1)); failures+=("fuzz/$n"); echo "FAIL fuzz/$n (log: $log)"; tail -20 "$log"
 	fi
 	rm -rf "$tmpc"
+done
+
+# The tree's structure: each check runs its own self-test (it can fail) and then the tree.
+for s in tests/structure/*.sh; do
+	[ -f "$s" ] || continue
+	n=$(basename "$s" .sh); log="$log_dir/structure_$n.log"
+	if bash "$s" --self-test >"$log" 2>&1 && bash "$s" >>"$log" 2>&1; then
+		passed=$((passed + 1)); echo "ok   structure/$n"
+	else
+		failed=$((failed + 1)); failures+=("structure/$n"); echo "FAIL structure/$n (log: $log)"; tail -20 "$log"
+	fi
 done
 
 for s in tests/e2e/[0-9]*.sh; do

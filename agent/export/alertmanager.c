@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "export/am_alerts.h"
-#include "log.h"
-#include "loop.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 #define AM_MAX_URLS 16
 #define AM_MAX_PROCS 4096

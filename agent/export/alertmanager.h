@@ -12,7 +12,7 @@
 #ifndef HS_ALERTMANAGER_H
 #define HS_ALERTMANAGER_H
 
-#include "alert.h"
+#include "alert/alert.h"
 #include "export/sender.h"
 
 struct am_sink;

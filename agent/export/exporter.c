@@ -12,7 +12,7 @@
 #include "export/alertmanager.h"
 #include "export/metrics_http.h"
 #include "export/sender.h"
-#include "log.h"
+#include "base/log.h"
 
 #define SECRET_MAX 4096
 

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "alert.h"
-#include "config.h"
+#include "alert/alert.h"
+#include "base/config.h"
 #include "export/metrics.h"
 
 /* How long the webhook retries one event before giving it up. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trigger.h"
-#include "labels.h"
+#include "decide/trigger.h"
+#include "track/labels.h"
 
 #ifndef HS_VERSION
 #define HS_VERSION "unknown"

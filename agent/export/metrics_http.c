@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "log.h"
-#include "loop.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 #define METRICS_CONN_MEMORY (32 * 1024)   /* request headers of one connection */
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"

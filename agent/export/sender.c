@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "export/backoff.h"
-#include "log.h"
-#include "loop.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 #define TICK_MS 1000
 

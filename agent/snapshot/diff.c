@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
+#include "snapshot/diff.h"
 
 /* ---- classes ------------------------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "parse.h"
+#include "snapshot/parse.h"
 
 /* ---- classes ---- */
 /* A node's class as a small integer in [0, hs_class_key_count(s)): the name

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dominators.h"
+#include "snapshot/dominators.h"
 
 struct lt {
 	uint32_t n;                   /* vertices */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parse.h"
+#include "snapshot/parse.h"
 
 struct hs_dominators {
 	uint32_t node_count;

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "parse.h"
+#include "snapshot/parse.h"
 
 #define READ_CHUNK (1u << 20)
 #define MAX_FIELDS 64

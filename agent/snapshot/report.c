@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "report.h"
+#include "snapshot/diff.h"
+#include "snapshot/report.h"
 
 /* ---- per-class retained sizes over the dominator tree -------------------- */
 

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "dominators.h"
-#include "parse.h"
+#include "snapshot/dominators.h"
+#include "snapshot/parse.h"
 
 #define HS_REPORT_TOP 10
 

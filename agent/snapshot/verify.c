@@ -8,7 +8,7 @@
  * arrays that matter. Two inner loops carry the bulk: runs of integers inside
  * "nodes"/"edges", and plain bytes inside strings; everything else goes through the
  * general per-byte machine. UTF-8 inside strings is not validated (V8 writes it). */
-#include "verify.h"
+#include "snapshot/verify.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
+#include "base/err.h"
+#include "base/fileio.h"
 
 #define REPLY_MAX (8u << 20)     /* an XML reply or a .json object */
 #define READ_CHUNK (256 * 1024)

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "store.h"
+#include "base/config.h"
+#include "store/store.h"
 
 /* Counters a metrics module may read (uploader_stats); also logged after each attempt. */
 struct upload_stats {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The leak heuristic on real Node (not a test: takes SECONDS, default 420): a process that
 # leaks ~13 MB/min and one with the same churn and a bounded cache, both watched by
-# gc_probe_check -l (major GC events -> agent/leak.c with the default thresholds).
+# gc_probe_check -l (major GC events -> agent/decide/leak.c with the default thresholds).
 # Prints each major GC with the verdict; the leaking one should fire, the other never.
 # Root. Usage: leak_real.sh [seconds] [node]
 # lib.sh: $T (scratch, removed at exit), PIDS (killed at exit), need_root, $ROOT, $BUILD.

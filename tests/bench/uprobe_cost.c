@@ -9,7 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "gc.skel.h"
-#include "symbols.h"
+#include "track/symbols.h"
 
 /* A V8-like prologue (push %rbp) so the probe is emulated, not single-stepped. */
 __asm__(".text\n.globl probe_target\n.type probe_target,@function\nprobe_target:\n"

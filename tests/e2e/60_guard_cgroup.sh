@@ -45,8 +45,8 @@ cat >"$work/driver.c" <<'C'
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "guard.h"
-#include "predict.h"
+#include "decide/guard.h"
+#include "decide/predict.h"
 
 static uint64_t heap_from(const char *file)
 {

@@ -43,7 +43,7 @@ caps=$(unit_value CapabilityBoundingSet)
 [ "$(unit_value NoNewPrivileges)" = yes ] || fail "no NoNewPrivileges=yes"
 [ "$(unit_value ProtectSystem)" = strict ] || fail "no ProtectSystem=strict"
 # Every capability the agent's table names is in the unit, and nothing else.
-table=$(sed -n 's/.*{ CAP_\([A-Z_]*\), "CAP_[A-Z_]*", \(true\|false\) },/CAP_\1/p' "$ROOT/agent/heapsnapd.c" | sort | tr '\n' ' ')
+table=$(sed -n 's/.*{ CAP_\([A-Z_]*\), "CAP_[A-Z_]*", \(true\|false\) },/CAP_\1/p' "$ROOT/agent/daemon/heapsnapd.c" | sort | tr '\n' ' ')
 [ "$(echo "$caps" | tr ' ' '\n' | sort | tr '\n' ' ')" = "$table" ] || fail "unit capabilities '$caps' != the agent's table '$table'"
 setpriv_caps=$(echo "$caps" | tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ /,+/g; s/^/+/')
 

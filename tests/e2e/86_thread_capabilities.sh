@@ -11,7 +11,7 @@ write_config "$T/hs.ini" metrics.listen=127.0.0.1:19399 alert.webhook=http://127
 start_agent "$T/hs.ini"
 # The table's capabilities as a CapEff bit mask.
 want=0
-for c in $(sed -n 's/.*{ CAP_\([A-Z_]*\), "CAP_[A-Z_]*", \(true\|false\) },/\1/p' "$ROOT/agent/heapsnapd.c"); do
+for c in $(sed -n 's/.*{ CAP_\([A-Z_]*\), "CAP_[A-Z_]*", \(true\|false\) },/\1/p' "$ROOT/agent/daemon/heapsnapd.c"); do
 	bit=$(awk -v n="CAP_$c" '$1 == "#define" && $2 == n { print $3 }' /usr/include/linux/capability.h)
 	[ -n "$bit" ] || fail "no bit for CAP_$c"
 	want=$((want | (1 << bit)))

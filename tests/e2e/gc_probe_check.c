@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gc.h"
-#include "leak.h"
+#include "track/gc.h"
+#include "decide/leak.h"
 
 struct event_tally {
 	uint64_t majors;

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "connect_guard.h"
+#include "capture/connect_guard.h"
 
 static int failures;
 

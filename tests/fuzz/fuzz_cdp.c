@@ -1,4 +1,4 @@
-/* libFuzzer target for the CDP message decoder (agent/cdp.c): one message, fed in
+/* libFuzzer target for the CDP message decoder (agent/capture/cdp.c): one message, fed in
  * pieces whose size comes from the first input byte. Differential check: when both
  * the streaming decoder and jansson accept a chunk event, they must produce the same
  * bytes (the streaming path is stricter about trailing members, and turns lone
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdp.h"
+#include "capture/cdp.h"
 
 struct out {
 	uint8_t *buf;

@@ -8,7 +8,7 @@
 
 #include "fuzz_text.h"
 
-#include "config.h"
+#include "base/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

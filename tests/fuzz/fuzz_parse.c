@@ -6,10 +6,10 @@
 
 #include <jansson.h>
 
-#include "../../agent/snapshot/diff.h"
-#include "../../agent/snapshot/dominators.h"
-#include "../../agent/snapshot/parse.h"
-#include "../../agent/snapshot/report.h"
+#include "snapshot/diff.h"
+#include "snapshot/dominators.h"
+#include "snapshot/parse.h"
+#include "snapshot/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

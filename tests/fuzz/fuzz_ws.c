@@ -1,4 +1,4 @@
-/* libFuzzer target for the WebSocket frame parser (agent/ws.c): arbitrary server
+/* libFuzzer target for the WebSocket frame parser (agent/capture/ws.c): arbitrary server
  * bytes, fed in pieces whose size comes from the first input byte, with a small
  * message limit so the size checks are reached. Checks the sink sees well-formed
  * event sequences (begin/data/end pairing, control payloads <= 125 bytes). */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws.h"
+#include "capture/ws.h"
 
 struct seq {
 	int open;

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert.h"
+#include "alert/alert.h"
 
 static char dir[] = "/tmp/test_alert.XXXXXX";
 static struct config cfg;

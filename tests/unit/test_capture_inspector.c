@@ -1,4 +1,4 @@
-/* End-to-end tests of the inspector capture route (agent/capture_inspector.c) against
+/* End-to-end tests of the inspector capture route (agent/capture/capture_inspector.c) against
  * a real /usr/bin/node: a flagless node opened with SIGUSR1 on 9229 and closed again,
  * a node already started with --inspect (used and left open), an app handling SIGUSR1
  * itself, a port taken by another process, the target dying mid-capture, and (root
@@ -26,11 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "capture_inspector.h"
-#include "inspector_port.h"
-#include "capture_route.h"
-#include "loop.h"
-#include "ws.h"
+#include "capture/capture_inspector.h"
+#include "capture/inspector_port.h"
+#include "capture/capture_route.h"
+#include "base/loop.h"
+#include "capture/ws.h"
 
 /* HEAPSNAP_TEST_NODE=/path/to/node runs the same tests on another Node version. */
 static char *node_bin(void)
@@ -81,7 +81,7 @@ const char *store_writer_error(const struct store_writer *w)
 	return "test double error";
 }
 
-/* Weak: the real procs_pidfd_* (agent/pidfd.c) need not exist yet; if it does, these
+/* Weak: the real procs_pidfd_* (agent/track/pidfd.c) need not exist yet; if it does, these
  * still win because nothing else pulls that object in. */
 static int signals_sent;
 

@@ -1,4 +1,4 @@
-/* Unit tests for the capture pool (agent/capture.c): every finished job's outcome
+/* Unit tests for the capture pool (agent/capture/capture.c): every finished job's outcome
  * reaches the agent loop, however many finish before the loop takes them. The jobs
  * name a process that does not exist, so each fails at once ("process exited before
  * the capture started") without a store, alerter or target. */
@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "capture.h"
-#include "config.h"
-#include "loop.h"
+#include "capture/capture.h"
+#include "base/config.h"
+#include "base/loop.h"
 
 #define NO_SUCH_PID 0x3ffffff0
 #define OLD_RING 64          /* the done[] ring's fixed size before it could grow */

@@ -1,5 +1,5 @@
-/* Unit tests for the signal capture route (agent/capture_signal.c) with real Node
- * processes (/usr/bin/node), and for the fsroot resolver (agent/fsroot.c) on a fake
+/* Unit tests for the signal capture route (agent/capture/capture_signal.c) with real Node
+ * processes (/usr/bin/node), and for the fsroot resolver (agent/base/fsroot.c) on a fake
  * container root. The store is replaced by a test double (struct store_writer below)
  * that collects the bytes into a file, so only capture_signal.o, late_sweep.o, pidfd.o,
  * fsroot.o, loop.o and log.o come from libheapsnap.a. HS_SIGNAL_BENCH_OBJECTS=N makes the first case use a
@@ -34,10 +34,10 @@
 #include "proc_fixture.h"
 #include <zlib.h>
 
-#include "capture_route.h"
-#include "fsroot.h"
-#include "late_sweep.h"
-#include "log.h"
+#include "capture/capture_route.h"
+#include "base/fsroot.h"
+#include "capture/late_sweep.h"
+#include "base/log.h"
 
 #define NODE "/usr/bin/node"         /* also checks the JSON, whatever HS_TEST_NODE says */
 #define READY_TIMEOUT_MS 20000

@@ -1,4 +1,4 @@
-/* Unit tests for the CDP layer (agent/cdp.c): the streaming addHeapSnapshotChunk
+/* Unit tests for the CDP layer (agent/capture/cdp.c): the streaming addHeapSnapshotChunk
  * decoder against jansson's own escaping, split at every byte boundary (escapes,
  * \uXXXX, surrogate pairs), lone surrogates, the jansson fallback for other
  * messages, malformed and truncated messages, the size limit, and request building. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdp.h"
+#include "capture/cdp.h"
 
 struct out {
 	char buf[1 << 16];

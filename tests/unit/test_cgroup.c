@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cgroup.h"
+#include "track/cgroup.h"
 
 #define MiB (1024ULL * 1024ULL)
 

@@ -1,4 +1,4 @@
-/* The pure parts of the inspector connect guard (agent/connect_guard.c): finding the
+/* The pure parts of the inspector connect guard (agent/capture/connect_guard.c): finding the
  * cgroup v2 root in a mount table, and which inspector hosts a guard can protect. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "connect_guard.h"
+#include "capture/connect_guard.h"
 
 /* This machine's table: cgroup v1 controllers with cgroup2 beside them. */
 static const char hybrid[] =

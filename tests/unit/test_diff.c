@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../agent/snapshot/diff.h"
-#include "../../agent/snapshot/dominators.h"
-#include "../../agent/snapshot/parse.h"
-#include "../../agent/snapshot/report.h"
+#include "snapshot/diff.h"
+#include "snapshot/dominators.h"
+#include "snapshot/parse.h"
+#include "snapshot/report.h"
 #include "graph_fixture.h"
 
 static struct hs_snapshot *parse_fixture(const struct fx_node *nodes, size_t n,

@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <stdbool.h>
 
-#include "../../agent/snapshot/dominators.h"
-#include "../../agent/snapshot/parse.h"
+#include "snapshot/dominators.h"
+#include "snapshot/parse.h"
 #include "graph_fixture.h"
 
 static struct hs_snapshot *parse_fixture(const struct fx_node *nodes, size_t n,

@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "guard.h"
+#include "base/config.h"
+#include "decide/guard.h"
 
 #define MiB (1024ULL * 1024ULL)
 #define GiB (1024ULL * MiB)

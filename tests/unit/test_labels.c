@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "labels.h"
+#include "track/labels.h"
 
 #define ID "3f4e1a2b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8"
 

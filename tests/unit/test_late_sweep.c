@@ -20,9 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "late_sweep.h"
-#include "loop.h"
-#include "recovery.h"
+#include "capture/late_sweep.h"
+#include "base/loop.h"
+#include "capture/recovery.h"
 
 #define WAIT_MS 5000
 

@@ -1,4 +1,4 @@
-/* Unit tests for agent/leak.c on synthetic post-major-GC heap series: the leaking
+/* Unit tests for agent/decide/leak.c on synthetic post-major-GC heap series: the leaking
  * patterns must fire (a steady leak within ~65 s; a 15 MB/min leak under a 120 MB sawtooth,
  * barely above leak_min_mb per window, within ~4 min, leaning within ~1 min), the others never over
  * 30 simulated minutes, nor even lean (several noise seeds each). Defaults as in conf: window 60 s,
@@ -11,8 +11,8 @@
 
 #include <stdio.h>
 
-#include "config.h"
-#include "leak.h"
+#include "base/config.h"
+#include "decide/leak.h"
 
 #define MB (1024.0 * 1024.0)
 #define NEVER 1e9

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "export/metrics.h"
-#include "loop.h"
+#include "base/loop.h"
 
 static char *render(struct metrics *m)
 {

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ns.h"
+#include "base/ns.h"
 
 #define GONE_PID 0x3ffffff  /* above any pid_max */
 

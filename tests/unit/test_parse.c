@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../agent/snapshot/parse.h"
+#include "snapshot/parse.h"
 #include "graph_fixture.h"
 
 static const struct fx_node small_nodes[] = {

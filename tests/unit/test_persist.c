@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "persist.h"
+#include "daemon/persist.h"
 
 static char dir[] = "/tmp/hs-persist-XXXXXX";
 static char path[256];

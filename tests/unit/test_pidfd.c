@@ -1,4 +1,4 @@
-/* Unit tests for agent/pidfd.c: a pidfd is only handed out for the process whose start
+/* Unit tests for agent/track/pidfd.c: a pidfd is only handed out for the process whose start
  * time matches, so a recycled PID is never signalled. Uses /bin/sleep children. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include "proc_fixture.h"
 
-#include "procs.h"
+#include "track/procs.h"
 
 static pid_t spawn_sleep(void)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "predict.h"
+#include "decide/predict.h"
 
 #define MiB (1024ULL * 1024ULL)
 #define GiB (1024ULL * MiB)

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procs.h"
+#include "track/procs.h"
 
 extern char **environ;
 

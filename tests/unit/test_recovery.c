@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "recovery.h"
+#include "capture/capture.h"
+#include "capture/recovery.h"
 
 /* One directory for the group; each test names its own state file in it. */
 static char dir[] = "/tmp/hs-recovery-XXXXXX";

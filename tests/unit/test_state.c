@@ -16,8 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "state.h"
+#include "base/loop.h"
+#include "daemon/state.h"
 
 #define REPLY_BYTES (8u << 20) /* far more than a unix socket buffers */
 

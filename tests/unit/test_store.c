@@ -1,5 +1,5 @@
-/* Unit tests for the snapshot store (agent/store.c) and the store commands of the CLI
- * (agent/cli_store.c): permissions, atomicity and crash leftovers, verification before
+/* Unit tests for the snapshot store (agent/store/store.c) and the store commands of the CLI
+ * (cli/cli_store.c): permissions, atomicity and crash leftovers, verification before
  * listing, gzip round trip, quotas, id prefixes, min_free, metadata JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 #include "snapshot_fixture.h"
 #include "cli.h"
-#include "store.h"
+#include "store/store.h"
 
 static struct blob tiny, node20;
 

@@ -1,4 +1,4 @@
-/* Unit tests for agent/symbols.c: the name rule, and resolution against this very test
+/* Unit tests for agent/track/symbols.c: the name rule, and resolution against this very test
  * binary, which defines functions under V8-like mangled names (global, local-only as in
  * Node >= 24.11, and a .constprop clone). The offsets are checked by reading the file at
  * the returned offset and comparing with the function's bytes in memory. */
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "symbols.h"
+#include "track/symbols.h"
 
 /* Distinct bodies so the linker cannot fold them. */
 __attribute__((noinline, used)) int fake_scavenge(int x) __asm__("_ZN2v88internal4Heap8ScavengeEv");

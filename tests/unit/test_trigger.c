@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
-#include "trigger.h"
+#include "base/config.h"
+#include "decide/trigger.h"
 
 #define MB (1ULL << 20)
 

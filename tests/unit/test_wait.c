@@ -1,4 +1,4 @@
-/* Unit tests for agent/wait.c: the one bounded wait of the capture runtime. A
+/* Unit tests for agent/capture/wait.c: the one bounded wait of the capture runtime. A
  * deadline ends it, a cancel token fired from another thread wakes it at once, the
  * target's pidfd ends it when the target exits, and a ready fd is reported. */
 #include <errno.h>
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
-#include "wait.h"
+#include "base/loop.h"
+#include "capture/wait.h"
 
 static void sleep_ms(int ms)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for the WebSocket client (agent/ws.c): the handshake key, client frame
+/* Unit tests for the WebSocket client (agent/capture/ws.c): the handshake key, client frame
  * headers, the frame parser (fragmentation, control frames, protocol errors, size
  * limits, any split of the input), and a connection over a socketpair against a
  * scripted server thread (masked output, ping -> pong, close). */
@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "ws.h"
+#include "base/loop.h"
+#include "capture/ws.h"
 
 /* --- a recording sink ------------------------------------------------------ */
 

@@ -1,0 +1,830 @@
+/* Capture orchestration: the worker pool, route choice, store commit, alerts.
+ * Threads, not the event loop, run captures: a route blocks for seconds to minutes
+ * on one target, and the inspector route must setns() into the target's network
+ * namespace, which moves only the calling thread. */
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "capture/capture_route.h"
+#include "base/fileio.h"
+#include "decide/guard.h"
+#include "capture/late_sweep.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "track/procs.h"
+#include "snapshot/report.h"
+
+#define QUEUE_MAX 64
+#define MAX_WORKERS 64 /* config.c: max_concurrent is at most 64 */
+
+struct capturer;
+struct done_info;
+
+/* One capture thread and the job it runs. A running baseline is cancelled (its
+ * cancel set, preempted_by naming the incident) when an incident would otherwise
+ * wait for its slot: incidents never wait behind baselines. */
+struct worker {
+	struct capturer *c;
+	pthread_t thread;
+	struct cancel_token cancel;    /* fired by capturer_free and preempt_baseline */
+	bool busy;
+	struct capture_job job;
+	pid_t preempted_by;            /* 0, or the pid whose incident took the slot */
+};
+
+struct capturer {
+	const struct config *cfg;
+	struct store *store;
+	struct alerter *alerts;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_mutex_t store_lock;    /* begin/commit pick ids and evict: one at a time */
+	struct capture_job queue[QUEUE_MAX];
+	unsigned q_head, q_len;
+	struct capture_outcome *done;  /* ring of finished jobs, grown so none is ever lost */
+	unsigned d_head, d_len, d_cap;
+	pthread_cond_t taken;          /* the loop took an outcome (a worker waits for room) */
+	unsigned running;
+	bool stopping;
+	int event_fd;
+	struct worker workers[MAX_WORKERS];
+	unsigned nthreads;
+	struct done_info *reports;     /* incidents waiting for their leak report */
+	unsigned r_head, r_len;
+	pthread_cond_t report_wake;
+	pthread_t report_thread;
+	bool report_started;
+	struct late_sweep *late;       /* signals whose snapshot may still come */
+	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
+};
+
+static json_t *event_base(const char *event, const struct capture_job *job)
+{
+	return json_pack("{s:s, s:I, s:s, s:I, s:I}", "event", event, "pid", (json_int_t)job->pid,
+			 "reason", trigger_reason_name(job->reason), "rss_bytes", (json_int_t)job->rss_bytes,
+			 "threshold_bytes", (json_int_t)job->threshold_bytes);
+}
+
+/* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
+static void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
+			const char *why, const struct snapshot_meta *meta)
+{
+	json_t *ev = event_base("capture_failed", job);
+
+	json_object_set_new(ev, "method", json_string(method));
+	json_object_set_new(ev, "error", json_string(why));
+	if (meta && meta->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
+	alert_emit(c->alerts, ev);
+}
+
+/* /etc/machine-id (32 hex), "" if unreadable. */
+static void machine_id(char *out, size_t len)
+{
+	char buf[64];
+	ssize_t n = read_small_file("/etc/machine-id", buf, sizeof(buf));
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(out, len, "%s", buf);
+}
+
+static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
+		      const struct proc_info *p, const char *method)
+{
+	memset(m, 0, sizeof(*m));
+	gethostname(m->host, sizeof(m->host) - 1);
+	m->pid = p->pid;
+	snprintf(m->exe, sizeof(m->exe), "%s", p->exe);
+	snprintf(m->node_version, sizeof(m->node_version), "%s", p->node_version);
+	snprintf(m->cmdline, sizeof(m->cmdline), "%s", p->cmdline);
+	snprintf(m->cgroup, sizeof(m->cgroup), "%s", p->cgroup);
+	snprintf(m->app, sizeof(m->app), "%s", p->labels.app);
+	snprintf(m->container_id, sizeof(m->container_id), "%s", p->labels.container_id);
+	snprintf(m->pod_uid, sizeof(m->pod_uid), "%s", p->labels.pod_uid);
+	snprintf(m->pod_name, sizeof(m->pod_name), "%s", p->labels.pod_name);
+	snprintf(m->pod_namespace, sizeof(m->pod_namespace), "%s", p->labels.pod_namespace);
+	snprintf(m->container_name, sizeof(m->container_name), "%s", p->labels.container_name);
+	machine_id(m->machine_id, sizeof(m->machine_id));
+	snprintf(m->reason, sizeof(m->reason), "%s", trigger_reason_name(job->reason));
+	snprintf(m->method, sizeof(m->method), "%s", method);
+	m->rss_bytes = job->rss_bytes;
+	m->threshold_bytes = job->threshold_bytes;
+	m->triggered_at_ms = job->triggered_wall_ms;
+	m->started_at_ms = wall_ms();
+}
+
+/* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
+ * whether the other route may still be tried: only when this one failed before the
+ * target produced any byte (a store failure or a dead target would fail it too,
+ * and a second snapshot costs the target as much again). */
+static int run_route(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
+		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
+{
+	struct capturer *c = wk->c;
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .late = c->late,
+				   .cguard = c->cguard };
+	const char *method = inspector ? "inspector" : "signal";
+	int rc;
+
+	*fallback = false;
+	ctx.resume_after_ms = job->resume_after_ms;
+	fill_meta(meta, job, p, method);
+	pthread_mutex_lock(&c->store_lock);
+	ctx.w = store_writer_begin(c->store, meta, c->cfg->compress_level, err, errlen);
+	pthread_mutex_unlock(&c->store_lock);
+	if (!ctx.w)
+		return -1;
+
+	/* While the route runs, a journal lets the next run of the agent finish what this
+	 * one leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
+	recovery_journal_begin(c->cfg->state_file, job, inspector ? RESUME_INSPECTOR : RESUME_SIGNAL);
+	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
+	meta->inspector_opened = inspector && ctx.inspector_opened;
+	meta->inspector_window_ms = ctx.inspector_window_ms;
+	recovery_journal_end(c->cfg->state_file, job->pid);
+	if (rc) {
+		snprintf(err, errlen, "%s", ctx.err);
+		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
+			    !cancel_token_is_set(&wk->cancel);
+		store_writer_abort(ctx.w);
+		return -1;
+	}
+	meta->ended_at_ms = wall_ms();
+	meta->capture_ms = (uint64_t)(mono_ms() - job->triggered_mono_ms);
+	pthread_mutex_lock(&c->store_lock);
+	rc = store_writer_commit(ctx.w, meta, err, errlen);
+	pthread_mutex_unlock(&c->store_lock);
+	if (rc == 0)
+		log_info("pid %d: snapshot %s stored (%s)", p->pid, meta->id, ctx.detail);
+	return rc;
+}
+
+/* The signal route is not used again while Node has not answered the last signal:
+ * it would write a second snapshot right after the first once its event loop frees
+ * up, twice the cost on a process already in trouble. */
+bool capturer_signal_unanswered(struct capturer *c, pid_t pid, uint64_t start_time, int64_t *age_ms)
+{
+	return late_sweep_pending(c->late, pid, start_time, age_ms);
+}
+
+static bool signal_answered(struct capturer *c, const struct proc_info *p, char *why, size_t whylen)
+{
+	int64_t age_ms;
+	if (!capturer_signal_unanswered(c, p->pid, p->start_time, &age_ms))
+		return true;
+	snprintf(why, whylen, "the heap snapshot signal sent %lld s ago is still unanswered (event loop "
+		 "blocked?)", (long long)(age_ms / 1000));
+	return false;
+}
+
+/* The inspector as the signal route's fallback: asked when it is reached. */
+static bool inspector_fallback_usable(struct capturer *c, const struct proc_info *p,
+				      const struct capture_job *job)
+{
+	char why[280];
+	if (capture_inspector_usable(p, c->cfg, c->cguard, why, sizeof(why), NULL))
+		return true;
+	log_info("pid %d: no fallback to the inspector: %s", job->pid, why);
+	return false;
+}
+
+/* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
+static int pick_routes(struct capturer *c, const struct proc_info *p, bool order[2], char *why,
+		       size_t whylen)
+{
+	const struct config *cfg = c->cfg;
+	char why_sig[200], why_insp[280] = "";
+	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
+		   signal_answered(c, p, why_sig, sizeof(why_sig));
+	/* Whether the inspector can be used (a scan of the host's sockets and fds, 10-20
+	 * ms) is asked only where it is needed now; as the signal route's fallback it is
+	 * asked when the fallback is reached (inspector_fallback_usable), so a capture
+	 * starts within milliseconds of its trigger. */
+	bool insp_first = cfg->method == CAPTURE_INSPECTOR || (cfg->method != CAPTURE_SIGNAL && !sig);
+	bool insp = insp_first && capture_inspector_usable(p, cfg, c->cguard, why_insp, sizeof(why_insp), NULL);
+	int n = 0;
+
+	/* The process's own signal comes first (V8 writes at native speed and no port
+	 * is opened) unless method = inspector; either way the other route, when it
+	 * exists, is the fallback. method = signal never opens the inspector. */
+	if (cfg->method == CAPTURE_INSPECTOR && insp)
+		order[n++] = true;
+	if (sig)
+		order[n++] = false;
+	if (cfg->method != CAPTURE_INSPECTOR && cfg->method != CAPTURE_SIGNAL && (insp || sig))
+		order[n++] = true;
+	if (n == 0) {
+		if (cfg->method == CAPTURE_SIGNAL)
+			snprintf(why, whylen, "no capture route: %s (method = signal)", why_sig);
+		else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
+			snprintf(why, whylen, "no capture route: %s; %s", why_insp, why_sig);
+		else
+			snprintf(why, whylen, "no capture route: %s; %s", why_sig, why_insp);
+	}
+	return n;
+}
+
+/* The snapshot to diff an incident against: its baseline's path, or "" for a
+ * report from the incident snapshot alone (no usable baseline, or it is gone). */
+static void report_base(struct capturer *c, const struct capture_job *job, char *path, size_t len)
+{
+	struct snapshot_meta base;
+
+	path[0] = '\0';
+	if (!job->baseline_id[0])
+		return;
+	if (store_get(c->store, job->baseline_id, &base) != 0) {
+		log_warn("pid %d: baseline snapshot %s is gone: the report comes from the incident snapshot alone",
+			 job->pid, job->baseline_id);
+		return;
+	}
+	store_blob_path(c->store, base.id, path, len);
+	store_meta_free(&base);
+}
+
+/* The leak report of an incident: a diff against the process's baseline (basis
+ * "diff"), or the incident snapshot's own classes (basis "summary"). Stored in its
+ * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
+ * (NULL when there is none). Runs here, off the agent's loop: it parses the
+ * snapshots (seconds and ~1.5x the snapshot size in memory for large ones). */
+static json_t *attach_report(struct capturer *c, const struct capture_job *job, const char *id,
+			     const char *path)
+{
+	char base_path[PATH_MAX], err[512];
+
+	report_base(c, job, base_path, sizeof(base_path));
+	json_t *report = hs_report_build(base_path[0] ? base_path : NULL, path, err, sizeof(err));
+	if (!report) {
+		log_warn("pid %d: leak report failed: %s", job->pid, err);
+		return NULL;
+	}
+	if (base_path[0])
+		json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
+	char *text = json_dumps(report, JSON_COMPACT);
+	pthread_mutex_lock(&c->store_lock);
+	if (!text || store_set_extra(c->store, id, text) != 0)
+		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+	json_t *brief = hs_report_brief(report, 3);
+	json_decref(report);
+	return brief;
+}
+
+/* The memory guard: false (and a capture_refused event) when the snapshot would
+ * not fit in the process's memory cgroup or the host's available memory. */
+static bool guard_allows(struct capturer *c, const struct capture_job *job, bool signal_first,
+			 struct capture_outcome *out)
+{
+	struct guard_input in;
+	struct guard_verdict v;
+	char cwd[64];
+
+	if (guard_collect(job->pid, job->heap_used_bytes, NULL, NULL, &in) != 0)
+		return true; /* the process is gone: the route will say so */
+	snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", job->pid);
+	in.file_in_memory = signal_first && guard_path_in_memory(cwd) == 1;
+	const struct guard_params gp = guard_params_from(c->cfg);
+	if (guard_check(&gp, &in, &v))
+		return true;
+	json_t *ev = event_base("capture_refused", job);
+	json_object_set_new(ev, "error", json_string(v.reason));
+	json_object_set_new(ev, "limit", json_string(v.limit));
+	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v.needed_bytes));
+	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v.headroom_bytes));
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in.heap_used_bytes));
+	json_object_set_new(ev, "heap_estimated", json_boolean(v.heap_estimated));
+	alert_emit(c->alerts, ev);
+	snprintf(out->err, sizeof(out->err), "%s", v.reason);
+	out->refused = true;
+	return false;
+}
+
+static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
+		       struct capture_outcome *out);
+
+/* A previous run was killed in the middle of this capture: pick up the snapshot Node
+ * went on writing (signal), or close the inspector it opened (inspector). */
+static int resume(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
+		  struct capture_outcome *out)
+{
+	struct capturer *c = wk->c;
+	struct snapshot_meta meta;
+	bool fallback;
+
+	if (job->resume_method == RESUME_INSPECTOR) {
+		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
+		return recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
+	}
+	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
+		emit_failed(c, job, "signal", out->err, NULL);
+		return -1;
+	}
+	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
+	return finish_done(c, job, &meta, out);
+}
+
+/* A baseline cancelled for an incident says so, not "the agent is stopping". */
+static void explain_preemption(struct worker *wk, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&wk->c->lock);
+	pid_t by = wk->preempted_by;
+	pthread_mutex_unlock(&wk->c->lock);
+	if (by)
+		snprintf(err, errlen, "baseline capture cancelled: the incident capture of pid %d needed the slot",
+			 (int)by);
+}
+
+/* The target is about to pay for a snapshot: what its RSS was then. */
+static void note_start(struct capture_outcome *out, pid_t pid)
+{
+	if (out->started)
+		return;
+	out->started = true;
+	out->rss_at_start = procs_rss_bytes(pid);
+	out->started_mono_ms = mono_ms();
+}
+
+static int capture_one(struct worker *wk, const struct capture_job *job, struct capture_outcome *out)
+{
+	struct capturer *c = wk->c;
+	struct proc_info p;
+	struct snapshot_meta meta;
+	bool order[2];
+	int rc = procs_read(job->pid, &p);
+
+	if (rc || p.start_time != job->start_time) {
+		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
+		emit_failed(c, job, "none", out->err, NULL);
+		return -1;
+	}
+	if (job->resume_method != RESUME_NONE) {
+		note_start(out, job->pid);
+		return resume(wk, job, &p, out);
+	}
+	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
+	if (routes == 0) {
+		emit_failed(c, job, "none", out->err, NULL);
+		return -1;
+	}
+	if (!guard_allows(c, job, !order[0], out))
+		return -1;
+	rc = -1;
+	bool fallback = true;
+	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
+		const char *method = order[i] ? "inspector" : "signal";
+		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
+			break;
+		note_start(out, job->pid);
+		json_t *ev = event_base("capture_start", job);
+		json_object_set_new(ev, "method", json_string(method));
+		alert_emit(c->alerts, ev);
+
+		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
+		if (rc && cancel_token_is_set(&wk->cancel))
+			explain_preemption(wk, out->err, sizeof(out->err));
+		if (rc)
+			emit_failed(c, job, method, out->err, &meta);
+	}
+	if (rc)
+		return -1;
+	return finish_done(c, job, &meta, out);
+}
+
+/* What capture_done tells of a stored snapshot. */
+struct done_info {
+	struct capture_job job;
+	char id[64], method[16], path[PATH_MAX];
+	uint64_t raw_bytes, size_bytes, capture_ms;
+	bool inspector_opened;         /* the agent opened the inspector: how long it was open */
+	int64_t inspector_window_ms;
+};
+
+static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
+{
+	json_t *ev = event_base("capture_done", &d->job);
+	if (brief)
+		json_object_update_new(ev, brief);
+	json_object_set_new(ev, "method", json_string(d->method));
+	json_object_set_new(ev, "snapshot_id", json_string(d->id));
+	json_object_set_new(ev, "path", json_string(d->path));
+	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)d->raw_bytes));
+	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)d->size_bytes));
+	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)d->capture_ms));
+	if (d->inspector_opened)
+		json_object_set_new(ev, "inspector_window_ms", json_integer((json_int_t)d->inspector_window_ms));
+	json_object_set_new(ev, "baseline", json_boolean(d->job.baseline));
+	alert_emit(c->alerts, ev);
+}
+
+/* The report thread: an incident's leak report takes seconds on a large snapshot, so
+ * it is made here, not in the capture slot (the next incident must not wait for it);
+ * capture_done, which carries the report's brief, follows it. */
+static void *report_main(void *arg)
+{
+	struct capturer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->stopping && c->r_len == 0)
+			pthread_cond_wait(&c->report_wake, &c->lock);
+		if (c->r_len == 0)
+			break;
+		struct done_info d = c->reports[c->r_head];
+		c->r_head = (c->r_head + 1) % QUEUE_MAX;
+		c->r_len--;
+		bool stopping = c->stopping;
+		pthread_mutex_unlock(&c->lock);
+		json_t *brief = NULL;
+		if (stopping)
+			log_info("pid %d: leak report of %s skipped: the agent is stopping", d.job.pid, d.id);
+		else
+			brief = attach_report(c, &d.job, d.id, d.path);
+		emit_done(c, &d, brief);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* A stored snapshot: the capture_done alert (after its report, for an incident) and
+ * the outcome. */
+static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
+		       struct capture_outcome *out)
+{
+	struct done_info d = { .job = *job, .raw_bytes = meta->raw_bytes, .size_bytes = meta->size_bytes,
+			       .capture_ms = meta->capture_ms, .inspector_opened = meta->inspector_opened,
+			       .inspector_window_ms = meta->inspector_window_ms };
+	snprintf(d.id, sizeof(d.id), "%s", meta->id);
+	snprintf(d.method, sizeof(d.method), "%s", meta->method);
+	store_blob_path(c->store, meta->id, d.path, sizeof(d.path));
+	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
+	store_meta_free(meta);
+	bool queued = false;
+	if (!job->baseline) {
+		pthread_mutex_lock(&c->lock);
+		if (c->r_len < QUEUE_MAX) {
+			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
+			c->r_len++;
+			queued = true;
+			pthread_cond_signal(&c->report_wake);
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!queued)
+			log_warn("pid %d: %d leak reports waiting: %s stored without one", job->pid, QUEUE_MAX, d.id);
+	}
+	if (!queued)
+		emit_done(c, &d, NULL);
+	return 0;
+}
+
+static void wake_loop(struct capturer *c)
+{
+	uint64_t one = 1;
+	if (write(c->event_fd, &one, sizeof(one)) < 0)
+		log_warn("capture: cannot wake the agent loop: %s", strerror(errno));
+}
+
+/* Room for n more outcomes: the ring doubles (unwrapped into the new array). With
+ * c->lock held. false when out of memory. */
+static bool outcome_room(struct capturer *c, unsigned n)
+{
+	if (c->d_len + n <= c->d_cap)
+		return true;
+	unsigned cap = c->d_cap ? c->d_cap : QUEUE_MAX;
+	while (cap < c->d_len + n)
+		cap *= 2;
+	struct capture_outcome *grown = malloc(cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	for (unsigned i = 0; i < c->d_len; i++)
+		grown[i] = c->done[(c->d_head + i) % c->d_cap];
+	free(c->done);
+	c->done = grown;
+	c->d_head = 0;
+	c->d_cap = cap;
+	return true;
+}
+
+/* With c->lock held and outcome_room(c, 1) true. */
+static void push_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	c->done[(c->d_head + c->d_len) % c->d_cap] = *o;
+	c->d_len++;
+}
+
+/* A finished job's outcome always reaches the loop (its process's capturing flag
+ * is cleared by it): when the ring cannot grow, the worker waits until the loop
+ * takes one. Only a stopping agent, whose loop takes no more, lets it go. */
+static void post_outcome(struct capturer *c, const struct capture_outcome *o)
+{
+	pthread_mutex_lock(&c->lock);
+	bool warned = false;
+	while (!outcome_room(c, 1) && !c->stopping) {
+		if (!warned)
+			log_warn("pid %d: out of memory for capture outcomes: waiting for the agent loop", o->pid);
+		warned = true;
+		pthread_cond_wait(&c->taken, &c->lock);
+	}
+	if (c->d_len < c->d_cap)
+		push_outcome(c, o);
+	c->running--;
+	pthread_cond_broadcast(&c->wake); /* a job of this process may now run */
+	pthread_mutex_unlock(&c->lock);
+	wake_loop(c);
+}
+
+static struct capture_job *queued(struct capturer *c, unsigned i)
+{
+	return &c->queue[(c->q_head + i) % QUEUE_MAX];
+}
+
+static bool pid_busy(const struct capturer *c, pid_t pid)
+{
+	for (unsigned i = 0; i < c->nthreads; i++)
+		if (c->workers[i].busy && c->workers[i].job.pid == pid)
+			return true;
+	return false;
+}
+
+/* The first queued job whose process no worker is capturing (one capture per process
+ * at a time), or -1. With c->lock held. */
+static int runnable_job(const struct capturer *c)
+{
+	for (unsigned i = 0; i < c->q_len; i++)
+		if (!pid_busy(c, c->queue[(c->q_head + i) % QUEUE_MAX].pid))
+			return (int)i;
+	return -1;
+}
+
+static struct capture_job take_job(struct capturer *c, unsigned at)
+{
+	struct capture_job job = *queued(c, at);
+	for (unsigned i = at; i > 0; i--)
+		*queued(c, i) = *queued(c, i - 1);
+	c->q_head = (c->q_head + 1) % QUEUE_MAX;
+	c->q_len--;
+	return job;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct capturer *c = wk->c;
+
+	for (;;) {
+		struct capture_job job;
+		int at = -1;
+		pthread_mutex_lock(&c->lock);
+		while (!c->stopping && (at = runnable_job(c)) < 0)
+			pthread_cond_wait(&c->wake, &c->lock);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		job = take_job(c, (unsigned)at);
+		c->running++;
+		wk->busy = true;
+		wk->job = job;
+		wk->preempted_by = 0;
+		pthread_mutex_unlock(&c->lock);
+
+		struct capture_outcome out = { .pid = job.pid, .start_time = job.start_time,
+					       .baseline = job.baseline };
+		out.ok = capture_one(wk, &job, &out) == 0;
+		pthread_mutex_lock(&c->lock);
+		wk->busy = false;
+		out.preempted = wk->preempted_by != 0;
+		if (!c->stopping)
+			cancel_token_reset(&wk->cancel);
+		pthread_mutex_unlock(&c->lock);
+		post_outcome(c, &out);
+	}
+}
+
+struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
+			      struct connect_guard *cguard, char *err, size_t errlen)
+{
+	struct capturer *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->store = st;
+	c->alerts = al;
+	c->cguard = cguard;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->store_lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->report_wake, NULL);
+	pthread_cond_init(&c->taken, NULL);
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		c->workers[i].cancel.fd = -1;
+	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->event_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(c);
+		return NULL;
+	}
+	if (!(c->late = late_sweep_new(cfg->state_file, err, errlen))) {
+		capturer_free(c);
+		return NULL;
+	}
+	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? pthread_create(&c->report_thread, NULL, report_main, c) : ENOMEM;
+	if (prc) {
+		snprintf(err, errlen, "cannot start the report thread: %s", strerror(prc));
+		capturer_free(c);
+		return NULL;
+	}
+	c->report_started = true;
+	unsigned want = cfg->max_concurrent; /* config.c: at least 1 */
+	if (want > MAX_WORKERS)
+		want = MAX_WORKERS;
+	for (; c->nthreads < want; c->nthreads++) {
+		struct worker *wk = &c->workers[c->nthreads];
+		wk->c = c;
+		int rc = -cancel_token_init(&wk->cancel);
+		if (rc == 0 && (rc = pthread_create(&wk->thread, NULL, worker_main, wk)))
+			cancel_token_destroy(&wk->cancel);
+		if (rc) {
+			snprintf(err, errlen, "cannot start capture threads: %s", strerror(rc));
+			capturer_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void capturer_free(struct capturer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	for (unsigned i = 0; i < c->nthreads; i++)
+		cancel_token_fire(&c->workers[i].cancel);
+	pthread_cond_broadcast(&c->wake);
+	pthread_cond_broadcast(&c->taken);
+	pthread_mutex_unlock(&c->lock);
+	pthread_cond_broadcast(&c->report_wake);
+	for (unsigned i = 0; i < c->nthreads; i++) {
+		pthread_join(c->workers[i].thread, NULL);
+		cancel_token_destroy(&c->workers[i].cancel);
+	}
+	if (c->report_started) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->report_thread, NULL);
+	}
+	free(c->reports);
+	free(c->done);
+	late_sweep_free(c->late);
+	close(c->event_fd);
+	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->report_wake);
+	pthread_cond_destroy(&c->taken);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->store_lock);
+	free(c);
+}
+
+/* An incident makes a queued baseline of its own process pointless (a baseline after
+ * an incident is no baseline): dropped, with an outcome so the agent knows. Returns
+ * how many. */
+static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
+{
+	unsigned kept = 0, dropped = 0;
+	for (unsigned i = 0; i < c->q_len; i++) {
+		struct capture_job *j = queued(c, i);
+		if (j->baseline && j->pid == pid && j->resume_method == RESUME_NONE && outcome_room(c, 1)) {
+			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
+						     .baseline = true, .preempted = true };
+			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
+			push_outcome(c, &o);
+			dropped++;
+			continue;
+		}
+		if (kept != i)
+			*queued(c, kept) = *j;
+		kept++;
+	}
+	c->q_len = kept;
+	return dropped;
+}
+
+/* Incidents go ahead of every queued baseline, in arrival order among themselves. */
+static void enqueue(struct capturer *c, const struct capture_job *job)
+{
+	unsigned at = c->q_len;
+	if (!job->baseline)
+		for (unsigned i = 0; i < c->q_len; i++)
+			if (queued(c, i)->baseline) {
+				at = i;
+				break;
+			}
+	for (unsigned i = c->q_len; i > at; i--)
+		*queued(c, i) = *queued(c, i - 1);
+	*queued(c, at) = *job;
+	c->q_len++;
+}
+
+static bool preemptible(const struct worker *wk)
+{
+	return wk->busy && wk->job.baseline && wk->job.resume_method == RESUME_NONE && !wk->preempted_by;
+}
+
+/* An incident that would wait takes the slot of a running baseline: its own
+ * process's (one capture per process at a time), or any when no worker is free. */
+static void preempt_baseline(struct capturer *c, const struct capture_job *incident)
+{
+	struct worker *victim = NULL;
+	for (unsigned i = 0; i < c->nthreads; i++)
+		if (c->workers[i].busy && c->workers[i].job.pid == incident->pid)
+			victim = &c->workers[i];
+	if (victim && !preemptible(victim))
+		return; /* its own incident or resumed capture: wait for it */
+	if (!victim && c->running < c->nthreads)
+		return; /* a free worker takes it */
+	for (unsigned i = 0; !victim && i < c->nthreads; i++)
+		if (preemptible(&c->workers[i]))
+			victim = &c->workers[i];
+	if (!victim)
+		return;
+	victim->preempted_by = incident->pid;
+	cancel_token_fire(&victim->cancel);
+	log_info("pid %d: baseline capture cancelled: the incident capture of pid %d is waiting",
+		 victim->job.pid, incident->pid);
+}
+
+int capturer_submit(struct capturer *c, const struct capture_job *job)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	bool dropped = !job->baseline && drop_queued_baselines(c, job->pid);
+	if (dropped)
+		log_info("pid %d: queued baseline dropped: its incident came first", job->pid);
+	if (c->q_len >= QUEUE_MAX) {
+		rc = -EBUSY;
+	} else {
+		enqueue(c, job);
+		if (!job->baseline)
+			preempt_baseline(c, job);
+		pthread_cond_broadcast(&c->wake);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (dropped)
+		wake_loop(c);
+	return rc;
+}
+
+int capturer_fd(const struct capturer *c) { return c->event_fd; }
+
+int capturer_take(struct capturer *c, struct capture_outcome *out)
+{
+	uint64_t count;
+	int got = 0;
+
+	if (read(c->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_debug("capture: eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&c->lock);
+	if (c->d_len > 0) {
+		*out = c->done[c->d_head];
+		c->d_head = (c->d_head + 1) % c->d_cap;
+		c->d_len--;
+		got = 1;
+		pthread_cond_signal(&c->taken);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return got;
+}
+
+bool capturer_is_running(struct capturer *c, pid_t pid)
+{
+	pthread_mutex_lock(&c->lock);
+	bool busy = pid_busy(c, pid);
+	pthread_mutex_unlock(&c->lock);
+	return busy;
+}
+
+unsigned capturer_pending(struct capturer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	unsigned n = c->q_len + c->running;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}

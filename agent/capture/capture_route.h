@@ -1,0 +1,56 @@
+/* The contract between the capture orchestrator (capture.c) and each capture route
+ * (capture_signal.c, capture_inspector.c). A route makes the target produce a heap
+ * snapshot and streams the raw JSON bytes into ctx->w as they arrive; it never keeps
+ * an uncompressed copy. It does not commit or abort the writer: the orchestrator
+ * does. Every wait goes through wait.h: bounded by cfg timeouts, it returns early
+ * when ctx->cancel fires or the target exits. */
+#ifndef HS_CAPTURE_ROUTE_H
+#define HS_CAPTURE_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "track/procs.h"
+#include "store/store.h"
+#include "capture/wait.h"
+
+struct late_sweep;
+struct connect_guard;
+
+struct capture_ctx {
+	const struct proc_info *proc;  /* target, read just before the capture */
+	const struct config *cfg;
+	struct store_writer *w;        /* raw snapshot bytes go here */
+	const struct cancel_token *cancel; /* fired: agent stopping or slot preempted, give up now
+	                                      (NULL: not cancellable) */
+	struct late_sweep *late;       /* signal route: where an unanswered signal goes (or NULL) */
+	struct connect_guard *cguard;  /* inspector route: the connect guard (NULL = unavailable) */
+	int64_t resume_after_ms;       /* non-zero: a previous run of the agent was stopped in
+	                                  the middle of this capture, which it started at this
+	                                  wall time: pick up what the target is (or was) writing
+	                                  instead of asking for a new snapshot */
+	char err[512];                 /* on failure: one sentence, no trailing newline */
+	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)") */
+	bool inspector_opened;         /* inspector route: it opened the inspector (SIGUSR1) ... */
+	int64_t inspector_window_ms;   /* ... open this long: signal sent -> port confirmed gone */
+};
+
+/* 0 when the whole snapshot went into ctx->w; -1 with ctx->err set. */
+int capture_via_signal(struct capture_ctx *ctx);
+int capture_via_inspector(struct capture_ctx *ctx);
+
+/* Print the failure sentence into ctx->err (truncated to fit). Returns -1, so a
+ * route can `return capture_fail(ctx, ...)`. */
+int capture_fail(struct capture_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether a route can be used on this process, without side effects.
+ * true, or false with the reason in why. */
+bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
+/* The inspector route also needs the connect guard (or cfg->inspector_unguarded) when
+ * it would open the inspector itself; *already_open (may be NULL): the process's
+ * inspector listens now (the operator's, left unguarded). */
+bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
+			      char *why, size_t whylen, bool *already_open);
+
+#endif

@@ -1,0 +1,158 @@
+/* The agent: the table of watched Node processes and what each kernel event means
+ * for it. Data flows one way: kernel event (probes) → trigger decision (trigger) →
+ * capture job (capture) → store → alert. heapsnapd.c wires it to the event loop. */
+#ifndef HS_AGENT_H
+#define HS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alert/alert.h"
+#include "capture/capture.h"
+#include "base/config.h"
+#include "decide/leak.h"
+#include "daemon/persist.h"
+#include "decide/predict.h"
+#include "track/procs.h"
+#include "decide/trigger.h"
+
+/* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
+ * ~40 MB. Its growth baseline is its RSS this long after exec. */
+#define AGENT_SETTLE_MS 3000
+/* After a capture: its cost is measured at least this long after it ended (the
+ * snapshot's memory is at its height when V8 closes the file), at the first major GC
+ * after it (which tells the application's growth meanwhile), or at the latest
+ * CAPTURE_SETTLE_MAX_MS after it ended ... */
+#define CAPTURE_SETTLE_MS 2000
+#define CAPTURE_SETTLE_MAX_MS 10000
+/* ... and refined at each major GC for this long after (V8 measures the heap). */
+#define CAPTURE_REFINE_MS 120000
+
+struct probes;
+struct connect_guard;
+struct metrics;
+struct gc_tracker;
+struct gc_major_event;
+
+/* The capture route of a process, looked up when a capture or `heapsnap ps` asks (the
+ * inspector's needs a scan of the host's sockets): never at exec. */
+enum route_kind {
+	ROUTE_UNKNOWN,
+	ROUTE_SIGNAL,
+	ROUTE_INSPECTOR_GUARDED,
+	ROUTE_INSPECTOR_UNGUARDED,     /* no connect guard, inspector_unguarded = on */
+	ROUTE_INSPECTOR_OPERATORS,     /* open before the agent came: used as it is */
+	ROUTE_NONE,
+};
+const char *route_kind_name(enum route_kind k);
+
+/* One watched process, by concern. Identity and labels stay at the top; each part
+ * below belongs to the functions of agent.c that share its name. */
+struct watched {
+	pid_t pid;
+	uint64_t start_time;
+	struct proc_info info;
+	int64_t first_seen_wall_ms;
+	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
+	struct trigger_proc trig;      /* the trigger policy's state (persisted) */
+	char baseline_id[64];          /* baseline snapshot for the next report (persisted) */
+	struct {                       /* what the kernel is asked to report, and when to look again */
+		uint64_t armed_bytes;
+		uint64_t last_rss;     /* RSS at the last kernel report */
+		int64_t retry_at_ms;   /* monotonic; 0 = none */
+		int64_t settle_at_ms;  /* just exec'ed: the baseline is taken then (0 = taken) */
+	} watch;
+	struct {                       /* captures of it */
+		bool running;          /* a capture of it is queued or running */
+		bool baseline;         /* ... and it is a baseline (an incident may replace it) */
+		unsigned pending;      /* jobs submitted, outcome not seen yet */
+		uint64_t baseline_app_rss; /* application RSS at the queued baseline's trigger */
+	} capture;
+	struct {                       /* the last capture's effect on its RSS, being measured */
+		struct capture_cost last;
+		int64_t settle_at_ms;  /* monotonic: measure the capture's cost then (0 = no) */
+		int64_t refine_until_ms; /* major GCs until then refine that cost (0 = no) */
+	} cost;
+	enum route_kind route;         /* as `heapsnap ps` last saw it (looked up when asked) */
+	struct {                       /* GC probes and its latest major GCs (main isolate) */
+		bool attached;
+		bool retry_at_settle;  /* seen at exec, not attached: settle() tries again */
+		char probes[192];      /* "attached", or why not */
+		struct {               /* oldest first */
+			int64_t t_ms;  /* monotonic, when user space heard of it */
+			uint64_t heap_after;
+		} majors[8];
+		unsigned nmajors;
+	} gc;
+	struct {                       /* the leak heuristic */
+		struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
+		double trend_bytes_per_min;    /* slope of the post-GC floor */
+		enum leak_verdict state;       /* its latest verdict (leak_verdict_name) */
+	} leak;
+	struct {                       /* the predictive trigger (and the growth rate) */
+		struct predict_window window;  /* (time, application RSS) at each step crossed */
+		bool too_late_logged;
+	} predict;
+};
+
+struct agent {
+	const struct config *cfg;
+	struct {                       /* the policies' params, built from cfg (agent_set_config) */
+		struct trigger_params trigger;
+		struct leak_params leak;
+		struct predict_params predict;
+	} policy;
+	struct probes *probes;
+	struct gc_tracker *gc;         /* NULL when GC tracking is unavailable */
+	struct capturer *capturer;
+	struct connect_guard *cguard;  /* the inspector's connect guard (may be unavailable) */
+	struct alerter *alerts;
+	struct watched **procs;
+	size_t nprocs, cap;
+	struct persisted *restored;    /* state saved by a previous run, used by agent_scan */
+	size_t nrestored;
+	struct persist_batch persist;  /* cfg->state_file: written in batches */
+};
+
+/* cfg (not owned, outlives the agent) and the alerter; the daemon starts the other
+ * parts (probes, gc, cguard, capturer) in its own order. 0, or -ENOMEM. */
+int agent_init(struct agent *a, const struct config *cfg);
+/* Stops and frees every part the agent holds (NULL parts are skipped). */
+void agent_destroy(struct agent *a);
+/* Set a->cfg and the policies' params built from it (before any other call). */
+void agent_set_config(struct agent *a, const struct config *cfg);
+/* Load the state a previous run saved (cfg->state_file), for agent_scan. */
+void agent_restore(struct agent *a);
+/* Find every running Node process (a /proc scan) and watch it, with the state
+ * agent_restore loaded (freed afterwards). */
+void agent_scan(struct agent *a);
+/* Finish what a previous run killed mid-capture left (its capture journals). */
+void agent_resume_interrupted(struct agent *a);
+/* Watch pid if its executable is one of the configured names. just_exec: seen at
+ * exec, so its baseline RSS is taken once Node has started (AGENT_SETTLE_MS). */
+void agent_add(struct agent *a, pid_t pid, bool just_exec);
+void agent_remove(struct agent *a, pid_t pid);
+/* The kernel saw pid's RSS reach its armed level. */
+void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);
+/* The leak heuristic (or another policy) asks for a capture of pid. */
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
+			   uint64_t threshold);
+/* A major GC of a watched process ended (from the GC tracker). */
+void agent_major_gc(struct agent *a, const struct gc_major_event *ev);
+/* A capture finished. */
+void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
+/* Write the persisted state if it changed: when due (force: now, e.g. at a clean stop). */
+void agent_flush_state(struct agent *a, bool force);
+/* Once a second: retries held back by cooldown, and the persisted state's flush. */
+void agent_tick(struct agent *a);
+struct watched *agent_find(struct agent *a, pid_t pid);
+/* Live state of every watched process as a JSON array text (malloc'ed), for `heapsnap ps`. */
+char *agent_state_json(struct agent *a);
+/* Publish the per-process gauges (RSS, post-GC heap, GC counts) to m. */
+void agent_publish_metrics(struct agent *a, struct metrics *m);
+/* Saves what is not saved yet, then frees the table. */
+void agent_free_procs(struct agent *a);
+
+#endif

@@ -1,0 +1,392 @@
+/* Leak heuristic: floors of post-major-GC heap, Theil–Sen trend, spread checks (leak.h).
+ * No libm: the build links without -lm. */
+#include "decide/leak.h"
+
+#include "base/config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEAK_GROUPS 9           /* floor points per scale */
+#define LEAK_SCALES 4           /* k = 1, 2, 4, 8 */
+#define LEAK_SMOOTH 3           /* a floor is the minimum over this many sub-windows */
+
+struct point {
+	double t_ms;
+	double bytes;
+};
+
+/* What one evaluation at one scale requires; relaxed for the leaning verdict. */
+struct requirements {
+	double span_ms;
+	unsigned gcs;
+	double min_bytes;
+	double min_pct;
+	int min_floors;
+	double window_ms;           /* the thresholds are per window_ms */
+};
+
+const char *leak_verdict_name(enum leak_verdict v)
+{
+	static const char *const names[LEAK_VERDICT_COUNT] = {
+		[LEAK_NONE] = "none", [LEAK_LEANING] = "leaning", [LEAK_FIRE] = "leak",
+	};
+
+	return (unsigned)v < LEAK_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+struct leak_params leak_params_from(const struct config *cfg)
+{
+	return (struct leak_params){
+		.window_s = cfg->leak_window_s,
+		.min_gcs = cfg->leak_min_gcs,
+		.min_bytes = cfg->leak_min_bytes,
+		.min_pct = cfg->leak_min_pct,
+	};
+}
+
+void leak_series_init(struct leak_series *s, unsigned window_s)
+{
+	memset(s, 0, sizeof(*s));
+	s->bucket_ms = window_s >= 8 ? (uint64_t)window_s * 1000 / 8 : 1000;
+}
+
+static const struct leak_bucket *bucket_at(const struct leak_series *s, unsigned i) /* 0 = oldest */
+{
+	return &s->b[(s->head + LEAK_BUCKETS - s->count + i) % LEAK_BUCKETS];
+}
+
+void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_bytes)
+{
+	uint64_t index = t_ms / s->bucket_ms;
+	struct leak_bucket *newest;
+
+	if (s->count) {
+		newest = &s->b[(s->head + LEAK_BUCKETS - 1) % LEAK_BUCKETS];
+		if (index <= newest->index) {
+			if (heap_used_bytes < newest->min_bytes) {
+				newest->min_bytes = heap_used_bytes;
+				newest->min_t_ms = t_ms;
+			}
+			if (t_ms > newest->last_t_ms)
+				newest->last_t_ms = t_ms;
+			newest->samples++;
+			return;
+		}
+	}
+	s->b[s->head] = (struct leak_bucket){
+		.index = index, .min_t_ms = t_ms, .min_bytes = heap_used_bytes,
+		.first_t_ms = t_ms, .last_t_ms = t_ms, .samples = 1,
+	};
+	s->head = (s->head + 1) % LEAK_BUCKETS;
+	if (s->count < LEAK_BUCKETS)
+		s->count++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) /* sorts v */
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Theil–Sen: median of pairwise slopes (bytes/ms) and median intercept. */
+static void theil_sen(const struct point *p, int n, double *slope, double *intercept)
+{
+	double v[LEAK_GROUPS * LEAK_GROUPS];
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (p[j].t_ms != p[i].t_ms)
+				v[k++] = (p[j].bytes - p[i].bytes) / (p[j].t_ms - p[i].t_ms);
+	*slope = median(v, k);
+	for (int i = 0; i < n; i++)
+		v[i] = p[i].bytes - *slope * p[i].t_ms;
+	*intercept = median(v, n);
+}
+
+static double absolute(double x)
+{
+	return x < 0 ? -x : x;
+}
+
+/* Robust scatter of the floors around the fitted line (1.4826 x MAD: sigma for normal noise). */
+static double scatter(const struct point *p, int n, double slope, double intercept)
+{
+	double r[LEAK_GROUPS];
+
+	for (int i = 0; i < n; i++)
+		r[i] = absolute(p[i].bytes - (slope * p[i].t_ms + intercept));
+	return 1.4826 * median(r, n);
+}
+
+/* Floor points at scale k; also the span and GC count of the samples they cover. */
+static int floors_at_scale(const struct leak_series *s, unsigned k, struct point *pts, double *span_ms,
+			   unsigned *gcs)
+{
+	struct point group[LEAK_GROUPS];
+	bool present[LEAK_GROUPS] = { false };
+	int64_t newest = (int64_t)bucket_at(s, s->count - 1)->index;
+	int64_t lo = newest - (int64_t)(LEAK_GROUPS * k) + 1;
+	uint64_t first_t = 0, last_t = 0;
+	int n = 0, ngroups = 0, smooth;
+
+	*gcs = 0;
+	for (unsigned i = 0; i < s->count; i++) {
+		const struct leak_bucket *b = bucket_at(s, i);
+		int g;
+
+		if ((int64_t)b->index < lo)
+			continue;
+		g = (int)(((int64_t)b->index - lo) / (int64_t)k);
+		if (!*gcs)
+			first_t = b->first_t_ms;
+		last_t = b->last_t_ms;
+		*gcs += b->samples;
+		if (!present[g] || (double)b->min_bytes < group[g].bytes)
+			group[g] = (struct point){ (double)b->min_t_ms, (double)b->min_bytes };
+		present[g] = true;
+	}
+	for (int g = 0; g < LEAK_GROUPS; g++)
+		ngroups += present[g];
+	/* Smooth only when sub-windows hold several GCs each: with sparse major GCs (a
+	 * growing heap raises V8's limit, so they get rarer) every sample is a floor. */
+	smooth = ngroups && *gcs >= 3u * (unsigned)ngroups ? LEAK_SMOOTH : 1;
+	for (int g = 0; g < LEAK_GROUPS; g++) {
+		if (!present[g])
+			continue;
+		pts[n] = group[g];
+		for (int back = 1; back < smooth && g - back >= 0; back++)
+			if (present[g - back] && group[g - back].bytes < pts[n].bytes)
+				pts[n] = group[g - back]; /* sliding minimum */
+		/* The same minimum seen from the next sub-window adds no information. */
+		if (n == 0 || pts[n].t_ms != pts[n - 1].t_ms)
+			n++;
+	}
+	*span_ms = *gcs ? (double)(last_t - first_t) : 0;
+	return n;
+}
+
+static double max_of(const struct point *p, int from, int to)
+{
+	double m = p[from].bytes;
+
+	for (int i = from + 1; i < to; i++)
+		if (p[i].bytes > m)
+			m = p[i].bytes;
+	return m;
+}
+
+static double median_of(const struct point *p, int from, int to)
+{
+	double v[LEAK_GROUPS];
+
+	for (int i = from; i < to; i++)
+		v[i - from] = p[i].bytes;
+	return median(v, to - from);
+}
+
+/* Mann–Kendall S statistic (concordant minus discordant pairs) in standard deviations
+ * under "no trend": a trend test that ignores magnitudes, so one lucky floor cannot pass. */
+static double kendall_z(const struct point *p, int n)
+{
+	double s = 0, var = n * (n - 1) * (2.0 * n + 5) / 18, sd = var;
+
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			s += (p[j].bytes > p[i].bytes) - (p[j].bytes < p[i].bytes);
+	/* var > 0 for n >= 2; sqrt by Newton (no libm). */
+	for (int it = 0; it < 30; it++)
+		sd = (sd + var / sd) / 2;
+	return (s - 1) / sd;
+}
+
+/* Both halves of the floors rise at >= 1/3 of the whole window's rate. */
+static bool halves_agree(const struct point *p, int n, double rise)
+{
+	int h = (n + 1) / 2;
+	double slope_whole = rise / (p[n - 1].t_ms - p[0].t_ms), s1, s2, intercept;
+
+	theil_sen(p, h, &s1, &intercept);
+	theil_sen(p + n - h, h, &s2, &intercept);
+	return s1 * 3 >= slope_whole && s2 * 3 >= slope_whole;
+}
+
+/* Check 5: the rise is spread over the thirds, and the last third holds a new high. */
+static const char *spread_check(const struct point *p, int n, double rise, double sigma)
+{
+	int t = n / 3, nondecreasing = 0;
+	double m1 = median_of(p, 0, t), m2 = median_of(p, t, n - t), m3 = median_of(p, n - t, n);
+	double step = rise / 12 > sigma ? rise / 12 : sigma;
+
+	if (m2 - m1 < step || m3 - m2 < step)
+		return "rise not spread over the window (step or burst)";
+	if (max_of(p, n - t, n) - max_of(p, 0, n - t) < (rise / 6 > sigma ? rise / 6 : sigma))
+		return "no new high floor recently (plateau)";
+	if (p[n - 1].bytes < p[0].bytes + rise / 2)
+		return "latest floor back down (burst)";
+	for (int i = 1; i < n; i++)
+		nondecreasing += p[i].bytes >= p[i - 1].bytes - sigma;
+	if (3 * nondecreasing < 2 * (n - 1))
+		return "floor not monotone";
+	if (!halves_agree(p, n, rise))
+		return "rise confined to part of the window (burst, warm-up)";
+	if (kendall_z(p, n) < 2.33)
+		return "trend not significant (Mann-Kendall)";
+	return NULL;
+}
+
+/* Floor points pts[0..n) over span_ms and gcs samples: true if every requirement
+ * holds; out gets the numbers and the reason. */
+static bool evaluate_points(const struct point *pts, int n, double span_ms,
+			    const struct requirements *req, struct leak_result *out)
+{
+	double slope, intercept, sigma, start, rise;
+
+	out->floors = (unsigned)n;
+	out->span_s = span_ms / 1000;
+	/* The trend is reported whenever there is one, even if the checks stop below. */
+	theil_sen(pts, n, &slope, &intercept);
+	start = slope * pts[0].t_ms + intercept;
+	rise = slope * span_ms;
+	out->slope_bytes_per_min = slope * 60000;
+	out->floor_start_bytes = start > 0 ? (uint64_t)start : 0;
+	out->rise_bytes = rise > 0 ? (uint64_t)rise : 0;
+	if (span_ms < req->span_ms)
+		return out->reason = "span shorter than the window", false;
+	if (out->gcs < req->gcs)
+		return out->reason = "too few major GCs", false;
+	if (n < req->min_floors)
+		return out->reason = "too few floors", false;
+	if (slope <= 0)
+		return out->reason = "floor not rising", false;
+	/* Thresholds are rates: growth per window, whatever the span looked at. */
+	if (slope * req->window_ms < req->min_bytes)
+		return out->reason = "rise below leak_min_mb per window", false;
+	if (slope * req->window_ms * 100 < req->min_pct * (start > 1 ? start : 1))
+		return out->reason = "rise below leak_min_pct per window", false;
+	sigma = scatter(pts, n, slope, intercept);
+	if (rise < 3 * sigma)
+		return out->reason = "rise within the noise", false;
+	out->reason = spread_check(pts, n, rise, sigma);
+	if (out->reason)
+		return false;
+	out->reason = "";
+	return true;
+}
+
+/* One scale (see the top of leak.h). */
+static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct requirements *req,
+			   struct leak_result *out)
+{
+	struct point pts[LEAK_GROUPS];
+	double span_ms;
+	int n = floors_at_scale(s, k, pts, &span_ms, &out->gcs);
+
+	out->scale = k;
+	return evaluate_points(pts, n, span_ms, req, out);
+}
+
+/* Fewer than two major GCs a bucket over the newest LEAK_GROUPS buckets. */
+static bool series_sparse(const struct leak_series *s)
+{
+	unsigned n = s->count < LEAK_GROUPS ? s->count : LEAK_GROUPS, gcs = 0;
+	for (unsigned i = 0; i < n; i++)
+		gcs += bucket_at(s, s->count - n + i)->samples;
+	return n >= 2 && gcs < 2 * n;
+}
+
+/* Sparse major GCs (fewer than two a bucket on average): every bucket's minimum is one
+ * GC's floor, and the newest LEAK_GROUPS of them are the trend, whatever time they
+ * span. The time scales above need k * window_s of history holding enough floors,
+ * which with a major GC every 40 s takes 7-8 of them; these need the 6 floors any
+ * verdict needs (Mann–Kendall at p ~ 0.01), over at least window_s.
+ * Returns false (and leaves out alone) when the series is not sparse. */
+static bool evaluate_recent(const struct leak_series *s, const struct requirements *req,
+			    struct leak_result *out)
+{
+	struct point pts[LEAK_GROUPS];
+	unsigned n = s->count < LEAK_GROUPS ? s->count : LEAK_GROUPS, gcs = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct leak_bucket *b = bucket_at(s, s->count - n + i);
+		pts[i] = (struct point){ (double)b->min_t_ms, (double)b->min_bytes };
+		gcs += b->samples;
+	}
+	if (!series_sparse(s))
+		return false;
+	struct leak_result r = { .gcs = gcs, .scale = 0 };
+	double span_ms = (double)(bucket_at(s, s->count - 1)->last_t_ms - bucket_at(s, s->count - n)->first_t_ms);
+	if (!evaluate_points(pts, (int)n, span_ms, req, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
+void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out)
+{
+	struct requirements full = {
+		.span_ms = p->window_s * 1000.0, .gcs = p->min_gcs,
+		.min_bytes = (double)p->min_bytes, .min_pct = p->min_pct, .min_floors = 6,
+		.window_ms = p->window_s * 1000.0,
+	};
+	/* Leaning: the same checks on less evidence (span, GCs, floors). */
+	struct requirements lean = {
+		.gcs = (p->min_gcs + 1) / 2, .window_ms = full.window_ms,
+		.min_bytes = full.min_bytes, .min_pct = full.min_pct, .min_floors = 5,
+	};
+	struct leak_result best;
+
+	memset(out, 0, sizeof(*out));
+	out->reason = "no samples";
+	if (!s->count)
+		return;
+	/* Sparse major GCs: a time scale's groups would hold one or two samples each, and
+	 * the minimum of two samples of a varying live heap is a biased floor that can
+	 * trend by chance (a sawtooth sampled every 20 s fired at scale 4): the newest
+	 * floors, one per GC, decide alone. */
+	bool sparse = series_sparse(s);
+	for (unsigned i = 0, k = 1; i < LEAK_SCALES; i++, k *= 2) {
+		/* Scale k only counts once history covers it (a half-filled long scale has
+		 * too few floors to tell a plateau from a leak). */
+		full.span_ms = p->window_s * 1000.0 * k;
+		if (!sparse && evaluate_scale(s, k, &full, out)) {
+			out->verdict = LEAK_FIRE;
+			return;
+		}
+		if (sparse)
+			evaluate_scale(s, k, &full, out); /* for the trend shown */
+		/* Otherwise report the scale with the most floors (the longer on a tie): its
+		 * slope is the steadiest trend to show. */
+		if (i == 0 || out->floors >= best.floors)
+			best = *out;
+	}
+	full.span_ms = p->window_s * 1000.0;
+	if (sparse && evaluate_recent(s, &full, out)) {
+		out->verdict = LEAK_FIRE;
+		return;
+	}
+	lean.span_ms = p->window_s * 750.0;
+	if (sparse && evaluate_recent(s, &lean, out)) {
+		out->verdict = LEAK_LEANING;
+		return;
+	}
+	for (unsigned k = 1; !sparse && k < (1u << (LEAK_SCALES - 1)); k *= 2) {
+		lean.span_ms = p->window_s * 750.0 * k;
+		if (evaluate_scale(s, k, &lean, out)) {
+			out->verdict = LEAK_LEANING;
+			return;
+		}
+	}
+	*out = best;
+}

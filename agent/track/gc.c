@@ -1,0 +1,515 @@
+/* GC tracker: finds the binary holding V8 for a process, attaches the uprobes of
+ * bpf/gc.bpf.c to it once per binary, and reads per-process counters (see gc.h). */
+#include "track/gc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/err.h"
+#include "gc.skel.h"
+#include "base/loop.h"
+#include "track/symbols.h"
+
+#define GC_MAX_BINARIES 64
+#define GC_MAX_MAPPINGS 512
+
+enum probe_site {
+	SITE_COLLECT,      /* entry + return */
+	SITE_SCAVENGE,
+	SITE_MINOR_MC,
+	SITE_MINOR_MS,
+	SITE_MARK_COMPACT,
+	SITE_SIZE,         /* return */
+	SITE_COUNT
+};
+
+static const char *const site_prefix[SITE_COUNT] = {
+	[SITE_COLLECT] = "_ZN2v88internal4Heap14CollectGarbageE",
+	[SITE_SCAVENGE] = "_ZN2v88internal4Heap8ScavengeE",
+	[SITE_MINOR_MC] = "_ZN2v88internal4Heap16MinorMarkCompactE",
+	[SITE_MINOR_MS] = "_ZN2v88internal4Heap14MinorMarkSweepE",
+	[SITE_MARK_COMPACT] = "_ZN2v88internal4Heap11MarkCompactE",
+	[SITE_SIZE] = "_ZN2v88internal4Heap13SizeOfObjectsE",
+};
+
+#define GC_MAX_LINKS (SITE_COUNT * SYM_MAX_MATCHES + SYM_MAX_MATCHES)
+
+/* One binary (device + inode), attached or known to hold no V8 symbols. */
+struct gc_binary {
+	bool used;
+	bool has_v8;
+	dev_t dev;
+	ino_t ino;
+	off_t size;                    /* with mtime: the same file, not a reused inode */
+	struct timespec mtime;
+	int refs;                      /* watched processes attached through it */
+	int64_t unused_since_ms;       /* monotonic: refs fell to 0 then, probes still attached */
+	char path[PATH_MAX];           /* how the agent reached it when attaching */
+	char why[192];                 /* has_v8 == false: the reason */
+	struct sym_query sites[SITE_COUNT];
+	struct bpf_link *links[GC_MAX_LINKS];
+	int nlinks;
+};
+
+struct gc_watch {
+	pid_t pid;
+	int bin;
+};
+
+struct gc_tracker {
+	struct gc_bpf *skel;
+	struct ring_buffer *rb;
+	struct gc_binary bins[GC_MAX_BINARIES];
+	struct gc_watch *watches;
+	size_t nwatches;
+	void (*on_major)(void *ctx, const struct gc_major_event *ev);
+	void *on_major_ctx;
+};
+
+/* An executable file mapping from /proc/PID/maps. */
+struct exec_mapping {
+	unsigned long start, end, pgoff, ino;
+	char path[PATH_MAX];
+};
+
+static int on_ringbuf_event(void *ctx, void *data, size_t size)
+{
+	struct gc_tracker *tr = ctx;
+	struct gc_major_event ev;
+
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	if (tr->on_major)
+		tr->on_major(tr->on_major_ctx, &ev);
+	return 0;
+}
+
+struct gc_tracker *gc_tracker_new(char *err, size_t errlen)
+{
+	struct gc_tracker *tr = calloc(1, sizeof(*tr));
+	int rc;
+
+	if (!tr) {
+		snprintf(err, errlen, "gc: out of memory");
+		return NULL;
+	}
+	tr->skel = gc_bpf__open();
+	if (!tr->skel) {
+		snprintf(err, errlen, "gc: open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	rc = gc_bpf__load(tr->skel);
+	if (rc) {
+		snprintf(err, errlen, "gc: load BPF object: %s", strerror(-rc));
+		goto fail;
+	}
+	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.major_events), on_ringbuf_event, tr, NULL);
+	if (!tr->rb) {
+		snprintf(err, errlen, "gc: ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return tr;
+fail:
+	gc_tracker_free(tr);
+	return NULL;
+}
+
+int gc_tracker_fd(struct gc_tracker *tr)
+{
+	return ring_buffer__epoll_fd(tr->rb);
+}
+
+static struct gc_watch *find_watch(struct gc_tracker *tr, pid_t pid)
+{
+	for (size_t i = 0; i < tr->nwatches; i++)
+		if (tr->watches[i].pid == pid)
+			return &tr->watches[i];
+	return NULL;
+}
+
+/* Executable file mappings of pid. Returns the count, or -errno. */
+static int read_exec_mappings(pid_t pid, struct exec_mapping *out, int max)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (n < max && getline(&line, &cap, f) > 0) {
+		struct exec_mapping *m = &out[n];
+		char perms[8];
+		unsigned dev_major, dev_minor;
+		int consumed = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &m->start, &m->end, perms, &m->pgoff,
+			   &dev_major, &dev_minor, &m->ino, &consumed) < 7 || perms[2] != 'x' || !m->ino)
+			continue;
+		snprintf(m->path, sizeof(m->path), "%s", line + consumed);
+		m->path[strcspn(m->path, "\n")] = '\0';
+		n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static bool is_libnode(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strncmp(base ? base + 1 : path, "libnode.so", 10) == 0;
+}
+
+static int find_binary(struct gc_tracker *tr, const struct stat *st)
+{
+	for (int i = 0; i < GC_MAX_BINARIES; i++) {
+		const struct gc_binary *b = &tr->bins[i];
+		if (b->used && b->dev == st->st_dev && b->ino == st->st_ino && b->size == st->st_size &&
+		    b->mtime.tv_sec == st->st_mtim.tv_sec && b->mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return i;
+	}
+	return -ENOENT;
+}
+
+static void detach_links(struct gc_binary *b)
+{
+	for (int i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	b->nlinks = 0;
+}
+
+static void detach_binary(struct gc_binary *b)
+{
+	detach_links(b);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A free slot, evicting an unreferenced entry (negative cache) if needed. */
+static int free_binary_slot(struct gc_tracker *tr)
+{
+	for (int i = 0; i < GC_MAX_BINARIES; i++)
+		if (!tr->bins[i].used)
+			return i;
+	for (int i = 0; i < GC_MAX_BINARIES; i++)
+		if (tr->bins[i].refs == 0) {
+			detach_binary(&tr->bins[i]);
+			return i;
+		}
+	return -ENOSPC;
+}
+
+/* Resolve the V8 hook symbols of the file at path into a new binary slot. Returns the
+ * slot (has_v8 says whether it is usable), or a negative errno with why. */
+static int scan_binary(struct gc_tracker *tr, const char *path, const struct stat *st, char *why,
+		       size_t whylen)
+{
+	struct sym_file_info info;
+	char err[256];
+	struct gc_binary *b;
+	int slot = free_binary_slot(tr);
+
+	if (slot < 0) {
+		snprintf(why, whylen, "too many distinct Node binaries in use (%d)", GC_MAX_BINARIES);
+		return slot;
+	}
+	b = &tr->bins[slot];
+	memset(b, 0, sizeof(*b));
+	for (int s = 0; s < SITE_COUNT; s++)
+		b->sites[s].prefix = site_prefix[s];
+	if (symbols_resolve(path, b->sites, SITE_COUNT, &info, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "%s", err);
+		return -ENOEXEC;
+	}
+	b->used = true;
+	b->dev = st->st_dev;
+	b->ino = st->st_ino;
+	b->size = st->st_size;
+	b->mtime = st->st_mtim;
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->has_v8 = symbols_entry(&b->sites[SITE_COLLECT]) != NULL;
+	if (!b->has_v8)
+		snprintf(b->why, sizeof(b->why), "%s: no V8 symbols",
+			 info.has_symtab ? "binary without V8 GC symbols" : "stripped binary");
+	return slot;
+}
+
+/* The binary slot for the file at path (scanning it the first time it is seen). */
+static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int slot;
+
+	if (stat(path, &st) < 0) {
+		int rc = -errno;
+
+		if (rc == -ENOENT)
+			snprintf(why, whylen, "process gone");
+		else
+			snprintf(why, whylen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	slot = find_binary(tr, &st);
+	if (slot < 0)
+		return scan_binary(tr, path, &st, why, whylen);
+	if (!tr->bins[slot].nlinks) /* attached again through a live process's path */
+		snprintf(tr->bins[slot].path, sizeof(tr->bins[slot].path), "%s", path);
+	return slot;
+}
+
+/* Choose the binary of pid holding V8: its executable, else a mapped libnode.so.N. */
+static int locate_v8(struct gc_tracker *tr, pid_t pid, const struct exec_mapping *maps, int nmaps,
+		     char *why, size_t whylen)
+{
+	char path[PATH_MAX];
+	int exe_slot, slot;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	exe_slot = binary_for(tr, path, why, whylen);
+	if (exe_slot < 0 || tr->bins[exe_slot].has_v8)
+		return exe_slot;
+	for (int i = 0; i < nmaps; i++) {
+		if (!is_libnode(maps[i].path))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, maps[i].start, maps[i].end);
+		slot = binary_for(tr, path, why, whylen);
+		if (slot >= 0 && tr->bins[slot].has_v8)
+			return slot;
+		if (slot >= 0)
+			snprintf(why, whylen, "%s (%s)", tr->bins[slot].why, maps[i].path);
+		return slot >= 0 ? -ENOEXEC : slot;
+	}
+	snprintf(why, whylen, "%s", tr->bins[exe_slot].why);
+	return -ENOEXEC;
+}
+
+/* True if the process maps the binary's CollectGarbage from the file itself; with
+ * --use-largepages Node copies its text to anonymous memory and file uprobes never fire. */
+static bool collect_mapped_from_file(const struct gc_binary *b, const struct exec_mapping *maps, int nmaps)
+{
+	uint64_t off = symbols_entry(&b->sites[SITE_COLLECT])->offset;
+
+	for (int i = 0; i < nmaps; i++)
+		if (maps[i].ino == b->ino && off >= maps[i].pgoff && off < maps[i].pgoff + (maps[i].end - maps[i].start))
+			return true;
+	return false;
+}
+
+static int attach_site(struct gc_binary *b, struct bpf_program *prog, bool retprobe, int site,
+		       char *why, size_t whylen)
+{
+	const struct sym_query *q = &b->sites[site];
+
+	for (int i = 0; i < q->count; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+		struct bpf_link *link;
+
+		if (q->match[i].cold || b->nlinks == GC_MAX_LINKS)
+			continue;
+		link = bpf_program__attach_uprobe_opts(prog, -1, b->path, q->match[i].offset, &opts);
+		if (!link) {
+			int rc = ERR_ERRNO();  /* libbpf: NULL with errno set */
+
+			snprintf(why, whylen, "uprobe attach failed at %s+0x%lx: %s", q->prefix,
+				 (unsigned long)q->match[i].offset, strerror(-rc));
+			return rc;
+		}
+		b->links[b->nlinks++] = link;
+	}
+	return 0;
+}
+
+static int attach_binary(struct gc_tracker *tr, struct gc_binary *b, char *why, size_t whylen)
+{
+	struct gc_bpf *s = tr->skel;
+	int rc;
+
+	if (b->nlinks)
+		return 0;
+	/* Classifiers and SizeOfObjects first, the bracket last: a GC opened before its
+	 * classifier probes exist would count as unclassified. */
+	if ((rc = attach_site(b, s->progs.gc_minor_body, false, SITE_SCAVENGE, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MC, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_minor_body, false, SITE_MINOR_MS, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_major_body, false, SITE_MARK_COMPACT, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_size_exit, true, SITE_SIZE, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_collect_exit, true, SITE_COLLECT, why, whylen)) ||
+	    (rc = attach_site(b, s->progs.gc_collect_entry, false, SITE_COLLECT, why, whylen))) {
+		for (int i = 0; i < b->nlinks; i++)
+			bpf_link__destroy(b->links[i]);
+		b->nlinks = 0;
+	}
+	return rc;
+}
+
+static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size_t whylen)
+{
+	struct gc_watch *grown;
+	__u32 tgid = (__u32)pid;
+	__u8 one = 1;
+	int rc;
+
+	if (tr->nwatches >= GC_MAX_PROCS) {
+		snprintf(why, whylen, "too many watched processes (%d)", GC_MAX_PROCS);
+		return -ENOSPC;
+	}
+	grown = realloc(tr->watches, (tr->nwatches + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	tr->watches = grown;
+	/* A recycled pid must not inherit the counters of its predecessor. */
+	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
+	rc = bpf_map__update_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), &one, sizeof(one), BPF_ANY);
+	if (rc < 0) {
+		snprintf(why, whylen, "watched_tgids map: %s", strerror(-rc));
+		return rc;
+	}
+	tr->watches[tr->nwatches++] = (struct gc_watch){ .pid = pid, .bin = slot };
+	tr->bins[slot].refs++;
+	return 0;
+}
+
+int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
+{
+	struct exec_mapping *maps;
+	int nmaps, slot, rc;
+
+	if (find_watch(tr, pid))
+		return 0;
+	maps = malloc(GC_MAX_MAPPINGS * sizeof(*maps)); /* 2 MB: read_exec_mappings fills what it counts */
+	if (!maps) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = nmaps = read_exec_mappings(pid, maps, GC_MAX_MAPPINGS);
+	if (nmaps < 0) {
+		if (nmaps == -ENOENT)
+			snprintf(why, whylen, "process gone");
+		else
+			snprintf(why, whylen, "/proc/%d/maps: %s", pid, strerror(-nmaps));
+		goto cleanup;
+	}
+	rc = slot = locate_v8(tr, pid, maps, nmaps, why, whylen);
+	if (slot < 0)
+		goto cleanup;
+	if (!collect_mapped_from_file(&tr->bins[slot], maps, nmaps)) {
+		snprintf(why, whylen, "--use-largepages: text remapped to anonymous memory, uprobes would not fire");
+		rc = -ENOEXEC;
+		goto cleanup;
+	}
+	rc = attach_binary(tr, &tr->bins[slot], why, whylen);
+	if (rc < 0)
+		goto cleanup;
+	rc = add_watch(tr, pid, slot, why, whylen);
+	if (rc < 0 && tr->bins[slot].refs == 0)
+		detach_links(&tr->bins[slot]);
+cleanup:
+	free(maps);
+	return rc;
+}
+
+void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid)
+{
+	struct gc_watch *w = find_watch(tr, pid);
+	__u32 tgid = (__u32)pid;
+	struct gc_binary *b;
+
+	if (!w)
+		return;
+	bpf_map__delete_elem(tr->skel->maps.watched_tgids, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), 0);
+	b = &tr->bins[w->bin];
+	/* Its probes stay GC_LINGER_MS (gc_tracker_tick), its symbols for good: under exec
+	 * churn (short-lived processes one after another) an ELF scan, an attach and a
+	 * detach per process would cost ms of CPU each and stall the loop on the kernel's
+	 * uprobe unregistering. */
+	if (--b->refs == 0)
+		b->unused_since_ms = mono_ms();
+	*w = tr->watches[--tr->nwatches];
+}
+
+void gc_tracker_tick(struct gc_tracker *tr)
+{
+	int64_t now = mono_ms();
+
+	for (int i = 0; tr && i < GC_MAX_BINARIES; i++) {
+		struct gc_binary *b = &tr->bins[i];
+		if (b->used && !b->refs && b->nlinks && now - b->unused_since_ms >= GC_LINGER_MS)
+			detach_links(b);
+	}
+}
+
+int gc_tracker_consume(struct gc_tracker *tr,
+		       void (*on_major)(void *ctx, const struct gc_major_event *ev), void *ctx)
+{
+	int n;
+
+	tr->on_major = on_major;
+	tr->on_major_ctx = ctx;
+	n = ring_buffer__consume(tr->rb);
+	tr->on_major = NULL;
+	tr->on_major_ctx = NULL;
+	return n;
+}
+
+int gc_tracker_stats(struct gc_tracker *tr, pid_t pid, struct gc_stats *out)
+{
+	struct gc_proc_stats st = { 0 };
+	__u32 tgid = (__u32)pid;
+
+	memset(out, 0, sizeof(*out));
+	if (!find_watch(tr, pid))
+		return -ENOENT;
+	if (bpf_map__lookup_elem(tr->skel->maps.proc_stats, &tgid, sizeof(tgid), &st, sizeof(st), 0))
+		return 0;
+	out->gc_minor = st.gc_minor;
+	out->gc_major = st.gc_major;
+	out->gc_unclassified = st.gc_unclassified;
+	out->pause_total_ns = st.pause_total_ns;
+	out->pause_max_ns = st.pause_max_ns;
+	out->heap_used_bytes = st.heap_used_after_major;
+	out->heap_used_before_bytes = st.heap_used_before_major;
+	out->last_major_ns = st.last_major_ns;
+	out->last_gc_ns = st.last_gc_ns;
+	return 0;
+}
+
+int gc_tracker_binary(struct gc_tracker *tr, pid_t pid, char *path, size_t pathlen, int *nprobes)
+{
+	struct gc_watch *w = find_watch(tr, pid);
+
+	if (!w)
+		return -ENOENT;
+	snprintf(path, pathlen, "%s", tr->bins[w->bin].path);
+	if (nprobes)
+		*nprobes = tr->bins[w->bin].nlinks;
+	return 0;
+}
+
+void gc_tracker_free(struct gc_tracker *tr)
+{
+	if (!tr)
+		return;
+	for (int i = 0; i < GC_MAX_BINARIES; i++)
+		if (tr->bins[i].used)
+			detach_binary(&tr->bins[i]);
+	ring_buffer__free(tr->rb);
+	gc_bpf__destroy(tr->skel);
+	free(tr->watches);
+	free(tr);
+}

@@ -1,0 +1,725 @@
+/* Facts about one process from /proc, and the Node options that decide how it can be
+ * captured. (procs_pidfd_open/procs_pidfd_signal live in pidfd.c.)
+ *
+ * Node options are read the way Node reads them: from argv up to the script name
+ * (or "--"), then from NODE_OPTIONS in /proc/PID/environ; a later setting wins.
+ * Arguments after the script belong to the script: `node app.js --inspect` does not
+ * inspect.
+ *
+ * The Node version is read from the binary without running it: official and Debian
+ * builds embed the release source URL ".../release/vX.Y.Z/node-vX.Y.Z.tar.gz" in their
+ * read-only data. We mmap the file, find .rodata with libelf and memmem() it (the
+ * whole file when there are no section headers): ~47 MB of .rodata for node 20, which
+ * is why results are cached by (dev, inode, size, mtime). Debian's nodejs 18 is a stub
+ * linked to libnode.so: when the exe has no version, the libnode mapped in
+ * /proc/PID/maps is read through /proc/PID/root (the process's own mount namespace). */
+#include "track/procs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fileio.h"
+
+#define ARGV_MAX (128 * 1024)
+#define ENVIRON_MAX (1024 * 1024)
+#define SMALL_FILE_MAX (64 * 1024)
+
+/* --- small file helpers --------------------------------------------------------- */
+
+/* /proc/PID/name into buf (see read_small_file); *len = bytes read. 0 or -errno,
+ * -ESRCH when the process is gone. */
+static int read_proc(pid_t pid, const char *name, char *buf, size_t cap, size_t *len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	ssize_t n = read_small_file(path, buf, cap);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	if (len)
+		*len = (size_t)n;
+	return 0;
+}
+
+/* --- stat / status / statm ------------------------------------------------------ */
+
+/* comm (between the first '(' and the last ')') and field 22, starttime. */
+static int parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *start_time)
+{
+	const char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -EINVAL;
+	if (comm) {
+		size_t n = (size_t)(close_paren - open_paren - 1);
+		if (n >= commlen)
+			n = commlen - 1;
+		memcpy(comm, open_paren + 1, n);
+		comm[n] = '\0';
+	}
+	/* after ")": field 3 (state) ... field 22 (starttime) = the 20th word */
+	const char *p = close_paren + 1;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return -EINVAL;
+	*start_time = v;
+	return 0;
+}
+
+int procs_start_time(pid_t pid, uint64_t *start_time)
+{
+	char buf[1024];
+	size_t len = 0;
+	int rc = read_proc(pid, "stat", buf, sizeof(buf), &len);
+	if (rc < 0)
+		return rc;
+	if (len == 0)
+		return -ESRCH;   /* nothing to read: the process is gone */
+	return parse_stat(buf, NULL, 0, start_time);
+}
+
+int procs_rss(pid_t pid, uint64_t *rss)
+{
+	char buf[256];
+	unsigned long long size, resident;
+	int rc = read_proc(pid, "statm", buf, sizeof(buf), NULL);
+	if (rc < 0)
+		return rc;
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return -EINVAL;
+	*rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+uint64_t procs_rss_bytes(pid_t pid)
+{
+	uint64_t rss;
+	return procs_rss(pid, &rss) < 0 ? 0 : rss;
+}
+
+/* Uid (real) and the innermost NSpid. */
+static void parse_status(const char *buf, uid_t *uid, pid_t *ns_pid)
+{
+	const char *p = strstr(buf, "\nUid:");
+	if (p)
+		*uid = (uid_t)strtoul(p + 5, NULL, 10);
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return;
+	const char *end = strchr(p + 1, '\n');
+	p += 7;
+	while (p && (!end || p < end)) {
+		char *next;
+		long v = strtol(p, &next, 10);
+		if (next == p)
+			break;
+		*ns_pid = (pid_t)v;
+		p = next;
+	}
+}
+
+int procs_parse_credentials(const char *status, struct proc_creds *out)
+{
+	int found = 0;
+	unsigned long real, effective, saved, fs;
+	out->ngroups = 0;
+	for (const char *line = status; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &real, &effective, &saved, &fs) == 4) {
+			out->fsuid = (uid_t)fs;
+			found |= 1;
+		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &real, &effective, &saved, &fs) == 4) {
+			out->fsgid = (gid_t)fs;
+			found |= 2;
+		} else if (strncmp(line, "Groups:", 7) == 0) {
+			const char *p = line + 7;
+			char *end;
+			unsigned long gid;
+			/* strtoul skips blanks but not the newline that ends the line */
+			while (out->ngroups < PROCS_MAX_GROUPS && (!eol || p < eol) &&
+			       (gid = strtoul(p, &end, 10), end != p)) {
+				out->groups[out->ngroups++] = (gid_t)gid;
+				p = end;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return found == 3 ? 0 : -EINVAL;
+}
+
+int procs_credentials(pid_t pid, struct proc_creds *out)
+{
+	char buf[SMALL_FILE_MAX];
+	int rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
+	return rc < 0 ? rc : procs_parse_credentials(buf, out);
+}
+
+/* The v1 memory controller's line when there is one (hybrid hierarchy: that is where
+ * memory is accounted), else the v2 line "0::/path". */
+static void pick_cgroup(const char *buf, char *out, size_t outlen)
+{
+	const char *line = NULL;
+	for (const char *p = buf; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		const char *mem = strstr(p, ":memory:");
+		if (mem && (!eol || mem < eol)) {
+			line = p;
+			break;
+		}
+		if (strncmp(p, "0::", 3) == 0)
+			line = p;
+		p = eol ? eol + 1 : NULL;
+	}
+	out[0] = '\0';
+	if (!line)
+		return;
+	size_t n = strcspn(line, "\n");
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, line, n);
+	out[n] = '\0';
+}
+
+/* argv (NUL-separated) -> one line, spaces between arguments, truncated. */
+static void join_argv(const char *argv, size_t len, char *out, size_t outlen)
+{
+	size_t n = len < outlen - 1 ? len : outlen - 1;
+	memcpy(out, argv, n);
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+}
+
+
+/* --- signal names ----------------------------------------------------------- */
+
+int signal_from_name(const char *name)
+{
+	if (!name || !*name)
+		return 0;
+	if (isdigit((unsigned char)*name)) {
+		char *end;
+		long v = strtol(name, &end, 10);
+		return (*end == '\0' && v > 0 && v < NSIG) ? (int)v : 0;
+	}
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int s = 1; s < NSIG; s++) {
+		const char *abbrev = sigabbrev_np(s);
+		if (abbrev && strcasecmp(abbrev, name) == 0)
+			return s;
+	}
+	return 0;
+}
+
+/* --- Node options ----------------------------------------------------------- */
+
+/* Options that take a value; in argv it may be the next word ("--opt val"). */
+static const char *const value_options[] = {
+	"-e", "--eval", "-p", "--print", "-r", "--require", "-C", "--conditions", "--import",
+	"--loader", "--experimental-loader", "--input-type", "--title", "--heapsnapshot-signal",
+	"--diagnostic-dir", "--inspect-port", "--debug-port", "--redirect-warnings",
+	"--report-dir", "--report-directory", "--report-filename", "--report-signal",
+	"--cpu-prof-dir", "--cpu-prof-name", "--cpu-prof-interval", "--heap-prof-dir",
+	"--heap-prof-name", "--heap-prof-interval", "--icu-data-dir", "--openssl-config",
+	"--tls-cipher-list", "--tls-keylog", "--unhandled-rejections", "--dns-result-order",
+	"--env-file", "--watch-path", "--max-http-header-size", "--secure-heap",
+	"--secure-heap-min", "--disable-proto", "--experimental-policy", "--policy-integrity",
+	"--snapshot-blob", "--test-reporter", "--test-reporter-destination",
+	"--test-name-pattern", "--test-concurrency", "--test-shard", "--experimental-sea-config",
+	"--trace-event-categories", "--trace-event-file-pattern", "--use-largepages",
+	"--es-module-specifier-resolution", "--experimental-default-type", "--localstorage-file",
+	"--run", "--stack-trace-limit", "--heapsnapshot-near-heap-limit", "--max-old-space-size",
+	"--max-semi-space-size", "--disable-warning", "--env-file-if-exists",
+};
+
+/* "--inspect_brk" is "--inspect-brk" to Node: compare names with '_' as '-'. */
+static bool name_is(const char *name, size_t len, const char *want)
+{
+	if (strlen(want) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i] == '_' ? '-' : name[i];
+		if (c != want[i])
+			return false;
+	}
+	return true;
+}
+
+static bool takes_value(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(value_options) / sizeof(value_options[0]); i++)
+		if (name_is(name, len, value_options[i]))
+			return true;
+	return false;
+}
+
+/* "[host:]port", "port", "host", "[::1]:port" */
+static void parse_host_port(const char *v, struct node_opts *o)
+{
+	const char *port = NULL;
+	size_t hostlen = 0;
+	const char *host = v;
+	if (*v == '[') {
+		const char *close = strchr(v, ']');
+		if (!close)
+			return;
+		host = v + 1;
+		hostlen = (size_t)(close - host);
+		port = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strrchr(v, ':');
+		bool digits = *v != '\0' && strspn(v, "0123456789") == strlen(v);
+		if (colon) {
+			hostlen = (size_t)(colon - v);
+			port = colon + 1;
+		} else if (digits) {
+			port = v;
+		} else {
+			hostlen = strlen(v);
+		}
+	}
+	if (hostlen) {
+		if (hostlen >= sizeof(o->inspect_host))
+			hostlen = sizeof(o->inspect_host) - 1;
+		memcpy(o->inspect_host, host, hostlen);
+		o->inspect_host[hostlen] = '\0';
+	}
+	if (port && *port) {
+		char *end;
+		long p = strtol(port, &end, 10);
+		if (*end == '\0' && p >= 0 && p <= 65535) {
+			o->inspect_port = (int)p;
+			o->inspect_port_random = p == 0;
+		}
+	}
+}
+
+/* Apply one option; value is NULL when none was given. */
+static void apply_option(struct node_opts *o, const char *name, size_t len, const char *value)
+{
+	if (name_is(name, len, "--heapsnapshot-signal")) {
+		o->heapsnapshot_signal = value ? signal_from_name(value) : 0;
+	} else if (name_is(name, len, "--diagnostic-dir")) {
+		snprintf(o->diagnostic_dir, sizeof(o->diagnostic_dir), "%s", value ? value : "");
+	} else if (name_is(name, len, "--inspect") || name_is(name, len, "--inspect-brk") ||
+		   name_is(name, len, "--inspect-wait") || name_is(name, len, "--debug") ||
+		   name_is(name, len, "--debug-brk")) {
+		o->inspect = true;
+		if (value)
+			parse_host_port(value, o);
+	} else if (name_is(name, len, "--inspect-port") || name_is(name, len, "--debug-port")) {
+		if (value)
+			parse_host_port(value, o);
+	} else if (name_is(name, len, "--disable-sigusr1")) {
+		o->disable_sigusr1 = true;
+	} else if (name_is(name, len, "--use-largepages")) {
+		o->use_largepages = value && (strcmp(value, "on") == 0 || strcmp(value, "silent") == 0);
+	}
+}
+
+/* One word list (argv after argv[0], or NODE_OPTIONS words). stop_at_script: argv
+ * mode, where the first non-option is the script. */
+static void parse_words(char **words, int n, bool stop_at_script, struct node_opts *o)
+{
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i];
+		if (strcmp(w, "--") == 0 && stop_at_script)
+			return;
+		if (w[0] != '-' || w[1] == '\0') {
+			if (stop_at_script && w[0] != '-')
+				snprintf(o->script, sizeof(o->script), "%s", w);
+			if (stop_at_script)
+				return; /* the script (or "-" for stdin): the rest is the script's */
+			continue;
+		}
+		const char *eq = strchr(w, '=');
+		size_t len = eq ? (size_t)(eq - w) : strlen(w);
+		const char *value = eq ? eq + 1 : NULL;
+		if (!eq && takes_value(w, len) && i + 1 < n)
+			value = words[++i];
+		apply_option(o, w, len, value);
+	}
+}
+
+/* NODE_OPTIONS words: split on blanks, "double quotes" group, backslash escapes
+ * inside quotes (as Node's ParseNodeOptionsEnvVar). Returns the count; words point
+ * into buf. */
+static int split_node_options(const char *s, char *buf, size_t buflen, char **words, int maxwords)
+{
+	int n = 0;
+	size_t b = 0;
+	while (*s && n < maxwords) {
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (!*s)
+			break;
+		words[n++] = buf + b;
+		bool quoted = false;
+		for (; *s && (quoted || (*s != ' ' && *s != '\t' && *s != '\n')); s++) {
+			if (*s == '"') {
+				quoted = !quoted;
+				continue;
+			}
+			if (quoted && *s == '\\' && s[1])
+				s++;
+			if (b < buflen - 1)
+				buf[b++] = *s;
+		}
+		if (b < buflen)
+			buf[b++] = '\0';
+		else
+			buf[buflen - 1] = '\0';
+	}
+	return n;
+}
+
+#define MAX_WORDS 4096
+
+void node_opts_parse(const char *argv, size_t argv_len, const char *node_options, struct node_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	char **words = calloc(MAX_WORDS, sizeof(*words));
+	if (!words)
+		return;
+	/* argv: NUL-separated words; skip argv[0]. A last word without NUL is tolerated. */
+	char *copy = malloc(argv_len + 1);
+	if (copy) {
+		memcpy(copy, argv, argv_len);
+		copy[argv_len] = '\0';
+		int n = 0;
+		for (size_t i = 0; i < argv_len && n < MAX_WORDS;) {
+			words[n++] = copy + i;
+			i += strlen(copy + i) + 1;
+		}
+		if (n > 1)
+			parse_words(words + 1, n - 1, true, out);
+		free(copy);
+	}
+	if (node_options && *node_options) {
+		size_t len = strlen(node_options) + 1;
+		char *buf = malloc(len);
+		if (buf) {
+			int n = split_node_options(node_options, buf, len, words, MAX_WORDS);
+			parse_words(words, n, false, out);
+			free(buf);
+		}
+	}
+	free(words);
+}
+
+/* --- executable name ------------------------------------------------------------ */
+
+bool procs_name_matches(const struct proc_info *p, const char names[][HS_NAME_LEN], int n)
+{
+	const char *slash = strrchr(p->exe, '/');
+	const char *base = slash ? slash + 1 : p->exe;
+	size_t blen = strlen(base);
+	const char *deleted = " (deleted)";
+	if (blen > strlen(deleted) && strcmp(base + blen - strlen(deleted), deleted) == 0)
+		blen -= strlen(deleted);
+	for (int i = 0; i < n; i++) {
+		if (*base && strlen(names[i]) == blen && strncmp(base, names[i], blen) == 0)
+			return true;
+		if (p->comm[0] && strcmp(p->comm, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* --- Node version from the binary --------------------------------------------- */
+
+static bool version_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '+';
+}
+
+/* Length of "X.Y.Z" at p (digits only), or 0. */
+static size_t numeric_version_len(const char *p, const char *end)
+{
+	const char *q = p;
+	for (int part = 0; part < 3; part++) {
+		const char *digits = q;
+		while (q < end && isdigit((unsigned char)*q))
+			q++;
+		if (q == digits || q - digits > 6)
+			return 0;
+		if (part < 2) {
+			if (q >= end || *q != '.')
+				return 0;
+			q++;
+		}
+	}
+	return (size_t)(q - p);
+}
+
+/* Is [p, end) exactly "X.Y.Z" or "X.Y.Z-suffix"? */
+static bool is_version(const char *p, const char *end)
+{
+	const char *q = p + numeric_version_len(p, end);
+	if (q == p)
+		return false;
+	if (q == end)
+		return true;
+	if (*q != '-')
+		return false;
+	for (; q < end; q++)
+		if (!version_char(*q))
+			return false;
+	return true;
+}
+
+/* The release URL ".../vVER/node-vVER..." gives VER (pre-release suffix included);
+ * failing that, the first "/node-vX.Y.Z". */
+static bool scan_for_version(const char *data, size_t size, char *out, size_t outlen)
+{
+	static const char needle[] = "/node-v";
+	const char *end = data + size, *p = data, *fallback = NULL;
+	size_t fallback_len = 0;
+	while ((p = memmem(p, (size_t)(end - p), needle, sizeof(needle) - 1))) {
+		const char *ver = p + sizeof(needle) - 1;
+		const char *dir = p;
+		while (dir > data && p - dir < 64 && dir[-1] != '/')
+			dir--;
+		size_t dl = (size_t)(p - dir);
+		if (dl > 1 && dir[0] == 'v' && is_version(dir + 1, p) && (size_t)(end - ver) >= dl - 1 &&
+		    memcmp(ver, dir + 1, dl - 1) == 0) {
+			snprintf(out, outlen, "%.*s", (int)dl, dir);
+			return true;
+		}
+		size_t vl = numeric_version_len(ver, end);
+		if (vl && !fallback) {
+			fallback = ver;
+			fallback_len = vl;
+		}
+		p = ver;
+	}
+	if (!fallback)
+		return false;
+	snprintf(out, outlen, "v%.*s", (int)fallback_len, fallback);
+	return true;
+}
+
+/* The range of .rodata in the file image, or the whole image without sections. */
+static void rodata_range(Elf *elf, size_t image_size, size_t *off, size_t *len)
+{
+	*off = 0;
+	*len = image_size;
+	size_t shstrndx;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && strcmp(name, ".rodata") == 0 && sh.sh_offset <= image_size &&
+		    sh.sh_size <= image_size - sh.sh_offset) {
+			*off = sh.sh_offset;
+			*len = sh.sh_size;
+			return;
+		}
+	}
+}
+
+static void version_uncached(int fd, char *out, size_t outlen)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return;
+	size_t size = 0;
+	const char *image = elf_rawfile(elf, &size);
+	if (image && size) {
+		size_t off, len;
+		rodata_range(elf, size, &off, &len);
+		if (!scan_for_version(image + off, len, out, outlen) && len != size)
+			scan_for_version(image, size, out, outlen);
+	}
+	elf_end(elf);
+}
+
+#define VERSION_CACHE 32
+static struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char version[32];
+} version_cache[VERSION_CACHE];
+static unsigned version_cache_next;
+static pthread_mutex_t version_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool same_file(int i, const struct stat *st)
+{
+	return version_cache[i].dev == st->st_dev && version_cache[i].ino == st->st_ino &&
+	       version_cache[i].size == st->st_size && version_cache[i].mtime.tv_sec == st->st_mtim.tv_sec &&
+	       version_cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+void node_version_of_binary(const char *path, char *out, size_t outlen)
+{
+	if (outlen)
+		out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return;
+	}
+	char version[32] = "";
+	bool hit = false;
+	pthread_mutex_lock(&version_cache_lock);
+	for (int i = 0; i < VERSION_CACHE && !hit; i++) {
+		if (version_cache[i].ino && same_file(i, &st)) {
+			memcpy(version, version_cache[i].version, sizeof(version));
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&version_cache_lock);
+	if (!hit) {
+		version_uncached(fd, version, sizeof(version));
+		pthread_mutex_lock(&version_cache_lock);
+		unsigned i = version_cache_next++ % VERSION_CACHE;
+		version_cache[i].dev = st.st_dev;
+		version_cache[i].ino = st.st_ino;
+		version_cache[i].size = st.st_size;
+		version_cache[i].mtime = st.st_mtim;
+		memcpy(version_cache[i].version, version, sizeof(version));
+		pthread_mutex_unlock(&version_cache_lock);
+	}
+	close(fd);
+	snprintf(out, outlen, "%s", version);
+}
+
+/* Debian's node 18: the version lives in the libnode.so the process has mapped. */
+static void version_from_libnode(pid_t pid, char *out, size_t outlen)
+{
+	char *maps = malloc(SMALL_FILE_MAX * 4);
+	if (!maps)
+		return;
+	if (read_proc(pid, "maps", maps, SMALL_FILE_MAX * 4, NULL) == 0) {
+		for (char *line = maps; line && *line;) {
+			char *eol = strchr(line, '\n');
+			if (eol)
+				*eol = '\0';
+			char *path = strchr(line, '/');
+			if (path && strstr(path, "/libnode.so")) {
+				char full[PATH_MAX + 64];
+				snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path);
+				node_version_of_binary(full, out, outlen);
+				break;
+			}
+			line = eol ? eol + 1 : NULL;
+		}
+	}
+	free(maps);
+}
+
+/* --- procs_read ------------------------------------------------------------- */
+
+static void read_exe(pid_t pid, struct proc_info *out)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, out->exe, sizeof(out->exe) - 1);
+	out->exe[n > 0 ? n : 0] = '\0';
+	node_version_of_binary(path, out->node_version, sizeof(out->node_version));
+	if (!out->node_version[0])
+		version_from_libnode(pid, out->node_version, sizeof(out->node_version));
+}
+
+/* cmdline and environ -> cmdline text and Node options. Unreadable environ (another
+ * user's process without privileges) just means no NODE_OPTIONS. */
+static int read_args_and_options(pid_t pid, struct proc_info *out)
+{
+	char *argv = malloc(ARGV_MAX), *env = malloc(ENVIRON_MAX);
+	int rc = -ENOMEM;
+	if (!argv || !env)
+		goto cleanup;
+	size_t argv_len = 0, env_len = 0;
+	rc = read_proc(pid, "cmdline", argv, ARGV_MAX, &argv_len);
+	if (rc < 0)
+		goto cleanup;
+	join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
+	const char *node_options = NULL;
+	if (read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0)
+		node_options = labels_env_value(env, env_len, "NODE_OPTIONS");
+	node_opts_parse(argv, argv_len, node_options, &out->opts);
+	labels_from_cgroup(out->cgroup, &out->labels);
+	if (env_len)
+		labels_from_env(env, env_len, &out->labels);
+	labels_app(out->opts.script, &out->labels);
+cleanup:
+	free(argv);
+	free(env);
+	return rc;
+}
+
+bool procs_env_has(pid_t pid, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	char *env = malloc(ENVIRON_MAX);
+	size_t env_len = 0;
+	bool found = false;
+
+	if (env && eq && read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0) {
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
+		const char *value = labels_env_value(env, env_len, name);
+		found = value && strcmp(value, eq + 1) == 0;
+	}
+	free(env);
+	return found;
+}
+
+int procs_read(pid_t pid, struct proc_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->ns_pid = pid;
+	char buf[SMALL_FILE_MAX];
+	int rc = read_proc(pid, "stat", buf, sizeof(buf), NULL);
+	if (rc < 0)
+		return rc;
+	if (parse_stat(buf, out->comm, sizeof(out->comm), &out->start_time) < 0)
+		return -EINVAL;
+	rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
+	if (rc < 0)
+		return rc;
+	parse_status(buf, &out->uid, &out->ns_pid);
+	if (read_proc(pid, "cgroup", buf, sizeof(buf), NULL) == 0)
+		pick_cgroup(buf, out->cgroup, sizeof(out->cgroup));
+	rc = read_args_and_options(pid, out);
+	if (rc < 0)
+		return rc;
+	read_exe(pid, out);
+	/* still the same process? (a PID reused while we read would mix two processes) */
+	uint64_t again;
+	rc = procs_start_time(pid, &again);
+	if (rc < 0)
+		return rc;
+	return again == out->start_time ? 0 : -ESRCH;
+}
