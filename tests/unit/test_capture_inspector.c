@@ -767,16 +767,16 @@ static void test_fake_inspector_failures(void **state)
 	n = text_frame(s, "{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom\"}}", true, 1);
 	expect_fake_failure(s, n, -EIO, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
 	n = text_frame(s, "{\"id\":1,", true, 1);
-	expect_fake_failure(s, n, -EIO, "malformed CDP message");
+	expect_fake_failure(s, n, -EPROTO, "malformed CDP message");
 	n = text_frame(s, CHUNK_EV "\"abc\\x\"}}", true, 1);
-	expect_fake_failure(s, n, -EIO, "invalid escape");
+	expect_fake_failure(s, n, -EPROTO, "invalid escape");
 	n = text_frame(s, "{\"id\":1}", true, 1);
 	s[0] |= 0x40;
-	expect_fake_failure(s, n, -EIO, "reserved bits");
+	expect_fake_failure(s, n, -EPROTO, "reserved bits");
 	n = text_frame(s, CHUNK_EV "\"abcdef\"}}", true, 1);
 	expect_fake_failure(s, n - 10, -ECONNRESET, "closed by the peer"); /* truncated frame, then EOF */
 	n = text_frame(s, "x", true, 2);
-	expect_fake_failure(s, n, -EIO, "binary websocket message");
+	expect_fake_failure(s, n, -EPROTO, "binary websocket message");
 	/* The server says nothing at all and hangs up. */
 	expect_fake_failure(s, 0, -ECONNRESET, "closed by the peer");
 	transport = INSPECTOR_AUTO;
