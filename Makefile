@@ -38,7 +38,7 @@ OPTFLAGS ?= -O2 -g
 # Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
 HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN ?= -Wl,-z,relro -Wl,-z,now
-CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+CFLAGS   := $(OPTFLAGS) $(HARDEN) -std=gnu11 -Wall -Wextra -Wformat=2 -Wformat-nonliteral -Werror -D_GNU_SOURCE -MMD -MP \
             -I$(OUT) -Iagent -Icli -Ibpf -DHS_VERSION='"$(VERSION)"' $(SAN)
 LDLIBS   := -lbpf -lelf -lz -linih -ljansson -lmicrohttpd -lcurl -lexpat -lcrypto -lpthread
 TEST_LDLIBS := $(LDLIBS) -lcmocka
@@ -147,7 +147,7 @@ asan:
 # --- fuzzing (clang libFuzzer + ASan/UBSan) -------------------------------
 # The library is compiled once with fuzzer instrumentation; each target links it.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(OUT) -Iagent -Icli -Ibpf \
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wformat=2 -Wformat-nonliteral -Werror -I$(OUT) -Iagent -Icli -Ibpf \
 	       -DHS_VERSION='"$(VERSION)"' \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))

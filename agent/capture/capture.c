@@ -124,7 +124,8 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->started_at_ms = wall_ms();
 }
 
-/* One attempt through one route: 0 and meta filled, or -1 and err. *fallback tells
+/* One attempt through one route: 0 and meta filled, or a negative errno (the route's,
+ * capture_route.h) and err. *fallback tells
  * whether the other route may still be tried: only when this one failed before the
  * target produced any byte (a store failure or a dead target would fail it too,
  * and a second snapshot costs the target as much again). */
@@ -144,7 +145,7 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 	ctx.w = store_writer_begin(c->store, meta, c->cfg->compress_level, err, errlen);
 	pthread_mutex_unlock(&c->store_lock);
 	if (!ctx.w)
-		return -1;
+		return -EIO;
 
 	/* While the route runs, a journal lets the next run of the agent finish what this
 	 * one leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
@@ -158,7 +159,7 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
 			    !cancel_token_is_set(&wk->cancel);
 		store_writer_abort(ctx.w);
-		return -1;
+		return rc;
 	}
 	meta->ended_at_ms = wall_ms();
 	meta->capture_ms = (uint64_t)(mono_ms() - job->triggered_mono_ms);
@@ -327,9 +328,10 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
 		return recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
 	}
-	if (run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err)) != 0) {
+	int rc = run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err));
+	if (rc != 0) {
 		emit_failed(c, job, "signal", out->err, NULL);
-		return -1;
+		return rc;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
 	return finish_done(c, job, &meta, out);
@@ -367,7 +369,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
 		emit_failed(c, job, "none", out->err, NULL);
-		return -1;
+		return -ESRCH;
 	}
 	if (job->resume_method != RESUME_NONE) {
 		note_start(out, job->pid);
@@ -376,11 +378,11 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
 	if (routes == 0) {
 		emit_failed(c, job, "none", out->err, NULL);
-		return -1;
+		return -EOPNOTSUPP;
 	}
 	if (!guard_allows(c, job, !order[0], out))
-		return -1;
-	rc = -1;
+		return -ENOMEM;
+	rc = -ECANCELED; /* cancelled before the first route */
 	bool fallback = true;
 	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
 		const char *method = order[i] ? "inspector" : "signal";
@@ -398,7 +400,7 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 			emit_failed(c, job, method, out->err, &meta);
 	}
 	if (rc)
-		return -1;
+		return rc;
 	return finish_done(c, job, &meta, out);
 }
 

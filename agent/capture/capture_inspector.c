@@ -48,14 +48,14 @@ static int snapshot(struct session *s, enum inspector_transport t, const struct 
 		return session_take_snapshot(s, w);
 	if ((rc = inspector_fifo_create(s, &f)) < 0) {
 		if (t == INSPECTOR_FIFO)
-			return capture_fail(s->ctx, "cannot create a FIFO in the target's /tmp: %s", strerror(-rc));
+			return capture_fail(s->ctx, rc, "cannot create a FIFO in the target's /tmp: %s", strerror(-rc));
 		log_debug("pid %d: no FIFO in its /tmp (%s), using snapshot chunks", (int)s->pid, strerror(-rc));
 		return session_take_snapshot(s, w);
 	}
 	s->used_fifo = true;
 	rc = inspector_fifo_snapshot(s, &f, w);
 	inspector_fifo_destroy(&f);
-	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_failed || s->intruded ||
+	if (rc == 0 || t == INSPECTOR_FIFO || s->bytes_written || s->store_rc || s->intruded ||
 	    cancel_token_is_set(s->ctx->cancel) || wait_target_exited(s->pidfd, 0) || !s->ws)
 		return rc;
 	log_info("pid %d: FIFO snapshot failed before any data (%s), using snapshot chunks", (int)s->pid, s->ctx->err);
@@ -70,21 +70,20 @@ static int run_capture(struct session *s, enum inspector_transport t)
 
 	if (!s->ctx->proc->opts.inspect_port_random)
 		s->l = inspector_find_listener(s->pid, s->port);
-	if (s->l.found && !s->l.owned) {
-		inspector_describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
-		return -1;
-	}
-	if (!s->l.found && (session_open_guarded(s) < 0 || session_open_inspector(s) < 0))
-		return -1;
+	int rc;
+
+	if (s->l.found && !s->l.owned)
+		return session_fail_taken(s);
+	if (!s->l.found && ((rc = session_open_guarded(s)) < 0 || (rc = session_open_inspector(s)) < 0))
+		return rc;
 	w = session_wait(s, (int64_t)s->ctx->cfg->timeout_s * 1000);
 	/* The decoder first: closing the inspector after a failure talks to it too. */
 	s->dec = cdp_decoder_new(0, session_store_write, session_on_message, s);
 	if (!s->dec)
-		return capture_fail(s->ctx, "out of memory");
-	if (session_attach(s, &w) < 0 || session_check_intruders(s, true) < 0)
-		return -1;
-	if (snapshot(s, t, &w) < 0)
-		return -1;
+		return capture_fail(s->ctx, -ENOMEM, "out of memory");
+	if ((rc = session_attach(s, &w)) < 0 || (rc = session_check_intruders(s, true)) < 0 ||
+	    (rc = snapshot(s, t, &w)) < 0)
+		return rc;
 	return session_check_intruders(s, true);
 }
 
@@ -104,7 +103,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	ctx->inspector_window_ms = 0;
 	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
 	if (s.pidfd < 0)
-		return capture_fail(s.ctx, "process exited before capture (pidfd: %s)", strerror(-s.pidfd));
+		return capture_fail(s.ctx, s.pidfd, "process exited before capture (pidfd: %s)", strerror(-s.pidfd));
 	s.other_ns = ns_net_differs(s.pid) == 1;
 	rc = run_capture(&s, transport);
 	if (s.opened_by_us) {

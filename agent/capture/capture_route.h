@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "base/err.h"
 #include "track/procs.h"
 #include "store/store.h"
 #include "capture/wait.h"
@@ -36,13 +37,17 @@ struct capture_ctx {
 	int64_t inspector_window_ms;   /* ... open this long: signal sent -> port confirmed gone */
 };
 
-/* 0 when the whole snapshot went into ctx->w; -1 with ctx->err set. */
+/* 0 when the whole snapshot went into ctx->w; a negative errno with ctx->err set:
+ * -ETIMEDOUT timed out, -ECANCELED cancelled, -ESRCH the target exited, -ENOSPC no
+ * room, -EPROTO the peer made no sense, -EBUSY the port is someone else's, -EACCES or
+ * -EPERM refused, a system call's errno, -EIO when nothing better fits. */
 int capture_via_signal(struct capture_ctx *ctx);
 int capture_via_inspector(struct capture_ctx *ctx);
 
-/* Print the failure sentence into ctx->err (truncated to fit). Returns -1, so a
- * route can `return capture_fail(ctx, ...)`. */
-int capture_fail(struct capture_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the failure sentence into ctx->err (truncated to fit). Returns err, a
+ * negative errno (-EIO if it was not negative), so a route can
+ * `return capture_fail(ctx, -ETIMEDOUT, ...)`. */
+int capture_fail(struct capture_ctx *ctx, int err, const char *fmt, ...) ERR_PRINTF(3, 4);
 
 /* Whether a route can be used on this process, without side effects.
  * true, or false with the reason in why. */

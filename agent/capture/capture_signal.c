@@ -122,7 +122,7 @@ static int read_proc_link(pid_t pid, const char *what, char *out, size_t len)
 	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, what);
 	ssize_t n = readlink(link, out, len - 1);
 	if (n < 0)
-		return -1;
+		return ERR_ERRNO();
 	out[n] = '\0';
 	return 0;
 }
@@ -153,8 +153,9 @@ static int open_snapshot_dir(struct sigcap *s)
 	s->root_fd = fsroot_open_proc_root(p->pid);
 	s->cwd_fd = fsroot_open_proc_cwd(p->pid);
 	if (s->root_fd < 0 || s->cwd_fd < 0)
-		return capture_fail(s->ctx, "cannot open the root and cwd of pid %d: %s", (int)p->pid,
-			    strerror(-(s->root_fd < 0 ? s->root_fd : s->cwd_fd)));
+		return capture_fail(s->ctx, s->root_fd < 0 ? s->root_fd : s->cwd_fd,
+				    "cannot open the root and cwd of pid %d: %s", (int)p->pid,
+				    strerror(-(s->root_fd < 0 ? s->root_fd : s->cwd_fd)));
 	const char *dir = diagnostic_dir_honoured(p) ? p->opts.diagnostic_dir : "";
 	char cwd[PATH_MAX];
 	proc_cwd_path(p->pid, cwd, sizeof(cwd));
@@ -162,7 +163,7 @@ static int open_snapshot_dir(struct sigcap *s)
 		snprintf(s->dir_seen, sizeof(s->dir_seen), "%s", cwd);
 		s->dir_fd = fcntl(s->cwd_fd, F_DUPFD_CLOEXEC, 0);
 		if (s->dir_fd < 0)
-			return capture_fail(s->ctx, "cannot duplicate the cwd fd: %s", strerror(errno));
+			return capture_fail(s->ctx, ERR_ERRNO(), "cannot duplicate the cwd fd: %s", strerror(errno));
 		return 0;
 	}
 	if (dir[0] == '/')
@@ -171,7 +172,7 @@ static int open_snapshot_dir(struct sigcap *s)
 		join_path(s->dir_seen, sizeof(s->dir_seen), cwd, dir);
 	s->dir_fd = fsroot_open(s->root_fd, s->cwd_fd, dir, O_PATH | O_DIRECTORY);
 	if (s->dir_fd < 0)
-		return capture_fail(s->ctx, "cannot open the diagnostic directory %s inside the process's root: %s",
+		return capture_fail(s->ctx, s->dir_fd, "cannot open the diagnostic directory %s inside the process's root: %s",
 			    s->dir_seen, strerror(-s->dir_fd));
 	return 0;
 }
@@ -198,19 +199,20 @@ static int check_dir_fits(struct sigcap *s)
 	struct stat st;
 	struct proc_creds c;
 	if (fstatvfs(s->dir_fd, &vfs) < 0 || fstat(s->dir_fd, &st) < 0)
-		return capture_fail(s->ctx, "cannot stat %s: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "cannot stat %s: %s", s->dir_seen, strerror(errno));
 	if (vfs.f_flag & ST_RDONLY)
-		return capture_fail(s->ctx, "%s is read-only: Node would crash trying to write its snapshot there",
+		return capture_fail(s->ctx, -EROFS, "%s is read-only: Node would crash trying to write its snapshot there",
 			    s->dir_seen);
-	if (procs_credentials(pid, &c) < 0)
-		return capture_fail(s->ctx, "cannot read the credentials of process %d", (int)pid);
+	int rc = procs_credentials(pid, &c);
+	if (rc < 0)
+		return capture_fail(s->ctx, rc, "cannot read the credentials of process %d", (int)pid);
 	if (!creds_may_write(&c, &st))
-		return capture_fail(s->ctx, "process %d (uid %u) cannot write to %s: Node would crash trying to "
+		return capture_fail(s->ctx, -EACCES, "process %d (uid %u) cannot write to %s: Node would crash trying to "
 			    "write its snapshot there", (int)pid, (unsigned)c.fsuid, s->dir_seen);
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	uint64_t need = FILE_BYTES_PER_RSS_BYTE * procs_rss_bytes(pid) + FREE_SPACE_MARGIN;
 	if (avail < need)
-		return capture_fail(s->ctx, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
+		return capture_fail(s->ctx, -ENOSPC, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
 			    "Node would crash when the disk fills", s->dir_seen,
 			    (unsigned long long)(avail >> 20), (int)pid, (unsigned long long)(need >> 20));
 	return 0;
@@ -222,30 +224,30 @@ static int remember_old(struct sigcap *s, const char *name)
 		return 0; /* only matters after an inotify overflow; IN_CREATE tells new ones */
 	char **grown = realloc(s->old, (s->nold + 1) * sizeof(*s->old));
 	if (!grown)
-		return -1;
+		return -ENOMEM;
 	s->old = grown;
 	if (!(s->old[s->nold] = strdup(name)))
-		return -1;
+		return -ENOMEM;
 	s->nold++;
 	return 0;
 }
 
 static int remember_old_cb(void *arg, const char *name)
 {
-	return remember_old(arg, name) < 0 ? -ENOMEM : 0;
+	return remember_old(arg, name);
 }
 
 /* Resuming (recovery.h): the newest matching file modified since the interrupted
  * capture began. 0 adopted; 1 none yet (older matching names remembered, so that
- * find_file takes only a new one); -1 on error. */
+ * find_file takes only a new one); a negative errno on error. */
 static int adopt_resumed(struct sigcap *s)
 {
 	int rc = recovery_adopt_snapshot(s->dir_fd, target_ns_pid(s), s->ctx->resume_after_ms, s->name,
 					 sizeof(s->name), remember_old_cb, s);
 	if (rc == -ENOMEM)
-		return capture_fail(s->ctx, "out of memory");
+		return capture_fail(s->ctx, rc, "out of memory");
 	if (rc < 0)
-		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(-rc));
+		return capture_fail(s->ctx, rc, "cannot list %s: %s", s->dir_seen, strerror(-rc));
 	if (rc == 1)
 		return 1;
 	/* Its IN_CLOSE_WRITE may be long gone: completion comes from /proc/PID/fd. */
@@ -262,7 +264,7 @@ static int scan_dir(struct sigcap *s, bool for_old)
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return capture_fail(s->ctx, "cannot list %s: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "cannot list %s: %s", s->dir_seen, strerror(errno));
 	}
 	int rc = 0;
 	struct dirent *e;
@@ -270,7 +272,7 @@ static int scan_dir(struct sigcap *s, bool for_old)
 		if (!heap_snapshot_name_matches(e->d_name, target_ns_pid(s)))
 			continue;
 		if (for_old)
-			rc = remember_old(s, e->d_name) ? capture_fail(s->ctx, "out of memory") : 0;
+			rc = remember_old(s, e->d_name) ? capture_fail(s->ctx, -ENOMEM, "out of memory") : 0;
 		else if (!was_there_before(s, e->d_name)) {
 			snprintf(s->name, sizeof(s->name), "%s", e->d_name);
 			break;
@@ -284,11 +286,11 @@ static int watch_dir(struct sigcap *s)
 {
 	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->ino_fd < 0)
-		return capture_fail(s->ctx, "inotify_init1 failed: %s", strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "inotify_init1 failed: %s", strerror(errno));
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", s->dir_fd);
 	if (inotify_add_watch(s->ino_fd, self, WATCH_MASK) < 0)
-		return capture_fail(s->ctx, "cannot watch %s with inotify: %s", s->dir_seen, strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "cannot watch %s with inotify: %s", s->dir_seen, strerror(errno));
 	return 0;
 }
 
@@ -322,7 +324,7 @@ static int drain_events(struct sigcap *s)
 				return 0;
 			if (errno == EINTR)
 				continue;
-			return capture_fail(s->ctx, "reading inotify events failed: %s", strerror(errno));
+			return capture_fail(s->ctx, ERR_ERRNO(), "reading inotify events failed: %s", strerror(errno));
 		}
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
@@ -344,13 +346,13 @@ static int fail_wake(struct sigcap *s, enum wait_result w, const char *while_doi
 {
 	switch (w) {
 	case WAIT_CANCELLED:
-		return capture_fail(s->ctx, "capture cancelled because the agent is stopping");
+		return capture_fail(s->ctx, -ECANCELED, "capture cancelled because the agent is stopping");
 	case WAIT_EXITED:
-		return capture_fail(s->ctx, "%s (%s)", wait_result_str(w), while_doing);
+		return capture_fail(s->ctx, -ESRCH, "%s (%s)", wait_result_str(w), while_doing);
 	case WAIT_ERROR:
-		return capture_fail(s->ctx, "poll failed %s: %s", while_doing, strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "poll failed %s: %s", while_doing, strerror(errno));
 	default:
-		return capture_fail(s->ctx, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
+		return capture_fail(s->ctx, -ETIMEDOUT, "capture timed out after %u s (timeout_s) %s", s->timeout_s, while_doing);
 	}
 }
 
@@ -374,13 +376,15 @@ static void hand_over_late(struct sigcap *s)
 
 static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 {
+	int rc;
+
 	for (;;) {
-		if (drain_events(s) < 0)
-			return -1;
+		if ((rc = drain_events(s)) < 0)
+			return rc;
 		/* s->overflow stays set: the close of the file may have been lost too. */
 		if (s->overflow && s->name[0] == '\0') {
-			if (scan_dir(s, false) < 0)
-				return -1;
+			if ((rc = scan_dir(s, false)) < 0)
+				return rc;
 			if (s->name[0])
 				s->t_file = mono_ms();
 		}
@@ -393,7 +397,7 @@ static int find_file(struct sigcap *s, int64_t deadline, const char *sig)
 		}
 		if (w == WAIT_TIMEOUT) {
 			hand_over_late(s);
-			return capture_fail(s->ctx, "no heap snapshot file appeared in %s within %u s of %s "
+			return capture_fail(s->ctx, -ETIMEDOUT, "no heap snapshot file appeared in %s within %u s of %s "
 				    "(event loop blocked?)", s->dir_seen,
 				    (unsigned)((deadline - s->t_signal) / 1000), sig);
 		}
@@ -411,19 +415,19 @@ static int open_file(struct sigcap *s)
 {
 	int pfd = openat(s->dir_fd, s->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
-		return capture_fail(s->ctx, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		return capture_fail(s->ctx, ERR_ERRNO(), "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 	struct stat st;
 	int rc = 0;
 	if (fstat(pfd, &st) < 0)
-		rc = capture_fail(s->ctx, "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+		rc = capture_fail(s->ctx, ERR_ERRNO(), "cannot stat %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		rc = capture_fail(s->ctx, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
+		rc = capture_fail(s->ctx, -EPERM, "refusing %s/%s: not a regular file with one link", s->dir_seen, s->name);
 	if (rc == 0) {
 		char self[64];
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
 		s->file_fd = open(self, O_RDONLY | O_CLOEXEC);
 		if (s->file_fd < 0)
-			rc = capture_fail(s->ctx, "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
+			rc = capture_fail(s->ctx, ERR_ERRNO(), "cannot open %s/%s: %s", s->dir_seen, s->name, strerror(errno));
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 	}
@@ -455,11 +459,12 @@ static int read_to_eof(struct sigcap *s, int64_t deadline)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return capture_fail(s->ctx, "reading %s/%s failed: %s", s->dir_seen, s->name, strerror(errno));
+			return capture_fail(s->ctx, ERR_ERRNO(), "reading %s/%s failed: %s", s->dir_seen, s->name, strerror(errno));
 		}
-		if (store_writer_write(s->ctx->w, s->buf, (size_t)n) < 0) {
+		int rc = store_writer_write(s->ctx->w, s->buf, (size_t)n);
+		if (rc < 0) {
 			const char *why = store_writer_error(s->ctx->w);
-			return capture_fail(s->ctx, "storing the snapshot failed: %s", why ? why : "unknown error");
+			return capture_fail(s->ctx, rc, "storing the snapshot failed: %s", why ? why : "unknown error");
 		}
 		note_tail(s, s->buf, (size_t)n);
 		if (s->bytes == 0)
@@ -492,20 +497,22 @@ static bool target_has_file_open(const struct sigcap *s)
 
 static int stream_file(struct sigcap *s, int64_t deadline)
 {
+	int rc;
+
 	for (;;) {
-		if (drain_events(s) < 0)
-			return -1;
+		if ((rc = drain_events(s)) < 0)
+			return rc;
 		if (s->overflow && !s->closed && !target_has_file_open(s)) {
 			s->closed = true;
 			s->t_closed = mono_ms();
 		}
 		bool complete = s->closed; /* decided before the read, so the read gets all */
-		if (read_to_eof(s, deadline) < 0)
-			return -1;
+		if ((rc = read_to_eof(s, deadline)) < 0)
+			return rc;
 		if (complete)
 			break;
 		if (s->exited)
-			return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
+			return capture_fail(s->ctx, -ESRCH, "process exited during capture, after %llu bytes",
 				    (unsigned long long)s->bytes);
 		enum wait_result w = wait_events(s, deadline);
 		if (w == WAIT_EXITED)
@@ -517,9 +524,9 @@ static int stream_file(struct sigcap *s, int64_t deadline)
 	if (s->tail[0] == ']' && s->tail[1] == '}')
 		return 0;
 	if (s->exited || wait_target_exited(s->pidfd, EXIT_SETTLE_MS))
-		return capture_fail(s->ctx, "process exited during capture, after %llu bytes",
+		return capture_fail(s->ctx, -ESRCH, "process exited during capture, after %llu bytes",
 			    (unsigned long long)s->bytes);
-	return capture_fail(s->ctx, "the snapshot file ended after %llu bytes before its JSON was complete",
+	return capture_fail(s->ctx, -EPROTO, "the snapshot file ended after %llu bytes before its JSON was complete",
 		    (unsigned long long)s->bytes);
 }
 
@@ -542,9 +549,9 @@ static int open_target(struct sigcap *s)
 	const struct proc_info *p = s->ctx->proc;
 	s->pidfd = procs_pidfd_open(p->pid, p->start_time);
 	if (s->pidfd == -ESRCH)
-		return capture_fail(s->ctx, "process %d exited or its PID was reused", (int)p->pid);
+		return capture_fail(s->ctx, -ESRCH, "process %d exited or its PID was reused", (int)p->pid);
 	if (s->pidfd < 0)
-		return capture_fail(s->ctx, "cannot open a pidfd for process %d: %s", (int)p->pid, strerror(-s->pidfd));
+		return capture_fail(s->ctx, s->pidfd, "cannot open a pidfd for process %d: %s", (int)p->pid, strerror(-s->pidfd));
 	return 0;
 }
 
@@ -567,11 +574,12 @@ static int run_capture(struct sigcap *s, const char *sig)
 	unsigned start_s = cfg->start_timeout_s, total_s = cfg->timeout_s; /* config.c's defaults */
 	s->timeout_s = total_s;
 	bool resume = s->ctx->resume_after_ms != 0;
-	if (open_target(s) < 0 || open_snapshot_dir(s) < 0 || (!resume && check_dir_fits(s) < 0) ||
-	    watch_dir(s) < 0 || (!resume && scan_dir(s, true) < 0))
-		return -1;
+	int rc;
+	if ((rc = open_target(s)) < 0 || (rc = open_snapshot_dir(s)) < 0 || (!resume && (rc = check_dir_fits(s)) < 0) ||
+	    (rc = watch_dir(s)) < 0 || (!resume && (rc = scan_dir(s, true)) < 0))
+		return rc;
 	if (!(s->buf = malloc(READ_CHUNK)))
-		return capture_fail(s->ctx, "out of memory");
+		return capture_fail(s->ctx, -ENOMEM, "out of memory");
 	if (cancel_token_is_set(s->ctx->cancel))
 		return fail_wake(s, WAIT_CANCELLED, "");
 	s->t_signal = mono_ms();
@@ -581,18 +589,21 @@ static int run_capture(struct sigcap *s, const char *sig)
 		/* The previous run's signal may still be unanswered: wait for its file as
 		 * for a new one (and leave it to the late sweep if it does not come). */
 		int adopted = adopt_resumed(s);
-		if (adopted < 0 || (adopted == 1 && find_file(s, start_deadline, "the previous run's signal") < 0) ||
-		    open_file(s) < 0 || stream_file(s, deadline) < 0)
-			return -1;
+		if (adopted < 0)
+			return adopted;
+		if ((adopted == 1 && (rc = find_file(s, start_deadline, "the previous run's signal")) < 0) ||
+		    (rc = open_file(s)) < 0 || (rc = stream_file(s, deadline)) < 0)
+			return rc;
 		fill_detail(s, sig);
 		return 0;
 	}
-	int rc = procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal);
+	rc = procs_pidfd_signal(s->pidfd, s->ctx->proc->opts.heapsnapshot_signal);
 	if (rc < 0)
-		return capture_fail(s->ctx, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
+		return capture_fail(s->ctx, rc, "cannot send %s to process %d: %s", sig, (int)s->ctx->proc->pid,
 			    strerror(-rc));
-	if (find_file(s, start_deadline, sig) < 0 || open_file(s) < 0 || stream_file(s, deadline) < 0)
-		return -1;
+	if ((rc = find_file(s, start_deadline, sig)) < 0 || (rc = open_file(s)) < 0 ||
+	    (rc = stream_file(s, deadline)) < 0)
+		return rc;
 	fill_detail(s, sig);
 	log_debug("capture: pid %d: %llu bytes; after the signal: file %lld ms, first byte %lld ms, "
 		  "V8 done %lld ms, stored %lld ms", (int)s->ctx->proc->pid, (unsigned long long)s->bytes,
@@ -607,8 +618,7 @@ int capture_via_signal(struct capture_ctx *ctx)
 	ctx->detail[0] = '\0';
 	char why[64], sig[32];
 	if (!capture_signal_usable(ctx->proc, why, sizeof(why))) {
-		snprintf(ctx->err, sizeof(ctx->err), "signal capture not possible: %s", why);
-		return -1;
+		return capture_fail(ctx, -EOPNOTSUPP, "signal capture not possible: %s", why);
 	}
 	signame(ctx->proc->opts.heapsnapshot_signal, sig, sizeof(sig));
 	struct sigcap s = { .ctx = ctx, .pidfd = -1, .root_fd = -1, .cwd_fd = -1, .dir_fd = -1,

@@ -10,6 +10,7 @@
  * understood (as long as it fits in max_small). */
 #include "capture/cdp.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,24 +51,32 @@ struct cdp_decoder {
 	size_t out_len;
 	uint64_t chunk_bytes;
 	char err[256];
+	int rc;                 /* the failure's negative errno, once ST_FAILED */
 };
 
-static int set_error(struct cdp_decoder *d, const char *msg)
+/* Fail with rc: the message in d->err ("" when a callback failed: it has the reason). */
+static int fail_rc(struct cdp_decoder *d, int rc, const char *msg)
 {
 	snprintf(d->err, sizeof(d->err), "%s", msg);
 	d->state = ST_FAILED;
-	return -1;
+	d->rc = rc < 0 ? rc : -EIO;
+	return d->rc;
+}
+
+/* The peer sent something a CDP message cannot be. */
+static int set_error(struct cdp_decoder *d, const char *msg)
+{
+	return fail_rc(d, -EPROTO, msg);
 }
 
 static int flush_out(struct cdp_decoder *d)
 {
 	if (!d->out_len)
 		return 0;
-	if (d->write(d->ctx, d->out, d->out_len) < 0) {
-		d->err[0] = '\0';
-		d->state = ST_FAILED;
-		return -1;
-	}
+	int rc = d->write(d->ctx, d->out, d->out_len);
+
+	if (rc < 0)
+		return fail_rc(d, rc, "");
 	d->chunk_bytes += d->out_len;
 	d->out_len = 0;
 	return 0;
@@ -82,7 +91,7 @@ static int out_bytes(struct cdp_decoder *d, const uint8_t *p, size_t n)
 		p += take;
 		n -= take;
 		if (d->out_len == CDP_OUT_BUF && flush_out(d) < 0)
-			return -1;
+			return d->rc;
 	}
 	return 0;
 }
@@ -127,7 +136,7 @@ static int unicode_escape_done(struct cdp_decoder *d)
 			return out_codepoint(d, full);
 		}
 		if (drop_pending_high(d) < 0)
-			return -1;
+			return d->rc;
 	}
 	if (cp >= 0xD800 && cp <= 0xDBFF) {
 		d->high = cp;
@@ -157,7 +166,7 @@ static int escape_char(struct cdp_decoder *d, uint8_t c)
 		return 0;
 	}
 	if (drop_pending_high(d) < 0)
-		return -1;
+		return d->rc;
 	hit = c ? strchr(from, c) : NULL;
 	if (!hit)
 		return set_error(d, "invalid escape in a heap snapshot chunk string");
@@ -193,7 +202,7 @@ static size_t string_run(struct cdp_decoder *d, const uint8_t *buf, size_t len, 
 		if (o == end) {
 			d->out_len = CDP_OUT_BUF;
 			if (flush_out(d) < 0) {
-				*rc = -1;
+				*rc = d->rc;
 				return i;
 			}
 			o = d->out;
@@ -234,7 +243,7 @@ static int string_byte(struct cdp_decoder *d, uint8_t c)
 			return 0;
 		}
 		if (drop_pending_high(d) < 0)
-			return -1;
+			return d->rc;
 		if (c == '"') {
 			d->state = ST_TAIL;
 			d->tail_braces = 0;
@@ -254,7 +263,7 @@ static int string_byte(struct cdp_decoder *d, uint8_t c)
 			return 0;
 		}
 		if (drop_pending_high(d) < 0)
-			return -1;
+			return d->rc;
 		d->state = ST_STRING;
 		return c == '"' || c < 0x20 ? string_byte(d, c) : out_bytes(d, &c, 1);
 	case ST_SURR_U:
@@ -262,7 +271,7 @@ static int string_byte(struct cdp_decoder *d, uint8_t c)
 	case ST_TAIL:
 		return tail_char(d, c);
 	default:
-		return set_error(d, "internal decoder state error");
+		return fail_rc(d, -EIO, "internal decoder state error");
 	}
 }
 
@@ -271,7 +280,7 @@ static int buffer_bytes(struct cdp_decoder *d, const void *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (n > d->max_small - d->small_len)
-		return set_error(d, "CDP message larger than the limit for non-chunk messages");
+		return fail_rc(d, -EMSGSIZE, "CDP message larger than the limit for non-chunk messages");
 	if (d->small_len + n > d->small_cap) {
 		size_t cap = d->small_cap ? d->small_cap : 4096;
 		while (cap < d->small_len + n)
@@ -280,7 +289,7 @@ static int buffer_bytes(struct cdp_decoder *d, const void *p, size_t n)
 			cap = d->max_small;
 		char *s = realloc(d->small, cap);
 		if (!s)
-			return set_error(d, "out of memory buffering a CDP message");
+			return fail_rc(d, -ENOMEM, "out of memory buffering a CDP message");
 		d->small = s;
 		d->small_cap = cap;
 	}
@@ -339,7 +348,7 @@ int cdp_decoder_data(struct cdp_decoder *d, const uint8_t *buf, size_t len)
 				rc = string_byte(d, buf[i++]);
 			break;
 		case ST_FAILED:
-			return -1;
+			return d->rc;
 		default:
 			rc = string_byte(d, buf[i++]);
 			break;
@@ -362,7 +371,7 @@ static int dispatch_small(struct cdp_decoder *d)
 		snprintf(d->err, sizeof(d->err), "malformed CDP message: %s", msg ? "not an object" : jerr.text);
 		json_decref(msg);
 		d->state = ST_FAILED;
-		return -1;
+		return d->rc = -EPROTO;
 	}
 	method = cdp_message_method(msg);
 	if (method && !strcmp(method, "HeapProfiler.addHeapSnapshotChunk")) {
@@ -371,10 +380,9 @@ static int dispatch_small(struct cdp_decoder *d)
 			rc = set_error(d, "addHeapSnapshotChunk without a chunk string");
 		else if (out_bytes(d, (const uint8_t *)json_string_value(chunk), json_string_length(chunk)) < 0 ||
 			 flush_out(d) < 0)
-			rc = -1;
-	} else if (d->on_message && d->on_message(d->ctx, msg) < 0) {
-		d->err[0] = '\0';
-		rc = -1;
+			rc = d->rc;
+	} else if (d->on_message && (rc = d->on_message(d->ctx, msg)) < 0) {
+		rc = fail_rc(d, rc, "");
 	}
 	json_decref(msg);
 	return rc;
@@ -387,7 +395,7 @@ int cdp_decoder_end(struct cdp_decoder *d)
 	switch (d->state) {
 	case ST_PREFIX:
 		if (buffer_bytes(d, chunk_prefix, d->prefix_pos) < 0)
-			return -1;
+			return d->rc;
 		/* fall through */
 	case ST_BUFFER:
 		rc = dispatch_small(d);
@@ -398,7 +406,7 @@ int cdp_decoder_end(struct cdp_decoder *d)
 		rc = flush_out(d);
 		break;
 	case ST_FAILED:
-		return -1;
+		return d->rc;
 	default:
 		return set_error(d, "addHeapSnapshotChunk message truncated inside its chunk string");
 	}

@@ -17,9 +17,11 @@
 
 #include "capture/ws.h"
 
-/* Decoded snapshot bytes. 0, or -1 to stop (the callback sets the error). */
+/* Decoded snapshot bytes. 0, or a negative errno to stop (the callback has the reason;
+ * the decoder returns that errno). */
 typedef int (*cdp_write_fn)(void *ctx, const void *buf, size_t len);
-/* Any other message, parsed (borrowed: valid during the call). 0, or -1 to stop. */
+/* Any other message, parsed (borrowed: valid during the call). 0, or a negative errno
+ * to stop. */
 typedef int (*cdp_message_fn)(void *ctx, json_t *msg);
 
 struct cdp_decoder;
@@ -28,8 +30,10 @@ struct cdp_decoder;
 struct cdp_decoder *cdp_decoder_new(size_t max_small, cdp_write_fn write, cdp_message_fn on_message, void *ctx);
 void cdp_decoder_free(struct cdp_decoder *d);
 
-/* Feed one message: begin, data (any split), end. 0, or -1 with cdp_decoder_error()
- * ("" when a callback stopped it: the callback has the reason). */
+/* Feed one message: begin, data (any split), end. 0, or a negative errno with
+ * cdp_decoder_error(): -EPROTO not what CDP sends, -EMSGSIZE a non-chunk message over
+ * max_small, -ENOMEM; what a callback returned when it stopped the decode (the error
+ * is "" then: the callback has the reason). Once failed, the same errno again. */
 int cdp_decoder_begin(struct cdp_decoder *d);
 int cdp_decoder_data(struct cdp_decoder *d, const uint8_t *buf, size_t len);
 int cdp_decoder_end(struct cdp_decoder *d);

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 
 #include "connect_guard_types.h"
+#include "base/err.h"
 #include "connect_guard.skel.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -169,14 +170,15 @@ static int setup(struct connect_guard *g, const char *mounts_path)
 		return rc;
 	g->cgroup_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (g->cgroup_fd < 0) {
-		rc = -errno;
-		snprintf(g->why, sizeof(g->why), "cannot open the cgroup v2 root %s: %s", root, strerror(errno));
+		rc = ERR_ERRNO();
+		snprintf(g->why, sizeof(g->why), "cannot open the cgroup v2 root %s: %s", root, strerror(-rc));
 		return rc;
 	}
 	g->skel = connect_guard_bpf__open();
 	if (!g->skel) {
-		explain(g, "opening", root, -errno);
-		return -1;
+		rc = ERR_ERRNO();
+		explain(g, "opening", root, rc);
+		return rc;
 	}
 	if ((rc = connect_guard_bpf__load(g->skel)) != 0) {
 		explain(g, "loading", root, rc);

@@ -74,14 +74,16 @@ fail:
 	return -saved;
 }
 
-/* Reads what the FIFO holds now. 1 at end of data (writer closed), 0 for more later, -1 on error. */
+/* Reads what the FIFO holds now. 1 at end of data (writer closed), 0 for more later, a
+ * negative errno on error. */
 static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 {
 	for (;;) {
 		ssize_t n = read(f->fd, buf, FIFO_READ_BUF);
 		if (n > 0) {
-			if (session_store_write(s, buf, (size_t)n) < 0)
-				return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
+			int rc = session_store_write(s, buf, (size_t)n);
+			if (rc < 0)
+				return capture_fail(s->ctx, rc, "%s", store_writer_error(s->ctx->w));
 			continue;
 		}
 		if (n == 0)
@@ -89,7 +91,7 @@ static int fifo_drain(struct session *s, struct fifo *f, uint8_t *buf)
 		if (errno == EAGAIN)
 			return 0;
 		if (errno != EINTR)
-			return capture_fail(s->ctx, "reading the snapshot FIFO: %s", strerror(errno));
+			return capture_fail(s->ctx, ERR_ERRNO(), "reading the snapshot FIFO: %s", strerror(errno));
 	}
 }
 
@@ -138,21 +140,21 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct wait_sp
 			/* writeHeapSnapshot returned: the writer is closed, the rest is in the pipe. */
 			int rc = fifo_drain(s, f, buf);
 			if (rc < 0)
-				return -1;
+				return rc;
 			eof = true;
 			break;
 		}
-		if (session_check_intruders(s, false) < 0)
-			return -1;
+		if ((r = session_check_intruders(s, false)) < 0)
+			return r;
 		wr = fifo_wait(s, f, !eof, w, &fifo_ready, &ws_ready);
 		if (wr == WAIT_TIMEOUT)
-			return capture_fail(s->ctx, "heap snapshot not finished within %us", s->ctx->cfg->timeout_s);
+			return capture_fail(s->ctx, -ETIMEDOUT, "heap snapshot not finished within %us", s->ctx->cfg->timeout_s);
 		if (wr != WAIT_READY)
-			return capture_fail(s->ctx, "%s", wait_result_str(wr));
+			return capture_fail(s->ctx, wait_result_errno(wr), "%s", wait_result_str(wr));
 		if (fifo_ready) {
 			int rc = fifo_drain(s, f, buf);
 			if (rc < 0)
-				return -1;
+				return rc;
 			eof = rc == 1;
 		}
 		if (ws_ready) {
@@ -162,7 +164,7 @@ static int fifo_transfer(struct session *s, struct fifo *f, const struct wait_sp
 		}
 	}
 	if (s->reply_err[0])
-		return capture_fail(s->ctx, "v8.writeHeapSnapshot into the FIFO failed: %s", s->reply_err);
+		return capture_fail(s->ctx, -EIO, "v8.writeHeapSnapshot into the FIFO failed: %s", s->reply_err);
 	return 0;
 }
 
@@ -173,7 +175,7 @@ int inspector_fifo_snapshot(struct session *s, struct fifo *f, const struct wait
 	int rc;
 
 	if (!buf)
-		return capture_fail(s->ctx, "out of memory");
+		return capture_fail(s->ctx, -ENOMEM, "out of memory");
 	snprintf(expr, sizeof(expr), "require('v8').writeHeapSnapshot('%s')", f->inside);
 	s->want_id = FIFO_REQ_ID;
 	s->replied = false;

@@ -16,7 +16,7 @@ struct fifo {
 /* 0, or -errno (the caller falls back to chunks). */
 int inspector_fifo_create(struct session *s, struct fifo *f);
 void inspector_fifo_destroy(struct fifo *f);
-/* The snapshot through the FIFO: 0, or -1 with ctx->err. */
+/* The snapshot through the FIFO: 0, or a negative errno with ctx->err. */
 int inspector_fifo_snapshot(struct session *s, struct fifo *f, const struct wait_spec *w);
 
 #endif

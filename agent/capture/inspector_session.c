@@ -45,16 +45,16 @@ int session_open_inspector(struct session *s)
 	struct wait_spec w = session_wait(s, (int64_t)limit * 1000);
 
 	if (s->ctx->proc->opts.disable_sigusr1)
-		return capture_fail(s->ctx, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
+		return capture_fail(s->ctx, -EPERM, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
 	bool random_port = s->ctx->proc->opts.inspect_port_random;
 	struct listener before[INSPECTOR_MAX_LISTENERS];
 	size_t nbefore = random_port ? inspector_owned_listeners(s->pid, before, INSPECTOR_MAX_LISTENERS) : 0;
 	s->signalled_ms = mono_ms();
 	int rc = procs_pidfd_signal(s->pidfd, SIGUSR1);
 	if (rc == -ESRCH)
-		return capture_fail(s->ctx, "process exited during capture");
+		return capture_fail(s->ctx, rc, "process exited during capture");
 	if (rc < 0)
-		return capture_fail(s->ctx, "SIGUSR1: %s", strerror(-rc));
+		return capture_fail(s->ctx, rc, "SIGUSR1: %s", strerror(-rc));
 	s->opened_by_us = true;
 	for (;;) {
 		enum wait_result r;
@@ -69,10 +69,8 @@ int session_open_inspector(struct session *s)
 				  (long long)(mono_ms() - s->signalled_ms));
 			return 0;
 		}
-		if (s->l.found) {
-			inspector_describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
-			return -1;
-		}
+		if (s->l.found)
+			return session_fail_taken(s);
 		/* No event tells that the port listens: look again after a short pause. */
 		r = wait_pause(&w, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : INSPECTOR_POLL_SLICE_MS);
 		if (r == WAIT_TIMEOUT && random_port && inspector_find_new_listener(s->pid, before, nbefore, &s->l)) {
@@ -80,27 +78,32 @@ int session_open_inspector(struct session *s)
 			return 0;
 		}
 		if (r == WAIT_TIMEOUT && s->ctx->proc->opts.inspect)
-			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
+			return capture_fail(s->ctx, -ETIMEDOUT, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
 				    "is it listening on a port other than %d?)", limit, s->port);
 		if (r == WAIT_TIMEOUT)
-			return capture_fail(s->ctx, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
+			return capture_fail(s->ctx, -ETIMEDOUT, "SIGUSR1 did not open the inspector within %us (the app may handle SIGUSR1 itself)", limit);
 		if (r != WAIT_READY)
-			return capture_fail(s->ctx, "%s", wait_result_str(r));
+			return capture_fail(s->ctx, wait_result_errno(r), "%s", wait_result_str(r));
 	}
 }
 
-/* connect(), let through our own guard for this one socket. */
+int session_fail_taken(struct session *s)
+{
+	inspector_describe_taken(&s->l, s->port, s->ctx->err, sizeof(s->ctx->err));
+	return -EBUSY;
+}
+
+/* connect(), let through our own guard for this one socket. 0 (or -EINPROGRESS), or a
+ * negative errno. */
 static int guarded_connect(struct session *s, int fd, const struct sockaddr *sa, socklen_t len)
 {
 	uint64_t cookie = 0;
-	int rc, saved;
+	int rc;
 
-	if (s->guarded && connect_guard_allow(s->ctx->cguard, fd, &cookie) < 0)
-		return -1;
-	rc = connect(fd, sa, len);
-	saved = errno;
+	if (s->guarded && (rc = connect_guard_allow(s->ctx->cguard, fd, &cookie)) < 0)
+		return rc;
+	rc = connect(fd, sa, len) < 0 ? ERR_ERRNO() : 0;
 	connect_guard_unallow(s->ctx->cguard, cookie);
-	errno = saved;
 	return rc;
 }
 
@@ -120,7 +123,7 @@ static int connect_inspector(struct session *s, const struct wait_spec *w, int *
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sslen;
 	char ip[INET6_ADDRSTRLEN];
-	int fd, soerr = 0;
+	int fd, rc, soerr = 0;
 	socklen_t solen = sizeof(soerr);
 	enum wait_result r;
 
@@ -147,11 +150,12 @@ static int connect_inspector(struct session *s, const struct wait_spec *w, int *
 	}
 	fd = ns_socket(s->pid, s->l.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
-	if (guarded_connect(s, fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
-		capture_fail(s->ctx, "connect to inspector %s: %s", s->host, strerror(errno));
+		return capture_fail(s->ctx, fd, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
+	rc = guarded_connect(s, fd, (struct sockaddr *)&ss, sslen);
+	if (rc < 0 && rc != -EINPROGRESS) {
+		capture_fail(s->ctx, rc, "connect to inspector %s: %s", s->host, strerror(-rc));
 		close(fd);
-		return -1;
+		return rc;
 	}
 	note_own_port(s, fd);
 	r = wait_fd(w, fd, POLLOUT);
@@ -159,15 +163,16 @@ static int connect_inspector(struct session *s, const struct wait_spec *w, int *
 		*out_fd = fd;
 		return 0;
 	}
-	capture_fail(s->ctx, "connect to inspector %s: %s", s->host, r != WAIT_READY ? wait_result_str(r) : strerror(soerr ? soerr : errno));
+	rc = r != WAIT_READY ? wait_result_errno(r) : soerr ? -soerr : ERR_ERRNO();
+	capture_fail(s->ctx, rc, "connect to inspector %s: %s", s->host, r != WAIT_READY ? wait_result_str(r) : strerror(-rc));
 	close(fd);
-	return -1;
+	return rc;
 }
 
 /* Node lets any number of clients attach and says nothing about it. On an inspector we
  * opened, any connection but ours is an intruder (the guard should have made that
  * impossible; without it, this is what is left): abort. Checked at most every
- * INTRUDER_CHECK_MS unless forced. 0, or -1 with the reason. */
+ * INTRUDER_CHECK_MS unless forced. 0, or -EACCES with the reason. */
 int session_check_intruders(struct session *s, bool force)
 {
 	int64_t now = mono_ms();
@@ -179,17 +184,18 @@ int session_check_intruders(struct session *s, bool force)
 	if (!(peer = inspector_foreign_peer_of(s->pid, s->port, s->own_ports, s->nown)))
 		return 0;
 	s->intruded = true;
-	return capture_fail(s->ctx, "another client attached to the inspector (a connection from port %d besides "
+	return capture_fail(s->ctx, -EACCES, "another client attached to the inspector (a connection from port %d besides "
 			    "the agent's own)%s", peer, s->guarded ? "" : "; it was not guarded");
 }
 
 int session_store_write(void *ctx, const void *buf, size_t len)
 {
 	struct session *s = ctx;
+	int rc = store_writer_write(s->ctx->w, buf, len);
 
-	if (store_writer_write(s->ctx->w, buf, len) < 0) {
-		s->store_failed = true;
-		return -1;
+	if (rc < 0) {
+		s->store_rc = rc;
+		return rc;
 	}
 	s->bytes_written += len;
 	return 0;
@@ -223,19 +229,19 @@ int session_attach(struct session *s, const struct wait_spec *w)
 	int r;
 	int fd, rc;
 
-	if (connect_inspector(s, w, &fd) < 0)
-		return -1;
+	if ((rc = connect_inspector(s, w, &fd)) < 0)
+		return rc;
 	rc = http_get(fd, s->host, "/json/list", w, MAX_LIST_BODY, &body, &body_len, s->ctx->err, sizeof(s->ctx->err));
 	close(fd);
 	if (rc == 0)
 		rc = http_inspector_ws_path(body, body_len, path, sizeof(path), s->ctx->err, sizeof(s->ctx->err));
 	free(body);
-	if (rc < 0 || connect_inspector(s, w, &fd) < 0)
-		return -1;
+	if (rc < 0 || (rc = connect_inspector(s, w, &fd)) < 0)
+		return rc;
 	s->ws = ws_conn_open(fd, s->host, path, w, MAX_MESSAGE, &r, s->ctx->err, sizeof(s->ctx->err));
 	if (!s->ws && ws_io_wait_str(r))
-		return capture_fail(s->ctx, "inspector websocket: %s", ws_io_wait_str(r));
-	return s->ws ? 0 : -1;
+		return capture_fail(s->ctx, r, "inspector websocket: %s", ws_io_wait_str(r));
+	return s->ws ? 0 : r;
 }
 
 int session_send_request(struct session *s, int id, const char *method, json_t *params, const struct wait_spec *w)
@@ -244,52 +250,53 @@ int session_send_request(struct session *s, int id, const char *method, json_t *
 	int r;
 
 	if (!req)
-		return capture_fail(s->ctx, "out of memory building %s", method);
+		return capture_fail(s->ctx, -ENOMEM, "out of memory building %s", method);
 	r = ws_conn_send_text(s->ws, req, strlen(req), w, s->ctx->err, sizeof(s->ctx->err));
 	free(req);
 	if (r != 0 && ws_io_wait_str(r))
-		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
-	return r == 0 ? 0 : -1;
+		return capture_fail(s->ctx, r, "%s", ws_io_wait_str(r));
+	return r;
 }
 
 int session_pump_error(struct session *s, int r)
 {
 	/* A dying target closes its sockets just before its pidfd becomes readable. */
-	if ((r == -ECONNRESET || r == -EIO) && wait_target_exited(s->pidfd, 200))
-		return capture_fail(s->ctx, "process exited during capture");
-	if (s->store_failed)
-		return capture_fail(s->ctx, "%s", store_writer_error(s->ctx->w));
+	if (r < 0 && !ws_io_wait_str(r) && wait_target_exited(s->pidfd, 200))
+		return capture_fail(s->ctx, -ESRCH, "process exited during capture");
+	if (s->store_rc)
+		return capture_fail(s->ctx, s->store_rc, "%s", store_writer_error(s->ctx->w));
 	if (r == -ETIMEDOUT)
-		return capture_fail(s->ctx, "heap snapshot not finished within %us", s->ctx->cfg->timeout_s);
+		return capture_fail(s->ctx, r, "heap snapshot not finished within %us", s->ctx->cfg->timeout_s);
 	if (ws_io_wait_str(r))
-		return capture_fail(s->ctx, "%s", ws_io_wait_str(r));
+		return capture_fail(s->ctx, r, "%s", ws_io_wait_str(r));
 	if (cdp_decoder_error(s->dec)[0])
-		return capture_fail(s->ctx, "inspector: %s", cdp_decoder_error(s->dec));
+		return capture_fail(s->ctx, r, "inspector: %s", cdp_decoder_error(s->dec));
 	if (!s->ctx->err[0])
-		return capture_fail(s->ctx, "inspector connection failed");
-	return -1;
+		return capture_fail(s->ctx, r, "inspector connection failed");
+	return r < 0 ? r : -EIO;
 }
 
 int session_take_snapshot(struct session *s, const struct wait_spec *w)
 {
 	struct ws_sink sink;
+	int r;
 
 	cdp_decoder_ws_sink(s->dec, &sink);
 	s->want_id = SNAPSHOT_REQ_ID;
 	s->replied = false;
 	s->reply_err[0] = '\0';
-	if (session_send_request(s, SNAPSHOT_REQ_ID, "HeapProfiler.takeHeapSnapshot",
-			 json_pack("{s:b}", "reportProgress", 0), w) < 0)
-		return -1;
+	if ((r = session_send_request(s, SNAPSHOT_REQ_ID, "HeapProfiler.takeHeapSnapshot",
+				      json_pack("{s:b}", "reportProgress", 0), w)) < 0)
+		return r;
 	while (!s->replied) {
-		int r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
+		r = ws_conn_pump(s->ws, &sink, w, s->ctx->err, sizeof(s->ctx->err));
 		if (r != 0)
 			return session_pump_error(s, r);
-		if (session_check_intruders(s, false) < 0)
-			return -1;
+		if ((r = session_check_intruders(s, false)) < 0)
+			return r;
 	}
 	if (s->reply_err[0])
-		return capture_fail(s->ctx, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
+		return capture_fail(s->ctx, -EIO, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
 	return 0;
 }
 
@@ -386,16 +393,16 @@ int session_arm_guard(struct session *s)
 		return 0;
 	fd = ns_socket(s->pid, AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
-		return capture_fail(s->ctx, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
+		return capture_fail(s->ctx, fd, "socket in the network namespace of pid %d: %s", (int)s->pid, strerror(-fd));
 	rc = connect_guard_netns_cookie(fd, &s->netns_cookie);
 	close(fd);
 	if (rc == 0)
 		rc = connect_guard_arm(s->ctx->cguard, s->netns_cookie, s->port);
 	if (rc == -EEXIST)
-		return capture_fail(s->ctx, "inspector port %d in the network namespace of pid %d is guarded for "
+		return capture_fail(s->ctx, -EBUSY, "inspector port %d in the network namespace of pid %d is guarded for "
 				    "another capture already", s->port, (int)s->pid);
 	if (rc < 0)
-		return capture_fail(s->ctx, "arming the inspector connect guard: %s", strerror(-rc));
+		return capture_fail(s->ctx, rc, "arming the inspector connect guard: %s", strerror(-rc));
 	s->guarded = true;
 	return 0;
 }
@@ -421,6 +428,6 @@ int session_open_guarded(struct session *s)
 	char why[400];
 
 	if (!inspector_may_open(s->ctx->proc, s->ctx->cfg, s->ctx->cguard, why, sizeof(why)))
-		return capture_fail(s->ctx, "%s", why);
+		return capture_fail(s->ctx, -EPERM, "%s", why);
 	return session_arm_guard(s);
 }

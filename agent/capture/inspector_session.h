@@ -37,7 +37,7 @@ struct session {
 	long want_id;
 	bool replied;
 	char reply_err[200];
-	bool store_failed;
+	int store_rc;                 /* the store refused bytes: its negative errno (else 0) */
 	uint64_t bytes_written;       /* to the store, by either transport */
 	bool used_fifo;
 	/* the connect guard and the window (an inspector we opened) */
@@ -53,17 +53,21 @@ struct session {
 
 
 struct wait_spec session_wait(struct session *s, int64_t ms);
-/* SIGUSR1, then wait for the target's own listener on the port. 0, or -1 with ctx->err. */
+/* Every int function here returns 0, or a negative errno with the sentence in ctx->err
+ * (capture_route.h). */
+/* SIGUSR1, then wait for the target's own listener on the port. */
 int session_open_inspector(struct session *s);
 /* /json/list on a fresh connection, then the WebSocket on another. */
 int session_attach(struct session *s, const struct wait_spec *w);
 /* params is stolen. */
 int session_send_request(struct session *s, int id, const char *method, json_t *params, const struct wait_spec *w);
-/* ctx->err for a pump that did not return 0; -1. */
+/* ctx->err for a pump that did not return 0; its negative errno. */
 int session_pump_error(struct session *s, int r);
-/* Another client on an inspector we opened: -1 with the reason. At most every
+/* Another client on an inspector we opened: -EACCES with the reason. At most every
  * INTRUDER_CHECK_MS unless forced. */
 int session_check_intruders(struct session *s, bool force);
+/* The port is someone else's (s->l, found and not owned): -EBUSY, saying whose. */
+int session_fail_taken(struct session *s);
 /* cdp decoder callbacks: bytes to the store, replies to want_id. */
 int session_store_write(void *ctx, const void *buf, size_t len);
 int session_on_message(void *ctx, json_t *msg);

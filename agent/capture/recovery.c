@@ -221,7 +221,7 @@ static int discard_bytes(void *ctx, const void *buf, size_t len)
 
 /* The inspector the previous run opened with SIGUSR1 and could not close: close it
  * if it still listens and the process was not started with --inspect. 1 closed, 0
- * nothing to close, -1 with ctx->err. */
+ * nothing to close, a negative errno with ctx->err. */
 static int close_leftover(struct capture_ctx *ctx)
 {
 	struct session s = { .ctx = ctx, .pid = ctx->proc->pid, .pidfd = -1, .port = inspector_port(ctx->proc) };
@@ -231,7 +231,7 @@ static int close_leftover(struct capture_ctx *ctx)
 	if (ctx->proc->opts.inspect)
 		return 0; /* started with --inspect: the inspector is the operator's */
 	if (ctx->proc->opts.inspect_port_random)
-		return capture_fail(ctx, "the inspector the previous run opened is on a random port "
+		return capture_fail(ctx, -EOPNOTSUPP, "the inspector the previous run opened is on a random port "
 			    "(--inspect-port=0): it cannot be told from the app's own listeners, so it may still be open");
 	s.l = inspector_find_listener(s.pid, s.port);
 	if (!s.l.found || !s.l.owned)
@@ -246,7 +246,7 @@ static int close_leftover(struct capture_ctx *ctx)
 	s.opened_by_us = true;
 	s.dec = cdp_decoder_new(0, discard_bytes, session_on_message, &s);
 	if (!s.dec)
-		rc = capture_fail(ctx, "out of memory");
+		rc = capture_fail(ctx, -ENOMEM, "out of memory");
 	else if (session_close_inspector(&s))
 		rc = 1;
 	else {
@@ -255,8 +255,8 @@ static int close_leftover(struct capture_ctx *ctx)
 		struct wait_spec w = session_wait(&s, (int64_t)ctx->cfg->timeout_s * 1000);
 		while (session_port_still_open(&s) && wait_pause(&w, INSPECTOR_POLL_SLICE_MS) == WAIT_READY)
 			;
-		rc = session_port_still_open(&s) ? capture_fail(ctx, "the inspector on port %d is still listening "
-							"after the close request", s.port) : 1;
+		rc = session_port_still_open(&s) ? capture_fail(ctx, -ETIMEDOUT, "the inspector on port %d is still "
+							"listening after the close request", s.port) : 1;
 	}
 	session_disarm_guard(&s);
 	cdp_decoder_free(s.dec);
@@ -273,7 +273,7 @@ int recovery_close_inspector(struct capture_ctx *ctx, pid_t pid, char *err, size
 	else if (rc < 0)
 		log_warn("pid %d: inspector left open by the previous run: %s", pid, ctx->err);
 	snprintf(err, errlen, "interrupted inspector capture not resumed");
-	return -1;
+	return -ECANCELED;
 }
 
 int recovery_adopt_snapshot(int dir_fd, pid_t ns_pid, int64_t resume_after_ms, char *name, size_t namelen,

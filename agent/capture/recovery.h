@@ -86,7 +86,7 @@ void recovery_resume_interrupted(const char *state_file, void (*submit)(void *ar
 				 void *arg);
 
 /* A resumed inspector capture: close the inspector the previous run left open.
- * Always -1 (no snapshot comes of it), with err saying so. */
+ * Always -ECANCELED (no snapshot comes of it), with err saying so. */
 int recovery_close_inspector(struct capture_ctx *ctx, pid_t pid, char *err, size_t errlen);
 
 /* A resumed signal capture: in dir_fd, the newest heap snapshot file of ns_pid

@@ -133,17 +133,19 @@ static size_t header_need(const uint8_t *hdr, size_t have)
 	}
 }
 
-static int fail(char *err, size_t errlen, const char *msg)
+/* A protocol violation: -EPROTO (or rc) with msg. */
+static int fail(char *err, size_t errlen, int rc, const char *msg)
 {
 	snprintf(err, errlen, "%s", msg);
-	return -1;
+	return rc;
 }
 
-static int sink_failed(char *err, size_t errlen)
+/* A sink callback stopped the parse with rc: the sink owns the message. */
+static int sink_failed(int rc, char *err, size_t errlen)
 {
 	if (errlen)
 		err[0] = '\0';
-	return -1;
+	return rc < 0 ? rc : -EIO;
 }
 
 /* The header is complete: validate it and set up the payload state. */
@@ -151,25 +153,26 @@ static int start_frame(struct ws_parser *p, const struct ws_sink *sink, char *er
 {
 	uint8_t b0 = p->hdr[0], b1 = p->hdr[1];
 	uint64_t len = b1 & 0x7F;
+	int rc;
 
 	if (p->closed)
-		return fail(err, errlen, "websocket frame after a close frame");
+		return fail(err, errlen, -EPROTO, "websocket frame after a close frame");
 	if (b0 & 0x70)
-		return fail(err, errlen, "websocket frame with reserved bits set (no extension was negotiated)");
+		return fail(err, errlen, -EPROTO, "websocket frame with reserved bits set (no extension was negotiated)");
 	if (b1 & 0x80)
-		return fail(err, errlen, "masked websocket frame from the server");
+		return fail(err, errlen, -EPROTO, "masked websocket frame from the server");
 	if (len == 126) {
 		len = (uint64_t)p->hdr[2] << 8 | p->hdr[3];
 		if (len < 126)
-			return fail(err, errlen, "websocket frame length not minimally encoded");
+			return fail(err, errlen, -EPROTO, "websocket frame length not minimally encoded");
 	} else if (len == 127) {
 		len = 0;
 		for (int i = 2; i < 10; i++)
 			len = len << 8 | p->hdr[i];
 		if (len >> 63)
-			return fail(err, errlen, "websocket frame length has its top bit set");
+			return fail(err, errlen, -EPROTO, "websocket frame length has its top bit set");
 		if (len < 65536)
-			return fail(err, errlen, "websocket frame length not minimally encoded");
+			return fail(err, errlen, -EPROTO, "websocket frame length not minimally encoded");
 	}
 	p->fin = b0 & 0x80;
 	p->opcode = b0 & 0x0F;
@@ -177,28 +180,28 @@ static int start_frame(struct ws_parser *p, const struct ws_sink *sink, char *er
 	switch (p->opcode) {
 	case WS_OP_CLOSE: case WS_OP_PING: case WS_OP_PONG:
 		if (!p->fin)
-			return fail(err, errlen, "fragmented websocket control frame");
+			return fail(err, errlen, -EPROTO, "fragmented websocket control frame");
 		if (len > 125)
-			return fail(err, errlen, "websocket control frame longer than 125 bytes");
+			return fail(err, errlen, -EPROTO, "websocket control frame longer than 125 bytes");
 		p->ctl_len = 0;
 		return 0;
 	case WS_OP_CONT:
 		if (!p->in_message)
-			return fail(err, errlen, "websocket continuation frame without a message to continue");
+			return fail(err, errlen, -EPROTO, "websocket continuation frame without a message to continue");
 		break;
 	case WS_OP_TEXT: case WS_OP_BINARY:
 		if (p->in_message)
-			return fail(err, errlen, "new websocket message before the previous one ended");
+			return fail(err, errlen, -EPROTO, "new websocket message before the previous one ended");
 		p->in_message = true;
 		p->message_len = 0;
-		if (sink->message_begin && sink->message_begin(sink->ctx, p->opcode) < 0)
-			return sink_failed(err, errlen);
+		if (sink->message_begin && (rc = sink->message_begin(sink->ctx, p->opcode)) < 0)
+			return sink_failed(rc, err, errlen);
 		break;
 	default:
-		return fail(err, errlen, "unknown websocket opcode");
+		return fail(err, errlen, -EPROTO, "unknown websocket opcode");
 	}
 	if (len > p->max_message - p->message_len)
-		return fail(err, errlen, "websocket message larger than the limit");
+		return fail(err, errlen, -EMSGSIZE, "websocket message larger than the limit");
 	p->message_len += len;
 	return 0;
 }
@@ -208,19 +211,21 @@ static bool is_control(uint8_t op) { return op & 0x8; }
 /* The current frame's payload is complete. */
 static int end_frame(struct ws_parser *p, const struct ws_sink *sink, char *err, size_t errlen)
 {
+	int rc;
+
 	p->state = WS_HDR;
 	p->hdr_len = 0;
 	if (is_control(p->opcode)) {
 		if (p->opcode == WS_OP_CLOSE)
 			p->closed = true;
-		if (sink->control && sink->control(sink->ctx, p->opcode, p->ctl, p->ctl_len) < 0)
-			return sink_failed(err, errlen);
+		if (sink->control && (rc = sink->control(sink->ctx, p->opcode, p->ctl, p->ctl_len)) < 0)
+			return sink_failed(rc, err, errlen);
 		return 0;
 	}
 	if (p->fin) {
 		p->in_message = false;
-		if (sink->message_end && sink->message_end(sink->ctx) < 0)
-			return sink_failed(err, errlen);
+		if (sink->message_end && (rc = sink->message_end(sink->ctx)) < 0)
+			return sink_failed(rc, err, errlen);
 	}
 	return 0;
 }
@@ -239,8 +244,10 @@ static int feed_header(struct ws_parser *p, const uint8_t **buf, size_t *len, co
 	}
 	if (p->hdr_len < 2 || p->hdr_len < header_need(p->hdr, p->hdr_len))
 		return 0;
-	if (start_frame(p, sink, err, errlen) < 0)
-		return -1;
+	int rc = start_frame(p, sink, err, errlen);
+
+	if (rc < 0)
+		return rc;
 	p->state = WS_PAYLOAD;
 	return p->remaining == 0 ? end_frame(p, sink, err, errlen) : 0;
 }
@@ -249,12 +256,13 @@ static int feed_payload(struct ws_parser *p, const uint8_t **buf, size_t *len, c
 			char *err, size_t errlen)
 {
 	size_t take = *len < p->remaining ? *len : (size_t)p->remaining;
+	int rc;
 
 	if (is_control(p->opcode)) {
 		memcpy(p->ctl + p->ctl_len, *buf, take);
 		p->ctl_len += take;
-	} else if (take && sink->message_data && sink->message_data(sink->ctx, *buf, take) < 0) {
-		return sink_failed(err, errlen);
+	} else if (take && sink->message_data && (rc = sink->message_data(sink->ctx, *buf, take)) < 0) {
+		return sink_failed(rc, err, errlen);
 	}
 	*buf += take;
 	*len -= take;
@@ -269,7 +277,7 @@ int ws_parser_feed(struct ws_parser *p, const uint8_t *buf, size_t len, const st
 		int rc = p->state == WS_HDR ? feed_header(p, &buf, &len, sink, err, errlen)
 					    : feed_payload(p, &buf, &len, sink, err, errlen);
 		if (rc < 0)
-			return -1;
+			return rc;
 	}
 	return 0;
 }
@@ -378,7 +386,7 @@ static int send_frame(struct ws_conn *c, enum ws_opcode op, const void *payload,
 	frame = malloc(hlen + len);
 	if (!frame) {
 		snprintf(err, errlen, "websocket send: out of memory");
-		return -EIO;
+		return -ENOMEM;
 	}
 	memcpy(frame, hdr, hlen);
 	for (size_t i = 0; i < len; i++)
@@ -513,7 +521,7 @@ struct ws_conn *ws_conn_open(int fd, const char *host, const char *path, const s
 		free(c);
 		close(fd);
 		snprintf(err, errlen, "websocket: out of memory");
-		*res = -EIO;
+		*res = -ENOMEM;
 		return NULL;
 	}
 	c->fd = fd;
@@ -558,12 +566,12 @@ static int conn_end(void *ctx)
 static int conn_control(void *ctx, enum ws_opcode op, const uint8_t *payload, size_t len)
 {
 	struct ws_conn *c = ctx;
+	int rc;
 
-	if (c->user->control && c->user->control(c->user->ctx, op, payload, len) < 0)
-		return -1;
-	if (op == WS_OP_PING &&
-	    send_frame(c, WS_OP_PONG, payload, len, c->wait, c->err, c->errlen) != 0)
-		return -1;
+	if (c->user->control && (rc = c->user->control(c->user->ctx, op, payload, len)) < 0)
+		return rc;
+	if (op == WS_OP_PING && (rc = send_frame(c, WS_OP_PONG, payload, len, c->wait, c->err, c->errlen)) != 0)
+		return rc;
 	if (op == WS_OP_CLOSE)
 		c->got_close = true;
 	return 0;
@@ -572,10 +580,11 @@ static int conn_control(void *ctx, enum ws_opcode op, const uint8_t *payload, si
 static int feed(struct ws_conn *c, size_t len, const struct ws_sink *sink)
 {
 	struct ws_sink wrap = { c, conn_begin, conn_data, conn_end, conn_control };
+	int rc;
 
 	c->user = sink;
-	if (ws_parser_feed(&c->parser, c->rbuf, len, &wrap, c->err, c->errlen) < 0)
-		return -EIO;
+	if ((rc = ws_parser_feed(&c->parser, c->rbuf, len, &wrap, c->err, c->errlen)) < 0)
+		return rc;
 	if (c->got_close) {
 		ws_conn_close(c, c->wait);
 		snprintf(c->err, c->errlen, "websocket closed by the peer");

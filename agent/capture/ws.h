@@ -27,8 +27,9 @@ enum ws_opcode {
 	WS_OP_CLOSE = 0x8, WS_OP_PING = 0x9, WS_OP_PONG = 0xA,
 };
 
-/* Receives what the parser finds. Each callback returns 0 to go on or -1 to stop
- * (the sink then owns the error message; ws_parser_feed returns -1 with err ""). */
+/* Receives what the parser finds. Each callback returns 0 to go on or a negative
+ * errno to stop (the sink then owns the error message; ws_parser_feed returns that
+ * errno with err ""). */
 struct ws_sink {
 	void *ctx;
 	int (*message_begin)(void *ctx, enum ws_opcode op);     /* TEXT or BINARY */
@@ -57,8 +58,9 @@ struct ws_parser {
 
 void ws_parser_init(struct ws_parser *p, uint64_t max_message);
 
-/* Feed bytes read from the socket. 0, or -1 with a one-sentence reason in err
- * (err "" when a sink callback stopped the parse). */
+/* Feed bytes read from the socket. 0, or a negative errno with a one-sentence reason
+ * in err: -EPROTO a protocol violation, -EMSGSIZE a message over max_message, or what
+ * a sink callback returned to stop the parse (err "" then). */
 int ws_parser_feed(struct ws_parser *p, const uint8_t *buf, size_t len, const struct ws_sink *sink,
 		   char *err, size_t errlen);
 
@@ -76,7 +78,8 @@ void ws_accept_key(const char *key, char *out, size_t outlen);
  *   -ECANCELED   the wait's cancel token fired
  *   -ESRCH       the wait's pidfd became readable (the target exited)
  *   -ECONNRESET  the peer closed (close frame or EOF)
- *   other        I/O or protocol error (-EIO, -EPROTO, ...) */
+ *   other        I/O error (-EIO), protocol error (-EPROTO, -EMSGSIZE), -ENOMEM, or
+ *                what the sink returned to stop */
 
 struct ws_conn;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/err.h"
 #include "base/log.h"
 #include "base/loop.h"
 
@@ -118,7 +119,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /-/healthy, /-/ready\n");
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+/* The format is libmicrohttpd's: a literal there, checked as one here. */
+ERR_PRINTF(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "heapsnap.skel.h"
+#include "base/err.h"
 #include "base/log.h"
 
 struct probes {
@@ -33,7 +34,8 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* The format is libbpf's: a literal there, checked as one here. */
+ERR_PRINTF(2, 0) static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;

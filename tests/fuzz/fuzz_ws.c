@@ -1,7 +1,9 @@
 /* libFuzzer target for the WebSocket frame parser (agent/capture/ws.c): arbitrary server
  * bytes, fed in pieces whose size comes from the first input byte, with a small
  * message limit so the size checks are reached. Checks the sink sees well-formed
- * event sequences (begin/data/end pairing, control payloads <= 125 bytes). */
+ * event sequences (begin/data/end pairing, control payloads <= 125 bytes), and that
+ * a failure is -EPROTO or -EMSGSIZE with a reason. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ws_parser_init(&p, 4096);
 	for (size_t i = 0; i < size; i += step) {
 		size_t n = size - i < step ? size - i : step;
-		if (ws_parser_feed(&p, data + i, n, &sink, err, sizeof(err)) < 0)
+		int rc = ws_parser_feed(&p, data + i, n, &sink, err, sizeof(err));
+		if (rc < 0) {
+			/* The sinks never stop the parse: a protocol error, with its sentence. */
+			if ((rc != -EPROTO && rc != -EMSGSIZE) || !err[0])
+				__builtin_trap();
 			break;
+		}
 	}
 	return 0;
 }

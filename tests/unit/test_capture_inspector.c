@@ -66,7 +66,7 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 			cap *= 2;
 		char *b = realloc(w->buf, cap);
 		if (!b)
-			return -1;
+			return -ENOMEM;
 		w->buf = b;
 		w->cap = cap;
 	}
@@ -361,7 +361,7 @@ static void test_app_handling_sigusr1_fails_cleanly(void **state)
 	fill_proc(&p, pid, 19302, false);
 	fill_cfg(&cfg, 2);
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ETIMEDOUT);
 	assert_true(mono_ms() - t0 < 5000);
 	assert_string_equal(ctx.err, "SIGUSR1 did not open the inspector within 2s (the app may handle SIGUSR1 itself)");
 	assert_int_equal(w.len, 0);
@@ -413,7 +413,7 @@ static void test_port_taken_fails_without_signal(void **state)
 	snprintf(want, sizeof(want), "inspector port 19303 is taken by pid %d (", (int)squatter);
 	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, want);
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -EBUSY);
 	assert_contains(ctx.err, want);
 	assert_int_equal(signals_sent, 0);
 	assert_true(alive(pid));
@@ -440,7 +440,7 @@ static void test_unguarded_refused(void **state)
 	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, "inspector unguarded (no connect guard");
 	assert_contains(why, "inspector_unguarded = on");
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -EPERM);
 	assert_contains(ctx.err, "inspector unguarded");
 	assert_int_equal(signals_sent, 0);
 	assert_false(ctx.inspector_opened);
@@ -491,7 +491,7 @@ static void test_target_exit_mid_capture(void **state)
 	fill_cfg(&cfg, 10);
 	w.kill_on_first_write = pid;
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ESRCH);
 	assert_true(mono_ms() - t0 < 10000);
 	assert_contains(ctx.err, "process exited during capture");
 	stop(pid);
@@ -516,7 +516,7 @@ static void test_cancel_mid_capture(void **state)
 	fill_cfg(&cfg, 10);
 	w.cancel_on_first_write = &cancel_flag;
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -1);
+	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ECANCELED);
 	assert_true(mono_ms() - t0 < 10000);
 	assert_contains(ctx.err, "cancelled");
 	assert_false(port_listening(19306));
@@ -741,17 +741,17 @@ static void test_fake_inspector_fifo_fallback(void **state)
 	w = (struct store_writer){ 0 };
 	int rc = fake_capture(script, n, &w, &ctx);
 	transport = INSPECTOR_AUTO;
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -EIO);
 	assert_string_equal(ctx.err, "v8.writeHeapSnapshot into the FIFO failed: Error: EACCES");
 }
 
-static void expect_fake_failure(const uint8_t *script, size_t n, const char *needle)
+static void expect_fake_failure(const uint8_t *script, size_t n, int want, const char *needle)
 {
 	struct store_writer w = { 0 };
 	struct capture_ctx ctx;
 	int64_t t0 = mono_ms();
 
-	assert_int_equal(fake_capture(script, n, &w, &ctx), -1);
+	assert_int_equal(fake_capture(script, n, &w, &ctx), want);
 	assert_true(mono_ms() - t0 < 4000);
 	assert_contains(ctx.err, needle);
 	free(w.buf);
@@ -765,20 +765,20 @@ static void test_fake_inspector_failures(void **state)
 
 	transport = INSPECTOR_CHUNKS;
 	n = text_frame(s, "{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom\"}}", true, 1);
-	expect_fake_failure(s, n, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
+	expect_fake_failure(s, n, -EIO, "HeapProfiler.takeHeapSnapshot failed: boom (code -32000)");
 	n = text_frame(s, "{\"id\":1,", true, 1);
-	expect_fake_failure(s, n, "malformed CDP message");
+	expect_fake_failure(s, n, -EPROTO, "malformed CDP message");
 	n = text_frame(s, CHUNK_EV "\"abc\\x\"}}", true, 1);
-	expect_fake_failure(s, n, "invalid escape");
+	expect_fake_failure(s, n, -EPROTO, "invalid escape");
 	n = text_frame(s, "{\"id\":1}", true, 1);
 	s[0] |= 0x40;
-	expect_fake_failure(s, n, "reserved bits");
+	expect_fake_failure(s, n, -EPROTO, "reserved bits");
 	n = text_frame(s, CHUNK_EV "\"abcdef\"}}", true, 1);
-	expect_fake_failure(s, n - 10, "closed by the peer"); /* truncated frame, then EOF */
+	expect_fake_failure(s, n - 10, -ECONNRESET, "closed by the peer"); /* truncated frame, then EOF */
 	n = text_frame(s, "x", true, 2);
-	expect_fake_failure(s, n, "binary websocket message");
+	expect_fake_failure(s, n, -EPROTO, "binary websocket message");
 	/* The server says nothing at all and hangs up. */
-	expect_fake_failure(s, 0, "closed by the peer");
+	expect_fake_failure(s, 0, -ECONNRESET, "closed by the peer");
 	transport = INSPECTOR_AUTO;
 }
 

@@ -82,13 +82,13 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 		force_inotify_overflow(w);
 	if (w->fail_at && w->raw + len > w->fail_at) {
 		snprintf(w->err, sizeof(w->err), "disk full (test double)");
-		return -1;
+		return -ENOSPC;
 	}
 	if (w->deflating)
 		double_deflate(w, buf, len, Z_NO_FLUSH);
 	if (fwrite(buf, 1, len, w->f) != len) {
 		snprintf(w->err, sizeof(w->err), "test double: %s", strerror(errno));
-		return -1;
+		return -ENOMEM;
 	}
 	w->raw += len;
 	return 0;
@@ -699,7 +699,7 @@ static void test_not_usable_without_flag(void **state)
 	fx->proc.opts.heapsnapshot_signal = 0;
 	assert_false(capture_signal_usable(&fx->proc, why, sizeof(why)));
 	assert_string_equal(why, "no --heapsnapshot-signal");
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_int_equal(capture_via_signal(&fx->ctx), -EOPNOTSUPP);
 	assert_non_null(strstr(fx->ctx.err, "no --heapsnapshot-signal"));
 	fx->proc.opts.heapsnapshot_signal = SIGUSR2;
 	assert_true(capture_signal_usable(&fx->proc, why, sizeof(why)));
@@ -717,7 +717,7 @@ static void test_process_exits_during_capture(void **state)
 	int64_t took = now_ms() - t0;
 	grabber_stop(&g);
 	print_message("failed after %lld ms: %s\n", (long long)took, fx->ctx.err);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -ESRCH);
 	assert_non_null(strstr(fx->ctx.err, "exited during capture"));
 	assert_true(took < 15000);
 	if (g.fd >= 0)
@@ -736,7 +736,7 @@ static void test_store_failure_removes_raw_file(void **state)
 	grabber_start(&g, fx->tmp, 0, 0, false, SIGKILL);
 	int rc = capture_via_signal(&fx->ctx);
 	grabber_stop(&g);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -ENOSPC);
 	assert_non_null(strstr(fx->ctx.err, "disk full (test double)"));
 	if (g.fd >= 0)
 		close(g.fd);
@@ -750,7 +750,7 @@ static void test_no_file_times_out(void **state)
 	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = "trap" }); /* writes nothing */
 	fx->cfg.start_timeout_s = 1;
 	int64_t t0 = now_ms();
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_true(capture_via_signal(&fx->ctx) < 0);
 	int64_t took = now_ms() - t0;
 	assert_non_null(strstr(fx->ctx.err, "no heap snapshot file appeared"));
 	assert_true(took >= 900 && took < 3000);
@@ -772,7 +772,7 @@ static void test_late_file_is_removed(void **state)
 	spawn_node(fx, &(struct spawn){ .objects = 1000, .mode = "block", .flags = flags });
 	fx->cfg.start_timeout_s = 1;
 	fx->ctx.late = late;
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_int_equal(capture_via_signal(&fx->ctx), -ETIMEDOUT);
 	assert_non_null(strstr(fx->ctx.err, "no heap snapshot file appeared"));
 	int64_t age;
 	assert_true(late_sweep_pending(late, fx->proc.pid, fx->proc.start_time, &age));
@@ -807,7 +807,7 @@ static void capture_hostile(struct fx *fx, const char *mode, const char *want_er
 	int64_t took = now_ms() - t0;
 	grabber_stop(&g);
 	print_message("%s: %s\n", mode, fx->ctx.err);
-	assert_int_equal(rc, -1);
+	assert_true(rc < 0);
 	assert_non_null(strstr(fx->ctx.err, want_err));
 	assert_true(took < 5000);
 	if (g.fd >= 0)
@@ -890,7 +890,7 @@ static void test_process_killed_while_writing(void **state)
 	int rc = capture_via_signal(&fx->ctx);
 	grabber_stop(&g);
 	print_message("failed after %llu bytes: %s\n", (unsigned long long)fx->w.raw, fx->ctx.err);
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, -ESRCH);
 	assert_non_null(strstr(fx->ctx.err, "exited during capture"));
 	assert_true(fx->w.raw > 0);
 	if (g.fd >= 0)
@@ -915,7 +915,7 @@ static void test_inotify_overflow_falls_back(void **state)
 static void assert_refused_and_alive(struct fx *fx, const char *want_err)
 {
 	int64_t t0 = now_ms();
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_true(capture_via_signal(&fx->ctx) < 0);
 	print_message("refused: %s\n", fx->ctx.err);
 	assert_non_null(strstr(fx->ctx.err, want_err));
 	assert_true(now_ms() - t0 < 2000);
@@ -970,7 +970,7 @@ static void test_pid_reuse_sends_no_signal(void **state)
 	struct fx *fx = *state;
 	spawn_sleep(fx);
 	fx->proc.start_time += 1;
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_int_equal(capture_via_signal(&fx->ctx), -ESRCH);
 	assert_non_null(strstr(fx->ctx.err, "exited or its PID was reused"));
 	sleep_ms(200);
 	assert_true(child_running(fx));
@@ -981,7 +981,7 @@ static void test_cancel_sends_no_signal(void **state)
 	struct fx *fx = *state;
 	spawn_sleep(fx);
 	cancel_token_fire(&fx->cancel);
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_int_equal(capture_via_signal(&fx->ctx), -ECANCELED);
 	assert_non_null(strstr(fx->ctx.err, "cancelled"));
 	sleep_ms(200);
 	assert_true(child_running(fx));
@@ -1025,7 +1025,7 @@ static void test_cancel_wakes_a_waiting_capture(void **state)
 	struct canceller c = { .tok = &fx->cancel, .delay_ms = 300 };
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
-	assert_int_equal(capture_via_signal(&fx->ctx), -1);
+	assert_int_equal(capture_via_signal(&fx->ctx), -ECANCELED);
 	int64_t woke = now_ms();
 	pthread_join(th, NULL);
 	assert_non_null(strstr(fx->ctx.err, "cancelled"));

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int out_write(void *ctx, const void *buf, size_t len)
 {
 	struct out *o = ctx;
 	if (o->fail_write)
-		return -1;
+		return -ENOSPC;
 	assert_true(o->len + len <= sizeof(o->buf));
 	memcpy(o->buf + o->len, buf, len);
 	o->len += len;
@@ -45,10 +46,11 @@ static int out_message(void *ctx, json_t *msg)
 static int feed_cut(struct cdp_decoder *d, const char *msg, size_t len, size_t cut1, size_t cut2)
 {
 	const uint8_t *m = (const uint8_t *)msg;
+	int rc;
 
-	if (cdp_decoder_begin(d) < 0 || cdp_decoder_data(d, m, cut1) < 0 ||
-	    cdp_decoder_data(d, m + cut1, cut2 - cut1) < 0 || cdp_decoder_data(d, m + cut2, len - cut2) < 0)
-		return -1;
+	if ((rc = cdp_decoder_begin(d)) < 0 || (rc = cdp_decoder_data(d, m, cut1)) < 0 ||
+	    (rc = cdp_decoder_data(d, m + cut1, cut2 - cut1)) < 0 || (rc = cdp_decoder_data(d, m + cut2, len - cut2)) < 0)
+		return rc;
 	return cdp_decoder_end(d);
 }
 
@@ -156,7 +158,7 @@ static void test_other_messages_go_to_jansson(void **state)
 	assert_int_equal(o.len, 3);
 	assert_memory_equal(o.buf, "x\"y", 3);
 	/* A message that stops inside the chunk prefix is parsed (and rejected) by jansson. */
-	assert_int_equal(feed_cut(d, prefix_only, strlen(prefix_only), 5, 10), -1);
+	assert_int_equal(feed_cut(d, prefix_only, strlen(prefix_only), 5, 10), -EPROTO);
 	assert_non_null(strstr(cdp_decoder_error(d), "malformed"));
 	/* The decoder recovers at the next message. */
 	assert_int_equal(feed_cut(d, reply, strlen(reply), 0, 0), 0);
@@ -164,12 +166,12 @@ static void test_other_messages_go_to_jansson(void **state)
 	cdp_decoder_free(d);
 }
 
-static void expect_error(const char *msg, const char *needle, size_t max_small)
+static void expect_error(const char *msg, const char *needle, size_t max_small, int want)
 {
 	struct out o = { 0 };
 	struct cdp_decoder *d = cdp_decoder_new(max_small, out_write, out_message, &o);
 
-	assert_int_equal(feed_cut(d, msg, strlen(msg), strlen(msg) / 2, strlen(msg) / 2), -1);
+	assert_int_equal(feed_cut(d, msg, strlen(msg), strlen(msg) / 2, strlen(msg) / 2), want);
 	if (!strstr(cdp_decoder_error(d), needle))
 		fail_msg("\"%s\": error \"%s\" does not mention \"%s\"", msg, cdp_decoder_error(d), needle);
 	cdp_decoder_free(d);
@@ -180,17 +182,17 @@ static void expect_error(const char *msg, const char *needle, size_t max_small)
 static void test_malformed_and_truncated(void **state)
 {
 	(void)state;
-	expect_error(CHUNK_START "abc", "truncated", 0);
-	expect_error(CHUNK_START "abc\\", "truncated", 0);
-	expect_error(CHUNK_START "abc\\u12", "truncated", 0);
-	expect_error(CHUNK_START "abc\"}", "closing braces", 0);
-	expect_error(CHUNK_START "abc\"}}x", "unexpected data", 0);
-	expect_error(CHUNK_START "a\\qb\"}}", "invalid escape", 0);
-	expect_error(CHUNK_START "a\\u12g4\"}}", "invalid \\u", 0);
-	expect_error(CHUNK_START "a\nb\"}}", "control character", 0);
-	expect_error("{\"id\":1,", "malformed", 0);
-	expect_error("[1,2]", "not an object", 0);
-	expect_error("{\"id\":1,\"result\":{\"a\":\"0123456789012345678901234567890123456789\"}}", "limit", 32);
+	expect_error(CHUNK_START "abc", "truncated", 0, -EPROTO);
+	expect_error(CHUNK_START "abc\\", "truncated", 0, -EPROTO);
+	expect_error(CHUNK_START "abc\\u12", "truncated", 0, -EPROTO);
+	expect_error(CHUNK_START "abc\"}", "closing braces", 0, -EPROTO);
+	expect_error(CHUNK_START "abc\"}}x", "unexpected data", 0, -EPROTO);
+	expect_error(CHUNK_START "a\\qb\"}}", "invalid escape", 0, -EPROTO);
+	expect_error(CHUNK_START "a\\u12g4\"}}", "invalid \\u", 0, -EPROTO);
+	expect_error(CHUNK_START "a\nb\"}}", "control character", 0, -EPROTO);
+	expect_error("{\"id\":1,", "malformed", 0, -EPROTO);
+	expect_error("[1,2]", "not an object", 0, -EPROTO);
+	expect_error("{\"id\":1,\"result\":{\"a\":\"0123456789012345678901234567890123456789\"}}", "limit", 32, -EMSGSIZE);
 }
 
 static void test_write_failure_stops(void **state)
@@ -200,7 +202,7 @@ static void test_write_failure_stops(void **state)
 	const char *msg = CHUNK_START "abc\"}}";
 	(void)state;
 
-	assert_int_equal(feed_cut(d, msg, strlen(msg), 0, 0), -1);
+	assert_int_equal(feed_cut(d, msg, strlen(msg), 0, 0), -ENOSPC); /* the callback's */
 	assert_string_equal(cdp_decoder_error(d), "");
 	cdp_decoder_free(d);
 }

@@ -35,9 +35,9 @@ static void rec_clamp(struct rec *r)
 		r->len = sizeof(r->log) - 1;
 }
 
-static void rec_add(struct rec *r, const char *fmt, const void *data, size_t n)
+static void rec_add(struct rec *r, const void *data, size_t n)
 {
-	r->len += (size_t)snprintf(r->log + r->len, sizeof(r->log) - r->len, fmt, (int)n, (const char *)data);
+	r->len += (size_t)snprintf(r->log + r->len, sizeof(r->log) - r->len, "%.*s", (int)n, (const char *)data);
 	rec_clamp(r);
 }
 
@@ -53,17 +53,17 @@ static int rec_data(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct rec *r = ctx;
 	if (r->stop_on_data)
-		return -1;
+		return -ECANCELED;
 	r->data_bytes += len;
 	if (r->len + len < 1000)
-		rec_add(r, "%.*s", buf, len);
+		rec_add(r, buf, len);
 	return 0;
 }
 
 static int rec_end(void *ctx)
 {
 	struct rec *r = ctx;
-	rec_add(r, "%.*s", " E ", 3);
+	rec_add(r, " E ", 3);
 	return 0;
 }
 
@@ -107,8 +107,9 @@ static int parse_all(struct ws_parser *p, const uint8_t *buf, size_t len, size_t
 
 	for (size_t i = 0; i < len; i += step) {
 		size_t n = len - i < step ? len - i : step;
-		if (ws_parser_feed(p, buf + i, n, &s, err, errlen) < 0)
-			return -1;
+		int rc = ws_parser_feed(p, buf + i, n, &s, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -169,14 +170,14 @@ static void test_parser_fragmented_any_split(void **state)
 	}
 }
 
-static void expect_parse_error(const uint8_t *buf, size_t len, uint64_t max, const char *needle)
+static void expect_parse_error(const uint8_t *buf, size_t len, uint64_t max, int want, const char *needle)
 {
 	struct ws_parser p;
 	struct rec r = { 0 };
 	char err[128] = "";
 
 	ws_parser_init(&p, max);
-	assert_int_equal(parse_all(&p, buf, len, len, &r, err, sizeof(err)), -1);
+	assert_int_equal(parse_all(&p, buf, len, len, &r, err, sizeof(err)), want);
 	if (!strstr(err, needle))
 		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
 }
@@ -189,29 +190,29 @@ static void test_parser_protocol_errors(void **state)
 
 	n = server_frame(b, WS_OP_TEXT, true, "abc", 3);
 	b[1] |= 0x80;
-	expect_parse_error(b, n, 0, "masked");
+	expect_parse_error(b, n, 0, -EPROTO, "masked");
 	n = server_frame(b, WS_OP_TEXT, true, "abc", 3);
 	b[0] |= 0x40;
-	expect_parse_error(b, n, 0, "reserved");
+	expect_parse_error(b, n, 0, -EPROTO, "reserved");
 	n = server_frame(b, WS_OP_CONT, true, "abc", 3);
-	expect_parse_error(b, n, 0, "continuation");
+	expect_parse_error(b, n, 0, -EPROTO, "continuation");
 	n = server_frame(b, WS_OP_TEXT, false, "a", 1);
 	n += server_frame(b + n, WS_OP_TEXT, true, "b", 1);
-	expect_parse_error(b, n, 0, "before the previous");
+	expect_parse_error(b, n, 0, -EPROTO, "before the previous");
 	n = server_frame(b, WS_OP_PING, false, "a", 1);
-	expect_parse_error(b, n, 0, "fragmented");
+	expect_parse_error(b, n, 0, -EPROTO, "fragmented");
 	memset(b, 'p', sizeof(b));
 	n = server_frame(b, WS_OP_PING, true, (char *)b + 150, 126);
-	expect_parse_error(b, n, 0, "125");
+	expect_parse_error(b, n, 0, -EPROTO, "125");
 	n = server_frame(b, 0x3, true, "a", 1);
-	expect_parse_error(b, n, 0, "opcode");
+	expect_parse_error(b, n, 0, -EPROTO, "opcode");
 	b[0] = 0x81; b[1] = 126; b[2] = 0; b[3] = 5;
-	expect_parse_error(b, 4, 0, "minimally");
+	expect_parse_error(b, 4, 0, -EPROTO, "minimally");
 	b[0] = 0x81; b[1] = 127; memset(b + 2, 0xff, 8);
-	expect_parse_error(b, 10, 0, "top bit");
+	expect_parse_error(b, 10, 0, -EPROTO, "top bit");
 	n = server_frame(b, WS_OP_CLOSE, true, "", 0);
 	n += server_frame(b + n, WS_OP_TEXT, true, "a", 1);
-	expect_parse_error(b, n, 0, "after a close");
+	expect_parse_error(b, n, 0, -EPROTO, "after a close");
 }
 
 static void test_parser_oversize_message(void **state)
@@ -223,7 +224,7 @@ static void test_parser_oversize_message(void **state)
 	/* Fragments that each fit but add up to more than the limit. */
 	n = server_frame(b, WS_OP_TEXT, false, "0123456789", 10);
 	n += server_frame(b + n, WS_OP_CONT, true, "0123456789", 10);
-	expect_parse_error(b, n, 15, "limit");
+	expect_parse_error(b, n, 15, -EMSGSIZE, "limit");
 	/* Exactly at the limit is fine. */
 	struct ws_parser p;
 	struct rec r = { 0 };
@@ -242,7 +243,7 @@ static void test_parser_sink_stop(void **state)
 	(void)state;
 
 	ws_parser_init(&p, 0);
-	assert_int_equal(parse_all(&p, b, n, n, &r, err, sizeof(err)), -1);
+	assert_int_equal(parse_all(&p, b, n, n, &r, err, sizeof(err)), -ECANCELED); /* the sink's */
 	assert_string_equal(err, "");
 }
 
