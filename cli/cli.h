@@ -23,7 +23,7 @@ int cmd_show(const struct cli *cli, int argc, char **argv);
 int cmd_get(const struct cli *cli, int argc, char **argv);
 int cmd_rm(const struct cli *cli, int argc, char **argv);
 /* Decompress a .gz snapshot into fd (verified complete), or FILE written atomically.
- * 0, or -1 / 1 after printing why. */
+ * 0, or a negative errno after printing why. */
 int cli_decompress_to(const char *blob, int out_fd, const char *out_name);
 int cli_get_to_file(const char *blob, const char *path);
 /* cli_remote.c: the same commands on the bucket of [upload]. */

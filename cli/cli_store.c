@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "base/err.h"
 #include "base/fileio.h"
 #include "snapshot/verify.h"
 #include "store/store.h"
@@ -226,7 +227,8 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	return rc || fflush(stdout) != 0 ? 1 : 0;
 }
 
-/* Decompress the blob into out_fd, checking it is a complete snapshot. 0 or -1 (printed). */
+/* Decompress the blob into out_fd, checking it is a complete snapshot. 0, or a negative
+ * errno (-EIO: damaged or incomplete) after printing why. */
 int cli_decompress_to(const char *blob, int out_fd, const char *out_name)
 {
 	static unsigned char buf[256 * 1024];
@@ -236,10 +238,10 @@ int cli_decompress_to(const char *blob, int out_fd, const char *out_name)
 	gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
 
 	if (!gz || !v) {
-		fprintf(stderr, "heapsnap: get: cannot open %s: %s\n", blob, strerror(errno));
+		rc = v ? ERR_ERRNO() : -ENOMEM;
+		fprintf(stderr, "heapsnap: get: cannot open %s: %s\n", blob, strerror(-rc));
 		if (fd >= 0 && !gz)
 			close(fd);
-		rc = -1;
 		goto out;
 	}
 	gzbuffer(gz, 256 * 1024);
@@ -254,7 +256,7 @@ int cli_decompress_to(const char *blob, int out_fd, const char *out_name)
 
 			if (n < 0 || zerr != Z_OK) {
 				fprintf(stderr, "heapsnap: get: %s is damaged: %s\n", blob, msg);
-				rc = -1;
+				rc = -EIO;
 			}
 			break;
 		}
@@ -262,13 +264,13 @@ int cli_decompress_to(const char *blob, int out_fd, const char *out_name)
 		int wrc = write_all(out_fd, buf, (size_t)n);
 		if (wrc < 0) {
 			fprintf(stderr, "heapsnap: get: write %s: %s\n", out_name, strerror(-wrc));
-			rc = -1;
+			rc = wrc;
 			break;
 		}
 	}
 	if (rc == 0 && snap_verify_finish(v, NULL, reason, sizeof(reason)) < 0) {
 		fprintf(stderr, "heapsnap: get: %s is not a complete snapshot: %s\n", blob, reason);
-		rc = -1;
+		rc = -EIO;
 	}
 out:
 	if (gz)
@@ -295,16 +297,16 @@ int cli_get_to_file(const char *blob, const char *path)
 	fchmod(fd, 0600);
 	rc = cli_decompress_to(blob, fd, path);
 	if (rc == 0 && fsync(fd) < 0) {
-		fprintf(stderr, "heapsnap: get: write %s: %s\n", path, strerror(errno));
-		rc = -1;
+		rc = ERR_ERRNO();
+		fprintf(stderr, "heapsnap: get: write %s: %s\n", path, strerror(-rc));
 	}
 	if (close(fd) < 0 && rc == 0) {
-		fprintf(stderr, "heapsnap: get: write %s: %s\n", path, strerror(errno));
-		rc = -1;
+		rc = ERR_ERRNO();
+		fprintf(stderr, "heapsnap: get: write %s: %s\n", path, strerror(-rc));
 	}
 	if (rc == 0 && rename(tmp, path) < 0) {
-		fprintf(stderr, "heapsnap: get: rename to %s: %s\n", path, strerror(errno));
-		rc = -1;
+		rc = ERR_ERRNO();
+		fprintf(stderr, "heapsnap: get: rename to %s: %s\n", path, strerror(-rc));
 	}
 	if (rc < 0)
 		unlink(tmp);

@@ -24,6 +24,7 @@
 #include "alert/alert.h"
 #include "capture/capture.h"
 #include "base/config.h"
+#include "base/err.h"
 #include "capture/connect_guard.h"
 #include "export/exporter.h"
 #include "export/metrics.h"
@@ -96,8 +97,10 @@ static int check_privileges(void)
 	char missing[256] = "";
 
 	if (syscall(SYS_capget, &hdr, data) != 0) {
-		log_error("cannot read this process's capabilities: %s", strerror(errno));
-		return -1;
+		int rc = ERR_ERRNO();
+
+		log_error("cannot read this process's capabilities: %s", strerror(-rc));
+		return rc;
 	}
 	for (size_t i = 0; i < AGENT_CAPS; i++) {
 		int cap = agent_caps[i].cap;
@@ -108,7 +111,7 @@ static int check_privileges(void)
 	}
 	if (missing[0]) {
 		log_error("heapsnapd needs root (missing capabilities:%s)", missing);
-		return -1;
+		return -EPERM;
 	}
 	return 0;
 }
@@ -270,14 +273,14 @@ static int start_metrics(struct daemon *d)
 
 	if (!d->metrics || alerter_add_sink(d->agent.alerts, &sink) != 0) {
 		log_error("metrics: out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	if (!d->cfg.metrics_listen[0])
 		return 0;
 	d->http = metrics_server_start(d->cfg.metrics_listen, d->metrics, err, sizeof(err));
 	if (!d->http) {
 		log_error("%s ([metrics] listen in %s; empty turns the endpoint off)", err, d->cfg.path);
-		return -1;
+		return -EINVAL;
 	}
 	metrics_heartbeat(d->metrics, mono_ms());
 	log_info("metrics: serving /metrics, /-/healthy and /-/ready on %s", d->cfg.metrics_listen);
@@ -293,12 +296,12 @@ static int parse_args(int argc, char **argv, const char **config_path, bool *ver
 		case 'c': *config_path = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		default: fputs(usage_text, stderr); return -1;
+		default: fputs(usage_text, stderr); return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "heapsnapd: unexpected argument '%s'\n%s", argv[optind], usage_text);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -313,10 +316,11 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
-	if (pthread_sigmask(SIG_BLOCK, &mask, NULL))
-		return -1;
+	int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL); /* an errno, not -1 */
+	if (rc)
+		return -rc;
 	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	return d->signal_fd < 0 ? -1 : 0;
+	return d->signal_fd < 0 ? ERR_ERRNO() : 0;
 }
 
 /* One agent per host (lock_file): two would trigger on the same processes and race
@@ -331,8 +335,10 @@ static int take_host_lock(struct daemon *d)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
-		log_error("lock_file %s: cannot create its directory: %s", path, strerror(errno));
-		return -1;
+		int rc = ERR_ERRNO();
+
+		log_error("lock_file %s: cannot create its directory: %s", path, strerror(-rc));
+		return rc;
 	}
 	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	int rc = d->lock_fd < 0 ? -errno : flock_exclusive(d->lock_fd, &holder);
@@ -342,11 +348,11 @@ static int take_host_lock(struct daemon *d)
 			snprintf(who, sizeof(who), " (pid %d)", (int)holder);
 		log_error("another heapsnapd%s is running on this host (lock_file %s): one agent per host, "
 			  "or give each its own [agent] lock_file", who, path);
-		return -1;
+		return -EBUSY;
 	}
 	if (rc < 0) {
 		log_error("lock_file %s: %s", path, strerror(-rc));
-		return -1;
+		return rc;
 	}
 	char pid[24];
 	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -363,7 +369,7 @@ static int start_connect_guard(struct daemon *d)
 	d->agent.cguard = connect_guard_new("/proc/self/mounts");
 	if (!d->agent.cguard) {
 		log_error("out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	if (connect_guard_available(d->agent.cguard))
 		log_info("inspector connect guard: ready (%s)", connect_guard_why(d->agent.cguard));
@@ -387,8 +393,9 @@ static int start(struct daemon *d)
 	 * inherits its creator's set (the capture workers, the metrics server, the senders
 	 * and the uploader kept root's full set when this came after them). */
 	drop_capabilities();
-	if (setup_signals(d)) {
-		log_error("signal setup: %s", strerror(errno));
+	int rc = setup_signals(d);
+	if (rc) {
+		log_error("signal setup: %s", strerror(-rc));
 		return 1;
 	}
 	if (store_open(d->cfg.store_dir, true, &d->store, err, sizeof(err))) {

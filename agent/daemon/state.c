@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "base/loop.h"
 
 #define STATE_MAX_BYTES (64u << 20)
@@ -23,7 +24,7 @@ static int make_addr(const char *path, struct sockaddr_un *addr, char *err, size
 	addr->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(addr->sun_path)) {
 		snprintf(err, errlen, "state socket path too long: %s", path);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	strcpy(addr->sun_path, path);
 	return 0;
@@ -33,28 +34,31 @@ int state_listen(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un addr;
 	char dir[PATH_MAX];
-	int fd;
+	int fd, rc;
 
-	if (make_addr(path, &addr, err, errlen))
-		return -1;
+	if ((rc = make_addr(path, &addr, err, errlen)) < 0)
+		return rc;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "state socket %s: cannot create its directory: %s", path, strerror(errno));
-		return -1;
+		rc = ERR_ERRNO();
+		snprintf(err, errlen, "state socket %s: cannot create its directory: %s", path, strerror(-rc));
+		return rc;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "state socket: %s", strerror(errno));
-		return -1;
+		rc = ERR_ERRNO();
+		snprintf(err, errlen, "state socket: %s", strerror(-rc));
+		return rc;
 	}
 	unlink(path);
 	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
 	if (rc || listen(fd, 16)) {
-		snprintf(err, errlen, "state socket %s: %s", path, strerror(errno));
+		rc = ERR_ERRNO();
+		snprintf(err, errlen, "state socket %s: %s", path, strerror(-rc));
 		close(fd);
-		return -1;
+		return rc;
 	}
 	return fd;
 }

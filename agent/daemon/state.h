@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Listen on path (its directory is created 0700 if missing; a stale socket is
- * replaced). Returns the listening fd, or -1 with err. */
+ * replaced). Returns the listening fd, or a negative errno with err. */
 int state_listen(const char *path, char *err, size_t errlen);
 /* The agent's side, which never blocks its loop: replies go out as the clients' sockets
  * take them; a client that has not read its reply within STATE_CLIENT_TIMEOUT_MS is

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/err.h"
+
 bool symbols_name_matches(const char *name, const char *prefix, bool *clone, bool *cold)
 {
 	size_t plen = strlen(prefix);
@@ -143,17 +145,19 @@ int symbols_resolve(const char *path, struct sym_query *queries, size_t nqueries
 		queries[q].count = 0;
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
-		return -1;
+		return -ENOTSUP;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		int rc = ERR_ERRNO();
+
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
 	}
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s: not an ELF file", path);
-		found = -1;
+		found = -ENOEXEC;
 		goto cleanup;
 	}
 	scan_tables(elf, SHT_SYMTAB, queries, nqueries, info);

@@ -40,8 +40,9 @@ struct sym_file_info {
 
 /* Resolve every query against the ELF file at path (any path open(2) accepts, including
  * /proc/PID/exe and /proc/PID/map_files/...). Returns the number of queries with at least
- * one entry-point match (0 = none found, e.g. a stripped binary), or -1 with a message in
- * err (file unreadable, not ELF). info may be NULL. */
+ * one entry-point match (0 = none found, e.g. a stripped binary), or a negative errno
+ * with a message in err (the open's errno: file unreadable; -ENOEXEC: not ELF). info
+ * may be NULL. */
 int symbols_resolve(const char *path, struct sym_query *queries, size_t nqueries,
 		    struct sym_file_info *info, char *err, size_t errlen);
 

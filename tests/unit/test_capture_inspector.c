@@ -180,6 +180,26 @@ static void fill_cfg(struct config *cfg, unsigned start_timeout_s)
 	cfg->inspector_unguarded = true; /* no connect guard without root: these are about the protocol */
 }
 
+/* One test's target process as the route sees it, and what the capture writes. */
+struct target {
+	struct proc_info p;
+	struct config cfg;
+	struct store_writer w;
+	struct capture_ctx ctx;
+};
+
+/* A node started from argv and ready, described as the agent would see it (t->p), with
+ * a config whose start timeout is start_timeout_s (t->cfg). */
+static pid_t start_target(struct target *t, char *const argv[], int port, bool inspect,
+			  unsigned start_timeout_s)
+{
+	pid_t pid = spawn_ready(argv);
+
+	fill_proc(&t->p, pid, port, inspect);
+	fill_cfg(&t->cfg, start_timeout_s);
+	return pid;
+}
+
 static struct cancel_token cancel_flag = { .fd = -1 };
 
 static enum inspector_transport transport = INSPECTOR_AUTO;
@@ -234,8 +254,9 @@ static void assert_contains(const char *s, const char *needle)
 
 /* The same process again, through the CDP chunk transport (the first capture took
  * the FIFO). */
+/* The same capture once more through chunks: it must say detail and be whole. */
 static void capture_again_with_chunks(const struct proc_info *p, const struct config *cfg,
-				      struct store_writer *w, struct capture_ctx *ctx)
+				      struct store_writer *w, struct capture_ctx *ctx, const char *detail)
 {
 	free(w->buf);
 	*w = (struct store_writer){ 0 };
@@ -244,6 +265,8 @@ static void capture_again_with_chunks(const struct proc_info *p, const struct co
 	transport = INSPECTOR_AUTO;
 	if (rc != 0)
 		fail_msg("capture through chunks failed: %s", ctx->err);
+	assert_contains(ctx->detail, detail);
+	assert_snapshot_valid(w);
 }
 
 /* --- tests --------------------------------------------------------------------------- */
@@ -251,34 +274,27 @@ static void capture_again_with_chunks(const struct proc_info *p, const struct co
 static void test_flagless_node_captured_and_closed(void **state)
 {
 	char *argv[] = { NODE, "-e", LEAK_JS, NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	char why[256];
 	(void)state;
 
 	if (port_listening(9229))
 		skip(); /* something else owns 9229 on this host */
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 0, false);
-	fill_cfg(&cfg, 10);
-	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
-	if (capture(&p, &cfg, &w, &ctx) != 0)
-		fail_msg("capture failed: %s", ctx.err);
+	pid_t pid = start_target(&t, argv, 0, false, 10);
+	assert_true(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
+	if (capture(&t.p, &t.cfg, &t.w, &t.ctx) != 0)
+		fail_msg("capture failed: %s", t.ctx.err);
 	assert_int_equal(signals_sent, 1);
-	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)");
-	assert_snapshot_valid(&w);
+	assert_contains(t.ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)");
+	assert_snapshot_valid(&t.w);
 	assert_true(alive(pid));
 	assert_false(port_listening(9229));
 	no_leftover_fifo();
-	capture_again_with_chunks(&p, &cfg, &w, &ctx);
-	assert_contains(ctx.detail, "127.0.0.1:9229, opened with SIGUSR1 and closed (chunks)");
-	assert_snapshot_valid(&w);
+	capture_again_with_chunks(&t.p, &t.cfg, &t.w, &t.ctx, "127.0.0.1:9229, opened with SIGUSR1 and closed (chunks)");
 	assert_false(port_listening(9229));
 	assert_true(alive(pid));
 	stop(pid);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 /* --inspect-port=0: Node picks the inspector's port when SIGUSR1 opens it. The app
@@ -289,82 +305,67 @@ static void test_random_port_found_and_closed(void **state)
 	char *argv[] = { NODE, "--inspect-port=0", "-e",
 			 "require('http').createServer((q,r)=>r.end('app')).listen(0,'127.0.0.1',"
 			 "()=>console.log('ready'));setInterval(()=>{},1000)", NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	char why[256];
 	int port = 0;
 	(void)state;
 
 	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 0, false);
-	p.opts.inspect_port_random = true;
-	fill_cfg(&cfg, 10);
-	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
-	if (capture(&p, &cfg, &w, &ctx) != 0)
-		fail_msg("capture failed: %s", ctx.err);
+	fill_proc(&t.p, pid, 0, false);
+	t.p.opts.inspect_port_random = true;
+	fill_cfg(&t.cfg, 10);
+	assert_true(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
+	if (capture(&t.p, &t.cfg, &t.w, &t.ctx) != 0)
+		fail_msg("capture failed: %s", t.ctx.err);
 	assert_int_equal(signals_sent, 1);
-	assert_contains(ctx.detail, ", opened with SIGUSR1 and closed");
-	const char *colon = strstr(ctx.detail, "127.0.0.1:");
+	assert_contains(t.ctx.detail, ", opened with SIGUSR1 and closed");
+	const char *colon = strstr(t.ctx.detail, "127.0.0.1:");
 	assert_non_null(colon);
 	port = atoi(colon + strlen("127.0.0.1:"));
 	assert_true(port > 0 && port != 9229);
 	assert_false(port_listening(port));
-	assert_snapshot_valid(&w);
+	assert_snapshot_valid(&t.w);
 	assert_true(alive(pid));
 	/* Started with --inspect=0 the inspector cannot be told from the app's listeners. */
-	p.opts.inspect = true;
-	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	t.p.opts.inspect = true;
+	assert_false(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, "random port");
 	stop(pid);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 static void test_already_open_inspector_left_open(void **state)
 {
 	char *argv[] = { NODE, "--inspect=127.0.0.1:19301", "-e", LEAK_JS, NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	(void)state;
 
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19301, true);
-	fill_cfg(&cfg, 10);
-	if (capture(&p, &cfg, &w, &ctx) != 0)
-		fail_msg("capture failed: %s", ctx.err);
+	pid_t pid = start_target(&t, argv, 19301, true, 10);
+	if (capture(&t.p, &t.cfg, &t.w, &t.ctx) != 0)
+		fail_msg("capture failed: %s", t.ctx.err);
 	assert_int_equal(signals_sent, 0);
-	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (FIFO)");
-	assert_snapshot_valid(&w);
-	capture_again_with_chunks(&p, &cfg, &w, &ctx);
-	assert_contains(ctx.detail, "127.0.0.1:19301, already open, left open (chunks)");
-	assert_snapshot_valid(&w);
+	assert_contains(t.ctx.detail, "127.0.0.1:19301, already open, left open (FIFO)");
+	assert_snapshot_valid(&t.w);
+	capture_again_with_chunks(&t.p, &t.cfg, &t.w, &t.ctx, "127.0.0.1:19301, already open, left open (chunks)");
 	assert_true(port_listening(19301));
 	assert_true(alive(pid));
 	stop(pid);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 static void test_app_handling_sigusr1_fails_cleanly(void **state)
 {
 	char *argv[] = { NODE, "--inspect-port=19302", "-e",
 			 "process.on('SIGUSR1',()=>{});setInterval(()=>{},1000);console.log('ready')", NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	(void)state;
 
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19302, false);
-	fill_cfg(&cfg, 2);
+	pid_t pid = start_target(&t, argv, 19302, false, 2);
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ETIMEDOUT);
+	assert_int_equal(capture(&t.p, &t.cfg, &t.w, &t.ctx), -ETIMEDOUT);
 	assert_true(mono_ms() - t0 < 5000);
-	assert_string_equal(ctx.err, "SIGUSR1 did not open the inspector within 2s (the app may handle SIGUSR1 itself)");
-	assert_int_equal(w.len, 0);
+	assert_string_equal(t.ctx.err, "SIGUSR1 did not open the inspector within 2s (the app may handle SIGUSR1 itself)");
+	assert_int_equal(t.w.len, 0);
 	assert_true(alive(pid));
 	stop(pid);
 }
@@ -399,22 +400,17 @@ static pid_t spawn_listener(int port)
 static void test_port_taken_fails_without_signal(void **state)
 {
 	char *argv[] = { NODE, "--inspect-port=19303", "-e", LEAK_JS, NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	char why[256], want[128];
 	(void)state;
 
 	pid_t squatter = spawn_listener(19303);
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19303, false);
-	fill_cfg(&cfg, 5);
+	pid_t pid = start_target(&t, argv, 19303, false, 5);
 	snprintf(want, sizeof(want), "inspector port 19303 is taken by pid %d (", (int)squatter);
-	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	assert_false(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, want);
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -EBUSY);
-	assert_contains(ctx.err, want);
+	assert_int_equal(capture(&t.p, &t.cfg, &t.w, &t.ctx), -EBUSY);
+	assert_contains(t.ctx.err, want);
 	assert_int_equal(signals_sent, 0);
 	assert_true(alive(pid));
 	stop(pid);
@@ -426,28 +422,23 @@ static void test_port_taken_fails_without_signal(void **state)
 static void test_unguarded_refused(void **state)
 {
 	char *argv[] = { NODE, "--inspect-port=19341", "-e", LEAK_JS, NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	char why[400];
 	(void)state;
 
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19341, false);
-	fill_cfg(&cfg, 5);
-	cfg.inspector_unguarded = false;
-	assert_false(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	pid_t pid = start_target(&t, argv, 19341, false, 5);
+	t.cfg.inspector_unguarded = false;
+	assert_false(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
 	assert_contains(why, "inspector unguarded (no connect guard");
 	assert_contains(why, "inspector_unguarded = on");
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -EPERM);
-	assert_contains(ctx.err, "inspector unguarded");
+	assert_int_equal(capture(&t.p, &t.cfg, &t.w, &t.ctx), -EPERM);
+	assert_contains(t.ctx.err, "inspector unguarded");
 	assert_int_equal(signals_sent, 0);
-	assert_false(ctx.inspector_opened);
+	assert_false(t.ctx.inspector_opened);
 	/* A host that is not a loopback address cannot be guarded on this host either. */
-	snprintf(p.opts.inspect_host, sizeof(p.opts.inspect_host), "0.0.0.0");
-	cfg.inspector_unguarded = true;
-	assert_true(capture_inspector_usable(&p, &cfg, NULL, why, sizeof(why), NULL));
+	snprintf(t.p.opts.inspect_host, sizeof(t.p.opts.inspect_host), "0.0.0.0");
+	t.cfg.inspector_unguarded = true;
+	assert_true(capture_inspector_usable(&t.p, &t.cfg, NULL, why, sizeof(why), NULL));
 	stop(pid);
 }
 
@@ -480,22 +471,17 @@ static void test_target_exit_mid_capture(void **state)
 	char *argv[] = { NODE, "--inspect-port=19304", "-e",
 			 "const keep=[];for(let i=0;i<100000;i++)keep.push({i});console.log('ready');setInterval(()=>{},1000)",
 			 NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	(void)state;
 
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19304, false);
-	fill_cfg(&cfg, 10);
-	w.kill_on_first_write = pid;
+	pid_t pid = start_target(&t, argv, 19304, false, 10);
+	t.w.kill_on_first_write = pid;
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ESRCH);
+	assert_int_equal(capture(&t.p, &t.cfg, &t.w, &t.ctx), -ESRCH);
 	assert_true(mono_ms() - t0 < 10000);
-	assert_contains(ctx.err, "process exited during capture");
+	assert_contains(t.ctx.err, "process exited during capture");
 	stop(pid);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 /* The agent stops mid-capture: the capture ends at once, the target lives on with its
@@ -505,25 +491,20 @@ static void test_cancel_mid_capture(void **state)
 	char *argv[] = { NODE, "--inspect-port=19306", "-e",
 			 "const keep=[];for(let i=0;i<100000;i++)keep.push({i});console.log('ready');setInterval(()=>{},1000)",
 			 NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	(void)state;
 
-	pid_t pid = spawn_ready(argv);
-	fill_proc(&p, pid, 19306, false);
-	fill_cfg(&cfg, 10);
-	w.cancel_on_first_write = &cancel_flag;
+	pid_t pid = start_target(&t, argv, 19306, false, 10);
+	t.w.cancel_on_first_write = &cancel_flag;
 	int64_t t0 = mono_ms();
-	assert_int_equal(capture(&p, &cfg, &w, &ctx), -ECANCELED);
+	assert_int_equal(capture(&t.p, &t.cfg, &t.w, &t.ctx), -ECANCELED);
 	assert_true(mono_ms() - t0 < 10000);
-	assert_contains(ctx.err, "cancelled");
+	assert_contains(t.ctx.err, "cancelled");
 	assert_false(port_listening(19306));
 	assert_true(alive(pid));
 	no_leftover_fifo();
 	stop(pid);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 /* pid of the first child of pid (from /proc/PID/task/PID/children), or 0. */
@@ -548,10 +529,7 @@ static void test_node_in_own_namespaces(void **state)
 	char script[1024];
 	char *argv[] = { "/usr/bin/unshare", "--pid", "--mount", "--net", "--fork", "--kill-child", "/bin/sh", "-c",
 			 script, NULL };
-	struct proc_info p;
-	struct config cfg;
-	struct store_writer w = { 0 };
-	struct capture_ctx ctx;
+	struct target t = { 0 };
 	pid_t sh, node = 0;
 	(void)state;
 
@@ -566,17 +544,17 @@ static void test_node_in_own_namespaces(void **state)
 		stop(top);
 		fail_msg("no node process under unshare pid %d", (int)top);
 	}
-	fill_proc(&p, node, 0, false);
-	fill_cfg(&cfg, 10);
-	if (capture(&p, &cfg, &w, &ctx) != 0) {
+	fill_proc(&t.p, node, 0, false);
+	fill_cfg(&t.cfg, 10);
+	if (capture(&t.p, &t.cfg, &t.w, &t.ctx) != 0) {
 		stop(top);
-		fail_msg("capture failed: %s", ctx.err);
+		fail_msg("capture failed: %s", t.ctx.err);
 	}
-	assert_contains(ctx.detail, "127.0.0.1:9229 in the target's network namespace, opened with SIGUSR1 and closed (FIFO)");
-	assert_snapshot_valid(&w);
+	assert_contains(t.ctx.detail, "127.0.0.1:9229 in the target's network namespace, opened with SIGUSR1 and closed (FIFO)");
+	assert_snapshot_valid(&t.w);
 	assert_int_equal(kill(node, 0), 0);
 	stop(top);
-	free(w.buf);
+	free(t.w.buf);
 }
 
 

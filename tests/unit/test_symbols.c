@@ -2,6 +2,7 @@
  * binary, which defines functions under V8-like mangled names (global, local-only as in
  * Node >= 24.11, and a .constprop clone). The offsets are checked by reading the file at
  * the returned offset and comparing with the function's bytes in memory. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,14 +108,14 @@ static void test_errors(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(symbols_resolve("/nonexistent/node", q, 1, NULL, err, sizeof(err)), -1);
+	assert_int_equal(symbols_resolve("/nonexistent/node", q, 1, NULL, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "No such file"));
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "#!/bin/sh\necho not elf\n", 23), 23);
 	close(fd);
-	assert_int_equal(symbols_resolve(path, q, 1, NULL, err, sizeof(err)), -1);
+	assert_int_equal(symbols_resolve(path, q, 1, NULL, err, sizeof(err)), -ENOEXEC);
 	assert_non_null(strstr(err, "not an ELF"));
 	unlink(path);
 }
