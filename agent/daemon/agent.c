@@ -843,6 +843,58 @@ void agent_free_procs(struct agent *a)
 	a->nprocs = a->cap = 0;
 }
 
+static void on_kernel_event(void *ctx, const struct hs_event *ev)
+{
+	struct agent *a = ctx;
+
+	switch (ev->kind) {
+	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid, true); break;
+	case HS_EV_EXIT: agent_remove(a, (pid_t)ev->pid); break;
+	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
+	default: break;
+	}
+}
+
+/* Before any capture can run: the inspector route needs it. Unavailable is not fatal:
+ * the signal route and already open inspectors still work, and the operator may accept
+ * unguarded inspectors. */
+static void say_connect_guard(const struct agent *a)
+{
+	const char *why = connect_guard_why(a->cguard);
+
+	if (connect_guard_available(a->cguard))
+		log_info("inspector connect guard: ready (%s)", why);
+	else if (a->cfg->inspector_unguarded)
+		log_warn("inspector connect guard unavailable: %s; inspector_unguarded = on: inspectors the agent "
+			 "opens are open to every local process during the capture", why);
+	else
+		log_warn("inspector connect guard unavailable: %s; the inspector route is refused for processes "
+			 "whose inspector is not already open (no capture route: inspector unguarded) unless "
+			 "[capture] inspector_unguarded = on", why);
+}
+
+int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
+{
+	const struct config *cfg = a->cfg;
+
+	a->probes = probes_start(cfg->node_names, cfg->node_name_count, on_kernel_event, a, err, errlen);
+	if (!a->probes)
+		return -EIO;
+	char why[256];
+	a->gc = gc_tracker_new(why, sizeof(why));
+	if (!a->gc)
+		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", why);
+	/* After probes_start (it routes libbpf's messages to our log), before any capture. */
+	a->cguard = connect_guard_new("/proc/self/mounts");
+	if (!a->cguard) {
+		snprintf(err, errlen, "connect guard: out of memory");
+		return -ENOMEM;
+	}
+	say_connect_guard(a);
+	a->capturer = capturer_new(cfg, store, a->alerts, a->cguard, err, errlen);
+	return a->capturer ? 0 : -EIO;
+}
+
 int agent_init(struct agent *a, const struct config *cfg)
 {
 	*a = (struct agent){ 0 };

@@ -116,9 +116,13 @@ struct agent {
 	struct persist_batch persist;  /* cfg->state_file: written in batches */
 };
 
-/* cfg (not owned, outlives the agent) and the alerter; the daemon starts the other
- * parts (probes, gc, cguard, capturer) in its own order. 0, or -ENOMEM. */
+/* cfg (not owned, outlives the agent) and the alerter, which the daemon's sinks join
+ * before agent_start. 0, or -ENOMEM. */
 int agent_init(struct agent *a, const struct config *cfg);
+/* After agent_init: the kernel side, in the order captures need it: BPF probes, GC
+ * tracking (optional: said if unavailable), the inspector's connect guard, the capture
+ * workers (writing into store). 0, or a negative errno with err. */
+int agent_start(struct agent *a, struct store *store, char *err, size_t errlen);
 /* Stops and frees every part the agent holds (NULL parts are skipped). */
 void agent_destroy(struct agent *a);
 /* Set a->cfg and the policies' params built from it (before any other call). */

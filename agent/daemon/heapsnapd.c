@@ -25,7 +25,6 @@
 #include "capture/capture.h"
 #include "base/config.h"
 #include "base/err.h"
-#include "capture/connect_guard.h"
 #include "export/exporter.h"
 #include "export/metrics.h"
 #include "export/metrics_http.h"
@@ -148,18 +147,6 @@ static void drop_capabilities(void)
 		log_warn("cannot drop unneeded capabilities: %s, continuing", strerror(errno));
 	else
 		log_debug("capabilities reduced to what captures need");
-}
-
-static void on_kernel_event(void *ctx, const struct hs_event *ev)
-{
-	struct agent *a = ctx;
-
-	switch (ev->kind) {
-	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid, true); break;
-	case HS_EV_EXIT: agent_remove(a, (pid_t)ev->pid); break;
-	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
-	default: break;
-	}
 }
 
 static void on_probes_readable(void *ctx)
@@ -361,28 +348,6 @@ static int take_host_lock(struct daemon *d)
 	return 0;
 }
 
-/* Before any capture can run: the inspector route needs it. Unavailable is not fatal:
- * the signal route and already open inspectors still work, and the operator may accept
- * unguarded inspectors. */
-static int start_connect_guard(struct daemon *d)
-{
-	d->agent.cguard = connect_guard_new("/proc/self/mounts");
-	if (!d->agent.cguard) {
-		log_error("out of memory");
-		return -ENOMEM;
-	}
-	if (connect_guard_available(d->agent.cguard))
-		log_info("inspector connect guard: ready (%s)", connect_guard_why(d->agent.cguard));
-	else if (d->cfg.inspector_unguarded)
-		log_warn("inspector connect guard unavailable: %s; inspector_unguarded = on: inspectors the agent "
-			 "opens are open to every local process during the capture", connect_guard_why(d->agent.cguard));
-	else
-		log_warn("inspector connect guard unavailable: %s; the inspector route is refused for processes "
-			 "whose inspector is not already open (no capture route: inspector unguarded) unless "
-			 "[capture] inspector_unguarded = on", connect_guard_why(d->agent.cguard));
-	return 0;
-}
-
 static int start(struct daemon *d)
 {
 	char err[1024];
@@ -426,20 +391,7 @@ static int start(struct daemon *d)
 		log_error("%s", err);
 		return 1;
 	}
-	d->agent.probes = probes_start(d->cfg.node_names, d->cfg.node_name_count,
-				       on_kernel_event, &d->agent, err, sizeof(err));
-	if (!d->agent.probes) {
-		log_error("%s", err);
-		return 1;
-	}
-	d->agent.gc = gc_tracker_new(err, sizeof(err));
-	if (!d->agent.gc)
-		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", err);
-	/* After probes_start (it routes libbpf's messages to our log), before any capture. */
-	if (start_connect_guard(d) < 0)
-		return 1;
-	d->agent.capturer = capturer_new(&d->cfg, d->store, d->agent.alerts, d->agent.cguard, err, sizeof(err));
-	if (!d->agent.capturer) {
+	if (agent_start(&d->agent, d->store, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
 	}
