@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "base/config.h"
+#include "cli.h"
 #include "store/store.h"
 #include "upload/creds.h"
 #include "upload/s3.h"

@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "cli.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "cli.h"
 #include "snapshot/verify.h"
 #include "store/store.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "base/config.h"
+#include "cli.h"
 
 static const char usage_text[] =
 	"usage: heapsnap [-c CONFIG] [--store DIR] COMMAND [ARGS]\n"

@@ -13,14 +13,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "capture/capture_route.h"
 #include "base/fileio.h"
-#include "decide/guard.h"
-#include "capture/late_sweep.h"
 #include "base/log.h"
 #include "base/loop.h"
-#include "track/procs.h"
+#include "capture/capture_route.h"
+#include "capture/late_sweep.h"
+#include "decide/guard.h"
 #include "snapshot/report.h"
+#include "track/procs.h"
 
 #define QUEUE_MAX 64
 #define MAX_WORKERS 64 /* config.c: max_concurrent is at most 64 */

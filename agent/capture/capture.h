@@ -13,8 +13,8 @@
 #include "alert/alert.h"
 #include "base/config.h"
 #include "capture/recovery.h"
-#include "store/store.h"
 #include "decide/trigger.h"
+#include "store/store.h"
 
 struct capture_job {
 	pid_t pid;

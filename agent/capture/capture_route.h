@@ -12,9 +12,9 @@
 
 #include "base/config.h"
 #include "base/err.h"
-#include "track/procs.h"
-#include "store/store.h"
 #include "capture/wait.h"
+#include "store/store.h"
+#include "track/procs.h"
 
 struct late_sweep;
 struct connect_guard;

@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 #include "base/fsroot.h"
-#include "capture/late_sweep.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "capture/late_sweep.h"
 #include "capture/recovery.h"
 
 #define READ_CHUNK (256 * 1024)

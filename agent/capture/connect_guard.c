@@ -15,11 +15,11 @@
 
 #include <linux/types.h>
 
-#include "connect_guard_types.h"
 #include "base/err.h"
-#include "connect_guard.skel.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "connect_guard.skel.h"
+#include "connect_guard_types.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "capture/connect_guard.h"
-#include "capture/http.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/ns.h"
+#include "capture/connect_guard.h"
+#include "capture/http.h"
 
 /* While the inspector the agent opened is open, look often: connect to it the moment
  * it listens, see it gone the moment it closes (the window is measured), and look for

@@ -13,14 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/ns.h"
+#include "base/strtab.h"
 #include "capture/capture.h"
 #include "capture/capture_route.h"
 #include "capture/inspector_session.h"
 #include "capture/late_sweep.h"
-#include "base/log.h"
-#include "base/loop.h"
-#include "base/strtab.h"
-#include "base/ns.h"
 
 static const char *const resume_method_names[] = {
 	[RESUME_NONE] = "",

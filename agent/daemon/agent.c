@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/capture_route.h"
-#include "capture/connect_guard.h"
-#include "export/metrics.h"
-#include "track/gc.h"
-#include "decide/guard.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "capture/capture_route.h"
+#include "capture/connect_guard.h"
+#include "decide/guard.h"
+#include "export/metrics.h"
+#include "track/gc.h"
 #include "track/probes.h"
 
 void agent_set_config(struct agent *a, const struct config *cfg)

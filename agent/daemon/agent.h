@@ -10,13 +10,13 @@
 #include <sys/types.h>
 
 #include "alert/alert.h"
-#include "capture/capture.h"
 #include "base/config.h"
-#include "decide/leak.h"
+#include "capture/capture.h"
 #include "daemon/persist.h"
+#include "decide/leak.h"
 #include "decide/predict.h"
-#include "track/procs.h"
 #include "decide/trigger.h"
+#include "track/procs.h"
 
 /* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
  * ~40 MB. Its growth baseline is its RSS this long after exec. */

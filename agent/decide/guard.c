@@ -64,8 +64,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "track/cgroup.h"
 #include "base/config.h"
+#include "track/cgroup.h"
 #include "track/procs.h"
 
 #define MB (1024.0 * 1024.0)

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export/am_alerts.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "export/am_alerts.h"
 
 #define AM_MAX_URLS 16
 #define AM_MAX_PROCS 4096

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "export/alertmanager.h"
 #include "export/metrics_http.h"
 #include "export/sender.h"
-#include "base/log.h"
 
 #define SECRET_MAX 4096
 

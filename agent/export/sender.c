@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "export/backoff.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "export/backoff.h"
 
 #define TICK_MS 1000
 

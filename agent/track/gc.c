@@ -15,8 +15,8 @@
 #include <bpf/libbpf.h>
 
 #include "base/err.h"
-#include "gc.skel.h"
 #include "base/loop.h"
+#include "gc.skel.h"
 #include "track/symbols.h"
 
 #define GC_MAX_BINARIES 64

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "heapsnap.skel.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "heapsnap.skel.h"
 
 struct probes {
 	struct heapsnap_bpf *skel;
