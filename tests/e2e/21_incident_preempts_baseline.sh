@@ -14,7 +14,9 @@ write_config "$T/hs.ini" trigger.growth_mb=160 trigger.baseline_pct=25 capture.m
 start_agent "$T/hs.ini"
 mkdir -p "$T/a" "$T/b"
 cd "$T/a" || fail "no app dir"
-SHAPE=records PREFILL=1000000 PER_TICK=30 PAYLOAD=10000 STOP_MB=50 LEAK_DELAY_MS=7000 start_node A \
+# A leaks 80 MB in all: its baseline comes 40 MB above its settled RSS, and with 50 MB a
+# settled RSS a few MB high (the prefill's garbage collected later) left it short once.
+SHAPE=records PREFILL=1000000 PER_TICK=30 PAYLOAD=10000 STOP_MB=80 LEAK_DELAY_MS=7000 start_node A \
 	--heapsnapshot-signal=SIGUSR2 "$APPS/leak_shapes.js"
 cd "$T/b" || fail "no app dir"
 SHAPE=map PER_TICK=1000 PAYLOAD=10000 GO_FILE="$T/go" LEAK_DELAY_MS=0 start_node B \
