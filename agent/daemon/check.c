@@ -216,8 +216,12 @@ int check_run(const struct config *cfg, const char *cfg_err, bool json)
 	store = check_store(&r, cfg);
 	bool ok = rss && routes && store;
 	if (json) {
-		json_t *o = json_pack("{s:s, s:b, s:s, s:o}", "kernel", f->kernel, "ok", ok, "features",
-				      features_describe(f, names, sizeof(names)), "checks", r.checks);
+		json_t *present = json_array();
+		features_describe(f, names, sizeof(names));
+		for (char *save = NULL, *n = strtok_r(names, " ", &save); n; n = strtok_r(NULL, " ", &save))
+			json_array_append_new(present, json_string(n));
+		json_t *o = json_pack("{s:s, s:b, s:o, s:o}", "kernel", f->kernel, "ok", ok, "features", present,
+				      "checks", r.checks);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (s)
 			puts(s);

@@ -67,10 +67,8 @@ static void probe_uprobe(struct features *f)
 			    access("/sys/kernel/debug/tracing/uprobe_events", W_OK) == 0;
 }
 
-static void apply_overrides(struct features *f)
+void features_switch_off(struct features *f, const char *off)
 {
-	const char *off = getenv("HEAPSNAP_FEATURES_OFF");
-
 	if (!off)
 		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -92,7 +90,7 @@ const struct features *features_get(void)
 	probe_btf(&probed);
 	probe_bpf(&probed);
 	probe_uprobe(&probed);
-	apply_overrides(&probed);
+	features_switch_off(&probed, getenv("HEAPSNAP_FEATURES_OFF"));
 	probed_done = true;
 	return &probed;
 }
@@ -108,8 +106,10 @@ char *features_describe(const struct features *f, char *buf, size_t len)
 		if (!flag(f, names[i].off))
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[i].name);
-		if (n < 0 || (size_t)n >= len - used)
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = '\0'; /* whole names only */
 			break;
+		}
 		used += (size_t)n;
 	}
 	return buf;

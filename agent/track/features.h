@@ -29,6 +29,8 @@ struct features {
  * HEAPSNAP_FEATURES_OFF=name,name... pretends the named features are missing, to
  * exercise the fallbacks on a kernel that has everything (names: features_describe's). */
 const struct features *features_get(void);
+/* Clears the features named in off (comma-separated, exact names; NULL: none). */
+void features_switch_off(struct features *f, const char *off);
 /* GC brackets per thread in task storage; without it, in a hash map keyed by thread id. */
 bool features_gc_task_storage(const struct features *f);
 /* Space-separated names of the features present, e.g. "btf tp_btf ringbuf task_storage
