@@ -11,9 +11,11 @@ if [ -s "$dir/vmlinux" ] && [ -s "$dir/vmlinuz" ]; then echo "$dir"; exit 0; fi
 mkdir -p "$dir"
 deb=$(ls "$cache"/"${pkg}"_*.deb 2>/dev/null | head -1 || true)
 if [ -z "$deb" ]; then
-	# One exact package name: a glob would download every matching kernel.
-	(cd "$cache" && apt-get download "$pkg" >&2) || {
-		apt-get update -qq >&2 && (cd "$cache" && apt-get download "$pkg" >&2); } || exit 1
+	# One exact package name: apt-get takes a name it does not know as a regex and
+	# would download every kernel that matches, so the name is checked first.
+	known() { apt-cache pkgnames "$pkg" | grep -qxF "$pkg"; }
+	known || { apt-get update -qq >&2 && known; } || { echo "kernel.sh: no package $pkg" >&2; exit 1; }
+	(cd "$cache" && apt-get download "$pkg" >&2) || exit 1
 	deb=$(ls "$cache"/"${pkg}"_*.deb | head -1)
 fi
 rm -rf "$dir/root" && dpkg-deb -x "$deb" "$dir/root"
