@@ -20,7 +20,7 @@ console=$VM/console-$PKG.log
 start=$SECONDS
 # -cpu max: TCG's default qemu64 lacks instructions Node's build uses. panic=-1 and
 # -no-reboot: a kernel panic ends QEMU instead of hanging until the timeout.
-timeout -k 5 "${VM_TIMEOUT:-420}" qemu-system-x86_64 -cpu max -m 2048 -smp 2 -nographic -no-reboot \
+timeout -k 5 "${VM_TIMEOUT:-240}" qemu-system-x86_64 -cpu max -m 2048 -smp 2 -nographic -no-reboot \
 	-kernel "$kdir/vmlinuz" -initrd "$initrd" -append "console=ttyS0 panic=-1 quiet" \
 	</dev/null >"$console" 2>&1
 rc=$?

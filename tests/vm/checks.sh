@@ -64,7 +64,8 @@ result check_json $? "--check --json says ok"
 start_agent() { # log prefix
 	"$BIN/heapsnapd" -c "$W/hs.ini" > "$W/$1.out" 2> "$W/$1.err" &
 	AGENT=$!
-	wait_for 60 grep -q "started:" "$W/$1.err"
+	wait_for 60 sh -c "grep -q started: '$W/$1.err' || ! kill -0 $AGENT"
+	grep -q "started:" "$W/$1.err"
 }
 stop_agent() {
 	kill -TERM "$AGENT" 2>/dev/null
@@ -77,7 +78,15 @@ major_gcs() { # pid: prints its GC_MAJ column from heapsnap ps
 has_majors() { majors=$(major_gcs "$1"); [ -n "$majors" ] && [ "$majors" -gt 0 ]; }
 
 start_agent agent
-result agent $? "heapsnapd started: $(grep -m1 'kernel .*:' "$W/agent.err" | sed 's/.*\] //')"
+rc=$?
+result agent $rc "heapsnapd started: $(grep -m1 'kernel .*:' "$W/agent.err" | sed 's/.*\] //')"
+if [ $rc != 0 ]; then
+	# Everything below needs the agent: say why it is not running and stop here.
+	tail -5 "$W/agent.err" | sed 's/^/  agent: /'
+	kill -KILL "$AGENT" 2>/dev/null
+	echo "HSVM DONE $((failed + 1))"
+	exit 1
+fi
 HSVM=1 "$NODE" --expose-gc --heapsnapshot-signal=SIGUSR2 "$W/leak.js" &
 LEAKER=$!
 wait_for 120 grep -q "\"event\":\"trigger\".*\"pid\":$LEAKER[,}]" "$W/agent.out"
