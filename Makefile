@@ -88,9 +88,14 @@ $(BUILD)/.deps-ok: Makefile
 # initramfs tools (tests/vm): only `make test` needs them.
 TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl \
                  qemu-system-x86 cpio busybox-static lz4
-test-deps:
+test-deps: tests/e2e/realapps/node_modules/.ok
 	$(call apt_install,test-deps,$(TEST_DEB_DEPS))
 .PHONY: test-deps
+# The real npm libraries the leak / no-leak tests drive under HTTP load (versions pinned
+# by the lock file; npm ci installs exactly those, from the npm registry).
+tests/e2e/realapps/node_modules/.ok: tests/e2e/realapps/package.json tests/e2e/realapps/package-lock.json
+	$(Q)cd tests/e2e/realapps && timeout 600 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+	$(Q)touch $@
 
 # --- BPF ------------------------------------------------------------------
 $(OUT)/vmlinux.h: | $(BUILD)/.deps-ok
