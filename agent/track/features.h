@@ -25,7 +25,8 @@ struct features {
 	bool uprobe_tracefs;   /* tracefs uprobe_events (the legacy attach mode) */
 };
 
-/* The probed set, probed on the first call (needs the BPF syscall: root or CAP_BPF).
+/* The probed set, probed on the first call (needs the BPF syscall: root or CAP_BPF;
+ * the first call comes from the main thread at start, later ones only read).
  * HEAPSNAP_FEATURES_OFF=name,name... pretends the named features are missing, to
  * exercise the fallbacks on a kernel that has everything (names: features_describe's). */
 const struct features *features_get(void);
