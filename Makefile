@@ -84,8 +84,10 @@ $(BUILD)/.deps-ok: Makefile
 	$(call apt_install,deps,$(DEB_DEPS))
 	$(Q)mkdir -p $(BUILD) && touch $@
 
-# The S3 tests' server (Ceph RGW, ~25 s to install): only `make test` needs it.
-TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl
+# The S3 tests' server (Ceph RGW, ~25 s to install) and the kernel tests' emulator and
+# initramfs tools (tests/vm): only `make test` needs them.
+TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl \
+                 qemu-system-x86 cpio busybox-static lz4
 test-deps: tests/e2e/realapps/node_modules/.ok
 	$(call apt_install,test-deps,$(TEST_DEB_DEPS))
 .PHONY: test-deps

@@ -27,9 +27,15 @@ struct {
 	__type(value, __u8);
 } watched_tgids SEC(".maps");
 
+/* Set before load: false on kernels without task storage (or without
+ * bpf_get_current_task_btf) in uprobe programs. The branch not taken is dead code the
+ * verifier never checks, so the task-storage helpers in it do not stop the load. */
+const volatile bool inflight_in_task = true;
+
 /* Per-thread GC state in task local storage: a lookup is a pointer chase from the task
  * (a hash update/delete per GC cost ~2 us each here), and it is freed with the thread, so
- * a thread killed inside a GC leaves nothing behind. */
+ * a thread killed inside a GC leaves nothing behind. Without task storage user space
+ * turns this map into a one-entry hash (never used) and inflight_by_tid takes over. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -37,9 +43,43 @@ struct {
 	__type(value, struct gc_inflight);
 } inflight SEC(".maps");
 
+/* The fallback, keyed by thread id; LRU so that threads killed inside a GC age out.
+ * User space shrinks it to one entry when task storage is used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GC_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct gc_inflight);
+} inflight_by_tid SEC(".maps");
+
+static __always_inline struct gc_inflight *inflight_by_tid_of_current(bool create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gc_inflight *cur = bpf_map_lookup_elem(&inflight_by_tid, &tid);
+	struct gc_inflight zero = {};
+
+	if (cur || !create)
+		return cur;
+	bpf_map_update_elem(&inflight_by_tid, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&inflight_by_tid, &tid);
+}
+
 static __always_inline struct gc_inflight *inflight_of_current(__u64 flags)
 {
+	if (!inflight_in_task)
+		return inflight_by_tid_of_current(flags & BPF_LOCAL_STORAGE_GET_F_CREATE);
 	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, flags);
+}
+
+/* The bracket is over: the fallback map gives its entry back (task storage keeps it
+ * with the thread, cheaper for the next GC). */
+static __always_inline void inflight_done(struct gc_inflight *cur)
+{
+	cur->active = 0;
+	if (!inflight_in_task) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_delete_elem(&inflight_by_tid, &tid);
+	}
 }
 
 /* State of the current thread if it is inside a watched GC bracket. */
@@ -194,6 +234,6 @@ int BPF_KRETPROBE(gc_collect_exit)
 	}
 	if (cur->major)
 		emit_major(cur, id, now, pause);
-	cur->active = 0;
+	inflight_done(cur);
 	return 0;
 }

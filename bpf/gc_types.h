@@ -4,6 +4,7 @@
 #define HS_GC_H
 
 #define GC_MAX_PROCS 8192    /* watched tgids */
+#define GC_MAX_THREADS 16384 /* threads inside a GC at once, without task storage */
 
 /* Which body function ran inside one Heap::CollectGarbage bracket. */
 enum gc_kind {

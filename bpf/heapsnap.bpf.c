@@ -123,13 +123,38 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
+/* Before 6.2 the counters are one atomic per kind in struct mm_rss_stat; from 6.2 they
+ * are an array of percpu_counter whose .count is the folded value. The flavour below
+ * describes the old layout; libbpf matches it by name without the ___pre62 suffix, and
+ * bpf_core_type_exists picks the branch at load (the other one is dead code the
+ * verifier never checks, so its failed relocation does no harm). */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline __s64 rss_pages_pre62(struct mm_struct *mm)
+{
+	struct mm_struct___pre62 *old = (void *)mm;
+
+	return BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter) +
+	       BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter) +
+	       BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+}
+
 static __always_inline __u64 rss_bytes_of(struct mm_struct *mm)
 {
-	__s64 file = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
-	__s64 anon = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
-	__s64 shmem = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
-	__s64 pages = file + anon + shmem;
+	__s64 pages;
 
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		pages = rss_pages_pre62(mm);
+	else
+		pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count) +
+			BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count) +
+			BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
 	return pages > 0 ? (__u64)pages << PAGE_SHIFT_4K : 0;
 }
 
@@ -144,12 +169,14 @@ static __always_inline __u32 tgid_of(struct mm_struct *mm)
 			return BPF_CORE_READ(owner, tgid);
 		return 0;
 	}
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+	/* bpf_get_current_task, not _btf: the older helper is on every kernel we load on. */
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(cur, mm) != mm)
 		return 0;
 	return BPF_CORE_READ(cur, tgid);
 }
 
+/* Only the first two arguments: 6.1 and older pass a third (count) that 6.2 dropped. */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 {

@@ -15,6 +15,7 @@
 #include "capture/connect_guard.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
+#include "track/features.h"
 #include "track/gc.h"
 #include "track/probes.h"
 
@@ -873,10 +874,25 @@ static void say_connect_guard(const struct agent *a)
 			 "[capture] inspector_unguarded = on", why);
 }
 
+/* Once at start: what the kernel offers and what the agent does without the rest. */
+static void say_features(void)
+{
+	const struct features *f = features_get();
+	char names[256];
+
+	log_info("kernel %s: %s", f->kernel, features_describe(f, names, sizeof(names)));
+	if (!features_gc_task_storage(f))
+		log_info("GC tracking: no task storage in uprobe programs on this kernel: per-thread GC "
+			 "state in a hash keyed by thread id instead (same results, a little more per GC)");
+	if (!f->uprobe_pmu && f->uprobe_tracefs)
+		log_info("GC tracking: no perf uprobe PMU: uprobes attach through tracefs uprobe_events");
+}
+
 int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 {
 	const struct config *cfg = a->cfg;
 
+	say_features();
 	a->probes = probes_start(cfg->node_names, cfg->node_name_count, on_kernel_event, a, err, errlen);
 	if (!a->probes)
 		return -EIO;

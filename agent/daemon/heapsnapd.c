@@ -28,6 +28,7 @@
 #include "base/loop.h"
 #include "capture/capture.h"
 #include "daemon/agent.h"
+#include "daemon/check.h"
 #include "daemon/state.h"
 #include "export/exporter.h"
 #include "export/metrics.h"
@@ -58,9 +59,11 @@ struct daemon {
 #define STORE_METRICS_EVERY_TICKS 10
 
 static const char usage_text[] =
-	"usage: heapsnapd [-c CONFIG] [-v]\n"
+	"usage: heapsnapd [-c CONFIG] [-v] [--check [--json]]\n"
 	"  -c CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
-	"  -v         debug logging (overrides log_level)\n";
+	"  -v         debug logging (overrides log_level)\n"
+	"  --check    preflight: what this host's kernel and privileges allow, one line each; exit 0 if the agent can work\n"
+	"  --json     with --check: one JSON object\n";
 
 /* The capabilities the agent keeps after start-up; everything else is dropped from
  * the effective, permitted, inheritable and bounding sets (so alert commands get no
@@ -274,12 +277,21 @@ static int start_metrics(struct daemon *d)
 	return 0;
 }
 
+enum { OPT_CHECK = 256, OPT_JSON };
+static int check_mode; /* 1: --check, 2: --check --json */
+
 static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
 {
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, OPT_CHECK }, { "json", no_argument, NULL, OPT_JSON }, { 0 },
+	};
+	bool json = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case OPT_CHECK: check_mode = 1; break;
+		case OPT_JSON: json = true; break;
 		case 'c': *config_path = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
@@ -290,6 +302,11 @@ static int parse_args(int argc, char **argv, const char **config_path, bool *ver
 		fprintf(stderr, "heapsnapd: unexpected argument '%s'\n%s", argv[optind], usage_text);
 		return -EINVAL;
 	}
+	if (json && !check_mode) {
+		fprintf(stderr, "heapsnapd: --json goes with --check\n%s", usage_text);
+		return -EINVAL;
+	}
+	check_mode += check_mode && json;
 	return 0;
 }
 
@@ -453,6 +470,12 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &config_path, &verbose))
 		return 2;
+	if (check_mode) {
+		rc = config_load(&d.cfg, config_path, err, sizeof(err));
+		if (rc)
+			config_defaults(&d.cfg);
+		return check_run(&d.cfg, rc ? err : NULL, check_mode == 2);
+	}
 	if (config_load(&d.cfg, config_path, err, sizeof(err))) {
 		fprintf(stderr, "heapsnapd: %s\n", err);
 		return 2;

@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/loop.h"
 #include "gc.skel.h"
+#include "track/features.h"
 #include "track/symbols.h"
 
 #define GC_MAX_BINARIES 64
@@ -94,6 +95,20 @@ static int on_ringbuf_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Per-thread GC state: task storage where the kernel has it for uprobe programs, else
+ * a hash keyed by thread id (the task-storage map is then made a hash nobody uses, so
+ * that creating it cannot fail). */
+void gc_bpf_choose_inflight(struct gc_bpf *skel, bool task)
+{
+	skel->rodata->inflight_in_task = task;
+	if (task) {
+		bpf_map__set_max_entries(skel->maps.inflight_by_tid, 1);
+		return;
+	}
+	bpf_map__set_type(skel->maps.inflight, BPF_MAP_TYPE_HASH);
+	bpf_map__set_max_entries(skel->maps.inflight, 1);
+}
+
 struct gc_tracker *gc_tracker_new(char *err, size_t errlen)
 {
 	struct gc_tracker *tr = calloc(1, sizeof(*tr));
@@ -108,6 +123,7 @@ struct gc_tracker *gc_tracker_new(char *err, size_t errlen)
 		snprintf(err, errlen, "gc: open BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	gc_bpf_choose_inflight(tr->skel, features_gc_task_storage(features_get()));
 	rc = gc_bpf__load(tr->skel);
 	if (rc) {
 		snprintf(err, errlen, "gc: load BPF object: %s", strerror(-rc));

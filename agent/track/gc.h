@@ -22,6 +22,7 @@
 #define HS_GC_TRACKER_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,6 +46,10 @@ struct gc_stats {
 /* Open and load the BPF object (no probe attached yet). NULL + message on failure
  * (no BTF, not root, no uprobe support). */
 struct gc_tracker *gc_tracker_new(char *err, size_t errlen);
+/* Before load: where the BPF side keeps per-thread GC state (task storage, or a hash
+ * keyed by thread id). gc_tracker_new calls it from the probed features. */
+struct gc_bpf;
+void gc_bpf_choose_inflight(struct gc_bpf *skel, bool task_storage);
 
 /* Ring buffer epoll fd: readable when major GC events wait. */
 int gc_tracker_fd(struct gc_tracker *tr);
