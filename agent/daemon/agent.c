@@ -387,6 +387,9 @@ static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason
 			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
 			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
 			       (json_int_t)w->trig.capture_offset);
+	/* The heap after the last major GC at the trigger (0 = not measured): the leak
+	 * verdict's own measure, and how far a later capture is from it. */
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)heap_used_of(a, w)));
 	alert_emit(a->alerts, ev);
 }
 
