@@ -336,7 +336,7 @@ static bool guard_admit(struct worker *wk, const struct capture_job *job, bool s
 			wk->reserved = gp.enforce ? v.needed_bytes : 0;
 			c->reserved += wk->reserved;
 			pthread_mutex_unlock(&c->lock);
-			*waited_ms = mono_ms() - t0;
+			*waited_ms = logged ? mono_ms() - t0 : 0; /* 0: it never waited */
 			return true;
 		}
 		if (!alone || !others || c->stopping || cancel_token_is_set(&wk->cancel)) {
