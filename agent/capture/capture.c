@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fileio.h"
@@ -38,6 +39,7 @@ struct worker {
 	bool busy;
 	struct capture_job job;
 	pid_t preempted_by;            /* 0, or the pid whose incident took the slot */
+	uint64_t reserved;             /* the guard's estimate for its running capture */
 };
 
 struct capturer {
@@ -53,6 +55,7 @@ struct capturer {
 	unsigned d_head, d_len, d_cap;
 	pthread_cond_t taken;          /* the loop took an outcome (a worker waits for room) */
 	unsigned running;
+	uint64_t reserved;             /* sum of the running captures' guard estimates */
 	bool stopping;
 	int event_fd;
 	struct worker workers[MAX_WORKERS];
@@ -119,6 +122,10 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	snprintf(m->reason, sizeof(m->reason), "%s", trigger_reason_name(job->reason));
 	snprintf(m->method, sizeof(m->method), "%s", method);
 	m->rss_bytes = job->rss_bytes;
+	m->heap_used_bytes = job->heap_used_bytes;
+	m->rss_at_start_bytes = job->rss_at_start_bytes;
+	m->wait_ms = job->wait_ms;
+	m->memory_wait_ms = job->memory_wait_ms;
 	m->threshold_bytes = job->threshold_bytes;
 	m->triggered_at_ms = job->triggered_wall_ms;
 	m->started_at_ms = wall_ms();
@@ -283,33 +290,72 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 	return brief;
 }
 
-/* The memory guard: false (and a capture_refused event) when the snapshot would
- * not fit in the process's memory cgroup or the host's available memory. */
-static bool guard_allows(struct capturer *c, const struct capture_job *job, bool signal_first,
-			 struct capture_outcome *out)
+static void emit_refused(struct capturer *c, const struct capture_job *job, const struct guard_input *in,
+			 const struct guard_verdict *v)
 {
-	struct guard_input in;
-	struct guard_verdict v;
+	json_t *ev = event_base("capture_refused", job);
+	json_object_set_new(ev, "error", json_string(v->reason));
+	json_object_set_new(ev, "limit", json_string(v->limit));
+	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v->needed_bytes));
+	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v->headroom_bytes));
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in->heap_used_bytes));
+	json_object_set_new(ev, "heap_estimated", json_boolean(v->heap_estimated));
+	alert_emit(c->alerts, ev);
+}
+
+/* The memory guard, host-wide: captures of different processes run at once while the
+ * guard's estimates of all of them fit. What the running captures will still take is
+ * their estimates (reserved), subtracted from the host's MemAvailable: a snapshot that
+ * fits alone but not beside the running ones waits for one of them to end (re-checked
+ * every second, as memory may come free meanwhile); one that does not fit alone is
+ * refused. Each target's own cgroup limit is checked as before: two targets in one
+ * cgroup are not counted together (their usage is, as their snapshots grow).
+ * true: admitted, its estimate reserved in wk->reserved; *waited_ms: the wait. */
+static bool guard_admit(struct worker *wk, const struct capture_job *job, bool signal_first,
+			struct capture_outcome *out, int64_t *waited_ms)
+{
+	struct capturer *c = wk->c;
+	const struct guard_params gp = guard_params_from(c->cfg);
+	int64_t t0 = mono_ms();
 	char cwd[64];
 
-	if (guard_collect(job->pid, job->heap_used_bytes, NULL, NULL, &in) != 0)
-		return true; /* the process is gone: the route will say so */
+	*waited_ms = 0;
 	snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", job->pid);
-	in.file_in_memory = signal_first && guard_path_in_memory(cwd) == 1;
-	const struct guard_params gp = guard_params_from(c->cfg);
-	if (guard_check(&gp, &in, &v))
-		return true;
-	json_t *ev = event_base("capture_refused", job);
-	json_object_set_new(ev, "error", json_string(v.reason));
-	json_object_set_new(ev, "limit", json_string(v.limit));
-	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v.needed_bytes));
-	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v.headroom_bytes));
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in.heap_used_bytes));
-	json_object_set_new(ev, "heap_estimated", json_boolean(v.heap_estimated));
-	alert_emit(c->alerts, ev);
-	snprintf(out->err, sizeof(out->err), "%s", v.reason);
-	out->refused = true;
-	return false;
+	for (bool logged = false;; logged = true) {
+		struct guard_input in;
+		struct guard_verdict v;
+		if (guard_collect(job->pid, job->heap_used_bytes, NULL, NULL, &in) != 0)
+			return true; /* the process is gone: the route will say so */
+		in.file_in_memory = signal_first && guard_path_in_memory(cwd) == 1;
+		bool alone = guard_check(&gp, &in, &v);
+		pthread_mutex_lock(&c->lock);
+		uint64_t others = c->reserved;
+		if (in.mem_available_bytes)
+			in.mem_available_bytes = in.mem_available_bytes > others ? in.mem_available_bytes - others : 1;
+		if (alone && (!others || guard_check(&gp, &in, &v))) {
+			wk->reserved = gp.enforce ? v.needed_bytes : 0;
+			c->reserved += wk->reserved;
+			pthread_mutex_unlock(&c->lock);
+			*waited_ms = logged ? mono_ms() - t0 : 0; /* 0: it never waited */
+			return true;
+		}
+		if (!alone || !others || c->stopping || cancel_token_is_set(&wk->cancel)) {
+			pthread_mutex_unlock(&c->lock);
+			emit_refused(c, job, &in, &v);
+			snprintf(out->err, sizeof(out->err), "%s", v.reason);
+			out->refused = true;
+			return false;
+		}
+		if (!logged)
+			log_info("pid %d: capture waits for memory: it needs %.0f MB, the running captures hold %.0f MB "
+				 "of the host's available memory", job->pid, (double)v.needed_bytes / 1e6,
+				 (double)others / 1e6);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&c->wake, &c->lock, &until);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
@@ -358,8 +404,10 @@ static void note_start(struct capture_outcome *out, pid_t pid)
 	out->started_mono_ms = mono_ms();
 }
 
-static int capture_one(struct worker *wk, const struct capture_job *job, struct capture_outcome *out)
+static int capture_one(struct worker *wk, const struct capture_job *queued_job, struct capture_outcome *out)
 {
+	struct capture_job started = *queued_job; /* + what its start measured, for the metadata */
+	const struct capture_job *job = &started;
 	struct capturer *c = wk->c;
 	struct proc_info p;
 	struct snapshot_meta meta;
@@ -380,7 +428,8 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		emit_failed(c, job, "none", out->err, NULL);
 		return -EOPNOTSUPP;
 	}
-	if (!guard_allows(c, job, !order[0], out))
+	int64_t waited_ms;
+	if (!guard_admit(wk, job, !order[0], out, &waited_ms))
 		return -ENOMEM;
 	rc = -ECANCELED; /* cancelled before the first route */
 	bool fallback = true;
@@ -389,8 +438,16 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
 			break;
 		note_start(out, job->pid);
+		started.rss_at_start_bytes = out->rss_at_start;
+		started.wait_ms = out->started_mono_ms - job->triggered_mono_ms;
+		started.memory_wait_ms = waited_ms;
 		json_t *ev = event_base("capture_start", job);
 		json_object_set_new(ev, "method", json_string(method));
+		/* trigger -> start, of it waiting for the memory of running captures */
+		json_object_set_new(ev, "wait_ms", json_integer((json_int_t)job->wait_ms));
+		json_object_set_new(ev, "memory_wait_ms", json_integer((json_int_t)waited_ms));
+		json_object_set_new(ev, "rss_at_start_bytes", json_integer((json_int_t)out->rss_at_start));
+		json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)job->heap_used_bytes));
 		alert_emit(c->alerts, ev);
 
 		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
@@ -607,6 +664,8 @@ static void *worker_main(void *arg)
 		out.ok = capture_one(wk, &job, &out) == 0;
 		pthread_mutex_lock(&c->lock);
 		wk->busy = false;
+		c->reserved -= wk->reserved;
+		wk->reserved = 0;
 		out.preempted = wk->preempted_by != 0;
 		if (!c->stopping)
 			cancel_token_reset(&wk->cancel);

@@ -30,6 +30,10 @@ struct capture_job {
 	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
 	                                  killed mid-capture left (recovery.h) */
 	int64_t resume_after_ms;       /* wall time that capture started */
+	/* Set by the worker as the capture starts (0 before): */
+	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
+	int64_t wait_ms;               /* trigger -> that start */
+	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
 };
 
 struct capture_outcome {

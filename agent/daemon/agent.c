@@ -388,6 +388,9 @@ static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason
 			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
 			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
 			       (json_int_t)w->trig.capture_offset);
+	/* The heap after the last major GC at the trigger (0 = not measured): the leak
+	 * verdict's own measure, and how far a later capture is from it. */
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)heap_used_of(a, w)));
 	alert_emit(a->alerts, ev);
 }
 
@@ -411,6 +414,18 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 
 	if (!w->baseline_id[0])
 		return;
+	uint64_t heap = heap_used_of(a, w);
+	if (job->reason == TRIGGER_LEAK && heap && w->trig.baseline_heap) {
+		if (trigger_baseline_usable_heap(&w->trig, heap)) {
+			snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
+			return;
+		}
+		log_info("pid %d: baseline %s is only %.1f MB of heap below this leak incident (%.1f MB): the "
+			 "report comes from the incident snapshot alone", w->pid, w->baseline_id,
+			 (double)(heap > w->trig.baseline_heap ? heap - w->trig.baseline_heap : 0) / 1e6,
+			 (double)heap / 1e6);
+		return;
+	}
 	if (trigger_baseline_usable(&a->policy.trigger, &w->trig, app)) {
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 		return;
@@ -447,8 +462,10 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 		return;
 	}
 	begin_cost(w);
-	if (job.baseline)
+	if (job.baseline) {
 		w->capture.baseline_app_rss = trigger_app_rss(&w->trig, rss);
+		w->capture.baseline_heap = job.heap_used_bytes;
+	}
 	w->capture.pending++;
 	w->capture.running = true;
 	w->capture.baseline = job.baseline;
@@ -700,6 +717,7 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	if (o->ok && o->baseline) {
 		snprintf(w->baseline_id, sizeof(w->baseline_id), "%s", o->snapshot_id);
 		w->trig.baseline_app_rss = w->capture.baseline_app_rss;
+		w->trig.baseline_heap = w->capture.baseline_heap;
 	}
 	if (w->capture.pending)
 		w->capture.pending--;

@@ -69,6 +69,7 @@ struct watched {
 		bool baseline;         /* ... and it is a baseline (an incident may replace it) */
 		unsigned pending;      /* jobs submitted, outcome not seen yet */
 		uint64_t baseline_app_rss; /* application RSS at the queued baseline's trigger */
+		uint64_t baseline_heap;    /* ... and the heap after GC then (0 = unknown) */
 	} capture;
 	struct {                       /* the last capture's effect on its RSS, being measured */
 		struct capture_cost last;

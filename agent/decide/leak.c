@@ -62,6 +62,11 @@ void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_by
 	uint64_t index = t_ms / s->bucket_ms;
 	struct leak_bucket *newest;
 
+	s->recent[s->recent_head] = (struct leak_sample){ t_ms, heap_used_bytes };
+	s->recent_head = (s->recent_head + 1) % LEAK_RECENT;
+	if (s->nrecent < LEAK_RECENT)
+		s->nrecent++;
+
 	if (s->count) {
 		newest = &s->b[(s->head + LEAK_BUCKETS - 1) % LEAK_BUCKETS];
 		if (index <= newest->index) {
@@ -333,6 +338,93 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
 	return true;
 }
 
+/* A fast leak: V8 raises the old generation's limit as the heap grows, so a leak of
+ * 10-30 MB/s makes few major GCs, and the checks above, which need six floors over
+ * window_s or more, conclude only after the heap has grown by gigabytes. Here the points
+ * are the newest major GCs themselves (s->recent), and the run of them that rose at every
+ * step: what each major GC kept above the previous one never came back. Fires when
+ *   - the run holds >= LEAK_FAST_POINTS floors, and its rising ones (all but the first,
+ *     the floor it rose from) span >= 5/12 of window_s: a load burst that ramps for 20 s
+ *     and then holds, or a cache filling to its bound, has stopped rising by then;
+ *   - every step rose at >= 1/2 of the run's mean rate, and the last one at >= 2/3 of it
+ *     (one warm-up step, or a ramp that reached its plateau between two major GCs, has a
+ *     slow step);
+ *   - the rise is >= LEAK_FAST_MIN_WINDOWS x leak_min_mb and >= the first floor (the heap
+ *     at least doubled: slower leaks are the time scales' work, and a slow sawtooth that
+ *     ramps for longer than the span does not double its floor);
+ *   - leak_min_mb and leak_min_pct per window hold, as for every verdict.
+ * No leaning from this path: a baseline that close to a fast leak's incident would diff
+ * against almost the same heap. */
+#define LEAK_FAST_POINTS 4
+#define LEAK_FAST_MIN_WINDOWS 8
+#define LEAK_FAST_NOISE_BYTES (1024.0 * 1024.0)
+
+/* The newest run of major GCs whose heap after rose at every step, oldest first, in pts
+ * (at most LEAK_RECENT). Returns its length. */
+static int rising_run(const struct leak_series *s, struct point *pts)
+{
+	struct point rev[LEAK_RECENT];
+	int n = 0;
+
+	for (unsigned i = 0; i < s->nrecent; i++) {
+		const struct leak_sample *m = &s->recent[(s->recent_head + LEAK_RECENT - 1 - i) % LEAK_RECENT];
+		struct point q = { (double)m->t_ms, (double)m->bytes };
+		if (n && (q.bytes + LEAK_FAST_NOISE_BYTES > rev[n - 1].bytes || q.t_ms >= rev[n - 1].t_ms))
+			break;
+		rev[n++] = q;
+	}
+	for (int i = 0; i < n; i++)
+		pts[i] = rev[n - 1 - i];
+	return n;
+}
+
+/* Every step at >= 1/2 of the mean rate, the last at >= 2/3 of it. */
+static bool steps_even(const struct point *pts, int n, double rate)
+{
+	for (int i = 1; i < n; i++) {
+		double step = (pts[i].bytes - pts[i - 1].bytes) / (pts[i].t_ms - pts[i - 1].t_ms);
+		if (step * 2 < rate || (i == n - 1 && step * 3 < rate * 2))
+			return false;
+	}
+	return true;
+}
+
+static bool fast_run_holds(const struct point *pts, int n, const struct requirements *req,
+			   struct leak_result *out)
+{
+	double span = pts[n - 1].t_ms - pts[0].t_ms, rise = pts[n - 1].bytes - pts[0].bytes;
+	double rate = span > 0 ? rise / span : 0;
+
+	out->floors = (unsigned)n;
+	out->span_s = span / 1000;
+	out->floor_start_bytes = (uint64_t)pts[0].bytes;
+	out->rise_bytes = rise > 0 ? (uint64_t)rise : 0;
+	out->slope_bytes_per_min = rate * 60000;
+	if (n < LEAK_FAST_POINTS || pts[n - 1].t_ms - pts[1].t_ms < req->window_ms * 5 / 12)
+		return out->reason = "fast: too few rising floors", false;
+	if (!steps_even(pts, n, rate))
+		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
+	if (rise < LEAK_FAST_MIN_WINDOWS * req->min_bytes || rise < pts[0].bytes)
+		return out->reason = "fast: rise too small to tell from a burst", false;
+	if (rate * req->window_ms < req->min_bytes ||
+	    rate * req->window_ms * 100 < req->min_pct * (pts[0].bytes > 1 ? pts[0].bytes : 1))
+		return out->reason = "fast: below leak_min_mb / leak_min_pct per window", false;
+	out->reason = "";
+	return true;
+}
+
+static bool evaluate_fast(const struct leak_series *s, const struct requirements *req, struct leak_result *out)
+{
+	struct point pts[LEAK_RECENT];
+	int n = rising_run(s, pts);
+	struct leak_result r = { .scale = 0, .gcs = (unsigned)n };
+
+	if (n < 2 || !fast_run_holds(pts, n, req, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
 void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out)
 {
 	struct requirements full = {
@@ -373,6 +465,10 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 	}
 	full.span_ms = p->window_s * 1000.0;
 	if (sparse && evaluate_recent(s, &full, out)) {
+		out->verdict = LEAK_FIRE;
+		return;
+	}
+	if (evaluate_fast(s, &full, out)) {
 		out->verdict = LEAK_FIRE;
 		return;
 	}

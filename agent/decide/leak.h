@@ -65,8 +65,17 @@ struct leak_bucket {
 	uint32_t samples;
 };
 
+#define LEAK_RECENT 16 /* the newest major GCs, one sample each, for the fast-leak check */
+
+struct leak_sample {
+	uint64_t t_ms;
+	uint64_t bytes;
+};
+
 struct leak_series {
 	uint64_t bucket_ms;
+	struct leak_sample recent[LEAK_RECENT];
+	unsigned recent_head, nrecent;
 	unsigned head;        /* next slot to write */
 	unsigned count;
 	struct leak_bucket b[LEAK_BUCKETS];

@@ -206,6 +206,14 @@ bool trigger_baseline_usable(const struct trigger_params *p, const struct trigge
 	return app_rss - t->baseline_app_rss >= need;
 }
 
+bool trigger_baseline_usable_heap(const struct trigger_proc *t, uint64_t heap_now)
+{
+	if (!t->baseline_heap || heap_now <= t->baseline_heap)
+		return false;
+	uint64_t need = heap_now / 4 > MIN_DIFF_GROWTH ? heap_now / 4 : MIN_DIFF_GROWTH;
+	return heap_now - t->baseline_heap >= need;
+}
+
 uint64_t trigger_incident_level(const struct trigger_params *p, const struct trigger_proc *t)
 {
 	return limit_reached(p, t) ? TRIGGER_NEVER : incident_level(p, t);

@@ -52,6 +52,7 @@ struct trigger_proc {
 	 * (RSS - capture_offset); the kernel is armed at level + capture_offset. */
 	uint64_t capture_offset;
 	uint64_t baseline_app_rss;   /* application RSS at the baseline snapshot (0 = none) */
+	uint64_t baseline_heap;      /* V8 heap after the last major GC before it (0 = unknown) */
 };
 
 /* One capture's effect on its target, measured from its start until it settles.
@@ -108,6 +109,12 @@ bool trigger_baseline_in_time(uint64_t remaining_bytes, double app_rate_bps, dou
  * app_rss for a diff to show the leak: at least a quarter of growth_mb (or of the
  * incident's RSS without growth_mb), and 8 MB. */
 bool trigger_baseline_usable(const struct trigger_params *p, const struct trigger_proc *t, uint64_t app_rss);
+
+/* A leak incident is judged on the heap, where the verdict measured the leak (RSS moves
+ * with the allocator and with earlier captures): the baseline is usable when the heap
+ * after GC grew since it by at least a quarter of the incident's heap, and 8 MB; a diff of
+ * two snapshots closer than that shows noise, not the leak. Unknown heaps (0): false. */
+bool trigger_baseline_usable_heap(const struct trigger_proc *t, uint64_t heap_now);
 
 /* The application RSS the next incident is due at (TRIGGER_NEVER: none). */
 uint64_t trigger_incident_level(const struct trigger_params *p, const struct trigger_proc *t);

@@ -25,6 +25,10 @@ struct snapshot_meta {
 	char cgroup[512];
 	char reason[64];               /* "rss", "growth", "leak", "predictive", "manual", "baseline" */
 	uint64_t rss_bytes;            /* RSS when the trigger fired */
+	uint64_t heap_used_bytes;      /* V8 heap after the last major GC at the trigger (0 = unknown) */
+	uint64_t rss_at_start_bytes;   /* RSS as the capture started */
+	int64_t wait_ms;               /* trigger -> capture start */
+	int64_t memory_wait_ms;        /* of it, waiting for the memory of running captures */
 	uint64_t threshold_bytes;      /* the level it crossed */
 	char method[16];               /* "signal" | "inspector" */
 	int64_t triggered_at_ms;       /* epoch ms */

@@ -525,6 +525,22 @@ static void test_baseline_in_time(void **state)
 	assert_false(trigger_baseline_in_time(0, 1.0, 0.5));
 }
 
+/* Leak incidents judge the baseline on the heap: a quarter of the incident's heap, 8 MB. */
+static void test_baseline_usable_heap(void **state)
+{
+	(void)state;
+	trigger_init(&t, 50 * MB);
+	assert_false(trigger_baseline_usable_heap(&t, 400 * MB)); /* heap unknown at the baseline */
+	t.baseline_heap = 300 * MB;
+	assert_false(trigger_baseline_usable_heap(&t, 301 * MB)); /* near-identical snapshots */
+	assert_false(trigger_baseline_usable_heap(&t, 399 * MB)); /* 99 of 399: under a quarter */
+	assert_true(trigger_baseline_usable_heap(&t, 400 * MB));
+	assert_false(trigger_baseline_usable_heap(&t, 0));        /* heap unknown now */
+	t.baseline_heap = 10 * MB;
+	assert_false(trigger_baseline_usable_heap(&t, 17 * MB));  /* under 8 MB */
+	assert_true(trigger_baseline_usable_heap(&t, 19 * MB));
+}
+
 static void test_baseline_usable(void **state)
 {
 	(void)state;
@@ -611,7 +627,7 @@ int main(void)
 		T(test_incident_from_other_detector), T(test_offset_shifts_every_level),
 		T(test_offset_rss_mb_rearm), T(test_capture_offset_flat_process),
 		T(test_capture_offset_growth_is_not_cost), T(test_capture_offset_saturates),
-		T(test_capture_refined), T(test_baseline_in_time), T(test_baseline_usable), T(test_incident_level),
+		T(test_capture_refined), T(test_baseline_in_time), T(test_baseline_usable), T(test_baseline_usable_heap), T(test_incident_level),
 		T(test_reason_names), T(test_params_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
