@@ -267,8 +267,11 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
-	if (procs_read(pid, &w->info) != 0 ||
+	/* The name first: a process that is not a Node gets nothing read but its stat and
+	 * exe link (its maps, environment and files are its owner's to make hostile). */
+	if (procs_identify(pid, &w->info) != 0 ||
 	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
+	    procs_read(pid, &w->info) != 0 ||
 	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
 		free(w);
 		return;
