@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/sanitize.h"
 
 #define ARGV_MAX (128 * 1024)
 #define ENVIRON_MAX (1024 * 1024)
@@ -754,6 +755,29 @@ bool procs_env_has(pid_t pid, const char *entry)
 	return found;
 }
 
+/* The process's texts go into JSON (state socket, store metadata, alerts) and metric
+ * labels, which need valid UTF-8 (jansson refuses anything else, Prometheus refuses
+ * the scrape): invalid bytes become U+FFFD here, once. Control characters stay (JSON
+ * escapes them; terminals and logs escape at print). opts keeps the raw bytes: its
+ * paths are opened. */
+static void valid_utf8(char *text, size_t size)
+{
+	char *copy;
+
+	if (sanitize_is_clean(text, SANITIZE_UTF8) || !(copy = strdup(text)))
+		return;
+	sanitize(copy, SANITIZE_UTF8, text, size);
+	free(copy);
+}
+
+static void valid_utf8_texts(struct proc_info *p)
+{
+	valid_utf8(p->comm, sizeof(p->comm));
+	valid_utf8(p->exe, sizeof(p->exe));
+	valid_utf8(p->cmdline, sizeof(p->cmdline));
+	valid_utf8(p->cgroup, sizeof(p->cgroup));
+}
+
 int procs_identify(pid_t pid, struct proc_info *out)
 {
 	char buf[1024], path[64];
@@ -787,6 +811,7 @@ int procs_read(pid_t pid, struct proc_info *out)
 	if (rc < 0)
 		return rc;
 	read_exe(pid, out);
+	valid_utf8_texts(out);
 	/* still the same process? (a PID reused while we read would mix two processes) */
 	uint64_t again;
 	rc = procs_start_time(pid, &again);
