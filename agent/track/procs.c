@@ -83,6 +83,8 @@ int procs_parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *star
 	}
 	/* after ")": field 3 (state) ... field 22 (starttime) = the 20th word */
 	const char *p = close_paren + 1;
+	if (!*p)
+		return -EINVAL;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
@@ -776,6 +778,12 @@ static void valid_utf8_texts(struct proc_info *p)
 	valid_utf8(p->exe, sizeof(p->exe));
 	valid_utf8(p->cmdline, sizeof(p->cmdline));
 	valid_utf8(p->cgroup, sizeof(p->cgroup));
+	valid_utf8(p->labels.app, sizeof(p->labels.app));
+	valid_utf8(p->labels.container_id, sizeof(p->labels.container_id));
+	valid_utf8(p->labels.pod_uid, sizeof(p->labels.pod_uid));
+	valid_utf8(p->labels.pod_name, sizeof(p->labels.pod_name));
+	valid_utf8(p->labels.pod_namespace, sizeof(p->labels.pod_namespace));
+	valid_utf8(p->labels.container_name, sizeof(p->labels.container_name));
 }
 
 int procs_identify(pid_t pid, struct proc_info *out)
