@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/sanitize.h"
 #include "capture/capture_route.h"
 #include "capture/connect_guard.h"
 #include "decide/guard.h"
@@ -209,7 +210,11 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 		return;
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
-		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: %s", why);
+		char text[sizeof(why) + 8];
+
+		/* why may name a path from the process's maps: valid UTF-8 for the JSON of ps */
+		snprintf(text, sizeof(text), "none: %s", why);
+		sanitize(text, SANITIZE_UTF8, w->gc.probes, sizeof(w->gc.probes));
 		w->gc.retry_at_settle = !final;
 		if (final)
 			log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
