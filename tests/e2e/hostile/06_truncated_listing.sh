@@ -14,6 +14,7 @@ mode = sys.argv[2]
 pages = 0
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True
     def log_message(self, *a): pass
     def do_GET(self):
         global pages
@@ -32,7 +33,7 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 S(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
 PY
-write_config "$T/hs.ini" upload.endpoint=http://127.0.0.1:$PORT upload.bucket=b
+write_config "$T/hs.ini" upload.endpoint=http://127.0.0.1:$PORT upload.bucket=snaps
 export AWS_ACCESS_KEY_ID=AK AWS_SECRET_ACCESS_KEY=SK
 
 for mode in same new; do

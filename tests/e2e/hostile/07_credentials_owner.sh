@@ -9,7 +9,7 @@ creds=$H/credentials
 printf '[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n' > "$creds"
 chown "$HOSTILE_UID:$HOSTILE_GID" "$creds"
 chmod 600 "$creds"
-write_config "$T/hs.ini" upload.endpoint=http://127.0.0.1:19142 upload.bucket=b upload.credentials_file=$creds
+write_config "$T/hs.ini" upload.endpoint=http://127.0.0.1:19142 upload.bucket=snaps upload.credentials_file=$creds
 out=$(timeout 20 "$HEAPSNAPD" -c "$T/hs.ini" 2>&1); rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "the agent ran (status $rc) with a credentials file owned by uid $HOSTILE_UID: $out"
 grep -q "credentials_file $creds: owned by uid $HOSTILE_UID, not by root" <<<"$out" || fail "the agent said: $out"
