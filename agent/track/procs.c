@@ -47,7 +47,7 @@
 /* Node 20's binary is ~100 MB, Debian's libnode ~80 MB: a file ten times that is not
  * a Node we know, and scanning it would only cost time. */
 #define BINARY_MAX ((off_t)1 << 30)
-#define SCAN_CHUNK ((size_t)4 << 20)
+#define SCAN_CHUNK ((size_t)256 << 10)
 #define SCAN_OVERLAP 256   /* longer than any "vX.Y.Z-suffix/node-vX.Y.Z-suffix" match */
 
 /* --- small file helpers --------------------------------------------------------- */

@@ -326,7 +326,7 @@ static void test_version_patterns(void **state)
 	}
 }
 
-/* The scan reads in 4 MiB chunks: a match across a chunk boundary is found, and a
+/* The scan reads in chunks (256 KiB): a match across a chunk boundary is found, and a
  * release URL in a later chunk beats a fallback in an earlier one. */
 static void test_version_across_chunks(void **state)
 {
