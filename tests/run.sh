@@ -4,7 +4,6 @@
 #   fuzz:  build/fuzz/fuzz_*        (a short smoke run over the committed corpus)
 #   structure: tests/structure/*.sh (include order; no root)
 #   e2e:   tests/e2e/[0-9]*.sh      (root, real BPF and real Node; exit 0 pass, 77 skip)
-#          tests/e2e/hostile/[0-9]*.sh (the same, against hostile targets)
 # ONLY=regex limits e2e scripts; E2E_TIMEOUT (s) bounds each script.
 set -u
 cd "$(dirname "$0")/.."
@@ -60,26 +59,10 @@ for s in tests/structure/*.sh; do
 	fi
 done
 
-for s in tests/e2e/[0-9]*.sh; do
+for s in tests/e2e/[0-9]*.sh tests/e2e/hostile/[0-9]*.sh; do
 	[ -f "$s" ] || continue
 	[ -n "${ONLY:-}" ] && ! [[ $s =~ $ONLY ]] && continue
 	n=$(basename "$s" .sh); log="$log_dir/e2e_$n.log"
-	start=$(date +%s)
-	timeout -k 10 "${E2E_TIMEOUT:-300}" bash "$s" >"$log" 2>&1
-	rc=$?
-	secs=$(( $(date +%s) - start ))
-	case $rc in
-	0) passed=$((passed + 1)); echo "ok   e2e/$n (${secs}s)";;
-	77) skipped=$((skipped + 1)); echo "skip e2e/$n: $(tail -1 "$log")";;
-	*) failed=$((failed + 1)); failures+=("e2e/$n"); echo "FAIL e2e/$n rc=$rc (${secs}s, log: $log)"; tail -40 "$log";;
-	esac
-done
-
-# Hostile targets (tests/e2e/hostile, docs/security.md): same rules as e2e.
-for s in tests/e2e/hostile/[0-9]*.sh; do
-	[ -f "$s" ] || continue
-	[ -n "${ONLY:-}" ] && ! [[ $s =~ $ONLY ]] && continue
-	n=hostile_$(basename "$s" .sh); log="$log_dir/e2e_$n.log"
 	start=$(date +%s)
 	timeout -k 10 "${E2E_TIMEOUT:-300}" bash "$s" >"$log" 2>&1
 	rc=$?
