@@ -17,6 +17,13 @@ struct cli {
 	bool remote;               /* diff/summary --remote: ids name snapshots in the bucket */
 };
 
+/* Text from a watched process, a snapshot or a bucket (command lines, paths, class
+ * names, keys), made safe for the terminal (base/sanitize.h, SANITIZE_ESCAPE). The
+ * result lives until 16 more calls. */
+const char *cli_safe(const char *s);
+/* label then s (sanitized, any length) and a newline on stdout. */
+void cli_print_safe(const char *label, const char *s);
+
 /* cli_store.c */
 int cmd_list(const struct cli *cli, int argc, char **argv);
 int cmd_show(const struct cli *cli, int argc, char **argv);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/config.h"
 #include "cli.h"
 #include "snapshot/diff.h"
 #include "snapshot/dominators.h"
@@ -126,12 +127,15 @@ static int load(const char *path, unsigned flags, struct hs_snapshot **s)
 	return 0;
 }
 
-static int print_report(const char *base_path, const char *new_path)
+/* The report the agent would attach, under the same [report] max_mb. */
+static int print_report(const struct cli *cli, const char *base_path, const char *new_path)
 {
 	char err[1024];
-	json_t *report = hs_report_build(base_path, new_path, err, sizeof(err));
-	if (!report) {
-		fprintf(stderr, "heapsnap: %s\n", err);
+	json_t *report;
+	uint64_t max = config_report_max_bytes(cli->cfg);
+	int rc = hs_report_build_max(base_path, new_path, max, &report, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "heapsnap: %s%s\n", err, rc == -EFBIG ? " (report.max_mb)" : "");
 		return 1;
 	}
 	return print_json(report);
@@ -157,7 +161,7 @@ int cmd_diff(const struct cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = resolve_snapshot(cli, o.args[1], new_path, sizeof(new_path));
 	if (!rc && o.report)
-		return print_report(base_path, new_path);
+		return print_report(cli, base_path, new_path);
 	if (!rc)
 		rc = load(base_path, HS_PARSE_SKIP_EDGES, &base);
 	if (!rc)
@@ -196,7 +200,7 @@ int cmd_summary(const struct cli *cli, int argc, char **argv)
 	cli = &c;
 	rc = resolve_snapshot(cli, o.args[0], path, sizeof(path));
 	if (!rc && o.report)
-		return print_report(NULL, path);
+		return print_report(cli, NULL, path);
 	if (!rc)
 		rc = load(path, HS_PARSE_SKIP_EDGE_NAMES, &s);
 	if (!rc && (hs_dominators_compute(s, &dom, err, sizeof(err)) < 0 ||

@@ -15,8 +15,8 @@ static double mb(json_t *obj, const char *key)
 
 static const char *str(json_t *obj, const char *key)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
+	/* the agent's words, but with paths and names from the watched process in them */
+	return cli_safe(json_string_value(json_object_get(obj, key)));
 }
 
 static void print_table(json_t *arr)

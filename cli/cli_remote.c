@@ -125,7 +125,7 @@ static int list_json_keys(struct remote *r, const char *cmd, struct found *f)
 	memset(f, 0, sizeof(*f));
 	rc = s3_list(r->s3, "", on_object, f);
 	if (rc < 0) {
-		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
+		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
 		free(f->objs);
 	}
 	return rc;
@@ -266,8 +266,8 @@ static void print_remote(const struct snapshot_meta *list, const struct snapshot
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("%-28s %-20s %-16s %-19s %7d %-10s %8.1f %8.1f\n", m->id, m->host, m->app[0] ? m->app : "-",
-		       when, m->pid, m->reason, MB(m->raw_bytes), MB(m->size_bytes));
+		printf("%-28s %-20s %-16s %-19s %7d %-10s %8.1f %8.1f\n", cli_safe(m->id), cli_safe(m->host),
+		       m->app[0] ? cli_safe(m->app) : "-", when, m->pid, cli_safe(m->reason), MB(m->raw_bytes), MB(m->size_bytes));
 	}
 }
 
@@ -297,11 +297,11 @@ int cmd_list_remote(const struct cli *cli, int argc, char **argv)
 		int mrc = fetch_meta(&r, found.objs[i].key, &list[n]);
 
 		if (mrc == -EACCES || mrc == -EIO || mrc == -ETIMEDOUT) {
-			fprintf(stderr, "heapsnap: list --remote: %s\n", s3_error(r.s3));
+			fprintf(stderr, "heapsnap: list --remote: %s\n", cli_safe(s3_error(r.s3)));
 			rc = 1;
 		} else if (mrc < 0) {
-			fprintf(stderr, "heapsnap: list --remote: skipping %s: %s\n", found.objs[i].key,
-				mrc == -EINVAL ? "not snapshot metadata" : s3_error(r.s3));
+			fprintf(stderr, "heapsnap: list --remote: skipping %s: %s\n", cli_safe(found.objs[i].key),
+				mrc == -EINVAL ? "not snapshot metadata" : cli_safe(s3_error(r.s3)));
 		} else if (!matches(&f, &list[n])) {
 			store_meta_free(&list[n]);
 		} else {
@@ -381,7 +381,7 @@ int cmd_show_remote(const struct cli *cli, const char *id, bool json)
 	if (find_key(&r, cli->cfg, "show", id, key, sizeof(key)) < 0)
 		goto cleanup;
 	if (fetch_meta(&r, key, &m) < 0) {
-		fprintf(stderr, "heapsnap: show --remote: %s\n", s3_error(r.s3)[0] ? s3_error(r.s3) : "bad metadata");
+		fprintf(stderr, "heapsnap: show --remote: %s\n", s3_error(r.s3)[0] ? cli_safe(s3_error(r.s3)) : "bad metadata");
 		goto cleanup;
 	}
 	char *text = store_meta_to_json(&m);
@@ -394,23 +394,24 @@ int cmd_show_remote(const struct cli *cli, const char *id, bool json)
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("id:            %s\n", m.id);
-		printf("object:        %s/%s/%.*s.heapsnapshot.gz\n", cli->cfg->upload_endpoint, cli->cfg->upload_bucket,
-		       (int)(strlen(key) - 5), key);
+		printf("id:            %s\n", cli_safe(m.id));
+		key[strlen(key) - 5] = '\0';
+		printf("object:        %s/%s/%s.heapsnapshot.gz\n", cli->cfg->upload_endpoint, cli->cfg->upload_bucket,
+		       cli_safe(key));
 		printf("started:       %s UTC\n", when);
-		printf("host:          %s\n", m.host);
-		printf("app:           %s\n", m.app);
+		printf("host:          %s\n", cli_safe(m.host));
+		printf("app:           %s\n", cli_safe(m.app));
 		printf("pid:           %d\n", m.pid);
-		printf("cmdline:       %s\n", m.cmdline);
-		printf("container:     %s\n", m.container_id);
-		printf("pod:           %s/%s (uid %s) container %s\n", m.pod_namespace, m.pod_name, m.pod_uid,
-		       m.container_name);
-		printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", m.reason, MB(m.rss_bytes),
+		printf("cmdline:       %s\n", cli_safe(m.cmdline));
+		printf("container:     %s\n", cli_safe(m.container_id));
+		printf("pod:           %s/%s (uid %s) container %s\n", cli_safe(m.pod_namespace), cli_safe(m.pod_name),
+		       cli_safe(m.pod_uid), cli_safe(m.container_name));
+		printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", cli_safe(m.reason), MB(m.rss_bytes),
 		       MB(m.threshold_bytes));
-		printf("method:        %s\n", m.method);
+		printf("method:        %s\n", cli_safe(m.method));
 		printf("size:          %.1f MB raw, %.1f MB gzip\n", MB(m.raw_bytes), MB(m.size_bytes));
 		if (m.extra_json)
-			printf("extra:         %s\n", m.extra_json);
+			cli_print_safe("extra:         ", m.extra_json);
 	}
 	rc = text ? 0 : 1;
 	free(text);
@@ -443,7 +444,7 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 	snprintf(gz_key, sizeof(gz_key), "%.*s.heapsnapshot.gz", (int)(strlen(key) - 5), key);
 	rc = s3_head(r->s3, gz_key, &size, etag, sizeof(etag));
 	if (rc < 0) {
-		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
+		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
 		return rc;
 	}
 	char id[64] = "";
@@ -469,11 +470,11 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 	if (r->progress_shown)
 		fputc('\n', stderr);
 	if (rc == 0 && got != size) {
-		fprintf(stderr, "heapsnap: %s --remote: %s: got %llu bytes, the bucket lists %llu\n", cmd, gz_key,
+		fprintf(stderr, "heapsnap: %s --remote: %s: got %llu bytes, the bucket lists %llu\n", cmd, cli_safe(gz_key),
 			(unsigned long long)got, (unsigned long long)size);
 		rc = -EIO;
 	} else if (rc < 0) {
-		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
+		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
 	}
 	if (close(fd) < 0 && rc == 0) {
 		rc = -errno;

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/sanitize.h"
 #include "cli.h"
 #include "snapshot/verify.h"
 #include "store/store.h"
@@ -124,6 +125,27 @@ static int print_json_array(const struct snapshot_meta *list, size_t count)
 	return 0;
 }
 
+const char *cli_safe(const char *s)
+{
+	static char ring[16][8192];
+	static unsigned next;
+	char *out = ring[next++ % 16];
+
+	sanitize(s ? s : "", SANITIZE_ESCAPE, out, sizeof(ring[0]));
+	return out;
+}
+
+void cli_print_safe(const char *label, const char *s)
+{
+	size_t need = sanitize(s, SANITIZE_ESCAPE, NULL, 0) + 1;
+	char *safe = malloc(need);
+
+	if (safe)
+		sanitize(s, SANITIZE_ESCAPE, safe, need);
+	printf("%s%s\n", label, safe ? safe : "(out of memory)");
+	free(safe);
+}
+
 static void print_table(const struct snapshot_meta *list, size_t count)
 {
 	printf("%-28s %-19s %7s %-10s %-9s %8s %8s %8s %10s\n", "ID", "TIME (UTC)", "PID", "REASON",
@@ -133,8 +155,8 @@ static void print_table(const struct snapshot_meta *list, size_t count)
 		char when[32];
 
 		store_time_utc(m->started_at_ms, false, when, sizeof(when));
-		printf("%-28s %-19s %7d %-10s %-9s %8.1f %8.1f %8.1f %10llu\n", m->id, when, m->pid,
-		       m->reason, m->method, MB(m->rss_bytes), MB(m->raw_bytes), MB(m->size_bytes),
+		printf("%-28s %-19s %7d %-10s %-9s %8.1f %8.1f %8.1f %10llu\n", cli_safe(m->id), when, m->pid,
+		       cli_safe(m->reason), cli_safe(m->method), MB(m->rss_bytes), MB(m->raw_bytes), MB(m->size_bytes),
 		       (unsigned long long)m->capture_ms);
 	}
 }
@@ -177,24 +199,24 @@ static void print_meta(const struct store *st, const struct snapshot_meta *m)
 
 	store_blob_path(st, m->id, blob, sizeof(blob));
 	store_time_utc(m->started_at_ms, false, when, sizeof(when));
-	printf("id:            %s\n", m->id);
+	printf("id:            %s\n", cli_safe(m->id));
 	printf("file:          %s\n", blob);
 	printf("started:       %s UTC\n", when);
-	printf("host:          %s\n", m->host);
+	printf("host:          %s\n", cli_safe(m->host));
 	printf("pid:           %d\n", m->pid);
-	printf("exe:           %s\n", m->exe);
-	printf("node version:  %s\n", m->node_version);
-	printf("cmdline:       %s\n", m->cmdline);
-	printf("cgroup:        %s\n", m->cgroup);
-	printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", m->reason, MB(m->rss_bytes),
+	printf("exe:           %s\n", cli_safe(m->exe));
+	printf("node version:  %s\n", cli_safe(m->node_version));
+	printf("cmdline:       %s\n", cli_safe(m->cmdline));
+	printf("cgroup:        %s\n", cli_safe(m->cgroup));
+	printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", cli_safe(m->reason), MB(m->rss_bytes),
 	       MB(m->threshold_bytes));
-	printf("method:        %s\n", m->method);
+	printf("method:        %s\n", cli_safe(m->method));
 	printf("capture:       %llu ms (trigger to stored)\n", (unsigned long long)m->capture_ms);
 	printf("size:          %.1f MB raw, %.1f MB gzip\n", MB(m->raw_bytes), MB(m->size_bytes));
 	printf("graph:         %llu nodes, %llu edges\n", (unsigned long long)m->node_count,
 	       (unsigned long long)m->edge_count);
 	if (m->extra_json)
-		printf("extra:         %s\n", m->extra_json);
+		cli_print_safe("extra:         ", m->extra_json);
 }
 
 int cmd_show(const struct cli *cli, int argc, char **argv)

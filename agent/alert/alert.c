@@ -109,20 +109,30 @@ static const struct {
 };
 #define N_ENV_MEMBERS (sizeof(env_members) / sizeof(env_members[0]))
 
-/* environ without any HEAPSNAP_* plus ours; strings in *owned (freed by the caller). */
+/* What the command inherits from the agent's environment: nothing else. The agent's
+ * environment may hold secrets (AWS_* for [upload], tokens) that a command written
+ * for alerts has no business seeing. */
+static const char *const inherited[] = { "PATH=", "LANG=" };
+#define N_INHERITED (sizeof(inherited) / sizeof(inherited[0]))
+
+/* PATH and LANG from environ (PATH has a default) plus ours; strings in *owned (freed
+ * by the caller). */
 static char **build_env(json_t *ev, const char *line, char ***owned, size_t *nowned)
 {
-	size_t n = 0;
-	while (environ && environ[n])
-		n++;
-	char **env = calloc(n + N_ENV_MEMBERS + 2, sizeof(*env));
+	char **env = calloc(N_INHERITED + N_ENV_MEMBERS + 2, sizeof(*env));
 	char **mine = calloc(N_ENV_MEMBERS + 1, sizeof(*mine));
 	if (!env || !mine)
 		goto fail;
 	size_t k = 0, m = 0;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "HEAPSNAP_", 9) != 0)
-			env[k++] = environ[i];
+	bool have_path = false;
+	for (size_t i = 0; environ && environ[i]; i++)
+		for (size_t j = 0; j < N_INHERITED; j++)
+			if (strncmp(environ[i], inherited[j], strlen(inherited[j])) == 0 && k < N_INHERITED) {
+				env[k++] = environ[i];
+				have_path |= j == 0;
+			}
+	if (!have_path)
+		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	for (size_t i = 0; i < N_ENV_MEMBERS; i++) {
 		char val[4096];
 		if (!member_text(ev, env_members[i].member, val, sizeof(val)))

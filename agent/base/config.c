@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/log.h"
 
 #define MB_MAX (1ULL << 30)         /* 1 PiB: far above any real RSS, far below overflow */
@@ -91,7 +92,8 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("upload", "ca_file", T_PATH, upload_ca_file, "", 0, 0)                         \
 	X("upload", "part_mb", T_MB, upload_part_bytes, "16", 5, 1024)                   \
 	X("upload", "retry_max_s", T_UINT, upload_retry_max_s, "300", 1, 86400)            \
-	X("upload", "max_mbps", T_UINT, upload_max_mbps, "0", 0, 100000)
+	X("upload", "max_mbps", T_UINT, upload_max_mbps, "0", 0, 100000) \
+	X("report", "max_mb", T_MB, report_max_bytes, "0", 0, MB_MAX)
 
 struct key_desc {
 	const char *section;
@@ -110,7 +112,7 @@ static const struct key_desc keys[] = { CONFIG_KEYS(KEY_DESC) };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sections[] = { "agent", "trigger", "capture", "store", "alert", "metrics",
-					"alertmanager", "upload" };
+					"alertmanager", "upload", "report" };
 
 /* State of one parse. */
 struct parse_ctx {
@@ -573,4 +575,18 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 {
 	struct parse_ctx c = { .cfg = cfg, .name = name, .text = text };
 	return run_parse(&c, err, errlen);
+}
+
+uint64_t config_report_max_bytes(const struct config *cfg)
+{
+	char buf[4096];
+	unsigned long long kb;
+	const char *p;
+
+	if (cfg->report_max_bytes)
+		return cfg->report_max_bytes;
+	if (read_small_file("/proc/meminfo", buf, sizeof(buf)) < 0 || !(p = strstr(buf, "MemTotal:")) ||
+	    sscanf(p, "MemTotal: %llu kB", &kb) != 1)
+		return (uint64_t)512 << 20;
+	return (uint64_t)kb * 1024 / 16;
 }

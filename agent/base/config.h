@@ -93,7 +93,16 @@ struct config {
 	uint64_t upload_part_bytes;   /* part_mb = 16: multipart part size (and threshold) */
 	unsigned upload_retry_max_s;  /* retry_max_s = 300: longest wait between retries */
 	unsigned upload_max_mbps;     /* max_mbps = 0: upload bandwidth cap in MB/s (0 = none) */
+
+	/* [report] */
+	uint64_t report_max_bytes;    /* max_mb = 0: sized to the host (config_report_max_bytes) */
 };
+
+/* The largest snapshot (decompressed bytes) an incident's leak report parses:
+ * [report] max_mb, or when 0 a sixteenth of the host's memory (MemTotal), so that the
+ * report's peak (~3x the snapshot: the baseline, the incident with its edges, the
+ * dominator tree) stays under a fifth of it: conf/heapsnapd.service's MemoryHigh. */
+uint64_t config_report_max_bytes(const struct config *cfg);
 
 /* Defaults for every key. */
 void config_defaults(struct config *cfg);

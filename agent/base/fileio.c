@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int write_all(int fd, const void *buf, size_t len)
@@ -25,7 +26,9 @@ int write_all(int fd, const void *buf, size_t len)
 
 ssize_t read_small_file(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* /proc, /sys and cgroupfs files: none is a FIFO, but O_NONBLOCK costs nothing
+	 * and a path that is not what it seems cannot hang the caller. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	size_t got = 0;
@@ -54,6 +57,47 @@ ssize_t read_full(int fd, void *buf, size_t len)
 
 	while (got < len) {
 		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int open_untrusted(int dirfd, const char *path, bool follow, off_t max_size, struct stat *st)
+{
+	struct stat local;
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
+
+	if (!st)
+		st = &local;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_size > max_size) {
+		close(fd);
+		return S_ISREG(st->st_mode) ? -EFBIG : -EINVAL;
+	}
+	return fd;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -1,10 +1,14 @@
 #include "base/log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "base/sanitize.h"
 
 static enum log_level current_level = LOG_INFO;
 static const char *current_prefix = "heapsnapd";
@@ -30,12 +34,25 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (level > current_level)
 		return;
 	va_list ap;
+	char *text = NULL, *safe = NULL;
 	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* Messages carry what watched processes control (command lines, paths, class
+	 * names): no byte of it reaches a terminal or the journal as a control sequence. */
+	bool clean = sanitize_is_clean(text, SANITIZE_ESCAPE);
+	if (!clean) {
+		size_t need = sanitize(text, SANITIZE_ESCAPE, NULL, 0) + 1;
+		safe = malloc(need);
+		if (safe)
+			sanitize(text, SANITIZE_ESCAPE, safe, need);
+	}
 	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s: %s: ", current_prefix, level_names[level]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s: %s\n", current_prefix, level_names[level], clean ? text : safe ? safe : "(unprintable message)");
 	fflush(stderr);
 	pthread_mutex_unlock(&log_lock);
-	va_end(ap);
+	free(text);
+	free(safe);
 }

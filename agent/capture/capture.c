@@ -261,6 +261,43 @@ static void report_base(struct capturer *c, const struct capture_job *job, char 
 	store_meta_free(&base);
 }
 
+/* No report for a snapshot above [report] max_mb: said in its metadata ("report":
+ * {"skipped": why}) and the log, instead of a parse whose memory grows with it. */
+static void skip_report(struct capturer *c, const struct capture_job *job, const char *id, const char *why,
+			uint64_t max)
+{
+	json_t *extra = json_pack("{s:{s:s, s:I}}", "report", "skipped", why, "max_bytes", (json_int_t)max);
+	char *json = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+
+	log_warn("pid %d: no leak report for %s: %s", job->pid, id, why);
+	pthread_mutex_lock(&c->store_lock);
+	if (!json || store_set_extra(c->store, id, json) != 0)
+		log_warn("pid %d: cannot save that the report of %s was skipped", job->pid, id);
+	pthread_mutex_unlock(&c->store_lock);
+	free(json);
+	json_decref(extra);
+}
+
+/* The incident's own size (decompressed, as the agent counted it while storing) is
+ * known before any parse: true (and the report skipped) when above max. */
+static bool report_too_large(struct capturer *c, const struct capture_job *job, const char *id, uint64_t max)
+{
+	struct snapshot_meta m;
+	char why[160];
+	uint64_t raw;
+
+	if (store_get(c->store, id, &m) != 0)
+		return false;
+	raw = m.raw_bytes;
+	store_meta_free(&m);
+	if (raw <= max)
+		return false;
+	snprintf(why, sizeof(why), "snapshot %llu MiB > report.max_mb %llu", (unsigned long long)(raw >> 20),
+		 (unsigned long long)(max >> 20));
+	skip_report(c, job, id, why, max);
+	return true;
+}
+
 /* The leak report of an incident: a diff against the process's baseline (basis
  * "diff"), or the incident snapshot's own classes (basis "summary"). Stored in its
  * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
@@ -270,10 +307,21 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 			     const char *path)
 {
 	char base_path[PATH_MAX], err[512];
+	uint64_t max = config_report_max_bytes(c->cfg);
+	json_t *report = NULL;
 
 	report_base(c, job, base_path, sizeof(base_path));
-	json_t *report = hs_report_build(base_path[0] ? base_path : NULL, path, err, sizeof(err));
-	if (!report) {
+	if (report_too_large(c, job, id, max))
+		return NULL;
+	int rc = hs_report_build_max(base_path[0] ? base_path : NULL, path, max, &report, err, sizeof(err));
+	if (rc == -EFBIG) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "%s (report.max_mb %llu)", err, (unsigned long long)(max >> 20));
+		skip_report(c, job, id, why, max);
+		return NULL;
+	}
+	if (rc < 0) {
 		log_warn("pid %d: leak report failed: %s", job->pid, err);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/sanitize.h"
 #include "capture/capture_route.h"
 #include "capture/connect_guard.h"
 #include "decide/guard.h"
@@ -210,7 +211,11 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 		return;
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
-		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: %s", why);
+		char text[sizeof(why) + 8];
+
+		/* why may name a path from the process's maps: valid UTF-8 for the JSON of ps */
+		snprintf(text, sizeof(text), "none: %s", why);
+		sanitize(text, SANITIZE_UTF8, w->gc.probes, sizeof(w->gc.probes));
 		w->gc.retry_at_settle = !final;
 		if (final)
 			log_warn("pid %d: no GC probes (%s): working on RSS alone", w->pid, why);
@@ -268,8 +273,11 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
-	if (procs_read(pid, &w->info) != 0 ||
+	/* The name first: a process that is not a Node gets nothing read but its stat and
+	 * exe link (its maps, environment and files are its owner's to make hostile). */
+	if (procs_identify(pid, &w->info) != 0 ||
 	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
+	    procs_read(pid, &w->info) != 0 ||
 	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
 		free(w);
 		return;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sanitize.h"
 #include "decide/trigger.h"
 #include "track/labels.h"
 
@@ -238,16 +239,21 @@ bool metrics_ready(struct metrics *m)
 
 /* --- rendering -------------------------------------------------------------- */
 
-/* A label value escaped as the text format wants (\\, \", \n). */
-static void put_label(FILE *f, const char *v)
+/* A label value escaped as the text format wants (\\, \", \n), and valid UTF-8:
+ * Prometheus refuses the whole scrape for one invalid byte (invalid bytes become
+ * U+FFFD; the values come from watched processes' command lines and cgroups). */
+static void put_label(FILE *f, const char *raw)
 {
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fputc('\\', f), fputc(*v, f);
-		else if (*v == '\n')
+	char v[1024];
+
+	sanitize(raw, SANITIZE_UTF8, v, sizeof(v));
+	for (const char *p = v; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', f), fputc(*p, f);
+		else if (*p == '\n')
 			fputs("\\n", f);
 		else
-			fputc(*v, f);
+			fputc(*p, f);
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sanitize.h"
 #include "snapshot/diff.h"
 
 /* ---- classes ------------------------------------------------------------- */
@@ -335,10 +336,8 @@ json_t *hs_json_class_name(const char *name)
 
 void hs_text_class_name(const char *name, char out[HS_CLASS_CELL])
 {
-	snprintf(out, HS_CLASS_CELL, "%s", name);
-	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
+	/* class names come from the snapshot, i.e. from the watched process */
+	sanitize(name, SANITIZE_ESCAPE, out, HS_CLASS_CELL);
 }
 
 json_t *hs_diff_to_json(const struct hs_diff *d, size_t top)

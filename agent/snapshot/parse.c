@@ -47,6 +47,7 @@ struct parser {
 	const uint8_t *p, *end;
 	bool eof;
 	uint64_t consumed;            /* bytes before p's buffer start */
+	uint64_t max_input;           /* decompressed bytes allowed (0 = no limit) */
 	const uint8_t *buf_start;
 	/* state */
 	const char *section;          /* where we are, for error messages */
@@ -127,6 +128,20 @@ static int failed(const struct parser *ps)
 
 /* ---- input --------------------------------------------------------------- */
 
+/* The decompressed input passed max_input: what a few MB of gzip can expand to is
+ * bounded before anything is parsed from it (the arrays grow with the input). */
+static bool too_large(struct parser *ps)
+{
+	ps->eof = true;
+	ps->p = ps->end;
+	if (!ps->failed) {
+		ps->failed = -EFBIG;
+		snprintf(ps->err, ps->errlen, "snapshot larger than %llu MiB decompressed",
+			 (unsigned long long)(ps->max_input >> 20));
+	}
+	return false;
+}
+
 /* Make at least `want` bytes available at p if the input has them. False at EOF
  * with nothing left, or on a read error. */
 static bool ensure(struct parser *ps, size_t want)
@@ -159,6 +174,8 @@ static bool ensure(struct parser *ps, size_t want)
 			break;
 		}
 		ps->end += n;
+		if (ps->max_input && ps->consumed + (uint64_t)(ps->end - ps->buf_start) > ps->max_input)
+			return too_large(ps);
 	}
 	return ps->end > ps->p;
 }
@@ -1026,7 +1043,14 @@ int hs_snapshot_parse_mem(const void *buf, size_t len, unsigned flags, struct hs
 int hs_snapshot_load(const char *path, unsigned flags, struct hs_snapshot **out,
 		     char *err, size_t errlen)
 {
-	struct parser ps = { .err = err, .errlen = errlen, .section = "top level", .flags = flags };
+	return hs_snapshot_load_max(path, flags, 0, out, err, errlen);
+}
+
+int hs_snapshot_load_max(const char *path, unsigned flags, uint64_t max_bytes, struct hs_snapshot **out,
+			 char *err, size_t errlen)
+{
+	struct parser ps = { .err = err, .errlen = errlen, .section = "top level", .flags = flags,
+			     .max_input = max_bytes };
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -49,6 +49,10 @@ struct hs_snapshot {
  * to a complete message such as "truncated snapshot (inside edges)". */
 int hs_snapshot_load(const char *path, unsigned flags, struct hs_snapshot **out,
 		     char *err, size_t errlen);
+/* The same, refusing with -EFBIG ("snapshot larger than N MiB decompressed") once more
+ * than max_bytes (0: no limit) of decompressed input were read. */
+int hs_snapshot_load_max(const char *path, unsigned flags, uint64_t max_bytes, struct hs_snapshot **out,
+			 char *err, size_t errlen);
 /* The same from memory (tests, fuzzing). */
 int hs_snapshot_parse_mem(const void *buf, size_t len, unsigned flags, struct hs_snapshot **out,
 			  char *err, size_t errlen);

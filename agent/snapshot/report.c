@@ -681,29 +681,39 @@ done:
 	return report;
 }
 
-json_t *hs_report_build(const char *base_path, const char *new_path, char *err, size_t errlen)
+int hs_report_build_max(const char *base_path, const char *new_path, uint64_t max_bytes, json_t **out,
+			char *err, size_t errlen)
 {
 	struct hs_snapshot *base = NULL, *snew = NULL;
 	char why[400];
-	json_t *report = NULL;
-	if (!base_path) {
-		if (hs_snapshot_load(new_path, 0, &snew, why, sizeof(why)) < 0 ||
-		    !(report = hs_report_summary_compute(snew, why, sizeof(why))))
-			snprintf(err, errlen, "%s: %s", new_path, why);
-		hs_snapshot_free(snew);
-		return report;
+	int rc;
+
+	*out = NULL;
+	if (base_path) {
+		rc = hs_snapshot_load_max(base_path, HS_PARSE_SKIP_EDGES, max_bytes, &base, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", base_path, why);
+			return rc;
+		}
 	}
-	if (hs_snapshot_load(base_path, HS_PARSE_SKIP_EDGES, &base, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", base_path, why);
-		return NULL;
+	rc = hs_snapshot_load_max(new_path, 0, max_bytes, &snew, why, sizeof(why));
+	if (rc == 0) {
+		*out = base ? hs_report_compute(base, snew, why, sizeof(why)) : hs_report_summary_compute(snew, why, sizeof(why));
+		if (!*out)
+			rc = -EINVAL;
 	}
-	if (hs_snapshot_load(new_path, 0, &snew, why, sizeof(why)) < 0) {
+	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", new_path, why);
-	} else if (!(report = hs_report_compute(base, snew, why, sizeof(why)))) {
-		snprintf(err, errlen, "%s: %s", new_path, why);
-	}
 	hs_snapshot_free(base);
 	hs_snapshot_free(snew);
+	return rc;
+}
+
+json_t *hs_report_build(const char *base_path, const char *new_path, char *err, size_t errlen)
+{
+	json_t *report;
+
+	hs_report_build_max(base_path, new_path, 0, &report, err, errlen);
 	return report;
 }
 

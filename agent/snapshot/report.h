@@ -67,6 +67,10 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
  * the peak memory is about NEW's arrays plus dominators. NULL with err set on failure
  * (err begins with the path of the file at fault). */
 json_t *hs_report_build(const char *base_path, const char *new_path, char *err, size_t errlen);
+/* The same with each snapshot's decompressed size bounded by max_bytes (0: none):
+ * 0 and *out, or -errno (-EFBIG: a snapshot is larger) with err set. */
+int hs_report_build_max(const char *base_path, const char *new_path, uint64_t max_bytes, json_t **out,
+			char *err, size_t errlen);
 
 /* For the alert line: a new object {"top_growth": first `top` entries (3 in the
  * alert), "retainer_path": the same path, "basis"}. NULL on out of memory or a report

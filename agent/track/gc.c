@@ -18,6 +18,7 @@
 #include "base/loop.h"
 #include "gc.skel.h"
 #include "track/features.h"
+#include "track/procs.h"
 #include "track/symbols.h"
 
 #define GC_MAX_BINARIES 64
@@ -167,15 +168,15 @@ static int read_exec_mappings(pid_t pid, struct exec_mapping *out, int max)
 		return -errno;
 	while (n < max && getline(&line, &cap, f) > 0) {
 		struct exec_mapping *m = &out[n];
-		char perms[8];
-		unsigned dev_major, dev_minor;
-		int consumed = 0;
+		struct maps_entry e;
 
-		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &m->start, &m->end, perms, &m->pgoff,
-			   &dev_major, &dev_minor, &m->ino, &consumed) < 7 || perms[2] != 'x' || !m->ino)
+		if (procs_parse_maps_line(line, &e) < 0 || e.perms[2] != 'x' || !e.ino)
 			continue;
-		snprintf(m->path, sizeof(m->path), "%s", line + consumed);
-		m->path[strcspn(m->path, "\n")] = '\0';
+		m->start = e.start;
+		m->end = e.end;
+		m->pgoff = e.pgoff;
+		m->ino = e.ino;
+		snprintf(m->path, sizeof(m->path), "%.*s", (int)e.path_len, e.path);
 		n++;
 	}
 	free(line);

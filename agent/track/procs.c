@@ -8,11 +8,19 @@
  *
  * The Node version is read from the binary without running it: official and Debian
  * builds embed the release source URL ".../release/vX.Y.Z/node-vX.Y.Z.tar.gz" in their
- * read-only data. We mmap the file, find .rodata with libelf and memmem() it (the
- * whole file when there are no section headers): ~47 MB of .rodata for node 20, which
- * is why results are cached by (dev, inode, size, mtime). Debian's nodejs 18 is a stub
- * linked to libnode.so: when the exe has no version, the libnode mapped in
- * /proc/PID/maps is read through /proc/PID/root (the process's own mount namespace). */
+ * read-only data. We find .rodata with libelf (ELF_C_READ: headers by pread, never a
+ * mapping, so a file its owner truncates meanwhile cannot SIGBUS the agent) and
+ * memmem() it in bounded pread chunks (the whole file when there are no section
+ * headers): ~47 MB of .rodata for node 20, which is why results are cached by (dev,
+ * inode, size, mtime). Debian's nodejs 18 is a stub linked to libnode.so: when the exe
+ * has no version, the libnode mapped in /proc/PID/maps is read through
+ * /proc/PID/map_files/START-END, the very inode the process mapped (the path maps
+ * shows may since name anything: a FIFO, a symlink, another file).
+ *
+ * Everything here reads files a watched process controls: opens are non-blocking,
+ * checked to be regular files of bounded size before any read (fileio.h's
+ * open_untrusted), and a process whose name is not a Node name is not read further
+ * than its stat and exe link (procs_identify). */
 #include "track/procs.h"
 
 #include <ctype.h>
@@ -30,10 +38,17 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/sanitize.h"
 
 #define ARGV_MAX (128 * 1024)
 #define ENVIRON_MAX (1024 * 1024)
 #define SMALL_FILE_MAX (64 * 1024)
+#define MAPS_MAX (SMALL_FILE_MAX * 4)
+/* Node 20's binary is ~100 MB, Debian's libnode ~80 MB: a file ten times that is not
+ * a Node we know, and scanning it would only cost time. */
+#define BINARY_MAX ((off_t)1 << 30)
+#define SCAN_CHUNK ((size_t)256 << 10)
+#define SCAN_OVERLAP 256   /* longer than any "vX.Y.Z-suffix/node-vX.Y.Z-suffix" match */
 
 /* --- small file helpers --------------------------------------------------------- */
 
@@ -54,7 +69,7 @@ static int read_proc(pid_t pid, const char *name, char *buf, size_t cap, size_t 
 /* --- stat / status / statm ------------------------------------------------------ */
 
 /* comm (between the first '(' and the last ')') and field 22, starttime. */
-static int parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *start_time)
+int procs_parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *start_time)
 {
 	const char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
 	if (!open_paren || !close_paren || close_paren < open_paren)
@@ -68,6 +83,8 @@ static int parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *sta
 	}
 	/* after ")": field 3 (state) ... field 22 (starttime) = the 20th word */
 	const char *p = close_paren + 1;
+	if (!*p)
+		return -EINVAL;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
@@ -91,7 +108,7 @@ int procs_start_time(pid_t pid, uint64_t *start_time)
 		return rc;
 	if (len == 0)
 		return -ESRCH;   /* nothing to read: the process is gone */
-	return parse_stat(buf, NULL, 0, start_time);
+	return procs_parse_stat(buf, NULL, 0, start_time);
 }
 
 int procs_rss(pid_t pid, uint64_t *rss)
@@ -114,7 +131,7 @@ uint64_t procs_rss_bytes(pid_t pid)
 }
 
 /* Uid (real) and the innermost NSpid. */
-static void parse_status(const char *buf, uid_t *uid, pid_t *ns_pid)
+void procs_parse_status(const char *buf, uid_t *uid, pid_t *ns_pid)
 {
 	const char *p = strstr(buf, "\nUid:");
 	if (p)
@@ -196,8 +213,7 @@ static void pick_cgroup(const char *buf, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* argv (NUL-separated) -> one line, spaces between arguments, truncated. */
-static void join_argv(const char *argv, size_t len, char *out, size_t outlen)
+void procs_join_argv(const char *argv, size_t len, char *out, size_t outlen)
 {
 	size_t n = len < outlen - 1 ? len : outlen - 1;
 	memcpy(out, argv, n);
@@ -488,13 +504,18 @@ static bool is_version(const char *p, const char *end)
 	return true;
 }
 
+/* What a scan found: the release URL's version wins over the first "/node-vX.Y.Z". */
+struct version_scan {
+	char strong[32];
+	char fallback[32];
+};
+
 /* The release URL ".../vVER/node-vVER..." gives VER (pre-release suffix included);
- * failing that, the first "/node-vX.Y.Z". */
-static bool scan_for_version(const char *data, size_t size, char *out, size_t outlen)
+ * the first "/node-vX.Y.Z" is kept as the fallback. True once the release URL is found. */
+static bool scan_for_version(const char *data, size_t size, struct version_scan *vs)
 {
 	static const char needle[] = "/node-v";
-	const char *end = data + size, *p = data, *fallback = NULL;
-	size_t fallback_len = 0;
+	const char *end = data + size, *p = data;
 	while ((p = memmem(p, (size_t)(end - p), needle, sizeof(needle) - 1))) {
 		const char *ver = p + sizeof(needle) - 1;
 		const char *dir = p;
@@ -503,27 +524,41 @@ static bool scan_for_version(const char *data, size_t size, char *out, size_t ou
 		size_t dl = (size_t)(p - dir);
 		if (dl > 1 && dir[0] == 'v' && is_version(dir + 1, p) && (size_t)(end - ver) >= dl - 1 &&
 		    memcmp(ver, dir + 1, dl - 1) == 0) {
-			snprintf(out, outlen, "%.*s", (int)dl, dir);
+			snprintf(vs->strong, sizeof(vs->strong), "%.*s", (int)dl, dir);
 			return true;
 		}
 		size_t vl = numeric_version_len(ver, end);
-		if (vl && !fallback) {
-			fallback = ver;
-			fallback_len = vl;
-		}
+		if (vl && !vs->fallback[0])
+			snprintf(vs->fallback, sizeof(vs->fallback), "v%.*s", (int)vl, ver);
 		p = ver;
 	}
-	if (!fallback)
-		return false;
-	snprintf(out, outlen, "v%.*s", (int)fallback_len, fallback);
-	return true;
+	return false;
 }
 
-/* The range of .rodata in the file image, or the whole image without sections. */
-static void rodata_range(Elf *elf, size_t image_size, size_t *off, size_t *len)
+/* Scan [off, off+len) of fd in bounded chunks that overlap by more than a match's
+ * length. A short read (the file was truncated) ends the scan. */
+static bool scan_file_range(int fd, off_t off, size_t len, char *buf, struct version_scan *vs)
+{
+	for (size_t done = 0; done < len;) {
+		size_t want = len - done < SCAN_CHUNK + SCAN_OVERLAP ? len - done : SCAN_CHUNK + SCAN_OVERLAP;
+		ssize_t n = pread_full(fd, buf, want, off + (off_t)done);
+
+		if (n <= 0)
+			return false;
+		if (scan_for_version(buf, (size_t)n, vs))
+			return true;
+		if ((size_t)n < want || done + (size_t)n >= len)
+			return false;
+		done += SCAN_CHUNK;
+	}
+	return false;
+}
+
+/* The range of .rodata in the file, or the whole file without sections. */
+static void rodata_range(Elf *elf, off_t file_size, off_t *off, size_t *len)
 {
 	*off = 0;
-	*len = image_size;
+	*len = (size_t)file_size;
 	size_t shstrndx;
 	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		return;
@@ -532,31 +567,38 @@ static void rodata_range(Elf *elf, size_t image_size, size_t *off, size_t *len)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
 			continue;
 		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (name && strcmp(name, ".rodata") == 0 && sh.sh_offset <= image_size &&
-		    sh.sh_size <= image_size - sh.sh_offset) {
-			*off = sh.sh_offset;
+		if (name && strcmp(name, ".rodata") == 0 && sh.sh_offset <= (uint64_t)file_size &&
+		    sh.sh_size <= (uint64_t)file_size - sh.sh_offset) {
+			*off = (off_t)sh.sh_offset;
 			*len = sh.sh_size;
 			return;
 		}
 	}
 }
 
-static void version_uncached(int fd, char *out, size_t outlen)
+static void version_uncached(int fd, off_t file_size, char *out, size_t outlen)
 {
+	struct version_scan vs = { "", "" };
+	off_t off;
+	size_t len;
+	char *buf;
+
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* ELF_C_READ reads headers with pread; ELF_C_READ_MMAP would map the file, and
+	 * a mapping of a file its owner truncates faults with SIGBUS. */
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return;
-	size_t size = 0;
-	const char *image = elf_rawfile(elf, &size);
-	if (image && size) {
-		size_t off, len;
-		rodata_range(elf, size, &off, &len);
-		if (!scan_for_version(image + off, len, out, outlen) && len != size)
-			scan_for_version(image, size, out, outlen);
-	}
+	rodata_range(elf, file_size, &off, &len);
 	elf_end(elf);
+	buf = malloc(SCAN_CHUNK + SCAN_OVERLAP);
+	if (!buf)
+		return;
+	if (!scan_file_range(fd, off, len, buf, &vs) && !vs.fallback[0] && len != (size_t)file_size)
+		scan_file_range(fd, 0, (size_t)file_size, buf, &vs);
+	free(buf);
+	snprintf(out, outlen, "%s", vs.strong[0] ? vs.strong : vs.fallback);
 }
 
 #define VERSION_CACHE 32
@@ -581,11 +623,11 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 {
 	if (outlen)
 		out[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open_untrusted(AT_FDCWD, path, true, BINARY_MAX, &st);
 	if (fd < 0)
 		return;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+	if (st.st_size == 0) {
 		close(fd);
 		return;
 	}
@@ -600,7 +642,7 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 	}
 	pthread_mutex_unlock(&version_cache_lock);
 	if (!hit) {
-		version_uncached(fd, version, sizeof(version));
+		version_uncached(fd, st.st_size, version, sizeof(version));
 		pthread_mutex_lock(&version_cache_lock);
 		unsigned i = version_cache_next++ % VERSION_CACHE;
 		version_cache[i].dev = st.st_dev;
@@ -614,22 +656,44 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", version);
 }
 
+int procs_parse_maps_line(const char *line, struct maps_entry *out)
+{
+	unsigned dev_major, dev_minor;
+	int consumed = 0;
+	char perms[8];
+
+	memset(out, 0, sizeof(*out));
+	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &out->start, &out->end, perms, &out->pgoff,
+		   &dev_major, &dev_minor, &out->ino, &consumed) < 7 || consumed == 0 || out->end < out->start)
+		return -EINVAL;
+	snprintf(out->perms, sizeof(out->perms), "%.4s", perms);
+	out->path = line + consumed;
+	out->path_len = strcspn(out->path, "\n");
+	return 0;
+}
+
+static bool maps_path_is_libnode(const struct maps_entry *m)
+{
+	static const char lib[] = "/libnode.so";
+	return m->ino && memmem(m->path, m->path_len, lib, sizeof(lib) - 1) != NULL;
+}
+
 /* Debian's node 18: the version lives in the libnode.so the process has mapped. */
 static void version_from_libnode(pid_t pid, char *out, size_t outlen)
 {
-	char *maps = malloc(SMALL_FILE_MAX * 4);
+	char *maps = malloc(MAPS_MAX);
 	if (!maps)
 		return;
-	if (read_proc(pid, "maps", maps, SMALL_FILE_MAX * 4, NULL) == 0) {
+	if (read_proc(pid, "maps", maps, MAPS_MAX, NULL) == 0) {
 		for (char *line = maps; line && *line;) {
 			char *eol = strchr(line, '\n');
+			struct maps_entry m;
 			if (eol)
 				*eol = '\0';
-			char *path = strchr(line, '/');
-			if (path && strstr(path, "/libnode.so")) {
-				char full[PATH_MAX + 64];
-				snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path);
-				node_version_of_binary(full, out, outlen);
+			if (procs_parse_maps_line(line, &m) == 0 && maps_path_is_libnode(&m)) {
+				char mapped[96];
+				snprintf(mapped, sizeof(mapped), "/proc/%d/map_files/%lx-%lx", (int)pid, m.start, m.end);
+				node_version_of_binary(mapped, out, outlen);
 				break;
 			}
 			line = eol ? eol + 1 : NULL;
@@ -644,8 +708,6 @@ static void read_exe(pid_t pid, struct proc_info *out)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, out->exe, sizeof(out->exe) - 1);
-	out->exe[n > 0 ? n : 0] = '\0';
 	node_version_of_binary(path, out->node_version, sizeof(out->node_version));
 	if (!out->node_version[0])
 		version_from_libnode(pid, out->node_version, sizeof(out->node_version));
@@ -663,7 +725,7 @@ static int read_args_and_options(pid_t pid, struct proc_info *out)
 	rc = read_proc(pid, "cmdline", argv, ARGV_MAX, &argv_len);
 	if (rc < 0)
 		goto cleanup;
-	join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
+	procs_join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
 	const char *node_options = NULL;
 	if (read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0)
 		node_options = labels_env_value(env, env_len, "NODE_OPTIONS");
@@ -695,27 +757,69 @@ bool procs_env_has(pid_t pid, const char *entry)
 	return found;
 }
 
-int procs_read(pid_t pid, struct proc_info *out)
+/* The process's texts go into JSON (state socket, store metadata, alerts) and metric
+ * labels, which need valid UTF-8 (jansson refuses anything else, Prometheus refuses
+ * the scrape): invalid bytes become U+FFFD here, once. Control characters stay (JSON
+ * escapes them; terminals and logs escape at print). opts keeps the raw bytes: its
+ * paths are opened. */
+static void valid_utf8(char *text, size_t size)
 {
+	char *copy;
+
+	if (sanitize_is_clean(text, SANITIZE_UTF8) || !(copy = strdup(text)))
+		return;
+	sanitize(copy, SANITIZE_UTF8, text, size);
+	free(copy);
+}
+
+static void valid_utf8_texts(struct proc_info *p)
+{
+	valid_utf8(p->comm, sizeof(p->comm));
+	valid_utf8(p->exe, sizeof(p->exe));
+	valid_utf8(p->cmdline, sizeof(p->cmdline));
+	valid_utf8(p->cgroup, sizeof(p->cgroup));
+	valid_utf8(p->labels.app, sizeof(p->labels.app));
+	valid_utf8(p->labels.container_id, sizeof(p->labels.container_id));
+	valid_utf8(p->labels.pod_uid, sizeof(p->labels.pod_uid));
+	valid_utf8(p->labels.pod_name, sizeof(p->labels.pod_name));
+	valid_utf8(p->labels.pod_namespace, sizeof(p->labels.pod_namespace));
+	valid_utf8(p->labels.container_name, sizeof(p->labels.container_name));
+}
+
+int procs_identify(pid_t pid, struct proc_info *out)
+{
+	char buf[1024], path[64];
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
 	out->ns_pid = pid;
-	char buf[SMALL_FILE_MAX];
 	int rc = read_proc(pid, "stat", buf, sizeof(buf), NULL);
 	if (rc < 0)
 		return rc;
-	if (parse_stat(buf, out->comm, sizeof(out->comm), &out->start_time) < 0)
+	if (procs_parse_stat(buf, out->comm, sizeof(out->comm), &out->start_time) < 0)
 		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, out->exe, sizeof(out->exe) - 1);
+	out->exe[n > 0 ? n : 0] = '\0';
+	return 0;
+}
+
+int procs_read(pid_t pid, struct proc_info *out)
+{
+	char buf[SMALL_FILE_MAX];
+	int rc = procs_identify(pid, out);
+	if (rc < 0)
+		return rc;
 	rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
 	if (rc < 0)
 		return rc;
-	parse_status(buf, &out->uid, &out->ns_pid);
+	procs_parse_status(buf, &out->uid, &out->ns_pid);
 	if (read_proc(pid, "cgroup", buf, sizeof(buf), NULL) == 0)
 		pick_cgroup(buf, out->cgroup, sizeof(out->cgroup));
 	rc = read_args_and_options(pid, out);
 	if (rc < 0)
 		return rc;
 	read_exe(pid, out);
+	valid_utf8_texts(out);
 	/* still the same process? (a PID reused while we read would mix two processes) */
 	uint64_t again;
 	rc = procs_start_time(pid, &again);

@@ -40,8 +40,32 @@ struct proc_info {
 	struct labels labels;            /* container / pod / app labels (labels.h) */
 };
 
-/* Read everything above. Returns 0, or -errno (ESRCH when the process is gone). */
+/* Read everything above. Returns 0, or -errno (ESRCH when the process is gone).
+ * Call it only for a process procs_identify + procs_name_matches said is a Node: it
+ * reads the process's environment and the files it maps. */
 int procs_read(pid_t pid, struct proc_info *out);
+
+/* Only what decides whether pid is a Node at all (pid, start_time, comm, exe): its
+ * stat and its exe link, nothing the process could make slow or large. 0 or -errno. */
+int procs_identify(pid_t pid, struct proc_info *out);
+
+/* The pure parsers of /proc text (fuzzed in tests/fuzz/fuzz_proc_*.c). */
+/* stat: comm (may be NULL) and field 22, starttime. 0 or -EINVAL. */
+int procs_parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *start_time);
+/* status: real Uid and the innermost NSpid (left unchanged when absent). */
+void procs_parse_status(const char *buf, uid_t *uid, pid_t *ns_pid);
+/* cmdline (NUL-separated argv, len bytes) -> one line, spaces between, truncated. */
+void procs_join_argv(const char *argv, size_t len, char *out, size_t outlen);
+
+/* One line of /proc/PID/maps. path points into line (path_len bytes, "" for an
+ * anonymous mapping); it is the process's name for the file, not a safe path to open. */
+struct maps_entry {
+	unsigned long start, end, pgoff, ino;
+	char perms[5];
+	const char *path;
+	size_t path_len;
+};
+int procs_parse_maps_line(const char *line, struct maps_entry *out);
 
 /* True if the process's environment holds entry ("NAME=VALUE", exactly). */
 bool procs_env_has(pid_t pid, const char *entry);
@@ -85,7 +109,9 @@ void node_opts_parse(const char *argv, size_t argv_len, const char *node_options
 int signal_from_name(const char *name);
 
 /* Node version embedded in the binary at path (reads the ELF's read-only data for the
- * release URL "node-vX.Y.Z" or similar). "" if not found. */
+ * release URL "node-vX.Y.Z" or similar). "" if not found, or if path is not a regular
+ * file of at most 1 GiB. path is followed: pass a /proc magic link (/proc/PID/exe,
+ * /proc/PID/map_files/...) or a path the agent trusts, never a name from maps. */
 void node_version_of_binary(const char *path, char *out, size_t outlen);
 
 /* pidfd for pid, checked against start_time so a recycled PID is never signalled.

@@ -1,4 +1,9 @@
-/* Function symbols by mangled-name prefix with libelf (see symbols.h for the matching rule). */
+/* Function symbols by mangled-name prefix with libelf (see symbols.h for the matching rule).
+ * The file belongs to a watched process's owner, who may truncate it while we read:
+ * libelf reads it with pread (ELF_C_READ), never through a mapping (ELF_C_READ_MMAP
+ * faults with SIGBUS on a truncated file and kills the agent); a short read is an
+ * error libelf reports. The open is non-blocking and the fd checked to be a regular
+ * file of bounded size before libelf reads a byte. */
 #include "track/symbols.h"
 
 #include <errno.h>
@@ -10,6 +15,10 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/fileio.h"
+
+/* The largest Node binary or libnode we read (Node 20: ~100 MB). */
+#define SYMBOLS_FILE_MAX ((off_t)1 << 30)
 
 bool symbols_name_matches(const char *name, const char *prefix, bool *clone, bool *cold)
 {
@@ -147,14 +156,14 @@ int symbols_resolve(const char *path, struct sym_query *queries, size_t nqueries
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		return -ENOTSUP;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* followed: the callers pass /proc/PID/exe and /proc/PID/map_files/... links */
+	fd = open_untrusted(AT_FDCWD, path, true, SYMBOLS_FILE_MAX, NULL);
 	if (fd < 0) {
-		int rc = ERR_ERRNO();
-
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		return rc;
+		snprintf(err, errlen, "%s: %s", path,
+			 fd == -EINVAL ? "not a regular file" : fd == -EFBIG ? "larger than 1 GiB" : strerror(-fd));
+		return fd;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s: not an ELF file", path);
 		found = -ENOEXEC;

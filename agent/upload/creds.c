@@ -185,6 +185,30 @@ static int from_env(struct s3_creds *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* Who may access the file: its owner must be root or the user running us (someone
+ * else could rewrite the keys the agent signs with, or point them at their bucket),
+ * and nobody else may read or write it. The message says which rule it broke. */
+static int check_owner_and_mode(const char *file, const struct stat *sb, char *err, size_t errlen)
+{
+	uid_t me = geteuid();
+	mode_t m = sb->st_mode;
+
+	if (sb->st_uid != 0 && sb->st_uid != me) {
+		snprintf(err, errlen, "credentials_file %s: owned by uid %u, not by root or uid %u (who runs this): "
+			 "refusing it (chown root %s)", file, (unsigned)sb->st_uid, (unsigned)me, file);
+		return -EPERM;
+	}
+	if (m & 077) {
+		snprintf(err, errlen, "credentials_file %s: permissions %04o let %s%s%s%s it: refusing it (chmod 600 %s)",
+			 file, (unsigned)(m & 07777), m & 070 ? "its group" : "", (m & 070) && (m & 07) ? " and " : "",
+			 m & 07 ? "others" : "",
+			 (m & 022) && (m & 044) ? " read and write" : (m & 022) ? " write" : (m & 044) ? " read" : " use",
+			 file);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int creds_load(const char *file, const char *profile, struct s3_creds *out, char *err, size_t errlen)
 {
 	struct creds_parse c = { .name = file, .profile = profile, .out = out };
@@ -205,11 +229,10 @@ int creds_load(const char *file, const char *profile, struct s3_creds *out, char
 		close(fd);
 		return -EINVAL;
 	}
-	if (sb.st_mode & 077) {
-		snprintf(err, errlen, "credentials_file %s: permissions %04o let group or others read it: "
-			 "refusing it (chmod 600 %s)", file, (unsigned)(sb.st_mode & 07777), file);
+	rc = check_owner_and_mode(file, &sb, err, errlen);
+	if (rc < 0) {
 		close(fd);
-		return -EPERM;
+		return rc;
 	}
 	c.fp = fdopen(fd, "re");
 	if (!c.fp) {

@@ -625,11 +625,32 @@ int s3_delete(struct s3 *s3, const char *key)
 	return rc;
 }
 
+/* A listing is the server's word on how many pages there are: a server that answers
+ * "truncated" forever (or repeats its continuation token) must not keep a caller
+ * looping. 10000 pages of up to 1000 keys is ten million objects. */
+#define LIST_MAX_PAGES 10000
+#define LIST_MAX_OBJECTS 10000000ull
+
+struct list_count {
+	void (*on_object)(const struct s3_object *, void *);
+	void *ctx;
+	unsigned long long objects;
+};
+
+static void count_object(const struct s3_object *o, void *ctx)
+{
+	struct list_count *lc = ctx;
+
+	if (++lc->objects <= LIST_MAX_OBJECTS)
+		lc->on_object(o, lc->ctx);
+}
+
 int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3_object *, void *),
 	    void *ctx)
 {
-	char token[S3XML_MAX_TEXT + 1] = "", etok[3 * sizeof(token)], epfx[3 * KEY_MAX + 1];
-	char query[sizeof(etok) + sizeof(epfx) + 64];
+	char token[S3XML_MAX_TEXT + 1] = "", prev[sizeof(token)] = "", etok[3 * sizeof(token)];
+	char epfx[3 * KEY_MAX + 1], query[sizeof(etok) + sizeof(epfx) + 64];
+	struct list_count lc = { .on_object = on_object, .ctx = ctx };
 	bool more = true;
 	int rc = 0;
 
@@ -646,10 +667,20 @@ int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3
 		else
 			snprintf(query, sizeof(query), "list-type=2&prefix=%s", epfx);
 		req_init(&r, "GET", NULL, query);
+		if (page == LIST_MAX_PAGES || lc.objects > LIST_MAX_OBJECTS) {
+			report(s3, &r, "the listing goes on past %d pages or %llu objects: stopped", LIST_MAX_PAGES,
+			       LIST_MAX_OBJECTS);
+			return -E2BIG;
+		}
+		snprintf(prev, sizeof(prev), "%s", token);
 		rc = perform(s3, &r);
-		if (rc == 0 && s3xml_list_objects(r.reply ? r.reply : "", r.reply_len, on_object, ctx, &more,
+		if (rc == 0 && s3xml_list_objects(r.reply ? r.reply : "", r.reply_len, count_object, &lc, &more,
 						  token, sizeof(token)) < 0) {
 			report(s3, &r, "unreadable listing (not ListObjectsV2 XML)");
+			rc = -EPROTO;
+		} else if (rc == 0 && more && strcmp(token, prev) == 0) {
+			report(s3, &r, "the server says the listing is truncated but returns the same continuation "
+				       "token again: stopped");
 			rc = -EPROTO;
 		}
 		free(r.reply);

@@ -66,7 +66,9 @@ int s3_get_fd(struct s3 *s3, const char *key, int fd, uint64_t *got);
 /* GET KEY into a malloc'ed buffer of at most max bytes (NUL-terminated). */
 int s3_get_mem(struct s3 *s3, const char *key, size_t max, char **buf, size_t *len);
 int s3_delete(struct s3 *s3, const char *key);
-/* Every object under PREFIX (all pages). on_object may be called before an error. */
+/* Every object under PREFIX (all pages). on_object may be called before an error.
+ * Bounded whatever the server says: -EPROTO when a "truncated" page repeats the
+ * previous continuation token, -E2BIG past 10000 pages or ten million objects. */
 int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3_object *, void *),
 	    void *ctx);
 

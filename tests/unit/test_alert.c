@@ -215,6 +215,9 @@ static void test_exec_environment(void **state)
 		 " && mv %s.tmp %s; echo to-stdout",
 		 out, out, out);
 	setenv("HEAPSNAP_SNAPSHOT_PATH", "stale-from-parent", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-of-the-agent", 1);
+	setenv("SOME_TOKEN", "t0ken-of-the-agent", 1);
+	setenv("LANG", "C.UTF-8", 1);
 	struct alerter *a = alerter_new(&cfg);
 	int saved_out = redirect(1, err); /* the command's stdout must not land here */
 	char err2[300];
@@ -230,10 +233,17 @@ static void test_exec_environment(void **state)
 	restore(2, saved_err);
 	restore(1, saved_out);
 	unsetenv("HEAPSNAP_SNAPSHOT_PATH");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("SOME_TOKEN");
 	alerter_free(a);
 	assert_true(got);
 
 	char *text = slurp(out);
+	/* a clean environment: PATH, LANG and ours (sh adds PWD, SHLVL, _) */
+	assert_null(strstr(text, "s3cr3t-of-the-agent"));
+	assert_null(strstr(text, "t0ken-of-the-agent"));
+	assert_true(has_line(text, "LANG=C.UTF-8"));
+	assert_non_null(strstr(text, "PATH=/"));
 	assert_true(has_line(text, "HEAPSNAP_EVENT=capture_done"));
 	assert_true(has_line(text, "HEAPSNAP_PID=1234"));
 	assert_true(has_line(text, "HEAPSNAP_REASON=growth"));

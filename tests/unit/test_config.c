@@ -324,7 +324,22 @@ static void test_bundled_ini(void **state)
 		if (line[0] != ';' && line[0] != '[' && strchr(line, '='))
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 54);
+	assert_int_equal(keys, 55);
+}
+
+/* [report] max_mb: MB like the other sizes; 0 (the default) is sized to the host. */
+static void test_report_max(void **state)
+{
+	(void)state;
+	assert_int_equal(config_load_string(&cfg, "[report]\nmax_mb = 64\n", "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(config_report_max_bytes(&cfg), (uint64_t)64 << 20);
+	assert_int_equal(config_load_string(&cfg, "", "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(cfg.report_max_bytes, 0);
+	uint64_t host = config_report_max_bytes(&cfg);
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	assert_true(host > 0);
+	assert_true(host <= (uint64_t)pages * (uint64_t)page / 15);
+	assert_true(host >= (uint64_t)pages * (uint64_t)page / 17);
 }
 
 int main(void)
@@ -344,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_line_counting),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_bundled_ini),
+		cmocka_unit_test(test_report_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,21 @@ static void test_counters_from_events(void **state)
 	metrics_free(m);
 }
 
+/* A label from a command line with invalid UTF-8 (or cut inside a character) is
+ * rendered valid (U+FFFD): Prometheus refuses the whole scrape otherwise. */
+static void test_label_utf8(void **state)
+{
+	(void)state;
+	struct metrics *m = metrics_new(10);
+	struct metrics_proc p[1] = { { .pid = 10, .app = "bad\xff\xfe-\xc3", .container = "\xe2\x82", .rss_bytes = 1 } };
+	assert_int_equal(metrics_publish_procs(m, p, 1), 0);
+	char *t = render(m);
+	assert_non_null(strstr(t, "heapsnap_process_rss_bytes{pid=\"10\",app=\"bad\xef\xbf\xbd\xef\xbf\xbd-\xef\xbf\xbd\","
+				  "container=\"\xef\xbf\xbd\xef\xbf\xbd\"} 1\n"));
+	free(t);
+	metrics_free(m);
+}
+
 static void test_process_cap_and_escaping(void **state)
 {
 	(void)state;
@@ -171,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_from_events),
 		cmocka_unit_test(test_process_cap_and_escaping),
+		cmocka_unit_test(test_label_utf8),
 		cmocka_unit_test(test_health_ready),
 		cmocka_unit_test(test_labels),
 	};

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -301,10 +302,35 @@ static void test_skipped_scalar_across_chunks(void **state)
 	free(j);
 }
 
+/* A gzip of a few hundred KB that decompresses to 64 MiB: with a 8 MiB limit the load
+ * stops with -EFBIG after reading about 8 MiB, before anything grows with it. */
+static void test_decompressed_limit(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_parse_bomb_XXXXXX", err[256] = "";
+	static char zeros[1 << 16];
+	struct hs_snapshot *s = NULL;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	gzFile gz = gzdopen(fd, "wb9");
+	assert_non_null(gz);
+	gzputs(gz, "{");
+	memset(zeros, ' ', sizeof(zeros));   /* whitespace: valid JSON anywhere */
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(gzwrite(gz, zeros, sizeof(zeros)), (int)sizeof(zeros));
+	gzputs(gz, "}");
+	assert_int_equal(gzclose(gz), Z_OK);
+	assert_int_equal(hs_snapshot_load_max(path, 0, (uint64_t)8 << 20, &s, err, sizeof(err)), -EFBIG);
+	assert_null(s);
+	assert_string_equal(err, "snapshot larger than 8 MiB decompressed");
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seven_fields),
+		cmocka_unit_test(test_decompressed_limit),
 		cmocka_unit_test(test_six_fields),
 		cmocka_unit_test(test_reordered_fields_and_whitespace),
 		cmocka_unit_test(test_string_escapes),

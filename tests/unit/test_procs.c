@@ -326,6 +326,39 @@ static void test_version_patterns(void **state)
 	}
 }
 
+/* The scan reads in chunks (256 KiB): a match across a chunk boundary is found, and a
+ * release URL in a later chunk beats a fallback in an earlier one. */
+static void test_version_across_chunks(void **state)
+{
+	(void)state;
+	static const char url[] = "https://nodejs.org/download/release/v20.1.2/node-v20.1.2.tar.gz";
+	size_t size = (9u << 20);
+	char *blob = calloc(1, size), path[256], got[32];
+	assert_non_null(blob);
+	memcpy(blob + 100, "/pkg/node-v9.9.9.tgz", 20);
+	memcpy(blob + (4u << 20) - 30, url, sizeof(url) - 1);
+	snprintf(path, sizeof(path), "%s/chunks", tmpdir);
+	write_file(path, blob, size);
+	node_version_of_binary(path, got, sizeof(got));
+	assert_string_equal(got, "v20.1.2");
+	free(blob);
+}
+
+/* A FIFO where the binary should be (what a process's owner can put at the path its
+ * maps names): "" at once, never a blocking open. */
+static void test_version_fifo(void **state)
+{
+	(void)state;
+	char path[256], got[32] = "junk";
+	snprintf(path, sizeof(path), "%s/libnode.so.108", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	node_version_of_binary(path, got, sizeof(got));
+	alarm(0);
+	assert_string_equal(got, "");
+	unlink(path);
+}
+
 /* --- procs_read on real processes ------------------------------------------- */
 
 struct child {
@@ -522,6 +555,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signal_names),
+		cmocka_unit_test(test_version_across_chunks),
+		cmocka_unit_test(test_version_fifo),
 		cmocka_unit_test(test_opts_none),
 		cmocka_unit_test(test_opts_heapsnapshot_signal),
 		cmocka_unit_test(test_opts_after_script_do_not_count),

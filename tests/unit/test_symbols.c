@@ -10,9 +10,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "track/symbols.h"
@@ -132,6 +136,93 @@ static void test_dedupe_and_order(void **state)
 	assert_int_equal(q[0].count, 1);
 }
 
+/* The file's owner truncates it and writes it back, over and over, while the agent
+ * resolves symbols in it: a mapping of the file would fault (SIGBUS kills the test);
+ * pread sees a short file and fails cleanly. */
+struct flipper {
+	int fd;
+	const char *image;
+	size_t size;
+	atomic_bool stop;
+};
+
+static void *flip(void *arg)
+{
+	struct flipper *f = arg;
+
+	while (!atomic_load(&f->stop)) {
+		assert_int_equal(ftruncate(f->fd, 4096), 0);
+		assert_int_equal(pwrite(f->fd, f->image + 4096, f->size - 4096, 4096), (ssize_t)(f->size - 4096));
+	}
+	return NULL;
+}
+
+static char *read_self(size_t *size)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *image;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	image = malloc((size_t)st.st_size);
+	assert_non_null(image);
+	assert_int_equal(pread(fd, image, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*size = (size_t)st.st_size;
+	return image;
+}
+
+static void test_truncated_while_read(void **state)
+{
+	struct sym_query q[] = { { .prefix = "_ZN2v88internal4Heap8ScavengeE" } };
+	char path[] = "/tmp/test_symbols_trunc_XXXXXX", err[256];
+	struct flipper f = { .stop = false };
+	struct timespec t0, t;
+	pthread_t th;
+	int ok = 0, failed = 0;
+
+	(void)state;
+	f.image = read_self(&f.size);
+	f.fd = mkstemp(path);
+	assert_true(f.fd >= 0);
+	assert_int_equal(pwrite(f.fd, f.image, f.size, 0), (ssize_t)f.size);
+	assert_int_equal(pthread_create(&th, NULL, flip, &f), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (symbols_resolve(path, q, 1, NULL, err, sizeof(err)) == 1)
+			ok++;
+		else
+			failed++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 2);
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	close(f.fd);
+	unlink(path);
+	free((void *)f.image);
+	print_message("resolved %d times, failed cleanly %d times\n", ok, failed);
+	assert_true(ok + failed > 10);
+}
+
+/* A FIFO where a file is expected: refused at once, not waited on. */
+static void test_fifo(void **state)
+{
+	struct sym_query q[] = { { .prefix = "x" } };
+	char dir[] = "/tmp/test_symbols_fifo_XXXXXX", path[64], err[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/libnode.so", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(symbols_resolve(path, q, 1, NULL, err, sizeof(err)), -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +230,8 @@ int main(void)
 		cmocka_unit_test(test_resolve_self),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_dedupe_and_order),
+		cmocka_unit_test(test_truncated_while_read),
+		cmocka_unit_test(test_fifo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

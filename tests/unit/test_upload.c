@@ -102,7 +102,17 @@ static void test_creds_file_permissions(void **state)
 	chmod(path, 0640);
 	assert_int_equal(creds_load(path, "default", &c, err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "chmod 600"));
+	assert_non_null(strstr(err, "let its group read it"));
 	assert_null(strstr(err, "SK\n"));
+	chmod(path, 0606);
+	assert_int_equal(creds_load(path, "default", &c, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "let others read and write it"));
+	/* owned by someone else (as root the test can make it so): refused, whatever the mode */
+	chmod(path, 0600);
+	if (geteuid() == 0 && chown(path, 65534, 65534) == 0) {
+		assert_int_equal(creds_load(path, "default", &c, err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "owned by uid 65534, not by root or uid 0"));
+	}
 	unlink(path);
 }
 
