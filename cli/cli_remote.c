@@ -167,6 +167,7 @@ struct want {
 	struct keyset tops;            /* the bucket's top-level "folders" */
 	size_t index_keys;
 	size_t old_prefixes;           /* top-level folders read the old way */
+	bool only_old;                 /* read every folder the old way, skip the index */
 };
 
 static bool id_wanted(const struct want *w, const char *id)
@@ -238,8 +239,8 @@ static int collect_keys(struct remote *r, struct want *w)
 		snprintf(after, sizeof(after), "%s%s", fam, w->since_id);
 		lo.start_after = after;
 	}
-	if ((rc = s3_list_from(r->s3, &lo, on_index_entry, w)) < 0 ||
-	    (rc = s3_list(r->s3, S3INDEX_V1 "complete/", on_complete, w)) < 0)
+	if (!w->only_old && ((rc = s3_list_from(r->s3, &lo, on_index_entry, w)) < 0 ||
+			     (rc = s3_list(r->s3, S3INDEX_V1 "complete/", on_complete, w)) < 0))
 		return rc;
 	struct s3_list_opts top = { .prefix = "", .delimiter = "/" };
 	if ((rc = s3_list_from(r->s3, &top, on_top, w)) < 0)
@@ -585,6 +586,13 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 	char exact[1024] = "", last[64] = "";
 	int rc = collect_keys(r, &w);
 
+	/* Not in the index: look at every PREFIX/ID.json, also under indexed prefixes (an
+	 * object put there by hand, or by an older agent after a newer one). */
+	if (rc == 0 && w.json.n == 0) {
+		want_free(&w);
+		w = (struct want){ .family = S3INDEX_TIME, .id_prefix = id, .only_old = true };
+		rc = collect_keys(r, &w);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, s3_error(r->s3));
 		want_free(&w);
