@@ -31,6 +31,7 @@ struct uploader {
 	struct store *st;
 	struct s3_creds creds;
 	struct s3 *s3;
+	struct s3 *s3_second;         /* a second connection for parts (NULL: one at a time) */
 	char prefix[256];
 	pthread_t thread;
 	bool started;
@@ -85,6 +86,72 @@ static void abort_leftover(const char *key, const char *id, void *ctx)
 		log_warn("upload: %s", s3_error(c->u->s3));
 }
 
+/* The parts of one multipart upload, sent by up to two connections at once: one
+ * stream leaves the server idle while it finishes each part and while we hash the next
+ * bytes; two keep it busy. Parts are claimed in order; the first failure stops both. */
+struct parts {
+	struct uploader *u;
+	const char *key, *upload_id;
+	int fd;
+	uint64_t size, part;
+	unsigned nparts;
+	unsigned char (*raw)[16];
+	char (*hex)[33];
+	atomic_uint next;
+	pthread_mutex_t lock;
+	int rc;                        /* the first failure, its cause in why */
+	char why[2048];
+};
+
+static void parts_fail(struct parts *p, int rc, const char *why)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->rc == 0) {
+		p->rc = rc;
+		snprintf(p->why, sizeof(p->why), "%s", why);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool parts_failed(struct parts *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool failed = p->rc != 0;
+	pthread_mutex_unlock(&p->lock);
+	return failed;
+}
+
+static void send_parts(struct parts *p, struct s3 *s3)
+{
+	unsigned i;
+
+	while (!parts_failed(p) && (i = atomic_fetch_add(&p->next, 1)) < p->nparts) {
+		uint64_t off = (uint64_t)i * p->part, len = p->size - off < p->part ? p->size - off : p->part;
+		char got[80] = "", why[2048];
+		int rc = s3_mpu_part(s3, p->key, p->upload_id, i + 1, p->fd, off, len, p->raw[i], got, sizeof(got));
+
+		if (rc < 0) {
+			parts_fail(p, rc, s3_error(s3));
+			break;
+		}
+		s3_md5_hex(p->raw[i], p->hex[i]);
+		log_debug("upload: %s part %u/%u sent (%llu bytes)", p->key, i + 1, p->nparts, (unsigned long long)len);
+		if (got[0] && strcmp(got, p->hex[i]) != 0) {
+			snprintf(why, sizeof(why), "%s part %u: the server's ETag %s is not our MD5 %s", p->key, i + 1, got,
+				 p->hex[i]);
+			parts_fail(p, -EIO, why);
+		}
+	}
+}
+
+static void *parts_thread(void *arg)
+{
+	struct parts *p = arg;
+
+	send_parts(p, p->u->s3_second);
+	return NULL;
+}
+
 /* Multipart: parts of part_bytes (more if 10000 would not do), each read once and hashed
  * as it is sent; a part whose ETag is not the MD5 of what we sent fails the upload. *etag
  * = the ETag S3 gives the whole: hex MD5 of the parts' binary MD5s, "-N" (the HEAD
@@ -93,19 +160,20 @@ static void abort_leftover(const char *key, const char *id, void *ctx)
 static int put_multipart(struct uploader *u, const char *key, int fd, uint64_t size, char *etag,
 			 size_t etaglen, char *why, size_t whylen)
 {
-	uint64_t part = u->cfg->upload_part_bytes;
+	struct parts p = { .u = u, .key = key, .fd = fd, .size = size, .part = u->cfg->upload_part_bytes };
 	char upload_id[S3XML_MAX_TEXT + 1], h[33];
-	char (*hex)[33] = NULL;
-	unsigned char (*raw)[16] = NULL, all[16];
-	unsigned nparts;
+	unsigned char all[16];
+	pthread_t helper;
+	bool helped = false;
 	int rc;
 
-	if ((size + part - 1) / part > MAX_PARTS)
-		part = ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
-	nparts = (unsigned)((size + part - 1) / part);
-	hex = calloc(nparts, sizeof(*hex));
-	raw = calloc(nparts, sizeof(*raw));
-	if (!hex || !raw) {
+	if ((size + p.part - 1) / p.part > MAX_PARTS)
+		p.part = ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
+	p.nparts = (unsigned)((size + p.part - 1) / p.part);
+	p.hex = calloc(p.nparts, sizeof(*p.hex));
+	p.raw = calloc(p.nparts, sizeof(*p.raw));
+	pthread_mutex_init(&p.lock, NULL);
+	if (!p.hex || !p.raw) {
 		snprintf(why, whylen, "out of memory");
 		rc = -ENOMEM;
 		goto cleanup;
@@ -115,34 +183,29 @@ static int put_multipart(struct uploader *u, const char *key, int fd, uint64_t s
 		snprintf(why, whylen, "%s", s3_error(u->s3));
 		goto cleanup;
 	}
-	for (unsigned i = 0; i < nparts && rc == 0; i++) {
-		uint64_t off = (uint64_t)i * part, len = size - off < part ? size - off : part;
-		char got[80] = "";
-
-		if ((rc = s3_mpu_part(u->s3, key, upload_id, i + 1, fd, off, len, raw[i], got, sizeof(got))) < 0)
-			snprintf(why, whylen, "%s", s3_error(u->s3));
-		s3_md5_hex(raw[i], hex[i]);
-		if (rc == 0)
-			log_debug("upload: %s part %u/%u sent (%llu bytes)", key, i + 1, nparts, (unsigned long long)len);
-		if (rc == 0 && got[0] && strcmp(got, hex[i]) != 0) {
-			snprintf(why, whylen, "%s part %u: the server's ETag %s is not our MD5 %s", key, i + 1, got,
-				 hex[i]);
-			rc = -EIO;
-		}
-	}
-	if (rc == 0 && (rc = s3_mpu_complete(u->s3, key, upload_id, (const char(*)[33])hex, nparts)) < 0)
+	p.upload_id = upload_id;
+	if (u->s3_second && p.nparts > 1)
+		helped = pthread_create(&helper, NULL, parts_thread, &p) == 0;
+	send_parts(&p, u->s3);
+	if (helped)
+		pthread_join(helper, NULL);
+	rc = p.rc;
+	if (rc < 0)
+		snprintf(why, whylen, "%s", p.why);
+	if (rc == 0 && (rc = s3_mpu_complete(u->s3, key, upload_id, (const char(*)[33])p.hex, p.nparts)) < 0)
 		snprintf(why, whylen, "%s", s3_error(u->s3));
 	if (rc < 0) {
 		if (s3_mpu_abort(u->s3, key, upload_id) == 0)
 			log_debug("upload: aborted multipart upload %s of %s", upload_id, key);
 		goto cleanup;
 	}
-	rc = s3_md5_mem(raw, (size_t)nparts * 16, all);
+	rc = s3_md5_mem(p.raw, (size_t)p.nparts * 16, all);
 	s3_md5_hex(all, h);
-	snprintf(etag, etaglen, "%s-%u", h, nparts);
+	snprintf(etag, etaglen, "%s-%u", h, p.nparts);
 cleanup:
-	free(hex);
-	free(raw);
+	pthread_mutex_destroy(&p.lock);
+	free(p.hex);
+	free(p.raw);
 	return rc;
 }
 
@@ -564,6 +627,9 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	u->s3 = s3_new(&sc, err, errlen);
 	if (!u->s3)
 		goto fail;
+	/* Parts go up two at a time, unless a bandwidth cap is set (it is per connection). */
+	if (!cfg->upload_max_mbps && !(u->s3_second = s3_new(&sc, err, errlen)))
+		goto fail;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -581,6 +647,7 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	return u;
 fail:
 	s3_free(u->s3);
+	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
 	free(u);
 	return NULL;
@@ -622,6 +689,7 @@ void uploader_stop(struct uploader *u)
 	store_set_evict_hook(u->st, NULL, NULL);
 	log_stats(u);
 	s3_free(u->s3);
+	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
 	uq_free(&u->q);
 	pthread_mutex_destroy(&u->lock);
