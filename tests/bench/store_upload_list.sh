@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): the stored file's size, the capture's time, the upload's
+# Benchmark (not a test): the stored file's size, the store writer's time, the upload's
 # throughput and the fleet listing, each as a ratio against its anchor measured in the
 # same run, "before" being an older build (OLD_BUILD: a build of main, default
 # /tmp/hs-i23-main/build; missing = those columns are left out):
 #   size      stored .gz / `gzip -6` of the same raw snapshot (new and old defaults)
-#   compress  store writer alone on that raw file (no V8): new ms / old ms
-#   capture   trigger -> stored on the same heap shape (signal route): new / old agent
+#   compress  store writer alone on that raw file (no V8): new ms / old ms (what the
+#             capture thread spends per snapshot besides waiting for V8)
 #   upload    agent MB/s / `curl -T --aws-sigv4` MB/s of the same file to the same RGW
 #   listing   `list --remote` by host, app and time over 10 000 snapshots of 100 hosts:
 #             time and requests (counted in RGW's log), against the old CLI (by host)
@@ -57,35 +57,6 @@ done
 row "stored size / gzip -6" "new (level 6, 2 threads) $(ratio "$new_gz" "$g6")" \
 	"$($have_old && echo "old (level 1) $(ratio "$old_gz" "$g6")"); raw $((raw >> 20)) MB, gzip -6 $g6 B"
 row "store writer time, new / old" "$RECORDS records, $((raw >> 20)) MB raw" "$times"
-
-# --- capture: trigger -> stored, old and new agent ------------------------------------
-cat > "$T/hold.js" <<'JS'
-const keep = globalThis.keep = []; setTimeout(() => {
-  for (let i = 0; i < Number(process.env.RECORDS); i++) keep.push({ id: i, name: 'user' + i, tags: ['a', 'b'], score: i + 0.5 });
-}, 1500); setInterval(() => {}, 1 << 30);
-JS
-capture_once() { # BUILD_DIR -> "capture_ms size_bytes raw_bytes"
-	local b=$1 app out
-	rm -rf "$T/store"; write_config "$T/cap.ini" capture.method=signal capture.guard=off trigger.growth_mb=20
-	HEAPSNAPD=$b/heapsnapd start_agent "$T/cap.ini"
-	mkdir -p "$T/app" && cd "$T/app" && RECORDS=$RECORDS start_node app --heapsnapshot-signal=SIGUSR2 "$T/hold.js"
-	cd "$T"
-	wait_for 180 event_for "$app" capture_done || { stop_agent; kill "$app"; return 1; }
-	out=$("$b/heapsnap" --store "$T/store" list --json | nodetool -e '
-	  const s = JSON.parse(require("fs").readFileSync(0))[0]; console.log(s.capture_ms, s.size_bytes, s.raw_bytes)')
-	stop_agent; kill "$app" 2>/dev/null; wait "$app" 2>/dev/null
-	echo "$out"
-}
-caps=""
-for r in $(seq "$ROUNDS"); do
-	read -r nms nsz nraw < <(capture_once "$NEW_BUILD") || { caps+=" new failed;"; continue; }
-	caps+=" new $nms ms ($(ratio "$nsz" "$nraw") of raw)"
-	if $have_old; then
-		read -r oms osz oraw < <(capture_once "$OLD_BUILD") || { caps+=" old failed;"; continue; }
-		caps+=" / old $oms ms = $(ratio "$nms" "$oms");"
-	fi
-done
-row "capture time (trigger->stored)" "new / old, signal route" "$caps"
 
 # --- upload and listing: one RGW ---------------------------------------------------------
 rgw_start 19290
