@@ -2,11 +2,19 @@
  * from the bucket of [upload] with the same keys and credentials the agents use. A
  * snapshot is listed only when its PREFIX/ID.json exists (the agents upload it last,
  * after the .gz was verified); downloads are streamed to a temporary file, checked
- * against the listed size, then decompressed and verified like a local snapshot. */
+ * against the listed size, then decompressed and verified like a local snapshot.
+ *
+ * Which PREFIX/ID.json to read comes from the bucket index (upload/s3index.h): the
+ * keys of one family (host, app or time, whichever the filters narrow most; --since
+ * as start-after), plus, for prefixes the index does not cover yet (no completeness
+ * marker: uploaded by older agents), every PREFIX/ID.json as before. The metadata
+ * objects are then fetched by FETCH_THREADS connections at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +26,19 @@
 #include "store/store.h"
 #include "upload/creds.h"
 #include "upload/s3.h"
+#include "upload/s3index.h"
 
 #define MB(x) ((double)(x) / (1024.0 * 1024.0))
 #define META_MAX (16u << 20)
+#define FETCH_THREADS 8
+#define KEY_LEN 1024
 
 struct remote {
 	struct s3_creds creds;
+	struct s3_conf sc;
 	struct s3 *s3;
+	uint64_t requests;             /* of the fetch threads' own connections */
 	bool progress_shown;
-};
-
-struct found {
-	struct s3_object *objs;
-	size_t n, cap;
 };
 
 static void progress(uint64_t now, uint64_t total, void *ctx)
@@ -65,12 +73,12 @@ static int remote_open(const struct cli *cli, const char *cmd, struct remote *r)
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, err);
 		return rc;
 	}
-	struct s3_conf sc = {
+	r->sc = (struct s3_conf){
 		.endpoint = cfg->upload_endpoint, .bucket = cfg->upload_bucket, .region = cfg->upload_region,
 		.path_style = cfg->upload_path_style, .ca_file = cfg->upload_ca_file, .creds = &r->creds,
 		.progress = isatty(STDERR_FILENO) ? progress : NULL, .progress_ctx = r,
 	};
-	r->s3 = s3_new(&sc, err, sizeof(err));
+	r->s3 = s3_new(&r->sc, err, sizeof(err));
 	if (!r->s3) {
 		fprintf(stderr, "heapsnap: %s\n", err);
 		creds_wipe(&r->creds);
@@ -99,43 +107,169 @@ static bool key_id(const char *key, const char *suffix, char *id, size_t idlen)
 	return strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") == strlen(id);
 }
 
-static void on_object(const struct s3_object *o, void *ctx)
-{
-	struct found *f = ctx;
-	char id[64];
+/* ---- which metadata objects to read ------------------------------------------------ */
 
-	if (!key_id(o->key, ".json", id, sizeof(id)))
-		return;
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 64;
-		struct s3_object *g = realloc(f->objs, ncap * sizeof(*g));
+struct keyset {
+	char (*keys)[KEY_LEN];
+	size_t n, cap;
+};
+
+static int keyset_add(struct keyset *k, const char *key)
+{
+	if (strlen(key) >= KEY_LEN)
+		return 0;
+	if (k->n == k->cap) {
+		size_t ncap = k->cap ? k->cap * 2 : 256;
+		char (*g)[KEY_LEN] = realloc(k->keys, ncap * sizeof(*g));
 
 		if (!g)
-			return;
-		f->objs = g;
-		f->cap = ncap;
+			return -ENOMEM;
+		k->keys = g;
+		k->cap = ncap;
 	}
-	f->objs[f->n++] = *o;
+	snprintf(k->keys[k->n++], KEY_LEN, "%s", key);
+	return 0;
 }
 
-static int list_json_keys(struct remote *r, const char *cmd, struct found *f)
+static bool keyset_has(const struct keyset *k, const char *key)
 {
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Sorted, each key once (a snapshot can be both indexed and read the old way). */
+static void keyset_unique(struct keyset *k)
+{
+	size_t out = 0;
+
+	qsort(k->keys, k->n, sizeof(*k->keys), compare_keys);
+	for (size_t i = 0; i < k->n; i++)
+		if (out == 0 || strcmp(k->keys[out - 1], k->keys[i]) != 0)
+			memmove(k->keys[out++], k->keys[i], KEY_LEN);
+	k->n = out;
+}
+
+/* What the listing narrows to before any metadata is read. */
+struct want {
+	enum s3index_family family;
+	const char *value;             /* host or app of the family */
+	const char *id_prefix;         /* show/get: the id or its start */
+	char since_id[20];             /* "" or the UTC second ids must not sort before */
+	struct keyset json;            /* PREFIX/ID.json keys to read */
+	struct keyset complete;        /* prefixes the index covers */
+	struct keyset tops;            /* the bucket's top-level "folders" */
+	size_t index_keys;
+	size_t old_prefixes;           /* top-level folders read the old way */
+	bool only_old;                 /* read every folder the old way, skip the index */
+};
+
+static bool id_wanted(const struct want *w, const char *id)
+{
+	if (w->id_prefix && strncmp(id, w->id_prefix, strlen(w->id_prefix)) != 0)
+		return false;
+	/* ids start with their UTC time, "20261127T081502Z-": older ones are skipped unread */
+	if (w->since_id[0] && strlen(id) > 16 && id[8] == 'T' && id[15] == 'Z' && strncmp(id, w->since_id, 16) < 0)
+		return false;
+	return true;
+}
+
+static void on_index_entry(const struct s3_object *o, void *ctx)
+{
+	struct want *w = ctx;
+	char id[64], json[KEY_LEN];
+
+	w->index_keys++;
+	if (!o->common_prefix && s3index_parse_entry(o->key, id, sizeof(id), json, sizeof(json)) == 0 &&
+	    id_wanted(w, id))
+		keyset_add(&w->json, json);
+}
+
+static void on_complete(const struct s3_object *o, void *ctx)
+{
+	struct want *w = ctx;
+	char prefix[KEY_LEN];
+
+	if (!o->common_prefix && s3index_parse_complete(o->key, prefix, sizeof(prefix)) == 0)
+		keyset_add(&w->complete, prefix);
+}
+
+static void on_top(const struct s3_object *o, void *ctx)
+{
+	struct want *w = ctx;
+
+	if (o->common_prefix && strcmp(o->key, S3INDEX_ROOT) != 0)
+		keyset_add(&w->tops, o->key);
+}
+
+/* A PREFIX/ID.json of the old layout, unless the index covers its prefix. */
+static void on_old_object(const struct s3_object *o, void *ctx)
+{
+	struct want *w = ctx;
+	const char *slash = strrchr(o->key, '/');
+	char id[64], prefix[KEY_LEN];
+
+	if (o->common_prefix || !slash || !key_id(o->key, ".json", id, sizeof(id)) || !id_wanted(w, id))
+		return;
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(slash - o->key), o->key);
+	if (!keyset_has(&w->complete, prefix))
+		keyset_add(&w->json, o->key);
+}
+
+/* Fill w->json: the index family's matching entries, then the old layout under every
+ * top-level folder the index does not cover. */
+static int collect_keys(struct remote *r, struct want *w)
+{
+	char fam[KEY_LEN], after[KEY_LEN + 32];
+	struct s3_list_opts lo = { .prefix = fam };
 	int rc;
 
-	memset(f, 0, sizeof(*f));
-	rc = s3_list(r->s3, "", on_object, f);
-	if (rc < 0) {
-		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
-		free(f->objs);
+	if (s3index_family_prefix(w->family, w->value, fam, sizeof(fam)) < 0)
+		return -ENAMETOOLONG;
+	if (w->id_prefix) {
+		size_t used = strlen(fam);
+		snprintf(fam + used, sizeof(fam) - used, "%s", w->id_prefix);
+	} else if (w->since_id[0]) {
+		snprintf(after, sizeof(after), "%s%s", fam, w->since_id);
+		lo.start_after = after;
 	}
+	if (!w->only_old && ((rc = s3_list_from(r->s3, &lo, on_index_entry, w)) < 0 ||
+			     (rc = s3_list(r->s3, S3INDEX_V1 "complete/", on_complete, w)) < 0))
+		return rc;
+	struct s3_list_opts top = { .prefix = "", .delimiter = "/" };
+	if ((rc = s3_list_from(r->s3, &top, on_top, w)) < 0)
+		return rc;
+	for (size_t i = 0; i < w->tops.n && rc == 0; i++) {
+		char bare[KEY_LEN];
+
+		snprintf(bare, sizeof(bare), "%.*s", (int)strlen(w->tops.keys[i]) - 1, w->tops.keys[i]);
+		if (!keyset_has(&w->complete, bare)) {
+			w->old_prefixes++;
+			rc = s3_list(r->s3, w->tops.keys[i], on_old_object, w);
+		}
+	}
+	keyset_unique(&w->json);
 	return rc;
 }
 
-static int fetch_meta(struct remote *r, const char *key, struct snapshot_meta *m)
+static void want_free(struct want *w)
+{
+	free(w->json.keys);
+	free(w->complete.keys);
+	free(w->tops.keys);
+}
+
+static int fetch_meta(struct s3 *s3, const char *key, struct snapshot_meta *m)
 {
 	char *text;
 	size_t len;
-	int rc = s3_get_mem(r->s3, key, META_MAX, &text, &len);
+	int rc = s3_get_mem(s3, key, META_MAX, &text, &len);
 
 	if (rc < 0)
 		return rc;
@@ -150,6 +284,7 @@ struct filter {
 	const char *host, *app, *container;
 	int64_t since_ms;
 	bool json;
+	bool stats;                    /* --stats: requests and time on stderr */
 };
 
 /* ISO-8601 UTC (2026-12-01, 2026-12-01T20:00, 2026-12-01T20:00:00Z) or an age (90s,
@@ -196,6 +331,10 @@ static int parse_list_args(int argc, char **argv, struct filter *f)
 			continue;
 		if (strcmp(argv[i], "--json") == 0) {
 			f->json = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--stats") == 0) {
+			f->stats = true;
 			continue;
 		}
 		if (strcmp(argv[i], "--host") == 0)
@@ -271,60 +410,169 @@ static void print_remote(const struct snapshot_meta *list, const struct snapshot
 	}
 }
 
+/* ---- reading the metadata, FETCH_THREADS at once ------------------------------------- */
+
+struct fetch {
+	struct remote *r;
+	const struct keyset *ks;
+	struct snapshot_meta *list;    /* list[i] of ks->keys[i] ... */
+	int *status;                   /* ... when status[i] is 0 (else fetch_meta's errno) */
+	atomic_size_t next;
+	pthread_mutex_t lock;
+	char error[2048];              /* the first failure that stops the listing */
+};
+
+static bool fatal(int rc)
+{
+	return rc == -EACCES || rc == -EIO || rc == -ETIMEDOUT || rc == -ENOMEM;
+}
+
+static void *fetch_main(void *arg)
+{
+	struct fetch *f = arg;
+	char err[256];
+	struct s3 *s3 = s3_new(&f->r->sc, err, sizeof(err));
+	size_t i;
+
+	while (s3 && (i = atomic_fetch_add(&f->next, 1)) < f->ks->n) {
+		f->status[i] = fetch_meta(s3, f->ks->keys[i], &f->list[i]);
+		if (f->status[i] == -ENOENT)
+			continue;  /* an index entry whose metadata is not (or no more) there */
+		if (f->status[i] < 0 && (fatal(f->status[i]) || f->status[i] != -EINVAL)) {
+			pthread_mutex_lock(&f->lock);
+			if (fatal(f->status[i]) && !f->error[0])
+				snprintf(f->error, sizeof(f->error), "%s", s3_error(s3));
+			else if (!fatal(f->status[i]))
+				fprintf(stderr, "heapsnap: list --remote: skipping %s: %s\n", cli_safe(f->ks->keys[i]),
+					cli_safe(s3_error(s3)));
+			pthread_mutex_unlock(&f->lock);
+		} else if (f->status[i] == -EINVAL) {
+			pthread_mutex_lock(&f->lock);  /* cli_safe's buffers are shared */
+			fprintf(stderr, "heapsnap: list --remote: skipping %s: not snapshot metadata\n",
+				cli_safe(f->ks->keys[i]));
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	pthread_mutex_lock(&f->lock);
+	if (!s3 && !f->error[0])
+		snprintf(f->error, sizeof(f->error), "%s", err);
+	if (s3)
+		f->r->requests += s3_requests(s3);
+	pthread_mutex_unlock(&f->lock);
+	s3_free(s3);
+	return NULL;
+}
+
+/* list[i] for every ks key (status[i] 0 where it was read). 0, or -EIO after printing. */
+static int fetch_all(struct remote *r, const struct keyset *ks, struct snapshot_meta *list, int *status)
+{
+	struct fetch f = { .r = r, .ks = ks, .list = list, .status = status };
+	pthread_t th[FETCH_THREADS];
+	unsigned n = ks->n < FETCH_THREADS ? (unsigned)ks->n : FETCH_THREADS, started = 0;
+
+	pthread_mutex_init(&f.lock, NULL);
+	for (size_t i = 0; i < ks->n; i++)
+		status[i] = -ENOENT;
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, fetch_main, &f) == 0)
+			started++;
+	if (n > 0 && started == 0)
+		fetch_main(&f);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&f.lock);
+	if (f.error[0]) {
+		fprintf(stderr, "heapsnap: list --remote: %s\n", cli_safe(f.error));
+		return -EIO;
+	}
+	return 0;
+}
+
+static double mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The index family that narrows the listing most: host, else app, else time. */
+static void want_from_filter(const struct filter *f, struct want *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->family = f->host ? S3INDEX_HOST : f->app ? S3INDEX_APP : S3INDEX_TIME;
+	w->value = f->host ? f->host : f->app;
+	if (f->since_ms > 0) {
+		time_t t = (time_t)(f->since_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(w->since_id, sizeof(w->since_id), "%Y%m%dT%H%M%SZ", &tm);
+	}
+}
+
 int cmd_list_remote(const struct cli *cli, int argc, char **argv)
 {
 	struct filter f;
 	struct remote r;
-	struct found found;
-	struct snapshot_meta *list;
-	char (*keys)[1024];
+	struct want w;
+	struct snapshot_meta *all = NULL, *list = NULL;
+	int *status = NULL;
+	char (*keys)[1024] = NULL;
 	const struct snapshot_meta **order = NULL;
 	size_t n = 0;
 	int rc = parse_list_args(argc, argv, &f);
+	double t0 = mono_now_ms();
 
 	if (rc)
 		return rc;
 	if (remote_open(cli, "list", &r) < 0)
 		return 1;
-	if (list_json_keys(&r, "list", &found) < 0) {
-		remote_close(&r);
-		return 1;
+	want_from_filter(&f, &w);
+	if (collect_keys(&r, &w) < 0) {
+		fprintf(stderr, "heapsnap: list --remote: %s\n", cli_safe(s3_error(r.s3)));
+		rc = 1;
+		goto cleanup;
 	}
-	list = calloc(found.n + 1, sizeof(*list));
-	keys = calloc(found.n + 1, sizeof(*keys));
-	rc = list && keys ? 0 : 1;
-	for (size_t i = 0; rc == 0 && i < found.n; i++) {
-		int mrc = fetch_meta(&r, found.objs[i].key, &list[n]);
-
-		if (mrc == -EACCES || mrc == -EIO || mrc == -ETIMEDOUT) {
-			fprintf(stderr, "heapsnap: list --remote: %s\n", cli_safe(s3_error(r.s3)));
-			rc = 1;
-		} else if (mrc < 0) {
-			fprintf(stderr, "heapsnap: list --remote: skipping %s: %s\n", cli_safe(found.objs[i].key),
-				mrc == -EINVAL ? "not snapshot metadata" : cli_safe(s3_error(r.s3)));
-		} else if (!matches(&f, &list[n])) {
-			store_meta_free(&list[n]);
-		} else {
-			snprintf(keys[n], sizeof(keys[n]), "%s", found.objs[i].key);
-			n++;
+	all = calloc(w.json.n + 1, sizeof(*all));
+	status = calloc(w.json.n + 1, sizeof(*status));
+	list = calloc(w.json.n + 1, sizeof(*list));
+	keys = calloc(w.json.n + 1, sizeof(*keys));
+	if (!all || !status || !list || !keys || fetch_all(&r, &w.json, all, status) < 0) {
+		rc = 1;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < w.json.n; i++) {
+		if (status[i] < 0)
+			continue;
+		if (!matches(&f, &all[i])) {
+			store_meta_free(&all[i]);
+			continue;
 		}
+		list[n] = all[i];
+		snprintf(keys[n++], sizeof(keys[0]), "%s", w.json.keys[i]);
 	}
-	if (rc == 0) {
-		/* oldest first: sort the entries' order, not the (large) entries */
-		order = calloc(n + 1, sizeof(*order));
-		rc = order ? 0 : 1;
-		for (size_t i = 0; order && i < n; i++)
-			order[i] = &list[i];
-		if (order)
-			qsort(order, n, sizeof(*order), compare_started);
-	}
-	if (rc == 0) {
+	/* oldest first: sort the entries' order, not the (large) entries */
+	order = calloc(n + 1, sizeof(*order));
+	rc = order ? 0 : 1;
+	for (size_t i = 0; order && i < n; i++)
+		order[i] = &list[i];
+	if (order) {
+		qsort(order, n, sizeof(*order), compare_started);
 		print_remote(list, order, n, f.json, keys);
 	}
+	if (f.stats)
+		fprintf(stderr, "heapsnap: list --remote: %zu listed, %llu requests (%zu index keys, %zu metadata objects "
+			"read, %zu prefixes read the old way), %.0f ms\n", n,
+			(unsigned long long)(s3_requests(r.s3) + r.requests), w.index_keys, w.json.n,
+			w.old_prefixes, mono_now_ms() - t0);
+cleanup:
 	free(order);
 	store_list_free(list, n);
+	free(all);
+	free(status);
 	free(keys);
-	free(found.objs);
+	want_free(&w);
 	remote_close(&r);
 	return rc || fflush(stdout) != 0 ? 1 : 0;
 }
@@ -337,24 +585,35 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 		    size_t keylen)
 {
 	const char *bucket = cfg->upload_bucket, *endpoint = cfg->upload_endpoint;
-	struct found f;
+	struct want w = { .family = S3INDEX_TIME, .id_prefix = id };
 	size_t matches = 0, plen = strlen(id);
-	char exact[1024] = "";
-	int rc = list_json_keys(r, cmd, &f);
+	char exact[1024] = "", last[64] = "";
+	int rc = collect_keys(r, &w);
 
-	if (rc < 0)
+	/* Not in the index: look at every PREFIX/ID.json, also under indexed prefixes (an
+	 * object put there by hand, or by an older agent after a newer one). */
+	if (rc == 0 && w.json.n == 0) {
+		want_free(&w);
+		w = (struct want){ .family = S3INDEX_TIME, .id_prefix = id, .only_old = true };
+		rc = collect_keys(r, &w);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
+		want_free(&w);
 		return rc;
-	for (size_t i = 0; i < f.n; i++) {
+	}
+	for (size_t i = 0; i < w.json.n; i++) {
 		char oid[64];
 
-		if (!key_id(f.objs[i].key, ".json", oid, sizeof(oid)) || strncmp(oid, id, plen) != 0)
+		if (!key_id(w.json.keys[i], ".json", oid, sizeof(oid)) || strncmp(oid, id, plen) != 0)
 			continue;
 		if (strcmp(oid, id) == 0)
-			snprintf(exact, sizeof(exact), "%s", f.objs[i].key);
-		if (matches++ == 0)
-			snprintf(key, keylen, "%s", f.objs[i].key);
+			snprintf(exact, sizeof(exact), "%s", w.json.keys[i]);
+		if (strcmp(oid, last) != 0 && matches++ == 0)
+			snprintf(key, keylen, "%s", w.json.keys[i]);
+		snprintf(last, sizeof(last), "%s", oid);
 	}
-	free(f.objs);
+	want_free(&w);
 	if (exact[0]) {
 		snprintf(key, keylen, "%s", exact);
 		return 0;
@@ -380,7 +639,7 @@ int cmd_show_remote(const struct cli *cli, const char *id, bool json)
 		return 1;
 	if (find_key(&r, cli->cfg, "show", id, key, sizeof(key)) < 0)
 		goto cleanup;
-	if (fetch_meta(&r, key, &m) < 0) {
+	if (fetch_meta(r.s3, key, &m) < 0) {
 		fprintf(stderr, "heapsnap: show --remote: %s\n", s3_error(r.s3)[0] ? cli_safe(s3_error(r.s3)) : "bad metadata");
 		goto cleanup;
 	}

@@ -14,7 +14,7 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  list [--json]                 stored snapshots, oldest first\n"
-	"  list --remote [--host H] [--app A] [--container C] [--since T] [--json]\n"
+	"  list --remote [--host H] [--app A] [--container C] [--since T] [--json] [--stats]\n"
 	"                                snapshots in the [upload] bucket, every host (T: ISO-8601\n"
 	"                                UTC like 2026-12-01T20:00:00Z, or an age: 30m, 2h, 7d)\n"
 	"  show ID --remote, get ID --remote [-o FILE], diff BASE NEW --remote, summary ID --remote\n"

@@ -60,7 +60,7 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("capture", "timeout_s", T_UINT, timeout_s, "600", 1, 86400)                    \
 	X("capture", "start_timeout_s", T_UINT, start_timeout_s, "10", 1, 3600)          \
 	X("capture", "max_concurrent", T_UINT, max_concurrent, "4", 1, 64)               \
-	X("capture", "compress_level", T_INT, compress_level, "1", 1, 9)                 \
+	X("capture", "compress_level", T_INT, compress_level, "6", 1, 9)                 \
 	X("capture", "guard", T_BOOL, guard, "on", 0, 0)                                 \
 	X("capture", "guard_cost_factor", T_UINT, guard_cost_factor, "15", 1, 100)       \
 	X("capture", "guard_min_headroom_mb", T_MB, guard_min_headroom_bytes, "64", 0, MB_MAX) \

@@ -49,7 +49,7 @@ struct config {
 	unsigned timeout_s;           /* timeout_s = 600: whole capture */
 	unsigned start_timeout_s;     /* start_timeout_s = 10: signal sent -> file/inspector appears */
 	unsigned max_concurrent;      /* max_concurrent = 1 (host-wide) */
-	int compress_level;           /* compress_level = 1 (zlib 1..9) */
+	int compress_level;           /* compress_level = 6 (zlib 1..9) */
 	bool guard;                   /* guard = on: refuse captures that would not fit in memory */
 	unsigned guard_cost_factor;   /* guard_cost_factor = 15: extra memory = factor x heap used */
 	uint64_t guard_min_headroom_bytes; /* guard_min_headroom_mb = 64 */

@@ -18,7 +18,6 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
@@ -26,12 +25,17 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "snapshot/verify.h"
+#include "store/pgz.h"
 
 #define GZ_SUFFIX ".heapsnapshot.gz"
 #define JSON_SUFFIX ".json"
 #define TMP_SUFFIX ".tmp"
 #define SIDE_SUFFIX ".upload"        /* the one side file so far (store_side_*) */
-#define OUT_CHUNK (256 * 1024)
+/* Compression: blocks of this much input deflated in parallel by up to this many threads
+ * (pgz.h). 128 KiB is what pigz uses; measured on a 133 MB snapshot at level 6, larger
+ * blocks gave no smaller file. */
+#define COMPRESS_BLOCK (128 * 1024)
+#define COMPRESS_THREADS_MAX 2
 #define FREE_CHECK_EVERY (4ull << 20)   /* raw bytes between statvfs checks */
 
 struct store {
@@ -48,11 +52,9 @@ struct store_writer {
 	char id[64];
 	char tmp_name[128];
 	int fd;
-	z_stream z;
-	bool z_ready;
+	struct pgz *gz;
 	struct snap_verify *verify;
 	uint64_t raw_bytes, size_bytes, next_free_check;
-	unsigned char out[OUT_CHUNK];
 	char error[PATH_MAX + 512];
 	int failed;                     /* 0, or the first failure's negative errno */
 };
@@ -878,8 +880,7 @@ static int writer_fail(struct store_writer *w, int rc, const char *fmt, ...)
 
 static void writer_free(struct store_writer *w)
 {
-	if (w->z_ready)
-		deflateEnd(&w->z);
+	pgz_free(w->gz);
 	if (w->fd >= 0)
 		close(w->fd);
 	snap_verify_free(w->verify);
@@ -904,6 +905,37 @@ static int open_blob_tmp(struct store_writer *w, struct snapshot_meta *meta)
 	return -EEXIST;
 }
 
+/* pgz's sink: called from the writing thread, in order. */
+static int write_blob(const void *buf, size_t len, void *ctx)
+{
+	struct store_writer *w = ctx;
+	int rc = write_all(w->fd, buf, len);
+
+	if (rc < 0)
+		return writer_fail(w, rc, "store: write %s/%s: %s", w->st->dir, w->tmp_name, strerror(-rc));
+	w->size_bytes += len;
+	return 0;
+}
+
+/* A compression failure that is not the sink's own (that one has its sentence already). */
+static int compress_fail(struct store_writer *w, int rc)
+{
+	return writer_fail(w, rc, "store: compress %s/%s: %s", w->st->dir, w->tmp_name,
+			   rc == -ENOMEM ? "out of memory" : "zlib error");
+}
+
+static int start_compression(struct store_writer *w, int level)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct pgz_opts o = {
+		.level = level,
+		.threads = cpus >= COMPRESS_THREADS_MAX ? COMPRESS_THREADS_MAX : cpus > 1 ? (unsigned)cpus : 1,
+		.block_bytes = COMPRESS_BLOCK,
+	};
+
+	return pgz_new(&o, write_blob, w, &w->gz);
+}
+
 struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *meta, int level,
 					 char *err, size_t errlen)
 {
@@ -922,13 +954,11 @@ struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *
 	if (meta->started_at_ms == 0)
 		meta->started_at_ms = wall_ms();
 	w->verify = snap_verify_new();
-	if (!w->verify ||
-	    deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (!w->verify || start_compression(w, level) < 0) {
 		snprintf(err, errlen, "store: cannot start compression (level %d)", level);
 		writer_free(w);
 		return NULL;
 	}
-	w->z_ready = true;
 	rc = open_blob_tmp(w, meta);
 	if (rc < 0) {
 		snprintf(err, errlen, "store: create %s/%s: %s", st->dir, w->tmp_name, strerror(-rc));
@@ -938,32 +968,6 @@ struct store_writer *store_writer_begin(struct store *st, struct snapshot_meta *
 	snprintf(meta->id, sizeof(meta->id), "%s", w->id);
 	w->next_free_check = FREE_CHECK_EVERY;
 	return w;
-}
-
-/* Run deflate over what is in w->z and write every full output buffer. */
-static int deflate_out(struct store_writer *w, int flush)
-{
-	int zrc;
-
-	do {
-		w->z.next_out = w->out;
-		w->z.avail_out = sizeof(w->out);
-		zrc = deflate(&w->z, flush);
-		size_t have = sizeof(w->out) - w->z.avail_out;
-
-		if (zrc == Z_STREAM_ERROR || (zrc == Z_BUF_ERROR && have == 0 && flush == Z_FINISH))
-			return writer_fail(w, -EIO, "store: compress %s/%s: zlib error", w->st->dir,
-					   w->tmp_name);
-		if (have > 0) {
-			int rc = write_all(w->fd, w->out, have);
-
-			if (rc < 0)
-				return writer_fail(w, rc, "store: write %s/%s: %s", w->st->dir, w->tmp_name,
-						   strerror(-rc));
-			w->size_bytes += have;
-		}
-	} while (w->z.avail_out == 0 || (flush == Z_FINISH && zrc != Z_STREAM_END));
-	return 0;
 }
 
 int store_writer_write(struct store_writer *w, const void *buf, size_t len)
@@ -978,20 +982,11 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len)
 				   w->tmp_name, reason);
 	}
 	w->raw_bytes += len;
-	/* avail_in is 32-bit: feed huge buffers in slices */
-	while (len > 0) {
-		uInt slice = len > (1u << 30) ? (1u << 30) : (uInt)len;
-
-		w->z.next_in = (Bytef *)buf;
-		w->z.avail_in = slice;
-		if (deflate_out(w, Z_NO_FLUSH) < 0)
-			return w->failed;
-		buf = (const char *)buf + slice;
-		len -= slice;
-	}
+	int rc = pgz_write(w->gz, buf, len);
+	if (rc < 0)
+		return compress_fail(w, rc);
 	if (w->raw_bytes >= w->next_free_check) {
 		char err[200];
-		int rc;
 
 		w->next_free_check = w->raw_bytes + FREE_CHECK_EVERY;
 		rc = free_space_ok(w->st, err, sizeof(err));
@@ -1026,9 +1021,9 @@ static int finish_blob(struct store_writer *w, char *err, size_t errlen)
 	char name[NAME_MAX + 1];
 	int rc;
 
-	w->z.next_in = NULL;
-	w->z.avail_in = 0;
-	if (deflate_out(w, Z_FINISH) < 0) {
+	rc = pgz_finish(w->gz);
+	if (rc < 0) {
+		compress_fail(w, rc);
 		snprintf(err, errlen, "%s", w->error);
 		return w->failed;
 	}

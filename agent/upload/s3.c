@@ -19,7 +19,6 @@
 #include "base/fileio.h"
 
 #define REPLY_MAX (8u << 20)     /* an XML reply or a .json object */
-#define READ_CHUNK (256 * 1024)
 #define KEY_MAX 1024
 
 struct s3 {
@@ -32,6 +31,7 @@ struct s3 {
 	void (*progress)(uint64_t, uint64_t, void *);
 	void *progress_ctx;
 	long status;
+	uint64_t requests;
 	char error[2048];
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -43,7 +43,8 @@ struct req {
 	int in_fd;
 	uint64_t in_off, in_len, in_pos;
 	const char *in_buf;
-	const unsigned char *md5;
+	const unsigned char *md5;      /* Content-MD5 to send, or NULL */
+	EVP_MD_CTX *body_md5;          /* hashes the body as it is read (file bodies), or NULL */
 	const char *type;
 	/* reply */
 	int out_fd;
@@ -94,6 +95,7 @@ void s3_free(struct s3 *s3)
 
 const char *s3_error(const struct s3 *s3) { return s3->error; }
 long s3_status(const struct s3 *s3) { return s3->status; }
+uint64_t s3_requests(const struct s3 *s3) { return s3->requests; }
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -120,39 +122,6 @@ int s3_encode(const char *in, bool keep_slash, char *out, size_t outlen)
 		return -ENAMETOOLONG;
 	out[n] = '\0';
 	return 0;
-}
-
-int s3_md5_range(int fd, uint64_t off, uint64_t len, unsigned char md5[16])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *buf = malloc(READ_CHUNK);
-	unsigned int mdlen = 0;
-	int rc = 0;
-
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	while (len > 0) {
-		size_t want = len > READ_CHUNK ? READ_CHUNK : (size_t)len;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;  /* shorter than expected: changed under us */
-			goto cleanup;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	if (!EVP_DigestFinal_ex(ctx, md5, &mdlen) || mdlen != 16)
-		rc = -EIO;
-cleanup:
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	return rc;
 }
 
 int s3_md5_mem(const void *buf, size_t len, unsigned char md5[16])
@@ -192,6 +161,8 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *user)
 			continue;
 		if (n <= 0)
 			return CURL_READFUNC_ABORT;  /* the file shrank or failed: never send a short body */
+		if (r->body_md5 && !EVP_DigestUpdate(r->body_md5, buf, (size_t)n))
+			return CURL_READFUNC_ABORT;
 		r->in_pos += (uint64_t)n;
 		return (size_t)n;
 	}
@@ -469,6 +440,7 @@ static int perform(struct s3 *s3, struct req *r)
 		return -ENOMEM;
 	}
 	setup(s3, r, url, headers);
+	s3->requests++;
 	cc = curl_easy_perform(s3->h);
 	curl_easy_getinfo(s3->h, CURLINFO_RESPONSE_CODE, &s3->status);
 	curl_off_t cl = -1;
@@ -530,17 +502,43 @@ static int put_body(struct s3 *s3, struct req *r, const unsigned char md5[16], c
 
 /* ---- operations ---------------------------------------------------------------------- */
 
-int s3_put_range(struct s3 *s3, const char *key, int fd, uint64_t off, uint64_t len,
-		 const unsigned char md5[16], char *etag, size_t etaglen)
+/* A PUT of fd[off, off+len): the body is read once, and hashed as it goes out (no
+ * Content-MD5: it would need a pass over the part before sending, which halved the
+ * throughput on a 2-core host); its MD5 into md5, for the caller to hold against the
+ * ETag the server computed from what it received. */
+static int put_file_range(struct s3 *s3, struct req *r, int fd, uint64_t off, uint64_t len,
+			  unsigned char md5[16], char *etag, size_t etaglen)
+{
+	unsigned int mdlen = 0;
+	int rc;
+
+	r->in_fd = fd;
+	r->in_off = off;
+	r->in_len = len;
+	r->body_md5 = EVP_MD_CTX_new();
+	if (!r->body_md5 || !EVP_DigestInit_ex(r->body_md5, EVP_md5(), NULL)) {
+		EVP_MD_CTX_free(r->body_md5);
+		return -ENOMEM;
+	}
+	rc = put_body(s3, r, NULL, etag, etaglen);
+	if (rc == 0 && r->in_pos != len) {
+		report(s3, r, "sent %llu of %llu bytes", (unsigned long long)r->in_pos, (unsigned long long)len);
+		rc = -EIO;
+	}
+	if (!EVP_DigestFinal_ex(r->body_md5, md5, &mdlen) || mdlen != 16)
+		rc = rc < 0 ? rc : -ENOMEM;
+	EVP_MD_CTX_free(r->body_md5);
+	return rc;
+}
+
+int s3_put_range(struct s3 *s3, const char *key, int fd, uint64_t off, uint64_t len, unsigned char md5[16],
+		 char *etag, size_t etaglen)
 {
 	struct req r;
 
 	req_init(&r, "PUT", key, NULL);
-	r.in_fd = fd;
-	r.in_off = off;
-	r.in_len = len;
 	r.type = "application/gzip";
-	return put_body(s3, &r, md5, etag, etaglen);
+	return put_file_range(s3, &r, fd, off, len, md5, etag, etaglen);
 }
 
 int s3_put_mem(struct s3 *s3, const char *key, const void *buf, size_t len, const char *type,
@@ -645,27 +643,36 @@ static void count_object(const struct s3_object *o, void *ctx)
 		lc->on_object(o, lc->ctx);
 }
 
-int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3_object *, void *),
-	    void *ctx)
+/* One ListObjectsV2 page's query, its parameters in sorted order (libcurl signs the
+ * query as written): continuation-token < delimiter < list-type < prefix < start-after. */
+static int list_query(const struct s3_list_opts *o, const char *token, char *query, size_t len)
 {
-	char token[S3XML_MAX_TEXT + 1] = "", prev[sizeof(token)] = "", etok[3 * sizeof(token)];
-	char epfx[3 * KEY_MAX + 1], query[sizeof(etok) + sizeof(epfx) + 64];
+	char etok[3 * (S3XML_MAX_TEXT + 1)], epfx[3 * KEY_MAX + 1], eafter[3 * KEY_MAX + 1], edelim[16];
+	const char *after = o->start_after ? o->start_after : "", *delim = o->delimiter ? o->delimiter : "";
+
+	if (s3_encode(token, false, etok, sizeof(etok)) < 0 || s3_encode(o->prefix, false, epfx, sizeof(epfx)) < 0 ||
+	    s3_encode(after, false, eafter, sizeof(eafter)) < 0 || s3_encode(delim, false, edelim, sizeof(edelim)) < 0)
+		return -ENAMETOOLONG;
+	int n = snprintf(query, len, "%s%s%s%s%s%slist-type=2&prefix=%s%s%s", token[0] ? "continuation-token=" : "",
+			 etok, token[0] ? "&" : "", delim[0] ? "delimiter=" : "", edelim, delim[0] ? "&" : "", epfx,
+			 after[0] && !token[0] ? "&start-after=" : "", after[0] && !token[0] ? eafter : "");
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int s3_list_from(struct s3 *s3, const struct s3_list_opts *o,
+		 void (*on_object)(const struct s3_object *, void *), void *ctx)
+{
+	char token[S3XML_MAX_TEXT + 1] = "", prev[sizeof(token)] = "";
+	char query[3 * (S3XML_MAX_TEXT + 1) + 6 * KEY_MAX + 128];
 	struct list_count lc = { .on_object = on_object, .ctx = ctx };
 	bool more = true;
 	int rc = 0;
 
-	if (s3_encode(prefix, false, epfx, sizeof(epfx)) < 0)
-		return -ENAMETOOLONG;
 	for (int page = 0; more && rc == 0; page++) {
 		struct req r;
 
-		if (token[0] && s3_encode(token, false, etok, sizeof(etok)) < 0)
+		if (list_query(o, token, query, sizeof(query)) < 0)
 			return -ENAMETOOLONG;
-		/* sorted: continuation-token < list-type < prefix */
-		if (token[0])
-			snprintf(query, sizeof(query), "continuation-token=%s&list-type=2&prefix=%s", etok, epfx);
-		else
-			snprintf(query, sizeof(query), "list-type=2&prefix=%s", epfx);
 		req_init(&r, "GET", NULL, query);
 		if (page == LIST_MAX_PAGES || lc.objects > LIST_MAX_OBJECTS) {
 			report(s3, &r, "the listing goes on past %d pages or %llu objects: stopped", LIST_MAX_PAGES,
@@ -688,6 +695,14 @@ int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3
 	return rc;
 }
 
+int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3_object *, void *),
+	    void *ctx)
+{
+	struct s3_list_opts o = { .prefix = prefix };
+
+	return s3_list_from(s3, &o, on_object, ctx);
+}
+
 int s3_mpu_begin(struct s3 *s3, const char *key, char *upload_id, size_t idlen)
 {
 	struct req r;
@@ -705,7 +720,7 @@ int s3_mpu_begin(struct s3 *s3, const char *key, char *upload_id, size_t idlen)
 }
 
 int s3_mpu_part(struct s3 *s3, const char *key, const char *upload_id, unsigned partno, int fd,
-		uint64_t off, uint64_t len, const unsigned char md5[16], char *etag, size_t etaglen)
+		uint64_t off, uint64_t len, unsigned char md5[16], char *etag, size_t etaglen)
 {
 	char eid[3 * S3XML_MAX_TEXT + 1], query[sizeof(eid) + 64];
 	struct req r;
@@ -714,10 +729,7 @@ int s3_mpu_part(struct s3 *s3, const char *key, const char *upload_id, unsigned 
 		return -ENAMETOOLONG;
 	snprintf(query, sizeof(query), "partNumber=%u&uploadId=%s", partno, eid);
 	req_init(&r, "PUT", key, query);
-	r.in_fd = fd;
-	r.in_off = off;
-	r.in_len = len;
-	return put_body(s3, &r, md5, etag, etaglen);
+	return put_file_range(s3, &r, fd, off, len, md5, etag, etaglen);
 }
 
 int s3_mpu_complete(struct s3 *s3, const char *key, const char *upload_id, const char (*etags)[33],

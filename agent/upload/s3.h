@@ -5,7 +5,8 @@
  *
  * What libcurl 7.88 needs (measured against Ceph RGW; s3.c has the details): an x-amz-content-sha256 header on every
  * request (it then signs it; we send UNSIGNED-PAYLOAD and protect bodies with
- * Content-MD5 instead), a known length for a streamed PUT (INFILESIZE_LARGE), query
+ * Content-MD5 instead; a body streamed from a file is hashed while it is sent, and its
+ * MD5 returned for the caller to check against the server's ETag), a known length for a streamed PUT (INFILESIZE_LARGE), query
  * parameters written in sorted order (it signs the query as written), keys
  * percent-encoded in the path.
  *
@@ -45,17 +46,18 @@ void s3_free(struct s3 *s3);
 const char *s3_error(const struct s3 *s3);
 /* HTTP status of the last reply (0: none). */
 long s3_status(const struct s3 *s3);
+/* Requests sent through this handle so far (what a listing cost). */
+uint64_t s3_requests(const struct s3 *s3);
 
 /* Percent-encode KEY for a URL path ('/' kept) or a query value (keep_slash false). */
 int s3_encode(const char *in, bool keep_slash, char *out, size_t outlen);
-/* The hex MD5 and raw digest of LEN bytes of fd from OFF (pread). 0 or -errno. */
-int s3_md5_range(int fd, uint64_t off, uint64_t len, unsigned char md5[16]);
 void s3_md5_hex(const unsigned char md5[16], char hex[33]);
 int s3_md5_mem(const void *buf, size_t len, unsigned char md5[16]);
 
-/* PUT KEY from fd[off, off+len) with Content-MD5 md5; *etag (quotes removed) from the reply. */
-int s3_put_range(struct s3 *s3, const char *key, int fd, uint64_t off, uint64_t len,
-		 const unsigned char md5[16], char *etag, size_t etaglen);
+/* PUT KEY from fd[off, off+len), read once: the MD5 of what was sent into md5, the
+ * reply's ETag (quotes removed) into etag (when not NULL). */
+int s3_put_range(struct s3 *s3, const char *key, int fd, uint64_t off, uint64_t len, unsigned char md5[16],
+		 char *etag, size_t etaglen);
 /* PUT KEY from memory (Content-Type type). */
 int s3_put_mem(struct s3 *s3, const char *key, const void *buf, size_t len, const char *type,
 	       char *etag, size_t etaglen);
@@ -71,11 +73,20 @@ int s3_delete(struct s3 *s3, const char *key);
  * previous continuation token, -E2BIG past 10000 pages or ten million objects. */
 int s3_list(struct s3 *s3, const char *prefix, void (*on_object)(const struct s3_object *, void *),
 	    void *ctx);
+struct s3_list_opts {
+	const char *prefix;
+	const char *start_after;       /* NULL, or only keys after this one */
+	const char *delimiter;         /* NULL, or group keys by it (CommonPrefixes: common_prefix set) */
+};
+/* s3_list with a start-after key and a delimiter. */
+int s3_list_from(struct s3 *s3, const struct s3_list_opts *o,
+		 void (*on_object)(const struct s3_object *, void *), void *ctx);
 
 /* Multipart upload. */
 int s3_mpu_begin(struct s3 *s3, const char *key, char *upload_id, size_t idlen);
+/* One part from fd[off, off+len), read once, its MD5 into md5 (as s3_put_range). */
 int s3_mpu_part(struct s3 *s3, const char *key, const char *upload_id, unsigned partno, int fd,
-		uint64_t off, uint64_t len, const unsigned char md5[16], char *etag, size_t etaglen);
+		uint64_t off, uint64_t len, unsigned char md5[16], char *etag, size_t etaglen);
 /* etags[i] is part i+1's hex MD5. */
 int s3_mpu_complete(struct s3 *s3, const char *key, const char *upload_id, const char (*etags)[33],
 		    unsigned nparts);

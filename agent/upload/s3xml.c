@@ -202,6 +202,11 @@ static void on_list_el(const char *path, const char *text, void *ctx)
 				c->on_object(&c->obj, c->ctx);
 			memset(&c->obj, 0, sizeof(c->obj));
 		}
+	} else if (strcmp(path, "/ListBucketResult/CommonPrefixes/Prefix") == 0 && text[0]) {
+		struct s3_object dir = { .common_prefix = true };
+
+		copy(dir.key, sizeof(dir.key), text);
+		c->on_object(&dir, c->ctx);
 	} else if (strcmp(path, "/ListBucketResult/IsTruncated") == 0) {
 		*c->truncated = strcmp(text, "true") == 0;
 	} else if (strcmp(path, "/ListBucketResult/NextContinuationToken") == 0) {

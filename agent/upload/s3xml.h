@@ -25,12 +25,14 @@ int s3xml_upload_id(const char *buf, size_t len, char *out, size_t outlen);
 
 struct s3_object {
 	char key[1024];
+	bool common_prefix;            /* a <CommonPrefixes><Prefix> of a delimited listing */
 	uint64_t size;
 	char etag[80];
 	char last_modified[40];
 };
 
-/* ListObjectsV2: on_object for every <Contents>; *truncated and next_token
+/* ListObjectsV2: on_object for every <Contents> and every <CommonPrefixes> (these with
+ * common_prefix set and only the key); *truncated and next_token
  * (NextContinuationToken) for the next page. 0, or -EINVAL. */
 int s3xml_list_objects(const char *buf, size_t len, void (*on_object)(const struct s3_object *, void *),
 		       void *ctx, bool *truncated, char *next_token, size_t tokenlen);

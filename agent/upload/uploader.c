@@ -19,16 +19,19 @@
 #include "upload/creds.h"
 #include "upload/queue.h"
 #include "upload/s3.h"
+#include "upload/s3index.h"
 
 #define RESCAN_MS 30000      /* look for snapshots no notify announced (e.g. late ones) */
 #define SETTLE_MS 20000      /* ... once they are this old (their report is attached) */
 #define MAX_PARTS 10000
+#define META_MAX (16u << 20)
 
 struct uploader {
 	const struct config *cfg;
 	struct store *st;
 	struct s3_creds creds;
 	struct s3 *s3;
+	struct s3 *s3_second;         /* a second connection for parts (NULL: one at a time) */
 	char prefix[256];
 	pthread_t thread;
 	bool started;
@@ -38,6 +41,7 @@ struct uploader {
 	struct upload_stats stats;
 	bool stopping;
 	atomic_int cancel;
+	bool indexed;                 /* the bucket index covers every snapshot under prefix */
 	char current[64];             /* being uploaded */
 	char last_error[2048];        /* logged once at warn level, repeats at debug */
 };
@@ -82,25 +86,94 @@ static void abort_leftover(const char *key, const char *id, void *ctx)
 		log_warn("upload: %s", s3_error(c->u->s3));
 }
 
-/* Multipart: parts of part_bytes (more if 10000 would not do), Content-MD5 each. *etag
- * = the ETag S3 gives the whole: hex MD5 of the parts' binary MD5s, "-N". An upload
- * that fails is aborted (the cause stays in why). */
+/* The parts of one multipart upload, sent by up to two connections at once: one
+ * stream leaves the server idle while it finishes each part and while we hash the next
+ * bytes; two keep it busy. Parts are claimed in order; the first failure stops both. */
+struct parts {
+	struct uploader *u;
+	const char *key, *upload_id;
+	int fd;
+	uint64_t size, part;
+	unsigned nparts;
+	unsigned char (*raw)[16];
+	char (*hex)[33];
+	atomic_uint next;
+	pthread_mutex_t lock;
+	int rc;                        /* the first failure, its cause in why */
+	char why[2048];
+};
+
+static void parts_fail(struct parts *p, int rc, const char *why)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->rc == 0) {
+		p->rc = rc;
+		snprintf(p->why, sizeof(p->why), "%s", why);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool parts_failed(struct parts *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool failed = p->rc != 0;
+	pthread_mutex_unlock(&p->lock);
+	return failed;
+}
+
+static void send_parts(struct parts *p, struct s3 *s3)
+{
+	unsigned i;
+
+	while (!parts_failed(p) && (i = atomic_fetch_add(&p->next, 1)) < p->nparts) {
+		uint64_t off = (uint64_t)i * p->part, len = p->size - off < p->part ? p->size - off : p->part;
+		char got[80] = "", why[2048];
+		int rc = s3_mpu_part(s3, p->key, p->upload_id, i + 1, p->fd, off, len, p->raw[i], got, sizeof(got));
+
+		if (rc < 0) {
+			parts_fail(p, rc, s3_error(s3));
+			break;
+		}
+		s3_md5_hex(p->raw[i], p->hex[i]);
+		log_debug("upload: %s part %u/%u sent (%llu bytes)", p->key, i + 1, p->nparts, (unsigned long long)len);
+		if (got[0] && strcmp(got, p->hex[i]) != 0) {
+			snprintf(why, sizeof(why), "%s part %u: the server's ETag %s is not our MD5 %s", p->key, i + 1, got,
+				 p->hex[i]);
+			parts_fail(p, -EIO, why);
+		}
+	}
+}
+
+static void *parts_thread(void *arg)
+{
+	struct parts *p = arg;
+
+	send_parts(p, p->u->s3_second);
+	return NULL;
+}
+
+/* Multipart: parts of part_bytes (more if 10000 would not do), each read once and hashed
+ * as it is sent; a part whose ETag is not the MD5 of what we sent fails the upload. *etag
+ * = the ETag S3 gives the whole: hex MD5 of the parts' binary MD5s, "-N" (the HEAD
+ * checks it, also where a server returns no part ETags). An upload that fails is
+ * aborted (the cause stays in why). */
 static int put_multipart(struct uploader *u, const char *key, int fd, uint64_t size, char *etag,
 			 size_t etaglen, char *why, size_t whylen)
 {
-	uint64_t part = u->cfg->upload_part_bytes;
+	struct parts p = { .u = u, .key = key, .fd = fd, .size = size, .part = u->cfg->upload_part_bytes };
 	char upload_id[S3XML_MAX_TEXT + 1], h[33];
-	char (*hex)[33] = NULL;
-	unsigned char (*raw)[16] = NULL, all[16];
-	unsigned nparts;
+	unsigned char all[16];
+	pthread_t helper;
+	bool helped = false;
 	int rc;
 
-	if ((size + part - 1) / part > MAX_PARTS)
-		part = ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
-	nparts = (unsigned)((size + part - 1) / part);
-	hex = calloc(nparts, sizeof(*hex));
-	raw = calloc(nparts, sizeof(*raw));
-	if (!hex || !raw) {
+	if ((size + p.part - 1) / p.part > MAX_PARTS)
+		p.part = ((size + MAX_PARTS - 1) / MAX_PARTS + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
+	p.nparts = (unsigned)((size + p.part - 1) / p.part);
+	p.hex = calloc(p.nparts, sizeof(*p.hex));
+	p.raw = calloc(p.nparts, sizeof(*p.raw));
+	pthread_mutex_init(&p.lock, NULL);
+	if (!p.hex || !p.raw) {
 		snprintf(why, whylen, "out of memory");
 		rc = -ENOMEM;
 		goto cleanup;
@@ -110,38 +183,29 @@ static int put_multipart(struct uploader *u, const char *key, int fd, uint64_t s
 		snprintf(why, whylen, "%s", s3_error(u->s3));
 		goto cleanup;
 	}
-	for (unsigned i = 0; i < nparts && rc == 0; i++) {
-		uint64_t off = (uint64_t)i * part, len = size - off < part ? size - off : part;
-		char got[80] = "";
-
-		rc = s3_md5_range(fd, off, len, raw[i]);
-		if (rc < 0)
-			snprintf(why, whylen, "reading the store file: %s", strerror(-rc));
-		if (rc == 0 && (rc = s3_mpu_part(u->s3, key, upload_id, i + 1, fd, off, len, raw[i], got,
-						 sizeof(got))) < 0)
-			snprintf(why, whylen, "%s", s3_error(u->s3));
-		s3_md5_hex(raw[i], hex[i]);
-		if (rc == 0)
-			log_debug("upload: %s part %u/%u sent (%llu bytes)", key, i + 1, nparts, (unsigned long long)len);
-		if (rc == 0 && got[0] && strcmp(got, hex[i]) != 0) {
-			snprintf(why, whylen, "%s part %u: the server's ETag %s is not our MD5 %s", key, i + 1, got,
-				 hex[i]);
-			rc = -EIO;
-		}
-	}
-	if (rc == 0 && (rc = s3_mpu_complete(u->s3, key, upload_id, (const char(*)[33])hex, nparts)) < 0)
+	p.upload_id = upload_id;
+	if (u->s3_second && p.nparts > 1)
+		helped = pthread_create(&helper, NULL, parts_thread, &p) == 0;
+	send_parts(&p, u->s3);
+	if (helped)
+		pthread_join(helper, NULL);
+	rc = p.rc;
+	if (rc < 0)
+		snprintf(why, whylen, "%s", p.why);
+	if (rc == 0 && (rc = s3_mpu_complete(u->s3, key, upload_id, (const char(*)[33])p.hex, p.nparts)) < 0)
 		snprintf(why, whylen, "%s", s3_error(u->s3));
 	if (rc < 0) {
 		if (s3_mpu_abort(u->s3, key, upload_id) == 0)
 			log_debug("upload: aborted multipart upload %s of %s", upload_id, key);
 		goto cleanup;
 	}
-	rc = s3_md5_mem(raw, (size_t)nparts * 16, all);
+	rc = s3_md5_mem(p.raw, (size_t)p.nparts * 16, all);
 	s3_md5_hex(all, h);
-	snprintf(etag, etaglen, "%s-%u", h, nparts);
+	snprintf(etag, etaglen, "%s-%u", h, p.nparts);
 cleanup:
-	free(hex);
-	free(raw);
+	pthread_mutex_destroy(&p.lock);
+	free(p.hex);
+	free(p.raw);
 	return rc;
 }
 
@@ -165,14 +229,9 @@ static int put_blob(struct uploader *u, const char *key, int fd, uint64_t size, 
 	} else {
 		unsigned char md5[16];
 
-		rc = s3_md5_range(fd, 0, size, md5);
-		if (rc < 0) {
-			snprintf(why, whylen, "reading the store file: %s", strerror(-rc));
-			return rc;
-		}
-		s3_md5_hex(md5, want);
 		if ((rc = s3_put_range(u->s3, key, fd, 0, size, md5, NULL, 0)) < 0)
 			snprintf(why, whylen, "%s", s3_error(u->s3));
+		s3_md5_hex(md5, want);
 	}
 	if (rc < 0)
 		return rc;
@@ -191,6 +250,26 @@ static int put_blob(struct uploader *u, const char *key, int fd, uint64_t size, 
 	}
 	snprintf(etag, etaglen, "%s", want);
 	return 0;
+}
+
+/* The snapshot's entries in the bucket index (s3index.h), from its metadata text. */
+static int put_index(struct uploader *u, const char *id, const char *meta, size_t meta_len, char *why, size_t whylen)
+{
+	struct snapshot_meta *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	if (store_meta_parse(meta, meta_len, m) < 0)
+		log_debug("upload: %s: unreadable metadata, indexed without host and app", id);
+	rc = s3index_put(u->s3, u->prefix, id, m->host, m->app);
+	if (rc < 0)
+		snprintf(why, whylen, "%s", s3_error(u->s3));
+	store_meta_free(m);
+	free(m);
+	return rc;
 }
 
 static void mark_done(struct uploader *u, const char *id, const char *key, const char *etag)
@@ -236,6 +315,9 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 	rc = put_blob(u, gz_key, fd, (uint64_t)sb.st_size, etag, sizeof(etag), why, whylen);
 	if (rc < 0)
 		goto cleanup;
+	/* The index before the metadata: an entry whose ID.json is not there is skipped. */
+	if ((rc = put_index(u, id, meta, meta_len, why, whylen)) < 0)
+		goto cleanup;
 	/* The metadata last: a listed ID.json always has its whole snapshot. */
 	if ((rc = s3_put_mem(u->s3, json_key, meta, meta_len, "application/json", jetag, sizeof(jetag))) < 0) {
 		snprintf(why, whylen, "%s", s3_error(u->s3));
@@ -266,6 +348,85 @@ cleanup:
 	free(meta);
 	close(fd);
 	return rc;
+}
+
+/* ---- the index of what older versions uploaded ------------------------------------- */
+
+struct own_ids {
+	const char *prefix;
+	char (*ids)[64];
+	size_t n, cap;
+};
+
+/* PREFIX/ID.json exactly (not deeper: another agent's prefix may extend ours). */
+static void on_own_object(const struct s3_object *o, void *ctx)
+{
+	struct own_ids *c = ctx;
+	size_t plen = strlen(c->prefix), klen = strlen(o->key);
+	const char *rest = o->key + plen + 1;
+
+	if (o->common_prefix || klen <= plen + 1 + 5 || strncmp(o->key, c->prefix, plen) != 0 || o->key[plen] != '/' ||
+	    strchr(rest, '/') || strcmp(o->key + klen - 5, ".json") != 0 || (size_t)(klen - plen - 1 - 5) >= 64)
+		return;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		char (*g)[64] = realloc(c->ids, ncap * sizeof(*g));
+
+		if (!g)
+			return;
+		c->ids = g;
+		c->cap = ncap;
+	}
+	snprintf(c->ids[c->n++], 64, "%.*s", (int)(klen - plen - 1 - 5), rest);
+}
+
+static int index_one_old(struct uploader *u, const char *id)
+{
+	char key[1100], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(key, sizeof(key), "%s/%s.json", u->prefix, id);
+	rc = s3_get_mem(u->s3, key, META_MAX, &text, &len);
+	if (rc == -ENOENT)
+		return 0;  /* deleted since the listing */
+	if (rc == 0)
+		rc = put_index(u, id, text, len, key, sizeof(key));
+	free(text);
+	return rc;
+}
+
+/* Once per prefix: give every PREFIX/ID.json an older version uploaded its index
+ * entries, then write the prefix's completeness marker. Until then listings read this
+ * prefix the old way. Retried at every rescan until it is done. */
+static void index_backfill(struct uploader *u)
+{
+	struct own_ids own = { .prefix = u->prefix };
+	char marker[1200], dir[300];
+	uint64_t size;
+	int rc;
+
+	if (u->indexed || s3index_complete_key(u->prefix, marker, sizeof(marker)) < 0)
+		return;
+	rc = s3_head(u->s3, marker, &size, NULL, 0);
+	if (rc == 0) {
+		u->indexed = true;
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/", u->prefix);
+	if (rc == -ENOENT)
+		rc = s3_list(u->s3, dir, on_own_object, &own);
+	for (size_t i = 0; rc == 0 && i < own.n; i++)
+		rc = index_one_old(u, own.ids[i]);
+	if (rc == 0)
+		rc = s3_put_mem(u->s3, marker, "", 0, "application/octet-stream", NULL, 0);
+	if (rc == 0) {
+		u->indexed = true;
+		log_info("upload: bucket index complete for prefix %s (%zu snapshots already there)", u->prefix, own.n);
+	} else {
+		log_debug("upload: indexing what is already under %s/: %s; retried later", u->prefix, s3_error(u->s3));
+	}
+	free(own.ids);
 }
 
 /* ---- the queue -------------------------------------------------------------------- */
@@ -343,6 +504,7 @@ static bool next_job(struct uploader *u, char *id, size_t idlen, unsigned *attem
 		}
 		if (now >= *next_scan) {
 			pthread_mutex_unlock(&u->lock);
+			index_backfill(u);
 			scan_store(u, false);
 			*next_scan = mono_ms() + RESCAN_MS;
 			pthread_mutex_lock(&u->lock);
@@ -383,6 +545,7 @@ static void *uploader_main(void *arg)
 	unsigned attempts;
 
 	drop_all_capabilities();
+	index_backfill(u);
 	scan_store(u, true);
 	log_stats(u);
 	while (next_job(u, id, sizeof(id), &attempts, &next_scan)) {
@@ -464,6 +627,9 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	u->s3 = s3_new(&sc, err, errlen);
 	if (!u->s3)
 		goto fail;
+	/* Parts go up two at a time, unless a bandwidth cap is set (it is per connection). */
+	if (!cfg->upload_max_mbps && !(u->s3_second = s3_new(&sc, err, errlen)))
+		goto fail;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -481,6 +647,7 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	return u;
 fail:
 	s3_free(u->s3);
+	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
 	free(u);
 	return NULL;
@@ -522,6 +689,7 @@ void uploader_stop(struct uploader *u)
 	store_set_evict_hook(u->st, NULL, NULL);
 	log_stats(u);
 	s3_free(u->s3);
+	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
 	uq_free(&u->q);
 	pthread_mutex_destroy(&u->lock);

@@ -3,9 +3,10 @@
  * and retries with exponential backoff and jitter until it is there. The store is
  * the queue: each snapshot's upload state is ID.upload beside it (atomic writes), so
  * a restarted agent resumes where it stopped. Order per snapshot: abort a multipart
- * upload a crash left, PREFIX/ID.heapsnapshot.gz (one PUT with Content-MD5, or a
- * multipart upload streamed from the store file, Content-MD5 per part), HEAD to
- * verify size and ETag, then PREFIX/ID.json last; then ID.upload "done", and the
+ * upload a crash left, PREFIX/ID.heapsnapshot.gz (one PUT, or a multipart upload
+ * streamed from the store file, two parts at a time unless max_mbps caps the upload;
+ * each body read once and hashed as it is sent, part ETags checked against those MD5s), HEAD to verify size and ETag (the MD5 of what
+ * we sent), then PREFIX/ID.json last; then ID.upload "done", and the
  * local copy is removed if keep_local = off. Downstream of the store only: it reads
  * the store and never calls the capture side. */
 #ifndef HS_UPLOADER_H

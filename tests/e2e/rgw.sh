@@ -52,7 +52,7 @@ keyring = $RGW_D/keyring
 mon data = $RGW_D/mon
 osd data = $RGW_D/osd
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$1${2:+ ssl_endpoint=127.0.0.1:$2 ssl_certificate=$RGW_D/cert.pem ssl_private_key=$RGW_D/key.pem}
+rgw frontends = beast tcp_nodelay=1 endpoint=127.0.0.1:$1${2:+ ssl_endpoint=127.0.0.1:$2 ssl_certificate=$RGW_D/cert.pem ssl_private_key=$RGW_D/key.pem}
 rgw thread pool size = 16
 CONF
 }

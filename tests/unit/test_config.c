@@ -54,7 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.timeout_s, 600);
 	assert_int_equal(cfg.start_timeout_s, 10);
 	assert_int_equal(cfg.max_concurrent, 4);
-	assert_int_equal(cfg.compress_level, 1);
+	assert_int_equal(cfg.compress_level, 6);
 	assert_true(cfg.guard);
 	assert_int_equal(cfg.guard_cost_factor, 15);
 	assert_false(cfg.inspector_unguarded);

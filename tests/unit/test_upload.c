@@ -17,6 +17,7 @@
 #include "upload/creds.h"
 #include "upload/queue.h"
 #include "upload/s3.h"
+#include "upload/s3index.h"
 #include "upload/s3xml.h"
 
 /* ---- credentials ---- */
@@ -298,6 +299,88 @@ static void test_xml_error_and_upload_id(void **state)
 	assert_int_equal(s3xml_upload_id(e, strlen(e), id, sizeof(id)), -EINVAL);
 }
 
+/* Index keys: every field that can hold '/' or odd bytes is encoded into one segment,
+ * and an entry leads back to its snapshot's PREFIX/ID.json. */
+static void test_index_keys(void **state)
+{
+	char key[2048], id[64], json[1024], prefix[256];
+
+	(void)state;
+	assert_int_equal(s3index_entry_key(S3INDEX_HOST, "web-1.example", "20261127T081502Z-12345-a1b2", "fleet/eu-1",
+					   key, sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/host/web-1.example/20261127T081502Z-12345-a1b2/fleet%2Feu-1");
+	assert_int_equal(s3index_parse_entry(key, id, sizeof(id), json, sizeof(json)), 0);
+	assert_string_equal(id, "20261127T081502Z-12345-a1b2");
+	assert_string_equal(json, "fleet/eu-1/20261127T081502Z-12345-a1b2.json");
+	assert_int_equal(s3index_entry_key(S3INDEX_APP, "@scope/pkg name", "20261127T081502Z-1-0001", "h", key,
+					   sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/app/%40scope%2Fpkg%20name/20261127T081502Z-1-0001/h");
+	assert_int_equal(s3index_entry_key(S3INDEX_APP, "", "20261127T081502Z-1-0001", "h", key, sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/app/-/20261127T081502Z-1-0001/h");
+	assert_int_equal(s3index_entry_key(S3INDEX_TIME, NULL, "20261127T081502Z-1-0001", "a%b", key, sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/time/20261127T081502Z-1-0001/a%25b");
+	assert_int_equal(s3index_parse_entry(key, id, sizeof(id), json, sizeof(json)), 0);
+	assert_string_equal(json, "a%b/20261127T081502Z-1-0001.json");
+	assert_int_equal(s3index_family_prefix(S3INDEX_HOST, "h/1", key, sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/host/h%2F1/");
+	/* what is not an entry, or would lead elsewhere */
+	assert_int_equal(s3index_parse_entry("host-a/20261127T081502Z-1-0001.json", id, sizeof(id), json, sizeof(json)),
+			 -EINVAL);
+	assert_int_equal(s3index_parse_entry("heapsnap-index/v1/time/20261127T081502Z-1-0001/", id, sizeof(id), json,
+					     sizeof(json)), -EINVAL);
+	assert_int_equal(s3index_parse_entry("heapsnap-index/v1/time/bad.id/h", id, sizeof(id), json, sizeof(json)),
+			 -EINVAL);
+	assert_int_equal(s3index_parse_entry("heapsnap-index/v1/time/x/h%2", id, sizeof(id), json, sizeof(json)),
+			 -EINVAL);
+	assert_int_equal(s3index_parse_entry("heapsnap-index/v1/time/x/h%00", id, sizeof(id), json, sizeof(json)),
+			 -EINVAL);
+	assert_int_equal(s3index_complete_key("fleet/eu-1", key, sizeof(key)), 0);
+	assert_string_equal(key, "heapsnap-index/v1/complete/fleet%2Feu-1");
+	assert_int_equal(s3index_parse_complete(key, prefix, sizeof(prefix)), 0);
+	assert_string_equal(prefix, "fleet/eu-1");
+	assert_int_equal(s3index_parse_complete("heapsnap-index/v1/complete/", prefix, sizeof(prefix)), -EINVAL);
+}
+
+struct listed {
+	char keys[4][1024];
+	bool dir[4];
+	int n;
+};
+
+static void on_listed(const struct s3_object *o, void *ctx)
+{
+	struct listed *l = ctx;
+
+	if (l->n < 4) {
+		snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", o->key);
+		l->dir[l->n++] = o->common_prefix;
+	}
+}
+
+/* A delimited listing's <CommonPrefixes> come as objects flagged common_prefix. */
+static void test_xml_common_prefixes(void **state)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>top.json</Key><Size>3</Size></Contents>"
+		"<CommonPrefixes><Prefix>host-a/</Prefix></CommonPrefixes>"
+		"<CommonPrefixes><Prefix>heapsnap-index/</Prefix></CommonPrefixes></ListBucketResult>";
+	struct listed l = { 0 };
+	char token[64];
+	bool more = true;
+
+	(void)state;
+	assert_int_equal(s3xml_list_objects(xml, sizeof(xml) - 1, on_listed, &l, &more, token, sizeof(token)), 0);
+	assert_false(more);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.keys[0], "top.json");
+	assert_false(l.dir[0]);
+	assert_string_equal(l.keys[1], "host-a/");
+	assert_true(l.dir[1]);
+	assert_string_equal(l.keys[2], "heapsnap-index/");
+	assert_true(l.dir[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +395,8 @@ int main(void)
 		cmocka_unit_test(test_rec_round_trip),
 		cmocka_unit_test(test_xml_listing),
 		cmocka_unit_test(test_xml_error_and_upload_id),
+		cmocka_unit_test(test_index_keys),
+		cmocka_unit_test(test_xml_common_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
