@@ -14,64 +14,115 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/fsroot.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "track/procs.h"
 
 #define FIFO_READ_BUF (256u << 10)
 
+
+/* mknodat (create) or unlinkat (!create) of name in dirfd, done by a forked child
+ * with the target's credentials: the kernel then checks the directory's permissions
+ * for the target's user, not for root, and the FIFO is the target's from the start.
+ * Whoever controls the target's mounts (a bind mount over its /tmp, a user namespace)
+ * chooses only where the target itself could write. The child makes raw system calls
+ * only (the agent is multithreaded). 0, or -errno. */
+static int as_target(const struct proc_creds *c, int dirfd, const char *name, bool create)
+{
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		long rc = syscall(SYS_setgroups, (size_t)c->ngroups, c->groups);
+		if (rc == 0)
+			rc = syscall(SYS_setresgid, c->fsgid, c->fsgid, c->fsgid);
+		if (rc == 0)
+			rc = syscall(SYS_setresuid, c->fsuid, c->fsuid, c->fsuid);
+		if (rc == 0)
+			rc = create ? syscall(SYS_mknodat, dirfd, name, S_IFIFO | 0600, 0)
+				    : syscall(SYS_unlinkat, dirfd, name, 0);
+		_exit(rc == 0 ? 0 : errno > 0 && errno < 256 ? errno : EIO);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
+}
 
 void inspector_fifo_destroy(struct fifo *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	if (f->dirfd >= 0 && f->name[0])
-		unlinkat(f->dirfd, f->name, 0);
+	if (f->dirfd >= 0 && f->name[0] && as_target(&f->creds, f->dirfd, f->name, false) < 0)
+		unlinkat(f->dirfd, f->name, 0); /* the target exited: its uid may be gone from the dir's view */
 	if (f->dirfd >= 0)
 		close(f->dirfd);
 	f->fd = f->dirfd = -1;
 	f->name[0] = '\0';
 }
 
-/* mkfifo in the target's /tmp (reached through /proc/PID/root), owned by the target's
- * uid, opened for reading (non-blocking, so it does not wait for the writer).
- * 0, or -errno (the caller falls back to chunks). */
+/* The target's /tmp, resolved inside its root (RESOLVE_IN_ROOT: no symlink or ".."
+ * leads out, and /tmp itself must not be a symlink). fd or -errno. */
+static int open_target_tmp(pid_t pid)
+{
+	int root = fsroot_open_proc_root(pid), dir;
+
+	if (root < 0)
+		return root;
+	dir = fsroot_open(root, root, "/tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	close(root);
+	return dir;
+}
+
+/* mkfifo in the target's /tmp, as the target's user (as_target), opened for reading
+ * (non-blocking, so it does not wait for the writer). 0, or -errno (the caller falls
+ * back to chunks). */
 int inspector_fifo_create(struct session *s, struct fifo *f)
 {
-	char dir[64];
 	uint64_t rnd = 0;
 	struct stat st;
-	int saved;
+	int rc;
 
 	f->fd = f->dirfd = -1;
+	f->name[0] = '\0';
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EAGAIN;
+	if ((rc = procs_credentials(s->pid, &f->creds)) < 0)
+		return rc;
 	snprintf(f->name, sizeof(f->name), ".heapsnap-%d-%016llx.heapsnapshot", (int)getpid(), (unsigned long long)rnd);
 	snprintf(f->inside, sizeof(f->inside), "/tmp/%s", f->name);
-	snprintf(dir, sizeof(dir), "/proc/%d/root/tmp", (int)s->pid);
-	f->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (f->dirfd < 0)
-		return -errno;
-	if (mkfifoat(f->dirfd, f->name, 0600) < 0) {
+	if ((f->dirfd = open_target_tmp(s->pid)) < 0) {
+		rc = f->dirfd;
 		f->name[0] = '\0';
 		goto fail;
 	}
-	if (fchownat(f->dirfd, f->name, s->ctx->proc->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((rc = as_target(&f->creds, f->dirfd, f->name, true)) < 0) {
+		f->name[0] = '\0';
 		goto fail;
+	}
 	f->fd = openat(f->dirfd, f->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	if (f->fd < 0 || fstat(f->fd, &st) < 0)
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+		rc = -errno;
 		goto fail;
-	if (!S_ISFIFO(st.st_mode)) {
-		errno = EINVAL;
+	}
+	if (!S_ISFIFO(st.st_mode) || st.st_uid != f->creds.fsuid) {
+		rc = -EINVAL;
 		goto fail;
 	}
 	fcntl(f->fd, F_SETPIPE_SZ, 1 << 20); /* fewer wakeups; the default 64 KiB also works */
 	return 0;
 fail:
-	saved = errno ? errno : EIO;
 	inspector_fifo_destroy(f);
-	return -saved;
+	return rc < 0 ? rc : -EIO;
 }
 
 /* Reads what the FIFO holds now. 1 at end of data (writer closed), 0 for more later, a
