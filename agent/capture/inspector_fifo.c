@@ -14,8 +14,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fsroot.h"
@@ -26,44 +24,44 @@
 #define FIFO_READ_BUF (256u << 10)
 
 
-/* mknodat (create) or unlinkat (!create) of name in dirfd, done by a forked child
- * with the target's credentials: the kernel then checks the directory's permissions
- * for the target's user, not for root, and the FIFO is the target's from the start.
- * Whoever controls the target's mounts (a bind mount over its /tmp, a user namespace)
- * chooses only where the target itself could write. The child makes raw system calls
- * only (the agent is multithreaded). 0, or -errno. */
-static int as_target(const struct proc_creds *c, int dirfd, const char *name, bool create)
+static bool in_groups(const struct proc_creds *c, gid_t gid)
 {
-	int status;
-	pid_t child = fork();
+	if (c->fsgid == gid)
+		return true;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
 
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		long rc = syscall(SYS_setgroups, (size_t)c->ngroups, c->groups);
-		if (rc == 0)
-			rc = syscall(SYS_setresgid, c->fsgid, c->fsgid, c->fsgid);
-		if (rc == 0)
-			rc = syscall(SYS_setresuid, c->fsuid, c->fsuid, c->fsuid);
-		if (rc == 0)
-			rc = create ? syscall(SYS_mknodat, dirfd, name, S_IFIFO | 0600, 0)
-				    : syscall(SYS_unlinkat, dirfd, name, 0);
-		_exit(rc == 0 ? 0 : errno > 0 && errno < 256 ? errno : EIO);
-	}
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EIO;
-	return -WEXITSTATUS(status);
+/* Whether the target's user could create a file in the directory itself: write and
+ * search permission by its mode bits (owner, group, other, in that order, as the
+ * kernel checks them). The agent creates the FIFO as root (it keeps no CAP_SETUID to
+ * become the target), so it does so only where the target could: whoever controls the
+ * target's mounts (a bind mount over its /tmp, a user namespace) chooses only where
+ * the target itself can write. ACLs that would grant more are not read: refused then
+ * (the chunks transport needs no file). A root target may write anywhere. */
+static bool target_may_create_in(const struct proc_creds *c, const struct stat *dir)
+{
+	mode_t need;
+
+	if (c->fsuid == 0)
+		return true;
+	if (dir->st_uid == c->fsuid)
+		need = S_IWUSR | S_IXUSR;
+	else if (in_groups(c, dir->st_gid))
+		need = S_IWGRP | S_IXGRP;
+	else
+		need = S_IWOTH | S_IXOTH;
+	return (dir->st_mode & need) == need;
 }
 
 void inspector_fifo_destroy(struct fifo *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	if (f->dirfd >= 0 && f->name[0] && as_target(&f->creds, f->dirfd, f->name, false) < 0)
-		unlinkat(f->dirfd, f->name, 0); /* the target exited: its uid may be gone from the dir's view */
+	if (f->dirfd >= 0 && f->name[0])
+		unlinkat(f->dirfd, f->name, 0);
 	if (f->dirfd >= 0)
 		close(f->dirfd);
 	f->fd = f->dirfd = -1;
@@ -83,9 +81,9 @@ static int open_target_tmp(pid_t pid)
 	return dir;
 }
 
-/* mkfifo in the target's /tmp, as the target's user (as_target), opened for reading
- * (non-blocking, so it does not wait for the writer). 0, or -errno (the caller falls
- * back to chunks). */
+/* mkfifo in the target's /tmp where its user may create files (target_may_create_in),
+ * owned by that user, opened for reading (non-blocking, so it does not wait for the
+ * writer). 0, or -errno (the caller falls back to chunks). */
 int inspector_fifo_create(struct session *s, struct fifo *f)
 {
 	uint64_t rnd = 0;
@@ -105,8 +103,23 @@ int inspector_fifo_create(struct session *s, struct fifo *f)
 		f->name[0] = '\0';
 		goto fail;
 	}
-	if ((rc = as_target(&f->creds, f->dirfd, f->name, true)) < 0) {
+	if (fstat(f->dirfd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = -ENOTDIR;
 		f->name[0] = '\0';
+		goto fail;
+	}
+	if (!target_may_create_in(&f->creds, &st)) {
+		rc = -EACCES;
+		f->name[0] = '\0';
+		goto fail;
+	}
+	if (mkfifoat(f->dirfd, f->name, 0600) < 0) {
+		rc = -errno;
+		f->name[0] = '\0';
+		goto fail;
+	}
+	if (fchownat(f->dirfd, f->name, f->creds.fsuid, f->creds.fsgid, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
 		goto fail;
 	}
 	f->fd = openat(f->dirfd, f->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);

@@ -13,7 +13,7 @@ struct fifo {
 	int dirfd;                   /* the target's /tmp: still usable after the target died */
 	char name[64];
 	char inside[96];             /* the path as the target sees it */
-	struct proc_creds creds;     /* the target's: the FIFO is made and removed as it */
+	struct proc_creds creds;     /* the target's: where it may write, the FIFO is its */
 };
 
 /* 0, or -errno (the caller falls back to chunks). */

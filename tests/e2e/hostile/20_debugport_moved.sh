@@ -17,7 +17,8 @@ service SVC daemon "$HAPPS/debugport_leak.js"
 door_probe "$SVC" 9333
 other_service
 
-wait_for 60 bash -c "grep -q '\"pid\":$SVC[,}]' '$T/agent.out'" || fail "no capture event for the service"
+wait_for 60 bash -c "grep -q '\"event\":\"capture_\(done\|failed\)\".*\"pid\":$SVC[,}]' '$T/agent.out'" ||
+	fail "no capture outcome for the service"
 event_for "$SVC" capture_done || fail "the service was not captured: $(event_line "$SVC" capture_failed)"
 grep -q "pid $SVC: its inspector opened on port 9333" "$T/agent.err" || fail "the agent did not say where the inspector opened"
 wait_for 10 bash -c "! nsenter -t $SVC -n ss -Hltn 'sport = :9333' | grep -q ." || fail "the inspector on 9333 was left open"

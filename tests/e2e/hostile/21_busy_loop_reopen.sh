@@ -17,7 +17,7 @@ LEAK_DELAY_MS=3000 BUSY_MS=$((BUSY_S * 1000)) DONE_FILE=$T/app/done service SVC 
 door_probe "$SVC" 9229
 other_service
 
-wait_for $((BUSY_S + 60)) bash -c "grep -q '\"pid\":$SVC[,}]' '$T/agent.out' && grep -q '\"event\":\"capture_\(done\|failed\)\".*\"pid\":$SVC[,}]' '$T/agent.out'" ||
+wait_for $((BUSY_S + 60)) bash -c "grep -q '\"event\":\"capture_\(done\|failed\)\".*\"pid\":$SVC[,}]' '$T/agent.out'" ||
 	fail "no capture outcome for the service"
 event_for "$SVC" capture_done || fail "the service was not captured: $(event_line "$SVC" capture_failed)"
 test -f "$T/app/done" || fail "the capture ended before the busy task did: the guard was not held until the loop turned"
