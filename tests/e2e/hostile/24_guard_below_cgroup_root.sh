@@ -15,7 +15,7 @@ mkdir "$SUB" || fail "cannot make $SUB"
 trap 'cleanup; rmdir "$SUB" 2>/dev/null' EXIT
 
 write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto capture.max_concurrent=2
-bash -c 'echo $$ > "$0/cgroup.procs" && exec unshare -C -m bash -c "mount -t cgroup2 none \"\$0\" && exec \"\$@\"" \
+bash -c 'echo $$ > "$0/cgroup.procs" && exec unshare -C -m bash -c "mount -t cgroup2 heapsnap-e2e-cg \"\$0\" && exec \"\$@\"" \
 	"$1" "$2" -c "$3"' "$SUB" "$CG" "$HEAPSNAPD" "$T/hs.ini" >"$T/agent.out" 2>"$T/agent.err" &
 AGENT=$!
 PIDS+=("$AGENT")
