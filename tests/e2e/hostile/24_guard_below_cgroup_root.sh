@@ -5,6 +5,8 @@
 # opened inspectors that every process outside could reach. Now the guard says it is
 # not effective, the inspector route is refused for flagless processes (no
 # inspector_unguarded), nobody outside gets a session list, and the signal route goes on.
+# (The test unmounts the inherited host mount in its namespace and mounts cgroup2 there
+# afresh: the mount then says "/" and /proc/self/cgroup "0::/", as in a container.)
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/door_lib.sh"
 need_root
@@ -15,7 +17,7 @@ mkdir "$SUB" || fail "cannot make $SUB"
 trap 'cleanup; rmdir "$SUB" 2>/dev/null' EXIT
 
 write_config "$T/hs.ini" trigger.growth_mb=40 capture.method=auto capture.max_concurrent=2
-bash -c 'echo $$ > "$0/cgroup.procs" && exec unshare -C -m bash -c "mount -t cgroup2 heapsnap-e2e-cg \"\$0\" && exec \"\$@\"" \
+bash -c 'echo $$ > "$0/cgroup.procs" && exec unshare -C -m bash -c "umount \"\$0\" && mount -t cgroup2 heapsnap-e2e-cg \"\$0\" && exec \"\$@\"" \
 	"$1" "$2" -c "$3"' "$SUB" "$CG" "$HEAPSNAPD" "$T/hs.ini" >"$T/agent.out" 2>"$T/agent.err" &
 AGENT=$!
 PIDS+=("$AGENT")
