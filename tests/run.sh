@@ -59,7 +59,7 @@ for s in tests/structure/*.sh; do
 	fi
 done
 
-for s in tests/e2e/[0-9]*.sh; do
+for s in tests/e2e/[0-9]*.sh tests/e2e/hostile/[0-9]*.sh; do
 	[ -f "$s" ] || continue
 	[ -n "${ONLY:-}" ] && ! [[ $s =~ $ONLY ]] && continue
 	n=$(basename "$s" .sh); log="$log_dir/e2e_$n.log"
