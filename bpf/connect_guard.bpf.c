@@ -5,8 +5,12 @@
  * address (127/8, 0.0.0.0, ::1, ::, and their IPv4-mapped forms: every destination
  * the kernel delivers to a listener bound to the loopback) in the guarded network
  * namespace is refused with EPERM, unless the socket is one the agent put in
- * allowed_socks (its own, by socket cookie). Every other connect() costs one hash
- * lookup while a guard is armed, and nothing when none is (the programs are detached). */
+ * allowed_socks (its own, by socket cookie). While the agent waits for an inspector to
+ * open (a port it cannot know in advance: the app may have set process.debugPort), an
+ * "opening" guard (port CG_ANY_PORT) refuses every loopback port of the namespace but
+ * those in exempt (the ports that were listening before the signal). Every other
+ * connect() costs two or three hash lookups while a guard is armed, and nothing when
+ * none is (the programs are detached). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -30,6 +34,13 @@ struct {
 	__type(value, __u8);
 } allowed_socks SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CG_MAX_EXEMPT);
+	__type(key, struct cg_key);
+	__type(value, __u8);
+} exempt SEC(".maps");
+
 static __always_inline bool loopback4(__u32 be_addr)
 {
 	__u32 a = bpf_ntohl(be_addr);
@@ -45,8 +56,12 @@ static __always_inline int check(struct bpf_sock_addr *ctx)
 	if (ctx->type != SOCK_STREAM_)
 		return 1;
 	g = bpf_map_lookup_elem(&guards, &k);
-	if (!g)
-		return 1;
+	if (!g) {
+		struct cg_key any = { .netns_cookie = k.netns_cookie, .port = CG_ANY_PORT };
+		g = bpf_map_lookup_elem(&guards, &any);
+		if (!g || bpf_map_lookup_elem(&exempt, &k))
+			return 1;
+	}
 	cookie = bpf_get_socket_cookie(ctx);
 	if (bpf_map_lookup_elem(&allowed_socks, &cookie)) {
 		__sync_fetch_and_add(&g->allowed, 1);

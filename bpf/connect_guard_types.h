@@ -5,11 +5,14 @@
 
 #define CG_MAX_GUARDS 64    /* inspectors guarded at once (max_concurrent <= 64) */
 #define CG_MAX_ALLOWED 256  /* the agent's own sockets allowed through at once */
+#define CG_MAX_EXEMPT 16384 /* listening ports left alone while inspectors open (4096 each) */
+#define CG_ANY_PORT 0       /* cg_key.port of an "opening" guard: every loopback port of the
+                               netns but the exempt ones (those listening before the signal) */
 
 /* One guarded inspector: a TCP port on the loopback of one network namespace. */
 struct cg_key {
 	__u64 netns_cookie;
-	__u32 port;          /* host order */
+	__u32 port;          /* host order; CG_ANY_PORT: the whole netns but exempt ports */
 	__u32 pad;
 };
 

@@ -160,7 +160,9 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	meta->inspector_opened = inspector && ctx.inspector_opened;
 	meta->inspector_window_ms = ctx.inspector_window_ms;
-	recovery_journal_end(c->cfg->state_file, job->pid);
+	/* An inspector not confirmed closed: the journal stays, so a next run closes it. */
+	if (!ctx.inspector_left_open)
+		recovery_journal_end(c->cfg->state_file, job->pid);
 	if (rc) {
 		snprintf(err, errlen, "%s", ctx.err);
 		*fallback = store_writer_raw_bytes(ctx.w) == 0 && !store_writer_error(ctx.w)[0] &&
@@ -420,7 +422,10 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 
 	if (job->resume_method == RESUME_INSPECTOR) {
 		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
-		return recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
+		int rc = recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
+		if (ctx.inspector_left_open) /* its journal was taken: written again for the next run */
+			recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+		return rc;
 	}
 	int rc = run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err));
 	if (rc != 0) {

@@ -76,6 +76,12 @@ static int run_capture(struct session *s, enum inspector_transport t)
 		return session_fail_taken(s);
 	if (!s->l.found && ((rc = session_open_guarded(s)) < 0 || (rc = session_open_inspector(s)) < 0))
 		return rc;
+	if (!listener_on_loopback(&s->l)) {
+		char addr[64];
+		listener_address(&s->l, addr, sizeof(addr));
+		return capture_fail(s->ctx, -EPERM, "the inspector listens on %s, not on loopback: refused (reachable "
+				    "from other hosts; the agent does not use it)", addr);
+	}
 	w = session_wait(s, (int64_t)s->ctx->cfg->timeout_s * 1000);
 	/* The decoder first: closing the inspector after a failure talks to it too. */
 	s->dec = cdp_decoder_new(0, session_store_write, session_on_message, s);
@@ -99,7 +105,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	bool closed = false;
 
 	ctx->err[0] = ctx->detail[0] = '\0';
-	ctx->inspector_opened = false;
+	ctx->inspector_opened = ctx->inspector_left_open = false;
 	ctx->inspector_window_ms = 0;
 	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
 	if (s.pidfd < 0)
@@ -108,9 +114,11 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	rc = run_capture(&s, transport);
 	if (s.opened_by_us) {
 		closed = session_close_inspector(&s);
+		ctx->inspector_left_open = !closed;
 		if (!closed)
-			log_warn("inspector of pid %d on port %d: opened by SIGUSR1, still listening after the close request%s",
-				 (int)s.pid, s.port, s.guarded ? "; its connect guard is lifted now" : "");
+			log_warn("inspector of pid %d on port %d: opened by SIGUSR1, %s", (int)s.pid, s.port,
+				 s.close_unconfirmed ? "closed before its event loop turned (the queued start may reopen it)"
+						     : "still listening after the close request");
 		ctx->inspector_opened = true;
 		ctx->inspector_window_ms = (closed ? s.gone_ms : mono_ms()) - s.signalled_ms;
 		log_info("pid %d: the inspector was open %lld ms (SIGUSR1 to closed%s), %s", (int)s.pid,
@@ -121,12 +129,16 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 			ws_conn_close(s.ws, &(struct wait_spec){ mono_ms() + 250, NULL, -1 });
 		ws_conn_free(s.ws);
 	}
-	session_disarm_guard(&s);
+	if (s.opened_by_us && !closed)
+		session_keep_guard(&s);
+	else
+		session_disarm_guard(&s);
 	if (rc == 0)
 		session_describe_success(&s, closed);
 	else if (s.opened_by_us && !closed)
 		snprintf(ctx->err + strlen(ctx->err), sizeof(ctx->err) - strlen(ctx->err),
-			 "; the inspector opened by SIGUSR1 could not be closed");
+			 "; the inspector opened by SIGUSR1 could not be confirmed closed (kept behind the connect guard)");
+	free(s.before);
 	cdp_decoder_free(s.dec);
 	close(s.pidfd);
 	return rc;

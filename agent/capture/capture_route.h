@@ -35,6 +35,8 @@ struct capture_ctx {
 	char detail[256];              /* on success: how (e.g. "inspector 127.0.0.1:9229, opened with SIGUSR1 and closed (FIFO)") */
 	bool inspector_opened;         /* inspector route: it opened the inspector (SIGUSR1) ... */
 	int64_t inspector_window_ms;   /* ... open this long: signal sent -> port confirmed gone */
+	bool inspector_left_open;      /* ... and its close was not confirmed: its guard is kept,
+	                                  and so is the journal (a next run closes it) */
 };
 
 /* 0 when the whole snapshot went into ctx->w; a negative errno with ctx->err set:

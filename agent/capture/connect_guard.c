@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -26,6 +27,8 @@
 #endif
 
 #define MOUNTS_MAX (1u << 20)
+/* The inode of the initial cgroup namespace (include/linux/proc_ns.h, fixed since 4.6). */
+#define CGROUP_NS_INIT_INO 0xEFFFFFFBu
 
 struct connect_guard {
 	pthread_mutex_t lock;
@@ -86,6 +89,57 @@ int cgroup2_mount_find(const char *table, char *out, size_t outlen)
 	return -ENOENT;
 }
 
+/* Splits one mountinfo line into its fields up to " - " and the fstype after it. */
+static bool mountinfo_fields(const char *line, size_t len, const char **root, size_t *rootlen, const char **mnt,
+			     size_t *mntlen, bool *is_cgroup2)
+{
+	const char *f[6], *p = line, *stop = line + len, *sep;
+	size_t flen[6];
+	int nf = 0;
+
+	while (nf < 6 && p < stop) {
+		while (p < stop && *p == ' ')
+			p++;
+		f[nf] = p;
+		while (p < stop && *p != ' ')
+			p++;
+		flen[nf] = (size_t)(p - f[nf]);
+		if (flen[nf])
+			nf++;
+	}
+	sep = nf == 6 ? memmem(p, (size_t)(stop - p), " - ", 3) : NULL;
+	if (!sep)
+		return false;
+	*root = f[3], *rootlen = flen[3], *mnt = f[4], *mntlen = flen[4];
+	*is_cgroup2 = (size_t)(stop - sep) >= 10 && !memcmp(sep + 3, "cgroup2", 7) && (sep[10] == ' ' || sep + 10 == stop);
+	return true;
+}
+
+int cgroup2_hierarchy_root_find(const char *mountinfo, char *out, size_t outlen)
+{
+	const char *line = mountinfo;
+	int rc = -ENOENT;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *root, *mnt;
+		size_t len = end ? (size_t)(end - line) : strlen(line), rootlen, mntlen;
+		bool cg2;
+
+		if (mountinfo_fields(line, len, &root, &rootlen, &mnt, &mntlen, &cg2) && cg2) {
+			bool at_root = rootlen == 1 && root[0] == '/';
+			if (at_root || rc == -ENOENT) {
+				if (unescape_mount(mnt, mntlen, out, outlen) == (size_t)-1)
+					return -ENAMETOOLONG;
+				rc = at_root ? 0 : -EXDEV;
+			}
+			if (at_root)
+				return 0;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return rc;
+}
+
 bool inspect_host_is_loopback(const char *host)
 {
 	char h[64];
@@ -136,21 +190,35 @@ static int attach(struct connect_guard *g)
 	return 0;
 }
 
-static int find_root(struct connect_guard *g, const char *mounts_path, char *root, size_t rootlen)
+/* Programs attached below the hierarchy's root see only the sockets of that subtree:
+ * such a guard would say "ready" and keep nobody out. So the attach point must be the
+ * root itself: the agent in the initial cgroup namespace (inside another, even a
+ * mount that says "/" is only the namespace's root) and the mount's root "/". */
+static int find_root(struct connect_guard *g, const char *mountinfo_path, char *root, size_t rootlen)
 {
 	char *text = malloc(MOUNTS_MAX);
-	ssize_t n = text ? read_small_file(mounts_path, text, MOUNTS_MAX) : -ENOMEM;
+	ssize_t n = text ? read_small_file(mountinfo_path, text, MOUNTS_MAX) : -ENOMEM;
+	struct stat st;
 	int rc;
 
 	if (n < 0) {
-		snprintf(g->why, sizeof(g->why), "cannot read %s: %s", mounts_path, strerror((int)-n));
+		snprintf(g->why, sizeof(g->why), "cannot read %s: %s", mountinfo_path, strerror((int)-n));
 		free(text);
 		return (int)n;
 	}
-	rc = cgroup2_mount_find(text, root, rootlen);
+	rc = cgroup2_hierarchy_root_find(text, root, rootlen);
 	free(text);
-	if (rc < 0)
-		snprintf(g->why, sizeof(g->why), "no cgroup v2 file system is mounted (%s)", mounts_path);
+	if (rc == -ENOENT)
+		snprintf(g->why, sizeof(g->why), "no cgroup v2 file system is mounted (%s)", mountinfo_path);
+	else if (rc == -EXDEV)
+		snprintf(g->why, sizeof(g->why), "not effective: the cgroup v2 mount %s is below the hierarchy's root "
+			 "(a guard attached there would miss every process outside it)", root);
+	else if (rc < 0)
+		snprintf(g->why, sizeof(g->why), "%s: %s", mountinfo_path, strerror(-rc));
+	else if (stat("/proc/self/ns/cgroup", &st) == 0 && st.st_ino != CGROUP_NS_INIT_INO)
+		rc = -EXDEV, snprintf(g->why, sizeof(g->why), "not effective: the agent runs in a cgroup namespace, so "
+				      "%s is not known to be the hierarchy's root (a guard attached below it would "
+				      "miss every process outside)", root);
 	return rc;
 }
 
@@ -161,10 +229,10 @@ static void explain(struct connect_guard *g, const char *step, const char *root,
 		 root, strerror(-err), hint);
 }
 
-static int setup(struct connect_guard *g, const char *mounts_path)
+static int setup(struct connect_guard *g, const char *mountinfo_path)
 {
 	char root[256];
-	int rc = find_root(g, mounts_path, root, sizeof(root));
+	int rc = find_root(g, mountinfo_path, root, sizeof(root));
 
 	if (rc < 0)
 		return rc;
@@ -194,7 +262,7 @@ static int setup(struct connect_guard *g, const char *mounts_path)
 	return 0;
 }
 
-struct connect_guard *connect_guard_new(const char *mounts_path)
+struct connect_guard *connect_guard_new(const char *mountinfo_path)
 {
 	struct connect_guard *g = calloc(1, sizeof(*g));
 
@@ -202,7 +270,7 @@ struct connect_guard *connect_guard_new(const char *mounts_path)
 		return NULL;
 	pthread_mutex_init(&g->lock, NULL);
 	g->cgroup_fd = -1;
-	if (setup(g, mounts_path) < 0) {
+	if (setup(g, mountinfo_path) < 0) {
 		connect_guard_bpf__destroy(g->skel);
 		g->skel = NULL;
 	}
@@ -272,6 +340,48 @@ int connect_guard_disarm(struct connect_guard *g, uint64_t netns_cookie, int por
 	pthread_mutex_unlock(&g->lock);
 	if (refused)
 		*refused = v.refused;
+	return rc;
+}
+
+static void unexempt(struct connect_guard *g, uint64_t netns_cookie, const int *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cg_key k = make_key(netns_cookie, ports[i]);
+		bpf_map_delete_elem(bpf_map__fd(g->skel->maps.exempt), &k);
+	}
+}
+
+int connect_guard_arm_opening(struct connect_guard *g, uint64_t netns_cookie, const int *exempt_ports, size_t n)
+{
+	__u8 one = 1;
+	int rc;
+
+	if (!connect_guard_available(g))
+		return -ENOTSUP;
+	if (n > CG_MAX_EXEMPT_PORTS)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		struct cg_key k = make_key(netns_cookie, exempt_ports[i]);
+		if (exempt_ports[i] == CG_ANY_PORT)
+			continue;
+		if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.exempt), &k, &one, BPF_ANY) != 0) {
+			rc = -errno;
+			unexempt(g, netns_cookie, exempt_ports, i);
+			return rc;
+		}
+	}
+	if ((rc = connect_guard_arm(g, netns_cookie, CG_ANY_PORT)) < 0)
+		unexempt(g, netns_cookie, exempt_ports, n);
+	return rc;
+}
+
+int connect_guard_disarm_opening(struct connect_guard *g, uint64_t netns_cookie, const int *exempt_ports, size_t n,
+				 uint64_t *refused)
+{
+	int rc = connect_guard_disarm(g, netns_cookie, CG_ANY_PORT, refused);
+
+	if (connect_guard_available(g))
+		unexempt(g, netns_cookie, exempt_ports, n);
 	return rc;
 }
 

@@ -18,10 +18,12 @@
 
 struct connect_guard;
 
-/* Find the cgroup v2 root in mounts_path (normally /proc/self/mounts), load the
- * programs and check that they attach (then detach them again). Never NULL except
- * out of memory: an unusable guard says why through connect_guard_why(). */
-struct connect_guard *connect_guard_new(const char *mounts_path);
+/* Find the cgroup v2 hierarchy's root in mountinfo_path (normally
+ * /proc/self/mountinfo; a mount below the root, or an agent in a cgroup namespace,
+ * makes the guard unavailable: it would not be effective), load the programs and
+ * check that they attach (then detach them again). Never NULL except out of memory:
+ * an unusable guard says why through connect_guard_why(). */
+struct connect_guard *connect_guard_new(const char *mountinfo_path);
 void connect_guard_free(struct connect_guard *g);
 
 /* Whether guards can be armed (false for NULL). */
@@ -34,6 +36,13 @@ const char *connect_guard_why(const struct connect_guard *g);
 int connect_guard_arm(struct connect_guard *g, uint64_t netns_cookie, int port);
 /* Undo arm; *refused (may be NULL) gets how many connects it refused. 0 or -errno. */
 int connect_guard_disarm(struct connect_guard *g, uint64_t netns_cookie, int port, uint64_t *refused);
+/* While an inspector opens on a port not known in advance: refuse loopback connects
+ * to every port of the namespace but exempt_ports (those listening before the
+ * signal). One per namespace at a time (-EEXIST), -E2BIG for too many exempt ports. */
+#define CG_MAX_EXEMPT_PORTS 4096
+int connect_guard_arm_opening(struct connect_guard *g, uint64_t netns_cookie, const int *exempt_ports, size_t n);
+int connect_guard_disarm_opening(struct connect_guard *g, uint64_t netns_cookie, const int *exempt_ports, size_t n,
+				 uint64_t *refused);
 /* How many connects an armed guard has refused so far (0 when not armed). */
 uint64_t connect_guard_refused(struct connect_guard *g, uint64_t netns_cookie, int port);
 
@@ -48,6 +57,12 @@ int connect_guard_netns_cookie(int fd, uint64_t *cookie);
 /* Pure (unit-tested): the mount point of the first cgroup2 file system in a
  * /proc/mounts text, octal escapes (\040) decoded. 0, -ENOENT when none, -ENAMETOOLONG. */
 int cgroup2_mount_find(const char *table, char *out, size_t outlen);
+
+/* Pure (unit-tested): in a /proc/self/mountinfo text, the mount point of the first
+ * cgroup2 mount whose root is the hierarchy's root ("/"). 0; -EXDEV when cgroup2 is
+ * mounted only below its root (out: the first such mount point); -ENOENT when none;
+ * -ENAMETOOLONG. */
+int cgroup2_hierarchy_root_find(const char *mountinfo, char *out, size_t outlen);
 
 /* Pure: whether an inspector host (--inspect-port=HOST:PORT, "" = Node's default
  * 127.0.0.1) is a loopback address, the only kind a connect guard on this host can

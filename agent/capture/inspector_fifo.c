@@ -16,11 +16,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsroot.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "track/procs.h"
 
 #define FIFO_READ_BUF (256u << 10)
 
+
+static bool in_groups(const struct proc_creds *c, gid_t gid)
+{
+	if (c->fsgid == gid)
+		return true;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Whether the target's user could create a file in the directory itself: write and
+ * search permission by its mode bits (owner, group, other, in that order, as the
+ * kernel checks them). The agent creates the FIFO as root (it keeps no CAP_SETUID to
+ * become the target), so it does so only where the target could: whoever controls the
+ * target's mounts (a bind mount over its /tmp, a user namespace) chooses only where
+ * the target itself can write. ACLs that would grant more are not read: refused then
+ * (the chunks transport needs no file). A root target may write anywhere. */
+static bool target_may_create_in(const struct proc_creds *c, const struct stat *dir)
+{
+	mode_t need;
+
+	if (c->fsuid == 0)
+		return true;
+	if (dir->st_uid == c->fsuid)
+		need = S_IWUSR | S_IXUSR;
+	else if (in_groups(c, dir->st_gid))
+		need = S_IWGRP | S_IXGRP;
+	else
+		need = S_IWOTH | S_IXOTH;
+	return (dir->st_mode & need) == need;
+}
 
 void inspector_fifo_destroy(struct fifo *f)
 {
@@ -34,44 +68,74 @@ void inspector_fifo_destroy(struct fifo *f)
 	f->name[0] = '\0';
 }
 
-/* mkfifo in the target's /tmp (reached through /proc/PID/root), owned by the target's
- * uid, opened for reading (non-blocking, so it does not wait for the writer).
- * 0, or -errno (the caller falls back to chunks). */
+/* The target's /tmp, resolved inside its root (RESOLVE_IN_ROOT: no symlink or ".."
+ * leads out, and /tmp itself must not be a symlink). fd or -errno. */
+static int open_target_tmp(pid_t pid)
+{
+	int root = fsroot_open_proc_root(pid), dir;
+
+	if (root < 0)
+		return root;
+	dir = fsroot_open(root, root, "/tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	close(root);
+	return dir;
+}
+
+/* mkfifo in the target's /tmp where its user may create files (target_may_create_in),
+ * owned by that user, opened for reading (non-blocking, so it does not wait for the
+ * writer). 0, or -errno (the caller falls back to chunks). */
 int inspector_fifo_create(struct session *s, struct fifo *f)
 {
-	char dir[64];
 	uint64_t rnd = 0;
 	struct stat st;
-	int saved;
+	int rc;
 
 	f->fd = f->dirfd = -1;
+	f->name[0] = '\0';
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EAGAIN;
+	if ((rc = procs_credentials(s->pid, &f->creds)) < 0)
+		return rc;
 	snprintf(f->name, sizeof(f->name), ".heapsnap-%d-%016llx.heapsnapshot", (int)getpid(), (unsigned long long)rnd);
 	snprintf(f->inside, sizeof(f->inside), "/tmp/%s", f->name);
-	snprintf(dir, sizeof(dir), "/proc/%d/root/tmp", (int)s->pid);
-	f->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (f->dirfd < 0)
-		return -errno;
-	if (mkfifoat(f->dirfd, f->name, 0600) < 0) {
+	if ((f->dirfd = open_target_tmp(s->pid)) < 0) {
+		rc = f->dirfd;
 		f->name[0] = '\0';
 		goto fail;
 	}
-	if (fchownat(f->dirfd, f->name, s->ctx->proc->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstat(f->dirfd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = -ENOTDIR;
+		f->name[0] = '\0';
 		goto fail;
+	}
+	if (!target_may_create_in(&f->creds, &st)) {
+		rc = -EACCES;
+		f->name[0] = '\0';
+		goto fail;
+	}
+	if (mkfifoat(f->dirfd, f->name, 0600) < 0) {
+		rc = -errno;
+		f->name[0] = '\0';
+		goto fail;
+	}
+	if (fchownat(f->dirfd, f->name, f->creds.fsuid, f->creds.fsgid, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
+		goto fail;
+	}
 	f->fd = openat(f->dirfd, f->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	if (f->fd < 0 || fstat(f->fd, &st) < 0)
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+		rc = -errno;
 		goto fail;
-	if (!S_ISFIFO(st.st_mode)) {
-		errno = EINVAL;
+	}
+	if (!S_ISFIFO(st.st_mode) || st.st_uid != f->creds.fsuid) {
+		rc = -EINVAL;
 		goto fail;
 	}
 	fcntl(f->fd, F_SETPIPE_SZ, 1 << 20); /* fewer wakeups; the default 64 KiB also works */
 	return 0;
 fail:
-	saved = errno ? errno : EIO;
 	inspector_fifo_destroy(f);
-	return -saved;
+	return rc < 0 ? rc : -EIO;
 }
 
 /* Reads what the FIFO holds now. 1 at end of data (writer closed), 0 for more later, a

@@ -1,16 +1,19 @@
-/* Inspector route, the FIFO transport: mkfifo in the target's /tmp (through
- * /proc/PID/root), Runtime.evaluate v8.writeHeapSnapshot(fifo), and the raw bytes
+/* Inspector route, the FIFO transport: mkfifo in the target's /tmp (resolved inside
+ * /proc/PID/root with RESOLVE_IN_ROOT, made by a child with the target's credentials),
+ * Runtime.evaluate v8.writeHeapSnapshot(fifo), and the raw bytes
  * read from the FIFO into the store while the evaluate runs. */
 #ifndef HS_INSPECTOR_FIFO_H
 #define HS_INSPECTOR_FIFO_H
 
 #include "capture/inspector_session.h"
+#include "track/procs.h"
 
 struct fifo {
 	int fd;
 	int dirfd;                   /* the target's /tmp: still usable after the target died */
 	char name[64];
 	char inside[96];             /* the path as the target sees it */
+	struct proc_creds creds;     /* the target's: where it may write, the FIFO is its */
 };
 
 /* 0, or -errno (the caller falls back to chunks). */

@@ -180,6 +180,56 @@ size_t inspector_owned_listeners(pid_t pid, struct listener *out, size_t max)
 	return q.n;
 }
 
+bool listener_on_loopback(const struct listener *l)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct in6_addr a6;
+
+	if (l->family == AF_INET)
+		return l->addr[0] == 127;
+	memcpy(&a6, l->addr, sizeof(a6));
+	return IN6_IS_ADDR_LOOPBACK(&a6) || (!memcmp(l->addr, v4mapped, sizeof(v4mapped)) && l->addr[12] == 127);
+}
+
+void listener_address(const struct listener *l, char *out, size_t outlen)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(l->family, l->addr, ip, sizeof(ip));
+	snprintf(out, outlen, l->family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, l->port);
+}
+
+struct ports_query {
+	int *out;
+	size_t n, max;
+	bool overflow;
+};
+
+static bool collect_port(struct listener *l, void *arg)
+{
+	struct ports_query *q = arg;
+
+	for (size_t i = 0; i < q->n; i++)
+		if (q->out[i] == l->port)
+			return true;
+	if (q->n == q->max) {
+		q->overflow = true;
+		return false;
+	}
+	q->out[q->n++] = l->port;
+	return true;
+}
+
+ssize_t inspector_netns_listen_ports(pid_t pid, int *out, size_t max)
+{
+	struct ports_query q = { .out = out, .max = max };
+
+	each_listener(pid, "tcp", AF_INET, collect_port, &q);
+	if (!q.overflow)
+		each_listener(pid, "tcp6", AF_INET6, collect_port, &q);
+	return q.overflow ? -E2BIG : (ssize_t)q.n;
+}
+
 /* --inspect-port=0: Node picks the port when SIGUSR1 opens the inspector, so the
  * inspector is the listener the process did not have before the signal. */
 bool inspector_find_new_listener(pid_t pid, const struct listener *before, size_t nbefore, struct listener *out)
@@ -257,6 +307,13 @@ bool capture_inspector_usable(const struct proc_info *p, const struct config *cf
 		return inspector_may_open(p, cfg, g, why, whylen);
 	struct listener l = inspector_find_listener(p->pid, port);
 
+	if (l.found && l.owned && !listener_on_loopback(&l)) {
+		char addr[64];
+		listener_address(&l, addr, sizeof(addr));
+		snprintf(why, whylen, "its inspector listens on %s, not on loopback: refused (reachable from other hosts)",
+			 addr);
+		return false;
+	}
 	if ((l.found && l.owned) || (!l.found && p->opts.inspect)) {
 		/* Open now, or about to be: started with --inspect, Node opens it at start. */
 		if (already_open)

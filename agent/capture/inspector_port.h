@@ -34,6 +34,14 @@ struct listener inspector_find_listener(pid_t pid, int port);
 size_t inspector_owned_listeners(pid_t pid, struct listener *out, size_t max);
 /* --inspect-port=0: the listener the process did not have before the signal. */
 bool inspector_find_new_listener(pid_t pid, const struct listener *before, size_t nbefore, struct listener *out);
+/* Pure: the listener's address is a loopback one (127/8, ::1, ::ffff:127/104):
+ * 0.0.0.0 and :: are not (they listen on every interface). */
+bool listener_on_loopback(const struct listener *l);
+/* "127.0.0.1:9229", "[::]:9229". */
+void listener_address(const struct listener *l, char *out, size_t outlen);
+/* Every port with a LISTEN socket in pid's network namespace, whoever owns it (no
+ * duplicates). The count, or -E2BIG when more than max. */
+ssize_t inspector_netns_listen_ports(pid_t pid, int *out, size_t max);
 /* "inspector port P is taken by pid N (comm)" into out. */
 void inspector_describe_taken(const struct listener *l, int port, char *out, size_t outlen);
 /* Whether the agent may open the inspector itself (the connect guard, or the

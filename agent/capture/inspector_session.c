@@ -30,27 +30,115 @@
 #define CLOSE_WAIT_MS 5000
 #define MAX_MESSAGE (64ull << 20)
 #define MAX_LIST_BODY (64u << 10)
-/* How long the close waits for the target's event loop to turn (see settle_event_loop). */
-#define SETTLE_WAIT_MS 10000
 
 struct wait_spec session_wait(struct session *s, int64_t ms)
 {
 	return wait_in(ms, s->ctx->cancel, s->pidfd);
 }
 
-/* SIGUSR1, then wait for the target's own listener on the port. */
+/* The target's own listeners and (behind a guard) the namespace's listening ports
+ * before the signal: the inspector is the listener that was not there, wherever the
+ * app moved it (process.debugPort = 9333 needs no flag). Behind a guard, the "opening"
+ * guard covers every port that was not listening until the inspector's is known. */
+static int prepare_opening(struct session *s)
+{
+	ssize_t n;
+	int rc;
+
+	s->before = malloc(INSPECTOR_MAX_LISTENERS * sizeof(*s->before));
+	if (!s->before)
+		return capture_fail(s->ctx, -ENOMEM, "out of memory");
+	s->nbefore = inspector_owned_listeners(s->pid, s->before, INSPECTOR_MAX_LISTENERS);
+	if (!s->guarded)
+		return 0;
+	s->exempt = malloc(CG_MAX_EXEMPT_PORTS * sizeof(*s->exempt));
+	if (!s->exempt)
+		return capture_fail(s->ctx, -ENOMEM, "out of memory");
+	n = inspector_netns_listen_ports(s->pid, s->exempt, CG_MAX_EXEMPT_PORTS);
+	if (n < 0)
+		return capture_fail(s->ctx, (int)n, "more than %d listening ports in the network namespace of pid %d: "
+				    "the inspector's port could not be guarded while it opens", CG_MAX_EXEMPT_PORTS, (int)s->pid);
+	s->nexempt = (size_t)n;
+	rc = connect_guard_arm_opening(s->ctx->cguard, s->netns_cookie, s->exempt, s->nexempt);
+	if (rc == -EEXIST)
+		return capture_fail(s->ctx, -EBUSY, "another inspector is opening in the network namespace of pid %d",
+				    (int)s->pid);
+	if (rc < 0)
+		return capture_fail(s->ctx, rc, "arming the connect guard for the opening inspector: %s", strerror(-rc));
+	s->opening_guarded = true;
+	return 0;
+}
+
+/* The inspector opened on another port than expected: guard that one instead. */
+static int move_guard(struct session *s, int port)
+{
+	uint64_t refused = 0;
+	int rc;
+
+	log_info("pid %d: its inspector opened on port %d, not %d (the app sets process.debugPort?)", (int)s->pid, port,
+		 s->port);
+	if (s->guarded) {
+		if ((rc = connect_guard_arm(s->ctx->cguard, s->netns_cookie, port)) < 0) {
+			s->port = port;
+			s->guarded = false; /* the old port's guard goes; the opening guard still covers it */
+			return capture_fail(s->ctx, rc == -EEXIST ? -EBUSY : rc, "guarding the inspector on port %d: %s",
+					    port, strerror(-rc));
+		}
+		connect_guard_disarm(s->ctx->cguard, s->netns_cookie, s->port, &refused);
+	}
+	s->port = port;
+	return 0;
+}
+
+/* The listener is known: the exact port is guarded, the opening guard can go. */
+static int opened(struct session *s)
+{
+	int rc = s->l.port != s->port ? move_guard(s, s->l.port) : 0;
+
+	s->seen_open = true;
+
+	log_debug("pid %d: inspector listening on port %d %lld ms after SIGUSR1", (int)s->pid, s->port,
+		  (long long)(mono_ms() - s->signalled_ms));
+	if (rc == 0)
+		session_opening_done(s);
+	return rc;
+}
+
+/* The inspector SIGUSR1 opened: on the expected port, or any listener of its own that
+ * was not there before the signal. */
+static bool find_opened(struct session *s)
+{
+	struct listener l = { 0 };
+
+	if (!s->ctx->proc->opts.inspect_port_random) {
+		l = inspector_find_listener(s->pid, s->port);
+		if (l.found && l.owned) {
+			s->l = l;
+			return true;
+		}
+	}
+	if (inspector_find_new_listener(s->pid, s->before, s->nbefore, &l)) {
+		s->l = l;
+		return true;
+	}
+	if (l.found)
+		s->l = l; /* someone else's on the port: said if nothing else comes */
+	return false;
+}
+
+/* SIGUSR1, then wait for the target's own new listener. */
 int session_open_inspector(struct session *s)
 {
 	unsigned limit = s->ctx->cfg->start_timeout_s;
 	struct wait_spec w = session_wait(s, (int64_t)limit * 1000);
+	int rc;
 
 	if (s->ctx->proc->opts.disable_sigusr1)
 		return capture_fail(s->ctx, -EPERM, "started with --disable-sigusr1 and no inspector listening on port %d", s->port);
-	bool random_port = s->ctx->proc->opts.inspect_port_random;
-	struct listener before[INSPECTOR_MAX_LISTENERS];
-	size_t nbefore = random_port ? inspector_owned_listeners(s->pid, before, INSPECTOR_MAX_LISTENERS) : 0;
+	if ((rc = prepare_opening(s)) < 0)
+		return rc;
 	s->signalled_ms = mono_ms();
-	int rc = procs_pidfd_signal(s->pidfd, SIGUSR1);
+	rc = procs_pidfd_signal(s->pidfd, SIGUSR1);
 	if (rc == -ESRCH)
 		return capture_fail(s->ctx, rc, "process exited during capture");
 	if (rc < 0)
@@ -58,25 +146,14 @@ int session_open_inspector(struct session *s)
 	s->opened_by_us = true;
 	for (;;) {
 		enum wait_result r;
-		if (random_port && inspector_find_new_listener(s->pid, before, nbefore, &s->l)) {
-			s->port = s->l.port;
-			return 0;
-		}
-		if (!random_port)
-			s->l = inspector_find_listener(s->pid, s->port);
-		if (s->l.found && s->l.owned) {
-			log_debug("pid %d: inspector listening %lld ms after SIGUSR1", (int)s->pid,
-				  (long long)(mono_ms() - s->signalled_ms));
-			return 0;
-		}
-		if (s->l.found)
-			return session_fail_taken(s);
+		if (find_opened(s))
+			return opened(s);
 		/* No event tells that the port listens: look again after a short pause. */
 		r = wait_pause(&w, mono_ms() - s->signalled_ms < 1000 ? FAST_SLICE_MS : INSPECTOR_POLL_SLICE_MS);
-		if (r == WAIT_TIMEOUT && random_port && inspector_find_new_listener(s->pid, before, nbefore, &s->l)) {
-			s->port = s->l.port; /* just in time: capture, and close it afterwards */
-			return 0;
-		}
+		if (r == WAIT_TIMEOUT && find_opened(s))
+			return opened(s); /* just in time: capture, and close it afterwards */
+		if (r == WAIT_TIMEOUT && s->l.found)
+			return session_fail_taken(s);
 		if (r == WAIT_TIMEOUT && s->ctx->proc->opts.inspect)
 			return capture_fail(s->ctx, -ETIMEDOUT, "SIGUSR1 did not open the inspector within %us (started with --inspect: "
 				    "is it listening on a port other than %d?)", limit, s->port);
@@ -85,6 +162,22 @@ int session_open_inspector(struct session *s)
 		if (r != WAIT_READY)
 			return capture_fail(s->ctx, wait_result_errno(r), "%s", wait_result_str(r));
 	}
+}
+
+void session_opening_done(struct session *s)
+{
+	uint64_t refused = 0;
+
+	if (s->opening_guarded) {
+		connect_guard_disarm_opening(s->ctx->cguard, s->netns_cookie, s->exempt, s->nexempt, &refused);
+		if (refused)
+			log_warn("pid %d: the connect guard refused %llu connection attempt(s) while the inspector opened",
+				 (int)s->pid, (unsigned long long)refused);
+	}
+	s->opening_guarded = false;
+	free(s->exempt);
+	s->exempt = NULL;
+	s->nexempt = 0;
 }
 
 int session_fail_taken(struct session *s)
@@ -308,11 +401,13 @@ bool session_port_still_open(struct session *s)
 
 /* SIGUSR1 both starts the inspector at once (a V8 interrupt, even inside a long JS
  * task) and queues a second start on the event loop. Closing before that queued start
- * has run lets it open the inspector again afterwards: so wait, bounded, for one turn
- * of the target's event loop first. */
-static void settle_event_loop(struct session *s)
+ * has run lets it open the inspector again afterwards: so wait for one turn of the
+ * target's event loop first (the async start runs in the poll phase, the setImmediate
+ * in the check phase after it). Bounded by the capture's timeout; a cancel (the agent
+ * stopping) ends it early. true once the loop has turned. */
+static bool settle_event_loop(struct session *s)
 {
-	struct wait_spec w = wait_in(SETTLE_WAIT_MS, NULL, s->pidfd); /* not cancellable */
+	struct wait_spec w = wait_in((int64_t)s->ctx->cfg->timeout_s * 1000, s->ctx->cancel, s->pidfd);
 	struct ws_sink sink;
 
 	cdp_decoder_ws_sink(s->dec, &sink);
@@ -321,28 +416,47 @@ static void settle_event_loop(struct session *s)
 	if (session_send_request(s, SETTLE_REQ_ID, "Runtime.evaluate",
 			 json_pack("{s:s, s:b}", "expression", "new Promise(r => setImmediate(r))",
 				   "awaitPromise", 1), &w) < 0)
-		return;
+		return false;
 	while (!s->replied)
 		if (ws_conn_pump(s->ws, &sink, &w, s->ctx->err, sizeof(s->ctx->err)) != 0)
-			return;
+			return false;
+	return true;
+}
+
+/* Late: the inspector opened after the open gave up, on a port of its choosing. */
+static void find_late_listener(struct session *s)
+{
+	struct listener l;
+
+	if (s->before && !session_port_still_open(s) && inspector_find_new_listener(s->pid, s->before, s->nbefore, &l)) {
+		log_warn("pid %d: its inspector opened late, on port %d: closing it", (int)s->pid, l.port);
+		s->l = l;
+		s->seen_open = true;
+		if (l.port != s->port && move_guard(s, l.port) < 0)
+			log_warn("pid %d: %s", (int)s->pid, s->ctx->err);
+	}
 }
 
 /* Ask the target to close the inspector we opened and wait until the port is gone.
- * Runs even after a failed or cancelled capture, with its own short deadline. */
+ * Runs even after a failed or cancelled capture. */
 bool session_close_inspector(struct session *s)
 {
 	struct wait_spec w = wait_in(CLOSE_WAIT_MS, NULL, s->pidfd); /* not cancellable */
 	char saved_err[sizeof(s->ctx->err)];
 	struct ws_sink ignore = { 0 };
+	bool settled = false;
 	int r = 0;
 
 	memcpy(saved_err, s->ctx->err, sizeof(saved_err));
+	find_late_listener(s);
 	if (!s->ws && session_port_still_open(s))
 		session_attach(s, &w);
 	if (s->ws) {
-		settle_event_loop(s);
+		settled = settle_event_loop(s);
 		w.deadline_ms = mono_ms() + CLOSE_WAIT_MS;
 	}
+	/* Closed even when the loop has not turned: shut now, it can only reopen behind the
+	 * guard the caller keeps (and the journal that stays). */
 	if (s->ws && session_send_request(s, CLOSE_REQ_ID, "Runtime.evaluate",
 				  json_pack("{s:s, s:b}", "expression", "require('inspector').close()",
 					    "includeCommandLineAPI", 1), &w) == 0) {
@@ -360,10 +474,29 @@ bool session_close_inspector(struct session *s)
 		if (r == -ESRCH || wait_pause(&w, slice) != WAIT_READY)
 			break;
 	}
+	if (wait_target_exited(s->pidfd, 0) || (!s->seen_open && !session_port_still_open(s))) {
+		/* Nothing left to open, or it never opened (the app handles SIGUSR1 itself). */
+		s->gone_ms = mono_ms();
+		return true;
+	}
+	s->close_unconfirmed = !settled;
 	if (session_port_still_open(s))
 		return false;
 	s->gone_ms = mono_ms();
-	return true;
+	return settled;
+}
+
+void session_keep_guard(struct session *s)
+{
+	session_opening_done(s);
+	if (!s->guarded) {
+		log_warn("pid %d: its inspector on port %d may be open (or reopen) and is NOT guarded", (int)s->pid, s->port);
+		return;
+	}
+	log_warn("pid %d: the connect guard on its inspector port %d stays armed until the agent exits: %s", (int)s->pid,
+		 s->port, s->close_unconfirmed ? "its event loop had not turned when it was closed, so the start SIGUSR1 "
+		 "queued may reopen it" : "it still listens after the close request");
+	s->guarded = false; /* not disarmed: kept */
 }
 
 void session_describe_success(struct session *s, bool closed)
@@ -412,6 +545,7 @@ void session_disarm_guard(struct session *s)
 	uint64_t refused = 0;
 	int rc;
 
+	session_opening_done(s);
 	if (!s->guarded)
 		return;
 	rc = connect_guard_disarm(s->ctx->cguard, s->netns_cookie, s->port, &refused);

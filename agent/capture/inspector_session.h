@@ -49,6 +49,14 @@ struct session {
 	size_t nown;
 	int64_t next_check_ms;
 	bool intruded;                /* another client was seen on it */
+	/* opening an inspector on a port not known in advance (process.debugPort) */
+	struct listener *before;      /* the target's own listeners before SIGUSR1 (malloc'ed) */
+	size_t nbefore;
+	int *exempt;                  /* the namespace's listening ports then (malloc'ed) */
+	size_t nexempt;
+	bool seen_open;               /* its listener was seen after the signal */
+	bool opening_guarded;         /* the whole-namespace "opening" guard is armed */
+	bool close_unconfirmed;       /* closed (or not) without knowing its event loop turned */
 };
 
 
@@ -74,9 +82,16 @@ int session_on_message(void *ctx, json_t *msg);
 /* The chunk transport. */
 int session_take_snapshot(struct session *s, const struct wait_spec *w);
 bool session_port_still_open(struct session *s);
-/* Close the inspector we opened and wait until the port is gone (own deadline, not
- * cancellable). true when gone. */
+/* Close the inspector we opened: first wait for its event loop to turn (bounded by
+ * [capture] timeout_s; a cancel ends it early), so that the start SIGUSR1 queued has
+ * run, then close it and wait until the port is gone. true only when both are
+ * confirmed; false leaves s->guarded armed for the caller to keep. */
 bool session_close_inspector(struct session *s);
+/* A close that could not be confirmed: the guard stays armed (until the agent exits),
+ * said once in the log. */
+void session_keep_guard(struct session *s);
+/* Frees what the opening left (before, exempt) and disarms its guard. */
+void session_opening_done(struct session *s);
 void session_describe_success(struct session *s, bool closed);
 /* The connect guard on the port in the target's network namespace. */
 int session_arm_guard(struct session *s);

@@ -243,22 +243,20 @@ static int close_leftover(struct capture_ctx *ctx)
 	if (session_arm_guard(&s) < 0)
 		log_warn("pid %d: closing the inspector left open without a connect guard: %s", (int)s.pid, ctx->err);
 	ctx->err[0] = '\0';
-	s.opened_by_us = true;
+	s.opened_by_us = s.seen_open = true;
 	s.dec = cdp_decoder_new(0, discard_bytes, session_on_message, &s);
 	if (!s.dec)
 		rc = capture_fail(ctx, -ENOMEM, "out of memory");
 	else if (session_close_inspector(&s))
 		rc = 1;
-	else {
-		/* The target may still be busy with the snapshot the killed agent asked for:
-		 * the close request runs when it is done. */
-		struct wait_spec w = session_wait(&s, (int64_t)ctx->cfg->timeout_s * 1000);
-		while (session_port_still_open(&s) && wait_pause(&w, INSPECTOR_POLL_SLICE_MS) == WAIT_READY)
-			;
-		rc = session_port_still_open(&s) ? capture_fail(ctx, -ETIMEDOUT, "the inspector on port %d is still "
-							"listening after the close request", s.port) : 1;
-	}
-	session_disarm_guard(&s);
+	else
+		rc = capture_fail(ctx, -ETIMEDOUT, "the inspector on port %d could not be confirmed closed (%s)", s.port,
+				  s.close_unconfirmed ? "its event loop did not turn" : "it still listens");
+	ctx->inspector_left_open = rc < 0;
+	if (rc < 0)
+		session_keep_guard(&s);
+	else
+		session_disarm_guard(&s);
 	cdp_decoder_free(s.dec);
 	close(s.pidfd);
 	return rc;

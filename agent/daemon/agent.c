@@ -927,7 +927,7 @@ int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 	if (!a->gc)
 		log_warn("GC tracking unavailable (%s): leak heuristic off, triggers on RSS alone", why);
 	/* After probes_start (it routes libbpf's messages to our log), before any capture. */
-	a->cguard = connect_guard_new("/proc/self/mounts");
+	a->cguard = connect_guard_new("/proc/self/mountinfo");
 	if (!a->cguard) {
 		snprintf(err, errlen, "connect guard: out of memory");
 		return -ENOMEM;

@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
 	enum inspector_transport t = !strcmp(argv[3], "fifo") ? INSPECTOR_FIFO : INSPECTOR_CHUNKS;
 	if (w.deflate) deflateInit2(&w.z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
 	/* As the agent runs it: behind the connect guard when this host has one. */
-	struct connect_guard *g = connect_guard_new("/proc/self/mounts");
+	struct connect_guard *g = connect_guard_new("/proc/self/mountinfo");
 	if (!connect_guard_available(g)) { fprintf(stderr, "no connect guard (%s): unguarded\n", connect_guard_why(g)); cfg.inspector_unguarded = 1; }
 	struct capture_ctx ctx = { .proc = &p, .cfg = &cfg, .w = &w, .cancel = NULL, .cguard = g };
 	clock_gettime(CLOCK_MONOTONIC, &a); int rc = capture_inspector_run(&ctx, t); clock_gettime(CLOCK_MONOTONIC, &b);

@@ -158,7 +158,7 @@ static void allowed_cases(struct connect_guard *g, int port, int other_port)
 int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 19360, other = port + 1;
-	struct connect_guard *g = connect_guard_new("/proc/self/mounts");
+	struct connect_guard *g = connect_guard_new("/proc/self/mountinfo");
 	uint64_t netns, refused = 0;
 
 	if (!connect_guard_available(g)) {

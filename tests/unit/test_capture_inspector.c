@@ -444,6 +444,30 @@ static void test_unguarded_refused(void **state)
 
 /* Lines of /proc/net/tcp: only an ESTABLISHED connection to the inspector's port whose
  * peer is not one of ours counts as another client. */
+/* Which listener addresses are loopback (from /proc/net/tcp{,6}, network order). */
+static void test_listener_loopback(void **state)
+{
+	struct listener l4 = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = 9229 };
+	struct listener any4 = { .family = AF_INET, .port = 9229 };
+	struct listener lan4 = { .family = AF_INET, .addr = { 10, 1, 2, 3 }, .port = 9229 };
+	struct listener lo6 = { .family = AF_INET6, .addr = { [15] = 1 }, .port = 9229 };
+	struct listener any6 = { .family = AF_INET6, .port = 9229 };
+	struct listener mapped = { .family = AF_INET6, .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 } };
+	char out[64];
+	(void)state;
+
+	assert_true(listener_on_loopback(&l4));
+	assert_true(listener_on_loopback(&lo6));
+	assert_true(listener_on_loopback(&mapped));
+	assert_false(listener_on_loopback(&any4));
+	assert_false(listener_on_loopback(&lan4));
+	assert_false(listener_on_loopback(&any6));
+	listener_address(&any4, out, sizeof(out));
+	assert_string_equal(out, "0.0.0.0:9229");
+	listener_address(&any6, out, sizeof(out));
+	assert_string_equal(out, "[::]:9229");
+}
+
 static void test_foreign_peer_lines(void **state)
 {
 	/* local 127.0.0.1:9229 (0x240D), remote 127.0.0.1:40000 (0x9C40), state 01 */
@@ -772,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_mid_capture),
 		cmocka_unit_test(test_unguarded_refused),
 		cmocka_unit_test(test_foreign_peer_lines),
+		cmocka_unit_test(test_listener_loopback),
 		cmocka_unit_test(test_node_in_own_namespaces),
 		cmocka_unit_test(test_fake_inspector_stream_and_reply),
 		cmocka_unit_test(test_fake_inspector_failures),

@@ -82,6 +82,36 @@ static void test_loopback_hosts(void **state)
 	assert_false(inspect_host_is_loopback("128.0.0.1"));
 }
 
+/* /proc/self/mountinfo: only a cgroup2 mount of the hierarchy's root ("/") will do. */
+static void test_hierarchy_root(void **state)
+{
+	char out[256];
+	(void)state;
+	assert_int_equal(cgroup2_hierarchy_root_find(
+		"25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw\n"
+		"35 25 0:30 / /sys/fs/cgroup/memory rw shared:9 - cgroup cgroup rw,memory\n"
+		"36 25 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw,nsdelegate\n",
+		out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/unified");
+	/* A container's view: its own subtree mounted; below the root, said with the first one. */
+	assert_int_equal(cgroup2_hierarchy_root_find(
+		"40 30 0:31 /kubepods/pod1 /sys/fs/cgroup ro - cgroup2 cgroup rw\n"
+		"41 30 0:31 /.. /mnt/cg rw - cgroup2 cgroup rw\n", out, sizeof(out)), -EXDEV);
+	assert_string_equal(out, "/sys/fs/cgroup");
+	/* A later mount of the root wins over an earlier one below it; escapes decoded. */
+	assert_int_equal(cgroup2_hierarchy_root_find(
+		"40 30 0:31 /sub /a rw - cgroup2 cgroup rw\n"
+		"41 30 0:31 / /run/my\\040cg rw master:1 - cgroup2 none rw\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/run/my cg");
+	/* cgroup v1 only, an fstype that only starts with cgroup2, garbage. */
+	assert_int_equal(cgroup2_hierarchy_root_find("35 25 0:30 / /c rw - cgroup cgroup rw\n", out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(cgroup2_hierarchy_root_find("35 25 0:30 / /c rw - cgroup2x x rw\n", out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(cgroup2_hierarchy_root_find("garbage - cgroup2\n\n", out, sizeof(out)), -ENOENT);
+	assert_int_equal(cgroup2_hierarchy_root_find("", out, sizeof(out)), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +120,7 @@ int main(void)
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_escapes_and_limits),
 		cmocka_unit_test(test_loopback_hosts),
+		cmocka_unit_test(test_hierarchy_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
