@@ -79,7 +79,8 @@ stop_agent() {
 }
 
 # spawn VAR CMD ARGS...: CMD in the background (output to node.log), its pid in VAR,
-# killed at exit.
+# killed at exit (CMD must be a program, not a shell function: a function runs in a
+# subshell whose child would outlive the kill).
 spawn() {
 	local var=$1; shift
 	"$@" >>"$T/node.log" 2>&1 &

@@ -12,7 +12,7 @@ as nobody unshare -Urm true 2>/dev/null || { [ "${CI:-}" = true ] && fail "no un
 
 mkdir -p "$T/rootdir"; chmod 755 "$T/rootdir"
 : > "$T/watch.log"
-spawn WATCH nodetool -e '
+spawn WATCH env -u HEAPSNAP_TEST "$NODE" -e '
   const fs = require("fs");
   fs.watch(process.argv[1], (ev, name) => fs.appendFileSync(process.argv[2], ev + " " + name + "\n"));
   fs.writeFileSync(process.argv[2] + ".ready", "");' "$T/rootdir" "$T/watch.log"
