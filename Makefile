@@ -33,6 +33,8 @@ BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 VERSION  := 0.1.0
+# The commit --version names; a tree that is not a git checkout says "unknown".
+HS_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl expat libcrypto
 OPTFLAGS ?= -O2 -g
 # Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
@@ -111,6 +113,15 @@ $(OUT)/%.o: %.c $(BPF_SKELS) | $(BUILD)/.deps-ok
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# Only version.o carries the commit; it is rebuilt when the commit changes.
+$(OUT)/agent/base/version.o: CFLAGS += -DHS_COMMIT='"$(HS_COMMIT)"'
+$(OUT)/agent/base/version.o: $(OUT)/commit
+$(OUT)/commit: FORCE
+	@mkdir -p $(OUT)
+	$(Q)echo '$(HS_COMMIT)' | cmp -s - $@ || echo '$(HS_COMMIT)' > $@
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/libheapsnap.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -176,9 +187,21 @@ test: all test-deps unit-build asan fuzz-build
 bench: all
 	$(Q)BUILD=$(BUILD) bash tests/bench/run.sh
 
+# The configuration reference is generated from the key table (agent/base/config.c,
+# config_doc.c); test_config_doc fails when the committed copies differ.
+config-reference: $(BUILD)/heapsnapd
+	$(BUILD)/heapsnapd --config-reference=man > man/heapsnap.ini.5
+	$(BUILD)/heapsnapd --config-reference=markdown > docs/configuration.md
+.PHONY: config-reference
+
+MAN_PAGES := man/heapsnap.1 man/heapsnap.ini.5 man/heapsnapd.8
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/heapsnap $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(BUILD)/heapsnapd $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s && \
+	  gzip -9n < $$m > $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m).gz && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m).gz || exit 1; done
 	test -e $(DESTDIR)/etc/heapsnap/heapsnap.ini || \
 	  sed -e 's|^dir = .*|dir = /var/lib/heapsnap|' \
 	      -e 's|^state_socket = .*|state_socket = /run/heapsnap/heapsnapd.sock|' \
@@ -197,7 +220,7 @@ DEB_MAINTAINER ?= heapsnap maintainers <heapsnap-maint@example.org>
 .PHONY: deb
 deb: $(DEB)
 $(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.service \
-	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) Makefile
+	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) $(MAN_PAGES) Makefile
 	@echo "  DEB     $@"
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_ROOT)/DEBIAN
 	$(Q)$(MAKE) --no-print-directory -s install PREFIX=/usr DESTDIR=$(abspath $(DEB_ROOT)) >/dev/null

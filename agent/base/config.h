@@ -106,4 +106,18 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Same, from a string (tests); name is used in messages. */
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen);
 
+/* One key of the table, for the generated reference (heapsnap.ini(5),
+ * docs/configuration.md): value is what the file takes ("on|off", "MB", "path"...),
+ * bounds the limits the parser enforces ("" if none). */
+struct config_key_info {
+	const char *section;
+	const char *name;
+	const char *value;
+	const char *def;
+	char bounds[64];
+};
+
+/* The I-th key in table order (0 first): 0, or -ENOENT past the last. */
+int config_key_info(size_t i, struct config_key_info *out);
+
 #endif

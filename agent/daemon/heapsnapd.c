@@ -22,10 +22,12 @@
 
 #include "alert/alert.h"
 #include "base/config.h"
+#include "base/config_doc.h"
 #include "base/err.h"
 #include "base/flock.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/version.h"
 #include "capture/capture.h"
 #include "daemon/agent.h"
 #include "daemon/state.h"
@@ -59,8 +61,11 @@ struct daemon {
 
 static const char usage_text[] =
 	"usage: heapsnapd [-c CONFIG] [-v]\n"
-	"  -c CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
-	"  -v         debug logging (overrides log_level)\n";
+	"  -c, --config CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
+	"  -v, --verbose        debug logging (overrides log_level)\n"
+	"  -h, --help           this text\n"
+	"  -V, --version        version, commit and libbpf version\n"
+	"See heapsnapd(8) and heapsnap.ini(5).\n";
 
 /* The capabilities the agent keeps after start-up; everything else is dropped from
  * the effective, permitted, inheritable and bounding sets (so alert commands get no
@@ -274,15 +279,42 @@ static int start_metrics(struct daemon *d)
 	return 0;
 }
 
+/* --config-reference=man|markdown (not in --help: for the build) writes the
+ * generated heapsnap.ini(5) or docs/configuration.md to stdout. */
+static int print_config_reference(const char *format)
+{
+	char msg[160];
+
+	if (strcmp(format, "man") != 0 && strcmp(format, "markdown") != 0) {
+		fprintf(stderr, "heapsnapd: --config-reference: expected man or markdown\n");
+		return 2;
+	}
+	if (config_doc_check(msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "heapsnapd: config reference: %s\n", msg);
+		return 1;
+	}
+	return config_doc_write(stdout, strcmp(format, "man") == 0 ? CONFIG_DOC_MAN : CONFIG_DOC_MARKDOWN) < 0;
+}
+
 static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
 {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "config-reference", required_argument, NULL, 'R' },
+		{ 0 },
+	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': *config_path = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': version_print(stdout, "heapsnapd"); exit(0);
+		case 'R': exit(print_config_reference(optarg));
 		default: fputs(usage_text, stderr); return -EINVAL;
 		}
 	}
