@@ -87,7 +87,7 @@ $(BUILD)/.deps-ok: Makefile
 	$(Q)mkdir -p $(BUILD) && touch $@
 
 # The S3 tests' server (Ceph RGW, ~25 s to install): only `make test` needs it.
-TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl
+TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl mmdebstrap podman runc uidmap
 test-deps:
 	$(call apt_install,test-deps,$(TEST_DEB_DEPS))
 .PHONY: test-deps
@@ -215,8 +215,8 @@ install: all
 DEB      := $(BUILD)/heapsnap_$(VERSION)_amd64.deb
 DEB_DIR  := $(BUILD)/deb
 DEB_ROOT := $(DEB_DIR)/debian/heapsnap
-# Set a real address before shipping outside your fleet (pkg/deb/changelog too).
-DEB_MAINTAINER ?= heapsnap maintainers <heapsnap-maint@example.org>
+# The project as maintainer (a role address; pkg/deb/changelog and copyright name it too).
+DEB_MAINTAINER ?= heapsnap maintainers <maintainers@heapsnap.invalid>
 .PHONY: deb
 deb: $(DEB)
 $(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.service \
@@ -241,6 +241,15 @@ $(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.se
 	$(Q)cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | \
 	  xargs -0 md5sum > DEBIAN/md5sums
 	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
+
+# --- container image ---------------------------------------------------------------
+# heapsnap:VERSION from a minimal Debian 12 root file system plus the package
+# (pkg/image/build.sh; docs/container.md says how to run it).
+IMAGE_DEB_DEPS := mmdebstrap podman runc uidmap
+image: $(DEB)
+	$(call apt_install,image,$(IMAGE_DEB_DEPS))
+	$(Q)bash pkg/image/build.sh $(DEB) $(VERSION) $(BUILD)/image
+.PHONY: image
 
 clean:
 	rm -rf $(BUILD)

@@ -12,7 +12,7 @@
 #include <bpf/bpf_endian.h>
 #include "connect_guard_types.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SOCK_STREAM_ 1
 

@@ -18,7 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #include "gc_types.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

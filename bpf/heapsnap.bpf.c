@@ -10,7 +10,7 @@
 
 #include "heapsnap.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PATH_BUF 256
 #define PAGE_SHIFT_4K 12
