@@ -7,6 +7,8 @@
 # .deb's SHA-256: a rebuild with the same package costs only the import check.
 #   build.sh DEB VERSION IMAGE_DIR
 set -euo pipefail
+# Debian's own tools only (mmdebstrap runs its filters with python3 from PATH).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 deb=$(realpath "$1") version=$2 dir=$3
 tag=heapsnap:$version
 podman=(podman --runtime runc --cgroup-manager=cgroupfs)
@@ -28,9 +30,11 @@ fi
 if [ ! -s "$rootfs" ]; then
 	rm -f "$dir"/rootfs-*.tar
 	echo "image: mmdebstrap bookworm + $(basename "$deb") -> $rootfs"
-	# Documentation, locales and apt's lists are left out: an agent image needs none.
-	mmdebstrap --variant=apt --verbose \
-		--include="$deb" \
+	# Documentation, locales, apt's lists and Recommends are left out: an agent image
+	# needs none of them; ca-certificates for https uploads and Alertmanagers.
+	mmdebstrap --variant=apt --quiet \
+		--aptopt='APT::Install-Recommends "false"' \
+		--include="ca-certificates,$deb" \
 		--dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
