@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "base/cgroupns.h"
 #include "base/config.h"
 #include "base/config_doc.h"
 #include "base/err.h"
@@ -475,6 +476,19 @@ static void stop(struct daemon *d)
 		close(d->lock_fd);
 }
 
+/* In a container: see the host's cgroup paths (cgroupns.h). Not fatal: without it
+ * pod labels and cgroup memory limits may be missing, which the log says. */
+static void enter_host_cgroup_ns(void)
+{
+	int rc = cgroupns_enter_host();
+
+	if (rc == 1)
+		log_info("cgroup namespace: entered the host's (PID 1's) to read other processes' cgroups");
+	else if (rc < 0)
+		log_warn("cgroup namespace: cannot enter the host's: %s; pod labels and cgroup memory limits "
+			 "of other containers may be missing", strerror(-rc));
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d = { .signal_fd = -1, .lock_fd = -1 };
@@ -490,6 +504,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
+	enter_host_cgroup_ns();
 
 	rc = start(&d);
 	if (rc == 0 && (rc = loop_run(d.loop)) < 0) {

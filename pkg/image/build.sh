@@ -9,13 +9,16 @@
 set -euo pipefail
 # Debian's own tools only (mmdebstrap runs its filters with python3 from PATH).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-deb=$(realpath "$1") version=$2 dir=$3
+version=$2 dir=$3
 tag=heapsnap:$version
+mkdir -p "$dir"
+# A copy: a rebuild of the package while this runs must not change it under us.
+cp "$1" "$dir/$(basename "$1")"
+deb=$(realpath "$dir/$(basename "$1")")
 podman=(podman --runtime runc --cgroup-manager=cgroupfs)
 
 sum=$(sha256sum "$deb" | cut -c1-16)
 rootfs=$dir/rootfs-$sum.tar
-mkdir -p "$dir"
 
 # The host's Debian sources (deb822 or one-line), never a third-party repository.
 sources=()
@@ -30,11 +33,17 @@ fi
 if [ ! -s "$rootfs" ]; then
 	rm -f "$dir"/rootfs-*.tar
 	echo "image: mmdebstrap bookworm + $(basename "$deb") -> $rootfs"
+	# The package's Depends come from the mirror; the package itself is copied in and
+	# installed with dpkg (apt would hand dpkg a path outside the chroot).
 	# Documentation, locales, apt's lists and Recommends are left out: an agent image
 	# needs none of them; ca-certificates for https uploads and Alertmanagers.
-	mmdebstrap --variant=apt --quiet \
+	depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/(.*//; s/|.*//; s/ //g' | paste -sd,)
+	mmdebstrap --variant=apt \
 		--aptopt='APT::Install-Recommends "false"' \
-		--include="ca-certificates,$deb" \
+		--include="ca-certificates,$depends" \
+		--customize-hook="copy-in $deb /tmp" \
+		--customize-hook="chroot \"\$1\" dpkg -i /tmp/$(basename "$deb")" \
+		--customize-hook="rm -f \"\$1\"/tmp/$(basename "$deb")" \
 		--dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
