@@ -7,11 +7,11 @@
 #ifndef HS_CGROUPNS_H
 #define HS_CGROUPNS_H
 
-/* Enters the cgroup namespace of /proc/1 (the host's init, given the host's PID
- * namespace) when it differs from ours. Returns 1 if it moved, 0 if already there
- * (or /proc/1 is our own PID namespace's init, so there is nothing better), a negative
- * errno on failure (-EPERM without CAP_SYS_ADMIN). Call before any thread starts:
- * threads inherit the namespace of the thread that creates them. */
+/* Enters the host's cgroup namespace (kthreadd's, given the host's PID namespace; else
+ * PID 1's) when it differs from ours. Returns 1 if it moved, 0 if already there (or
+ * there is no host process to see), a negative errno on failure (-EPERM without
+ * CAP_SYS_ADMIN). Call before any thread starts: threads inherit the namespace of
+ * the thread that creates them. */
 int cgroupns_enter_host(void);
 
 #endif

@@ -483,7 +483,7 @@ static void enter_host_cgroup_ns(void)
 	int rc = cgroupns_enter_host();
 
 	if (rc == 1)
-		log_info("cgroup namespace: entered the host's (PID 1's) to read other processes' cgroups");
+		log_info("cgroup namespace: entered the host's to read other processes' cgroups");
 	else if (rc < 0)
 		log_warn("cgroup namespace: cannot enter the host's: %s; pod labels and cgroup memory limits "
 			 "of other containers may be missing", strerror(-rc));

@@ -65,6 +65,10 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$AGENT/status")
 for p in "$SIG" "$INSP"; do r=$(stored_snapshot_ok "$p") || fail "$r"; done
 ls -l "$T/store"
 [ -z "$(find "$T/store" -type f ! -perm 0600)" ] || fail "store files not 0600"
+# The cgroup the metadata names is the host's path, not one relative to the
+# container's cgroup namespace ("/../..").
+grep -h -o '"cgroup": *"[^"]*"' "$T"/store/*.json | grep -q '/\.\.' && fail "a cgroup path seen from the container's namespace: $(grep -h -o '"cgroup": *"[^"]*"' "$T"/store/*.json)"
+grep -h -o '"cgroup": *"[^"]*"' "$T"/store/*.json | head -1
 pass "both captures stored whole in the host's store (signal, inspector via setns); agent peak RSS $((hwm / 1024)) MB"
 
 kill "$SIG" "$INSP"
