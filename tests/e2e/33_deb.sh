@@ -37,8 +37,9 @@ cat "$T/lintian.txt"
 grep -q '^E:' "$T/lintian.txt" && fail "lintian reports errors"
 grep '^W:' "$T/lintian.txt" | grep -v ': non-standard-dir-perm 0700 != 0755 \[var/lib/heapsnap/\]' &&
 	fail "lintian reports an unexplained warning"
+dpkg-deb -c "$DEB" > "$T/contents"
 for page in man1/heapsnap.1.gz man5/heapsnap.ini.5.gz man8/heapsnapd.8.gz; do
-	dpkg-deb -c "$DEB" | grep -q "^-rw-r--r-- root/root .* \./usr/share/man/$page\$" || fail "no $page in the package"
+	grep -q "^-rw-r--r-- root/root .* \./usr/share/man/$page\$" "$T/contents" || fail "no $page in the package"
 done
 grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' "$ROOT/pkg/deb/copyright" ||
 	fail "pkg/deb/copyright is not machine-readable"
