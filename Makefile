@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # heapsnap — build, test, run, install.
 #
 #   make          build build/heapsnapd and build/heapsnap (installs missing Debian packages first)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* V8 garbage collection tracking with uprobes (attached by agent/track/gc.c, once per binary).
  *
  *   Heap::CollectGarbage entry/return   brackets one GC pause (per thread: task storage)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* heapsnap kernel side: which processes are Node (exec/exit) and when a watched
  * process's RSS reaches the level user space armed. User space is woken only on
  * exec of a matching binary, exit of a watched process and a threshold crossing,

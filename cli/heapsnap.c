@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap — the operator's command: list, show, fetch, remove and compare stored
  * heap snapshots, and show what the running agent watches. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* See cgroupns.h. The host's cgroup namespace is read from kthreadd (PID 2 in the
  * host's PID namespace): kernel threads never leave the initial namespaces, and unlike
  * PID 1 (which some hosts' init makes unreadable) root may always open theirs. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent reads other processes' /proc/PID/cgroup (pod and container labels, the
  * memory limit the guard checks). Those paths are shown relative to the reader's
  * cgroup namespace: in a container with a private one (containerd on cgroup v2 gives

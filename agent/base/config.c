@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Configuration: conf/heapsnap.ini -> struct config.
  *
  * Every key is listed exactly once in CONFIG_KEYS below (section, name, type, field,

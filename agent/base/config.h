@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Configuration: conf/heapsnap.ini parsed with inih into struct config.
  * Every key is listed once in the X-macro table in config.c (name, type, default,
  * bounds); errors are reported as "FILE:LINE: message" and the agent exits 2.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The configuration reference: heapsnap.ini(5) and docs/configuration.md are written
  * from the key table in config.c (name, value type, default, bounds) and the text
  * below (what each key means). tests/unit/test_config_doc.c fails when a key has no

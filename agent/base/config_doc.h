@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The configuration reference, written from the key table (config.c) and one text per
  * key (config_doc.c): heapsnap.ini(5) and docs/configuration.md are its output. */
 #ifndef HS_CONFIG_DOC_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* HS_COMMIT comes from the Makefile (`git describe --always --dirty`); a build from a
  * tarball or a fuzz build has none and says "unknown". */
 #include "base/version.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What a binary says to --version: its release, the commit it was built from and the
  * libbpf it runs with (the one the dynamic linker found, not the headers'). */
 #ifndef HS_VERSION_H

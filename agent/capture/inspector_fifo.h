@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the FIFO transport: mkfifo in the target's /tmp (through
  * /proc/PID/root), Runtime.evaluate v8.writeHeapSnapshot(fifo), and the raw bytes
  * read from the FIFO into the store while the evaluate runs. */

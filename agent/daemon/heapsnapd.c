@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnapd — the agent. Lifecycle: config → privileges (dropped before any thread) →
  * store → uploader → alerts → metrics endpoint and alert senders (their own threads;
  * /-/ready says 503 until the scan is done) → BPF load/attach (probes, GC tracker,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Function symbols by mangled-name prefix with libelf (see symbols.h for the matching rule). */
 #include "track/symbols.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make image: the container image heapsnap:VERSION, built offline from Debian packages.
 # Two steps, each cached:
 #   1. the base: mmdebstrap makes a minimal Debian 12 root file system (variant apt: the

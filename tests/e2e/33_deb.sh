@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package: `make deb` builds build/heapsnap_VERSION_amd64.deb
 # (Depends = the shared libraries the binaries link, all present on this host; the
 # ini a conffile; /var/lib/heapsnap 0700); it installs into a scratch root with

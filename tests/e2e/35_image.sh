@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The container image (make image: a Debian 12 base from mmdebstrap, cached per set of
 # Depends, and the package on top with podman build) run with podman, rootful, the
 # way docs/container.md says: the host's PID namespace, a private cgroup namespace (as

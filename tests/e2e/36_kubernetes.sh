@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # deploy/kubernetes/ against the Kubernetes API schema, offline: every manifest is
 # validated with the npm packages kubernetes-models 5.1 (the API's OpenAPI schema,
 # Kubernetes 1.3x) and @kubernetes-models/prometheus-operator 6 (the PodMonitor CRD),

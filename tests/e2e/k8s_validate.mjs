@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validates Kubernetes manifests offline against the Kubernetes API schema, as the
 // npm package kubernetes-models (generated from the API's OpenAPI spec) and
 // @kubernetes-models/prometheus-operator (the operator's CRDs) encode it: types,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every source file names its licence in an SPDX header, on its first line (after the
 # #! line of a script): the programs are Apache-2.0; bpf/ (the eBPF programs and the
 # types they share with user space, loaded as "Dual BSD/GPL") is GPL-2.0-only OR

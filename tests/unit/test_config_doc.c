@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of config_doc.c: every key of the config table has a description and
  * every description a key, and the committed generated pages (man/heapsnap.ini.5,
  * docs/configuration.md) are exactly what the table writes now, so they cannot drift

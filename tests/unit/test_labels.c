@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of labels.c: container ids and pod uids from the cgroup paths of the
  * common runtimes, pod labels from the environment, the app name from the script. */
 #include <stdarg.h>
