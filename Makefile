@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # heapsnap — build, test, run, install.
 #
 #   make          build build/heapsnapd and build/heapsnap (installs missing Debian packages first)
@@ -33,6 +34,8 @@ BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 VERSION  := 0.1.0
+# The commit --version names; a tree that is not a git checkout says "unknown".
+HS_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 PKGS     := libbpf libelf zlib inih jansson libmicrohttpd libcurl expat libcrypto
 OPTFLAGS ?= -O2 -g
 # Debian's usual hardening (the ASan build turns it off: FORTIFY and ASan overlap).
@@ -84,10 +87,10 @@ $(BUILD)/.deps-ok: Makefile
 	$(call apt_install,deps,$(DEB_DEPS))
 	$(Q)mkdir -p $(BUILD) && touch $@
 
-# The S3 tests' server (Ceph RGW, ~25 s to install) and the kernel tests' emulator and
-# initramfs tools (tests/vm): only `make test` needs them.
+# The S3 tests' server (Ceph RGW, ~25 s to install), the kernel tests' emulator and
+# initramfs tools (tests/vm), and the image's builders: only `make test` needs them.
 TEST_DEB_DEPS := radosgw ceph-mon ceph-osd ceph-common openssl \
-                 qemu-system-x86 cpio busybox-static lz4
+                 qemu-system-x86 cpio busybox-static lz4 mmdebstrap podman runc uidmap
 test-deps: tests/e2e/realapps/node_modules/.ok
 	$(call apt_install,test-deps,$(TEST_DEB_DEPS))
 .PHONY: test-deps
@@ -117,6 +120,15 @@ $(OUT)/%.o: %.c $(BPF_SKELS) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Only version.o carries the commit; it is rebuilt when the commit changes.
+$(OUT)/agent/base/version.o: CFLAGS += -DHS_COMMIT='"$(HS_COMMIT)"'
+$(OUT)/agent/base/version.o: $(OUT)/commit
+$(OUT)/commit: FORCE
+	@mkdir -p $(OUT)
+	$(Q)echo '$(HS_COMMIT)' | cmp -s - $@ || echo '$(HS_COMMIT)' > $@
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/libheapsnap.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -183,9 +195,21 @@ test: all test-deps unit-build asan fuzz-build
 bench: all
 	$(Q)BUILD=$(BUILD) bash tests/bench/run.sh
 
+# The configuration reference is generated from the key table (agent/base/config.c,
+# config_doc.c); test_config_doc fails when the committed copies differ.
+config-reference: $(BUILD)/heapsnapd
+	$(BUILD)/heapsnapd --config-reference=man > man/heapsnap.ini.5
+	$(BUILD)/heapsnapd --config-reference=markdown > docs/configuration.md
+.PHONY: config-reference
+
+MAN_PAGES := man/heapsnap.1 man/heapsnap.ini.5 man/heapsnapd.8
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/heapsnap $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(BUILD)/heapsnapd $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s && \
+	  gzip -9n < $$m > $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m).gz && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m).gz || exit 1; done
 	test -e $(DESTDIR)/etc/heapsnap/heapsnap.ini || \
 	  sed -e 's|^dir = .*|dir = /var/lib/heapsnap|' \
 	      -e 's|^state_socket = .*|state_socket = /run/heapsnap/heapsnapd.sock|' \
@@ -199,12 +223,12 @@ install: all
 DEB      := $(BUILD)/heapsnap_$(VERSION)_amd64.deb
 DEB_DIR  := $(BUILD)/deb
 DEB_ROOT := $(DEB_DIR)/debian/heapsnap
-# Set a real address before shipping outside your fleet (pkg/deb/changelog too).
-DEB_MAINTAINER ?= heapsnap maintainers <heapsnap-maint@example.org>
+# The project as maintainer (a role address; pkg/deb/changelog and copyright name it too).
+DEB_MAINTAINER ?= heapsnap maintainers <maintainers@heapsnap.invalid>
 .PHONY: deb
 deb: $(DEB)
 $(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.service \
-	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) Makefile
+	conf/heapsnap.rules.yml $(wildcard pkg/deb/*) $(MAN_PAGES) Makefile
 	@echo "  DEB     $@"
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_ROOT)/DEBIAN
 	$(Q)$(MAKE) --no-print-directory -s install PREFIX=/usr DESTDIR=$(abspath $(DEB_ROOT)) >/dev/null
@@ -225,6 +249,15 @@ $(DEB): $(BUILD)/heapsnapd $(BUILD)/heapsnap conf/heapsnap.ini conf/heapsnapd.se
 	$(Q)cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | \
 	  xargs -0 md5sum > DEBIAN/md5sums
 	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
+
+# --- container image ---------------------------------------------------------------
+# heapsnap:VERSION from a minimal Debian 12 root file system plus the package
+# (pkg/image/build.sh; docs/container.md says how to run it).
+IMAGE_DEB_DEPS := mmdebstrap podman runc uidmap
+image: $(DEB)
+	$(call apt_install,image,$(IMAGE_DEB_DEPS))
+	$(Q)bash pkg/image/build.sh $(DEB) $(VERSION) $(BUILD)/image
+.PHONY: image
 
 clean:
 	rm -rf $(BUILD)

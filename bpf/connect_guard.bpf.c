@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The inspector connect guard: cgroup/connect4 and cgroup/connect6 on the
  * cgroup v2 root, attached by agent/capture/connect_guard.c only while a capture holds an
  * inspector the agent opened. A TCP connect() to a guarded port on a loopback-class
@@ -16,7 +16,7 @@
 #include <bpf/bpf_endian.h>
 #include "connect_guard_types.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SOCK_STREAM_ 1
 

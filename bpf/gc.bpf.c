@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* V8 garbage collection tracking with uprobes (attached by agent/track/gc.c, once per binary).
  *
  *   Heap::CollectGarbage entry/return   brackets one GC pause (per thread: task storage)
@@ -18,7 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #include "gc_types.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Types shared by bpf/gc.bpf.c (V8 GC uprobes) and agent/track/gc.c. Fixed-width types only,
  * no includes: the BPF side gets __u32/__u64 from vmlinux.h, user space from linux/types.h. */
 #ifndef HS_GC_H

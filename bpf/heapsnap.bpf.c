@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* heapsnap kernel side: which processes are Node (exec/exit) and when a watched
  * process's RSS reaches the level user space armed. User space is woken only on
  * exec of a matching binary, exit of a watched process and a threshold crossing,
@@ -10,7 +10,7 @@
 
 #include "heapsnap.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PATH_BUF 256
 #define PAGE_SHIFT_4K 12

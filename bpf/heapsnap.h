@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Types shared by bpf/heapsnap.bpf.c and the agent. Fixed-width types only, no includes. */
 #ifndef HEAPSNAP_H
 #define HEAPSNAP_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The heapsnap command: one function per subcommand, dispatched by heapsnap.c.
  * Each gets argv starting at the subcommand name and returns the exit code
  * (0 ok, 1 failure, 2 usage). */

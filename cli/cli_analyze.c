@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap diff and heapsnap summary: compare two snapshots per class (DevTools'
  * Comparison view) or show one snapshot per class with retained sizes (Summary
  * view). Arguments are snapshot files (.heapsnapshot or .gz) or store ids. */

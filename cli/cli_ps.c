@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap ps: the running agent's live view of watched processes, read from its
  * state socket. */
 #include <jansson.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap list/show/get/diff/summary --remote: the snapshots of every host, read
  * from the bucket of [upload] with the same keys and credentials the agents use. A
  * snapshot is listed only when its PREFIX/ID.json exists (the agents upload it last,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap list / show / get / rm: the store as the operator sees it. These commands
  * only read the store (rm excepted) and never clean it: that is the agent's job. */
 #include <errno.h>

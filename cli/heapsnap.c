@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap — the operator's command: list, show, fetch, remove and compare stored
  * heap snapshots, and show what the running agent watches. */
 #include <getopt.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/version.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -28,7 +30,10 @@ static const char usage_text[] =
 	"  ps [--json]                   processes the running agent watches\n"
 	"\n"
 	"  -c CONFIG     config file (default /etc/heapsnap/heapsnap.ini if it exists)\n"
-	"  --store DIR   snapshot store, overrides the config's [store] dir\n";
+	"  --store DIR   snapshot store, overrides the config's [store] dir\n"
+	"  -h, --help    this text\n"
+	"  -V, --version version, commit and libbpf version\n"
+	"See heapsnap(1).\n";
 
 struct command {
 	const char *name;
@@ -46,6 +51,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	static struct config cfg;
@@ -53,11 +59,12 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* '+': stop at the subcommand, its options are its own. */
-	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli.config_path = optarg; break;
 		case 's': cli.store_dir = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': version_print(stdout, "heapsnap"); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
 	}

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Independent implementation of `heapsnap diff --json` and `heapsnap summary --json`
 // for golden comparison: reads the whole snapshot with JSON.parse (no shared code
 // with the C parser), and computes dominators with the Cooper–Harvey–Kennedy

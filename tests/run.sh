@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test and ends with "N passed, N failed[, N skipped]"; exits non-zero on any failure.
 #   unit:  build/tests/test_*       (cmocka; each case counts) — plain and ASan/UBSan builds
 #   fuzz:  build/fuzz/fuzz_*        (a short smoke run over the committed corpus)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Alerts: one compact JSON line per event on stdout, and an optional user command.
  *
  * The command runs as /bin/sh -c CMD through posix_spawn, in its own process group

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Alerts: every event is one JSON line on stdout ({"event":..., "pid":..., "reason":...,
  * numbers}) and, with [alert] exec, one run of /bin/sh -c CMD with HEAPSNAP_*
  * variables (HEAPSNAP_EVENT, HEAPSNAP_PID, HEAPSNAP_REASON, HEAPSNAP_RSS,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Configuration: conf/heapsnap.ini -> struct config.
  *
  * Every key is listed exactly once in CONFIG_KEYS below (section, name, type, field,
@@ -589,4 +590,47 @@ uint64_t config_report_max_bytes(const struct config *cfg)
 	    sscanf(p, "MemTotal: %llu kB", &kb) != 1)
 		return (uint64_t)512 << 20;
 	return (uint64_t)kb * 1024 / 16;
+}
+
+/* --- the table, for the reference ------------------------------------------------ */
+
+static const char *value_word(enum key_type t)
+{
+	static const char *const words[] = {
+		[T_BOOL] = "on|off", [T_UINT] = "number", [T_INT] = "number", [T_MB] = "MB",
+		[T_STR] = "string", [T_PATH] = "path", [T_METHOD] = "auto|signal|inspector",
+		[T_LOGLEVEL] = "error|warn|info|debug", [T_NAMES] = "names", [T_URLS] = "URLs",
+		[T_LISTEN] = "HOST:PORT",
+	};
+	return words[t];
+}
+
+int config_key_info(size_t i, struct config_key_info *out)
+{
+	if (i >= NKEYS)
+		return -ENOENT;
+	const struct key_desc *k = &keys[i];
+	*out = (struct config_key_info){ .section = k->section, .name = k->name, .value = value_word(k->type),
+					 .def = k->def };
+	switch (k->type) {
+	case T_UINT:
+	case T_INT:
+	case T_MB:
+		snprintf(out->bounds, sizeof(out->bounds), "%llu..%llu", k->min, k->max);
+		break;
+	case T_PATH:
+		if (k->min)
+			snprintf(out->bounds, sizeof(out->bounds), "not empty");
+		break;
+	case T_URLS:
+		snprintf(out->bounds, sizeof(out->bounds), "at most %llu", k->min);
+		break;
+	case T_NAMES:
+		snprintf(out->bounds, sizeof(out->bounds), "1..%d names of at most %d bytes", HS_MAX_NAMES,
+			 HS_NAME_LEN - 1);
+		break;
+	default:
+		break;
+	}
+	return 0;
 }

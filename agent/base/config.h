@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Configuration: conf/heapsnap.ini parsed with inih into struct config.
  * Every key is listed once in the X-macro table in config.c (name, type, default,
  * bounds); errors are reported as "FILE:LINE: message" and the agent exits 2.
@@ -114,5 +115,19 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same, from a string (tests); name is used in messages. */
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err, size_t errlen);
+
+/* One key of the table, for the generated reference (heapsnap.ini(5),
+ * docs/configuration.md): value is what the file takes ("on|off", "MB", "path"...),
+ * bounds the limits the parser enforces ("" if none). */
+struct config_key_info {
+	const char *section;
+	const char *name;
+	const char *value;
+	const char *def;
+	char bounds[64];
+};
+
+/* The I-th key in table order (0 first): 0, or -ENOENT past the last. */
+int config_key_info(size_t i, struct config_key_info *out);
 
 #endif

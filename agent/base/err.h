@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The error convention of the agent and the CLI (README "Conventions"):
  *
  *   - A function that can fail returns an int: 0, or a non-negative value (an fd, a

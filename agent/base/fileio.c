@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Small file helpers shared by the agent and the CLI (see fileio.h). */
 #include "base/fileio.h"
 

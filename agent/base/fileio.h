@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Small file helpers shared by the agent and the CLI. */
 #ifndef HS_FILEIO_H
 #define HS_FILEIO_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Exclusive, non-blocking flock(2) that names the holder when it fails: the agent
  * takes one on its lock file (one agent per host) and on its store (one writer per
  * store). The holder comes from /proc/locks, matched by device and inode. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Safe path resolution inside a target's root (see fsroot.h): openat2 with
  * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, or a user-space walk where openat2 is missing. */
 #include "base/fsroot.h"

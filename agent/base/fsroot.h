@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Safe path resolution inside another process's root directory (a container's
  * filesystem reached through /proc/PID/root). A path is resolved as the target
  * would resolve it: "/" and ".." stop at its root, absolute symlinks restart at its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Logging: one line per message on stderr, "heapsnapd: level: text". Alerts go to stdout
  * (alert.c); logs never do. */
 #ifndef HS_LOG_H

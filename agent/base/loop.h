@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A tiny event loop (after redis ae): file events on one epoll fd plus a periodic
  * tick from a timerfd; EINTR means "no events". Single-threaded: handlers run on
  * the loop's thread. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Network namespace seam. See ns.h. Same approach as jattach: compare the namespace
  * inodes first and enter only when they differ. */
 #include "base/ns.h"

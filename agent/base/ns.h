@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The namespace seam: creating a socket inside a target process's network namespace
  * (a Node inspector in a container listens on the container's own loopback).
  * Only the calling thread ever changes namespace, and only for the socket() call:

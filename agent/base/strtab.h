@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* String tables for enums: an array of names indexed by the enum, turned into a
  * lookup both ways. Strings exist only at the edges (logs, JSON, files on disk); the
  * logic switches on the enum.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Capture orchestration: the worker pool, route choice, store commit, alerts.
  * Threads, not the event loop, run captures: a route blocks for seconds to minutes
  * on one target, and the inspector route must setns() into the target's network

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Capture orchestration: a host-wide pool of max_concurrent worker threads takes
  * capture jobs from a bounded queue, picks the route (signal / inspector), streams
  * the snapshot into the store, commits or drops it, and emits capture_start /

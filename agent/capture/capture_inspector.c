@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Capture route through the Node inspector, for processes started without
  * --heapsnapshot-signal: find or open the inspector
  * (SIGUSR1 through a pidfd), GET /json/list, WebSocket, HeapProfiler.takeHeapSnapshot,

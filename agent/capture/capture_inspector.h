@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector capture route internals shared with its tests and benchmark. The agent
  * itself calls capture_via_inspector (capture_route.h), which is
  * capture_inspector_run(ctx, INSPECTOR_AUTO). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the capture routes share (see capture_route.h). */
 #include "capture/capture_route.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The contract between the capture orchestrator (capture.c) and each capture route
  * (capture_signal.c, capture_inspector.c). A route makes the target produce a heap
  * snapshot and streams the raw JSON bytes into ctx->w as they arrive; it never keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Capture route "signal": the target runs with --heapsnapshot-signal=SIG, so sending
  * SIG (through a pidfd checked against its start time) makes Node write
  * Heap.YYYYMMDD.HHMMSS.PID.TID.SEQ.heapsnapshot into its --diagnostic-dir or cwd.

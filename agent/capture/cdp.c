@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CDP message building and the streaming decoder of heap snapshot chunk events. See cdp.h.
  *
  * Why a hand-written unescaper on the chunk path: the alternative is buffering each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Chrome DevTools Protocol messages for the heap snapshot capture.
  *
  * Requests and small messages go through jansson. HeapProfiler.addHeapSnapshotChunk

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The inspector connect guard. See connect_guard.h. */
 #include "capture/connect_guard.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The inspector connect guard, user side of bpf/connect_guard.bpf.c.
  *
  * Node's inspector has no authentication: a session on it is code execution in the

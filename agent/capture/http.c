@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Minimal bounded HTTP GET for the inspector discovery. See http.h. */
 #include "capture/http.h"
 

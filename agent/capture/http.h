@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Minimal HTTP/1.1 GET for the inspector's discovery endpoint (/json/list): one
  * request per connection, bounded response size and time. Not a general HTTP client:
  * no chunked encoding, no redirects. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the FIFO transport (see inspector_fifo.h). */
 #include "capture/inspector_fifo.h"
 

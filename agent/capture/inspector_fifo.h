@@ -1,5 +1,6 @@
 /* Inspector route, the FIFO transport: mkfifo in the target's /tmp (resolved inside
- * /proc/PID/root with RESOLVE_IN_ROOT, made by a child with the target's credentials),
+ * /proc/PID/root with RESOLVE_IN_ROOT, made only where the target's user may create
+ * files, judged from the directory's owner and mode bits, then chowned to it),
  * Runtime.evaluate v8.writeHeapSnapshot(fifo), and the raw bytes
  * read from the FIFO into the store while the evaluate runs. */
 #ifndef HS_INSPECTOR_FIFO_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, port discovery (see inspector_port.h). */
 #include "capture/inspector_port.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, port discovery: which LISTEN socket is the target's inspector,
  * from /proc/PID/net/tcp{,6} (the target's own network namespace) and the socket
  * inodes among its fds; who holds a port it cannot have; whether the agent may open

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the CDP session (see inspector_session.h). */
 #include "capture/inspector_session.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the CDP session: one capture's connection to the target's
  * inspector (opened with SIGUSR1 if needed, behind the connect guard), its requests,
  * the chunk transport (HeapProfiler.takeHeapSnapshot), the look-out for other

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Late heap snapshot files of the signal route (see late_sweep.h). One thread polls,
  * for every unanswered signal, the inotify fd on the target's snapshot directory and
  * the target's pidfd, plus an eventfd that tells it of new entries and of the stop. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Heap snapshot files that come after the signal route gave up on them.
  * Node answers --heapsnapshot-signal from its event loop: a process whose loop is
  * blocked when the signal arrives writes its snapshot whenever the loop frees up,

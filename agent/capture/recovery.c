@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Crash recovery of captures (see recovery.h for the journal's state machine). */
 #include "capture/recovery.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Crash recovery of captures: what a run of the agent killed in the middle of a
  * capture leaves behind, and how the next run finishes it. This module owns the
  * capture journals, the resume jobs made from them, the adoption of a snapshot Node

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The one bounded wait (see wait.h). */
 #include "capture/wait.h"
 

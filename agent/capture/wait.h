@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The one bounded wait of the capture runtime: every route, the WebSocket and HTTP
  * clients wait through wait_poll / wait_fd, on
  *  - a deadline (CLOCK_MONOTONIC ms, mono_ms() of loop.h),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* RFC 6455 WebSocket client: frame parser, masked frame writer, opening handshake,
  * bounded blocking I/O. See ws.h. Hand-written because no Debian-packaged WebSocket
  * library fits a small blocking client (libwebsockets wants to own the event loop);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A small blocking WebSocket client (RFC 6455) for talking to the Node inspector.
  *
  * Two layers:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The watched-process table and the meaning of each kernel event for it. */
 #include "daemon/agent.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent: the table of watched Node processes and what each kernel event means
  * for it. Data flows one way: kernel event (probes) → trigger decision (trigger) →
  * capture job (capture) → store → alert. heapsnapd.c wires it to the event loop. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnapd — the agent. Lifecycle: config → privileges (dropped before any thread) →
  * store → uploader → alerts → metrics endpoint and alert senders (their own threads;
  * /-/ready says 503 until the scan is done) → BPF load/attach (probes, GC tracker,
@@ -21,11 +22,14 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "base/cgroupns.h"
 #include "base/config.h"
+#include "base/config_doc.h"
 #include "base/err.h"
 #include "base/flock.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/version.h"
 #include "capture/capture.h"
 #include "daemon/agent.h"
 #include "daemon/check.h"
@@ -60,10 +64,14 @@ struct daemon {
 
 static const char usage_text[] =
 	"usage: heapsnapd [-c CONFIG] [-v] [--check [--json]]\n"
-	"  -c CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
-	"  -v         debug logging (overrides log_level)\n"
-	"  --check    preflight: what this host's kernel and privileges allow, one line each; exit 0 if the agent can work\n"
-	"  --json     with --check: one JSON object\n";
+	"  -c, --config CONFIG  configuration file (default " DEFAULT_CONFIG ")\n"
+	"  -v, --verbose        debug logging (overrides log_level)\n"
+	"      --check          preflight: what this host's kernel and privileges allow, one line each;\n"
+	"                       exit 0 if the agent can work\n"
+	"      --json           with --check: one JSON object\n"
+	"  -h, --help           this text\n"
+	"  -V, --version        version, commit, libbpf version and the kernel features found\n"
+	"See heapsnapd(8) and heapsnap.ini(5).\n";
 
 /* The capabilities the agent keeps after start-up; everything else is dropped from
  * the effective, permitted, inheritable and bounding sets (so alert commands get no
@@ -280,21 +288,47 @@ static int start_metrics(struct daemon *d)
 enum { OPT_CHECK = 256, OPT_JSON };
 static int check_mode; /* 1: --check, 2: --check --json */
 
+/* --config-reference=man|markdown (not in --help: for the build) writes the
+ * generated heapsnap.ini(5) or docs/configuration.md to stdout. */
+static int print_config_reference(const char *format)
+{
+	char msg[160];
+
+	if (strcmp(format, "man") != 0 && strcmp(format, "markdown") != 0) {
+		fprintf(stderr, "heapsnapd: --config-reference: expected man or markdown\n");
+		return 2;
+	}
+	if (config_doc_check(msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "heapsnapd: config reference: %s\n", msg);
+		return 1;
+	}
+	return config_doc_write(stdout, strcmp(format, "man") == 0 ? CONFIG_DOC_MAN : CONFIG_DOC_MARKDOWN) < 0;
+}
+
 static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
 {
 	static const struct option longopts[] = {
-		{ "check", no_argument, NULL, OPT_CHECK }, { "json", no_argument, NULL, OPT_JSON }, { 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "config-reference", required_argument, NULL, 'R' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ 0 },
 	};
 	bool json = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CHECK: check_mode = 1; break;
 		case OPT_JSON: json = true; break;
 		case 'c': *config_path = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': version_print(stdout, "heapsnapd"); exit(0);
+		case 'R': exit(print_config_reference(optarg));
 		default: fputs(usage_text, stderr); return -EINVAL;
 		}
 	}
@@ -460,6 +494,19 @@ static void stop(struct daemon *d)
 		close(d->lock_fd);
 }
 
+/* In a container: see the host's cgroup paths (cgroupns.h). Not fatal: without it
+ * pod labels and cgroup memory limits may be missing, which the log says. */
+static void enter_host_cgroup_ns(void)
+{
+	int rc = cgroupns_enter_host();
+
+	if (rc == 1)
+		log_info("cgroup namespace: entered the host's to read other processes' cgroups");
+	else if (rc < 0)
+		log_warn("cgroup namespace: cannot enter the host's: %s; pod labels and cgroup memory limits "
+			 "of other containers may be missing", strerror(-rc));
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d = { .signal_fd = -1, .lock_fd = -1 };
@@ -481,6 +528,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(verbose ? LOG_DEBUG : (enum log_level)d.cfg.log_level);
+	enter_host_cgroup_ns();
 
 	rc = start(&d);
 	if (rc == 0 && (rc = loop_run(d.loop)) < 0) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the agent must remember across its own restarts (a crash, an upgrade): per
  * watched process, identified by pid and start time, the trigger state (baseline
  * RSS, captures, last capture) and the baseline snapshot for the leak report. Kept

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's state socket: a unix stream socket (0600, root) on which every
  * connection receives the live process table as one JSON array, then EOF.
  * `heapsnap ps` reads it. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Memory guard: will a heap snapshot fit? (see guard.h)
  *
  * Measured with tests/bench/snapshot_cost.sh (2-core KVM guest, fresh process per row,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Memory guard: before a capture, estimate the extra memory a V8 heap snapshot will
  * take inside the target and refuse the capture if that would not fit under the
  * process's memory cgroup limit or the host's MemAvailable (a snapshot that does not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Leak heuristic: floors of post-major-GC heap, Theil–Sen trend, spread checks (leak.h).
  * No libm: the build links without -lm. */
 #include "decide/leak.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Leak heuristic (pure, no I/O): does the V8 heap that survives major GCs keep rising?
  *
  * Input: one sample per major GC, (time, heap used after the GC), per isolate: feed it

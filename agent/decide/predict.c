@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Predictive capture: fire while the snapshot still fits (see predict.h). */
 #include "decide/predict.h"
 

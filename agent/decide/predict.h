@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Predictive capture ([trigger] predictive = on): capture while the snapshot still
  * fits, before the process grows to where the guard would refuse or the cgroup would
  * kill it.

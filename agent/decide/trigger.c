@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Trigger policy: when does a process's RSS call for a heap snapshot.
  *
  * Levels (all saturating: a level that would overflow becomes TRIGGER_NEVER):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Trigger policy: pure functions of (params, per-process state, RSS, time).
  * No I/O, so every rule is unit-tested without root.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Alertmanager sink (see alertmanager.h). */
 #include "export/alertmanager.h"
 

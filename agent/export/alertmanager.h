@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Alertmanager sink: turns events into alerts (am_alerts.h) and pushes them with
  * POST /api/v2/alerts to every configured Alertmanager through the sender.
  *   trigger (reason leak)      HeapsnapLeakSuspected   } resolved when the process exits;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Alertmanager alert lifecycle (see am_alerts.h). */
 #include "export/am_alerts.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The lifecycle of the alerts pushed to Alertmanager, without I/O (unit-tested):
  *   fire     an alert (kind, pid) becomes active (or is refreshed) and is due now;
  *   due      every active alert is due again resend_ms after its last send, with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Exponential backoff with equal jitter (see backoff.h). */
 #include "export/backoff.h"
 

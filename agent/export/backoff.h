@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Retry delays: exponential backoff with jitter, for every client that sends to a
  * remote through the senders (Alertmanager, webhook); the uploader has its own
  * (upload/queue.h).

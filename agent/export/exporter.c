@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fleet exporters from the config (see exporter.h); the webhook sink lives here. */
 #include "export/exporter.h"
 

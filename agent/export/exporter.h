@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The fleet exporters wired together from the config: the sender thread, the
  * Alertmanager sink ([alertmanager] url) and the webhook ([alert] webhook), registered
  * as sinks of the alerter. Secrets come from files that must not be readable by group

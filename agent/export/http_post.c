@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* HTTP POST over a reused libcurl easy handle (keep-alive between sends). */
 #include "export/http_post.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One HTTP POST over libcurl, for the senders (Alertmanager, webhook). Blocking, bounded by connect and total
  * timeouts; meant for a sender thread, never the agent's loop. Redirects are not
  * followed; only http and https. Credentials are never part of a message. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Metrics: counters fed by events, gauges published by the loop, text rendering. */
 #include "export/metrics.h"
 

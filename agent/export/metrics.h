@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Metrics: what the agent counts and sees, kept for the Prometheus endpoint.
  *
  * Writers: the alert fan-out (every event: triggers, captures and their durations),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The metrics endpoint over libmicrohttpd (one internal polling thread). */
 #include "export/metrics_http.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The metrics endpoint: libmicrohttpd on its own thread, serving
  *   GET /metrics      Prometheus text format 0.0.4 (metrics_render)
  *   GET /-/healthy    200 while the agent's loop turns (heartbeat at most

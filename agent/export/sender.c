@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The sender thread and its bounded retry queue (see sender.h). */
 #include "export/sender.h"
 

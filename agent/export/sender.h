@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The sender: one thread that POSTs queued JSON bodies to their targets
  * (Alertmanager instances, the webhook), so that nothing upstream ever waits on the
  * network. The queue is bounded (SENDER_QUEUE_MAX): when full, the oldest delivery is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Comparison view: class naming, id matching (radix-sorted id lists merged
  * in one pass), per-class counts, and its JSON and text forms. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Comparison view of two heap snapshots of one process (DevTools' rules):
  * nodes are matched by id; per class, how many appeared and disappeared and
  * their self sizes. Also the class naming and id matching that summary and the

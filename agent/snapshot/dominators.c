@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Dominators and retained sizes of a heap snapshot: Semi-NCA (Georgiadis), i.e.
  * Lengauer–Tarjan's semidominators (simple path compression) followed by a
  * nearest-common-ancestor pass instead of LT's buckets. It needs three fewer

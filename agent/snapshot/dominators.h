@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Dominator tree and retained sizes of a parsed heap snapshot, as DevTools and
  * memlab compute them: the graph is the snapshot's edges from the root (node 0),
  * weak edges ignored and shortcut edges ignored except those leaving the root.

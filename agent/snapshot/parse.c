@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming parser of V8 heap snapshots into the compact arrays of parse.h.
  *
  * Hot path: a hand-written pull scanner instead of jansson, because it measured

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming parser of V8 heap snapshots (.heapsnapshot, or the same gzip-compressed)
  * into compact arrays: per node type, name, id, self size and its edges; per edge
  * type, name-or-index and target node; the strings table. Memory is a few bytes per

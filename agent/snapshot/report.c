@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Summary view and the automatic leak report (see report.h). Both sum retained
  * sizes per class over a walk of the dominator tree that skips instances already
  * covered by a dominating instance of the same class. */

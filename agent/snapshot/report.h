@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What grew between two snapshots of one process, for people: the Summary view of
  * one snapshot (per class count, shallow and retained size) and the automatic leak
  * report the agent attaches to each triggered capture (top growing constructors by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming completeness check of a V8 .heapsnapshot (see verify.h).
  *
  * This is a hand-written JSON state machine rather than a JSON library: it runs on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Streaming completeness check of a V8 .heapsnapshot (JSON): fed the raw bytes in
  * pieces of any size, it confirms the text is one whole JSON object, reads
  * snapshot.meta.node_fields/edge_fields, snapshot.node_count/edge_count, and counts

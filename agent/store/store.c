@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The snapshot store (see store.h): a private directory of ID.heapsnapshot.gz +
  * ID.json pairs, written atomically, verified before they become visible, kept
  * within quotas. All file access is relative to the directory fd (openat/renameat),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The snapshot store: one directory (0700), per snapshot ID.heapsnapshot.gz (0600,
  * gzip) and ID.json (0600, metadata). A snapshot becomes visible only when its
  * ID.json exists, and ID.json is written (atomically: *.tmp, fsync, rename, fsync

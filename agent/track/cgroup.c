@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Memory cgroup and host memory facts for the memory guard (see cgroup.h). */
 #include "track/cgroup.h"
 

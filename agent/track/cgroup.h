@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The memory limits that bound a process: its memory cgroup (v2 memory.max /
  * memory.current, or v1 memory.limit_in_bytes / memory.usage_in_bytes), walked up to
  * every ancestor because the tightest one is what the OOM killer enforces, and the

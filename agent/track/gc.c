@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* GC tracker: finds the binary holding V8 for a process, attaches the uprobes of
  * bpf/gc.bpf.c to it once per binary, and reads per-process counters (see gc.h). */
 #include "track/gc.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* GC tracker: V8 garbage collections of watched Node processes, seen with uprobes
  * (bpf/gc.bpf.c), for the agent's main loop and `heapsnap ps`.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Process labels for snapshot metadata (see labels.h). */
 #include "track/labels.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Labels of a process for its snapshots' metadata, without an API server (what
  * Parca does): pure functions over what /proc shows.
  *

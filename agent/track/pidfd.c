@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* pidfds checked against a process's start time, so that a signal never reaches a
  * process that merely inherited a recycled PID (procs.h: procs_pidfd_open,
  * procs_pidfd_signal). The pidfd is opened first and the start time checked after:

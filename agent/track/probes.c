@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Skeleton lifecycle (open → set rodata → load → attach → ring buffer) and the
  * watched-process map of bpf/heapsnap.bpf.c. */
 #include "track/probes.h"

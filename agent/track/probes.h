@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The kernel side as the agent sees it: load and attach bpf/heapsnap.bpf.c, and
  * keep its table of watched processes. Events (exec of a Node binary, exit of a
  * watched process, RSS crossing an armed level) arrive through a ring buffer whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Facts about one process from /proc, and the Node options that decide how it can be
  * captured. (procs_pidfd_open/procs_pidfd_signal live in pidfd.c.)
  *

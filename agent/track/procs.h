@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Facts about one process read from /proc, and the Node options that decide its
  * capture route. Pure parsing functions are exposed for unit tests. */
 #ifndef HS_PROCS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Function symbols of an ELF file found by mangled-name prefix, for uprobes.
  *
  * A query is a mangled-name prefix such as "_ZN2v88internal4Heap8ScavengeE" (up to and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* S3 credentials (see creds.h). inih reads lines of at most INI_MAX_LINE (200) bytes
  * and Debian builds it without realloc, but an STS session token is often longer:
  * our line reader hands inih a long value as a placeholder ("\x01N") and keeps the

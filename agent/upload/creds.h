@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* S3 credentials: an AWS shared-credentials file ([PROFILE] with aws_access_key_id,
  * aws_secret_access_key, optional aws_session_token; other keys ignored), parsed with
  * inih, or the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN

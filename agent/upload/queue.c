@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The upload queue's pure parts (see queue.h). */
 #include "upload/queue.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The upload queue's pure parts (no I/O, unit-tested): the state kept beside each
  * snapshot in ID.upload, the in-memory queue of snapshots still to upload (oldest
  * first), and the retry backoff.

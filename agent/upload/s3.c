@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* S3 requests over libcurl (see s3.h). Why libcurl's signer and not our own: Debian's
  * libcurl 7.88 signs correctly once every request carries x-amz-content-sha256 and
  * the query is written sorted (checked against Ceph RGW), so there is nothing to

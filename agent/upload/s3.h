@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A small S3 client over libcurl: requests signed with AWS SigV4 by libcurl itself
  * (CURLOPT_AWS_SIGV4, libcurl >= 7.75; Debian 12 has 7.88), path-style or
  * virtual-host URLs, bodies streamed from a file range (never held in memory), replies

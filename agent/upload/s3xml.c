@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* S3 reply XML with expat (see s3xml.h). */
 #include "upload/s3xml.h"
 

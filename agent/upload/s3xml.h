@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The XML of S3 replies, read with expat (never a hand-written parser). Replies come
  * from the network: sizes are bounded, a DOCTYPE (entity tricks) is refused, and
  * anything malformed is an error, never a crash (fuzzed: tests/fuzz/fuzz_s3xml.c). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The uploader thread (see uploader.h). */
 #include "upload/uploader.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The uploader: one thread, off the event loop and off the capture workers, that
  * copies every stored snapshot to S3-compatible storage ([upload]), oldest first,
  * and retries with exponential backoff and jitter until it is there. The store is

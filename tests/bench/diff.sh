@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench part: heapsnap diff/summary vs memlab's snapshot loader on the same
 # ~200 MB snapshot pair (a leaking Node 20 program: records holding small objects).
 # Reports wall time and peak RSS (/usr/bin/time -v) and their ratios; goal: heapsnap

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What exec churn costs the agent: RATE short-lived `node -e 0` processes a second for
 # SECS seconds (npm scripts, CLIs and build jobs do this), each one watched from its exec
 # to its exit. Prints the agent's CPU per process (perf stat's task-clock of heapsnapd, or

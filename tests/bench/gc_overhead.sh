@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Overhead of the GC uprobes on a GC-heavy Node loop (--max-semi-space-size=1: hundreds of
 # GCs/s): a fixed amount of work, measured as the process's own CPU time (user + system:
 # uprobe handling is charged to the probed thread as system time) and wall time, with the

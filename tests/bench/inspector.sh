@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark (not a test) of the inspector capture route against v8.writeHeapSnapshot on
 # the same heap. Prints wall times and ratios; nothing here passes or fails.
 #   1. decoder micro-benchmark: streaming chunk unescaper vs json_loadb on 1 MiB messages

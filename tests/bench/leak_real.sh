@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The leak heuristic on real Node (not a test: takes SECONDS, default 420): a process that
 # leaks ~13 MB/min and one with the same churn and a bounded cache, both watched by
 # gc_probe_check -l (major GC events -> agent/decide/leak.c with the default thresholds).

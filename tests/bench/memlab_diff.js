@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The peer side of tests/bench/diff.sh: the same Comparison and Summary views as
 // heapsnap diff/summary --json, computed on memlab's own snapshot loader
 // (@memlab/heap-analysis getFullHeapFromFile: parse, dominators, retained sizes).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: each benchmark prints ratios measured side by side in one run (this
 # machine is noisy: absolute times are not stable). Not tests: nothing here fails
 # the build unless a benchmark cannot run at all. BENCH=name limits to one.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What a Prometheus scrape costs the agent: CPU time of heapsnapd (utime + stime from
 # /proc/PID/stat) over SCRAPES requests of /metrics while it watches N processes,
 # minus the same idle time without scrapes (the loop's own once-a-second publishing).

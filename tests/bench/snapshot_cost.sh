@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Measures the memory a V8 heap snapshot costs: for each heap shape and size, a fresh
 # node process builds the heap, runs a full GC, resets its peak-RSS counter
 # (echo 5 > /proc/self/clear_refs), calls v8.writeHeapSnapshot, and reports

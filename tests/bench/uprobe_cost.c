@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Cost of one probe hit of bpf/gc.bpf.c programs, on this kernel: calls a small
  * function N times with no probe, with an entry uprobe (gc_minor_body) and with a
  * uretprobe (gc_size_exit), and prints the CPU ns per call of each. Built and run by

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end: a flagged leaking node started before the agent and one started
 # after are both captured through --heapsnapshot-signal; the stable one is not; stored
 # files are gzip 0600 in a 0700 store, verified, and `heapsnap get` returns a snapshot

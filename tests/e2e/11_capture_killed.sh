@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A snapshot whose writer dies midway is not stored: the target is killed while V8
 # is writing; the agent reports capture_failed, lists nothing, leaves no temp file,
 # and stays healthy for the next process.

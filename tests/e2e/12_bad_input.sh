@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every error a user can cause gets one clear message and the right exit code:
 # config errors exit 2 with FILE:LINE, a missing config names the file, a store with
 # loose permissions is refused, a second agent on the host or on the store is refused,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end: a leaking node started with no flags at all — on the host, and in
 # its own pid+mount+net namespaces — is captured through the inspector the agent opens
 # with SIGUSR1; the snapshot verifies, the process lives on, and no inspector is left

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Automatic report: the agent takes a baseline snapshot halfway to the growth
 # threshold, and the incident capture carries top_growth (in list/show --json and the
 # alert line) whose first entry is the leaking constructor, plus a retainer path.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `heapsnap ps --json` shows, for a watched node, its RSS, minor and major GC
 # counts and the heap used after the last major GC (from the GC uprobes), checked
 # against the process's own --trace-gc output — on /usr/bin/node, official 18/22/24/26

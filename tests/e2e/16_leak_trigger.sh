@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # With leak = on and the RSS thresholds off: a slow leak (objects retained at
 # ~40 MB/min, the heap floor after major GCs rising) is captured with reason "leak"
 # within about a minute and a half; a process with a big but stable heap and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The agent's own snapshot is not growth: a process that warms a Map cache by ~20-25 MB
 # (just past baseline_pct of growth_mb = 40), then stays flat, gets its baseline
 # snapshot and no incident over the next 60 s, although the snapshot left its RSS far

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A moderate leak (~2.5 MB/s of Entry records pushed onto a Ledger's array): the
 # baseline halfway, then the incident fires within 1 MB of its threshold although the
 # baseline's own snapshot lifted RSS past it, starts within 10 ms of the trigger, and

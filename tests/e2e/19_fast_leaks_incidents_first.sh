@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Three fast leaks (~18 MB/s each: a Map of Sessions, listeners holding Subscriptions,
 # intervals holding PollJobs) at once with max_concurrent = 1: every process gets its
 # incident snapshot; no incident waits for a baseline (after each incident trigger,

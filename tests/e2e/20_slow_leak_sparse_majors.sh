@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A slow leak (~0.8 MB/s of Subscriptions captured by listeners on a long-lived
 # EventEmitter) under a sawtooth of garbage, with V8's own major GCs only (none forced):
 # leak = on gets its verdict from the newest floors, one per major GC (at least 6, over

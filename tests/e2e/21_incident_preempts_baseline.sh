@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Incidents never wait behind a baseline (max_concurrent = 1): process A's baseline is
 # slow to write (1 M small objects; A grows slowly, ~3 MB/s, so its baseline is worth
 # taking); while it runs, B starts leaking ~100 MB/s. B's

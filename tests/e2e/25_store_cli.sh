@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The heapsnap CLI on a store of real Node snapshots: list / list --json / show (id
 # prefix, ambiguous, unknown) / get (stdout and -o: identical bytes that node can
 # JSON.parse, 0600) / a damaged gzip (exit 1) / rm / a loose or unreadable store.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Metrics: /-/ready is 503 while the BPF programs load (the agent's first
 # bpf() call held back 3 s by strace's fault injection, no knob in the agent) and 200
 # after; a garbage request gets a 4xx and the endpoint still serves; a real Prometheus

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Alertmanager: a real Alertmanager 0.25 gets the pushed alerts. A leaking
 # node (signal route) -> HeapsnapMemoryGrowth active there with host, pid, app,
 # severity, and the snapshot_id once captured; the node exits -> the alert is resolved

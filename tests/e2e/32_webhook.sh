@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Webhook and auth: every event line the agent prints is POSTed to
 # [alert] webhook once per attempt; the receiver answers the first request 500 and the
 # agent retries it (counted in heapsnap_alerts_failed_total), so each event is received

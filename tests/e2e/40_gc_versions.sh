@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # GC uprobes on every Node version we claim: counts of minor/major GCs and heap used after
 # the last major GC from gc_tracker (tests/e2e/gc_probe_check.c) must equal the
 # --trace-gc output of the same run. Versions: /usr/bin/node, official 18/22/24/26 from the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A captured snapshot (signal route) reaches a real S3 server (Ceph RGW on
 # loopback): PREFIX/ID.heapsnapshot.gz and PREFIX/ID.json, ID.upload "done" beside the
 # local copy; `heapsnap list/show/get --remote` from a config that has no store find

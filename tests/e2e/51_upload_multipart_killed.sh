@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A 200 MB+ (raw) snapshot goes up as a multipart upload streamed from the
 # store file, Content-MD5 per part; the agent is SIGKILLed mid-upload, restarted, and
 # the bucket ends with one whole object (size and ETag checked, bytes compared), the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Faults: (1) a wrong secret: one clear error naming the endpoint and the
 # bucket (no secret printed), the local snapshot kept, uploaded once the agent is
 # restarted with the right key (the queue survives the restart); (2) the gateway

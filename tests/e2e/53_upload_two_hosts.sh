@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Two agents with different host names (each in its own UTS namespace, so
 # the default prefix = host name differs) upload into one bucket; `heapsnap list
 # --remote` from a third config shows both snapshots, with host and app, and filters

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # More faults, no real S3 needed: (1) nothing listens at the endpoint and
 # the store quota (max_count = 1) evicts a snapshot before it could be uploaded: the
 # loss is logged and counted, never silent; (2) a server that answers every request

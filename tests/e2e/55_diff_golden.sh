@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Golden test of heapsnap diff / summary / the leak report on real snapshots:
 # leaking programs of three shapes (Map cache, forgotten listeners, records held
 # by a long-lived object) run under Node 20 (/usr/bin/node) and Node 24 (npm

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Memory guard and predictive capture against a real leaking Node process in a real
 # memory cgroup (v2 memory.max if the machine has a v2 memory controller, else v1
 # memory.limit_in_bytes), using the project's guard/predict/cgroup code through a small

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the store's file system fills up during a capture. The store
 # is a 3 MB tmpfs; a node with ~200k small objects (gzip'ed snapshot ~6 MB) is captured
 # through its --heapsnapshot-signal, then a flagless one through the inspector. Each

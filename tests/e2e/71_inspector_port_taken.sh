@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the inspector port is taken. A flagless leaking node shares
 # its network namespace with another process listening on 127.0.0.1:9229: the
 # capture ends in capture_failed whose error names the port and its owner, no SIGUSR1

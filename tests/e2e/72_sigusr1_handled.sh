@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the app handles SIGUSR1 itself, so the signal does not open
 # its inspector. A flagless leaking node with process.on('SIGUSR1') is triggered: the
 # capture ends in capture_failed with the "may handle SIGUSR1 itself" reason within

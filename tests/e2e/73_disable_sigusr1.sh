@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: official Node 22 and 24 started with --disable-sigusr1.
 #   - without --heapsnapshot-signal: the agent logs at discovery that the process has
 #     no capture route (naming --disable-sigusr1), a triggered capture ends in

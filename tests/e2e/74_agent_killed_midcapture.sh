@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the agent is SIGKILLed in the middle of a capture and
 # restarted on the same store. A node with ~600k small objects at the trigger (80 MB
 # of growth: V8 needs seconds to write its ~100 MB snapshot) is captured through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: a node binary without symbols. Official Node 22 and 24
 # (node_of) are copied and `strip`ped (no .symtab; Node 24.11+ keeps its V8 internals
 # out of .dynsym too, so the stripped 24 has none of the GC hooks). Each still runs; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the agent's memory guard. A node leaking small objects runs
 # in a memory cgroup (v2 memory.max, or v1 memory.limit_in_bytes under this test's own
 # v1 memory cgroup) too small for a snapshot of its heap; it crosses the agent's

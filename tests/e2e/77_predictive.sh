@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: predictive capture in the agent. trigger.predictive = on with
 # the growth and RSS thresholds off; a node in a memory cgroup leaks ~4 MB/s of small
 # objects. The agent captures early (a trigger event with reason "predictive", then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: no debug port is left open, even when the capture happens while the
 # target's main thread is inside one long JS task. A flagless node leaks inside a 10 s
 # synchronous task; the agent's SIGUSR1 lands in it. Node then opens its inspector

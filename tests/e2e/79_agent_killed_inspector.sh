@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the agent is SIGKILLed while it captures a flagless node
 # through the inspector it opened with SIGUSR1. That inspector (remote code execution
 # for anyone on the loopback) must not stay open: the restarted agent finds the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the signal comes while the app's event loop is blocked (a long
 # synchronous task that leaks). Node's --heapsnapshot-signal handler runs on the event
 # loop, so the capture gives up after start_timeout_s (2 s here) and Node writes its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fault matrix: the agent is stopped while a process has not answered its heap snapshot
 # signal yet (event loop blocked, as in test 80). Node writes the snapshot while no
 # agent runs; the next run of the agent (same state_file) finds the journal of that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Nobody else enters through the door the agent opens. A flagless service
 # running as `daemon` is captured through the inspector the agent opens with SIGUSR1,
 # while an intruder running as `nobody` polls 127.0.0.1:9229 (and 0.0.0.0,

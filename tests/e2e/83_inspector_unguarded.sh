@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Without the connect guard the agent opens no inspector, unless the operator
 # accepts the risk. The guard is made unavailable for real: the agent runs in its own
 # mount namespace where the cgroup v2 file system is unmounted (so /proc/mounts has

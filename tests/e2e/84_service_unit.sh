@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The installed service unit is hardened, and the agent still captures under
 # its sandbox.
 #  1. `systemd-analyze security --offline=yes` on the unit `make install` writes:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The connect guard's kernel semantics, connect by connect
 # (tests/e2e/guard_check.c): every destination that reaches a loopback listener on the
 # guarded port (127/8, 0.0.0.0, ::1, ::, ::ffff:127.0.0.1, TCP Fast Open) is refused,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every thread of the agent — the loop, the capture workers, the report thread, the late
 # sweep, the metrics server, the alert sender — holds only the capabilities the agent's
 # table names (capset changes only the calling thread: threads started before the drop

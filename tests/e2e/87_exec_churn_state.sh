@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 10: exec churn costs the agent no fsync per process, and the batched state still
 # survives a crash. A long-lived node and a burst of 40 short-lived `node -e 0` (10 a
 # second) start; the agent makes at most a handful of fsyncs meanwhile (it made two per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leaking programs for the diff/report golden test: node diff_leak.js SHAPE DIR [N]
 // writes DIR/base.heapsnapshot, leaks N units of SHAPE, then DIR/new.heapsnapshot.
 // The leaking constructor of each shape is printed on stdout.

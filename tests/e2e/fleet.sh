@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the fleet tests (30-39), sourced after lib.sh: HTTP checks, a real
 # Prometheus and a real Alertmanager on this worktree's loopback ports
 # (19100-19199), each with its data in $T.

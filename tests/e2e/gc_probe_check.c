@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test driver for the GC tracker (built by tests/e2e/NN_gc_versions.sh and
  * tests/bench/gc_overhead.sh, not part of the product).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The connect guard's semantics in the real kernel (e2e/85): arm a guard on this
  * process's network namespace for PORT and check, connect by connect, what it refuses
  * and what it lets through. One line per check; exit status 1 if any is wrong.

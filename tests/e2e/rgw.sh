@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A single-node Ceph cluster with a RADOS Gateway on loopback, for the S3 tests
 # (sourced after lib.sh). One mon + one OSD (memstore: objects live in the OSD's RAM)
 # + radosgw (beast on 127.0.0.1), no systemd, no cephx, everything under $T/ceph.

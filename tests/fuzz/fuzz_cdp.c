@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the CDP message decoder (agent/capture/cdp.c): one message, fed in
  * pieces whose size comes from the first input byte. Differential check: when both
  * the streaming decoder and jansson accept a chunk event, they must produce the same

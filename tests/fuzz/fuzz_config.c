@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: config_load_string on arbitrary bytes. Checks that every result is
  * either success or an error message in the "NAME:..." form, and that a successful
  * parse leaves the bounded fields inside their bounds. */

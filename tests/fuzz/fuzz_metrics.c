@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: what a watched process controls ends up in the metrics text (its
  * command line becomes the app label, its cgroup path the container label), and the
  * listen address parser. Checks that the app and container labels are bounded, that

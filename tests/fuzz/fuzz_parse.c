@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the snapshot parser: any bytes must give a snapshot or an
  * error, never a crash, a leak or a hang. Inputs that parse are also run through
  * dominators, the summary, the diff against themselves and the leak report. */

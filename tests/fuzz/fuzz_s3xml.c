@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the S3 reply handling (agent/upload/s3xml.c, expat): any bytes
  * as a ListObjectsV2, ListMultipartUploads, InitiateMultipartUpload or Error reply.
  * Checks the results stay bounded and NUL-terminated. */

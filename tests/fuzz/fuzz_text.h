@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The fuzz input as a NUL-terminated string (malloc'ed; NULL when out of memory), for
  * targets whose API takes text. */
 #ifndef HS_FUZZ_TEXT_H

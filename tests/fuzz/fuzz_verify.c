@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the streaming snapshot verifier: the input is fed in pieces
  * whose sizes come from the first bytes, and the same input fed whole and fed in
  * pieces must get the same verdict (the verifier must not depend on where the

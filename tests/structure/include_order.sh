@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reads every #include "…" line of agent/ and cli/ and fails, naming file and line, when
 # one points against the layer order in agent/LAYERS (see there), when a source file
 # sits outside a layer folder, or when a quoted include resolves to nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test helper: builds V8 heap snapshot JSON text from a readable list of nodes and
  * edges (header-only, shared by test_parse, test_diff and test_dominators). */
 #ifndef HS_TEST_GRAPH_FIXTURE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test helper: a process's start time (field 22 of /proc/PID/stat), read
  * independently of the code under test (header-only, shared by test_pidfd and
  * test_capture_signal). Include after <cmocka.h>. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test helper: real heap snapshots made by a real node at test time (a few MB, not
  * committed), and small file helpers. Shared by test_verify.c and test_store.c.
  *   /usr/bin/node (or $HEAPSNAP_NODE) gives a Node 20 snapshot (7 node fields);

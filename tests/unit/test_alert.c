@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of alert.c: the JSON line on stdout (compact, one line, time and host
  * added, whole under concurrency), the exec command's environment, stdin and process
  * group, the timeout that kills a `sleep 100` group, the children bound, and

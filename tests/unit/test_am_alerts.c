@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Alertmanager alert lifecycle (fire, resend, resolve, re-send the resolution,
  * forget, table bound) and the backoff the senders share. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the capture pool (agent/capture/capture.c): every finished job's outcome
  * reaches the agent loop, however many finish before the loop takes them. The jobs
  * name a process that does not exist, so each fails at once ("process exited before

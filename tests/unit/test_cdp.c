@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the CDP layer (agent/capture/cdp.c): the streaming addHeapSnapshotChunk
  * decoder against jansson's own escaping, split at every byte boundary (escapes,
  * \uXXXX, surrogate pairs), lone surrogates, the jansson fallback for other

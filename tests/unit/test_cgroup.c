@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for cgroup.c: /proc/PID/cgroup parsing and memory limits read from fake
  * cgroup trees (v2 unified, v2 hybrid, v1) built in a temp dir. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of config.c: defaults, every value type, every error message form, and
  * that conf/heapsnap.ini (the bundled file) parses and documents every key. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The pure parts of the inspector connect guard (agent/capture/connect_guard.c): finding the
  * cgroup v2 root in a mount table, and which inspector hosts a guard can protect. */
 #include <setjmp.h>

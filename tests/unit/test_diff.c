@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the Comparison view (class rules, id matching, ordering, JSON
  * keys), the Summary view (retained per class without double counting) and the
  * automatic leak report (ranking, exclusions, retainer path). */

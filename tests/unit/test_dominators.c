@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of dominators and retained sizes: a hand-built graph with known
  * dominators (cycles, weak and shortcut edges, an unreachable node), a deep chain,
  * and random graphs checked against the definition (d dominates v iff v is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for guard.c: the snapshot cost model and the allow/refuse verdict. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of labels.c: container ids and pod uids from the cgroup paths of the
  * common runtimes, pod labels from the environment, the app name from the script. */
 #include <stdarg.h>
@@ -54,6 +55,38 @@ static void test_kubepods(void **state)
 	assert_string_equal(cg("0::/docker/3f4e1a2b").container_id, "");
 }
 
+/* The paths kubelet makes, as /proc/PID/cgroup shows them in the host's cgroup
+ * namespace (heapsnapd enters it: base/cgroupns.h): the systemd cgroup driver
+ * (kubepods.slice/kubepods-QOS.slice/kubepods-QOS-pod<uid with _>.slice/RUNTIME-ID.scope;
+ * Guaranteed pods have no QoS level) and the cgroupfs driver
+ * (/kubepods/QOS/pod<uid>/ID, /kubepods/pod<uid>/ID), on cgroup v2 ("0::") and v1
+ * ("N:memory:"), with containerd and CRI-O. */
+#define UID "8c3e2a1b-1111-2222-3333-444455556666"
+#define UID_ "8c3e2a1b_1111_2222_3333_444455556666"
+static void test_kubelet_cgroup_paths(void **state)
+{
+	static const char *const paths[] = {
+		"0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice/cri-containerd-" ID ".scope",
+		"0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_ ".slice/crio-" ID ".scope",
+		"0::/kubepods.slice/kubepods-pod" UID_ ".slice/cri-containerd-" ID ".scope",
+		"12:memory:/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice/cri-containerd-" ID ".scope",
+		"0::/kubepods/burstable/pod" UID "/" ID,
+		"0::/kubepods/besteffort/pod" UID "/" ID,
+		"0::/kubepods/pod" UID "/" ID,
+		"7:memory:/kubepods/burstable/pod" UID "/" ID,
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct labels l = cg(paths[i]);
+		if (strcmp(l.pod_uid, UID) != 0 || strcmp(l.container_id, ID) != 0)
+			fail_msg("%s: pod_uid '%s', container_id '%s'", paths[i], l.pod_uid, l.container_id);
+	}
+	/* The pod's own cgroup (the pause container's parent): the pod, no container. */
+	struct labels l = cg("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice");
+	assert_string_equal(l.pod_uid, UID);
+	assert_string_equal(l.container_id, "");
+}
+
 static void test_env(void **state)
 {
 	(void)state;
@@ -104,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_docker),
 		cmocka_unit_test(test_containerd_crio_podman),
 		cmocka_unit_test(test_kubepods),
+		cmocka_unit_test(test_kubelet_cgroup_paths),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_app),
 	};

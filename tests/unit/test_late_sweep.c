@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of late_sweep.c without Node: a child process stands for the target and
  * the test plays Node, creating files in a temporary directory. The sweep must remove
  * the first new Heap.* file of that pid and nothing else (other pids, other names, the

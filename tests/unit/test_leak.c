@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for agent/decide/leak.c on synthetic post-major-GC heap series: the leaking
  * patterns must fire (a steady leak within ~65 s; a 15 MB/min leak under a 120 MB sawtooth,
  * barely above leak_min_mb per window, within ~4 min, leaning within ~1 min), the others never over

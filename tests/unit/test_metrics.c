@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Metrics: event counting, the text format (escaping, the per-process cap and its
  * aggregate, the histogram), health/ready, and the app/container labels. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of ns.c's error convention (err.h): a process that is gone is -ENOENT
  * from both calls, never -1 with errno; our own namespace gives a plain socket. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the streaming snapshot parser: both field layouts, fields located
  * through meta, whitespace anywhere, string escapes, gzip and plain files, and
  * every truncation and several corruptions reported as errors. */

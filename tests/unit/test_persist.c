@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of persist.c: round trip, a missing file, a damaged file, batched saving. */
 #include <stdarg.h>
 #include <stddef.h>

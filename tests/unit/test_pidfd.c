@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for agent/track/pidfd.c: a pidfd is only handed out for the process whose start
  * time matches, so a recycled PID is never signalled. Uses /bin/sleep children. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for predict.c: predictive capture on synthetic RSS/heap series. */
 #include <stdarg.h>
 #include <stddef.h>

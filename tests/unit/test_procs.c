@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of procs.c: signal names, the Node option parser over many argv and
  * NODE_OPTIONS cases, the Node version read from /usr/bin/node without running the
  * target (compared with `node --version`), the libnode.so fallback through

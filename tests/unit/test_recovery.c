@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of recovery.c: journals (written, rewritten, taken, kept for an
  * unanswered signal; on disk the method stays a string), the resume jobs made from
  * them, and the adoption of a snapshot file a killed run left Node writing. */

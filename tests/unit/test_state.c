@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of state.c's server (issue 10): the agent's loop never blocks on a client.
  * A client that connects and never reads a reply larger than its socket buffer must not
  * delay another client's answer, and is dropped after STATE_CLIENT_TIMEOUT_MS. */

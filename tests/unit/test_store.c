@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the snapshot store (agent/store/store.c) and the store commands of the CLI
  * (cli/cli_store.c): permissions, atomicity and crash leftovers, verification before
  * listing, gzip round trip, quotas, id prefixes, min_free, metadata JSON. */

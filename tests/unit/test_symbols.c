@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for agent/track/symbols.c: the name rule, and resolution against this very test
  * binary, which defines functions under V8-like mangled names (global, local-only as in
  * Node >= 24.11, and a .constprop clone). The offsets are checked by reading the file at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of trigger.c: every rule of the policy and its edges (0 thresholds,
  * equal values, cooldown boundaries, max_per_process, re-arm levels, baseline,
  * overflow near UINT64_MAX). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the upload pieces that need no server: the credentials file
  * (upload/creds.c), key encoding (upload/s3.c), the queue's state machine and backoff
  * (upload/queue.c), and S3 reply XML (upload/s3xml.c). */

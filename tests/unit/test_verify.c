@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the streaming snapshot verifier (agent/snapshot/verify.c): whole,
  * byte-by-byte and randomly split input; truncation at every/many offsets; corrupted
  * and empty input; real Node 20 (7 node fields) and Node 24 (6 fields) snapshots. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the WebSocket client (agent/capture/ws.c): the handshake key, client frame
  * headers, the frame parser (fragmentation, control frames, protocol errors, size
  * limits, any split of the input), and a connection over a socketpair against a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A process whose heap snapshot is big (STRINGS_MB of distinct strings, ~1 KB each,
 // hex so it compresses ~2x only) and quick to take (few objects). Allocates it all
 // in one synchronous task after START_MS, then idles until killed.

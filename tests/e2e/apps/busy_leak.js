@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A leak that happens inside one long synchronous JS task (a CPU-bound request, a big
 // JSON parse): LEAK_DELAY_MS (default 5000) after start, the main thread runs for
 // BUSY_MS (default 10000) without returning to the event loop, retaining STEP_KB

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The intruder the connect guard keeps out: a local process (run as another user) that polls a Node
 // inspector port every POLL_MS and, whenever a connect() succeeds, tries to attach and
 // evaluate process.getuid() inside the target, as the reporter did. It rotates

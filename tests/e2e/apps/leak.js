@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A leaking service: every TICK_MS it retains STEP_KB of memory in LeakRecord objects
 // held by a long-lived array (Buffers: RSS grows fast while the heap snapshot stays
 // small and quick). Runs until killed. LEAK_DELAY_MS postpones the leak.

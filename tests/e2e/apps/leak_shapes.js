@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leaks of several shapes, for the report and trigger tests. SHAPE picks what the
 // application keeps, each held the way real services hold such things:
 //   map        Session objects in a module-level Map cache that is never evicted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many small objects: a heap whose snapshot is large and slow to write (cost tracks
 // object count). OBJECTS (default 1500000) objects {i, s} are allocated DELAY_MS after
 // start (default 5000: after the agent's 3 s settle, which its 1 s tick may stretch to

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A small HTTP receiver for the fleet tests: every POST body is appended as one line
 (path, status, Authorization header, body without newlines; tab separated) to the file argv[2]; it
 answers 500 to the first FAIL_FIRST requests on /hook (to test retries), else 200.

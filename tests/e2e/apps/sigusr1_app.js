@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A leaking app that handles SIGUSR1 itself (as some apps and process managers do),
 // which keeps Node from opening its inspector on that signal. Leaks STEP_KB every
 // TICK_MS after LEAK_DELAY_MS (Buffers, as leak.js); every SIGUSR1 it receives adds a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A steady leak of small objects (the expensive kind to snapshot: cost tracks object
 // count). After LEAK_DELAY_MS (default 5000: after the agent's settle time) it retains
 // about RATE_MB (default 4) MB of {a, b} objects per second, in 10 steps a second,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A healthy service: allocates garbage all the time, retains a bounded cache.
 const cache = new Map();
 let n = 0;
