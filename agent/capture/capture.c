@@ -254,6 +254,27 @@ static void report_base(struct capturer *c, const struct capture_job *job, char 
 	store_meta_free(&base);
 }
 
+/* The snapshot's extra members (its report) in its metadata. */
+static void set_extra(struct capturer *c, const struct capture_job *job, const char *id, const json_t *extra)
+{
+	char *text = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+	pthread_mutex_lock(&c->store_lock);
+	if (!text || store_set_extra(c->store, id, text) != 0)
+		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+}
+
+/* Until its report is made, show --json says "report": "pending" rather than nothing;
+ * failed (with why) when none will be. */
+static void mark_pending(struct capturer *c, const struct capture_job *job, const char *id, const char *failed)
+{
+	json_t *pending = failed ? json_pack("{s:s, s:s}", "report", "failed", "report_error", failed)
+				 : json_pack("{s:s}", "report", "pending");
+	set_extra(c, job, id, pending);
+	json_decref(pending);
+}
+
 /* The leak report of an incident: a diff against the process's baseline (basis
  * "diff"), or the incident snapshot's own classes (basis "summary"). Stored in its
  * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
@@ -268,16 +289,15 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 	json_t *report = hs_report_build(base_path[0] ? base_path : NULL, path, err, sizeof(err));
 	if (!report) {
 		log_warn("pid %d: leak report failed: %s", job->pid, err);
+		report = json_pack("{s:s, s:s}", "report", "failed", "report_error", err);
+		set_extra(c, job, id, report);
+		json_decref(report);
 		return NULL;
 	}
+	json_object_set_new(report, "report", json_string("done"));
 	if (base_path[0])
 		json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
-	char *text = json_dumps(report, JSON_COMPACT);
-	pthread_mutex_lock(&c->store_lock);
-	if (!text || store_set_extra(c->store, id, text) != 0)
-		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
-	pthread_mutex_unlock(&c->store_lock);
-	free(text);
+	set_extra(c, job, id, report);
 	json_t *brief = hs_report_brief(report, 3);
 	json_decref(report);
 	return brief;
@@ -449,8 +469,10 @@ static void *report_main(void *arg)
 		bool stopping = c->stopping;
 		pthread_mutex_unlock(&c->lock);
 		json_t *brief = NULL;
-		if (stopping)
+		if (stopping) {
 			log_info("pid %d: leak report of %s skipped: the agent is stopping", d.job.pid, d.id);
+			mark_pending(c, &d.job, d.id, "skipped: the agent was stopping");
+		}
 		else
 			brief = attach_report(c, &d.job, d.id, d.path);
 		emit_done(c, &d, brief);
@@ -475,6 +497,7 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 	store_meta_free(meta);
 	bool queued = false;
 	if (!job->baseline) {
+		mark_pending(c, job, d.id, NULL);
 		pthread_mutex_lock(&c->lock);
 		if (c->r_len < QUEUE_MAX) {
 			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
@@ -483,8 +506,10 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 			pthread_cond_signal(&c->report_wake);
 		}
 		pthread_mutex_unlock(&c->lock);
-		if (!queued)
+		if (!queued) {
 			log_warn("pid %d: %d leak reports waiting: %s stored without one", job->pid, QUEUE_MAX, d.id);
+			mark_pending(c, job, d.id, "too many leak reports waiting");
+		}
 	}
 	if (!queued)
 		emit_done(c, &d, NULL);
