@@ -18,7 +18,9 @@
 #include "base/loop.h"
 #include "capture/capture_route.h"
 #include "capture/late_sweep.h"
+#include "capture/profiler.h"
 #include "decide/guard.h"
+#include "snapshot/heapprofile.h"
 #include "snapshot/report.h"
 #include "track/procs.h"
 
@@ -280,8 +282,34 @@ static void mark_pending(struct capturer *c, const struct capture_job *job, cons
  * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
  * (NULL when there is none). Runs here, off the agent's loop: it parses the
  * snapshots (seconds and ~1.5x the snapshot size in memory for large ones). */
+/* The allocation stacks of the incident's ID.heapprofile into the report (stacks,
+ * top_stack), or why it has none (profile_error). */
+static void attach_stacks(struct capturer *c, const char *id, json_t *report, const char *profile_error)
+{
+	char *text = NULL, err[256];
+	json_t *stacks = NULL;
+	if (profile_error[0]) {
+		json_object_set_new(report, "profile_error", json_string(profile_error));
+		return;
+	}
+	if (store_side_read(c->store, id, ".heapprofile", &text) < 0) {
+		json_object_set_new(report, "profile_error", json_string("the stored profile cannot be read"));
+		return;
+	}
+	stacks = hs_heapprofile_stacks(text, HS_STACKS_TOP, err, sizeof(err));
+	free(text);
+	if (!stacks) {
+		json_object_set_new(report, "profile_error", json_string(err));
+		return;
+	}
+	const char *top = json_string_value(json_object_get(json_array_get(stacks, 0), "text"));
+	if (top)
+		json_object_set_new(report, "top_stack", json_string(top));
+	json_object_set_new(report, "stacks", stacks);
+}
+
 static json_t *attach_report(struct capturer *c, const struct capture_job *job, const char *id,
-			     const char *path)
+			     const char *path, const char *profile_error)
 {
 	char base_path[PATH_MAX], err[512];
 
@@ -295,6 +323,7 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 		return NULL;
 	}
 	json_object_set_new(report, "report", json_string("done"));
+	attach_stacks(c, id, report, profile_error);
 	if (base_path[0])
 		json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
 	set_extra(c, job, id, report);
@@ -333,7 +362,67 @@ static bool guard_allows(struct capturer *c, const struct capture_job *job, bool
 }
 
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
-		       struct capture_outcome *out);
+		       struct capture_outcome *out, const char *profile_error);
+
+/* ---- the sampling heap profiler (profiler.h) ---- */
+
+/* From its baseline on, the process runs the profiler, or the reason it cannot is kept
+ * for its reports. */
+static void profiler_begin(struct worker *wk, const struct capture_job *job, const struct proc_info *p)
+{
+	struct capturer *c = wk->c;
+	char why[256];
+	if (!c->cfg->profile_interval_kb || profiler_state(p->pid, p->start_time, why, sizeof(why)) == 1)
+		return;
+	if (c->cfg->method == CAPTURE_SIGNAL) {
+		profiler_note(p->pid, p->start_time, false, "method = signal: the agent does not open the inspector");
+		return;
+	}
+	if (!capture_inspector_usable(p, c->cfg, c->cguard, why, sizeof(why), NULL)) {
+		profiler_note(p->pid, p->start_time, false, why);
+		return;
+	}
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
+	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	if (profiler_start(&ctx, c->cfg->profile_interval_kb * 1024) < 0)
+		log_warn("pid %d: no sampling heap profiler: %s", p->pid, ctx.err);
+	recovery_journal_end(c->cfg->state_file, p->pid);
+}
+
+/* An incident: its process's profile beside the snapshot (ID.heapprofile); why is ""
+ * then, else the reason there is none. */
+static void profiler_fetch(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
+			   const char *id, char *why, size_t whylen)
+{
+	struct capturer *c = wk->c;
+	int state = profiler_state(p->pid, p->start_time, why, whylen);
+	if (state < 0)
+		return;
+	if (state == 0) {
+		snprintf(why, whylen, c->cfg->profile_interval_kb ? "the profiler was not started: no baseline snapshot of this process"
+				      : "the profiler is off (profile_interval_kb = 0)");
+		return;
+	}
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
+	char *text = NULL;
+	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	int rc = profiler_collect(&ctx, &text);
+	recovery_journal_end(c->cfg->state_file, p->pid);
+	if (rc < 0) {
+		snprintf(why, whylen, "%.*s", (int)(whylen > 0 ? whylen - 1 : 0), ctx.err);
+		if (rc == -ENOENT)
+			profiler_note(p->pid, p->start_time, false, ctx.err);
+		return;
+	}
+	pthread_mutex_lock(&c->store_lock);
+	rc = store_side_write(c->store, id, ".heapprofile", text);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+	if (rc < 0)
+		snprintf(why, whylen, "the profile could not be stored: %s", strerror(-rc));
+	else
+		why[0] = '\0';
+}
 
 /* A previous run was killed in the middle of this capture: pick up the snapshot Node
  * went on writing (signal), or close the inspector it opened (inspector). */
@@ -354,7 +443,7 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 		return rc;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
-	return finish_done(c, job, &meta, out);
+	return finish_done(c, job, &meta, out, "the capture was resumed after a restart of the agent");
 }
 
 /* A baseline cancelled for an incident says so, not "the agent is stopping". */
@@ -402,6 +491,10 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	}
 	if (!guard_allows(c, job, !order[0], out))
 		return -ENOMEM;
+	/* before the baseline's snapshot: starting it renumbers V8's object ids, which the
+	 * diff of the incident against the baseline matches objects by */
+	if (job->baseline)
+		profiler_begin(wk, job, &p);
 	rc = -ECANCELED; /* cancelled before the first route */
 	bool fallback = true;
 	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
@@ -421,7 +514,10 @@ static int capture_one(struct worker *wk, const struct capture_job *job, struct 
 	}
 	if (rc)
 		return rc;
-	return finish_done(c, job, &meta, out);
+	char profile_error[256] = "";
+	if (!job->baseline)
+		profiler_fetch(wk, job, &p, meta.id, profile_error, sizeof(profile_error));
+	return finish_done(c, job, &meta, out, profile_error);
 }
 
 /* What capture_done tells of a stored snapshot. */
@@ -431,6 +527,7 @@ struct done_info {
 	uint64_t raw_bytes, size_bytes, capture_ms;
 	bool inspector_opened;         /* the agent opened the inspector: how long it was open */
 	int64_t inspector_window_ms;
+	char profile_error[256];       /* why the incident has no allocation stacks ("" = it has) */
 };
 
 static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
@@ -474,7 +571,7 @@ static void *report_main(void *arg)
 			mark_pending(c, &d.job, d.id, "skipped: the agent was stopping");
 		}
 		else
-			brief = attach_report(c, &d.job, d.id, d.path);
+			brief = attach_report(c, &d.job, d.id, d.path, d.profile_error);
 		emit_done(c, &d, brief);
 		pthread_mutex_lock(&c->lock);
 	}
@@ -485,13 +582,14 @@ static void *report_main(void *arg)
 /* A stored snapshot: the capture_done alert (after its report, for an incident) and
  * the outcome. */
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
-		       struct capture_outcome *out)
+		       struct capture_outcome *out, const char *profile_error)
 {
 	struct done_info d = { .job = *job, .raw_bytes = meta->raw_bytes, .size_bytes = meta->size_bytes,
 			       .capture_ms = meta->capture_ms, .inspector_opened = meta->inspector_opened,
 			       .inspector_window_ms = meta->inspector_window_ms };
 	snprintf(d.id, sizeof(d.id), "%s", meta->id);
 	snprintf(d.method, sizeof(d.method), "%s", meta->method);
+	snprintf(d.profile_error, sizeof(d.profile_error), "%s", profile_error);
 	store_blob_path(c->store, meta->id, d.path, sizeof(d.path));
 	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
 	store_meta_free(meta);

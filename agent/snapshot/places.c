@@ -75,30 +75,50 @@ static void find_types(const struct hs_snapshot *s, struct types *ty)
 	}
 }
 
-static int build_tree(const struct hs_snapshot *s, struct tree *t)
+static void expand(const struct hs_snapshot *s, struct tree *t, uint32_t u, uint32_t *tail)
 {
-	uint32_t n = s->node_count;
+	for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
+		uint32_t v = s->edge_to[e];
+		if (t->parent[v] != NONE || !hs_edge_is_essential(s, u, e))
+			continue;
+		t->parent[v] = u;
+		t->via[v] = e;
+		t->order[(*tail)++] = v;
+	}
+}
+
+/* Breadth-first from the root, except that GC root groups are expanded last: what the
+ * application's objects also reach (an internalized string that is a dictionary's key,
+ * an object a handle keeps) is named by the application's path, not by "(Internalized
+ * strings)". */
+static int build_tree(const struct hs_snapshot *s, uint8_t synthetic, struct tree *t)
+{
+	uint32_t n = s->node_count, head = 0, tail = 0, nd = 0, next_deferred = 0;
 	t->parent = malloc((size_t)n * 4);
 	t->via = malloc((size_t)n * 4);
 	t->order = malloc((size_t)n * 4);
-	if (!t->parent || !t->via || !t->order)
+	uint32_t *deferred = malloc((size_t)n * 4);
+	if (!t->parent || !t->via || !t->order || !deferred) {
+		free(deferred);
 		return -ENOMEM;
+	}
 	memset(t->parent, 0xff, (size_t)n * 4);
-	uint32_t head = 0, tail = 0;
 	t->order[tail++] = 0;
 	t->parent[0] = 0;
 	t->via[0] = NONE;
-	while (head < tail) {
-		uint32_t u = t->order[head++];
-		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
-			uint32_t v = s->edge_to[e];
-			if (t->parent[v] != NONE || !hs_edge_is_essential(s, u, e))
-				continue;
-			t->parent[v] = u;
-			t->via[v] = e;
-			t->order[tail++] = v;
+	for (;;) {
+		while (head < tail) {
+			uint32_t u = t->order[head++];
+			if (u != 0 && s->node_type[u] == synthetic)
+				deferred[nd++] = u;
+			else
+				expand(s, t, u, &tail);
 		}
+		if (next_deferred == nd)
+			break;
+		expand(s, t, deferred[next_deferred++], &tail);
 	}
+	free(deferred);
 	t->reached = tail;
 	return 0;
 }
@@ -376,11 +396,29 @@ static void group_digits(uint64_t v, char *buf, size_t len)
 	buf[o] = '\0';
 }
 
+/* A second kind worth naming beside the main one (a dictionary's keys and values):
+ * at least half as many entries, -1 when none. */
+static int second_kind(const struct places *pl, const struct place *p, int main)
+{
+	int best = -1;
+	uint64_t (*count) = pl->is_new ? (uint64_t *)p->kind_new : (uint64_t *)p->kind_count;
+	for (int i = 0; i < PLACE_KINDS && p->kind[i] != NONE; i++)
+		if (i != main && count[i] * 2 >= count[main] && (best < 0 || p->kind_bytes[i] > p->kind_bytes[best]))
+			best = i;
+	return best;
+}
+
 static json_t *place_json(const struct places *pl, const struct place *p)
 {
-	int k = main_kind(p);
-	char kind[96], count[40], text[800], where[520];
+	int k = main_kind(p), k2 = second_kind(pl, p, k);
+	char kind[96], kinds[200], count[40], text[800], where[520];
 	kind_label(pl, p, p->kind[k], kind, sizeof(kind));
+	snprintf(kinds, sizeof(kinds), "%s", kind);
+	if (k2 >= 0) {
+		char other[96];
+		kind_label(pl, p, p->kind[k2], other, sizeof(other));
+		snprintf(kinds, sizeof(kinds), "%s and %s", kind, other);
+	}
 	group_digits(pl->is_new ? p->kind_new[k] : p->kind_count[k], count, sizeof(count));
 	snprintf(where, sizeof(where), "%s%s%s", p->holder, p->property[0] && p->property[0] != '[' ? "." : "",
 		 p->property);
@@ -390,7 +428,7 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 		snprintf(text, sizeof(text), "%s: %s%s listeners, %s%.1f MB", where, plus, count, plus,
 			 bytes / 1048576.0);
 	else
-		snprintf(text, sizeof(text), "%s: %s%s entries (%s), %s%.1f MB", where, plus, count, kind, plus,
+		snprintf(text, sizeof(text), "%s: %s%s entries (%s), %s%.1f MB", where, plus, count, kinds, plus,
 			 bytes / 1048576.0);
 	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
 			      "place", hs_json_class_name(where), "holder", hs_json_class_name(p->holder),
@@ -432,7 +470,7 @@ json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominator
 	pl.coll = malloc((size_t)s->node_count * 4);
 	pl.count = malloc((size_t)s->node_count * 4);
 	pl.names = hs_name_table_new();
-	if (!pl.coll || !pl.count || !pl.names || build_tree(s, &pl.t) < 0)
+	if (!pl.coll || !pl.count || !pl.names || build_tree(s, pl.ty.synthetic, &pl.t) < 0)
 		goto done;
 	assign_collections(&pl);
 	free(pl.t.order);
