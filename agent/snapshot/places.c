@@ -369,12 +369,10 @@ static uint64_t rank_bytes(const struct places *pl, const struct place *p)
 	return pl->is_new ? p->new_bytes : p->bytes;
 }
 
-static const struct places *sort_ctx;
-
-static int cmp_place(const void *pa, const void *pb)
+static int cmp_place(const void *pa, const void *pb, void *ctx)
 {
 	const struct place *a = pa, *b = pb;
-	uint64_t ra = rank_bytes(sort_ctx, a), rb = rank_bytes(sort_ctx, b);
+	uint64_t ra = rank_bytes(ctx, a), rb = rank_bytes(ctx, b);
 	if (ra != rb)
 		return ra > rb ? -1 : 1;
 	if (a->entries != b->entries)
@@ -446,8 +444,8 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 
 static json_t *ranked_places(struct places *pl, size_t top)
 {
-	sort_ctx = pl;
-	qsort(pl->p, pl->n, sizeof(*pl->p), cmp_place);
+	if (pl->n)
+		qsort_r(pl->p, pl->n, sizeof(*pl->p), cmp_place, pl);
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < pl->n && json_array_size(arr) < top; i++) {
 		if (pl->is_new && pl->p[i].new_entries == 0)
