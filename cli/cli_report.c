@@ -118,7 +118,8 @@ static void print_stacks(FILE *f, const json_t *report)
 static bool is_report_member(const char *key)
 {
 	static const char *const keys[] = { "report", "basis", "places", "top_growth", "retainer_path",
-					    "stacks", "profile_error", "baseline_id", "report_error", NULL };
+					    "stacks", "top_stack", "profile_error", "baseline_id", "report_error",
+					    NULL };
 	for (size_t i = 0; keys[i]; i++)
 		if (strcmp(key, keys[i]) == 0)
 			return true;
