@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct config;
 
@@ -44,6 +45,9 @@ int cli_remote_fetch(const struct cli *cli, const char *id, char *path, size_t l
 /* cli_analyze.c */
 int cmd_diff(const struct cli *cli, int argc, char **argv);
 int cmd_summary(const struct cli *cli, int argc, char **argv);
+/* cli_report.c: the report members of a snapshot's extra JSON, for people (other
+ * members print as one "extra:" line). */
+void cli_print_report(FILE *f, const char *extra_json);
 /* cli_ps.c */
 int cmd_ps(const struct cli *cli, int argc, char **argv);
 

@@ -217,7 +217,7 @@ static void print_meta(const struct store *st, const struct snapshot_meta *m)
 	printf("graph:         %llu nodes, %llu edges\n", (unsigned long long)m->node_count,
 	       (unsigned long long)m->edge_count);
 	if (m->extra_json)
-		cli_print_safe("extra:         ", m->extra_json);
+		cli_print_report(stdout, m->extra_json);
 }
 
 int cmd_show(const struct cli *cli, int argc, char **argv)

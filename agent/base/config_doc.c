@@ -36,7 +36,11 @@ static const struct section_doc section_docs[] = {
 	{ "upload", "S3-compatible object storage (AWS S3, Ceph RGW, MinIO, ...) every stored snapshot is "
 		    "uploaded to: PREFIX/ID.heapsnapshot.gz, then PREFIX/ID.json (the metadata, last, so a "
 		    "listed .json always has its whole snapshot). heapsnap list --remote reads the same keys. "
-		    "An empty endpoint turns uploading off." },
+		    "An empty endpoint turns uploading off. Beside them: PREFIX/ID.heapprofile (the allocation "
+		    "profile, when there is one) and heapsnap-index/v1/ markers that let list --remote filter "
+		    "by host, app and time without reading every snapshot's metadata." },
+	{ "report", "The leak report made for every incident (places, classes, retainer path, allocation "
+		    "stacks), and the bound on its memory." },
 };
 
 static const struct key_doc key_docs[] = {
@@ -73,13 +77,22 @@ static const struct key_doc key_docs[] = {
 	{ "capture", "timeout_s", "Seconds a whole capture may take before it is abandoned." },
 	{ "capture", "start_timeout_s", "Seconds from the signal to the snapshot file or the inspector appearing "
 					"(at most timeout_s)." },
-	{ "capture", "max_concurrent", "Captures running at the same time, host-wide." },
-	{ "capture", "compress_level", "zlib level of the stored snapshots (1: fastest .. 9: smallest)." },
+	{ "capture", "max_concurrent", "Captures running at the same time, host-wide: an upper bound; below it "
+				       "the memory guard decides (a capture waits while its estimate and those "
+				       "of the running captures do not fit the host's available memory "
+				       "together)." },
+	{ "capture", "compress_level", "zlib level of the stored snapshots (1: fastest .. 9: smallest); blocks "
+				       "are compressed on up to 2 threads into one gzip stream." },
 	{ "capture", "guard", "Refuse a capture that would not fit in memory (a snapshot costs the process extra "
 			      "memory)." },
 	{ "capture", "guard_cost_factor", "Extra memory a capture is expected to need, as a multiple of the heap "
 					  "in use." },
 	{ "capture", "guard_min_headroom_mb", "Memory (MB) that must stay free after that estimate." },
+	{ "capture", "profile_interval_kb", "From a process's baseline snapshot on, V8's sampling heap profiler "
+					    "runs inside it (started through one short guarded inspector "
+					    "session; no port stays open), one sample per this many KiB "
+					    "allocated; an incident's report then lists the allocation stacks of "
+					    "what is still live (ID.heapprofile). 0: off." },
 	{ "capture", "inspector_unguarded", "An inspector the agent opens is guarded by a BPF connect hook on the "
 					    "cgroup v2 root (only the agent's own sockets get in). Without that "
 					    "guard the inspector route is refused for processes whose inspector "
@@ -132,6 +145,10 @@ static const struct key_doc key_docs[] = {
 				   "this many seconds between tries; never given up while the snapshot is "
 				   "stored." },
 	{ "upload", "max_mbps", "Upload bandwidth cap in MB/s (0: no cap)." },
+	{ "report", "max_mb", "Largest snapshot, in MB decompressed, an incident's leak report parses (the report "
+			      "needs about 3x that in memory); a larger one is stored without a report and its "
+			      "metadata says \"report\": \"skipped\" with why. 0: a sixteenth of the host's "
+			      "memory (MemTotal)." },
 };
 
 #define NSECTION_DOCS (sizeof(section_docs) / sizeof(section_docs[0]))

@@ -20,7 +20,9 @@
 #include "base/loop.h"
 #include "capture/capture_route.h"
 #include "capture/late_sweep.h"
+#include "capture/profiler.h"
 #include "decide/guard.h"
+#include "snapshot/heapprofile.h"
 #include "snapshot/report.h"
 #include "track/procs.h"
 
@@ -264,20 +266,38 @@ static void report_base(struct capturer *c, const struct capture_job *job, char 
 	store_meta_free(&base);
 }
 
+/* The snapshot's extra members (its report) in its metadata. */
+static void set_extra(struct capturer *c, const struct capture_job *job, const char *id, const json_t *extra)
+{
+	char *text = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+	pthread_mutex_lock(&c->store_lock);
+	if (!text || store_set_extra(c->store, id, text) != 0)
+		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+}
+
+/* Until its report is made, show --json says "report": "pending" rather than nothing;
+ * failed (with why) when none will be. */
+static void mark_pending(struct capturer *c, const struct capture_job *job, const char *id, const char *failed)
+{
+	json_t *pending = failed ? json_pack("{s:s, s:s}", "report", "failed", "report_error", failed)
+				 : json_pack("{s:s}", "report", "pending");
+	set_extra(c, job, id, pending);
+	json_decref(pending);
+}
+
 /* No report for a snapshot above [report] max_mb: said in its metadata ("report":
- * {"skipped": why}) and the log, instead of a parse whose memory grows with it. */
+ * "skipped", "report_error": why) and the log, instead of a parse whose memory grows
+ * with it. */
 static void skip_report(struct capturer *c, const struct capture_job *job, const char *id, const char *why,
 			uint64_t max)
 {
-	json_t *extra = json_pack("{s:{s:s, s:I}}", "report", "skipped", why, "max_bytes", (json_int_t)max);
-	char *json = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+	json_t *extra = json_pack("{s:s, s:s, s:I}", "report", "skipped", "report_error", why, "report_max_bytes",
+				  (json_int_t)max);
 
 	log_warn("pid %d: no leak report for %s: %s", job->pid, id, why);
-	pthread_mutex_lock(&c->store_lock);
-	if (!json || store_set_extra(c->store, id, json) != 0)
-		log_warn("pid %d: cannot save that the report of %s was skipped", job->pid, id);
-	pthread_mutex_unlock(&c->store_lock);
-	free(json);
+	set_extra(c, job, id, extra);
 	json_decref(extra);
 }
 
@@ -301,13 +321,39 @@ static bool report_too_large(struct capturer *c, const struct capture_job *job, 
 	return true;
 }
 
+/* The allocation stacks of the incident's ID.heapprofile into the report (stacks,
+ * top_stack), or why it has none (profile_error). */
+static void attach_stacks(struct capturer *c, const char *id, json_t *report, const char *profile_error)
+{
+	char *text = NULL, err[256];
+	json_t *stacks = NULL;
+	if (profile_error[0]) {
+		json_object_set_new(report, "profile_error", json_string(profile_error));
+		return;
+	}
+	if (store_side_read(c->store, id, ".heapprofile", &text) < 0) {
+		json_object_set_new(report, "profile_error", json_string("the stored profile cannot be read"));
+		return;
+	}
+	stacks = hs_heapprofile_stacks(text, HS_STACKS_TOP, err, sizeof(err));
+	free(text);
+	if (!stacks) {
+		json_object_set_new(report, "profile_error", json_string(err));
+		return;
+	}
+	const char *top = json_string_value(json_object_get(json_array_get(stacks, 0), "text"));
+	if (top)
+		json_object_set_new(report, "top_stack", json_string(top));
+	json_object_set_new(report, "stacks", stacks);
+}
+
 /* The leak report of an incident: a diff against the process's baseline (basis
  * "diff"), or the incident snapshot's own classes (basis "summary"). Stored in its
  * metadata (top_growth, retainer_path, basis); returns the brief for the alert line
  * (NULL when there is none). Runs here, off the agent's loop: it parses the
  * snapshots (seconds and ~1.5x the snapshot size in memory for large ones). */
 static json_t *attach_report(struct capturer *c, const struct capture_job *job, const char *id,
-			     const char *path)
+			     const char *path, const char *profile_error)
 {
 	char base_path[PATH_MAX], err[512];
 	uint64_t max = config_report_max_bytes(c->cfg);
@@ -326,16 +372,16 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 	}
 	if (rc < 0) {
 		log_warn("pid %d: leak report failed: %s", job->pid, err);
+		report = json_pack("{s:s, s:s}", "report", "failed", "report_error", err);
+		set_extra(c, job, id, report);
+		json_decref(report);
 		return NULL;
 	}
+	json_object_set_new(report, "report", json_string("done"));
+	attach_stacks(c, id, report, profile_error);
 	if (base_path[0])
 		json_object_set_new(report, "baseline_id", json_string(job->baseline_id));
-	char *text = json_dumps(report, JSON_COMPACT);
-	pthread_mutex_lock(&c->store_lock);
-	if (!text || store_set_extra(c->store, id, text) != 0)
-		log_warn("pid %d: cannot save the leak report of %s", job->pid, id);
-	pthread_mutex_unlock(&c->store_lock);
-	free(text);
+	set_extra(c, job, id, report);
 	json_t *brief = hs_report_brief(report, 3);
 	json_decref(report);
 	return brief;
@@ -410,7 +456,67 @@ static bool guard_admit(struct worker *wk, const struct capture_job *job, bool s
 }
 
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
-		       struct capture_outcome *out);
+		       struct capture_outcome *out, const char *profile_error);
+
+/* ---- the sampling heap profiler (profiler.h) ---- */
+
+/* From its baseline on, the process runs the profiler, or the reason it cannot is kept
+ * for its reports. */
+static void profiler_begin(struct worker *wk, const struct capture_job *job, const struct proc_info *p)
+{
+	struct capturer *c = wk->c;
+	char why[256];
+	if (!c->cfg->profile_interval_kb || profiler_state(p->pid, p->start_time, why, sizeof(why)) == 1)
+		return;
+	if (c->cfg->method == CAPTURE_SIGNAL) {
+		profiler_note(p->pid, p->start_time, false, "method = signal: the agent does not open the inspector");
+		return;
+	}
+	if (!capture_inspector_usable(p, c->cfg, c->cguard, why, sizeof(why), NULL)) {
+		profiler_note(p->pid, p->start_time, false, why);
+		return;
+	}
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
+	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	if (profiler_start(&ctx, c->cfg->profile_interval_kb * 1024) < 0)
+		log_warn("pid %d: no sampling heap profiler: %s", p->pid, ctx.err);
+	recovery_journal_end(c->cfg->state_file, p->pid);
+}
+
+/* An incident: its process's profile beside the snapshot (ID.heapprofile); why is ""
+ * then, else the reason there is none. */
+static void profiler_fetch(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
+			   const char *id, char *why, size_t whylen)
+{
+	struct capturer *c = wk->c;
+	int state = profiler_state(p->pid, p->start_time, why, whylen);
+	if (state < 0)
+		return;
+	if (state == 0) {
+		snprintf(why, whylen, c->cfg->profile_interval_kb ? "the profiler was not started: no baseline snapshot of this process"
+				      : "the profiler is off (profile_interval_kb = 0)");
+		return;
+	}
+	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
+	char *text = NULL;
+	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	int rc = profiler_collect(&ctx, &text);
+	recovery_journal_end(c->cfg->state_file, p->pid);
+	if (rc < 0) {
+		snprintf(why, whylen, "%.*s", (int)(whylen > 0 ? whylen - 1 : 0), ctx.err);
+		if (rc == -ENOENT)
+			profiler_note(p->pid, p->start_time, false, ctx.err);
+		return;
+	}
+	pthread_mutex_lock(&c->store_lock);
+	rc = store_side_write(c->store, id, ".heapprofile", text);
+	pthread_mutex_unlock(&c->store_lock);
+	free(text);
+	if (rc < 0)
+		snprintf(why, whylen, "the profile could not be stored: %s", strerror(-rc));
+	else
+		why[0] = '\0';
+}
 
 /* A previous run was killed in the middle of this capture: pick up the snapshot Node
  * went on writing (signal), or close the inspector it opened (inspector). */
@@ -434,7 +540,7 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 		return rc;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
-	return finish_done(c, job, &meta, out);
+	return finish_done(c, job, &meta, out, "the capture was resumed after a restart of the agent");
 }
 
 /* A baseline cancelled for an incident says so, not "the agent is stopping". */
@@ -485,6 +591,10 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 	int64_t waited_ms;
 	if (!guard_admit(wk, job, !order[0], out, &waited_ms))
 		return -ENOMEM;
+	/* before the baseline's snapshot: starting it renumbers V8's object ids, which the
+	 * diff of the incident against the baseline matches objects by */
+	if (job->baseline)
+		profiler_begin(wk, job, &p);
 	rc = -ECANCELED; /* cancelled before the first route */
 	bool fallback = true;
 	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
@@ -512,7 +622,10 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 	}
 	if (rc)
 		return rc;
-	return finish_done(c, job, &meta, out);
+	char profile_error[256] = "";
+	if (!job->baseline)
+		profiler_fetch(wk, job, &p, meta.id, profile_error, sizeof(profile_error));
+	return finish_done(c, job, &meta, out, profile_error);
 }
 
 /* What capture_done tells of a stored snapshot. */
@@ -522,6 +635,7 @@ struct done_info {
 	uint64_t raw_bytes, size_bytes, capture_ms;
 	bool inspector_opened;         /* the agent opened the inspector: how long it was open */
 	int64_t inspector_window_ms;
+	char profile_error[256];       /* why the incident has no allocation stacks ("" = it has) */
 };
 
 static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
@@ -560,10 +674,12 @@ static void *report_main(void *arg)
 		bool stopping = c->stopping;
 		pthread_mutex_unlock(&c->lock);
 		json_t *brief = NULL;
-		if (stopping)
+		if (stopping) {
 			log_info("pid %d: leak report of %s skipped: the agent is stopping", d.job.pid, d.id);
+			mark_pending(c, &d.job, d.id, "skipped: the agent was stopping");
+		}
 		else
-			brief = attach_report(c, &d.job, d.id, d.path);
+			brief = attach_report(c, &d.job, d.id, d.path, d.profile_error);
 		emit_done(c, &d, brief);
 		pthread_mutex_lock(&c->lock);
 	}
@@ -574,18 +690,20 @@ static void *report_main(void *arg)
 /* A stored snapshot: the capture_done alert (after its report, for an incident) and
  * the outcome. */
 static int finish_done(struct capturer *c, const struct capture_job *job, struct snapshot_meta *meta,
-		       struct capture_outcome *out)
+		       struct capture_outcome *out, const char *profile_error)
 {
 	struct done_info d = { .job = *job, .raw_bytes = meta->raw_bytes, .size_bytes = meta->size_bytes,
 			       .capture_ms = meta->capture_ms, .inspector_opened = meta->inspector_opened,
 			       .inspector_window_ms = meta->inspector_window_ms };
 	snprintf(d.id, sizeof(d.id), "%s", meta->id);
 	snprintf(d.method, sizeof(d.method), "%s", meta->method);
+	snprintf(d.profile_error, sizeof(d.profile_error), "%s", profile_error);
 	store_blob_path(c->store, meta->id, d.path, sizeof(d.path));
 	snprintf(out->snapshot_id, sizeof(out->snapshot_id), "%s", meta->id);
 	store_meta_free(meta);
 	bool queued = false;
 	if (!job->baseline) {
+		mark_pending(c, job, d.id, NULL);
 		pthread_mutex_lock(&c->lock);
 		if (c->r_len < QUEUE_MAX) {
 			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
@@ -594,8 +712,10 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 			pthread_cond_signal(&c->report_wake);
 		}
 		pthread_mutex_unlock(&c->lock);
-		if (!queued)
+		if (!queued) {
 			log_warn("pid %d: %d leak reports waiting: %s stored without one", job->pid, QUEUE_MAX, d.id);
+			mark_pending(c, job, d.id, "too many leak reports waiting");
+		}
 	}
 	if (!queued)
 		emit_done(c, &d, NULL);

@@ -190,6 +190,8 @@ static void on_capture_done(struct am_sink *a, const json_t *ev, pid_t pid)
 		snprintf(al->snapshot_id, sizeof(al->snapshot_id), "%s", str_of(ev, "snapshot_id"));
 		format_growth(json_object_get(ev, "top_growth"), al->top_growth, sizeof(al->top_growth));
 		format_path(json_object_get(ev, "retainer_path"), al->retainer_path, sizeof(al->retainer_path));
+		snprintf(al->top_place, sizeof(al->top_place), "%s", str_of(ev, "top_place"));
+		snprintf(al->top_stack, sizeof(al->top_stack), "%s", str_of(ev, "top_stack"));
 		am_touch(al, mono_ms());
 	}
 }

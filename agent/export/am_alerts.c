@@ -161,6 +161,8 @@ json_t *am_alert_json(const struct am_table *t, const struct am_alert *a, const 
 	set_if(ann, "snapshot_id", a->snapshot_id);
 	set_if(ann, "top_growth", a->top_growth);
 	set_if(ann, "retainer_path", a->retainer_path);
+	set_if(ann, "top_place", a->top_place);
+	set_if(ann, "top_stack", a->top_stack);
 	json_t *o = json_pack("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", ann, "startsAt",
 			      starts, "endsAt", ends);
 	if (o && generator_url && *generator_url)

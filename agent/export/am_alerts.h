@@ -34,6 +34,8 @@ struct am_alert {
 	char snapshot_id[64];
 	char top_growth[512];
 	char retainer_path[768];
+	char top_place[512];           /* the report's first place, one line */
+	char top_stack[512];           /* its first allocation stack, one line */
 	int64_t starts_wall_ms;
 	int64_t ends_wall_ms;          /* 0 while active */
 	int64_t next_send_ms;          /* monotonic */

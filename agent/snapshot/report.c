@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "snapshot/diff.h"
+#include "snapshot/places.h"
 #include "snapshot/report.h"
 
 /* ---- per-class retained sizes over the dominator tree -------------------- */
@@ -594,7 +595,8 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 			       const struct hs_diff *d, uint8_t *take)
 {
 	size_t n = 0;
-	struct growth *g = rank_growth(snew, dom, take, &n);
+	json_t *places = hs_places_compute(snew, dom, d ? take : NULL, HS_PLACE_TOP);
+	struct growth *g = places ? rank_growth(snew, dom, take, &n) : NULL;
 	json_t *top = json_array(), *path = NULL, *report = NULL;
 	if (!g || !top)
 		goto done;
@@ -620,10 +622,11 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 			  : json_array();
 	if (!path)
 		goto done;
-	report = json_pack("{s:s, s:O, s:O}", "basis", d ? "diff" : "summary", "top_growth", top,
-			   "retainer_path", path);
+	report = json_pack("{s:s, s:O, s:O, s:O}", "basis", d ? "diff" : "summary", "places", places,
+			   "top_growth", top, "retainer_path", path);
 done:
 	free(g);
+	json_decref(places);
 	json_decref(top);
 	json_decref(path);
 	return report;
@@ -731,6 +734,14 @@ json_t *hs_report_brief(const json_t *report, size_t top)
 	if (!first)
 		return NULL;
 	json_t *basis = json_object_get(report, "basis");
-	return json_pack("{s:o, s:O, s:s}", "top_growth", first, "retainer_path", path, "basis",
-			 json_is_string(basis) ? json_string_value(basis) : "diff");
+	json_t *brief = json_pack("{s:o, s:O, s:s}", "top_growth", first, "retainer_path", path, "basis",
+				  json_is_string(basis) ? json_string_value(basis) : "diff");
+	const char *place = json_string_value(json_object_get(json_array_get(json_object_get(report, "places"), 0),
+								"text"));
+	const char *stack = json_string_value(json_object_get(report, "top_stack"));
+	if (brief && place)
+		json_object_set_new(brief, "top_place", json_string(place));
+	if (brief && stack)
+		json_object_set_new(brief, "top_stack", json_string(stack));
+	return brief;
 }

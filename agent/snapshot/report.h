@@ -41,6 +41,7 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
 /* ---- the automatic report ----
  * Returns a new JSON object (caller json_decref's it):
  *   {"basis": "diff",
+ *    "places": [ where the growth accumulates: places.h, up to HS_PLACE_TOP ],
  *    "top_growth": [ {class, new_count, retained_bytes, alloc_bytes, delta_count,
  *                     delta_bytes}, ... up to HS_REPORT_TOP ],
  *    "retainer_path": [ {"node": "ClassName @id", "edge": "name"}, ... ]}
@@ -74,8 +75,9 @@ int hs_report_build_max(const char *base_path, const char *new_path, uint64_t ma
 			char *err, size_t errlen);
 
 /* For the alert line: a new object {"top_growth": first `top` entries (3 in the
- * alert), "retainer_path": the same path, "basis"}. NULL on out of memory or a report
- * without those members. */
+ * alert), "retainer_path": the same path, "basis", and when the report has them
+ * "top_place": the first place's text, "top_stack": the first allocation stack in one
+ * line}. NULL on out of memory or a report without those members. */
 json_t *hs_report_brief(const json_t *report, size_t top);
 
 /* The same from parsed snapshots (NEW must have its edges). */

@@ -31,7 +31,8 @@
 #define GZ_SUFFIX ".heapsnapshot.gz"
 #define JSON_SUFFIX ".json"
 #define TMP_SUFFIX ".tmp"
-#define SIDE_SUFFIX ".upload"        /* the one side file so far (store_side_*) */
+#define SIDE_SUFFIX ".upload"        /* side files (store_side_*): the uploader's record */
+#define PROFILE_SUFFIX ".heapprofile" /* and the sampling heap profile of an incident */
 /* Compression: blocks of this much input deflated in parallel by up to this many threads
  * (pgz.h). 128 KiB is what pigz uses; measured on a 133 MB snapshot at level 6, larger
  * blocks gave no smaller file. */
@@ -176,8 +177,10 @@ static void clean_leftovers(struct store *st)
 
 		if (has_suffix(de->d_name, TMP_SUFFIX)) {
 			unlinkat(st->dirfd, de->d_name, 0);
-		} else if (has_suffix(de->d_name, GZ_SUFFIX) || has_suffix(de->d_name, SIDE_SUFFIX)) {
-			n -= strlen(has_suffix(de->d_name, GZ_SUFFIX) ? GZ_SUFFIX : SIDE_SUFFIX);
+		} else if (has_suffix(de->d_name, GZ_SUFFIX) || has_suffix(de->d_name, SIDE_SUFFIX) ||
+			   has_suffix(de->d_name, PROFILE_SUFFIX)) {
+			n -= strlen(has_suffix(de->d_name, GZ_SUFFIX) ? GZ_SUFFIX :
+				    has_suffix(de->d_name, SIDE_SUFFIX) ? SIDE_SUFFIX : PROFILE_SUFFIX);
 			snprintf(json, sizeof(json), "%.*s" JSON_SUFFIX, (int)n, de->d_name);
 			if (faccessat(st->dirfd, json, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 				unlinkat(st->dirfd, de->d_name, 0);
@@ -674,6 +677,8 @@ int store_remove(struct store *st, const char *id)
 		rc = -errno;
 	snprintf(name, sizeof(name), "%s" SIDE_SUFFIX, id);
 	unlinkat(st->dirfd, name, 0);
+	snprintf(name, sizeof(name), "%s" PROFILE_SUFFIX, id);
+	unlinkat(st->dirfd, name, 0);
 	fsync(st->dirfd);
 	return rc;
 }
@@ -682,7 +687,7 @@ int store_remove(struct store *st, const char *id)
 
 static int side_name(const char *id, const char *suffix, char *name, size_t len)
 {
-	if (!id_is_safe(id) || strcmp(suffix, SIDE_SUFFIX) != 0)
+	if (!id_is_safe(id) || (strcmp(suffix, SIDE_SUFFIX) != 0 && strcmp(suffix, PROFILE_SUFFIX) != 0))
 		return -EINVAL;
 	snprintf(name, len, "%s%s", id, suffix);
 	return 0;
@@ -740,7 +745,7 @@ int store_side_read(struct store *st, const char *id, const char *suffix, char *
 	char name[NAME_MAX + 1];
 	int rc = side_name(id, suffix, name, sizeof(name));
 
-	return rc < 0 ? rc : read_whole(st->dirfd, name, 1 << 20, text, NULL);
+	return rc < 0 ? rc : read_whole(st->dirfd, name, 16 << 20, text, NULL);
 }
 
 int store_read_meta_text(struct store *st, const char *id, char **text, size_t *len)

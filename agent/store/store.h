@@ -108,8 +108,9 @@ void store_blob_path(const struct store *st, const char *id, char *out, size_t o
 int store_set_extra(struct store *st, const char *id, const char *extra_json);
 int store_remove(struct store *st, const char *id);
 
-/* Files beside a snapshot that belong to a later stage (the uploader's ID.upload):
- * NAME is ID + suffix (suffix ".upload"). Written atomically like ID.json, removed
+/* Files beside a snapshot that belong to a later stage (the uploader's ID.upload, an
+ * incident's sampling heap profile ID.heapprofile): NAME is ID + suffix (".upload" or
+ * ".heapprofile", at most 16 MiB). Written atomically like ID.json, removed
  * with the snapshot, removed at store_open when their snapshot is gone. read: a
  * malloc'ed NUL-terminated text, or -ENOENT. */
 int store_side_write(struct store *st, const char *id, const char *suffix, const char *text);

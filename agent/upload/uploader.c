@@ -286,6 +286,19 @@ static void mark_done(struct uploader *u, const char *id, const char *key, const
 	free(text);
 }
 
+/* The incident's sampling heap profile (ID.heapprofile, small), when it has one. */
+static int put_profile(struct uploader *u, const char *id, char *why, size_t whylen)
+{
+	char key[1100], etag[80], *text = NULL;
+	if (store_side_read(u->st, id, ".heapprofile", &text) < 0)
+		return 0;
+	int rc = upload_key(u->prefix, id, ".heapprofile", key, sizeof(key));
+	if (rc >= 0 && (rc = s3_put_mem(u->s3, key, text, strlen(text), "application/json", etag, sizeof(etag))) < 0)
+		snprintf(why, whylen, "%s", s3_error(u->s3));
+	free(text);
+	return rc < 0 ? rc : 0;
+}
+
 /* 0 uploaded and verified; GONE the snapshot is no longer in the store; else -errno,
  * failed (why set). A 404 from the server (-ENOENT: no such bucket) is a failure like
  * any other, never "gone". */
@@ -315,6 +328,8 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 	}
 	rc = put_blob(u, gz_key, fd, (uint64_t)sb.st_size, etag, sizeof(etag), why, whylen);
 	if (rc < 0)
+		goto cleanup;
+	if ((rc = put_profile(u, id, why, whylen)) < 0)
 		goto cleanup;
 	/* The index before the metadata: an entry whose ID.json is not there is skipped. */
 	if ((rc = put_index(u, id, meta, meta_len, why, whylen)) < 0)

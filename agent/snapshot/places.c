@@ -1,0 +1,488 @@
+/* Places: collections found on the shortest-path tree from the root, named by their
+ * holder and aggregated (see places.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot/diff.h"
+#include "snapshot/places.h"
+
+#define NONE UINT32_MAX
+#define PLACE_KINDS 6     /* entry kinds kept per place; the rest are counted, not named */
+#define NAME_DEPTH 5      /* property names climbed to find a named holder */
+
+struct types {
+	uint8_t array, closure, synthetic, code, shape, cons, sliced;
+	uint8_t e_property, e_internal;   /* edge types */
+};
+
+/* The shortest-path tree from the root over the edges that count for retainers. */
+struct tree {
+	uint32_t *parent;   /* NONE when unreachable */
+	uint32_t *via;      /* the edge from parent */
+	uint32_t *order;    /* nodes in breadth-first order */
+	uint32_t reached;
+};
+
+struct place {
+	long name;                       /* index in the places' name table */
+	uint64_t entries, bytes, new_entries, new_bytes;
+	uint32_t collections;
+	uint32_t kind[PLACE_KINDS];
+	uint64_t kind_count[PLACE_KINDS], kind_new[PLACE_KINDS], kind_bytes[PLACE_KINDS];
+	char holder[128], property[384];
+};
+
+struct places {
+	const struct hs_snapshot *s;
+	const struct hs_dominators *dom;
+	const uint8_t *is_new;
+	struct types ty;
+	struct tree t;
+	uint32_t *coll;                  /* per node: the collection it is an entry of */
+	uint32_t *count;                 /* per node: entries, then its place + 1 (0 none) */
+	struct hs_name_table *names;
+	struct place *p;
+	size_t n, cap;
+};
+
+static uint8_t type_named(const struct hs_snapshot *s, const char *name)
+{
+	for (unsigned i = 0; i < s->node_type_count; i++)
+		if (strcmp(s->node_type_names[i], name) == 0)
+			return (uint8_t)i;
+	return HS_TYPE_NONE;
+}
+
+static void find_types(const struct hs_snapshot *s, struct types *ty)
+{
+	ty->array = type_named(s, "array");
+	ty->closure = type_named(s, "closure");
+	ty->synthetic = type_named(s, "synthetic");
+	ty->code = type_named(s, "code");
+	ty->shape = type_named(s, "object shape");
+	ty->cons = type_named(s, "concatenated string");
+	ty->sliced = type_named(s, "sliced string");
+	ty->e_property = ty->e_internal = HS_TYPE_NONE;
+	for (unsigned i = 0; i < s->edge_type_count; i++) {
+		if (strcmp(s->edge_type_names[i], "property") == 0)
+			ty->e_property = (uint8_t)i;
+		else if (strcmp(s->edge_type_names[i], "internal") == 0)
+			ty->e_internal = (uint8_t)i;
+	}
+}
+
+static void expand(const struct hs_snapshot *s, struct tree *t, uint32_t u, uint32_t *tail)
+{
+	for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
+		uint32_t v = s->edge_to[e];
+		if (t->parent[v] != NONE || !hs_edge_is_essential(s, u, e))
+			continue;
+		t->parent[v] = u;
+		t->via[v] = e;
+		t->order[(*tail)++] = v;
+	}
+}
+
+/* Breadth-first from the root, except that GC root groups are expanded last: what the
+ * application's objects also reach (an internalized string that is a dictionary's key,
+ * an object a handle keeps) is named by the application's path, not by "(Internalized
+ * strings)". */
+static int build_tree(const struct hs_snapshot *s, uint8_t synthetic, struct tree *t)
+{
+	uint32_t n = s->node_count, head = 0, tail = 0, nd = 0, next_deferred = 0;
+	t->parent = malloc((size_t)n * 4);
+	t->via = malloc((size_t)n * 4);
+	t->order = malloc((size_t)n * 4);
+	uint32_t *deferred = malloc((size_t)n * 4);
+	if (!t->parent || !t->via || !t->order || !deferred) {
+		free(deferred);
+		return -ENOMEM;
+	}
+	memset(t->parent, 0xff, (size_t)n * 4);
+	t->order[tail++] = 0;
+	t->parent[0] = 0;
+	t->via[0] = NONE;
+	for (;;) {
+		while (head < tail) {
+			uint32_t u = t->order[head++];
+			if (u != 0 && s->node_type[u] == synthetic)
+				deferred[nd++] = u;
+			else
+				expand(s, t, u, &tail);
+		}
+		if (next_deferred == nd)
+			break;
+		expand(s, t, deferred[next_deferred++], &tail);
+	}
+	free(deferred);
+	t->reached = tail;
+	return 0;
+}
+
+static bool is_string(const struct places *pl, uint32_t v)
+{
+	uint8_t t = pl->s->node_type[v];
+	return t == pl->s->t_string || t == pl->ty.cons || t == pl->ty.sliced;
+}
+
+/* A node that stores another's contents: a Map's table, an object's elements. */
+static bool is_backing_store(const struct places *pl, uint32_t v)
+{
+	uint8_t t = pl->s->node_type[v];
+	return t == pl->ty.array || t == pl->s->t_hidden;
+}
+
+/* What may be an entry: application data, not code, shapes or V8's own tables. */
+static bool is_entry(const struct places *pl, uint32_t v)
+{
+	const struct hs_snapshot *s = pl->s;
+	uint8_t t = s->node_type[v];
+	if (t == s->t_code || t == pl->ty.shape || t == pl->ty.synthetic || t == s->t_hidden || t == pl->ty.array)
+		return false;
+	if (t == s->t_object || t == s->t_native) {
+		const char *name = hs_snapshot_string(s, s->node_name[v]);
+		return strncmp(name, "system / ", 9) != 0;
+	}
+	return true;
+}
+
+/* Element, property, internal and hidden edges hold entries; context (a closure's
+ * variables), shortcut and weak ones do not. */
+static bool is_entry_edge(const struct places *pl, uint32_t e)
+{
+	const struct hs_snapshot *s = pl->s;
+	uint8_t t = s->edge_type[e];
+	return t == s->e_element || t == s->e_hidden || t == pl->ty.e_property || t == pl->ty.e_internal;
+}
+
+static bool same_edge_name(const struct hs_snapshot *s, uint32_t a, uint32_t b)
+{
+	return a != NONE && b != NONE && s->edge_type[a] == s->edge_type[b] && s->edge_type[a] != s->e_element &&
+	       s->edge_name && s->edge_name[a] == s->edge_name[b];
+}
+
+/* The collection node u's entries count for: a backing store's owner. */
+static uint32_t owner_of(const struct places *pl, uint32_t u)
+{
+	for (int i = 0; i < 2 && u != 0 && is_backing_store(pl, u); i++)
+		u = pl->t.parent[u];
+	return u;
+}
+
+/* coll[v] for every reached node, in breadth-first order so a parent is done first. */
+static void assign_collections(struct places *pl)
+{
+	const struct hs_snapshot *s = pl->s;
+	const struct tree *t = &pl->t;
+	memset(pl->coll, 0xff, (size_t)s->node_count * 4);
+	for (uint32_t i = 1; i < t->reached; i++) {
+		uint32_t v = t->order[i], u = t->parent[v], e = t->via[v];
+		if (u == 0 || !is_entry(pl, v) || !is_entry_edge(pl, e))
+			continue;
+		if (pl->coll[u] != NONE && hs_class_key(s, u) == hs_class_key(s, v) && same_edge_name(s, e, t->via[u]))
+			pl->coll[v] = pl->coll[u]; /* the next link of a list */
+		else
+			pl->coll[v] = owner_of(pl, u);
+		if (pl->coll[v] != NONE && s->node_type[pl->coll[v]] == pl->ty.synthetic)
+			pl->coll[v] = NONE; /* GC root groups are no one's collection */
+	}
+}
+
+/* A holder worth naming: a class of the application or of a library, not a
+ * generic container, a backing store or one of V8's own. */
+static bool is_named_holder(const struct places *pl, uint32_t v)
+{
+	const struct hs_snapshot *s = pl->s;
+	uint8_t t = s->node_type[v];
+	if (t != s->t_object && t != s->t_native)
+		return false;
+	const char *name = hs_snapshot_string(s, s->node_name[v]);
+	static const char *const generic[] = { "Object", "Array", "Map", "Set", "WeakMap", "WeakSet" };
+	for (size_t i = 0; i < sizeof(generic) / sizeof(*generic); i++)
+		if (strcmp(name, generic[i]) == 0)
+			return false;
+	return name[0] && name[0] != '(' && strncmp(name, "system / ", 9) != 0;
+}
+
+static void edge_text(const struct hs_snapshot *s, uint32_t e, char *buf, size_t len)
+{
+	uint8_t t = s->edge_type[e];
+	if (!s->edge_name)
+		snprintf(buf, len, "?");
+	else if (t == s->e_element || t == s->e_hidden)
+		snprintf(buf, len, "[]");
+	else
+		snprintf(buf, len, "%.100s", hs_snapshot_string(s, s->edge_name[e]));
+}
+
+/* The holder's class and the property path from it down to collection c. */
+static void name_collection(const struct places *pl, uint32_t c, char *holder, size_t hlen, char *path,
+			    size_t plen)
+{
+	const struct hs_snapshot *s = pl->s;
+	char segs[NAME_DEPTH][104];
+	int n = 0;
+	uint32_t x = c;
+	while (n < NAME_DEPTH && x != 0 && pl->t.parent[x] != 0) {
+		uint32_t u = pl->t.parent[x];
+		if (!is_backing_store(pl, x) || n == 0)
+			edge_text(s, pl->t.via[x], segs[n++], sizeof(segs[0]));
+		x = u;
+		if (is_named_holder(pl, x) || s->node_type[x] == pl->ty.closure)
+			break;
+	}
+	char cls[80];
+	const char *name = hs_class_key_name(s, hs_class_key(s, x), cls, sizeof(cls));
+	if (s->node_type[x] == pl->ty.closure)
+		snprintf(holder, hlen, "%.100s()", hs_snapshot_string(s, s->node_name[x])[0] ?
+				 hs_snapshot_string(s, s->node_name[x]) : "(anonymous)");
+	else if (x == 0 || pl->t.parent[x] == 0)
+		snprintf(holder, hlen, "%.100s", s->node_type[x] == pl->ty.synthetic ?
+				 hs_snapshot_string(s, s->node_name[x]) : name);
+	else
+		snprintf(holder, hlen, "%.100s", name);
+	path[0] = '\0';
+	size_t off = 0;
+	for (int i = n - 1; i >= 0 && off < plen; i--) {
+		bool index = segs[i][0] == '[';
+		off += (size_t)snprintf(path + off, plen - off, "%s%s", off && !index ? "." : "", segs[i]);
+	}
+}
+
+static long place_index(struct places *pl, uint32_t c)
+{
+	char holder[128], path[384], key[520];
+	name_collection(pl, c, holder, sizeof(holder), path, sizeof(path));
+	snprintf(key, sizeof(key), "%s\x1f%s", holder, path);
+	long idx = hs_name_table_intern(pl->names, key);
+	if (idx < 0)
+		return idx;
+	if ((size_t)idx == pl->n) {
+		if (pl->n == pl->cap) {
+			size_t cap = pl->cap ? pl->cap * 2 : 64;
+			struct place *grown = realloc(pl->p, cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			pl->p = grown;
+			pl->cap = cap;
+		}
+		struct place *p = &pl->p[pl->n++];
+		memset(p, 0, sizeof(*p));
+		memset(p->kind, 0xff, sizeof(p->kind));
+		p->name = idx;
+		snprintf(p->holder, sizeof(p->holder), "%s", holder);
+		snprintf(p->property, sizeof(p->property), "%s", path);
+	}
+	return idx;
+}
+
+static uint32_t kind_of(const struct places *pl, uint32_t v)
+{
+	if (is_string(pl, v))
+		return pl->s->string_count + pl->s->t_string;
+	return hs_class_key(pl->s, v);
+}
+
+static void add_entry(struct places *pl, struct place *p, uint32_t v, uint64_t bytes)
+{
+	bool fresh = pl->is_new && pl->is_new[v];
+	uint32_t k = kind_of(pl, v);
+	p->entries++;
+	p->bytes += bytes;
+	if (fresh)
+		p->new_entries++, p->new_bytes += bytes;
+	for (int i = 0; i < PLACE_KINDS; i++) {
+		if (p->kind[i] == NONE)
+			p->kind[i] = k;
+		if (p->kind[i] == k) {
+			p->kind_count[i]++;
+			p->kind_new[i] += fresh;
+			p->kind_bytes[i] += pl->is_new ? (fresh ? bytes : 0) : bytes;
+			return;
+		}
+	}
+}
+
+static int aggregate(struct places *pl)
+{
+	const struct hs_snapshot *s = pl->s;
+	uint32_t n = s->node_count;
+	memset(pl->count, 0, (size_t)n * 4);
+	for (uint32_t v = 0; v < n; v++)
+		if (pl->coll[v] != NONE)
+			pl->count[pl->coll[v]]++;
+	/* count[c] becomes c's place + 1 (0 for no place): a collection is named once */
+	for (uint32_t c = 0; c < n; c++) {
+		if (pl->count[c] < HS_PLACE_FANOUT) {
+			pl->count[c] = 0;
+			continue;
+		}
+		long idx = place_index(pl, c);
+		if (idx < 0)
+			return (int)idx;
+		pl->count[c] = (uint32_t)idx + 1;
+		pl->p[idx].collections++;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t c = pl->coll[v];
+		if (c == NONE || !pl->count[c])
+			continue;
+		uint32_t d = pl->dom->idom[v];
+		/* a list's next link: its head counts it; a collection: its own place does */
+		bool inside = d != v && pl->coll[d] == c;
+		uint64_t bytes = inside ? 0 : pl->count[v] ? s->node_self_size[v] : pl->dom->retained[v];
+		add_entry(pl, &pl->p[pl->count[c] - 1], v, bytes);
+	}
+	return 0;
+}
+
+/* The kind that holds the most of a place (its new bytes with a baseline). */
+static int main_kind(const struct place *p)
+{
+	int best = 0;
+	for (int i = 1; i < PLACE_KINDS && p->kind[i] != NONE; i++)
+		if (p->kind_bytes[i] > p->kind_bytes[best] ||
+		    (p->kind_bytes[i] == p->kind_bytes[best] && p->kind_count[i] > p->kind_count[best]))
+			best = i;
+	return best;
+}
+
+static void kind_label(const struct places *pl, const struct place *p, uint32_t k, char *buf, size_t len)
+{
+	const struct hs_snapshot *s = pl->s;
+	if (k == s->string_count + s->t_string)
+		snprintf(buf, len, "strings");
+	else if (k == s->string_count + pl->ty.closure)
+		snprintf(buf, len, strstr(p->property, "_events") ? "listeners" : "closures");
+	else {
+		char tmp[80];
+		snprintf(buf, len, "%s", hs_class_key_name(s, k, tmp, sizeof(tmp)));
+	}
+}
+
+static uint64_t rank_bytes(const struct places *pl, const struct place *p)
+{
+	return pl->is_new ? p->new_bytes : p->bytes;
+}
+
+static int cmp_place(const void *pa, const void *pb, void *ctx)
+{
+	const struct place *a = pa, *b = pb;
+	uint64_t ra = rank_bytes(ctx, a), rb = rank_bytes(ctx, b);
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	if (a->entries != b->entries)
+		return a->entries > b->entries ? -1 : 1;
+	return a->name < b->name ? -1 : a->name > b->name;
+}
+
+/* "210 470": thousands apart, as people read counts. */
+static void group_digits(uint64_t v, char *buf, size_t len)
+{
+	char raw[32];
+	int n = snprintf(raw, sizeof(raw), "%" PRIu64, v);
+	size_t o = 0;
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ' ';
+		buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+}
+
+/* A second kind worth naming beside the main one (a dictionary's keys and values):
+ * at least half as many entries, -1 when none. */
+static int second_kind(const struct places *pl, const struct place *p, int main)
+{
+	int best = -1;
+	uint64_t (*count) = pl->is_new ? (uint64_t *)p->kind_new : (uint64_t *)p->kind_count;
+	for (int i = 0; i < PLACE_KINDS && p->kind[i] != NONE; i++)
+		if (i != main && count[i] * 2 >= count[main] && (best < 0 || p->kind_bytes[i] > p->kind_bytes[best]))
+			best = i;
+	return best;
+}
+
+static json_t *place_json(const struct places *pl, const struct place *p)
+{
+	int k = main_kind(p), k2 = second_kind(pl, p, k);
+	char kind[96], kinds[200], count[40], text[800], where[520];
+	kind_label(pl, p, p->kind[k], kind, sizeof(kind));
+	snprintf(kinds, sizeof(kinds), "%s", kind);
+	if (k2 >= 0) {
+		char other[96];
+		kind_label(pl, p, p->kind[k2], other, sizeof(other));
+		snprintf(kinds, sizeof(kinds), "%s and %s", kind, other);
+	}
+	group_digits(pl->is_new ? p->kind_new[k] : p->kind_count[k], count, sizeof(count));
+	snprintf(where, sizeof(where), "%s%s%s", p->holder, p->property[0] && p->property[0] != '[' ? "." : "",
+		 p->property);
+	uint64_t bytes = pl->is_new ? p->new_bytes : p->bytes;
+	const char *plus = pl->is_new ? "+" : "";
+	if (strcmp(kind, "listeners") == 0)
+		snprintf(text, sizeof(text), "%s: %s%s listeners, %s%.1f MB", where, plus, count, plus,
+			 bytes / 1048576.0);
+	else
+		snprintf(text, sizeof(text), "%s: %s%s entries (%s), %s%.1f MB", where, plus, count, kinds, plus,
+			 bytes / 1048576.0);
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
+			      "place", hs_json_class_name(where), "holder", hs_json_class_name(p->holder),
+			      "property", hs_json_class_name(p->property), "entry_class", hs_json_class_name(kind),
+			      "entry_count", (json_int_t)(pl->is_new ? p->kind_new[k] : p->kind_count[k]),
+			      "entries", (json_int_t)p->entries,
+			      "retained_bytes", (json_int_t)p->bytes, "collections", (json_int_t)p->collections,
+			      "text", hs_json_class_name(text));
+	if (o && pl->is_new) {
+		json_object_set_new(o, "new_entries", json_integer((json_int_t)p->new_entries));
+		json_object_set_new(o, "new_bytes", json_integer((json_int_t)p->new_bytes));
+	}
+	return o;
+}
+
+static json_t *ranked_places(struct places *pl, size_t top)
+{
+	if (pl->n)
+		qsort_r(pl->p, pl->n, sizeof(*pl->p), cmp_place, pl);
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < pl->n && json_array_size(arr) < top; i++) {
+		if (pl->is_new && pl->p[i].new_entries == 0)
+			continue;
+		json_t *o = place_json(pl, &pl->p[i]);
+		if (!o || json_array_append_new(arr, o) < 0)
+			arr = (json_decref(arr), NULL);
+	}
+	return arr;
+}
+
+json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
+			  const uint8_t *is_new, size_t top)
+{
+	struct places pl = { .s = s, .dom = dom, .is_new = is_new };
+	json_t *out = NULL;
+	if (s->node_count == 0 || (!s->edge_to && s->edge_count))
+		return json_array();
+	find_types(s, &pl.ty);
+	pl.coll = malloc((size_t)s->node_count * 4);
+	pl.count = malloc((size_t)s->node_count * 4);
+	pl.names = hs_name_table_new();
+	if (!pl.coll || !pl.count || !pl.names || build_tree(s, pl.ty.synthetic, &pl.t) < 0)
+		goto done;
+	assign_collections(&pl);
+	free(pl.t.order);
+	pl.t.order = NULL;
+	if (aggregate(&pl) < 0)
+		goto done;
+	out = ranked_places(&pl, top);
+done:
+	free(pl.t.parent);
+	free(pl.t.via);
+	free(pl.t.order);
+	free(pl.coll);
+	free(pl.count);
+	free(pl.p);
+	hs_name_table_free(pl.names);
+	return out;
+}

@@ -1,0 +1,184 @@
+/* Unit tests of places (snapshot/places.h): on a synthetic graph with the shapes real
+ * leaks take (a dictionary per instance of a library class, an array of strings, a
+ * listener array under _events, a linked list, records with a dozen parts each), the
+ * places are named holder.property, aggregated over the holder's instances, with the
+ * entries' kind and count; with a baseline only what is new ranks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "snapshot/dominators.h"
+#include "snapshot/parse.h"
+#include "snapshot/places.h"
+#include "graph_fixture.h"
+
+#define MAXN 2000
+
+static struct fx_node nodes[MAXN];
+static struct fx_edge edges[MAXN * 2];
+static size_t nn, ne;
+
+static uint32_t node(const char *type, const char *name, uint64_t size)
+{
+	nodes[nn] = (struct fx_node){ type, name, (uint32_t)(nn * 2 + 1), size };
+	return (uint32_t)nn++;
+}
+
+static void edge(uint32_t from, uint32_t to, const char *type, const char *name)
+{
+	edges[ne++] = (struct fx_edge){ from, to, type, name };
+}
+
+static void elements(uint32_t from, uint32_t to)
+{
+	static char idx[MAXN][8];
+	snprintf(idx[ne % MAXN], sizeof(idx[0]), "%zu", ne % 1000);
+	edge(from, to, "element", idx[ne % MAXN]);
+}
+
+/* Ids of nodes made from here on are "new" (first_new). */
+static uint32_t first_new;
+
+static struct hs_snapshot *build(void)
+{
+	nn = ne = 0;
+	uint32_t root = node("synthetic", "", 0);
+	uint32_t global = node("object", "global", 40);
+	elements(root, global);
+	/* records: 100 Orders of 12 parts each, in an array */
+	uint32_t orders = node("object", "Array", 16);
+	edge(global, orders, "property", "orders");
+	for (int i = 0; i < 100; i++) {
+		uint32_t o = node("object", "Order", 40);
+		elements(orders, o);
+		for (int k = 0; k < 12; k++)
+			edge(o, node("object", "Object", 8), "property", "part");
+	}
+	/* a listener array: bus._events.tick, 20 closures */
+	uint32_t bus = node("object", "EventEmitter", 40), ev = node("object", "Object", 16);
+	uint32_t tick = node("object", "Array", 16);
+	edge(global, bus, "property", "bus");
+	edge(bus, ev, "property", "_events");
+	edge(ev, tick, "property", "tick");
+	for (int i = 0; i < 20; i++)
+		elements(tick, node("closure", "onTick", 32));
+	/* a linked list: queue.first -> Link -> next -> Link ... 30 links */
+	uint32_t queue = node("object", "Queue", 24), prev = queue;
+	edge(global, queue, "property", "queue");
+	for (int i = 0; i < 30; i++) {
+		uint32_t l = node("object", "Link", 48);
+		edge(prev, l, "property", i ? "next" : "first");
+		prev = l;
+	}
+	/* strings in a store's array, reached through a Map's backing table */
+	uint32_t store = node("object", "Store", 40), items = node("object", "Map", 24);
+	uint32_t table = node("array", "", 64);
+	edge(global, store, "property", "store");
+	edge(store, items, "property", "items");
+	edge(items, table, "internal", "table");
+	for (int i = 0; i < 50; i++)
+		elements(table, node(i % 2 ? "string" : "concatenated string", "s", 64));
+	/* new since the baseline: two Counters' dictionaries, 40 and 30 entries */
+	first_new = (uint32_t)nn;
+	for (int c = 0; c < 2; c++) {
+		uint32_t counter = node("object", "Counter", 40), map = node("object", "Object", 32);
+		edge(global, counter, "property", c ? "b" : "a");
+		edge(counter, map, "property", "hashMap");
+		for (int i = 0; i < (c ? 30 : 40); i++)
+			edge(map, node("object", "Object", 300), "property", "series");
+	}
+	char *j = fx_snapshot_json(nodes, nn, edges, ne, 0), err[256];
+	struct hs_snapshot *s = NULL;
+	if (hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)) < 0)
+		fail_msg("fixture does not parse: %s", err);
+	free(j);
+	return s;
+}
+
+static json_t *find_place(json_t *places, const char *name)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(places, i, p)
+		if (strcmp(json_string_value(json_object_get(p, "place")), name) == 0)
+			return p;
+	return NULL;
+}
+
+static void expect(json_t *places, const char *name, const char *kind, json_int_t count, json_int_t collections)
+{
+	json_t *p = find_place(places, name);
+	if (!p) {
+		char *t = json_dumps(places, JSON_INDENT(1));
+		fail_msg("no place %s in %s", name, t);
+	}
+	assert_string_equal(json_string_value(json_object_get(p, "entry_class")), kind);
+	assert_int_equal(json_integer_value(json_object_get(p, "entry_count")), count);
+	assert_int_equal(json_integer_value(json_object_get(p, "collections")), collections);
+}
+
+static void test_places_summary(void **state)
+{
+	(void)state;
+	struct hs_snapshot *s = build();
+	struct hs_dominators *d = NULL;
+	char err[128];
+	assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+	json_t *places = hs_places_compute(s, d, NULL, 20);
+	assert_non_null(places);
+	expect(places, "Counter.hashMap", "Object", 70, 2);   /* both instances, one place */
+	expect(places, "Store.items", "strings", 50, 1);      /* the Map's table is the Map */
+	expect(places, "EventEmitter._events.tick", "listeners", 20, 1);
+	expect(places, "Queue.first", "Link", 29, 1);         /* a list: its links */
+	expect(places, "global.orders", "Order", 100, 1);
+	assert_null(find_place(places, "Order.part"));       /* 12 parts: a record, no place */
+	json_t *first = json_array_get(places, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "place")), "Counter.hashMap");
+	assert_int_equal(json_integer_value(json_object_get(first, "retained_bytes")), 70 * 300);
+	assert_string_equal(json_string_value(json_object_get(first, "text")),
+			    "Counter.hashMap: 70 entries (Object), 0.0 MB");
+	json_t *list = find_place(places, "Queue.first");
+	/* each link's bytes counted once: the 29 links after the first, 48 B each */
+	assert_int_equal(json_integer_value(json_object_get(list, "retained_bytes")), 29 * 48);
+	json_decref(places);
+	hs_dominators_free(d);
+	hs_snapshot_free(s);
+}
+
+static void test_places_diff_only_new(void **state)
+{
+	(void)state;
+	struct hs_snapshot *s = build();
+	struct hs_dominators *d = NULL;
+	char err[128];
+	uint8_t *is_new = calloc(s->node_count, 1);
+	for (uint32_t v = first_new; v < s->node_count; v++)
+		is_new[v] = 1;
+	assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+	json_t *places = hs_places_compute(s, d, is_new, 20);
+	assert_int_equal(json_array_size(places), 1); /* global's 6 members: no collection */
+	json_t *first = json_array_get(places, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "place")), "Counter.hashMap");
+	assert_string_equal(json_string_value(json_object_get(first, "holder")), "Counter");
+	assert_string_equal(json_string_value(json_object_get(first, "property")), "hashMap");
+	assert_int_equal(json_integer_value(json_object_get(first, "new_entries")), 70);
+	assert_int_equal(json_integer_value(json_object_get(first, "new_bytes")), 70 * 300);
+	assert_string_equal(json_string_value(json_object_get(first, "text")),
+			    "Counter.hashMap: +70 entries (Object), +0.0 MB");
+	json_decref(places);
+	free(is_new);
+	hs_dominators_free(d);
+	hs_snapshot_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_places_summary),
+		cmocka_unit_test(test_places_diff_only_new),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
