@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnap show: the leak report stored with a snapshot, rendered for people (the
  * places, the class table in MB, the retainer path as one chain, the allocation
  * stacks). --json prints the stored data as it is. */

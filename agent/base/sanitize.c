@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Sanitized text for terminals, logs and metric labels (see sanitize.h). Hand-written
  * UTF-8 validation: glibc's mbrtowc depends on the locale (the agent runs in "C"),
  * and the rules here are a dozen lines (RFC 3629: no overlongs, no surrogates, at

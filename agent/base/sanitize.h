@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Text a watched process controls (its command line, executable path, class names in
  * its snapshot, keys an S3 server lists) made safe to show: on a terminal or in a log
  * no byte of it may act as a control sequence, and a metric label must be valid UTF-8

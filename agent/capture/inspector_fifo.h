@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the FIFO transport: mkfifo in the target's /tmp (resolved inside
  * /proc/PID/root with RESOLVE_IN_ROOT, made only where the target's user may create
  * files, judged from the directory's owner and mode bits, then chowned to it),

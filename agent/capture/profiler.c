@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The in-process sampling heap profiler (see profiler.h). The inspector session is the
  * capture route's (inspector_session.h): the same port discovery, connect guard,
  * SIGUSR1 window and closing; only the request differs (a Runtime.evaluate whose value

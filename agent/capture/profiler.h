@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* V8's sampling heap profiler, run inside the target so an incident's report can name
  * the code that allocated what is still live.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnapd --check (see check.h). */
 #include "daemon/check.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* heapsnapd --check: a preflight an operator runs before rolling the agent out. Each
  * part the agent needs is tried the way the agent would use it (the BPF objects are
  * loaded and attached, then released) and reported on one line: ok, degraded (what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Allocation sites of a sampling heap profile (see heapprofile.h). The profile is
  * small (the target prunes it to the nodes with live samples before sending), so it
  * is parsed whole with jansson. */

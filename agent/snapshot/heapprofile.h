@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The allocation stacks of a V8 sampling heap profile (HeapProfiler.getSamplingProfile:
  * {"head": call tree, "samples": [...]}; the .heapprofile DevTools opens), as the report
  * shows them: the still-live sampled bytes per allocation site, a site being the first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Places: collections found on the shortest-path tree from the root, named by their
  * holder and aggregated (see places.h). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Places: where memory accumulates, named by its holder and the property or collection
  * that keeps it, aggregated over every instance of the holder — the first part of the
  * leak report ("Counter.hashMap: 210 470 entries (Object), 24.1 MB").

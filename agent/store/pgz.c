@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parallel gzip (see pgz.h). Block k lives in slots[k % nslots]; the caller fills
  * block `fill`, workers deflate queued blocks, the caller writes blocks out in order
  * from `written`. A slot is reused only after it was written out, and a block's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parallel gzip: one plain gzip member (RFC 1952) written by several deflate threads,
  * the way pigz does it. The input is cut into blocks; each block is deflated on its
  * own (raw deflate, the previous 32 KiB of input as its dictionary, so matches still

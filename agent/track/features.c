@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Kernel feature probes: libbpf_probe_bpf_* load a trivial program or create a tiny
  * map; the BTF probes look a type up in the running kernel's BTF. */
 #include "track/features.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What this kernel offers the agent's BPF side, probed once (libbpf's feature probes,
  * the kernel's BTF, sysfs), never guessed from the kernel version. Each agent part
  * asks here and falls back or switches itself off; heapsnapd --check and --version

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Function symbols by mangled-name prefix with libelf (see symbols.h for the matching rule).
  * The file belongs to a watched process's owner, who may truncate it while we read:
  * libelf reads it with pread (ELF_C_READ), never through a mapping (ELF_C_READ_MMAP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The bucket's index keys (see s3index.h). */
 #include "upload/s3index.h"
 

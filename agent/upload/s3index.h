@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The bucket's index: small empty objects whose keys say what `list --remote` filters
  * on, so that a filtered listing lists only the keys that can match (one request per
  * 1000 of them) and fetches only their metadata, instead of every PREFIX/ID.json in

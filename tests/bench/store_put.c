@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Bench driver: store a raw snapshot file through the store's writer, fed in 64 KiB
  * pieces the way a capture route feeds it, as fast as it can be read (no V8 to wait
  * for: the compressor's own cost).

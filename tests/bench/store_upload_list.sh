@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark (not a test): the stored file's size, the store writer's time, the upload's
 # throughput and the fleet listing, each as a ratio against its anchor measured in the
 # same run, "before" being an older build (OLD_BUILD: a build of main, default

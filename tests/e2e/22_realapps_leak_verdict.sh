@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The leak verdict alone (leak = on, growth_mb = 0, rss_mb = 0, default leak_* keys), on
 # services whose memory is held by real npm libraries (tests/e2e/realapps), all under HTTP
 # load at once (16 connections each, a new URL per request):

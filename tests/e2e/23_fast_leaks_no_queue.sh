@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Three fast leaks (~18 MB/s each) cross their growth threshold at about the same time,
 # with the default max_concurrent (an upper bound; the memory guard decides below it):
 # no incident queues behind another's snapshot. Each incident's capture starts within

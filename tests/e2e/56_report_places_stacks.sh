@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The report names the code to fix (issue 20). Each case is a service whose memory is
 # held by a real npm library's internals (plain objects and strings, no class of the
 # test's own) under HTTP load with a new URL per request, or one of the leak shapes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fleet listing through the bucket index (upload/s3index.h): a bucket with 10 000
 # snapshots of 100 hosts uploaded with the index; `list --remote` filtered by host, by
 # app and by time each lists exactly what matches in under 3 s, with a number of

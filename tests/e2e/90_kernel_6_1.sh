@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The agent on Debian 12's own kernel (6.1: struct mm_rss_stat, the rss_stat tracepoint
 # with its count argument), booted under QEMU (TCG), and on the host's kernel:
 #   1. every BPF object loads with each obtainable kernel's BTF as the CO-RE target

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The agent on Debian 12's other kernel line, 6.12 (bookworm's backported kernel, also
 # Debian 13's and RHEL 10's line: percpu RSS counters, the rss_stat tracepoint without
 # count), booted under QEMU (TCG): tests/vm/checks.sh inside it (--check, RSS trigger,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* btf_load_check BTF: load every BPF object of the agent on this kernel with BTF (a
  * vmlinux or a raw .btf file of another kernel) as the CO-RE target, the way libbpf
  * would on that kernel: the RSS/exec probes, the GC probes in both per-thread modes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Test driver: fill a bucket with the metadata of PER_HOST snapshots for each host
  * FIRST..LAST-1, fast (THREADS connections), the way agents upload it: PREFIX/ID.json,
  * and for hosts below OLD_FROM the bucket index entries and the prefix's completeness

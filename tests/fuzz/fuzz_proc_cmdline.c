@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: a process's command line (/proc/PID/cmdline, NUL-separated argv,
  * any bytes): the joined display line, the Node options before the script, the app
  * label derived from it. */

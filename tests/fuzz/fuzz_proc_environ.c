@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: a process's environment block (/proc/PID/environ, NUL-separated,
  * any bytes): NODE_OPTIONS through node_opts_parse, and the container/pod labels.
  * Every output string stays terminated within its field. */

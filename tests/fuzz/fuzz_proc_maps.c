@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: procs_parse_maps_line on every line of arbitrary /proc/PID/maps
  * text (the path part is whatever the process named its files). A parsed line has its
  * path inside the line, without the newline, and start <= end. */

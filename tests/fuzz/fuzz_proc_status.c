@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: /proc/PID/status and /proc/PID/stat text (comm, which the process
  * sets with prctl, may hold any bytes but NUL, ')' and newlines included): the status
  * fields (Uid, NSpid), the credentials (Uid/Gid/Groups), and stat's comm and start

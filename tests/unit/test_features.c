@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of track/features.c's pure parts: the names features_describe prints (the
  * --version and start-up line), HEAPSNAP_FEATURES_OFF's exact-name matching (task_btf
  * must not switch off task_storage, tp_btf_rss not tp_btf_sched), and when the GC side

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the parallel gzip writer (agent/store/pgz.c): round trips of random and
  * snapshot data across block boundaries, read back by zlib and by /bin/gzip; the size
  * against gzip -6 of the same bytes; the dictionary carried across blocks; failures. */

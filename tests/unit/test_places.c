@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of places (snapshot/places.h): on a synthetic graph with the shapes real
  * leaks take (a dictionary per instance of a library class, an array of strings, a
  * listener array under _events, a linked list, records with a dozen parts each), the

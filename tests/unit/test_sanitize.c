@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* base/sanitize: text from watched processes made safe for terminals and logs
  * (escape) and for metric labels and JSON (valid UTF-8). */
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # boot.sh BUILD PACKAGE: boot a Debian kernel package's image under QEMU (TCG: no KVM
 # needed) with the initramfs of initramfs.sh, whose init runs checks.sh; echo its
 # "HSVM" lines. Exit 0 if it booted and every check passed, 1 otherwise, 2 when the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # checks.sh BINDIR WORKDIR: the end-to-end checks the kernel test runs inside each VM
 # (from its init) and on the host's own kernel. POSIX sh: in the VM it runs under
 # busybox. Prints one "HSVM <check>: PASS|FAIL <detail>" line per check and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # initramfs.sh BUILD OUT.cpio: an initramfs (uncompressed newc cpio: nothing for the
 # emulated CPU to decompress) holding busybox, heapsnapd and heapsnap, Node and every
 # library they link (ldd), tests/vm/checks.sh and an init that runs it and powers off.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # kernel.sh PACKAGE CACHE_DIR: download a Debian kernel image package (never installed),
 # extract it and its vmlinux (the bzImage's compressed payload, which carries .BTF) into
 # CACHE_DIR/PACKAGE/. Prints that directory. Reruns reuse the cache.

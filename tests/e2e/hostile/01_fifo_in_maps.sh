@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A process named `node` (a copy of sleep) runs with a preloaded libnode.so that its
 # owner then deletes and replaces by a FIFO at the path /proc/PID/maps names. The
 # agent used to block forever opening that FIFO on its event loop (it never printed

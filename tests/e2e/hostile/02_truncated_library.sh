@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A process named `node` maps (executable) a file named libnode.so.108 — a copy of the
 # real node binary, so the agent scans its symbols and version — and truncates and
 # rewrites it in a loop while the agent reads it. A mapping of the file in the agent

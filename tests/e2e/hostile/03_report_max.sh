@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The leak report parses the snapshot a watched process wrote: its memory grows with
 # the snapshot. Above [report] max_mb the incident is stored without a report and its
 # metadata says why; a gzip a few MB small that decompresses to 256 MiB is stopped

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A watched process's owner chooses its executable's path, its script's name, its
 # arguments and the names of the libraries it maps: terminal escape sequences (set the
 # window title, clear the screen, recolour) and invalid UTF-8 in any of them reach the

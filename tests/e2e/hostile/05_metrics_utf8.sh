@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A process's command line may hold any bytes: a script argument with invalid UTF-8
 # becomes the `app` label of its series. Prometheus refuses the whole scrape for one
 # invalid label value ("invalid UTF-8 label value"), so one user's process would blind

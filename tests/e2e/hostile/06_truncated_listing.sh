@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `heapsnap list --remote` pages through the bucket listing as long as the server says
 # "truncated". A hostile (or broken) S3 server that always says so, with the same
 # continuation token or a new one each time, used to keep the CLI looping forever.

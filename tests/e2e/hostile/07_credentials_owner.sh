@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The [upload] credentials file decides where snapshots (heap contents: secrets) go.
 # One owned by another user — who could rewrite it to send them to their own bucket —
 # or readable by group or others is refused, by the agent at start (exit status 1,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An [alert] exec command gets the event in HEAPSNAP_* variables, PATH and LANG, and
 # nothing else of the agent's environment: the agent's AWS_* keys (for [upload]) and
 # other secrets used to be inherited by every command the alerts run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile (issue 18): a flagless service, run by daemon, sets process.debugPort = 9333
 # at start. SIGUSR1 then opens its inspector on 9333, not on 9229. The agent must find
 # the inspector among the target's own sockets (not from its command line), guard that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile (issue 18): a flagless service, run by daemon, whose event loop is busy for
 # BUSY_S seconds (one long synchronous task: benign) when the agent captures it through
 # the inspector. The SIGUSR1 opens the inspector at once (a V8 interrupt) and also

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile (issue 18): a service, run by daemon, opens its own inspector on every
 # interface (0.0.0.0:9229) at start. The agent must not use it (it was mapped to
 # 127.0.0.1 and used before the fix): the capture is refused and says why, the agent

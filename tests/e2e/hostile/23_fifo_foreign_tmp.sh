@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile (issue 18): a service run by nobody inside its own user and mount namespace
 # (unshare -Urm) bind-mounts a root-owned directory it cannot write over its /tmp. The
 # agent, capturing it through the inspector, must not create anything in that

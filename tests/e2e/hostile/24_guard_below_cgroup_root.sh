@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile (issue 18): the agent runs in a cgroup namespace (as in a container) whose
 # cgroup2 mount is its own subtree, not the hierarchy's root. A connect guard attached
 # there sees only the subtree's sockets: before the fix the agent said "ready" and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the inspector-door tests (2N_*.sh, sourced after ../lib.sh): the hostile
 # part runs as an unprivileged user, in a network namespace of its own (ports 9229 and
 # 9333 of other tests are not touched), against the real agent.

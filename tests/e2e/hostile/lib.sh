@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the hostile-target tests (sourced after ../lib.sh): a watched process's
 # owner is an unprivileged user who controls its /proc entries, the files it maps, its
 # environment and the bytes it hands the agent. Every test checks the same invariants

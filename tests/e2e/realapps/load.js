@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // HTTP load for the real-library services: a new URL per request (/item/N), from
 // CONNECTIONS connections for SECONDS, at most RATE requests/s in all (0 = as fast as the

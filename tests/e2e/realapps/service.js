@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 // A web service whose memory is held (or not) by a real npm library's internals, for the
 // leak / no-leak tests. Nothing here is a class of the test's own: what grows is what the

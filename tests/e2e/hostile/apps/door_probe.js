@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The intruder of the inspector-door tests (run as nobody): GET /json/list on
 // 127.0.0.1:PORT; an answer naming a debugger session is appended to OUT. Every 50 ms
 // until killed, or once ("once" as the third argument: exit 0 when it answered).
