@@ -38,6 +38,7 @@
 #include "export/metrics.h"
 #include "export/metrics_http.h"
 #include "store/store.h"
+#include "track/features.h"
 #include "track/gc.h"
 #include "track/probes.h"
 #include "upload/uploader.h"
@@ -305,6 +306,20 @@ static int print_config_reference(const char *format)
 	return config_doc_write(stdout, strcmp(format, "man") == 0 ? CONFIG_DOC_MAN : CONFIG_DOC_MARKDOWN) < 0;
 }
 
+/* The kernel features are what --check probes (names as in --check --json); without
+ * root the probes cannot load BPF, so they say so rather than list a wrong set. */
+static void print_version(void)
+{
+	char names[512];
+
+	version_print(stdout, "heapsnapd");
+	if (geteuid() != 0) {
+		printf("kernel features: not probed (needs root; see heapsnapd --check)\n");
+		return;
+	}
+	printf("kernel features: %s\n", features_describe(features_get(), names, sizeof(names)));
+}
+
 static int parse_args(int argc, char **argv, const char **config_path, bool *verbose)
 {
 	static const struct option longopts[] = {
@@ -327,7 +342,7 @@ static int parse_args(int argc, char **argv, const char **config_path, bool *ver
 		case 'c': *config_path = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': version_print(stdout, "heapsnapd"); exit(0);
+		case 'V': print_version(); exit(0);
 		case 'R': exit(print_config_reference(optarg));
 		default: fputs(usage_text, stderr); return -EINVAL;
 		}
