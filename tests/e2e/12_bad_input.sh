@@ -14,6 +14,15 @@ expect() { # expect RC PATTERN CMD...
 	grep -qE -- "$pat" <<<"$out" || fail "'$*' said '$out', expected /$pat/"
 }
 
+# --help and --version answer on both binaries; an unknown option is a usage error
+expect 0 "usage: heapsnapd .*--check" "$HEAPSNAPD" --help
+expect 0 "usage: heapsnap " "$HEAPSNAP" --help
+expect 0 "^heapsnapd [0-9]+\.[0-9]+\.[0-9]+" "$HEAPSNAPD" --version
+expect 0 "libbpf: [0-9]+\.[0-9]+" "$HEAPSNAPD" --version
+expect 0 "kernel features: .*ringbuf" "$HEAPSNAPD" --version
+expect 0 "^heapsnap [0-9]+\.[0-9]+\.[0-9]+" "$HEAPSNAP" --version
+expect 2 "usage: heapsnapd" "$HEAPSNAPD" --no-such-option
+
 printf '[trigger]\ngrowth_mb = 10\nbogus = 1\n' > "$T/unknown.ini"
 expect 2 "$T/unknown.ini:3: .*bogus" "$HEAPSNAPD" -c "$T/unknown.ini"
 printf '[trigger]\n\ngrowth_mb = lots\n' > "$T/badnum.ini"
