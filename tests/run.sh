@@ -5,7 +5,8 @@
 #   fuzz:  build/fuzz/fuzz_*        (a short smoke run over the committed corpus)
 #   structure: tests/structure/*.sh (include order; no root)
 #   e2e:   tests/e2e/[0-9]*.sh      (root, real BPF and real Node; exit 0 pass, 77 skip)
-# ONLY=regex limits e2e scripts; E2E_TIMEOUT (s) bounds each script.
+# ONLY=regex limits e2e scripts; E2E_TIMEOUT (s) bounds each script (default 300, or
+# the script's own "# e2e-timeout: N" line).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -65,7 +66,10 @@ for s in tests/e2e/[0-9]*.sh tests/e2e/hostile/[0-9]*.sh; do
 	[ -n "${ONLY:-}" ] && ! [[ $s =~ $ONLY ]] && continue
 	n=$(basename "$s" .sh); log="$log_dir/e2e_$n.log"
 	start=$(date +%s)
-	timeout -k 10 "${E2E_TIMEOUT:-300}" bash "$s" >"$log" 2>&1
+	# A script may ask for more than the default with a line "# e2e-timeout: SECONDS"
+	# (one that builds something on a fresh machine first).
+	limit=$(sed -n 's/^# e2e-timeout: \([0-9][0-9]*\)$/\1/p' "$s" | head -1)
+	timeout -k 10 "${E2E_TIMEOUT:-${limit:-300}}" bash "$s" >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	case $rc in

@@ -14,6 +14,7 @@
 # podman 4.3 here: runc and cgroupfs (crun has no hybrid cgroups), ulimits under this
 # machine's hard limits. Requirements: root, podman, runc, mmdebstrap, the Debian
 # mirror (first build). Under CI=true a missing piece fails the test.
+# e2e-timeout: 600
 source "$(dirname "$0")/lib.sh"
 need_root
 unavailable() { if [ "${CI:-}" = true ]; then fail "$*"; else skip "$*"; fi; }
