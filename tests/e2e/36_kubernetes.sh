@@ -3,7 +3,7 @@
 # deploy/kubernetes/ against the Kubernetes API schema, offline: every manifest is
 # validated with the npm packages kubernetes-models 5.1 (the API's OpenAPI schema,
 # Kubernetes 1.3x) and @kubernetes-models/prometheus-operator 6 (the PodMonitor CRD),
-# installed once into /var/cache/heapsnap-test/k8s-models; the validator first has to
+# installed by make test-deps with the other npm test peers; the validator first has to
 # reject a broken DaemonSet. Then what the schema cannot know, checked against the
 # code: the capabilities are heapsnapd.c's table, the ConfigMap's heapsnap.ini parses
 # with the agent's own parser, the Secret is mounted 0600 as a file (the agent opens
@@ -11,19 +11,14 @@
 # No cluster: what only a cluster checks is in docs/kubernetes.md.
 source "$(dirname "$0")/lib.sh"
 K8S=$ROOT/deploy/kubernetes
-CACHE=${K8S_MODELS:-/var/cache/heapsnap-test/k8s-models}
+MODELS=$ROOT/tests/e2e/realapps/node_modules
 unavailable() { if [ "${CI:-}" = true ]; then fail "$*"; else skip "$*"; fi; }
 
-command -v npm >/dev/null || unavailable "npm missing"
-if [ ! -e "$CACHE/node_modules/kubernetes-models/package.json" ] ||
-   [ ! -e "$CACHE/node_modules/@kubernetes-models/prometheus-operator/package.json" ]; then
-	mkdir -p "$CACHE"
-	(cd "$CACHE" && timeout 300 npm install --no-audit --no-fund --silent \
-		kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 js-yaml@4.1.0) >"$T/npm.log" 2>&1 ||
-		{ cat "$T/npm.log"; unavailable "cannot install kubernetes-models from the npm registry"; }
-fi
-cp "$ROOT/tests/e2e/k8s_validate.mjs" "$CACHE/k8s_validate.mjs"
-validate() { nodetool "$CACHE/k8s_validate.mjs" "$@"; }
+[ -e "$MODELS/kubernetes-models/package.json" ] && [ -e "$MODELS/@kubernetes-models/prometheus-operator/package.json" ] ||
+	unavailable "kubernetes-models missing: run 'make test-deps'"
+# The validator beside a node_modules link, so its imports resolve to the test peers.
+cp "$ROOT/tests/e2e/k8s_validate.mjs" "$T/k8s_validate.mjs" && ln -s "$MODELS" "$T/node_modules"
+validate() { nodetool "$T/k8s_validate.mjs" "$@"; }
 
 # The validator can fail: a DaemonSet with a port that is no number and no containers.
 sed -e 's/containerPort: 9837/containerPort: metrics-port/' "$K8S/daemonset.yaml" > "$T/bad.yaml"
@@ -44,7 +39,7 @@ nodetool -e '
   const yaml = require(process.argv[1] + "/node_modules/js-yaml");
   const fs = require("fs");
   const ds = yaml.load(fs.readFileSync(process.argv[2], "utf8"));
-  process.stdout.write(JSON.stringify(ds));' "$CACHE" "$K8S/daemonset.yaml" > "$T/ds.json"
+  process.stdout.write(JSON.stringify(ds));' "$T" "$K8S/daemonset.yaml" > "$T/ds.json"
 q() { nodetool -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 	const v = (new Function("d", "return " + process.argv[2]))(d);
 	process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));' "$T/ds.json" "$1"; }
@@ -73,7 +68,7 @@ pass "hostPID, tolerations, heapsnapd.c's capabilities, 0600 Secret file, scrape
 nodetool -e '
   const yaml = require(process.argv[1] + "/node_modules/js-yaml");
   const cm = yaml.load(require("fs").readFileSync(process.argv[2], "utf8"));
-  process.stdout.write(cm.data["heapsnap.ini"]);' "$CACHE" "$K8S/configmap.yaml" > "$T/heapsnap.ini"
+  process.stdout.write(cm.data["heapsnap.ini"]);' "$T" "$K8S/configmap.yaml" > "$T/heapsnap.ini"
 mkdir -m 700 "$T/store"
 "$HEAPSNAP" -c "$T/heapsnap.ini" --store "$T/store" list > "$T/list.out" 2>&1 || { cat "$T/list.out"; fail "the ConfigMap's heapsnap.ini does not load"; }
 grep -q "^listen = 0.0.0.0:$port\$" "$T/heapsnap.ini" || fail "[metrics] listen is not 0.0.0.0:$port"
