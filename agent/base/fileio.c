@@ -51,13 +51,14 @@ ssize_t read_small_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
-ssize_t read_full(int fd, void *buf, size_t len)
+/* read_full and pread_full: until len, EOF or an error; off < 0 reads at the file position. */
+static ssize_t read_until(int fd, void *buf, size_t len, off_t off)
 {
 	char *p = buf;
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
+		ssize_t n = off < 0 ? read(fd, p + got, len - got) : pread(fd, p + got, len - got, off + (off_t)got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -68,6 +69,11 @@ ssize_t read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	return read_until(fd, buf, len, -1);
 }
 
 int open_untrusted(int dirfd, const char *path, bool follow, off_t max_size, struct stat *st)
@@ -94,19 +100,5 @@ int open_untrusted(int dirfd, const char *path, bool follow, off_t max_size, str
 
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return off < 0 ? -EINVAL : read_until(fd, buf, len, off);
 }

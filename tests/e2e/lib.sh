@@ -68,7 +68,8 @@ start_agent() {
 	"$HEAPSNAPD" -c "$1" >"$T/agent.out" 2>"$T/agent.err" &
 	AGENT=$!
 	PIDS+=("$AGENT")
-	wait_for 20 grep -q "started:" "$T/agent.err" || fail "agent did not start"
+	wait_for 20 grep -q "started:" "$T/agent.err" ||
+		fail "agent did not start within 20 s (hung? wchan: $(cat /proc/$AGENT/wchan 2>/dev/null))"
 }
 
 stop_agent() {

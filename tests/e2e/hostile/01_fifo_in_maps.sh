@@ -21,7 +21,7 @@ as_nobody mkfifo "$H/libnode.so.108"
 grep -q "libnode.so.108 (deleted)" "/proc/$fake/maps" || fail "maps does not name the deleted library"
 
 write_config "$T/hs.ini"
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 wait_for 10 grep -q "watching pid $fake " "$T/agent.err" || fail "the fake node is not watched"
 grep "watching pid $fake " "$T/agent.err" | grep -q "version unknown" || fail "version of the fake: $(grep "watching pid $fake " "$T/agent.err")"
 timeout 10 "$HEAPSNAP" -c "$T/hs.ini" ps >/dev/null || fail "heapsnap ps does not answer"

@@ -32,7 +32,7 @@ PY
 chown -R "$HOSTILE_UID:$HOSTILE_GID" "$H"
 
 write_config "$T/hs.ini"
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 for i in 1 2 3 4 5; do
 	spawn_nobody FLIP "$H/bin/node" "$H/flip.py" "$H/libnode.so.10$i" "$H/image"
 	wait_for 30 grep -q "pid $FLIP: no GC probes\|pid $FLIP: .*GC" "$T/agent.err" || {

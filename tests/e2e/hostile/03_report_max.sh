@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 write_config "$T/hs.ini"
 printf '[report]\nmax_mb = 1\n' >> "$T/hs.ini"
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 mkdir -p "$T/app" && cd "$T/app"
 start_node LEAKER --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
 cd "$T"

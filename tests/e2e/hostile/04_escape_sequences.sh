@@ -19,7 +19,7 @@ cp "$(ldd /usr/bin/sleep | awk '/libc.so/ {print $3}')" "$H/$evil/libnode.so.108
 chown -R "$HOSTILE_UID:$HOSTILE_GID" "$H"
 
 write_config "$T/hs.ini"
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 cd "$H/app"
 spawn_nobody LEAKY "$H/$evil/node" --heapsnapshot-signal=SIGUSR2 "$H/app/$script.js" "arg$ESC[5m"$'\xfe'
 # a fake node mapping a libnode.so.108 from the same directory: its GC probe reason

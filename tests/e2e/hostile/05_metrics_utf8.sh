@@ -15,7 +15,7 @@ mkdir -p "$H/app"
 cp "$APPS/stable.js" "$H/app/bad"$'\xef\xbf\xbd'".js"
 chown -R "$HOSTILE_UID:$HOSTILE_GID" "$H"
 write_config "$T/hs.ini" metrics.listen=127.0.0.1:$PORT
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 cd "$H/app"
 spawn_nobody BAD "$NODE" "$H/app/bad"$'\xff'".js"
 cd "$T"

@@ -28,6 +28,6 @@ grep -q "permissions 0604 let others read it" <<<"$out" || fail "the CLI said: $
 # root's own 0600 file is accepted (the agent starts; nothing listens at the endpoint,
 # which only matters once a snapshot is uploaded)
 chmod 600 "$creds"
-start_agent_bounded "$T/hs.ini"
+start_agent "$T/hs.ini"
 assert_agent_unharmed
 pass "a credentials file owned by another user or open to others is refused, saying why"

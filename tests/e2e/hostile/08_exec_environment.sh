@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$T/envs" "$T/app"
 write_config "$T/hs.ini" alert.exec="env > $T/envs/\$HEAPSNAP_EVENT.\$\$"
 AWS_ACCESS_KEY_ID=AKIA-agent AWS_SECRET_ACCESS_KEY=secret-of-the-agent SOME_TOKEN=tok-of-the-agent LANG=C.UTF-8 \
-	start_agent_bounded "$T/hs.ini"
+	start_agent "$T/hs.ini"
 cd "$T/app"
 start_node LEAKER --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
 cd "$T"

@@ -27,15 +27,6 @@ listeners_of_user() {
 	done
 }
 
-# start_agent_bounded CONFIG: start_agent, but a start that hangs fails (and the agent
-# is killed) instead of waiting on: the vectors here are about hangs.
-start_agent_bounded() {
-	"$HEAPSNAPD" -c "$1" >"$T/agent.out" 2>"$T/agent.err" &
-	AGENT=$!
-	PIDS+=("$AGENT")
-	wait_for 20 grep -q "started:" "$T/agent.err" || fail "agent did not start within 20 s (hung?): $(cat /proc/$AGENT/wchan 2>/dev/null)"
-}
-
 # assert_agent_unharmed: an ordinary leaking node (signal route) is watched and
 # captured; no process of the hostile user listens on TCP; SIGTERM stops the agent
 # within 5 s.
