@@ -30,7 +30,9 @@ wait_for 10 bash -c "grep -q 'watching pid $SVC ' '$T/agent.err'" || fail "the s
 door_probe "$SVC" 9229
 other_service
 
-wait_for 60 bash -c "grep -q '\"event\":\"capture_\(done\|failed\)\".*\"pid\":$SVC[,}]' '$T/agent.out'" || fail "no capture outcome for the service"
+wait_for 60 bash -c "grep -q '\"event\":\"capture_\(done\|failed\)\".*\"pid\":$SVC[,}]' '$T/agent.out'" ||
+	fail "no capture outcome for the service; what the agent said of it: $(grep "pid $SVC[: ]" "$T/agent.err" | head -20)
+$("$HEAPSNAP" -c "$T/hs.ini" ps 2>&1 | head -5); service alive: $(kill -0 "$SVC" 2>&1 && echo yes), RSS: $(grep VmRSS /proc/$SVC/status 2>/dev/null)"
 event_for "$SVC" capture_done || fail "the service was not captured: $(event_line "$SVC" capture_failed)"
 stored_snapshot_ok "$SVC" || fail "the service's snapshot is not whole"
 [ -s "$T/watch.log" ] && fail "the agent created entries in the root-owned directory: $(sort -u "$T/watch.log" | head -5)"
