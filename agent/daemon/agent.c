@@ -905,7 +905,7 @@ static void say_connect_guard(const struct agent *a)
 static void say_features(void)
 {
 	const struct features *f = features_get();
-	char names[256];
+	char names[FEATURES_NAMES_LEN];
 
 	log_info("kernel %s: %s", f->kernel, features_describe(f, names, sizeof(names)));
 	if (!features_gc_task_storage(f))

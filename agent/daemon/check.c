@@ -199,7 +199,7 @@ int check_run(const struct config *cfg, const char *cfg_err, bool json)
 {
 	struct check_report r = { .checks = json_array(), .json = json };
 	const struct features *f;
-	char names[256];
+	char names[FEATURES_NAMES_LEN];
 	bool rss, store, signal, setns, inspector, routes;
 
 	if (!r.checks)

@@ -310,7 +310,7 @@ static int print_config_reference(const char *format)
  * root the probes cannot load BPF, so they say so rather than list a wrong set. */
 static void print_version(void)
 {
-	char names[512];
+	char names[FEATURES_NAMES_LEN];
 
 	version_print(stdout, "heapsnapd");
 	if (geteuid() != 0) {

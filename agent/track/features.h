@@ -36,7 +36,9 @@ void features_switch_off(struct features *f, const char *off);
 /* GC brackets per thread in task storage; without it, in a hash map keyed by thread id. */
 bool features_gc_task_storage(const struct features *f);
 /* Space-separated names of the features present, e.g. "btf tp_btf ringbuf task_storage
- * ...", for one log line at start and for --version. Returns buf. */
+ * ...", for one log line at start, --check and --version. Returns buf, which holds every
+ * name in FEATURES_NAMES_LEN bytes. */
+#define FEATURES_NAMES_LEN 512
 char *features_describe(const struct features *f, char *buf, size_t len);
 
 #endif
