@@ -9,7 +9,7 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 #   make deb      build/heapsnap_VERSION_amd64.deb (dpkg-deb; Depends from dpkg-shlibdeps)
 #
-# Layout: every agent/STAGE/*.c and cli/*.c except the two mains goes into
+# Layout: every agent/STAGE/*.c, agent/STAGE/ROOM/*.c and cli/*.c except the two mains goes into
 # build/libheapsnap.a, so a new module needs no Makefile edit (agent/LAYERS lists the
 # stages); tests/unit/test_*.c each become one test binary.
 # vmlinux.h is generated from the build host's /sys/kernel/btf/vmlinux rather than
@@ -56,7 +56,7 @@ DAEMON_MAIN := agent/daemon/heapsnapd.c
 CLI_MAIN    := cli/heapsnap.c
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out $(DAEMON_MAIN) $(CLI_MAIN),$(wildcard agent/*/*.c cli/*.c))
+LIB_SRCS  := $(filter-out $(DAEMON_MAIN) $(CLI_MAIN),$(wildcard agent/*/*.c agent/*/*/*.c cli/*.c))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))

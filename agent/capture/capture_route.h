@@ -13,7 +13,7 @@
 
 #include "base/config.h"
 #include "base/err.h"
-#include "capture/wait.h"
+#include "base/wait.h"
 #include "store/store.h"
 #include "track/procs.h"
 

@@ -15,7 +15,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/ns.h"
-#include "capture/inspector_session.h"
+#include "capture/inspector/inspector_session.h"
 
 #define PROFILER_REQ_ID 20
 #define EVAL_TIMEOUT_MS 30000

@@ -20,7 +20,7 @@
 #include "base/strtab.h"
 #include "capture/capture.h"
 #include "capture/capture_route.h"
-#include "capture/inspector_session.h"
+#include "capture/inspector/inspector_session.h"
 #include "capture/late_sweep.h"
 
 static const char *const resume_method_names[] = {

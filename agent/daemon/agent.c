@@ -14,7 +14,7 @@
 #include "base/loop.h"
 #include "base/sanitize.h"
 #include "capture/capture_route.h"
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
 #include "track/features.h"

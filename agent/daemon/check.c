@@ -16,7 +16,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/log.h"
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 #include "track/features.h"
 #include "track/gc.h"
 #include "track/probes.h"

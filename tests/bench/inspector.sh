@@ -38,7 +38,7 @@ cat > "$work/decbench.c" <<'C'
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "capture/cdp.h"
+#include "proto/cdp.h"
 static size_t total;
 static int sink(void *c, const void *b, size_t n) { (void)c; (void)b; total += n; return 0; }
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
@@ -78,8 +78,8 @@ cat > "$work/drive.c" <<'C'
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "capture/capture_inspector.h"
-#include "capture/connect_guard.h"
+#include "capture/inspector/capture_inspector.h"
+#include "capture/inspector/connect_guard.h"
 struct store_writer { int deflate; z_stream z; unsigned char out[1 << 16]; unsigned long long raw, gz; };
 int store_writer_write(struct store_writer *w, const void *buf, size_t len) {
 	w->raw += len;

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 
 static int failures;
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/cdp.h"
+#include "proto/cdp.h"
 
 struct out {
 	uint8_t *buf;

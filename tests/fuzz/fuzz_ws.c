@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/ws.h"
+#include "proto/ws.h"
 
 struct seq {
 	int open;

@@ -27,11 +27,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "capture/capture_inspector.h"
-#include "capture/inspector_port.h"
+#include "capture/inspector/capture_inspector.h"
+#include "capture/inspector/inspector_port.h"
 #include "capture/capture_route.h"
 #include "base/loop.h"
-#include "capture/ws.h"
+#include "proto/ws.h"
 
 /* HEAPSNAP_TEST_NODE=/path/to/node runs the same tests on another Node version. */
 static char *node_bin(void)

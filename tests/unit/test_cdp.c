@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/cdp.h"
+#include "proto/cdp.h"
 
 struct out {
 	char buf[1 << 16];

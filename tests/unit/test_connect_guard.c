@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 
 /* This machine's table: cgroup v1 controllers with cgroup2 beside them. */
 static const char hybrid[] =

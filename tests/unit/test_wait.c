@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "base/loop.h"
-#include "capture/wait.h"
+#include "base/wait.h"
 
 static void sleep_ms(int ms)
 {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "base/loop.h"
-#include "capture/ws.h"
+#include "proto/ws.h"
 
 /* --- a recording sink ------------------------------------------------------ */
 

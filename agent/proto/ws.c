@@ -5,7 +5,7 @@
  * it is fuzzed by tests/fuzz/fuzz_ws.c. SHA-1 and base64 are here only for the
  * handshake's Sec-WebSocket-Accept check: 40 lines, so the parser and its fuzzer need no
  * libcrypto. */
-#include "capture/ws.h"
+#include "proto/ws.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "capture/wait.h"
+#include "base/wait.h"
 
 /* GET path over the connected socket fd (not closed here). On 200, *body is the
  * NUL-terminated body (malloc'ed, free()) of at most max_body bytes. 0, or -errno with err. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The one bounded wait (see wait.h). */
-#include "capture/wait.h"
+#include "base/wait.h"
 
 #include <errno.h>
 #include <sys/eventfd.h>

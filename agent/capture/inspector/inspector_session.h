@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 #include "capture/capture_route.h"
-#include "capture/cdp.h"
-#include "capture/inspector_port.h"
-#include "capture/wait.h"
-#include "capture/ws.h"
+#include "proto/cdp.h"
+#include "capture/inspector/inspector_port.h"
+#include "base/wait.h"
+#include "proto/ws.h"
 
 /* Pause between looks at /proc/PID/net/tcp for the port (no event tells it). */
 #define INSPECTOR_POLL_SLICE_MS 100

@@ -7,7 +7,7 @@
 #ifndef HS_INSPECTOR_FIFO_H
 #define HS_INSPECTOR_FIFO_H
 
-#include "capture/inspector_session.h"
+#include "capture/inspector/inspector_session.h"
 #include "track/procs.h"
 
 struct fifo {

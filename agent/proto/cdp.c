@@ -9,7 +9,7 @@
  * 13x), and no message-sized buffer. Anything that does not start with the exact
  * prefix Node sends falls back to jansson, so a differently ordered message is still
  * understood (as long as it fits in max_small). */
-#include "capture/cdp.h"
+#include "proto/cdp.h"
 
 #include <errno.h>
 #include <pthread.h>

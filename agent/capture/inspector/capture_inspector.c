@@ -31,12 +31,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture/capture_inspector.h"
+#include "capture/inspector/capture_inspector.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/ns.h"
-#include "capture/inspector_fifo.h"
-#include "capture/inspector_session.h"
+#include "capture/inspector/inspector_fifo.h"
+#include "capture/inspector/inspector_session.h"
 
 /* FIFO first when allowed and possible; chunks when the FIFO cannot be set up, or
  * failed before a single byte reached the store (nothing to undo then). */

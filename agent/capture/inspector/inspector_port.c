@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Inspector route, port discovery (see inspector_port.h). */
-#include "capture/inspector_port.h"
+#include "capture/inspector/inspector_port.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "capture/capture_route.h"
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 
 #define DEFAULT_INSPECT_PORT 9229
 

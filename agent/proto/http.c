@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Minimal bounded HTTP GET for the inspector discovery. See http.h. */
-#include "capture/http.h"
+#include "proto/http.h"
 
 #include <errno.h>
 #include <jansson.h>

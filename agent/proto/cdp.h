@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/ws.h"
+#include "proto/ws.h"
 
 /* Decoded snapshot bytes. 0, or a negative errno to stop (the callback has the reason;
  * the decoder returns that errno). */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the CDP session (see inspector_session.h). */
-#include "capture/inspector_session.h"
+#include "capture/inspector/inspector_session.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -20,8 +20,8 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/ns.h"
-#include "capture/connect_guard.h"
-#include "capture/http.h"
+#include "capture/inspector/connect_guard.h"
+#include "proto/http.h"
 
 /* While the inspector the agent opened is open, look often: connect to it the moment
  * it listens, see it gone the moment it closes (the window is measured), and look for

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Inspector route, the FIFO transport (see inspector_fifo.h). */
-#include "capture/inspector_fifo.h"
+#include "capture/inspector/inspector_fifo.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The inspector connect guard. See connect_guard.h. */
-#include "capture/connect_guard.h"
+#include "capture/inspector/connect_guard.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
