@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -26,6 +25,7 @@
 
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/wait.h"
 
 #define ALERT_MAX_CHILDREN 16
 #define ALERT_REAP_WAIT_MS 1000  /* alerter_free: per child, after SIGKILL */
@@ -320,9 +320,8 @@ static void wait_exit(pid_t pid, int timeout_ms)
 {
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd >= 0) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR)
-			;
+		struct wait_spec w = wait_in(timeout_ms, NULL, fd);
+		wait_poll(&w, NULL, 0);
 		close(fd);
 	}
 	waitpid(pid, NULL, WNOHANG);

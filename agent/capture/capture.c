@@ -21,6 +21,7 @@
 #include "capture/capture_route.h"
 #include "capture/late_sweep.h"
 #include "capture/profiler.h"
+#include "capture/resume.h"
 #include "decide/guard.h"
 #include "snapshot/heapprofile.h"
 #include "snapshot/report.h"

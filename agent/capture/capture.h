@@ -13,29 +13,9 @@
 
 #include "alert/alert.h"
 #include "base/config.h"
-#include "capture/recovery.h"
+#include "capture/job.h"
 #include "decide/trigger.h"
 #include "store/store.h"
-
-struct capture_job {
-	pid_t pid;
-	uint64_t start_time;           /* identity of the process the trigger saw */
-	enum trigger_reason reason;
-	uint64_t rss_bytes;            /* RSS at the trigger */
-	uint64_t threshold_bytes;      /* level crossed */
-	uint64_t heap_used_bytes;      /* post-GC heap used if known (0 = unknown) */
-	int64_t triggered_wall_ms;
-	int64_t triggered_mono_ms;
-	bool baseline;                 /* a baseline for later reports, not an incident */
-	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
-	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
-	                                  killed mid-capture left (recovery.h) */
-	int64_t resume_after_ms;       /* wall time that capture started */
-	/* Set by the worker as the capture starts (0 before): */
-	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
-	int64_t wait_ms;               /* trigger -> that start */
-	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
-};
 
 struct capture_outcome {
 	pid_t pid;

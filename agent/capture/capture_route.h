@@ -47,6 +47,10 @@ struct capture_ctx {
 int capture_via_signal(struct capture_ctx *ctx);
 int capture_via_inspector(struct capture_ctx *ctx);
 
+/* A resumed inspector capture: close the inspector the previous run left open.
+ * Always -ECANCELED (no snapshot comes of it), with err saying so. */
+int recovery_close_inspector(struct capture_ctx *ctx, pid_t pid, char *err, size_t errlen);
+
 /* Print the failure sentence into ctx->err (truncated to fit). Returns err, a
  * negative errno (-EIO if it was not negative), so a route can
  * `return capture_fail(ctx, -ETIMEDOUT, ...)`. */

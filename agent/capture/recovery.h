@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Crash recovery of captures: what a run of the agent killed in the middle of a
- * capture leaves behind, and how the next run finishes it. This module owns the
- * capture journals, the resume jobs made from them, the adoption of a snapshot Node
- * went on writing, and the closing of an inspector left open.
+ * capture leaves behind, and how the next run finishes it. This file owns the
+ * capture journals; the resume jobs made from them are resume.h's, the adoption of a
+ * snapshot Node went on writing is the signal route's (signal/signal_adopt.c), the
+ * closing of an inspector left open the inspector route's (inspector/inspector_leftover.c).
  *
  * One capture's journal, <state_file>.capture.PID (JSON: method, reason, times), goes
  * through these states:
@@ -39,9 +40,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct capture_job;
-struct capture_ctx;
-
 enum resume_method {
 	RESUME_NONE = 0,               /* a new capture, not a resumed one */
 	RESUME_SIGNAL,
@@ -74,26 +72,5 @@ int journal_keep_unanswered(const char *state_file, pid_t pid);
 void journal_remove_unanswered(const char *state_file, pid_t pid);
 /* Every journal left by a previous run (malloc'ed); the files are removed. 0, or -errno. */
 int journal_take_all(const char *state_file, struct capture_journal **out, size_t *n);
-
-/* The route `method` is about to run job: journal it (nothing without a state file;
- * a failure is logged). */
-void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum resume_method method);
-/* The route ended: its journal goes (an unanswered signal's was renamed already). */
-void recovery_journal_end(const char *state_file, pid_t pid);
-
-/* Every journal the previous run left, as a resume job (resume_method set, baseline_id
- * empty) handed to submit, which checks the process and queues it. */
-void recovery_resume_interrupted(const char *state_file, void (*submit)(void *arg, struct capture_job *job),
-				 void *arg);
-
-/* A resumed inspector capture: close the inspector the previous run left open.
- * Always -ECANCELED (no snapshot comes of it), with err saying so. */
-int recovery_close_inspector(struct capture_ctx *ctx, pid_t pid, char *err, size_t errlen);
-
-/* A resumed signal capture: in dir_fd, the newest heap snapshot file of ns_pid
- * modified since resume_after_ms (wall) into name. Older matching names go to
- * remember_old (which returns -errno to stop). 0 adopted; 1 none yet; -errno. */
-int recovery_adopt_snapshot(int dir_fd, pid_t ns_pid, int64_t resume_after_ms, char *name, size_t namelen,
-			    int (*remember_old)(void *arg, const char *name), void *arg);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base/sanitize.h"
 #include "capture/capture_route.h"
 #include "capture/inspector/connect_guard.h"
+#include "capture/resume.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
 #include "track/features.h"

@@ -28,7 +28,7 @@ struct s3 {
 	bool path_style;
 	uint64_t max_send_bps;
 	const struct s3_creds *creds;
-	const atomic_int *cancel;
+	const struct cancel_token *cancel;
 	void (*progress)(uint64_t, uint64_t, void *);
 	void *progress_ctx;
 	long status;
@@ -237,7 +237,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	struct s3 *s3 = user;
 
 	(void)ultotal, (void)ulnow;
-	if (s3->cancel && atomic_load(s3->cancel))
+	if (cancel_token_is_set(s3->cancel))
 		return 1;
 	if (s3->progress && dlnow > 0)
 		s3->progress((uint64_t)dlnow, (uint64_t)dltotal, s3->progress_ctx);

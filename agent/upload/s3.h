@@ -18,11 +18,11 @@
 #ifndef HS_S3_H
 #define HS_S3_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/wait.h"
 #include "upload/creds.h"
 #include "upload/s3xml.h"
 
@@ -34,7 +34,7 @@ struct s3_conf {
 	const char *ca_file;           /* NULL/"": the system's CAs */
 	uint64_t max_send_bps;         /* upload bandwidth cap, bytes/s (0 = none) */
 	const struct s3_creds *creds;
-	const atomic_int *cancel;      /* optional: nonzero aborts a transfer */
+	const struct cancel_token *cancel; /* optional: fired, it aborts a transfer */
 	/* optional: called during downloads (bytes so far, total or 0) */
 	void (*progress)(uint64_t now, uint64_t total, void *ctx);
 	void *progress_ctx;

@@ -41,7 +41,7 @@ struct uploader {
 	struct upload_queue q;
 	struct upload_stats stats;
 	bool stopping;
-	atomic_int cancel;
+	struct cancel_token cancel;    /* fired by uploader_stop: a transfer gives up */
 	bool indexed;                 /* the bucket index covers every snapshot under prefix */
 	char current[64];             /* being uploaded */
 	char last_error[2048];        /* logged once at warn level, repeats at debug */
@@ -629,6 +629,10 @@ struct uploader *uploader_start(const struct config *cfg, struct store *st, char
 	}
 	u->cfg = cfg;
 	u->st = st;
+	if (cancel_token_init(&u->cancel) < 0) {
+		snprintf(err, errlen, "upload: cannot make its cancel token: %s", strerror(errno));
+		goto fail;
+	}
 	if (creds_load(cfg->upload_credentials_file, cfg->upload_profile, &u->creds, err, errlen) < 0)
 		goto fail;
 	if (cfg->upload_prefix[0])
@@ -665,6 +669,7 @@ fail:
 	s3_free(u->s3);
 	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
+	cancel_token_destroy(&u->cancel);
 	free(u);
 	return NULL;
 }
@@ -697,7 +702,7 @@ void uploader_stop(struct uploader *u)
 		return;
 	pthread_mutex_lock(&u->lock);
 	u->stopping = true;
-	atomic_store(&u->cancel, 1);
+	cancel_token_fire(&u->cancel);
 	pthread_cond_broadcast(&u->wake);
 	pthread_mutex_unlock(&u->lock);
 	if (u->started)
@@ -707,6 +712,7 @@ void uploader_stop(struct uploader *u)
 	s3_free(u->s3);
 	s3_free(u->s3_second);
 	creds_wipe(&u->creds);
+	cancel_token_destroy(&u->cancel);
 	uq_free(&u->q);
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->wake);

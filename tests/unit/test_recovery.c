@@ -18,6 +18,8 @@
 
 #include "capture/capture.h"
 #include "capture/recovery.h"
+#include "capture/resume.h"
+#include "capture/signal/signal_adopt.h"
 
 /* One directory for the group; each test names its own state file in it. */
 static char dir[] = "/tmp/hs-recovery-XXXXXX";

@@ -35,6 +35,7 @@
 #include "base/loop.h"
 #include "capture/late_sweep.h"
 #include "capture/recovery.h"
+#include "capture/signal/signal_adopt.h"
 
 #define READ_CHUNK (256 * 1024)
 #define MAX_OLD_FILES 4096           /* matching files remembered from before the signal */

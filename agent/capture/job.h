@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+/* One capture job: what the trigger saw, what the worker adds as it starts, and, for
+ * a job resumed after a killed run, which route to finish (recovery.h). The pool
+ * (capture.h), the journal (resume.h) and the agent share it. */
+#ifndef HS_CAPTURE_JOB_H
+#define HS_CAPTURE_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture/recovery.h"
+#include "decide/trigger.h"
+
+struct capture_job {
+	pid_t pid;
+	uint64_t start_time;           /* identity of the process the trigger saw */
+	enum trigger_reason reason;
+	uint64_t rss_bytes;            /* RSS at the trigger */
+	uint64_t threshold_bytes;      /* level crossed */
+	uint64_t heap_used_bytes;      /* post-GC heap used if known (0 = unknown) */
+	int64_t triggered_wall_ms;
+	int64_t triggered_mono_ms;
+	bool baseline;                 /* a baseline for later reports, not an incident */
+	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
+	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
+	                                  killed mid-capture left (recovery.h) */
+	int64_t resume_after_ms;       /* wall time that capture started */
+	/* Set by the worker as the capture starts (0 before): */
+	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
+	int64_t wait_ms;               /* trigger -> that start */
+	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
+};
+
+#endif
