@@ -17,20 +17,6 @@
 #include "decide/trigger.h"
 #include "store/store.h"
 
-struct capture_outcome {
-	pid_t pid;
-	uint64_t start_time;
-	bool ok;
-	bool baseline;
-	bool refused;
-	bool preempted;                /* a baseline cancelled for another process's incident */
-	bool started;                  /* a route ran: the target paid for a snapshot */
-	uint64_t rss_at_start;         /* the target's RSS just before the first route */
-	int64_t started_mono_ms;
-	char snapshot_id[64];
-	char err[512];
-};
-
 struct capturer;
 struct connect_guard;
 

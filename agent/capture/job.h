@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* One capture job: what the trigger saw, what the worker adds as it starts, and, for
- * a job resumed after a killed run, which route to finish (recovery.h). The pool
- * (capture.h), the journal (resume.h) and the agent share it. */
+ * a job resumed after a killed run, which route to finish (recovery.h); and its
+ * outcome. The pool (capture.h, capturer.h), the journal (resume.h) and the agent
+ * share them. */
 #ifndef HS_CAPTURE_JOB_H
 #define HS_CAPTURE_JOB_H
 
@@ -30,6 +31,21 @@ struct capture_job {
 	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
 	int64_t wait_ms;               /* trigger -> that start */
 	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
+};
+
+/* What became of a job, for the agent's loop (capturer_take). */
+struct capture_outcome {
+	pid_t pid;
+	uint64_t start_time;
+	bool ok;
+	bool baseline;
+	bool refused;
+	bool preempted;                /* a baseline cancelled for another process's incident */
+	bool started;                  /* a route ran: the target paid for a snapshot */
+	uint64_t rss_at_start;         /* the target's RSS just before the first route */
+	int64_t started_mono_ms;
+	char snapshot_id[64];
+	char err[512];
 };
 
 #endif
