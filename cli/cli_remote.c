@@ -184,7 +184,7 @@ static bool id_wanted(const struct want *w, const char *id)
 static void on_index_entry(const struct s3_object *o, void *ctx)
 {
 	struct want *w = ctx;
-	char id[64], json[KEY_LEN];
+	char id[SNAPSHOT_ID_LEN], json[KEY_LEN];
 
 	w->index_keys++;
 	if (!o->common_prefix && s3index_parse_entry(o->key, id, sizeof(id), json, sizeof(json)) == 0 &&
@@ -214,7 +214,7 @@ static void on_old_object(const struct s3_object *o, void *ctx)
 {
 	struct want *w = ctx;
 	const char *slash = strrchr(o->key, '/');
-	char id[64], prefix[KEY_LEN];
+	char id[SNAPSHOT_ID_LEN], prefix[KEY_LEN];
 
 	if (o->common_prefix || !slash || !key_id(o->key, ".json", id, sizeof(id)) || !id_wanted(w, id))
 		return;
@@ -604,7 +604,7 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 		return rc;
 	}
 	for (size_t i = 0; i < w.json.n; i++) {
-		char oid[64];
+		char oid[SNAPSHOT_ID_LEN];
 
 		if (!key_id(w.json.keys[i], ".json", oid, sizeof(oid)) || strncmp(oid, id, plen) != 0)
 			continue;
@@ -707,7 +707,7 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
 		return rc;
 	}
-	char id[64] = "";
+	char id[SNAPSHOT_ID_LEN] = "";
 	key_id(key, ".json", id, sizeof(id));
 	/* the id in the name: messages about the download name the snapshot */
 	snprintf(path, len, "%s/heapsnap-remote-%s.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", id);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "base/config.h"
+#include "base/identity.h"
 #include "decide/trigger.h"
 
 struct alerter;
@@ -20,8 +21,8 @@ struct alerter;
 /* What a sink learns about a watched process (labels for alerts). */
 struct alert_proc {
 	pid_t pid;
-	char app[64];
-	char container[16];
+	char app[IDENTITY_LEN];                        /* identity_app */
+	char container[IDENTITY_CONTAINER_SHORT + 1]; /* identity_container_short */
 };
 
 /* A downstream consumer of the events (metrics, Alertmanager, webhook). Called with

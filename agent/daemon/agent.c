@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/identity.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/sanitize.h"
@@ -302,8 +303,8 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	}
 	attach_gc(a, w, !just_exec);
 	w->labels.pid = pid;
-	metrics_app_name(w->info.cmdline, w->labels.app, sizeof(w->labels.app));
-	metrics_container_id(w->info.cgroup, w->labels.container, sizeof(w->labels.container));
+	snprintf(w->labels.app, sizeof(w->labels.app), "%s", w->info.labels.app);
+	identity_container_short(w->info.labels.container_id, w->labels.container);
 	a->procs[a->nprocs++] = w;
 	alert_process(a->alerts, &w->labels, false);
 	/* The signal route is known from the options; the inspector's needs a scan of the

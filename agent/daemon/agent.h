@@ -58,7 +58,7 @@ struct watched {
 	int64_t first_seen_wall_ms;
 	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
 	struct trigger_proc trig;      /* the trigger policy's state (persisted) */
-	char baseline_id[64];          /* baseline snapshot for the next report (persisted) */
+	char baseline_id[SNAPSHOT_ID_LEN];          /* baseline snapshot for the next report (persisted) */
 	struct {                       /* what the kernel is asked to report, and when to look again */
 		uint64_t armed_bytes;
 		uint64_t last_rss;     /* RSS at the last kernel report */

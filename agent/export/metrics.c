@@ -10,7 +10,6 @@
 
 #include "base/sanitize.h"
 #include "decide/trigger.h"
-#include "track/labels.h"
 
 #ifndef HS_VERSION
 #define HS_VERSION "unknown"
@@ -417,54 +416,4 @@ int metrics_render(struct metrics *m, char **out, size_t *len)
 	*out = buf;
 	*len = n;
 	return 0;
-}
-
-/* --- labels from /proc facts ---------------------------------------------------- */
-
-/* Node options whose value is the next word. */
-static bool takes_value(const char *w)
-{
-	static const char *const opts[] = { "-r", "--require", "--import", "--loader",
-					    "--experimental-loader", "--title", "-C", "--conditions",
-					    "--env-file", "--inspect-port", "--stack-size" };
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (strcmp(w, opts[i]) == 0)
-			return true;
-	return false;
-}
-
-void metrics_app_name(const char *cmdline, char *out, size_t outlen)
-{
-	char buf[4096], *save = NULL;
-	bool first = true, skip_next = false;
-
-	snprintf(out, outlen, "node");
-	snprintf(buf, sizeof(buf), "%s", cmdline);
-	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (first || skip_next) {
-			first = skip_next = false;
-			continue;
-		}
-		if (strcmp(w, "-e") == 0 || strcmp(w, "--eval") == 0 || strcmp(w, "-p") == 0 ||
-		    strcmp(w, "--print") == 0) {
-			snprintf(out, outlen, "[eval]");
-			return;
-		}
-		if (strcmp(w, "--") == 0)
-			continue;
-		if (w[0] == '-') {
-			skip_next = takes_value(w);
-			continue;
-		}
-		labels_app_name(w, true, out, outlen);
-		return;
-	}
-}
-
-void metrics_container_id(const char *cgroup, char *out, size_t outlen)
-{
-	char id[80];
-
-	labels_container_id(cgroup, id, sizeof(id));
-	snprintf(out, outlen, "%.12s", id);
 }

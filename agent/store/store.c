@@ -51,7 +51,7 @@ struct store {
 
 struct store_writer {
 	struct store *st;
-	char id[64];
+	char id[SNAPSHOT_ID_LEN];
 	char tmp_name[128];
 	int fd;
 	struct pgz *gz;

@@ -43,7 +43,7 @@ struct uploader {
 	bool stopping;
 	atomic_int cancel;
 	bool indexed;                 /* the bucket index covers every snapshot under prefix */
-	char current[64];             /* being uploaded */
+	char current[SNAPSHOT_ID_LEN];             /* being uploaded */
 	char last_error[2048];        /* logged once at warn level, repeats at debug */
 };
 
@@ -370,7 +370,7 @@ cleanup:
 
 struct own_ids {
 	const char *prefix;
-	char (*ids)[64];
+	char (*ids)[SNAPSHOT_ID_LEN];
 	size_t n, cap;
 };
 
@@ -557,7 +557,7 @@ static void *uploader_main(void *arg)
 {
 	struct uploader *u = arg;
 	int64_t next_scan = mono_ms() + RESCAN_MS;
-	char id[64], why[2048];
+	char id[SNAPSHOT_ID_LEN], why[2048];
 	unsigned attempts;
 
 	drop_all_capabilities();
