@@ -27,8 +27,8 @@ struct capture_job {
 	int64_t triggered_wall_ms;
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */
-	char baseline_id[SNAPSHOT_ID_LEN];          /* diff the capture against this snapshot ("" = none) */
-	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
+	char baseline_id[SNAPSHOT_ID_LEN]; /* diff the capture against this snapshot ("" = none) */
+	enum route resume_method;      /* ROUTE_NONE normally; else finish what an agent
 	                                  killed mid-capture left (recovery.h) */
 	int64_t resume_after_ms;       /* wall time that capture started */
 	/* Set by the worker as the capture starts (0 before): */

@@ -39,24 +39,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capture/route.h"
+
 struct capture_job;
 struct capture_ctx;
-
-enum resume_method {
-	RESUME_NONE = 0,               /* a new capture, not a resumed one */
-	RESUME_SIGNAL,
-	RESUME_INSPECTOR,
-};
-
-/* "", "signal", "inspector". */
-const char *resume_method_str(enum resume_method m);
-/* The string table backwards; -EINVAL for anything else. */
-int resume_method_from_str(const char *s, enum resume_method *out);
 
 struct capture_journal {
 	pid_t pid;
 	uint64_t start_time;
-	enum resume_method method;     /* RESUME_SIGNAL | RESUME_INSPECTOR: the route that ran */
+	enum route method;             /* ROUTE_SIGNAL | ROUTE_INSPECTOR: the route that ran */
 	char reason[32];
 	uint64_t rss_bytes, threshold_bytes;
 	int64_t triggered_wall_ms;
@@ -77,7 +68,7 @@ int journal_take_all(const char *state_file, struct capture_journal **out, size_
 
 /* The route `method` is about to run job: journal it (nothing without a state file;
  * a failure is logged). */
-void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum resume_method method);
+void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum route method);
 /* The route ended: its journal goes (an unanswered signal's was renamed already). */
 void recovery_journal_end(const char *state_file, pid_t pid);
 

@@ -16,6 +16,7 @@
 #include "base/sanitize.h"
 #include "capture/capture_route.h"
 #include "capture/connect_guard.h"
+#include "capture/route.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
 #include "track/features.h"
@@ -38,56 +39,52 @@ struct watched *agent_find(struct agent *a, pid_t pid)
 	return NULL;
 }
 
-/* What ps shows of each route (the signal route's adds the signal's name; "none" its
- * reasons). */
-static const char *const route_names[] = {
-	[ROUTE_UNKNOWN] = "unknown",
-	[ROUTE_SIGNAL] = "signal",
-	[ROUTE_INSPECTOR_GUARDED] = "inspector (guarded)",
-	[ROUTE_INSPECTOR_UNGUARDED] = "inspector (UNGUARDED: inspector_unguarded = on)",
-	[ROUTE_INSPECTOR_OPERATORS] = "inspector (already open: not guarded, the operator's)",
-	[ROUTE_NONE] = "none",
+struct inspector_probe {
+	struct agent *a;
+	struct watched *w;
 };
 
-const char *route_kind_name(enum route_kind k)
+/* The inspector's facts for ps (a scan of the host's sockets, 10-20 ms: asked only when
+ * ps asks, never at exec). An inspector open before the agent came is the operator's:
+ * used as it is, without the connect guard, and ps says so (not the one the agent
+ * opened for a capture running now). */
+static void probe_inspector(void *ctx, struct route_facts *f)
 {
-	return (unsigned)k < sizeof(route_names) / sizeof(route_names[0]) ? route_names[k] : "unknown";
+	struct inspector_probe *ip = ctx;
+	struct watched *w = ip->w;
+
+	f->inspector_usable = capture_inspector_usable(&w->info, ip->a->cfg, ip->a->cguard, f->why_inspector,
+						       sizeof(f->why_inspector), &f->inspector);
+	if (f->inspector.already_open && w->capture.running && !w->info.opts.inspect && !w->operators_inspector)
+		f->inspector.already_open = false; /* the agent's own, opened for this capture */
+	w->operators_inspector = f->inspector_usable && f->inspector.already_open;
+	f->guard_available = connect_guard_available(ip->a->cguard);
 }
 
-/* The inspector route, if usable now (a scan of the host's sockets, 10-20 ms: asked only
- * when ps asks, never at exec). An inspector open before the agent came is the
- * operator's: used as it is, without the connect guard, and ps says so (not the one
- * the agent opened for a capture running now). */
-static enum route_kind inspector_route(struct agent *a, struct watched *w, char *why, size_t whylen)
+/* The route a capture would take now (route_choose, as captures ask it), as ps shows
+ * it: "signal SIGUSR2", "inspector (guarded)", "none: why; why"; the reason's text in
+ * reason. A signal not answered yet is not used until it is (capture.c) and said. */
+static void describe_route(struct agent *a, struct watched *w, char *out, size_t outlen, const char **reason)
 {
-	bool open;
+	struct route_facts f = { 0 };
+	struct inspector_probe ip = { .a = a, .w = w };
+	struct route_choice choice;
+	int64_t age_ms;
+	bool unanswered = a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms);
 
-	if (!capture_inspector_usable(&w->info, a->cfg, a->cguard, why, whylen, &open))
-		return ROUTE_NONE;
-	if (open && w->capture.running && !w->info.opts.inspect && w->route != ROUTE_INSPECTOR_OPERATORS)
-		open = false; /* the agent's own, opened for this capture */
-	if (open)
-		return ROUTE_INSPECTOR_OPERATORS;
-	return connect_guard_available(a->cguard) ? ROUTE_INSPECTOR_GUARDED : ROUTE_INSPECTOR_UNGUARDED;
-}
-
-/* The route a capture would take now, as ps shows it ("signal SIGUSR2", "inspector
- * (guarded)", "none: why; why"); w->route keeps its kind. */
-static void describe_route(struct agent *a, struct watched *w, char *out, size_t outlen)
-{
-	char why_sig[256], why_insp[400] = "";
-	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
-	enum route_kind k = sig ? ROUTE_SIGNAL : inspector_route(a, w, why_insp, sizeof(why_insp));
-
-	w->route = k;
-	if (k == ROUTE_SIGNAL)
-		snprintf(out, outlen, "signal SIG%s", sigabbrev_np(w->info.opts.heapsnapshot_signal));
-	else if (k != ROUTE_NONE)
-		snprintf(out, outlen, "%s", route_kind_name(k));
-	else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
-		snprintf(out, outlen, "none: %s; %s", why_insp, why_sig);
-	else
-		snprintf(out, outlen, "none: %s; %s", why_sig, why_insp);
+	f.signal_usable = capture_signal_usable(&w->info, f.why_signal, sizeof(f.why_signal));
+	if (f.signal_usable && unanswered) {
+		f.signal_usable = false;
+		snprintf(f.why_signal, sizeof(f.why_signal), "signal unanswered for %lld s (event loop blocked?)",
+			 (long long)(age_ms / 1000));
+	}
+	route_choose(a->cfg->method, &f, probe_inspector, &ip, &choice);
+	route_describe(&choice, &f, w->info.opts.heapsnapshot_signal, out, outlen);
+	if (unanswered && choice.n > 0) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "; %s", f.why_signal);
+	}
+	*reason = route_reason_text(choice.reason);
 }
 
 /* The kernel also reports every PREDICT_STEP of growth, whatever `predictive` is set
@@ -348,7 +345,7 @@ static void resume_one(void *arg, struct capture_job *job)
 	if (!job->baseline)
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 	log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
-		 resume_method_str(job->resume_method));
+		 route_name(job->resume_method));
 	if (capturer_submit(a->capturer, job) == 0) {
 		w->capture.running = true;
 		arm(a, w);
@@ -790,17 +787,12 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 {
 	struct hs_watch k = { 0 };
 	struct gc_stats st = { 0 };
-	char route[720];
+	char route[1024];
+	const char *route_reason;
 	int64_t age_ms;
 	bool unanswered = a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms);
 
-	if (unanswered) { /* the signal route is not used until it is answered */
-		char why[400];
-		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
-			 route_kind_name(inspector_route(a, w, why, sizeof(why))), (long long)(age_ms / 1000));
-	} else {
-		describe_route(a, w, route, sizeof(route));
-	}
+	describe_route(a, w, route, sizeof(route), &route_reason);
 
 	probes_lookup(a->probes, w->pid, &k);
 	if (w->gc.attached)
@@ -822,6 +814,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 	json_object_update_new(o, gc);
 	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
+	json_object_set_new(o, "route_reason", json_string(route_reason));
 	if (unanswered)
 		json_object_set_new(o, "signal_unanswered_s", json_integer((json_int_t)(age_ms / 1000)));
 	return o;

@@ -43,7 +43,7 @@ struct uploader {
 	bool stopping;
 	atomic_int cancel;
 	bool indexed;                 /* the bucket index covers every snapshot under prefix */
-	char current[SNAPSHOT_ID_LEN];             /* being uploaded */
+	char current[SNAPSHOT_ID_LEN]; /* being uploaded */
 	char last_error[2048];        /* logged once at warn level, repeats at debug */
 };
 
