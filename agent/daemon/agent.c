@@ -293,7 +293,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		w->watch.settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
 	w->watch.armed_bytes =
 		just_exec ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
-	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.baseline_rss) != 0) {
+	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.rss_first_seen) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
 		return;
@@ -312,7 +312,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
 		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
 		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
-		 (double)w->trig.baseline_rss / 1e6, route);
+		 (double)w->trig.rss_first_seen / 1e6, route);
 	save(a, false);
 }
 
@@ -392,7 +392,7 @@ static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason
 			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes",
 			       (json_int_t)rss,
 			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
-			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
+			       (json_int_t)w->trig.rss_first_seen, "app_rss_bytes",
 			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
 			       (json_int_t)w->trig.capture_offset);
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
@@ -756,7 +756,7 @@ static void settle(struct agent *a, struct watched *w)
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);
-	log_debug("pid %d: baseline RSS %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
+	log_debug("pid %d: RSS first seen %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
 	evaluate(a, w, k.rss_bytes);
 	save(a, false);
 }
@@ -801,7 +801,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			 "pid", (json_int_t)w->pid, "node_version", w->info.node_version, "exe",
 			 w->info.exe, "cmdline", w->info.cmdline, "rss_bytes", (json_int_t)k.rss_bytes,
 			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
-			 (json_int_t)w->trig.baseline_rss, "armed_bytes",
+			 (json_int_t)w->trig.rss_first_seen, "armed_bytes",
 			 (json_int_t)(w->watch.armed_bytes == TRIGGER_NEVER ? 0 : w->watch.armed_bytes), "route",
 			 route, "gc_probes", w->gc.probes, "captures", (json_int_t)w->trig.captures,
 			 "capturing", w->capture.running, "cgroup", w->info.cgroup);

@@ -125,7 +125,7 @@ void agent_scan(struct agent *a);
 /* Finish what a previous run killed mid-capture left (its capture journals). */
 void agent_resume_interrupted(struct agent *a);
 /* Watch pid if its executable is one of the configured names. just_exec: seen at
- * exec, so its baseline RSS is taken once Node has started (AGENT_SETTLE_MS). */
+ * exec, so its first-seen RSS is taken once Node has started (AGENT_SETTLE_MS). */
 void agent_add(struct agent *a, pid_t pid, bool just_exec);
 void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */

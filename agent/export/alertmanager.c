@@ -113,7 +113,7 @@ static const char *str_of(const json_t *ev, const char *key)
 	return v ? v : "";
 }
 
-static double mb_of(const json_t *ev, const char *key)
+static double mib_of(const json_t *ev, const char *key)
 {
 	return (double)json_integer_value(json_object_get(ev, key)) / 1048576.0;
 }
@@ -142,13 +142,13 @@ static void on_trigger(struct am_sink *a, const json_t *ev, pid_t pid)
 
 	if (!al)
 		return;
-	snprintf(al->summary, sizeof(al->summary), "%s (pid %d) on %.64s: RSS %.0f MB, %s trigger at %.0f MB",
-		 al->app[0] ? al->app : "node", pid, a->host, mb_of(ev, "rss_bytes"), reason,
-		 mb_of(ev, "threshold_bytes"));
+	snprintf(al->summary, sizeof(al->summary), "%s (pid %d) on %.64s: RSS %.0f MiB, %s trigger at %.0f MiB",
+		 al->app[0] ? al->app : "node", pid, a->host, mib_of(ev, "rss_bytes"), reason,
+		 mib_of(ev, "threshold_bytes"));
 	snprintf(al->description, sizeof(al->description),
-		 "heapsnapd saw the process's memory cross its %s trigger (baseline RSS %.0f MB) and is "
+		 "heapsnapd saw the process's memory cross its %s trigger (RSS first seen %.0f MiB) and is "
 		 "taking a heap snapshot; snapshot_id names it once stored (`heapsnap show ID`).",
-		 reason, mb_of(ev, "baseline_rss_bytes"));
+		 reason, mib_of(ev, "baseline_rss_bytes"));
 }
 
 static void format_growth(const json_t *top, char *out, size_t len)
@@ -158,8 +158,8 @@ static void format_growth(const json_t *top, char *out, size_t len)
 	out[0] = '\0';
 	for (size_t i = 0; i < json_array_size(top) && n < len; i++) {
 		const json_t *e = json_array_get(top, i);
-		n += (size_t)snprintf(out + n, len - n, "%s%s +%.1f MB (+%lld objects)", i ? ", " : "",
-				      str_of(e, "class"), mb_of(e, "delta_bytes"),
+		n += (size_t)snprintf(out + n, len - n, "%s%s +%.1f MiB (+%lld objects)", i ? ", " : "",
+				      str_of(e, "class"), mib_of(e, "delta_bytes"),
 				      (long long)json_integer_value(json_object_get(e, "delta_count")));
 	}
 }

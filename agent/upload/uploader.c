@@ -353,7 +353,7 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 		mark_done(u, id, gz_key, etag);
 	}
 	double secs = (double)(mono_ms() - t0) / 1000.0;
-	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MB/s, ETag %s, verified)", id,
+	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MiB/s, ETag %s, verified)", id,
 		 u->cfg->upload_endpoint, u->cfg->upload_bucket, gz_key, (unsigned long long)sb.st_size, secs,
 		 secs > 0 ? (double)sb.st_size / 1048576.0 / secs : 0.0, etag);
 	if (!u->cfg->upload_keep_local) {
