@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "alert/event.h"
 #include "base/config.h"
 #include "base/identity.h"
 #include "decide/trigger.h"
@@ -42,8 +43,11 @@ struct alerter *alerter_new(const struct config *cfg);
 /* Kills and reaps children still running. Accepts NULL. */
 void alerter_free(struct alerter *a);
 
-/* ev: a JSON object with at least "event", "pid", "reason". "time" (ISO 8601 UTC)
- * and "host" are added. Takes ownership of ev. Thread-safe. */
+/* An event (event.h), serialized by event_json, to stdout, [alert] exec and every
+ * sink. Thread-safe. */
+void alert_emit_event(struct alerter *a, const struct event *e);
+/* The same for an event already serialized: a JSON object with at least "event",
+ * "pid", "reason". "time" (ISO 8601 UTC) and "host" are added. Takes ownership of ev. */
 void alert_emit(struct alerter *a, json_t *ev);
 
 /* Add a sink (before any event). 0, or -ENOSPC. */

@@ -72,24 +72,24 @@ struct capturer {
 	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
 };
 
-static json_t *event_base(const char *event, const struct capture_job *job)
+/* An event of kind about job (the members every kind has). */
+static struct event job_event(enum event_kind kind, const struct capture_job *job)
 {
-	return json_pack("{s:s, s:I, s:s, s:I, s:I}", "event", event, "pid", (json_int_t)job->pid,
-			 "reason", trigger_reason_name(job->reason), "rss_bytes", (json_int_t)job->rss_bytes,
-			 "threshold_bytes", (json_int_t)job->threshold_bytes);
+	return (struct event){ .kind = kind, .pid = job->pid, .reason = job->reason, .rss_bytes = job->rss_bytes,
+			       .threshold_bytes = job->threshold_bytes };
 }
 
 /* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
-static void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
-			const char *why, const struct snapshot_meta *meta)
+static void emit_failed(struct capturer *c, const struct capture_job *job, enum route route, const char *why,
+			const struct snapshot_meta *meta)
 {
-	json_t *ev = event_base("capture_failed", job);
+	struct event ev = job_event(EVENT_CAPTURE_FAILED, job);
 
-	json_object_set_new(ev, "method", json_string(method));
-	json_object_set_new(ev, "error", json_string(why));
-	if (meta && meta->inspector_opened)
-		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
-	alert_emit(c->alerts, ev);
+	ev.failed.method = route_name(route);
+	ev.failed.error = why;
+	ev.failed.inspector_opened = meta && meta->inspector_opened;
+	ev.failed.inspector_window_ms = meta ? meta->inspector_window_ms : 0;
+	alert_emit_event(c->alerts, &ev);
 }
 
 /* /etc/machine-id (32 hex), "" if unreadable. */
@@ -387,14 +387,15 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 static void emit_refused(struct capturer *c, const struct capture_job *job, const struct guard_input *in,
 			 const struct guard_verdict *v)
 {
-	json_t *ev = event_base("capture_refused", job);
-	json_object_set_new(ev, "error", json_string(v->reason));
-	json_object_set_new(ev, "limit", json_string(v->limit));
-	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v->needed_bytes));
-	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v->headroom_bytes));
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in->heap_used_bytes));
-	json_object_set_new(ev, "heap_estimated", json_boolean(v->heap_estimated));
-	alert_emit(c->alerts, ev);
+	struct event ev = job_event(EVENT_CAPTURE_REFUSED, job);
+
+	ev.refused.error = v->reason;
+	ev.refused.limit = v->limit;
+	ev.refused.needed_bytes = v->needed_bytes;
+	ev.refused.headroom_bytes = v->headroom_bytes;
+	ev.refused.heap_used_bytes = in->heap_used_bytes;
+	ev.refused.heap_estimated = v->heap_estimated;
+	alert_emit_event(c->alerts, &ev);
 }
 
 /* The memory guard, host-wide: captures of different processes run at once while the
@@ -533,7 +534,7 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 	}
 	int rc = run_route(wk, job, p, ROUTE_SIGNAL, &meta, &fallback, out->err, sizeof(out->err));
 	if (rc != 0) {
-		emit_failed(c, job, "signal", out->err, NULL);
+		emit_failed(c, job, ROUTE_SIGNAL, out->err, NULL);
 		return rc;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
@@ -573,7 +574,7 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
-		emit_failed(c, job, "none", out->err, NULL);
+		emit_failed(c, job, ROUTE_NONE, out->err, NULL);
 		return -ESRCH;
 	}
 	if (job->resume_method != ROUTE_NONE) {
@@ -581,7 +582,7 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 		return resume(wk, job, &p, out);
 	}
 	if (pick_routes(c, &p, &routes, out->err, sizeof(out->err)) == 0) {
-		emit_failed(c, job, "none", out->err, NULL);
+		emit_failed(c, job, ROUTE_NONE, out->err, NULL);
 		return -EOPNOTSUPP;
 	}
 	int64_t waited_ms;
@@ -595,7 +596,6 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 	bool fallback = true;
 	for (int i = 0; i < routes.n && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
 		enum route route = routes.order[i];
-		const char *method = route_name(route);
 		if (i > 0 && route == ROUTE_INSPECTOR && routes.order[0] != ROUTE_INSPECTOR &&
 		    !inspector_fallback_usable(c, &p, job))
 			break;
@@ -603,20 +603,20 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 		started.rss_at_start_bytes = out->rss_at_start;
 		started.wait_ms = out->started_mono_ms - job->triggered_mono_ms;
 		started.memory_wait_ms = waited_ms;
-		json_t *ev = event_base("capture_start", job);
-		json_object_set_new(ev, "method", json_string(method));
+		struct event ev = job_event(EVENT_CAPTURE_START, job);
+		ev.start.method = route_name(route);
 		/* trigger -> start, of it waiting for the memory of running captures */
-		json_object_set_new(ev, "wait_ms", json_integer((json_int_t)job->wait_ms));
-		json_object_set_new(ev, "memory_wait_ms", json_integer((json_int_t)waited_ms));
-		json_object_set_new(ev, "rss_at_start_bytes", json_integer((json_int_t)out->rss_at_start));
-		json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)job->heap_used_bytes));
-		alert_emit(c->alerts, ev);
+		ev.start.wait_ms = job->wait_ms;
+		ev.start.memory_wait_ms = waited_ms;
+		ev.start.rss_at_start_bytes = out->rss_at_start;
+		ev.start.heap_used_bytes = job->heap_used_bytes;
+		alert_emit_event(c->alerts, &ev);
 
 		rc = run_route(wk, job, &p, route, &meta, &fallback, out->err, sizeof(out->err));
 		if (rc && cancel_token_is_set(&wk->cancel))
 			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
-			emit_failed(c, job, method, out->err, &meta);
+			emit_failed(c, job, route, out->err, &meta);
 	}
 	if (rc)
 		return rc;
@@ -638,19 +638,20 @@ struct done_info {
 
 static void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
 {
-	json_t *ev = event_base("capture_done", &d->job);
-	if (brief)
-		json_object_update_new(ev, brief);
-	json_object_set_new(ev, "method", json_string(d->method));
-	json_object_set_new(ev, "snapshot_id", json_string(d->id));
-	json_object_set_new(ev, "path", json_string(d->path));
-	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)d->raw_bytes));
-	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)d->size_bytes));
-	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)d->capture_ms));
-	if (d->inspector_opened)
-		json_object_set_new(ev, "inspector_window_ms", json_integer((json_int_t)d->inspector_window_ms));
-	json_object_set_new(ev, "baseline", json_boolean(d->job.baseline));
-	alert_emit(c->alerts, ev);
+	struct event ev = job_event(EVENT_CAPTURE_DONE, &d->job);
+
+	ev.done.brief = brief;
+	ev.done.method = d->method;
+	ev.done.snapshot_id = d->id;
+	ev.done.path = d->path;
+	ev.done.raw_bytes = d->raw_bytes;
+	ev.done.size_bytes = d->size_bytes;
+	ev.done.capture_ms = d->capture_ms;
+	ev.done.inspector_opened = d->inspector_opened;
+	ev.done.inspector_window_ms = d->inspector_window_ms;
+	ev.done.baseline = d->job.baseline;
+	alert_emit_event(c->alerts, &ev);
+	json_decref(brief);
 }
 
 /* The report thread: an incident's leak report takes seconds on a large snapshot, so

@@ -388,17 +388,16 @@ void agent_scan(struct agent *a)
 static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			 uint64_t threshold)
 {
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
-			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes",
-			       (json_int_t)rss,
-			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
-			       (json_int_t)w->trig.rss_first_seen, "app_rss_bytes",
-			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
-			       (json_int_t)w->trig.capture_offset);
+	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = reason, .rss_bytes = rss,
+			    .threshold_bytes = threshold };
+
+	ev.trigger.rss_first_seen = w->trig.rss_first_seen;
+	ev.trigger.app_rss_bytes = trigger_app_rss(&w->trig, rss);
+	ev.trigger.capture_offset_bytes = w->trig.capture_offset;
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)heap_used_of(a, w)));
-	alert_emit(a->alerts, ev);
+	ev.trigger.heap_used_bytes = heap_used_of(a, w);
+	alert_emit_event(a->alerts, &ev);
 }
 
 /* The capture about to be queued will cost the target memory: note where it starts

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert/event.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "export/am_alerts.h"
@@ -212,19 +213,30 @@ static void on_capture_problem(struct am_sink *a, const json_t *ev, pid_t pid, e
 static void on_event(void *ctx, const json_t *ev, const char *line)
 {
 	struct am_sink *a = ctx;
-	const char *e = str_of(ev, "event");
+	enum event_kind kind;
 	pid_t pid = (pid_t)json_integer_value(json_object_get(ev, "pid"));
 
 	(void)line;
+	if (event_kind_of(ev, &kind) != 0)
+		return;
 	pthread_mutex_lock(&a->lock);
-	if (strcmp(e, "trigger") == 0)
+	switch (kind) {
+	case EVENT_TRIGGER:
 		on_trigger(a, ev, pid);
-	else if (strcmp(e, "capture_done") == 0)
+		break;
+	case EVENT_CAPTURE_DONE:
 		on_capture_done(a, ev, pid);
-	else if (strcmp(e, "capture_failed") == 0)
+		break;
+	case EVENT_CAPTURE_FAILED:
 		on_capture_problem(a, ev, pid, AM_CAPTURE_FAILED);
-	else if (strcmp(e, "capture_refused") == 0)
+		break;
+	case EVENT_CAPTURE_REFUSED:
 		on_capture_problem(a, ev, pid, AM_CAPTURE_REFUSED);
+		break;
+	case EVENT_CAPTURE_START:
+	case EVENT_KINDS:
+		break;
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/event.h"
 #include "base/sanitize.h"
 #include "decide/trigger.h"
 
@@ -117,19 +118,28 @@ static void count_capture(struct metrics *m, const json_t *ev, size_t result)
 
 void metrics_observe_event(struct metrics *m, const json_t *ev)
 {
-	const char *e = ev_str(ev, "event");
+	enum event_kind kind;
 
-	if (!m || !e)
+	if (!m || event_kind_of(ev, &kind) != 0)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (strcmp(e, "trigger") == 0)
+	switch (kind) {
+	case EVENT_TRIGGER:
 		m->triggers[trigger_index(ev)]++;
-	else if (strcmp(e, "capture_done") == 0)
+		break;
+	case EVENT_CAPTURE_DONE:
 		count_capture(m, ev, 0);
-	else if (strcmp(e, "capture_failed") == 0)
+		break;
+	case EVENT_CAPTURE_FAILED:
 		count_capture(m, ev, 1);
-	else if (strcmp(e, "capture_refused") == 0)
+		break;
+	case EVENT_CAPTURE_REFUSED:
 		count_capture(m, ev, 2);
+		break;
+	case EVENT_CAPTURE_START:
+	case EVENT_KINDS:
+		break;
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
