@@ -55,6 +55,8 @@ static bool package_name(const char *script, char *out)
 		from = strchr(nm, '/') + 1;
 	const char *end = strchr(from, '/');
 	size_t n = end ? (size_t)(end - nm) : strlen(nm);
+	if (n == 0 || end == from)
+		return false; /* "node_modules//x", "node_modules/@scope//x": no package name */
 	snprintf(out, IDENTITY_LEN, "%.*s", (int)n, nm);
 	return true;
 }

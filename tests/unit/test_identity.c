@@ -77,6 +77,11 @@ static void test_script_rule(void **state)
 	assert_string_equal(out, ".js");
 	identity_app("dir/", false, out);
 	assert_string_equal(out, "node");
+	/* found by fuzz_proc_cmdline: an empty package name is none */
+	identity_app("e-hp-node_modules//server-/server.js", false, out);
+	assert_string_equal(out, "server-");
+	identity_app("/x/node_modules/@scope//a.js", false, out);
+	assert_string_equal(out, "a");
 	/* bounded: a long name is cut to the one size */
 	char longname[400];
 	memset(longname, 'a', sizeof(longname) - 1);
