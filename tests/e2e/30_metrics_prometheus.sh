@@ -74,7 +74,8 @@ wait_for 30 prom_is 'up{job="heapsnap"}' 1 || fail "Prometheus: up{job=\"heapsna
 before=$(prom_value 'sum(heapsnap_captures_total{result="done"})')
 [ "$before" = 0 ] || fail "captures before any capture: '$before' (want 0)"
 
-mkdir -p "$T/app" && cd "$T/app" && start_node LEAK --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
+# The option's value as its own word: the app label is still the script's ("leak", not "SIGUSR2").
+mkdir -p "$T/app" && cd "$T/app" && start_node LEAK --heapsnapshot-signal SIGUSR2 "$APPS/leak.js"
 cd "$T"
 wait_for 60 event_for "$LEAK" capture_done || fail "no capture_done"
 wait_for 20 prom_is 'sum(heapsnap_captures_total{result="done",method="signal",reason="growth"})' 1 ||
