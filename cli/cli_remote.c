@@ -32,7 +32,7 @@
 #include "upload/s3.h"
 #include "upload/s3index.h"
 
-#define MB(x) ((double)(x) / (1024.0 * 1024.0))
+#define MiB(x) ((double)(x) / (1024.0 * 1024.0))
 #define META_MAX (16u << 20)
 #define FETCH_THREADS 8
 #define KEY_LEN 1024
@@ -56,7 +56,7 @@ static void progress(uint64_t now, uint64_t total, void *ctx)
 	if (ms - last < 200 || total < (4u << 20))
 		return;
 	last = ms;
-	fprintf(stderr, "\rheapsnap: downloading %.1f / %.1f MB", MB(now), MB(total));
+	fprintf(stderr, "\rheapsnap: downloading %.1f / %.1f MiB", MiB(now), MiB(total));
 	r->progress_shown = true;
 }
 
@@ -187,7 +187,7 @@ static bool id_wanted(const struct want *w, const char *id)
 static void on_index_entry(const struct s3_object *o, void *ctx)
 {
 	struct want *w = ctx;
-	char id[64], json[KEY_LEN];
+	char id[SNAPSHOT_ID_LEN], json[KEY_LEN];
 
 	w->index_keys++;
 	if (!o->common_prefix && s3index_parse_entry(o->key, id, sizeof(id), json, sizeof(json)) == 0 &&
@@ -217,7 +217,7 @@ static void on_old_object(const struct s3_object *o, void *ctx)
 {
 	struct want *w = ctx;
 	const char *slash = strrchr(o->key, '/');
-	char id[64], prefix[KEY_LEN];
+	char id[SNAPSHOT_ID_LEN], prefix[KEY_LEN];
 
 	if (o->common_prefix || !slash || !key_id(o->key, ".json", id, sizeof(id)) || !id_wanted(w, id))
 		return;
@@ -400,7 +400,7 @@ static void print_remote(const struct snapshot_meta *list, const struct snapshot
 		return;
 	}
 	printf("%-28s %-20s %-16s %-19s %7s %-10s %8s %8s\n", "ID", "HOST", "APP", "TIME (UTC)", "PID", "REASON",
-	       "RAW MB", "GZ MB");
+	       "RAW MiB", "GZ MiB");
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot_meta *m = order[i];
 		char when[32];
@@ -410,7 +410,7 @@ static void print_remote(const struct snapshot_meta *list, const struct snapshot
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%-28s %-20s %-16s %-19s %7d %-10s %8.1f %8.1f\n", cli_safe(m->id), cli_safe(m->host),
-		       m->app[0] ? cli_safe(m->app) : "-", when, m->pid, cli_safe(m->reason), MB(m->raw_bytes), MB(m->size_bytes));
+		       m->app[0] ? cli_safe(m->app) : "-", when, m->pid, cli_safe(m->reason), MiB(m->raw_bytes), MiB(m->size_bytes));
 	}
 }
 
@@ -607,7 +607,7 @@ static int find_key(struct remote *r, const struct config *cfg, const char *cmd,
 		return rc;
 	}
 	for (size_t i = 0; i < w.json.n; i++) {
-		char oid[64];
+		char oid[SNAPSHOT_ID_LEN];
 
 		if (!key_id(w.json.keys[i], ".json", oid, sizeof(oid)) || strncmp(oid, id, plen) != 0)
 			continue;
@@ -669,10 +669,10 @@ int cmd_show_remote(const struct cli *cli, const char *id, bool json)
 		printf("container:     %s\n", cli_safe(m.container_id));
 		printf("pod:           %s/%s (uid %s) container %s\n", cli_safe(m.pod_namespace), cli_safe(m.pod_name),
 		       cli_safe(m.pod_uid), cli_safe(m.container_name));
-		printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", cli_safe(m.reason), MB(m.rss_bytes),
-		       MB(m.threshold_bytes));
+		printf("reason:        %s (rss %.1f MiB, threshold %.1f MiB)\n", cli_safe(m.reason), MiB(m.rss_bytes),
+		       MiB(m.threshold_bytes));
 		printf("method:        %s\n", cli_safe(m.method));
-		printf("size:          %.1f MB raw, %.1f MB gzip\n", MB(m.raw_bytes), MB(m.size_bytes));
+		printf("size:          %.1f MiB raw, %.1f MiB gzip\n", MiB(m.raw_bytes), MiB(m.size_bytes));
 		if (m.extra_json)
 			cli_print_safe("extra:         ", m.extra_json);
 	}
@@ -710,7 +710,7 @@ static int download_blob(struct remote *r, const char *cmd, const char *key, cha
 		fprintf(stderr, "heapsnap: %s --remote: %s\n", cmd, cli_safe(s3_error(r->s3)));
 		return rc;
 	}
-	char id[64] = "";
+	char id[SNAPSHOT_ID_LEN] = "";
 	key_id(key, ".json", id, sizeof(id));
 	/* the id in the name: messages about the download name the snapshot */
 	snprintf(path, len, "%s/heapsnap-remote-%s.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", id);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* heapsnap show: the leak report stored with a snapshot, rendered for people (the
- * places, the class table in MB, the retainer path as one chain, the allocation
+ * places, the class table in MiB, the retainer path as one chain, the allocation
  * stacks). --json prints the stored data as it is. */
 #include <jansson.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include "cli_output.h"
 #include "cli_report.h"
 
-#define MB(x) ((double)(x) / (1024.0 * 1024.0))
+#define MiB(x) ((double)(x) / (1024.0 * 1024.0))
 #define STACKS_SHOWN 3
 #define FRAMES_SHOWN 4
 
@@ -53,16 +53,16 @@ static void print_classes(FILE *f, const json_t *growth, bool diff)
 		return;
 	fprintf(f, "\nwhat grew, by constructor:\n");
 	if (diff)
-		fprintf(f, "  %-40s %10s %12s %10s %10s\n", "Class", "New", "Retained MB", "Δ count", "Δ MB");
+		fprintf(f, "  %-40s %10s %12s %10s %10s\n", "Class", "New", "Retained MiB", "Δ count", "Δ MiB");
 	else
-		fprintf(f, "  %-40s %10s %12s %10s\n", "Class", "Count", "Retained MB", "Shallow MB");
+		fprintf(f, "  %-40s %10s %12s %10s\n", "Class", "Count", "Retained MiB", "Shallow MiB");
 	json_array_foreach(growth, i, g) {
 		if (diff)
 			fprintf(f, "  %-40.40s %10.0f %12.1f %10.0f %10.1f\n", str(g, "class"), num(g, "new_count"),
-				MB(num(g, "retained_bytes")), num(g, "delta_count"), MB(num(g, "delta_bytes")));
+				MiB(num(g, "retained_bytes")), num(g, "delta_count"), MiB(num(g, "delta_bytes")));
 		else
 			fprintf(f, "  %-40.40s %10.0f %12.1f %10.1f\n", str(g, "class"), num(g, "count"),
-				MB(num(g, "retained_bytes")), MB(num(g, "shallow_bytes")));
+				MiB(num(g, "retained_bytes")), MiB(num(g, "shallow_bytes")));
 	}
 }
 
@@ -114,7 +114,7 @@ static void print_stacks(FILE *f, const json_t *report)
 			break;
 		const json_t *frames = json_object_get(s, "frames"), *fr;
 		size_t j;
-		fprintf(f, "  %zu. %.1f MB live, %.0f samples\n", i + 1, MB(num(s, "bytes")), num(s, "samples"));
+		fprintf(f, "  %zu. %.1f MiB live, %.0f samples\n", i + 1, MiB(num(s, "bytes")), num(s, "samples"));
 		json_array_foreach(frames, j, fr) {
 			if (j >= FRAMES_SHOWN) {
 				fprintf(f, "       … %zu more frames\n", json_array_size(frames) - j);

@@ -20,7 +20,7 @@
 #include "cli_store.h"
 #include "store/store.h"
 
-#define MB(x) ((double)(x) / (1024.0 * 1024.0))
+#define MiB(x) ((double)(x) / (1024.0 * 1024.0))
 
 struct store_args {
 	bool json;
@@ -29,10 +29,20 @@ struct store_args {
 	const char *id;
 };
 
+/* What a command accepts (ARG_* flags, or-ed). */
+enum store_arg_flags {
+	ARG_JSON = 1 << 0,    /* --json */
+	ARG_OUTPUT = 1 << 1,  /* -o/--output FILE */
+	ARG_ID = 1 << 2,      /* one snapshot id (required) */
+	ARG_REMOTE = 1 << 3,  /* --remote (with ARG_ID) */
+};
+
 /* Options may come before or after the id. Returns 0, or 2 (usage) after a message. */
-static int parse_args(int argc, char **argv, bool allow_json, bool allow_output, bool want_id,
-		      bool allow_remote, struct store_args *a)
+static int parse_args(int argc, char **argv, unsigned accepts, struct store_args *a)
 {
+	bool allow_json = accepts & ARG_JSON, allow_output = accepts & ARG_OUTPUT, want_id = accepts & ARG_ID,
+	     allow_remote = accepts & ARG_REMOTE;
+
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		if (allow_json && strcmp(argv[i], "--json") == 0) {
@@ -130,14 +140,14 @@ static int print_json_array(const struct snapshot_meta *list, size_t count)
 static void print_table(const struct snapshot_meta *list, size_t count)
 {
 	printf("%-28s %-19s %7s %-10s %-9s %8s %8s %8s %10s\n", "ID", "TIME (UTC)", "PID", "REASON",
-	       "METHOD", "RSS MB", "RAW MB", "GZ MB", "CAPTURE ms");
+	       "METHOD", "RSS MiB", "RAW MiB", "GZ MiB", "CAPTURE ms");
 	for (size_t i = 0; i < count; i++) {
 		const struct snapshot_meta *m = &list[i];
 		char when[32];
 
 		store_time_utc(m->started_at_ms, false, when, sizeof(when));
 		printf("%-28s %-19s %7d %-10s %-9s %8.1f %8.1f %8.1f %10llu\n", cli_safe(m->id), when, m->pid,
-		       cli_safe(m->reason), cli_safe(m->method), MB(m->rss_bytes), MB(m->raw_bytes), MB(m->size_bytes),
+		       cli_safe(m->reason), cli_safe(m->method), MiB(m->rss_bytes), MiB(m->raw_bytes), MiB(m->size_bytes),
 		       (unsigned long long)m->capture_ms);
 	}
 }
@@ -153,7 +163,7 @@ int cmd_list(const struct cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--remote") == 0)
 			return cmd_list_remote(cli, argc, argv);
-	rc = parse_args(argc, argv, true, false, false, false, &a);
+	rc = parse_args(argc, argv, ARG_JSON, &a);
 	if (rc)
 		return rc;
 	st = open_store(cli);
@@ -189,11 +199,11 @@ static void print_meta(const struct store *st, const struct snapshot_meta *m)
 	printf("node version:  %s\n", cli_safe(m->node_version));
 	printf("cmdline:       %s\n", cli_safe(m->cmdline));
 	printf("cgroup:        %s\n", cli_safe(m->cgroup));
-	printf("reason:        %s (rss %.1f MB, threshold %.1f MB)\n", cli_safe(m->reason), MB(m->rss_bytes),
-	       MB(m->threshold_bytes));
+	printf("reason:        %s (rss %.1f MiB, threshold %.1f MiB)\n", cli_safe(m->reason), MiB(m->rss_bytes),
+	       MiB(m->threshold_bytes));
 	printf("method:        %s\n", cli_safe(m->method));
 	printf("capture:       %llu ms (trigger to stored)\n", (unsigned long long)m->capture_ms);
-	printf("size:          %.1f MB raw, %.1f MB gzip\n", MB(m->raw_bytes), MB(m->size_bytes));
+	printf("size:          %.1f MiB raw, %.1f MiB gzip\n", MiB(m->raw_bytes), MiB(m->size_bytes));
 	printf("graph:         %llu nodes, %llu edges\n", (unsigned long long)m->node_count,
 	       (unsigned long long)m->edge_count);
 	if (m->extra_json)
@@ -205,7 +215,7 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, true, false, true, true, &a);
+	int rc = parse_args(argc, argv, ARG_JSON | ARG_ID | ARG_REMOTE, &a);
 
 	if (rc)
 		return rc;
@@ -236,7 +246,7 @@ int cmd_get(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, false, true, true, true, &a);
+	int rc = parse_args(argc, argv, ARG_OUTPUT | ARG_ID | ARG_REMOTE, &a);
 
 	if (rc)
 		return rc;
@@ -259,7 +269,7 @@ int cmd_rm(const struct cli *cli, int argc, char **argv)
 	struct store_args a;
 	struct snapshot_meta m;
 	struct store *st;
-	int rc = parse_args(argc, argv, false, false, true, false, &a);
+	int rc = parse_args(argc, argv, ARG_ID, &a);
 
 	if (rc)
 		return rc;

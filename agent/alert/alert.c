@@ -274,6 +274,12 @@ void alert_emit(struct alerter *a, json_t *ev)
 	json_decref(ev);
 }
 
+void alert_emit_event(struct alerter *a, const struct event *e)
+{
+	if (a)
+		alert_emit(a, event_json(e));
+}
+
 int alerter_add_sink(struct alerter *a, const struct alert_sink *s)
 {
 	pthread_mutex_lock(&a->lock);

@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "alert/event.h"
 #include "base/config.h"
+#include "base/identity.h"
 #include "decide/trigger.h"
 
 struct alerter;
@@ -20,8 +22,8 @@ struct alerter;
 /* What a sink learns about a watched process (labels for alerts). */
 struct alert_proc {
 	pid_t pid;
-	char app[64];
-	char container[16];
+	char app[IDENTITY_LEN];                        /* identity_app */
+	char container[IDENTITY_CONTAINER_SHORT + 1]; /* identity_container_short */
 };
 
 /* A downstream consumer of the events (metrics, Alertmanager, webhook). Called with
@@ -41,8 +43,11 @@ struct alerter *alerter_new(const struct config *cfg);
 /* Kills and reaps children still running. Accepts NULL. */
 void alerter_free(struct alerter *a);
 
-/* ev: a JSON object with at least "event", "pid", "reason". "time" (ISO 8601 UTC)
- * and "host" are added. Takes ownership of ev. Thread-safe. */
+/* An event (event.h), serialized by event_json, to stdout, [alert] exec and every
+ * sink. Thread-safe. */
+void alert_emit_event(struct alerter *a, const struct event *e);
+/* The same for an event already serialized: a JSON object with at least "event",
+ * "pid", "reason". "time" (ISO 8601 UTC) and "host" are added. Takes ownership of ev. */
 void alert_emit(struct alerter *a, json_t *ev);
 
 /* Add a sink (before any event). 0, or -ENOSPC. */

@@ -598,7 +598,7 @@ uint64_t config_report_max_bytes(const struct config *cfg)
 static const char *value_word(enum key_type t)
 {
 	static const char *const words[] = {
-		[T_BOOL] = "on|off", [T_UINT] = "number", [T_INT] = "number", [T_MB] = "MB",
+		[T_BOOL] = "on|off", [T_UINT] = "number", [T_INT] = "number", [T_MB] = "MiB",
 		[T_STR] = "string", [T_PATH] = "path", [T_METHOD] = "auto|signal|inspector",
 		[T_LOGLEVEL] = "error|warn|info|debug", [T_NAMES] = "names", [T_URLS] = "URLs",
 		[T_LISTEN] = "HOST:PORT",

@@ -53,9 +53,9 @@ static const struct key_doc key_docs[] = {
 				"the running one. Empty: no host lock." },
 	{ "agent", "require_env", "Watch only processes whose environment holds this NAME=VALUE (e.g. "
 				  "HEAPSNAP=on). Empty: every Node process on the host." },
-	{ "trigger", "rss_mb", "Capture when a process's RSS reaches this many MB (0: off). After a capture the "
+	{ "trigger", "rss_mb", "Capture when a process's RSS reaches this many MiB (0: off). After a capture the "
 			       "next level is the RSS at that capture + growth_mb (or + 10% when growth_mb is 0)." },
-	{ "trigger", "growth_mb", "Capture when RSS has grown this many MB over the RSS the agent first saw (0: "
+	{ "trigger", "growth_mb", "Capture when RSS has grown this many MiB over the RSS the agent first saw (0: "
 				  "off). After a capture the next level is the RSS at that capture + growth_mb. "
 				  "The RSS the agent's own snapshots leave in a process is not counted." },
 	{ "trigger", "cooldown_s", "Minimum seconds between two captures of the same process (0: none). A "
@@ -66,7 +66,7 @@ static const struct key_doc key_docs[] = {
 	{ "trigger", "leak_window_s", "Minimum time span (s) of the post-GC floor trend before the heuristic may "
 				      "fire." },
 	{ "trigger", "leak_min_gcs", "Minimum number of major GCs inside that window." },
-	{ "trigger", "leak_min_mb", "Minimum growth of the post-GC floor over the window, in MB." },
+	{ "trigger", "leak_min_mb", "Minimum growth of the post-GC floor over the window, in MiB." },
 	{ "trigger", "leak_min_pct", "Minimum growth of the post-GC floor over the window, in percent of the "
 				     "floor." },
 	{ "trigger", "predictive", "Capture early when the trend predicts the threshold will be crossed." },
@@ -87,7 +87,7 @@ static const struct key_doc key_docs[] = {
 			      "memory)." },
 	{ "capture", "guard_cost_factor", "Extra memory a capture is expected to need, as a multiple of the heap "
 					  "in use." },
-	{ "capture", "guard_min_headroom_mb", "Memory (MB) that must stay free after that estimate." },
+	{ "capture", "guard_min_headroom_mb", "Memory (MiB) that must stay free after that estimate." },
 	{ "capture", "profile_interval_kb", "From a process's baseline snapshot on, V8's sampling heap profiler "
 					    "runs inside it (started through one short guarded inspector "
 					    "session; no port stays open), one sample per this many KiB "
@@ -100,10 +100,10 @@ static const struct key_doc key_docs[] = {
 					    "risk." },
 	{ "store", "dir", "Directory of the stored snapshots; created 0700; refused if group or others can "
 			  "access it." },
-	{ "store", "max_total_mb", "Store quota in MB (0: no limit)." },
+	{ "store", "max_total_mb", "Store quota in MiB (0: no limit)." },
 	{ "store", "max_count", "At most this many snapshots (0: no limit)." },
 	{ "store", "max_age_days", "Delete snapshots older than this many days (0: keep)." },
-	{ "store", "min_free_mb", "Refuse to store when the file system would have less than this many MB free." },
+	{ "store", "min_free_mb", "Refuse to store when the file system would have less than this many MiB free." },
 	{ "alert", "exec", "Command run with /bin/sh -c for every event (empty: none), with HEAPSNAP_EVENT, "
 			   "HEAPSNAP_PID, HEAPSNAP_REASON, HEAPSNAP_RSS, HEAPSNAP_SNAPSHOT_ID, "
 			   "HEAPSNAP_SNAPSHOT_PATH and HEAPSNAP_JSON (the whole event) in its environment. Its "
@@ -144,8 +144,8 @@ static const struct key_doc key_docs[] = {
 	{ "upload", "retry_max_s", "Failed uploads are retried with exponential backoff and jitter, from 1 s up to "
 				   "this many seconds between tries; never given up while the snapshot is "
 				   "stored." },
-	{ "upload", "max_mbps", "Upload bandwidth cap in MB/s (0: no cap)." },
-	{ "report", "max_mb", "Largest snapshot, in MB decompressed, an incident's leak report parses (the report "
+	{ "upload", "max_mbps", "Upload bandwidth cap in MiB/s (0: no cap)." },
+	{ "report", "max_mb", "Largest snapshot, in MiB decompressed, an incident's leak report parses (the report "
 			      "needs about 3x that in memory); a larger one is stored without a report and its "
 			      "metadata says \"report\": \"skipped\" with why. 0: a sixteenth of the host's "
 			      "memory (MemTotal)." },
@@ -232,7 +232,7 @@ static void man_header(FILE *out)
 	      "An INI file: [section] lines, then key = value lines. Lines starting with ; or # are\n"
 	      "comments, and \" ;\" (a semicolon after a blank) starts a comment at the end of a line.\n"
 	      "Lines are at most 199 bytes. A key left out keeps its default. Booleans are on/off,\n"
-	      "true/false, yes/no or 1/0. Sizes are in MB (1 MB = 1048576 bytes). Relative paths are\n"
+	      "true/false, yes/no or 1/0. Sizes are in MiB (1 MiB = 1048576 bytes; the keys keep their _mb names). Relative paths are\n"
 	      "resolved against the working directory of the program that reads the file.\n"
 	      ".PP\n"
 	      "An unknown section or key, a bad value or a duplicate key stops heapsnapd with exit\n"
@@ -279,8 +279,8 @@ static void md_header(FILE *out)
 	      "reads the same file for the store and the state socket. The file is INI: `[section]`\n"
 	      "lines, then `key = value` lines; `;` or `#` starts a comment line, and ` ;` (a semicolon\n"
 	      "after a blank) starts a comment at the end of a line. Lines are at most 199 bytes. A key\n"
-	      "left out keeps its default. Booleans: on/off, true/false, yes/no, 1/0. Sizes are in MB\n"
-	      "(1 MB = 1048576 bytes). Relative paths are resolved against the working directory of\n"
+	      "left out keeps its default. Booleans: on/off, true/false, yes/no, 1/0. Sizes are in MiB\n"
+	      "(1 MiB = 1048576 bytes; the keys keep their _mb names). Relative paths are resolved against the working directory of\n"
 	      "the program that reads the file. An unknown section or key, a bad value or a duplicate\n"
 	      "key stops heapsnapd with exit status 2 and `FILE:LINE: reason`.\n"
 	      "\n"

@@ -252,7 +252,7 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 	unsigned kept = 0, dropped = 0;
 	for (unsigned i = 0; i < c->q_len; i++) {
 		struct capture_job *j = queued(c, i);
-		if (j->baseline && j->pid == pid && j->resume_method == RESUME_NONE && outcome_room(c, 1)) {
+		if (j->baseline && j->pid == pid && j->resume_method == ROUTE_NONE && outcome_room(c, 1)) {
 			struct capture_outcome o = { .pid = j->pid, .start_time = j->start_time,
 						     .baseline = true, .preempted = true };
 			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
@@ -286,7 +286,7 @@ static void enqueue(struct capturer *c, const struct capture_job *job)
 
 static bool preemptible(const struct worker *wk)
 {
-	return wk->busy && wk->job.baseline && wk->job.resume_method == RESUME_NONE && !wk->preempted_by;
+	return wk->busy && wk->job.baseline && wk->job.resume_method == ROUTE_NONE && !wk->preempted_by;
 }
 
 /* An incident that would wait takes the slot of a running baseline: its own

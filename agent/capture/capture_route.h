@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "base/err.h"
 #include "base/wait.h"
+#include "capture/route.h"
 #include "store/store.h"
 #include "track/procs.h"
 
@@ -60,9 +61,10 @@ int capture_fail(struct capture_ctx *ctx, int err, const char *fmt, ...) ERR_PRI
  * true, or false with the reason in why. */
 bool capture_signal_usable(const struct proc_info *p, char *why, size_t whylen);
 /* The inspector route also needs the connect guard (or cfg->inspector_unguarded) when
- * it would open the inspector itself; *already_open (may be NULL): the process's
- * inspector listens now (the operator's, left unguarded). */
+ * it would open the inspector itself; v (may be NULL): whether the process's inspector
+ * listens now (the operator's, left unguarded), or it was refused for want of the
+ * guard (route.h). */
 bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
-			      char *why, size_t whylen, bool *already_open);
+			      char *why, size_t whylen, struct inspector_verdict *v);
 
 #endif

@@ -64,7 +64,7 @@ struct capturer {
 /* What capture_done tells of a stored snapshot. */
 struct done_info {
 	struct capture_job job;
-	char id[64], method[16], path[PATH_MAX];
+	char id[SNAPSHOT_ID_LEN], method[16], path[PATH_MAX];
 	uint64_t raw_bytes, size_bytes, capture_ms;
 	bool inspector_opened;         /* the agent opened the inspector: how long it was open */
 	int64_t inspector_window_ms;

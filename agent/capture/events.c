@@ -1,70 +1,73 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The capture's alert events as JSON (see events.h). */
+/* The capture's alert events (see events.h), filled as struct event (alert/event.h). */
 #include "capture/events.h"
 
 #include <jansson.h>
 
-#include "decide/trigger.h"
+#include "alert/event.h"
 
-static json_t *event_base(const char *event, const struct capture_job *job)
+/* An event of kind about job (the members every kind has). */
+static struct event job_event(enum event_kind kind, const struct capture_job *job)
 {
-	return json_pack("{s:s, s:I, s:s, s:I, s:I}", "event", event, "pid", (json_int_t)job->pid,
-			 "reason", trigger_reason_name(job->reason), "rss_bytes", (json_int_t)job->rss_bytes,
-			 "threshold_bytes", (json_int_t)job->threshold_bytes);
+	return (struct event){ .kind = kind, .pid = job->pid, .reason = job->reason, .rss_bytes = job->rss_bytes,
+			       .threshold_bytes = job->threshold_bytes };
 }
 
 /* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
-void emit_failed(struct capturer *c, const struct capture_job *job, const char *method,
-		 const char *why, const struct snapshot_meta *meta)
+void emit_failed(struct capturer *c, const struct capture_job *job, enum route route, const char *why,
+		 const struct snapshot_meta *meta)
 {
-	json_t *ev = event_base("capture_failed", job);
+	struct event ev = job_event(EVENT_CAPTURE_FAILED, job);
 
-	json_object_set_new(ev, "method", json_string(method));
-	json_object_set_new(ev, "error", json_string(why));
-	if (meta && meta->inspector_opened)
-		json_object_set_new(ev, "inspector_window_ms", json_integer(meta->inspector_window_ms));
-	alert_emit(c->alerts, ev);
+	ev.failed.method = route_name(route);
+	ev.failed.error = why;
+	ev.failed.inspector_opened = meta && meta->inspector_opened;
+	ev.failed.inspector_window_ms = meta ? meta->inspector_window_ms : 0;
+	alert_emit_event(c->alerts, &ev);
 }
 
 void emit_refused(struct capturer *c, const struct capture_job *job, const struct guard_input *in,
 		  const struct guard_verdict *v)
 {
-	json_t *ev = event_base("capture_refused", job);
-	json_object_set_new(ev, "error", json_string(v->reason));
-	json_object_set_new(ev, "limit", json_string(v->limit));
-	json_object_set_new(ev, "needed_bytes", json_integer((json_int_t)v->needed_bytes));
-	json_object_set_new(ev, "headroom_bytes", json_integer((json_int_t)v->headroom_bytes));
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)in->heap_used_bytes));
-	json_object_set_new(ev, "heap_estimated", json_boolean(v->heap_estimated));
-	alert_emit(c->alerts, ev);
+	struct event ev = job_event(EVENT_CAPTURE_REFUSED, job);
+
+	ev.refused.error = v->reason;
+	ev.refused.limit = v->limit;
+	ev.refused.needed_bytes = v->needed_bytes;
+	ev.refused.headroom_bytes = v->headroom_bytes;
+	ev.refused.heap_used_bytes = in->heap_used_bytes;
+	ev.refused.heap_estimated = v->heap_estimated;
+	alert_emit_event(c->alerts, &ev);
 }
 
 void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
 {
-	json_t *ev = event_base("capture_done", &d->job);
-	if (brief)
-		json_object_update_new(ev, brief);
-	json_object_set_new(ev, "method", json_string(d->method));
-	json_object_set_new(ev, "snapshot_id", json_string(d->id));
-	json_object_set_new(ev, "path", json_string(d->path));
-	json_object_set_new(ev, "raw_bytes", json_integer((json_int_t)d->raw_bytes));
-	json_object_set_new(ev, "size_bytes", json_integer((json_int_t)d->size_bytes));
-	json_object_set_new(ev, "capture_ms", json_integer((json_int_t)d->capture_ms));
-	if (d->inspector_opened)
-		json_object_set_new(ev, "inspector_window_ms", json_integer((json_int_t)d->inspector_window_ms));
-	json_object_set_new(ev, "baseline", json_boolean(d->job.baseline));
-	alert_emit(c->alerts, ev);
+	struct event ev = job_event(EVENT_CAPTURE_DONE, &d->job);
+
+	ev.done.brief = brief;
+	ev.done.method = d->method;
+	ev.done.snapshot_id = d->id;
+	ev.done.path = d->path;
+	ev.done.raw_bytes = d->raw_bytes;
+	ev.done.size_bytes = d->size_bytes;
+	ev.done.capture_ms = d->capture_ms;
+	ev.done.inspector_opened = d->inspector_opened;
+	ev.done.inspector_window_ms = d->inspector_window_ms;
+	ev.done.baseline = d->job.baseline;
+	alert_emit_event(c->alerts, &ev);
+	json_decref(brief);
 }
 
-void emit_start(struct capturer *c, const struct capture_job *job, const char *method, int64_t waited_ms,
+void emit_start(struct capturer *c, const struct capture_job *job, enum route route, int64_t waited_ms,
 		uint64_t rss_at_start)
 {
-	json_t *ev = event_base("capture_start", job);
-	json_object_set_new(ev, "method", json_string(method));
+	struct event ev = job_event(EVENT_CAPTURE_START, job);
+
+	ev.start.method = route_name(route);
 	/* trigger -> start, of it waiting for the memory of running captures */
-	json_object_set_new(ev, "wait_ms", json_integer((json_int_t)job->wait_ms));
-	json_object_set_new(ev, "memory_wait_ms", json_integer((json_int_t)waited_ms));
-	json_object_set_new(ev, "rss_at_start_bytes", json_integer((json_int_t)rss_at_start));
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)job->heap_used_bytes));
-	alert_emit(c->alerts, ev);
+	ev.start.wait_ms = job->wait_ms;
+	ev.start.memory_wait_ms = waited_ms;
+	ev.start.rss_at_start_bytes = rss_at_start;
+	ev.start.heap_used_bytes = job->heap_used_bytes;
+	alert_emit_event(c->alerts, &ev);
 }

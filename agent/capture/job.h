@@ -12,6 +12,7 @@
 
 #include "capture/recovery.h"
 #include "decide/trigger.h"
+#include "store/store.h"
 
 struct capture_job {
 	pid_t pid;
@@ -23,8 +24,8 @@ struct capture_job {
 	int64_t triggered_wall_ms;
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */
-	char baseline_id[64];          /* diff the capture against this snapshot ("" = none) */
-	enum resume_method resume_method; /* RESUME_NONE normally; else finish what an agent
+	char baseline_id[SNAPSHOT_ID_LEN]; /* diff the capture against this snapshot ("" = none) */
+	enum route resume_method;      /* ROUTE_NONE normally; else finish what an agent
 	                                  killed mid-capture left (recovery.h) */
 	int64_t resume_after_ms;       /* wall time that capture started */
 	/* Set by the worker as the capture starts (0 before): */
@@ -44,7 +45,7 @@ struct capture_outcome {
 	bool started;                  /* a route ran: the target paid for a snapshot */
 	uint64_t rss_at_start;         /* the target's RSS just before the first route */
 	int64_t started_mono_ms;
-	char snapshot_id[64];
+	char snapshot_id[SNAPSHOT_ID_LEN];
 	char err[512];
 };
 

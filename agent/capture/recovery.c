@@ -18,27 +18,6 @@
 #include "base/loop.h"
 #include "base/strtab.h"
 
-static const char *const resume_method_names[] = {
-	[RESUME_NONE] = "",
-	[RESUME_SIGNAL] = "signal",
-	[RESUME_INSPECTOR] = "inspector",
-};
-
-const char *resume_method_str(enum resume_method m)
-{
-	return STRTAB_NAME(resume_method_names, (unsigned)m, "");
-}
-
-int resume_method_from_str(const char *s, enum resume_method *out)
-{
-	int i = STRTAB_FIND(resume_method_names, s);
-
-	if (i < 0)
-		return i;
-	*out = (enum resume_method)i;
-	return 0;
-}
-
 /* ---- journals ---------------------------------------------------------------- */
 
 #define JOURNAL_INFIX ".capture."
@@ -53,7 +32,7 @@ int journal_write(const char *state_file, const struct capture_journal *j)
 	char path[PATH_MAX];
 	int rc = journal_path(state_file, j->pid, path, sizeof(path));
 	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "pid", (json_int_t)j->pid,
-			      "start_time", (json_int_t)j->start_time, "method", resume_method_str(j->method), "reason",
+			      "start_time", (json_int_t)j->start_time, "method", route_name(j->method), "reason",
 			      j->reason, "rss_bytes", (json_int_t)j->rss_bytes, "threshold_bytes",
 			      (json_int_t)j->threshold_bytes, "triggered_wall_ms",
 			      (json_int_t)j->triggered_wall_ms, "started_wall_ms",
@@ -116,8 +95,8 @@ static int journal_read(const char *path, struct capture_journal *j)
 					       .triggered_wall_ms = triggered, .started_wall_ms = started,
 					       .baseline = baseline };
 		snprintf(j->reason, sizeof(j->reason), "%s", reason);
-		rc = resume_method_from_str(method, &j->method);
-		if (rc == 0 && j->method == RESUME_NONE)
+		rc = route_from_name(method, &j->method);
+		if (rc == 0 && j->method == ROUTE_NONE)
 			rc = -EINVAL;
 	}
 	json_decref(o);

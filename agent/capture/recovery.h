@@ -40,21 +40,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum resume_method {
-	RESUME_NONE = 0,               /* a new capture, not a resumed one */
-	RESUME_SIGNAL,
-	RESUME_INSPECTOR,
-};
-
-/* "", "signal", "inspector". */
-const char *resume_method_str(enum resume_method m);
-/* The string table backwards; -EINVAL for anything else. */
-int resume_method_from_str(const char *s, enum resume_method *out);
+#include "capture/route.h"
 
 struct capture_journal {
 	pid_t pid;
 	uint64_t start_time;
-	enum resume_method method;     /* RESUME_SIGNAL | RESUME_INSPECTOR: the route that ran */
+	enum route method;             /* ROUTE_SIGNAL | ROUTE_INSPECTOR: the route that ran */
 	char reason[32];
 	uint64_t rss_bytes, threshold_bytes;
 	int64_t triggered_wall_ms;

@@ -11,7 +11,7 @@
 #include "capture/recovery.h"
 #include "decide/trigger.h"
 
-void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum resume_method method)
+void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum route method)
 {
 	struct capture_journal j = {
 		.pid = job->pid, .start_time = job->start_time, .method = method, .rss_bytes = job->rss_bytes,

@@ -10,7 +10,7 @@
 
 /* The route `method` is about to run job: journal it (nothing without a state file;
  * a failure is logged). */
-void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum resume_method method);
+void recovery_journal_begin(const char *state_file, const struct capture_job *job, enum route method);
 /* The route ended: its journal goes (an unanswered signal's was renamed already). */
 void recovery_journal_end(const char *state_file, pid_t pid);
 

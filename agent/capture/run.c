@@ -54,12 +54,13 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
  * target produced any byte (a store failure or a dead target would fail it too,
  * and a second snapshot costs the target as much again). */
 static int run_route(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
-		     bool inspector, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
+		     enum route route, struct snapshot_meta *meta, bool *fallback, char *err, size_t errlen)
 {
 	struct capturer *c = wk->c;
 	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .late = c->late,
 				   .cguard = c->cguard };
-	const char *method = inspector ? "inspector" : "signal";
+	bool inspector = route == ROUTE_INSPECTOR;
+	const char *method = route_name(route);
 	int rc;
 
 	*fallback = false;
@@ -73,7 +74,7 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 
 	/* While the route runs, a journal lets the next run of the agent finish what this
 	 * one leaves if it is killed: the snapshot Node goes on writing, an inspector left open. */
-	recovery_journal_begin(c->cfg->state_file, job, inspector ? RESUME_INSPECTOR : RESUME_SIGNAL);
+	recovery_journal_begin(c->cfg->state_file, job, route);
 	rc = inspector ? capture_via_inspector(&ctx) : capture_via_signal(&ctx);
 	meta->inspector_opened = inspector && ctx.inspector_opened;
 	meta->inspector_window_ms = ctx.inspector_window_ms;
@@ -118,40 +119,36 @@ static bool inspector_fallback_usable(struct capturer *c, const struct proc_info
 	return false;
 }
 
-/* The routes to try, in order (true = inspector). Returns how many, 0 with why. */
-static int pick_routes(struct capturer *c, const struct proc_info *p, bool order[2], char *why,
+struct inspector_probe {
+	struct capturer *c;
+	const struct proc_info *p;
+};
+
+static void probe_inspector(void *ctx, struct route_facts *f)
+{
+	struct inspector_probe *ip = ctx;
+
+	f->inspector_usable = capture_inspector_usable(ip->p, ip->c->cfg, ip->c->cguard, f->why_inspector,
+						       sizeof(f->why_inspector), &f->inspector);
+}
+
+/* The routes to try (route_choose). Returns how many, 0 with why. */
+static int pick_routes(struct capturer *c, const struct proc_info *p, struct route_choice *choice, char *why,
 		       size_t whylen)
 {
-	const struct config *cfg = c->cfg;
-	char why_sig[200], why_insp[280] = "";
-	bool sig = capture_signal_usable(p, why_sig, sizeof(why_sig)) &&
-		   signal_answered(c, p, why_sig, sizeof(why_sig));
-	/* Whether the inspector can be used (a scan of the host's sockets and fds, 10-20
-	 * ms) is asked only where it is needed now; as the signal route's fallback it is
-	 * asked when the fallback is reached (inspector_fallback_usable), so a capture
-	 * starts within milliseconds of its trigger. */
-	bool insp_first = cfg->method == CAPTURE_INSPECTOR || (cfg->method != CAPTURE_SIGNAL && !sig);
-	bool insp = insp_first && capture_inspector_usable(p, cfg, c->cguard, why_insp, sizeof(why_insp), NULL);
-	int n = 0;
+	struct route_facts f = { 0 };
+	struct inspector_probe ip = { .c = c, .p = p };
 
-	/* The process's own signal comes first (V8 writes at native speed and no port
-	 * is opened) unless method = inspector; either way the other route, when it
-	 * exists, is the fallback. method = signal never opens the inspector. */
-	if (cfg->method == CAPTURE_INSPECTOR && insp)
-		order[n++] = true;
-	if (sig)
-		order[n++] = false;
-	if (cfg->method != CAPTURE_INSPECTOR && cfg->method != CAPTURE_SIGNAL && (insp || sig))
-		order[n++] = true;
-	if (n == 0) {
-		if (cfg->method == CAPTURE_SIGNAL)
-			snprintf(why, whylen, "no capture route: %s (method = signal)", why_sig);
-		else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
-			snprintf(why, whylen, "no capture route: %s; %s", why_insp, why_sig);
-		else
-			snprintf(why, whylen, "no capture route: %s; %s", why_sig, why_insp);
+	f.signal_usable = capture_signal_usable(p, f.why_signal, sizeof(f.why_signal)) &&
+			  signal_answered(c, p, f.why_signal, sizeof(f.why_signal));
+	route_choose(c->cfg->method, &f, probe_inspector, &ip, choice);
+	if (choice->n == 0) {
+		static const char prefix[] = "no capture route: ";
+		snprintf(why, whylen, "%s", prefix);
+		if (whylen > sizeof(prefix))
+			route_why_none(choice, &f, why + sizeof(prefix) - 1, whylen - sizeof(prefix) + 1);
 	}
-	return n;
+	return choice->n;
 }
 
 /* From its baseline on, the process runs the profiler, or the reason it cannot is kept
@@ -171,7 +168,7 @@ static void profiler_begin(struct worker *wk, const struct capture_job *job, con
 		return;
 	}
 	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
-	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	recovery_journal_begin(c->cfg->state_file, job, ROUTE_INSPECTOR);
 	if (profiler_start(&ctx, c->cfg->profile_interval_kb * 1024) < 0)
 		log_warn("pid %d: no sampling heap profiler: %s", p->pid, ctx.err);
 	recovery_journal_end(c->cfg->state_file, p->pid);
@@ -193,7 +190,7 @@ static void profiler_fetch(struct worker *wk, const struct capture_job *job, con
 	}
 	struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
 	char *text = NULL;
-	recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+	recovery_journal_begin(c->cfg->state_file, job, ROUTE_INSPECTOR);
 	int rc = profiler_collect(&ctx, &text);
 	recovery_journal_end(c->cfg->state_file, p->pid);
 	if (rc < 0) {
@@ -221,16 +218,16 @@ static int resume(struct worker *wk, const struct capture_job *job, const struct
 	struct snapshot_meta meta;
 	bool fallback;
 
-	if (job->resume_method == RESUME_INSPECTOR) {
+	if (job->resume_method == ROUTE_INSPECTOR) {
 		struct capture_ctx ctx = { .proc = p, .cfg = c->cfg, .cancel = &wk->cancel, .cguard = c->cguard };
 		int rc = recovery_close_inspector(&ctx, job->pid, out->err, sizeof(out->err));
 		if (ctx.inspector_left_open) /* its journal was taken: written again for the next run */
-			recovery_journal_begin(c->cfg->state_file, job, RESUME_INSPECTOR);
+			recovery_journal_begin(c->cfg->state_file, job, ROUTE_INSPECTOR);
 		return rc;
 	}
-	int rc = run_route(wk, job, p, false, &meta, &fallback, out->err, sizeof(out->err));
+	int rc = run_route(wk, job, p, ROUTE_SIGNAL, &meta, &fallback, out->err, sizeof(out->err));
 	if (rc != 0) {
-		emit_failed(c, job, "signal", out->err, NULL);
+		emit_failed(c, job, ROUTE_SIGNAL, out->err, NULL);
 		return rc;
 	}
 	log_info("pid %d: resumed the capture the previous run was stopped in", job->pid);
@@ -265,25 +262,24 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 	struct capturer *c = wk->c;
 	struct proc_info p;
 	struct snapshot_meta meta;
-	bool order[2];
+	struct route_choice routes;
 	int rc = procs_read(job->pid, &p);
 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
-		emit_failed(c, job, "none", out->err, NULL);
+		emit_failed(c, job, ROUTE_NONE, out->err, NULL);
 		return -ESRCH;
 	}
-	if (job->resume_method != RESUME_NONE) {
+	if (job->resume_method != ROUTE_NONE) {
 		note_start(out, job->pid);
 		return resume(wk, job, &p, out);
 	}
-	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
-	if (routes == 0) {
-		emit_failed(c, job, "none", out->err, NULL);
+	if (pick_routes(c, &p, &routes, out->err, sizeof(out->err)) == 0) {
+		emit_failed(c, job, ROUTE_NONE, out->err, NULL);
 		return -EOPNOTSUPP;
 	}
 	int64_t waited_ms;
-	if (!guard_admit(wk, job, !order[0], out, &waited_ms))
+	if (!guard_admit(wk, job, routes.order[0] == ROUTE_SIGNAL, out, &waited_ms))
 		return -ENOMEM;
 	/* before the baseline's snapshot: starting it renumbers V8's object ids, which the
 	 * diff of the incident against the baseline matches objects by */
@@ -291,21 +287,22 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 		profiler_begin(wk, job, &p);
 	rc = -ECANCELED; /* cancelled before the first route */
 	bool fallback = true;
-	for (int i = 0; i < routes && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
-		const char *method = order[i] ? "inspector" : "signal";
-		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
+	for (int i = 0; i < routes.n && rc != 0 && fallback && !cancel_token_is_set(&wk->cancel); i++) {
+		enum route route = routes.order[i];
+		if (i > 0 && route == ROUTE_INSPECTOR && routes.order[0] != ROUTE_INSPECTOR &&
+		    !inspector_fallback_usable(c, &p, job))
 			break;
 		note_start(out, job->pid);
 		started.rss_at_start_bytes = out->rss_at_start;
 		started.wait_ms = out->started_mono_ms - job->triggered_mono_ms;
 		started.memory_wait_ms = waited_ms;
-		emit_start(c, job, method, waited_ms, out->rss_at_start);
+		emit_start(c, job, route, waited_ms, out->rss_at_start);
 
-		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
+		rc = run_route(wk, job, &p, route, &meta, &fallback, out->err, sizeof(out->err));
 		if (rc && cancel_token_is_set(&wk->cancel))
 			explain_preemption(wk, out->err, sizeof(out->err));
 		if (rc)
-			emit_failed(c, job, method, out->err, &meta);
+			emit_failed(c, job, route, out->err, &meta);
 	}
 	if (rc)
 		return rc;

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/identity.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/sanitize.h"
 #include "capture/capture_route.h"
 #include "capture/inspector/connect_guard.h"
 #include "capture/resume.h"
+#include "capture/route.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
 #include "track/features.h"
@@ -38,56 +40,52 @@ struct watched *agent_find(struct agent *a, pid_t pid)
 	return NULL;
 }
 
-/* What ps shows of each route (the signal route's adds the signal's name; "none" its
- * reasons). */
-static const char *const route_names[] = {
-	[ROUTE_UNKNOWN] = "unknown",
-	[ROUTE_SIGNAL] = "signal",
-	[ROUTE_INSPECTOR_GUARDED] = "inspector (guarded)",
-	[ROUTE_INSPECTOR_UNGUARDED] = "inspector (UNGUARDED: inspector_unguarded = on)",
-	[ROUTE_INSPECTOR_OPERATORS] = "inspector (already open: not guarded, the operator's)",
-	[ROUTE_NONE] = "none",
+struct inspector_probe {
+	struct agent *a;
+	struct watched *w;
 };
 
-const char *route_kind_name(enum route_kind k)
+/* The inspector's facts for ps (a scan of the host's sockets, 10-20 ms: asked only when
+ * ps asks, never at exec). An inspector open before the agent came is the operator's:
+ * used as it is, without the connect guard, and ps says so (not the one the agent
+ * opened for a capture running now). */
+static void probe_inspector(void *ctx, struct route_facts *f)
 {
-	return (unsigned)k < sizeof(route_names) / sizeof(route_names[0]) ? route_names[k] : "unknown";
+	struct inspector_probe *ip = ctx;
+	struct watched *w = ip->w;
+
+	f->inspector_usable = capture_inspector_usable(&w->info, ip->a->cfg, ip->a->cguard, f->why_inspector,
+						       sizeof(f->why_inspector), &f->inspector);
+	if (f->inspector.already_open && w->capture.running && !w->info.opts.inspect && !w->operators_inspector)
+		f->inspector.already_open = false; /* the agent's own, opened for this capture */
+	w->operators_inspector = f->inspector_usable && f->inspector.already_open;
+	f->guard_available = connect_guard_available(ip->a->cguard);
 }
 
-/* The inspector route, if usable now (a scan of the host's sockets, 10-20 ms: asked only
- * when ps asks, never at exec). An inspector open before the agent came is the
- * operator's: used as it is, without the connect guard, and ps says so (not the one
- * the agent opened for a capture running now). */
-static enum route_kind inspector_route(struct agent *a, struct watched *w, char *why, size_t whylen)
+/* The route a capture would take now (route_choose, as captures ask it), as ps shows
+ * it: "signal SIGUSR2", "inspector (guarded)", "none: why; why"; the reason's text in
+ * reason. A signal not answered yet is not used until it is (capture.c) and said. */
+static void describe_route(struct agent *a, struct watched *w, char *out, size_t outlen, const char **reason)
 {
-	bool open;
+	struct route_facts f = { 0 };
+	struct inspector_probe ip = { .a = a, .w = w };
+	struct route_choice choice;
+	int64_t age_ms;
+	bool unanswered = a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms);
 
-	if (!capture_inspector_usable(&w->info, a->cfg, a->cguard, why, whylen, &open))
-		return ROUTE_NONE;
-	if (open && w->capture.running && !w->info.opts.inspect && w->route != ROUTE_INSPECTOR_OPERATORS)
-		open = false; /* the agent's own, opened for this capture */
-	if (open)
-		return ROUTE_INSPECTOR_OPERATORS;
-	return connect_guard_available(a->cguard) ? ROUTE_INSPECTOR_GUARDED : ROUTE_INSPECTOR_UNGUARDED;
-}
-
-/* The route a capture would take now, as ps shows it ("signal SIGUSR2", "inspector
- * (guarded)", "none: why; why"); w->route keeps its kind. */
-static void describe_route(struct agent *a, struct watched *w, char *out, size_t outlen)
-{
-	char why_sig[256], why_insp[400] = "";
-	bool sig = capture_signal_usable(&w->info, why_sig, sizeof(why_sig));
-	enum route_kind k = sig ? ROUTE_SIGNAL : inspector_route(a, w, why_insp, sizeof(why_insp));
-
-	w->route = k;
-	if (k == ROUTE_SIGNAL)
-		snprintf(out, outlen, "signal SIG%s", sigabbrev_np(w->info.opts.heapsnapshot_signal));
-	else if (k != ROUTE_NONE)
-		snprintf(out, outlen, "%s", route_kind_name(k));
-	else if (strncmp(why_insp, "inspector unguarded", 19) == 0)
-		snprintf(out, outlen, "none: %s; %s", why_insp, why_sig);
-	else
-		snprintf(out, outlen, "none: %s; %s", why_sig, why_insp);
+	f.signal_usable = capture_signal_usable(&w->info, f.why_signal, sizeof(f.why_signal));
+	if (f.signal_usable && unanswered) {
+		f.signal_usable = false;
+		snprintf(f.why_signal, sizeof(f.why_signal), "signal unanswered for %lld s (event loop blocked?)",
+			 (long long)(age_ms / 1000));
+	}
+	route_choose(a->cfg->method, &f, probe_inspector, &ip, &choice);
+	route_describe(&choice, &f, w->info.opts.heapsnapshot_signal, out, outlen);
+	if (unanswered && choice.n > 0) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "; %s", f.why_signal);
+	}
+	*reason = route_reason_text(choice.reason);
 }
 
 /* The kernel also reports every PREDICT_STEP of growth, whatever `predictive` is set
@@ -296,15 +294,15 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		w->watch.settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
 	w->watch.armed_bytes =
 		just_exec ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
-	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.baseline_rss) != 0) {
+	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.rss_first_seen) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
 		return;
 	}
 	attach_gc(a, w, !just_exec);
 	w->labels.pid = pid;
-	metrics_app_name(w->info.cmdline, w->labels.app, sizeof(w->labels.app));
-	metrics_container_id(w->info.cgroup, w->labels.container, sizeof(w->labels.container));
+	snprintf(w->labels.app, sizeof(w->labels.app), "%s", w->info.labels.app);
+	identity_container_short(w->info.labels.container_id, w->labels.container);
 	a->procs[a->nprocs++] = w;
 	alert_process(a->alerts, &w->labels, false);
 	/* The signal route is known from the options; the inspector's needs a scan of the
@@ -315,7 +313,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	log_info("watching pid %d (%s %s), RSS %.1f MB, %s %.1f MB, capture route: %s", pid,
 		 w->info.exe, w->info.node_version[0] ? w->info.node_version : "version unknown",
 		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
-		 (double)w->trig.baseline_rss / 1e6, route);
+		 (double)w->trig.rss_first_seen / 1e6, route);
 	save(a, false);
 }
 
@@ -348,7 +346,7 @@ static void resume_one(void *arg, struct capture_job *job)
 	if (!job->baseline)
 		snprintf(job->baseline_id, sizeof(job->baseline_id), "%s", w->baseline_id);
 	log_info("pid %d: the previous run was stopped during its %s capture: resuming it", w->pid,
-		 resume_method_str(job->resume_method));
+		 route_name(job->resume_method));
 	if (capturer_submit(a->capturer, job) == 0) {
 		w->capture.running = true;
 		arm(a, w);
@@ -391,17 +389,16 @@ void agent_scan(struct agent *a)
 static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			 uint64_t threshold)
 {
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
-			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes",
-			       (json_int_t)rss,
-			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
-			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
-			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
-			       (json_int_t)w->trig.capture_offset);
+	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = reason, .rss_bytes = rss,
+			    .threshold_bytes = threshold };
+
+	ev.trigger.rss_first_seen = w->trig.rss_first_seen;
+	ev.trigger.app_rss_bytes = trigger_app_rss(&w->trig, rss);
+	ev.trigger.capture_offset_bytes = w->trig.capture_offset;
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)heap_used_of(a, w)));
-	alert_emit(a->alerts, ev);
+	ev.trigger.heap_used_bytes = heap_used_of(a, w);
+	alert_emit_event(a->alerts, &ev);
 }
 
 /* The capture about to be queued will cost the target memory: note where it starts
@@ -759,7 +756,7 @@ static void settle(struct agent *a, struct watched *w)
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);
-	log_debug("pid %d: baseline RSS %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
+	log_debug("pid %d: RSS first seen %.1f MB", w->pid, (double)k.rss_bytes / 1e6);
 	evaluate(a, w, k.rss_bytes);
 	save(a, false);
 }
@@ -790,17 +787,12 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 {
 	struct hs_watch k = { 0 };
 	struct gc_stats st = { 0 };
-	char route[720];
+	char route[1024];
+	const char *route_reason;
 	int64_t age_ms;
 	bool unanswered = a->capturer && capturer_signal_unanswered(a->capturer, w->pid, w->start_time, &age_ms);
 
-	if (unanswered) { /* the signal route is not used until it is answered */
-		char why[400];
-		snprintf(route, sizeof(route), "%s; signal unanswered for %lld s (event loop blocked?)",
-			 route_kind_name(inspector_route(a, w, why, sizeof(why))), (long long)(age_ms / 1000));
-	} else {
-		describe_route(a, w, route, sizeof(route));
-	}
+	describe_route(a, w, route, sizeof(route), &route_reason);
 
 	probes_lookup(a->probes, w->pid, &k);
 	if (w->gc.attached)
@@ -809,7 +801,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 			 "pid", (json_int_t)w->pid, "node_version", w->info.node_version, "exe",
 			 w->info.exe, "cmdline", w->info.cmdline, "rss_bytes", (json_int_t)k.rss_bytes,
 			 "peak_rss_bytes", (json_int_t)k.peak_bytes, "baseline_rss_bytes",
-			 (json_int_t)w->trig.baseline_rss, "armed_bytes",
+			 (json_int_t)w->trig.rss_first_seen, "armed_bytes",
 			 (json_int_t)(w->watch.armed_bytes == TRIGGER_NEVER ? 0 : w->watch.armed_bytes), "route",
 			 route, "gc_probes", w->gc.probes, "captures", (json_int_t)w->trig.captures,
 			 "capturing", w->capture.running, "cgroup", w->info.cgroup);
@@ -822,6 +814,7 @@ static json_t *watched_json(struct agent *a, struct watched *w)
 	json_object_update_new(o, gc);
 	json_object_set_new(o, "capture_offset_bytes", json_integer((json_int_t)w->trig.capture_offset));
 	json_object_set_new(o, "app_rss_bytes", json_integer((json_int_t)trigger_app_rss(&w->trig, k.rss_bytes)));
+	json_object_set_new(o, "route_reason", json_string(route_reason));
 	if (unanswered)
 		json_object_set_new(o, "signal_unanswered_s", json_integer((json_int_t)(age_ms / 1000)));
 	return o;

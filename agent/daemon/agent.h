@@ -37,18 +37,6 @@ struct metrics;
 struct gc_tracker;
 struct gc_major_event;
 
-/* The capture route of a process, looked up when a capture or `heapsnap ps` asks (the
- * inspector's needs a scan of the host's sockets): never at exec. */
-enum route_kind {
-	ROUTE_UNKNOWN,
-	ROUTE_SIGNAL,
-	ROUTE_INSPECTOR_GUARDED,
-	ROUTE_INSPECTOR_UNGUARDED,     /* no connect guard, inspector_unguarded = on */
-	ROUTE_INSPECTOR_OPERATORS,     /* open before the agent came: used as it is */
-	ROUTE_NONE,
-};
-const char *route_kind_name(enum route_kind k);
-
 /* One watched process, by concern. Identity and labels stay at the top; each part
  * below belongs to the functions of agent.c that share its name. */
 struct watched {
@@ -58,7 +46,7 @@ struct watched {
 	int64_t first_seen_wall_ms;
 	struct alert_proc labels;      /* pid, app, container: for metrics and alerts */
 	struct trigger_proc trig;      /* the trigger policy's state (persisted) */
-	char baseline_id[64];          /* baseline snapshot for the next report (persisted) */
+	char baseline_id[SNAPSHOT_ID_LEN]; /* baseline snapshot for the next report (persisted) */
 	struct {                       /* what the kernel is asked to report, and when to look again */
 		uint64_t armed_bytes;
 		uint64_t last_rss;     /* RSS at the last kernel report */
@@ -77,7 +65,7 @@ struct watched {
 		int64_t settle_at_ms;  /* monotonic: measure the capture's cost then (0 = no) */
 		int64_t refine_until_ms; /* major GCs until then refine that cost (0 = no) */
 	} cost;
-	enum route_kind route;         /* as `heapsnap ps` last saw it (looked up when asked) */
+	bool operators_inspector;      /* `heapsnap ps` last saw an inspector open before any capture */
 	struct {                       /* GC probes and its latest major GCs (main isolate) */
 		bool attached;
 		bool retry_at_settle;  /* seen at exec, not attached: settle() tries again */
@@ -137,7 +125,7 @@ void agent_scan(struct agent *a);
 /* Finish what a previous run killed mid-capture left (its capture journals). */
 void agent_resume_interrupted(struct agent *a);
 /* Watch pid if its executable is one of the configured names. just_exec: seen at
- * exec, so its baseline RSS is taken once Node has started (AGENT_SETTLE_MS). */
+ * exec, so its first-seen RSS is taken once Node has started (AGENT_SETTLE_MS). */
 void agent_add(struct agent *a, pid_t pid, bool just_exec);
 void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */

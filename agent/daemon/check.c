@@ -181,8 +181,8 @@ static bool check_store(struct check_report *r, const struct config *cfg)
 	if (access(dir, W_OK | X_OK) != 0)
 		return say(r, "store", CHECK_MISSING, "%s: %s", dir, strerror(errno)) == CHECK_OK;
 	if (statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < cfg->min_free_bytes)
-		return say(r, "store", CHECK_MISSING, "%s: %.0f MB free, below min_free_mb %.0f", dir,
-			   (double)vfs.f_bavail * vfs.f_frsize / 1e6, (double)cfg->min_free_bytes / 1e6) == CHECK_OK;
+		return say(r, "store", CHECK_MISSING, "%s: %.0f MiB free, below min_free_mb %.0f", dir,
+			   (double)vfs.f_bavail * vfs.f_frsize / 1048576.0, (double)cfg->min_free_bytes / 1048576.0) == CHECK_OK;
 	return say(r, "store", CHECK_OK, "%s", dir) == CHECK_OK;
 }
 

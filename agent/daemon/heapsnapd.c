@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "alert/event.h"
 #include "base/cgroupns.h"
 #include "base/config.h"
 #include "base/config_doc.h"
@@ -214,9 +215,11 @@ static void on_capture_done(void *ctx)
  * ID.json carries it; the outcome the loop sees comes before that. */
 static void upload_on_event(void *ctx, const json_t *ev, const char *line)
 {
-	(void)line;
+	enum event_kind kind;
 	const char *id = json_string_value(json_object_get(ev, "snapshot_id"));
-	if (id && strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "capture_done") == 0)
+
+	(void)line;
+	if (id && event_kind_of(ev, &kind) == 0 && kind == EVENT_CAPTURE_DONE)
 		uploader_notify(ctx, id);
 }
 

@@ -16,7 +16,7 @@ static json_t *item_json(const struct persisted *p)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "pid", (json_int_t)p->pid,
 			 "start_time", (json_int_t)p->start_time, "baseline_rss",
-			 (json_int_t)p->trig.baseline_rss, "last_capture_rss",
+			 (json_int_t)p->trig.rss_first_seen, "last_capture_rss",
 			 (json_int_t)p->trig.last_capture_rss, "last_capture_ms",
 			 (json_int_t)p->trig.last_capture_ms, "captures", (json_int_t)p->trig.captures,
 			 "baseline_requested", p->trig.baseline_requested, "baseline_id", p->baseline_id,
@@ -129,7 +129,7 @@ static int item_from_json(json_t *o, struct persisted *p)
 	memset(p, 0, sizeof(*p));
 	p->pid = (pid_t)pid;
 	p->start_time = (uint64_t)start;
-	p->trig.baseline_rss = (uint64_t)base;
+	p->trig.rss_first_seen = (uint64_t)base;
 	p->trig.last_capture_rss = (uint64_t)last_rss;
 	p->trig.last_capture_ms = (int64_t)last_ms;
 	p->trig.captures = (unsigned)captures;

@@ -12,12 +12,13 @@
 #include <sys/types.h>
 
 #include "decide/trigger.h"
+#include "store/store.h"
 
 struct persisted {
 	pid_t pid;
 	uint64_t start_time;
 	struct trigger_proc trig;
-	char baseline_id[64];
+	char baseline_id[SNAPSHOT_ID_LEN];
 };
 
 /* The items as the file's text (malloc'ed), or NULL when out of memory. */

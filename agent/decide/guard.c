@@ -69,7 +69,7 @@
 #include "track/cgroup.h"
 #include "track/procs.h"
 
-#define MB (1024.0 * 1024.0)
+#define MiB (1024.0 * 1024.0)
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -123,17 +123,17 @@ static void write_reason(const struct guard_params *p, const struct guard_input 
 			 struct guard_verdict *out)
 {
 	char basis[128];
-	snprintf(basis, sizeof(basis), "%u x %.0f MB %s%s + %.0f MB headroom",
-		 p->cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0), heap_basis(in) / MB,
+	snprintf(basis, sizeof(basis), "%u x %.0f MiB %s%s + %.0f MiB headroom",
+		 p->cost_factor + (in->file_in_memory ? GUARD_FILE_FACTOR : 0), heap_basis(in) / MiB,
 		 out->heap_estimated ? "RSS (heap used unknown)" : "heap used",
-		 in->file_in_memory ? " incl. the file on tmpfs" : "", p->min_headroom_bytes / MB);
+		 in->file_in_memory ? " incl. the file on tmpfs" : "", p->min_headroom_bytes / MiB);
 	if (out->headroom_bytes == UINT64_MAX)
 		snprintf(out->reason, sizeof(out->reason),
-			 "snapshot needs about %.0f MB (%s) and no memory limit is known", out->needed_bytes / MB, basis);
+			 "snapshot needs about %.0f MiB (%s) and no memory limit is known", out->needed_bytes / MiB, basis);
 	else
-		snprintf(out->reason, sizeof(out->reason), "snapshot needs about %.0f MB (%s) and %s leaves %s%.0f MB%s",
-			 out->needed_bytes / MB, basis, out->limit, out->allow ? "" : "only ",
-			 out->headroom_bytes / MB, p->enforce ? "" : " (guard off: not enforced)");
+		snprintf(out->reason, sizeof(out->reason), "snapshot needs about %.0f MiB (%s) and %s leaves %s%.0f MiB%s",
+			 out->needed_bytes / MiB, basis, out->limit, out->allow ? "" : "only ",
+			 out->headroom_bytes / MiB, p->enforce ? "" : " (guard off: not enforced)");
 }
 
 bool guard_check(const struct guard_params *p, const struct guard_input *in, struct guard_verdict *out)

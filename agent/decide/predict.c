@@ -7,7 +7,7 @@
 
 #include "base/config.h"
 
-#define MB (1024.0 * 1024.0)
+#define MiB (1024.0 * 1024.0)
 #define NEVER 1e18
 
 void predict_default_params(struct predict_params *p)
@@ -81,7 +81,7 @@ static bool slope_is_significant(const struct predict_sample *s, size_t n, doubl
 static double capture_secs_estimate(const struct predict_params *p, const struct guard_input *now)
 {
 	uint64_t heap = now->heap_used_bytes ? now->heap_used_bytes : now->rss_bytes;
-	return p->secs_per_heap_mb * ((double)heap / MB) + p->fixed_secs + p->margin_secs;
+	return p->secs_per_heap_mb * ((double)heap / MiB) + p->fixed_secs + p->margin_secs;
 }
 
 static enum predict_action finish(struct predict_verdict *out, enum predict_action a)
@@ -116,15 +116,15 @@ enum predict_action predict_decide(const struct predict_params *params, const st
 	out->growth_bps = predict_growth_rate(s, n);
 	bool sustained = slope_is_significant(s, n, out->growth_bps);
 	if (out->growth_bps < (double)params->min_growth_bps || !sustained || margin == INT64_MAX) {
-		snprintf(out->reason, sizeof(out->reason), "%s (%.2f MB/s): the snapshot keeps fitting",
-			 margin == INT64_MAX ? "no memory limit known" : "not growing", out->growth_bps / MB);
+		snprintf(out->reason, sizeof(out->reason), "%s (%.2f MiB/s): the snapshot keeps fitting",
+			 margin == INT64_MAX ? "no memory limit known" : "not growing", out->growth_bps / MiB);
 		return finish(out, PREDICT_WAIT);
 	}
 	out->secs_until_no_fit = (double)margin / ((1.0 + params->guard.cost_factor) * out->growth_bps);
 	bool fire = out->secs_until_no_fit < out->capture_secs;
 	snprintf(out->reason, sizeof(out->reason),
-		 "growing %.1f MB/s: the snapshot (needs %.0f MB) stops fitting under %s in %.0f s, %s the %.0f s a capture needs with margin%s",
-		 out->growth_bps / MB, out->guard.needed_bytes / MB, out->guard.limit, out->secs_until_no_fit,
+		 "growing %.1f MiB/s: the snapshot (needs %.0f MiB) stops fitting under %s in %.0f s, %s the %.0f s a capture needs with margin%s",
+		 out->growth_bps / MiB, out->guard.needed_bytes / MiB, out->guard.limit, out->secs_until_no_fit,
 		 fire ? "less than" : "more than", out->capture_secs, fire ? ": capture now" : "");
 	return finish(out, fire ? PREDICT_CAPTURE : PREDICT_WAIT);
 }

@@ -4,14 +4,14 @@
  * Levels (all saturating: a level that would overflow becomes TRIGGER_NEVER):
  *   first incident level = the lowest of
  *       rss_bytes                      (when rss_mb > 0)
- *       baseline_rss + growth_bytes    (when growth_mb > 0)
+ *       rss_first_seen + growth_bytes  (when growth_mb > 0)
  *   after a capture decision at RSS R (the re-arm rule):
  *       next level = max(first incident level, R + step)
  *       step = growth_bytes when growth_mb > 0, else R / 10 (10%, at least 1 MiB)
  *   so a process that stays above a threshold is not captured again until it has grown
  *   by another step; a process already above rss_mb when first seen is captured at once.
  *   baseline level (once, before any incident capture; needs growth_mb and baseline_pct):
- *       baseline_rss + growth_bytes * baseline_pct / 100
+ *       rss_first_seen + growth_bytes * baseline_pct / 100
  *
  * Holds: max_per_process reached (0 = no limit) -> never again (arm TRIGGER_NEVER);
  * within cooldown_s of the last capture decision -> held back, retry_at_ms = the end of
@@ -61,7 +61,7 @@ static uint64_t first_incident_level(const struct trigger_params *p, const struc
 	if (p->rss_bytes)
 		level = p->rss_bytes;
 	if (p->growth_bytes)
-		level = min_level(level, sat_add(t->baseline_rss, p->growth_bytes));
+		level = min_level(level, sat_add(t->rss_first_seen, p->growth_bytes));
 	return level;
 }
 
@@ -88,7 +88,7 @@ static uint64_t baseline_level(const struct trigger_params *p, const struct trig
 	if (!p->growth_bytes || !p->baseline_pct || t->baseline_requested || t->captures)
 		return TRIGGER_NEVER;
 	uint64_t part = percent_of(p->growth_bytes, p->baseline_pct);
-	return part ? sat_add(t->baseline_rss, part) : TRIGGER_NEVER;
+	return part ? sat_add(t->rss_first_seen, part) : TRIGGER_NEVER;
 }
 
 static bool limit_reached(const struct trigger_params *p, const struct trigger_proc *t)
@@ -132,7 +132,7 @@ int trigger_reason_parse(const char *s, enum trigger_reason *out)
 static enum trigger_reason incident_reason(const struct trigger_params *p, const struct trigger_proc *t,
 					   uint64_t rss)
 {
-	if (p->growth_bytes && rss >= sat_add(t->baseline_rss, p->growth_bytes))
+	if (p->growth_bytes && rss >= sat_add(t->rss_first_seen, p->growth_bytes))
 		return TRIGGER_GROWTH;
 	return p->rss_bytes ? TRIGGER_RSS : TRIGGER_GROWTH;
 }
@@ -150,7 +150,7 @@ struct trigger_params trigger_params_from(const struct config *cfg)
 
 void trigger_init(struct trigger_proc *t, uint64_t rss_now)
 {
-	*t = (struct trigger_proc){ .baseline_rss = rss_now };
+	*t = (struct trigger_proc){ .rss_first_seen = rss_now };
 }
 
 uint64_t trigger_app_rss(const struct trigger_proc *t, uint64_t rss)

@@ -17,7 +17,7 @@ struct config;
 /* The [trigger] keys the policy reads (0 turns each off). */
 struct trigger_params {
 	uint64_t rss_bytes;          /* rss_mb: absolute threshold */
-	uint64_t growth_bytes;       /* growth_mb: growth over the baseline RSS */
+	uint64_t growth_bytes;       /* growth_mb: growth over rss_first_seen */
 	unsigned cooldown_s;         /* cooldown_s: between capture decisions */
 	unsigned max_per_process;    /* max_per_process: capture decisions per process */
 	unsigned baseline_pct;       /* baseline_pct: baseline snapshot at this % of growth_mb */
@@ -29,7 +29,7 @@ struct trigger_params trigger_params_from(const struct config *cfg);
  * metadata and the capture journal say (trigger_reason_name). */
 enum trigger_reason {
 	TRIGGER_RSS = 0,        /* "rss": the absolute threshold (rss_mb) */
-	TRIGGER_GROWTH,         /* "growth": growth over the baseline RSS (growth_mb) */
+	TRIGGER_GROWTH,         /* "growth": growth over the RSS first seen (growth_mb) */
 	TRIGGER_LEAK,           /* "leak": the leak heuristic (leak.h) */
 	TRIGGER_PREDICTIVE,     /* "predictive": the snapshot would soon stop fitting (predict.h) */
 	TRIGGER_BASELINE,       /* "baseline": a baseline snapshot, not an incident */
@@ -42,7 +42,7 @@ const char *trigger_reason_name(enum trigger_reason r);
 int trigger_reason_parse(const char *s, enum trigger_reason *out);
 
 struct trigger_proc {
-	uint64_t baseline_rss;       /* RSS when the agent first saw the process (AGENT_SETTLE_MS
+	uint64_t rss_first_seen;     /* RSS when the agent first saw the process (AGENT_SETTLE_MS
 	                                after exec for one seen starting; kept across agent restarts) */
 	uint64_t last_capture_rss;   /* RSS at the last capture decision (0 = none) */
 	int64_t last_capture_ms;     /* monotonic ms of the last capture decision (0 = none) */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert/event.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "export/am_alerts.h"
@@ -113,7 +114,7 @@ static const char *str_of(const json_t *ev, const char *key)
 	return v ? v : "";
 }
 
-static double mb_of(const json_t *ev, const char *key)
+static double mib_of(const json_t *ev, const char *key)
 {
 	return (double)json_integer_value(json_object_get(ev, key)) / 1048576.0;
 }
@@ -142,13 +143,13 @@ static void on_trigger(struct am_sink *a, const json_t *ev, pid_t pid)
 
 	if (!al)
 		return;
-	snprintf(al->summary, sizeof(al->summary), "%s (pid %d) on %.64s: RSS %.0f MB, %s trigger at %.0f MB",
-		 al->app[0] ? al->app : "node", pid, a->host, mb_of(ev, "rss_bytes"), reason,
-		 mb_of(ev, "threshold_bytes"));
+	snprintf(al->summary, sizeof(al->summary), "%s (pid %d) on %.64s: RSS %.0f MiB, %s trigger at %.0f MiB",
+		 al->app[0] ? al->app : "node", pid, a->host, mib_of(ev, "rss_bytes"), reason,
+		 mib_of(ev, "threshold_bytes"));
 	snprintf(al->description, sizeof(al->description),
-		 "heapsnapd saw the process's memory cross its %s trigger (baseline RSS %.0f MB) and is "
+		 "heapsnapd saw the process's memory cross its %s trigger (RSS first seen %.0f MiB) and is "
 		 "taking a heap snapshot; snapshot_id names it once stored (`heapsnap show ID`).",
-		 reason, mb_of(ev, "baseline_rss_bytes"));
+		 reason, mib_of(ev, "baseline_rss_bytes"));
 }
 
 static void format_growth(const json_t *top, char *out, size_t len)
@@ -158,8 +159,8 @@ static void format_growth(const json_t *top, char *out, size_t len)
 	out[0] = '\0';
 	for (size_t i = 0; i < json_array_size(top) && n < len; i++) {
 		const json_t *e = json_array_get(top, i);
-		n += (size_t)snprintf(out + n, len - n, "%s%s +%.1f MB (+%lld objects)", i ? ", " : "",
-				      str_of(e, "class"), mb_of(e, "delta_bytes"),
+		n += (size_t)snprintf(out + n, len - n, "%s%s +%.1f MiB (+%lld objects)", i ? ", " : "",
+				      str_of(e, "class"), mib_of(e, "delta_bytes"),
 				      (long long)json_integer_value(json_object_get(e, "delta_count")));
 	}
 }
@@ -212,19 +213,30 @@ static void on_capture_problem(struct am_sink *a, const json_t *ev, pid_t pid, e
 static void on_event(void *ctx, const json_t *ev, const char *line)
 {
 	struct am_sink *a = ctx;
-	const char *e = str_of(ev, "event");
+	enum event_kind kind;
 	pid_t pid = (pid_t)json_integer_value(json_object_get(ev, "pid"));
 
 	(void)line;
+	if (event_kind_of(ev, &kind) != 0)
+		return;
 	pthread_mutex_lock(&a->lock);
-	if (strcmp(e, "trigger") == 0)
+	switch (kind) {
+	case EVENT_TRIGGER:
 		on_trigger(a, ev, pid);
-	else if (strcmp(e, "capture_done") == 0)
+		break;
+	case EVENT_CAPTURE_DONE:
 		on_capture_done(a, ev, pid);
-	else if (strcmp(e, "capture_failed") == 0)
+		break;
+	case EVENT_CAPTURE_FAILED:
 		on_capture_problem(a, ev, pid, AM_CAPTURE_FAILED);
-	else if (strcmp(e, "capture_refused") == 0)
+		break;
+	case EVENT_CAPTURE_REFUSED:
 		on_capture_problem(a, ev, pid, AM_CAPTURE_REFUSED);
+		break;
+	case EVENT_CAPTURE_START:
+	case EVENT_KINDS:
+		break;
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 

@@ -18,6 +18,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/identity.h"
+#include "store/store.h"
+
 #define AM_MAX_ALERTS 256
 #define AM_ENDS_AFTER_RESENDS 4
 #define AM_RESOLVED_KEEP_MS (15 * 60 * 1000)
@@ -27,11 +30,11 @@ enum am_kind { AM_MEMORY_GROWTH, AM_LEAK_SUSPECTED, AM_CAPTURE_FAILED, AM_CAPTUR
 struct am_alert {
 	enum am_kind kind;
 	pid_t pid;
-	char app[64];
-	char container[16];
+	char app[IDENTITY_LEN];
+	char container[IDENTITY_CONTAINER_SHORT + 1];
 	char summary[256];
 	char description[768];
-	char snapshot_id[64];
+	char snapshot_id[SNAPSHOT_ID_LEN];
 	char top_growth[512];
 	char retainer_path[768];
 	char top_place[512];           /* the report's first place, one line */

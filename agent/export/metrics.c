@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/event.h"
 #include "base/sanitize.h"
 #include "decide/trigger.h"
-#include "track/labels.h"
 
 #ifndef HS_VERSION
 #define HS_VERSION "unknown"
@@ -118,19 +118,28 @@ static void count_capture(struct metrics *m, const json_t *ev, size_t result)
 
 void metrics_observe_event(struct metrics *m, const json_t *ev)
 {
-	const char *e = ev_str(ev, "event");
+	enum event_kind kind;
 
-	if (!m || !e)
+	if (!m || event_kind_of(ev, &kind) != 0)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (strcmp(e, "trigger") == 0)
+	switch (kind) {
+	case EVENT_TRIGGER:
 		m->triggers[trigger_index(ev)]++;
-	else if (strcmp(e, "capture_done") == 0)
+		break;
+	case EVENT_CAPTURE_DONE:
 		count_capture(m, ev, 0);
-	else if (strcmp(e, "capture_failed") == 0)
+		break;
+	case EVENT_CAPTURE_FAILED:
 		count_capture(m, ev, 1);
-	else if (strcmp(e, "capture_refused") == 0)
+		break;
+	case EVENT_CAPTURE_REFUSED:
 		count_capture(m, ev, 2);
+		break;
+	case EVENT_CAPTURE_START:
+	case EVENT_KINDS:
+		break;
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -417,54 +426,4 @@ int metrics_render(struct metrics *m, char **out, size_t *len)
 	*out = buf;
 	*len = n;
 	return 0;
-}
-
-/* --- labels from /proc facts ---------------------------------------------------- */
-
-/* Node options whose value is the next word. */
-static bool takes_value(const char *w)
-{
-	static const char *const opts[] = { "-r", "--require", "--import", "--loader",
-					    "--experimental-loader", "--title", "-C", "--conditions",
-					    "--env-file", "--inspect-port", "--stack-size" };
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (strcmp(w, opts[i]) == 0)
-			return true;
-	return false;
-}
-
-void metrics_app_name(const char *cmdline, char *out, size_t outlen)
-{
-	char buf[4096], *save = NULL;
-	bool first = true, skip_next = false;
-
-	snprintf(out, outlen, "node");
-	snprintf(buf, sizeof(buf), "%s", cmdline);
-	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (first || skip_next) {
-			first = skip_next = false;
-			continue;
-		}
-		if (strcmp(w, "-e") == 0 || strcmp(w, "--eval") == 0 || strcmp(w, "-p") == 0 ||
-		    strcmp(w, "--print") == 0) {
-			snprintf(out, outlen, "[eval]");
-			return;
-		}
-		if (strcmp(w, "--") == 0)
-			continue;
-		if (w[0] == '-') {
-			skip_next = takes_value(w);
-			continue;
-		}
-		labels_app_name(w, true, out, outlen);
-		return;
-	}
-}
-
-void metrics_container_id(const char *cgroup, char *out, size_t outlen)
-{
-	char id[80];
-
-	labels_container_id(cgroup, id, sizeof(id));
-	snprintf(out, outlen, "%.12s", id);
 }

@@ -17,13 +17,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/identity.h"
+
 enum metrics_sink { SINK_ALERTMANAGER = 0, SINK_WEBHOOK = 1, SINK_COUNT };
 
 /* One watched process as the loop publishes it. */
 struct metrics_proc {
 	pid_t pid;
-	char app[64];                  /* script or package name (metrics_app_name) */
-	char container[16];            /* container id (12 hex), "" when none */
+	char app[IDENTITY_LEN];        /* identity_app */
+	char container[IDENTITY_CONTAINER_SHORT + 1]; /* identity_container_short, "" when none */
 	uint64_t rss_bytes;
 	uint64_t heap_used_bytes;      /* after the last major GC, 0 = unknown */
 	uint64_t gc_minor, gc_major;
@@ -55,13 +57,5 @@ bool metrics_ready(struct metrics *m);
 
 /* Prometheus text format 0.0.4 (malloc'ed, NUL-terminated). 0, or -ENOMEM. */
 int metrics_render(struct metrics *m, char **out, size_t *len);
-
-/* "app" label from a command line (argv joined with spaces): the script's name by
- * labels_app_name(script, true): the package name when the script lies under
- * node_modules/NAME/ (or @scope/NAME), else its file name; "[eval]" for -e/-p; "node"
- * when there is no script (a REPL). */
-void metrics_app_name(const char *cmdline, char *out, size_t outlen);
-/* Container id (the first 12 of labels_container_id's) from a cgroup path, "" when none. */
-void metrics_container_id(const char *cgroup, char *out, size_t outlen);
 
 #endif

@@ -182,7 +182,7 @@ static json_t *site_json(const struct pnode *v, const struct site *s)
 		up = v[up].parent;
 	if (up >= 0 && v[up].parent >= 0)
 		frame_text(v[up].frame, caller, sizeof(caller));
-	snprintf(text, sizeof(text), "%s, %.1f MB live (%llu samples)%s%s", site, s->bytes / 1048576.0,
+	snprintf(text, sizeof(text), "%s, %.1f MiB live (%llu samples)%s%s", site, s->bytes / 1048576.0,
 		 (unsigned long long)s->samples, caller[0] ? " ← " : "", caller);
 	json_t *f = frame_json(v[s->node].frame);
 	json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:I, s:I, s:o, s:s}", "function", json_object_get(f, "function"),

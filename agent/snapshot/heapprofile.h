@@ -19,7 +19,7 @@
  *    "frames": [ {function, url, line, column, kind}, ... ] allocation first, up to
  *              HS_STACK_FRAMES, of the heaviest stack through the site; kind is "app",
  *              "node" (node: internals), "module" (node_modules) or "v8" (no script),
- *    "text": one line, "fn service.js:27:13, 5.6 MB live (120 samples) ← caller file:line"}
+ *    "text": one line, "fn service.js:27:13, 5.6 MiB live (120 samples) ← caller file:line"}
  * NULL with err set when text is not a sampling heap profile (or out of memory). */
 json_t *hs_heapprofile_stacks(const char *text, size_t top, char *err, size_t errlen);
 

@@ -424,10 +424,10 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 	uint64_t bytes = pl->is_new ? p->new_bytes : p->bytes;
 	const char *plus = pl->is_new ? "+" : "";
 	if (strcmp(kind, "listeners") == 0)
-		snprintf(text, sizeof(text), "%s: %s%s listeners, %s%.1f MB", where, plus, count, plus,
+		snprintf(text, sizeof(text), "%s: %s%s listeners, %s%.1f MiB", where, plus, count, plus,
 			 bytes / 1048576.0);
 	else
-		snprintf(text, sizeof(text), "%s: %s%s entries (%s), %s%.1f MB", where, plus, count, kinds, plus,
+		snprintf(text, sizeof(text), "%s: %s%s entries (%s), %s%.1f MiB", where, plus, count, kinds, plus,
 			 bytes / 1048576.0);
 	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
 			      "place", hs_json_class_name(where), "holder", hs_json_class_name(p->holder),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Places: where memory accumulates, named by its holder and the property or collection
  * that keeps it, aggregated over every instance of the holder — the first part of the
- * leak report ("Counter.hashMap: 210 470 entries (Object), 24.1 MB").
+ * leak report ("Counter.hashMap: 210 470 entries (Object), 24.1 MiB").
  *
  * A collection is a node with at least HS_PLACE_FANOUT entries: the nodes first reached
  * from it on a shortest path from the root (its breadth-first children) along element,
@@ -39,7 +39,7 @@
  *    "entries": all entries, "retained_bytes": their retained size (an entry dominated
  *    by another entry of the place counted once), "collections": instances aggregated,
  *    "new_entries", "new_bytes" (with is_new only),
- *    "text": the one-line form, "Holder.prop: 3 397 entries (strings), 9.3 MB"}.
+ *    "text": the one-line form, "Holder.prop: 3 397 entries (strings), 9.3 MiB"}.
  * NULL on out of memory. */
 json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
 			  const uint8_t *is_new, size_t top);

@@ -51,7 +51,7 @@ struct store {
 
 struct store_writer {
 	struct store *st;
-	char id[64];
+	char id[SNAPSHOT_ID_LEN];
 	char tmp_name[128];
 	int fd;
 	struct pgz *gz;
@@ -284,7 +284,7 @@ static int free_space_ok(struct store *st, char *err, size_t errlen)
 	}
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (avail < st->min_free_bytes) {
-		snprintf(err, errlen, "store: free space below min_free_mb (%llu MB free on %s, floor %llu MB)",
+		snprintf(err, errlen, "store: free space below min_free_mb (%llu MiB free on %s, floor %llu MiB)",
 			 (unsigned long long)(avail >> 20), st->dir,
 			 (unsigned long long)(st->min_free_bytes >> 20));
 		return -ENOSPC;

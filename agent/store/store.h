@@ -16,8 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/identity.h"
+
+/* A snapshot id ("20261127T081502Z-12345-a1b2", see store_begin) with its NUL: every
+ * buffer that holds one. */
+#define SNAPSHOT_ID_LEN 64
+
 struct snapshot_meta {
-	char id[64];
+	char id[SNAPSHOT_ID_LEN];
 	char host[256];
 	int pid;
 	char exe[PATH_MAX];
@@ -43,9 +49,9 @@ struct snapshot_meta {
 	bool inspector_opened;         /* the inspector route opened the inspector (SIGUSR1) ... */
 	int64_t inspector_window_ms;   /* ... and it was open this long (signal -> port gone) */
 	/* labels (see labels.h): "" when not known */
-	char app[128];                 /* script or package name from the command line */
+	char app[IDENTITY_LEN];        /* identity_app */
 	char machine_id[64];           /* /etc/machine-id */
-	char container_id[80];         /* from the cgroup path */
+	char container_id[IDENTITY_LEN]; /* identity_container_id */
 	char pod_uid[40];              /* Kubernetes, from the cgroup path */
 	char pod_name[128];            /* Kubernetes, from the environment */
 	char pod_namespace[128];

@@ -10,9 +10,7 @@
  *   downward-API names; Kubernetes sets none of them by itself) and, in a pod (the
  *   cgroup path is kubepods or KUBERNETES_SERVICE_HOST is set) without POD_NAME,
  *   HOSTNAME, which Kubernetes sets to the pod name;
- * the command line for `app`: the script Node runs — its package name when it lies in
- *   node_modules/PKG/ (or node_modules/@scope/pkg), else its file name without .js/.mjs/.cjs,
- *   or its directory's name for index/main/server/app.js; "" for `node -e` or a REPL;
+ * `app` and `container_id` by base/identity.h's rule (procs.c sets app from the script);
  * /etc/machine-id and the host name (by the agent, not here). */
 #ifndef HS_LABELS_H
 #define HS_LABELS_H
@@ -20,9 +18,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/identity.h"
+
 struct labels {
-	char app[128];
-	char container_id[80];
+	char app[IDENTITY_LEN];          /* identity_app */
+	char container_id[IDENTITY_LEN]; /* identity_container_id */
 	char pod_uid[40];
 	char pod_name[128];
 	char pod_namespace[128];
@@ -36,14 +36,5 @@ void labels_from_cgroup(const char *cgroup, struct labels *out);
 void labels_from_env(const char *env, size_t len, struct labels *out);
 /* Value of NAME in a NUL-separated environment block (/proc/PID/environ), or NULL. */
 const char *labels_env_value(const char *env, size_t len, const char *name);
-/* From the script path as given on the command line ("" = none). */
-void labels_app(const char *script, struct labels *out);
-/* The one rule for an app name from a script path (labels_app and the metrics "app"
- * label): the package under the last node_modules/ (@scope/pkg; not .bin/), else
- * file_name ? the file name as it is ("leak.js", the metrics label) : the rule above
- * (extension dropped, the directory for index/main/server/app). */
-void labels_app_name(const char *script, bool file_name, char *out, size_t outlen);
-/* The full 64-hex container id of a cgroup line ("0::/...docker-ID.scope"), "" when none. */
-void labels_container_id(const char *cgroup, char *out, size_t outlen);
 
 #endif

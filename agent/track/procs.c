@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/identity.h"
 #include "base/sanitize.h"
 
 #define ARGV_MAX (128 * 1024)
@@ -347,6 +348,9 @@ static void apply_option(struct node_opts *o, const char *name, size_t len, cons
 	} else if (name_is(name, len, "--inspect-port") || name_is(name, len, "--debug-port")) {
 		if (value)
 			parse_host_port(value, o);
+	} else if (name_is(name, len, "-e") || name_is(name, len, "--eval") || name_is(name, len, "-p") ||
+		   name_is(name, len, "--print")) {
+		o->eval = true;
 	} else if (name_is(name, len, "--disable-sigusr1")) {
 		o->disable_sigusr1 = true;
 	} else if (name_is(name, len, "--use-largepages")) {
@@ -734,7 +738,7 @@ static int read_args_and_options(pid_t pid, struct proc_info *out)
 	labels_from_cgroup(out->cgroup, &out->labels);
 	if (env_len)
 		labels_from_env(env, env_len, &out->labels);
-	labels_app(out->opts.script, &out->labels);
+	identity_app(out->opts.script, out->opts.eval, out->labels.app);
 cleanup:
 	free(argv);
 	free(env);

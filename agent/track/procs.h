@@ -25,6 +25,7 @@ struct node_opts {
 	bool disable_sigusr1;            /* --disable-sigusr1 */
 	bool use_largepages;             /* --use-largepages=on|silent */
 	char script[256];                /* the script argument, as given ("" for -e, REPL) */
+	bool eval;                       /* -e/--eval/-p/--print: the code is the argument */
 };
 
 struct proc_info {

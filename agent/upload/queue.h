@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 enum upload_state { UPLOAD_QUEUED = 0, UPLOAD_DONE = 1 };
 
 struct upload_rec {
@@ -36,7 +38,7 @@ char *upload_rec_format(const struct upload_rec *r);   /* malloc'ed */
 uint64_t upload_backoff_ms(unsigned attempts, uint64_t cap_ms, uint32_t rnd);
 
 struct upload_item {
-	char id[64];
+	char id[SNAPSHOT_ID_LEN];
 	int64_t order;                 /* snapshot start, epoch ms: oldest first */
 	int64_t queued_mono_ms;        /* for the oldest waiting age */
 	unsigned attempts;

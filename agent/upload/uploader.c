@@ -43,7 +43,7 @@ struct uploader {
 	bool stopping;
 	struct cancel_token cancel;    /* fired by uploader_stop: a transfer gives up */
 	bool indexed;                 /* the bucket index covers every snapshot under prefix */
-	char current[64];             /* being uploaded */
+	char current[SNAPSHOT_ID_LEN]; /* being uploaded */
 	char last_error[2048];        /* logged once at warn level, repeats at debug */
 };
 
@@ -353,7 +353,7 @@ static int upload_one(struct uploader *u, const char *id, uint64_t *bytes, char 
 		mark_done(u, id, gz_key, etag);
 	}
 	double secs = (double)(mono_ms() - t0) / 1000.0;
-	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MB/s, ETag %s, verified)", id,
+	log_info("upload: %s uploaded to %s/%s/%s (%llu bytes in %.2f s, %.1f MiB/s, ETag %s, verified)", id,
 		 u->cfg->upload_endpoint, u->cfg->upload_bucket, gz_key, (unsigned long long)sb.st_size, secs,
 		 secs > 0 ? (double)sb.st_size / 1048576.0 / secs : 0.0, etag);
 	if (!u->cfg->upload_keep_local) {
@@ -370,7 +370,7 @@ cleanup:
 
 struct own_ids {
 	const char *prefix;
-	char (*ids)[64];
+	char (*ids)[SNAPSHOT_ID_LEN];
 	size_t n, cap;
 };
 
@@ -557,7 +557,7 @@ static void *uploader_main(void *arg)
 {
 	struct uploader *u = arg;
 	int64_t next_scan = mono_ms() + RESCAN_MS;
-	char id[64], why[2048];
+	char id[SNAPSHOT_ID_LEN], why[2048];
 	unsigned attempts;
 
 	drop_all_capabilities();

@@ -74,19 +74,20 @@ wait_for 30 prom_is 'up{job="heapsnap"}' 1 || fail "Prometheus: up{job=\"heapsna
 before=$(prom_value 'sum(heapsnap_captures_total{result="done"})')
 [ "$before" = 0 ] || fail "captures before any capture: '$before' (want 0)"
 
-mkdir -p "$T/app" && cd "$T/app" && start_node LEAK --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
+# The option's value as its own word: the app label is still the script's ("leak", not "SIGUSR2").
+mkdir -p "$T/app" && cd "$T/app" && start_node LEAK --heapsnapshot-signal SIGUSR2 "$APPS/leak.js"
 cd "$T"
 wait_for 60 event_for "$LEAK" capture_done || fail "no capture_done"
 wait_for 20 prom_is 'sum(heapsnap_captures_total{result="done",method="signal",reason="growth"})' 1 ||
 	fail "Prometheus does not see the capture: heapsnap_captures_total = $(prom_value 'sum(heapsnap_captures_total{result="done"})')"
-wait_for 20 prom_some "heapsnap_process_rss_bytes{pid=\"$LEAK\",app=\"leak.js\"}" ||
-	fail "no heapsnap_process_rss_bytes for pid $LEAK with app=leak.js in Prometheus"
+wait_for 20 prom_some "heapsnap_process_rss_bytes{pid=\"$LEAK\",app=\"leak\"}" ||
+	fail "no heapsnap_process_rss_bytes for pid $LEAK with app=leak in Prometheus"
 [ "$(prom_value 'heapsnap_capture_duration_seconds_count')" = 1 ] || fail "capture duration histogram count is not 1"
 [ "$(prom_value 'heapsnap_store_snapshots')" -ge 1 ] || fail "heapsnap_store_snapshots is not >= 1"
 pass "Prometheus: up == 1, captures_total rose from 0 to 1 after a signal capture"
 
 curl -s -m 5 http://$LISTEN/metrics > "$T/metrics.txt" || fail "GET /metrics"
-grep -q "^heapsnap_process_gcs_total{pid=\"$LEAK\",app=\"leak.js\",container=\"\",kind=\"major\"} " "$T/metrics.txt" ||
+grep -q "^heapsnap_process_gcs_total{pid=\"$LEAK\",app=\"leak\",container=\"\",kind=\"major\"} " "$T/metrics.txt" ||
 	echo "note: no GC series for pid $LEAK (GC probes not attached on this node)"
 promtool check metrics < "$T/metrics.txt" || { cat "$T/metrics.txt"; fail "promtool check metrics"; }
 grep -q 'HeapsnapAgentDown' <(curl -s -m 5 http://127.0.0.1:$PORT_PROM/api/v1/rules) || fail "rules not loaded by Prometheus"

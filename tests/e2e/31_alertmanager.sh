@@ -40,13 +40,19 @@ cd "$T"
 wait_for 60 event_for "$LEAK" trigger || fail "no trigger"
 HOST=$(hostname)
 wait_for 20 am_check "$LEAK" HeapsnapMemoryGrowth \
-	"a['labels'].get('host') == '$HOST' and a['labels'].get('app') == 'leak.js' and a['labels'].get('severity') == 'warning' and a['status']['state'] == 'active' and 'RSS' in a['annotations'].get('summary', '')" ||
+	"a['labels'].get('host') == '$HOST' and a['labels'].get('app') == 'leak' and a['labels'].get('severity') == 'warning' and a['status']['state'] == 'active' and 'RSS' in a['annotations'].get('summary', '')" ||
 	{ am_alerts true; fail "HeapsnapMemoryGrowth for pid $LEAK not active in Alertmanager with its labels"; }
 wait_for 60 event_for "$LEAK" capture_done || fail "no capture_done"
 id=$(grep '"event":"capture_done"' "$T/agent.out" | grep -o '"snapshot_id":"[^"]*"' | head -1 | cut -d'"' -f4)
 wait_for 20 am_check "$LEAK" HeapsnapMemoryGrowth "a['annotations'].get('snapshot_id') == '$id'" ||
 	{ am_alerts true; fail "the alert does not carry snapshot_id $id"; }
-pass "leaking process: HeapsnapMemoryGrowth active in Alertmanager with host, pid, app, severity, snapshot_id"
+# One identity: the alert's app label is the stored snapshot's app, so
+# `heapsnap list --app <label>` finds the snapshot the alert announced.
+listed=$("$HEAPSNAP" --store "$T/store" list --json | nodetool -e '
+	const l = JSON.parse(require("fs").readFileSync(0));
+	console.log(l.filter((s) => s.app === process.argv[1]).map((s) => s.id).join(" "))' leak)
+[[ " $listed " == *" $id "* ]] || fail "snapshot $id is not listed with app 'leak', the alert's label (listed: '$listed')"
+pass "leaking process: HeapsnapMemoryGrowth active in Alertmanager with host, pid, app, severity, snapshot_id; the snapshot's app is the alert's"
 
 # Re-sent every resend_s: Alertmanager's endsAt moves on (now + 4 x 5 s each time).
 ends_of() { am_alerts true "pid=$LEAK" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["endsAt"])'; }

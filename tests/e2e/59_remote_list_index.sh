@@ -50,7 +50,7 @@ nodetool -e '
 	fail "host_since: a listed snapshot does not match the filters, or has the wrong key"
 # The table (no --json) is unchanged: header + one line per snapshot.
 "$HEAPSNAP" -c "$T/cli.ini" list --remote --host host-042.example > "$T/table" || fail "table listing"
-head -1 "$T/table" | grep -q '^ID  *HOST  *APP  *TIME (UTC)  *PID  *REASON  *RAW MB  *GZ MB$' || fail "table header changed"
+head -1 "$T/table" | grep -q '^ID  *HOST  *APP  *TIME (UTC)  *PID  *REASON  *RAW MiB  *GZ MiB$' || fail "table header changed"
 [ "$(wc -l < "$T/table")" = 101 ] || fail "table: $(wc -l < "$T/table") lines"
 
 # Two hosts of the old layout: listed; their folders are read the old way (one LIST and

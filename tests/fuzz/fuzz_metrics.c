@@ -41,9 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 
 	struct metrics_proc p = { .pid = 1, .rss_bytes = 1, .gc_known = true, .heap_used_bytes = 1 };
-	metrics_app_name(text, p.app, sizeof(p.app));
+	char id[IDENTITY_LEN];
+	identity_app(text, false, p.app);
 	assert(strlen(p.app) < sizeof(p.app));
-	metrics_container_id(text, p.container, sizeof(p.container));
+	identity_container_id(text, id);
+	identity_container_short(id, p.container);
 	assert(strlen(p.container) == 0 || strlen(p.container) == 12);
 	/* the raw bytes as a label value too (escaping of anything, up to its size) */
 	struct metrics_proc q = p;

@@ -7,16 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export/metrics.h"
-#include "track/labels.h"
+#include "base/identity.h"
 #include "track/procs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *argv = (const char *)data;
 	static struct node_opts o;
-	char line[4096], app[128];
-	struct labels l;
+	char line[4096], app[IDENTITY_LEN];
 
 	procs_join_argv(argv, size, line, sizeof(line));
 	assert(strlen(line) < sizeof(line));
@@ -24,10 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(strnlen(o.script, sizeof(o.script)) < sizeof(o.script));
 	assert(o.heapsnapshot_signal >= 0 && o.heapsnapshot_signal < 65);
 	assert(o.inspect_port >= 0 && o.inspect_port <= 65535);
-	metrics_app_name(line, app, sizeof(app));
-	assert(strlen(app) < sizeof(app));
-	memset(&l, 0, sizeof(l));
-	labels_app(o.script, &l);
-	assert(strnlen(l.app, sizeof(l.app)) < sizeof(l.app));
+	identity_app(o.script, o.eval, app);
+	assert(app[0] && strlen(app) < sizeof(app));
 	return 0;
 }

@@ -946,7 +946,7 @@ static void test_full_disk_is_refused(void **state)
 	assert_int_equal(mkdir(small, 0700), 0);
 	const char *flags[] = { "--heapsnapshot-signal=SIGUSR2", NULL };
 	spawn_node(fx, &(struct spawn){ .objects = 1000, .flags = flags, .tmpfs_cwd = small });
-	assert_refused_and_alive(fx, "MB free but a snapshot");
+	assert_refused_and_alive(fx, "MiB free but a snapshot");
 }
 
 /* A /bin/sleep child dies of SIGUSR2: if it still runs, no signal was sent. */

@@ -68,8 +68,8 @@ static void cgroup_too_small_refuses(void **state)
 	assert_int_equal(v.needed_bytes, 844 * MiB);
 	assert_int_equal(v.headroom_bytes, 150 * MiB);
 	assert_string_equal(v.limit, "cgroup memory.max");
-	assert_non_null(strstr(v.reason, "cgroup memory.max leaves only 150 MB"));
-	assert_non_null(strstr(v.reason, "844 MB"));
+	assert_non_null(strstr(v.reason, "cgroup memory.max leaves only 150 MiB"));
+	assert_non_null(strstr(v.reason, "844 MiB"));
 	assert_true(guard_margin(&v) < 0);
 }
 
@@ -84,7 +84,7 @@ static void cgroup_roomy_allows(void **state)
 	assert_int_equal(v.needed_bytes, 194 * MiB);
 	assert_int_equal(v.headroom_bytes, 924 * MiB);
 	assert_int_equal(guard_margin(&v), (int64_t)(730 * MiB));
-	assert_non_null(strstr(v.reason, "leaves 924 MB"));
+	assert_non_null(strstr(v.reason, "leaves 924 MiB"));
 }
 
 static void exact_fit_allows(void **state)
@@ -109,7 +109,7 @@ static void host_tighter_than_cgroup(void **state)
 	assert_false(guard_check(&gp, &in, &v));
 	assert_string_equal(v.limit, "host MemAvailable");
 	assert_int_equal(v.headroom_bytes, 1 * GiB);
-	assert_non_null(strstr(v.reason, "host MemAvailable leaves only 1024 MB"));
+	assert_non_null(strstr(v.reason, "host MemAvailable leaves only 1024 MiB"));
 }
 
 static void usage_over_limit_is_zero_headroom(void **state)

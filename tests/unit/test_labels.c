@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests of labels.c: container ids and pod uids from the cgroup paths of the
- * common runtimes, pod labels from the environment, the app name from the script. */
+ * common runtimes, pod labels from the environment (the app name: test_identity.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -109,28 +109,6 @@ static void test_env(void **state)
 	assert_string_equal(l.pod_name, "");   /* not in a pod: HOSTNAME is not a pod name */
 }
 
-static const char *app(const char *script)
-{
-	static struct labels l;
-
-	memset(&l, 0, sizeof(l));
-	labels_app(script, &l);
-	return l.app;
-}
-
-static void test_app(void **state)
-{
-	(void)state;
-	assert_string_equal(app("/srv/checkout/dist/worker.js"), "worker");
-	assert_string_equal(app("/srv/checkout/index.js"), "checkout");
-	assert_string_equal(app("server.mjs"), "server");
-	assert_string_equal(app("./app.js"), "app");
-	assert_string_equal(app("/usr/lib/node_modules/pm2/bin/pm2"), "pm2");
-	assert_string_equal(app("/app/node_modules/@nestjs/cli/bin/nest.js"), "@nestjs/cli");
-	assert_string_equal(app("leak.js"), "leak");
-	assert_string_equal(app(""), "");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,7 +117,6 @@ int main(void)
 		cmocka_unit_test(test_kubepods),
 		cmocka_unit_test(test_kubelet_cgroup_paths),
 		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_app),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

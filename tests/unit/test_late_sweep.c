@@ -93,7 +93,7 @@ static bool exists(const struct fx *fx, const char *name)
 /* Hand an unanswered signal over, as the signal route does; old: names there before. */
 static void add(struct fx *fx, const char *const *old, size_t nold)
 {
-	struct capture_journal j = { .pid = fx->child, .start_time = 7, .method = RESUME_SIGNAL, .reason = "growth" };
+	struct capture_journal j = { .pid = fx->child, .start_time = 7, .method = ROUTE_SIGNAL, .reason = "growth" };
 	struct late_signal s = { .pid = fx->child, .ns_pid = fx->child, .start_time = 7,
 				 .signal_mono_ms = mono_ms() };
 
@@ -189,7 +189,7 @@ static void test_stop_leaves_the_journal(void **state)
 	assert_int_equal(journal_take_all(fx->state_file, &out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].pid, fx->child);
-	assert_int_equal(out[0].method, RESUME_SIGNAL);
+	assert_int_equal(out[0].method, ROUTE_SIGNAL);
 	free(out);
 }
 

@@ -147,41 +147,6 @@ static void test_health_ready(void **state)
 	metrics_free(m);
 }
 
-static void app(const char *cmdline, const char *want)
-{
-	char out[64];
-	metrics_app_name(cmdline, out, sizeof(out));
-	assert_string_equal(out, want);
-}
-
-static void test_labels(void **state)
-{
-	(void)state;
-	app("node server.js", "server.js");
-	app("/usr/bin/node --heapsnapshot-signal=SIGUSR2 /srv/app/index.js --port 3000", "index.js");
-	app("node -r dotenv/config dist/main.js", "main.js");
-	app("node /usr/lib/node_modules/npm/bin/npm-cli.js start", "npm");
-	app("node /app/node_modules/@nestjs/cli/bin/nest.js start", "@nestjs/cli");
-	app("node /a/node_modules/x/node_modules/next/dist/bin/next", "next");
-	app("node -e setInterval(()=>{},1000)", "[eval]");
-	app("node", "node");
-	app("node --inspect", "node");
-	/* one rule with the snapshot labels (labels_app_name): node_modules/.bin is no package */
-	app("node /app/node_modules/.bin/tsx src/x.ts", "tsx");
-	char id[16];
-	metrics_container_id("0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
-			     id, sizeof(id));
-	assert_string_equal(id, "0123456789ab");
-	metrics_container_id("0::/kubepods/besteffort/pod1/cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope",
-			     id, sizeof(id));
-	assert_string_equal(id, "fedcba987654");
-	metrics_container_id("0::/user.slice/user-0.slice/session-1.scope", id, sizeof(id));
-	assert_string_equal(id, "");
-	/* 65 hex digits is not an id */
-	metrics_container_id("0::/x/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", id, sizeof(id));
-	assert_string_equal(id, "");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,7 +154,6 @@ int main(void)
 		cmocka_unit_test(test_process_cap_and_escaping),
 		cmocka_unit_test(test_label_utf8),
 		cmocka_unit_test(test_health_ready),
-		cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

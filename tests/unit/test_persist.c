@@ -39,10 +39,10 @@ static void test_round_trip(void **state)
 	(void)state;
 	struct persisted in[2] = {
 		{ .pid = 42, .start_time = 123456789012ULL,
-		  .trig = { .baseline_rss = 50ULL << 20, .last_capture_rss = 300ULL << 20,
+		  .trig = { .rss_first_seen = 50ULL << 20, .last_capture_rss = 300ULL << 20,
 			    .last_capture_ms = 987654321, .captures = 2, .baseline_requested = true },
 		  .baseline_id = "20261127T081502Z-42-a1b2" },
-		{ .pid = 7, .start_time = 1, .trig = { .baseline_rss = 1 } },
+		{ .pid = 7, .start_time = 1, .trig = { .rss_first_seen = 1 } },
 	};
 	struct persisted *out;
 	size_t n;
@@ -91,7 +91,7 @@ static void test_damaged_is_error(void **state)
 	assert_int_equal(persist_load(path, &out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].pid, 2);
-	assert_int_equal(out[0].trig.baseline_rss, 4);
+	assert_int_equal(out[0].trig.rss_first_seen, 4);
 	free(out);
 }
 
@@ -101,7 +101,7 @@ static void test_damaged_is_error(void **state)
 static void test_batch(void **state)
 {
 	(void)state;
-	struct persisted one = { .pid = 42, .start_time = 7, .trig = { .baseline_rss = 1 } };
+	struct persisted one = { .pid = 42, .start_time = 7, .trig = { .rss_first_seen = 1 } };
 	struct persist_batch b = { 0 };
 	struct stat st;
 	int64_t t = 1000000;

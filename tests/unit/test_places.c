@@ -140,7 +140,7 @@ static void test_places_summary(void **state)
 	assert_string_equal(json_string_value(json_object_get(first, "place")), "Counter.hashMap");
 	assert_int_equal(json_integer_value(json_object_get(first, "retained_bytes")), 70 * 300);
 	assert_string_equal(json_string_value(json_object_get(first, "text")),
-			    "Counter.hashMap: 70 entries (Object), 0.0 MB");
+			    "Counter.hashMap: 70 entries (Object), 0.0 MiB");
 	json_t *list = find_place(places, "Queue.first");
 	/* each link's bytes counted once: the 29 links after the first, 48 B each */
 	assert_int_equal(json_integer_value(json_object_get(list, "retained_bytes")), 29 * 48);
@@ -168,7 +168,7 @@ static void test_places_diff_only_new(void **state)
 	assert_int_equal(json_integer_value(json_object_get(first, "new_entries")), 70);
 	assert_int_equal(json_integer_value(json_object_get(first, "new_bytes")), 70 * 300);
 	assert_string_equal(json_string_value(json_object_get(first, "text")),
-			    "Counter.hashMap: +70 entries (Object), +0.0 MB");
+			    "Counter.hashMap: +70 entries (Object), +0.0 MiB");
 	json_decref(places);
 	free(is_new);
 	hs_dominators_free(d);

@@ -51,24 +51,24 @@ static int fresh_state(void **state)
 static void test_resume_method_strings(void **state)
 {
 	(void)state;
-	enum resume_method m;
-	assert_string_equal(resume_method_str(RESUME_NONE), "");
-	assert_string_equal(resume_method_str(RESUME_SIGNAL), "signal");
-	assert_string_equal(resume_method_str(RESUME_INSPECTOR), "inspector");
-	assert_int_equal(resume_method_from_str("inspector", &m), 0);
-	assert_int_equal(m, RESUME_INSPECTOR);
-	assert_int_equal(resume_method_from_str("signal", &m), 0);
-	assert_int_equal(m, RESUME_SIGNAL);
-	assert_int_equal(resume_method_from_str("bogus", &m), -EINVAL);
+	enum route m;
+	assert_string_equal(route_name(ROUTE_NONE), "none");
+	assert_string_equal(route_name(ROUTE_SIGNAL), "signal");
+	assert_string_equal(route_name(ROUTE_INSPECTOR), "inspector");
+	assert_int_equal(route_from_name("inspector", &m), 0);
+	assert_int_equal(m, ROUTE_INSPECTOR);
+	assert_int_equal(route_from_name("signal", &m), 0);
+	assert_int_equal(m, ROUTE_SIGNAL);
+	assert_int_equal(route_from_name("bogus", &m), -EINVAL);
 }
 
 static void test_journal(void **state)
 {
 	(void)state;
-	struct capture_journal a = { .pid = 11, .start_time = 99, .method = RESUME_SIGNAL, .reason = "growth",
+	struct capture_journal a = { .pid = 11, .start_time = 99, .method = ROUTE_SIGNAL, .reason = "growth",
 				     .rss_bytes = 5, .threshold_bytes = 4, .triggered_wall_ms = 1000,
 				     .started_wall_ms = 1001, .baseline = true };
-	struct capture_journal b = { .pid = 12, .start_time = 7, .method = RESUME_INSPECTOR, .reason = "leak" };
+	struct capture_journal b = { .pid = 12, .start_time = 7, .method = ROUTE_INSPECTOR, .reason = "leak" };
 	struct capture_journal *out;
 	size_t n;
 
@@ -82,7 +82,7 @@ static void test_journal(void **state)
 	struct capture_journal *ga = out[0].pid == 11 ? &out[0] : &out[1];
 	struct capture_journal *gb = out[0].pid == 11 ? &out[1] : &out[0];
 	assert_int_equal(ga->start_time, 99);
-	assert_int_equal(ga->method, RESUME_SIGNAL);
+	assert_int_equal(ga->method, ROUTE_SIGNAL);
 	assert_string_equal(ga->reason, "growth");
 	assert_int_equal(ga->rss_bytes, 5);
 	assert_int_equal(ga->threshold_bytes, 4);
@@ -90,7 +90,7 @@ static void test_journal(void **state)
 	assert_int_equal(ga->started_wall_ms, 1001);
 	assert_true(ga->baseline);
 	assert_int_equal(gb->start_time, 7);
-	assert_int_equal(gb->method, RESUME_INSPECTOR);
+	assert_int_equal(gb->method, ROUTE_INSPECTOR);
 	assert_string_equal(gb->reason, "leak");
 	assert_false(gb->baseline);
 	free(out);
@@ -105,9 +105,9 @@ static void test_journal(void **state)
 static void test_journal_unanswered(void **state)
 {
 	(void)state;
-	struct capture_journal a = { .pid = 11, .start_time = 99, .method = RESUME_SIGNAL, .reason = "growth",
+	struct capture_journal a = { .pid = 11, .start_time = 99, .method = ROUTE_SIGNAL, .reason = "growth",
 				     .started_wall_ms = 1001 };
-	struct capture_journal b = { .pid = 11, .start_time = 99, .method = RESUME_INSPECTOR, .reason = "growth" };
+	struct capture_journal b = { .pid = 11, .start_time = 99, .method = ROUTE_INSPECTOR, .reason = "growth" };
 	struct capture_journal *out;
 	size_t n;
 
@@ -118,7 +118,7 @@ static void test_journal_unanswered(void **state)
 	journal_remove(path, 11);
 	assert_int_equal(journal_take_all(path, &out, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(out[0].method, RESUME_SIGNAL);
+	assert_int_equal(out[0].method, ROUTE_SIGNAL);
 	assert_int_equal(out[0].started_wall_ms, 1001);
 	free(out);
 
@@ -134,7 +134,7 @@ static void test_journal_unanswered(void **state)
 static void test_journal_on_disk(void **state)
 {
 	(void)state;
-	struct capture_journal a = { .pid = 13, .start_time = 5, .method = RESUME_SIGNAL, .reason = "rss" };
+	struct capture_journal a = { .pid = 13, .start_time = 5, .method = ROUTE_SIGNAL, .reason = "rss" };
 	char jpath[300], buf[512];
 	assert_int_equal(journal_write(path, &a), 0);
 	snprintf(jpath, sizeof(jpath), "%s.capture.13", path);
@@ -170,7 +170,7 @@ static void collect(void *arg, struct capture_job *job)
 static void test_resume_jobs(void **state)
 {
 	(void)state;
-	struct capture_journal a = { .pid = 21, .start_time = 3, .method = RESUME_INSPECTOR, .reason = "leak",
+	struct capture_journal a = { .pid = 21, .start_time = 3, .method = ROUTE_INSPECTOR, .reason = "leak",
 				     .rss_bytes = 9, .threshold_bytes = 8, .triggered_wall_ms = 100,
 				     .started_wall_ms = 200, .baseline = false };
 	struct seen_jobs s = { .n = 0 };
@@ -179,7 +179,7 @@ static void test_resume_jobs(void **state)
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.jobs[0].pid, 21);
 	assert_int_equal(s.jobs[0].start_time, 3);
-	assert_int_equal(s.jobs[0].resume_method, RESUME_INSPECTOR);
+	assert_int_equal(s.jobs[0].resume_method, ROUTE_INSPECTOR);
 	assert_int_equal(s.jobs[0].resume_after_ms, 200);
 	assert_int_equal(s.jobs[0].rss_bytes, 9);
 	assert_int_equal(s.jobs[0].reason, TRIGGER_LEAK);

@@ -67,7 +67,7 @@ static void test_init(void **state)
 	(void)state;
 	memset(&t, 0xff, sizeof(t));
 	trigger_init(&t, 42);
-	assert_int_equal(t.baseline_rss, 42);
+	assert_int_equal(t.rss_first_seen, 42);
 	assert_int_equal(t.captures, 0);
 	assert_int_equal(t.last_capture_rss, 0);
 	assert_int_equal(t.last_capture_ms, 0);

@@ -289,12 +289,14 @@ bool inspector_may_open(const struct proc_info *p, const struct config *cfg, con
 }
 
 bool capture_inspector_usable(const struct proc_info *p, const struct config *cfg, const struct connect_guard *g,
-			      char *why, size_t whylen, bool *already_open)
+			      char *why, size_t whylen, struct inspector_verdict *v)
 {
 	int port = inspector_port(p);
+	struct inspector_verdict ignored;
 
-	if (already_open)
-		*already_open = false;
+	if (!v)
+		v = &ignored;
+	*v = (struct inspector_verdict){ 0 };
 	if (p->opts.inspect_port_random && p->opts.inspect) {
 		snprintf(why, whylen, "started with --inspect on port 0: its inspector's random port cannot be told "
 			 "from the app's own listeners");
@@ -304,8 +306,10 @@ bool capture_inspector_usable(const struct proc_info *p, const struct config *cf
 		snprintf(why, whylen, "started with --disable-sigusr1");
 		return false;
 	}
-	if (p->opts.inspect_port_random)
-		return inspector_may_open(p, cfg, g, why, whylen);
+	if (p->opts.inspect_port_random) {
+		v->needs_guard = !inspector_may_open(p, cfg, g, why, whylen);
+		return !v->needs_guard;
+	}
 	struct listener l = inspector_find_listener(p->pid, port);
 
 	if (l.found && l.owned && !listener_on_loopback(&l)) {
@@ -317,8 +321,7 @@ bool capture_inspector_usable(const struct proc_info *p, const struct config *cf
 	}
 	if ((l.found && l.owned) || (!l.found && p->opts.inspect)) {
 		/* Open now, or about to be: started with --inspect, Node opens it at start. */
-		if (already_open)
-			*already_open = true;
+		v->already_open = true;
 		return true;
 	}
 	if (l.found) {
@@ -329,7 +332,8 @@ bool capture_inspector_usable(const struct proc_info *p, const struct config *cf
 		snprintf(why, whylen, "started with --disable-sigusr1 and no inspector listening on port %d", port);
 		return false;
 	}
-	return inspector_may_open(p, cfg, g, why, whylen);
+	v->needs_guard = !inspector_may_open(p, cfg, g, why, whylen);
+	return !v->needs_guard;
 }
 
 /* Parses a line of /proc/PID/net/tcp{,6} as a connection: state, local and remote

@@ -214,7 +214,7 @@ static int check_dir_fits(struct sigcap *s)
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	uint64_t need = FILE_BYTES_PER_RSS_BYTE * procs_rss_bytes(pid) + FREE_SPACE_MARGIN;
 	if (avail < need)
-		return capture_fail(s->ctx, -ENOSPC, "%s has %llu MB free but a snapshot of process %d may need %llu MB: "
+		return capture_fail(s->ctx, -ENOSPC, "%s has %llu MiB free but a snapshot of process %d may need %llu MiB: "
 			    "Node would crash when the disk fills", s->dir_seen,
 			    (unsigned long long)(avail >> 20), (int)pid, (unsigned long long)(need >> 20));
 	return 0;

@@ -24,7 +24,7 @@ tr '\0' ' ' < /proc/$BAD/cmdline | grep -q $'\xff' || fail "the command line los
 wait_for 20 bash -c "curl -s -m 5 http://127.0.0.1:$PORT/metrics | grep -q 'pid=\"$BAD\"'" || fail "no series for the process"
 curl -s -m 5 http://127.0.0.1:$PORT/metrics > "$T/metrics.txt"
 promtool check metrics < "$T/metrics.txt" > "$T/promtool.out" 2>&1 || fail "promtool check metrics: $(cat -v "$T/promtool.out")"
-grep -q "pid=\"$BAD\",app=\"bad"$'\xef\xbf\xbd'".js\"" "$T/metrics.txt" || fail "label: $(grep "pid=\"$BAD\"" "$T/metrics.txt" | head -1 | cat -v)"
+grep -q "pid=\"$BAD\",app=\"bad"$'\xef\xbf\xbd'"\"" "$T/metrics.txt" || fail "label: $(grep "pid=\"$BAD\"" "$T/metrics.txt" | head -1 | cat -v)"
 kill -KILL "$BAD"
 assert_agent_unharmed
 pass "an invalid UTF-8 command line gives a valid label; promtool accepts the scrape"
