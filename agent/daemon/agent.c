@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The watched-process table and the meaning of each kernel event for it. */
+/* The watched-process table; each kernel event wired to the engine's decision
+ * (decide/engine.h) and each decision to a capture. */
 #include "daemon/agent.h"
 
 #include <dirent.h>
@@ -353,19 +354,18 @@ void agent_scan(struct agent *a)
 	forget_restored(a);
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
-			 uint64_t threshold)
+static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "event", "trigger", "pid",
-			       (json_int_t)w->pid, "reason", trigger_reason_name(reason), "rss_bytes",
+			       (json_int_t)w->pid, "reason", trigger_reason_name(d->reason), "rss_bytes",
 			       (json_int_t)rss,
-			       "threshold_bytes", (json_int_t)threshold, "baseline_rss_bytes",
+			       "threshold_bytes", (json_int_t)d->threshold_bytes, "baseline_rss_bytes",
 			       (json_int_t)w->trig.baseline_rss, "app_rss_bytes",
-			       (json_int_t)trigger_app_rss(&w->trig, rss), "capture_offset_bytes",
+			       (json_int_t)d->app_rss, "capture_offset_bytes",
 			       (json_int_t)w->trig.capture_offset);
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
-	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)heap_used_of(a, w)));
+	json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)d->heap_used));
 	alert_emit(a->alerts, ev);
 }
 
@@ -456,7 +456,7 @@ static void act(struct agent *a, struct watched *w, uint64_t rss, const struct e
 	case ENGINE_INCIDENT:
 		if (d->reason == TRIGGER_PREDICTIVE)
 			log_info("pid %d: predictive capture: %s", w->pid, d->predict.reason);
-		emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
+		emit_trigger(a, w, rss, d);
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
 		break;
 	case ENGINE_BASELINE:
@@ -591,7 +591,8 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	if (r.verdict == LEAK_FIRE) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
-		engine_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, mono_ms(), &d);
+		engine_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, heap_used_of(a, w),
+				mono_ms(), &d);
 		act(a, w, rss, &d);
 		arm(a, w);
 	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {

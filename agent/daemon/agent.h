@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The agent: the table of watched Node processes and what each kernel event means
- * for it. Data flows one way: kernel event (probes) → trigger decision (trigger) →
- * capture job (capture) → store → alert. heapsnapd.c wires it to the event loop. */
+/* The agent: the table of watched Node processes, each kernel event wired to the
+ * engine's decision and the decision to a capture. Data flows one way: kernel event
+ * (probes) → decision (decide/engine.h, pure) → capture job (capture) → store → alert.
+ * heapsnapd.c wires it to the event loop through the functions below. */
 #ifndef HS_AGENT_H
 #define HS_AGENT_H
 

@@ -69,11 +69,13 @@ static void from_trigger(const struct trigger_decision *d, struct engine_decisio
 }
 
 void engine_incident(const struct trigger_params *tp, struct trigger_proc *t, enum trigger_reason reason,
-		     uint64_t rss, uint64_t threshold, int64_t now_ms, struct engine_decision *out)
+		     uint64_t rss, uint64_t threshold, uint64_t heap_used, int64_t now_ms,
+		     struct engine_decision *out)
 {
 	struct trigger_decision d;
 
-	*out = (struct engine_decision){ .predict.action = PREDICT_WAIT };
+	*out = (struct engine_decision){ .app_rss = trigger_app_rss(t, rss), .heap_used = heap_used,
+					 .predict.action = PREDICT_WAIT };
 	trigger_incident(tp, t, reason, rss, threshold, now_ms, &d);
 	from_trigger(&d, out);
 }
@@ -96,8 +98,9 @@ void engine_decide(const struct trigger_params *tp, const struct predict_params 
 {
 	struct trigger_decision d;
 
-	*out = (struct engine_decision){ .predict.action = PREDICT_WAIT };
-	predict_window_add(window, (uint64_t)f->now_ms, trigger_app_rss(t, f->rss), ENGINE_WINDOW_MAX_AGE_MS);
+	*out = (struct engine_decision){ .app_rss = trigger_app_rss(t, f->rss), .heap_used = f->heap_used,
+					 .predict.action = PREDICT_WAIT };
+	predict_window_add(window, (uint64_t)f->now_ms, out->app_rss, ENGINE_WINDOW_MAX_AGE_MS);
 	trigger_evaluate(tp, t, f->rss, f->now_ms, &d);
 	from_trigger(&d, out);
 	if (d.fire && d.baseline &&

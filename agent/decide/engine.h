@@ -84,6 +84,8 @@ struct engine_decision {
 	enum engine_action action;
 	enum trigger_reason reason;    /* baseline, incident, hold: which trigger */
 	uint64_t threshold_bytes;      /* the level crossed (the RSS for a predictive one) */
+	uint64_t app_rss;              /* RSS less the agent's captures' (trigger_app_rss) */
+	uint64_t heap_used;            /* V8 heap after the last major GC (0 = not measured) */
 	int64_t retry_at_ms;           /* evaluate again then (0 = no) */
 	enum engine_hold hold;
 	struct engine_too_late too_late; /* hold = ENGINE_HOLD_BASELINE_TOO_LATE */
@@ -101,7 +103,8 @@ void engine_decide(const struct trigger_params *tp, const struct predict_params 
 /* An incident found by another detector (the leak heuristic) as a decision: the same
  * holds and bookkeeping as a threshold crossing (trigger_incident). */
 void engine_incident(const struct trigger_params *tp, struct trigger_proc *t, enum trigger_reason reason,
-		     uint64_t rss, uint64_t threshold, int64_t now_ms, struct engine_decision *out);
+		     uint64_t rss, uint64_t threshold, uint64_t heap_used, int64_t now_ms,
+		     struct engine_decision *out);
 
 /* What the process is doing, for the level the kernel is armed at. */
 struct engine_arm_facts {

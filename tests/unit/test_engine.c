@@ -109,9 +109,25 @@ static void test_incident(void **state)
 	assert_int_equal(d.retry_at_ms, 0);
 	assert_int_equal(d.predict.action, PREDICT_WAIT);
 	assert_int_equal(t.captures, 1);
+	assert_int_equal(d.app_rss, 151 * MB);
 	/* every report is a sample of the growth window, in application RSS */
 	assert_int_equal(win.n, 2);
 	assert_int_equal(win.s[1].t_ms, 2000);
+	assert_int_equal(win.s[1].bytes, 151 * MB);
+}
+
+/* Levels are in application RSS: what the agent's captures left is not growth. */
+static void test_incident_in_app_rss(void **state)
+{
+	(void)state;
+	tp.growth_bytes = 50 * MB;
+	t.capture_offset = 20 * MB;
+	decide(160 * MB, 1000, NULL);
+	assert_int_equal(d.action, ENGINE_NONE);
+	decide(171 * MB, 2000, NULL);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_int_equal(d.threshold_bytes, 170 * MB); /* as the kernel compares it */
+	assert_int_equal(d.app_rss, 151 * MB);
 	assert_int_equal(win.s[1].bytes, 151 * MB);
 }
 
@@ -175,6 +191,7 @@ static void test_baseline_too_late(void **state)
 	f.rss = 170 * MB, f.now_ms = 7000;
 	engine_decide(&tp, NULL, &t, &win, &f, &d);
 	assert_int_equal(d.action, ENGINE_NONE);
+	assert_int_equal(d.heap_used, 100 * MB);
 	/* a fired baseline never asks the predictive trigger */
 	assert_int_equal(d.predict.action, PREDICT_WAIT);
 }
@@ -252,12 +269,14 @@ static void test_leak_incident(void **state)
 {
 	(void)state;
 	tp.cooldown_s = 10;
-	engine_incident(&tp, &t, TRIGGER_LEAK, 300 * MB, 40 * MB, 1000, &d);
+	engine_incident(&tp, &t, TRIGGER_LEAK, 300 * MB, 40 * MB, 60 * MB, 1000, &d);
 	assert_int_equal(d.action, ENGINE_INCIDENT);
 	assert_int_equal(d.reason, TRIGGER_LEAK);
 	assert_int_equal(d.threshold_bytes, 40 * MB);
+	assert_int_equal(d.app_rss, 300 * MB);
+	assert_int_equal(d.heap_used, 60 * MB);
 	assert_int_equal(d.predict.action, PREDICT_WAIT);
-	engine_incident(&tp, &t, TRIGGER_LEAK, 310 * MB, 40 * MB, 2000, &d);
+	engine_incident(&tp, &t, TRIGGER_LEAK, 310 * MB, 40 * MB, 60 * MB, 2000, &d);
 	assert_int_equal(d.action, ENGINE_HOLD);
 	assert_int_equal(d.hold, ENGINE_HOLD_COOLDOWN);
 	assert_int_equal(d.retry_at_ms, 11000);
@@ -295,7 +314,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_capture_secs),      T(test_growth_rate),        T(test_baseline_in_time),
-		T(test_incident),          T(test_holds),              T(test_baseline),
+		T(test_incident),          T(test_incident_in_app_rss), T(test_holds),              T(test_baseline),
 		T(test_baseline_too_late), T(test_predictive_incident), T(test_predictive_not_asked),
 		T(test_predictive_held),   T(test_predictive_too_late), T(test_leak_incident),
 		T(test_arm_level),
