@@ -2,7 +2,7 @@
 /* The engine's policy: one decision per RSS report (see engine.h). */
 #include "decide/engine.h"
 
-#include <string.h>
+#include "base/strtab.h"
 
 #define CAPTURE_SECS_PER_HEAP_MB 0.15
 #define CAPTURE_FIXED_SECS 1.0
@@ -47,10 +47,10 @@ static const char *const hold_names[] = {
 
 const char *engine_hold_name(enum engine_hold h)
 {
-	return (unsigned)h < sizeof(hold_names) / sizeof(hold_names[0]) ? hold_names[h] : "";
+	return STRTAB_NAME(hold_names, (unsigned)h, "");
 }
 
-/* The trigger policy's answer as a decision (its holds are named by strings). */
+/* The trigger policy's answer as a decision (its holds are named by the same strings). */
 static void from_trigger(const struct trigger_decision *d, struct engine_decision *out)
 {
 	out->reason = d->reason;
@@ -61,7 +61,8 @@ static void from_trigger(const struct trigger_decision *d, struct engine_decisio
 		out->hold = ENGINE_HOLD_NONE;
 	} else if (d->held_back) {
 		out->action = ENGINE_HOLD;
-		out->hold = strcmp(d->held_back, "cooldown") == 0 ? ENGINE_HOLD_COOLDOWN : ENGINE_HOLD_MAX_PER_PROCESS;
+		int h = STRTAB_FIND(hold_names, d->held_back);
+		out->hold = h > 0 ? (enum engine_hold)h : ENGINE_HOLD_MAX_PER_PROCESS;
 	} else {
 		out->action = ENGINE_NONE;
 		out->hold = ENGINE_HOLD_NONE;
