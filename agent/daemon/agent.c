@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The watched-process table and the meaning of each kernel event for it. */
+/* The watched-process table; each kernel event wired to the engine's decision
+ * (decide/engine.h) and each decision to a capture. */
 #include "daemon/agent.h"
 
 #include <dirent.h>
@@ -18,6 +19,7 @@
 #include "capture/inspector/connect_guard.h"
 #include "capture/resume.h"
 #include "capture/route.h"
+#include "decide/engine.h"
 #include "decide/guard.h"
 #include "export/metrics.h"
 #include "track/features.h"
@@ -88,25 +90,17 @@ static void describe_route(struct agent *a, struct watched *w, char *out, size_t
 	*reason = route_reason_text(choice.reason);
 }
 
-/* The kernel also reports every PREDICT_STEP of growth, whatever `predictive` is set
- * to: that gives the growth rate without polling (for the predictive trigger, and for
- * whether a baseline can finish in time). */
-#define PREDICT_STEP (8ULL << 20)
-#define PREDICT_MAX_AGE_MS (5 * 60 * 1000)
-
+/* Disarmed while a capture runs or a timer will look again anyway (engine_arm_level):
+ * the kernel need not report every page fault meanwhile. */
 static void arm(struct agent *a, struct watched *w)
 {
-	/* Disarmed while a capture runs or a cooldown holds a crossing back: the retry
-	 * timer re-evaluates, so the kernel need not report every page fault meanwhile.
-	 * A queued baseline keeps the incident level armed: an incident replaces it. */
-	bool hold = (w->capture.running && !w->capture.baseline) || w->watch.retry_at_ms ||
-		    w->watch.settle_at_ms || w->cost.settle_at_ms;
-	uint64_t level = hold ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
-
-	/* Every PREDICT_STEP of growth is also reported: the growth rate, for the
-	 * predictive trigger and for whether a baseline can finish in time. */
-	if (!hold && w->watch.last_rss + PREDICT_STEP < level)
-		level = w->watch.last_rss + PREDICT_STEP;
+	struct engine_arm_facts f = {
+		.capture_running = w->capture.running,
+		.capture_baseline = w->capture.baseline,
+		.waiting = w->watch.retry_at_ms || w->watch.settle_at_ms || w->cost.settle_at_ms,
+		.last_rss = w->watch.last_rss,
+	};
+	uint64_t level = engine_arm_level(&a->policy.trigger, &w->trig, &f, mono_ms());
 
 	if (level == w->watch.armed_bytes)
 		return;
@@ -237,33 +231,6 @@ static uint64_t heap_used_of(struct agent *a, const struct watched *w)
 	return st.heap_used_bytes;
 }
 
-/* The application's RSS growth rate (bytes/s, >= 0) from the steps the kernel
- * reported: a fit over the window, at most one step over the time since the last. */
-static double app_rate(const struct watched *w)
-{
-	const struct predict_window *g = &w->predict.window;
-
-	if (g->n < 2)
-		return 0;
-	double rate = predict_growth_rate(g->s, g->n);
-	double quiet_s = (double)((uint64_t)mono_ms() - g->s[g->n - 1].t_ms) / 1000.0;
-	if (quiet_s > 0 && rate > (double)PREDICT_STEP / quiet_s)
-		rate = (double)PREDICT_STEP / quiet_s;
-	return rate > 0 ? rate : 0;
-}
-
-/* How long a capture of a heap this large would take: measured
- * 100-150 ms per heap MB for small-object heaps, far less for large arrays and
- * Buffers; the signal reaches V8 within milliseconds. The typical cost, not the worst
- * (the predictive trigger's margin): a baseline skipped for nothing loses the diff. */
-#define CAPTURE_SECS_PER_HEAP_MB 0.15
-#define CAPTURE_FIXED_SECS 1.0
-
-static double capture_secs_estimate(uint64_t heap_used)
-{
-	return (double)heap_used / 1048576.0 * CAPTURE_SECS_PER_HEAP_MB + CAPTURE_FIXED_SECS;
-}
-
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
@@ -386,31 +353,18 @@ void agent_scan(struct agent *a)
 	forget_restored(a);
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
-			 uint64_t threshold)
+static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
-	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = reason, .rss_bytes = rss,
-			    .threshold_bytes = threshold };
+	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = d->reason, .rss_bytes = rss,
+			    .threshold_bytes = d->threshold_bytes };
 
 	ev.trigger.rss_first_seen = w->trig.rss_first_seen;
-	ev.trigger.app_rss_bytes = trigger_app_rss(&w->trig, rss);
+	ev.trigger.app_rss_bytes = d->app_rss;
 	ev.trigger.capture_offset_bytes = w->trig.capture_offset;
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
-	ev.trigger.heap_used_bytes = heap_used_of(a, w);
+	ev.trigger.heap_used_bytes = d->heap_used;
 	alert_emit_event(a->alerts, &ev);
-}
-
-/* The capture about to be queued will cost the target memory: note where it starts
- * (an incident replacing a queued baseline keeps the earlier start). */
-static void begin_cost(struct watched *w)
-{
-	w->cost.settle_at_ms = 0;
-	w->cost.refine_until_ms = 0;
-	if (w->cost.last.active && !w->cost.last.ended_ms && w->capture.running)
-		return;
-	w->cost.last = (struct capture_cost){ .active = true, .offset_before = w->trig.capture_offset,
-					 .app_rate_bps = app_rate(w) };
 }
 
 /* The report of an incident diffs against the baseline only when the application
@@ -468,7 +422,8 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 		log_warn("pid %d: capture queue full, %s trigger dropped", w->pid, trigger_reason_name(reason));
 		return;
 	}
-	begin_cost(w);
+	cost_begin(&w->cost, w->capture.running, w->trig.capture_offset,
+		   engine_growth_rate(&w->predict.window, mono_ms()));
 	if (job.baseline) {
 		w->capture.baseline_app_rss = trigger_app_rss(&w->trig, rss);
 		w->capture.baseline_heap = job.heap_used_bytes;
@@ -480,76 +435,64 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 	save(a, true);
 }
 
-/* A baseline the process's growth would overtake before it is stored is not taken:
- * it would delay the incident and diff against almost the same heap. */
-static bool baseline_in_time(struct agent *a, struct watched *w, uint64_t rss)
+static void say_held(const struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
-	uint64_t incident = trigger_incident_level(&a->policy.trigger, &w->trig);
-	uint64_t app = trigger_app_rss(&w->trig, rss);
-	uint64_t heap = heap_used_of(a, w);
-	if (incident == TRIGGER_NEVER || incident <= app || !heap)
-		return true; /* no major GC measured the heap yet: no ground to skip it on (RSS may be Buffers) */
-	double rate = app_rate(w), secs = capture_secs_estimate(heap) * (1 + capturer_pending(a->capturer));
-	if (trigger_baseline_in_time(incident - app, rate, secs))
-		return true;
-	log_info("pid %d: no baseline snapshot: growing %.1f MB/s, %.0f MB below its incident level, and "
-		 "a baseline would take ~%.0f s", w->pid, rate / 1e6, (double)(incident - app) / 1e6, secs);
-	return false;
+	if (d->hold == ENGINE_HOLD_BASELINE_TOO_LATE)
+		log_info("pid %d: no baseline snapshot: growing %.1f MB/s, %.0f MB below its incident level, and "
+			 "a baseline would take ~%.0f s", w->pid, d->too_late.rate_bps / 1e6,
+			 (double)d->too_late.remaining_bytes / 1e6, d->too_late.capture_secs);
+	else
+		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid, trigger_reason_name(d->reason),
+			 (double)rss / 1e6, engine_hold_name(d->hold));
 }
 
-static void act_on(struct agent *a, struct watched *w, uint64_t rss, const struct trigger_decision *d)
+/* The engine's decision, carried out. */
+static void act(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
 	w->watch.retry_at_ms = d->retry_at_ms;
-	if (d->fire && d->baseline && !baseline_in_time(a, w, rss))
-		return;
-	if (d->fire) {
-		if (!d->baseline)
-			emit_trigger(a, w, d->reason, rss, d->threshold_bytes);
+	switch (d->action) {
+	case ENGINE_INCIDENT:
+		if (d->reason == TRIGGER_PREDICTIVE)
+			log_info("pid %d: predictive capture: %s", w->pid, d->predict.reason);
+		emit_trigger(a, w, rss, d);
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
-	} else if (d->held_back) {
-		log_info("pid %d: %s trigger at RSS %.1f MB held back by %s", w->pid,
-			 trigger_reason_name(d->reason), (double)rss / 1e6, d->held_back);
-	}
-}
-
-/* predictive = on: capture now if, at the current growth rate, the snapshot would
- * soon stop fitting in memory. */
-static void predict(struct agent *a, struct watched *w, uint64_t rss)
-{
-	struct guard_input in;
-	struct predict_verdict v;
-	struct trigger_decision d;
-
-	if (guard_collect(w->pid, heap_used_of(a, w), NULL, NULL, &in) != 0)
-		return;
-	switch (predict_decide(&a->policy.predict, w->predict.window.s, w->predict.window.n, &in, &v)) {
-	case PREDICT_CAPTURE:
-		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_PREDICTIVE, rss, rss, mono_ms(), &d);
-		if (d.fire)
-			log_info("pid %d: predictive capture: %s", w->pid, v.reason);
-		act_on(a, w, rss, &d);
 		break;
-	case PREDICT_TOO_LATE:
+	case ENGINE_BASELINE:
+		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
+		break;
+	case ENGINE_HOLD:
+		say_held(w, rss, d);
+		break;
+	case ENGINE_NONE:
+		break;
+	}
+	if (d->predict.action == PREDICT_TOO_LATE) {
 		if (!w->predict.too_late_logged)
-			log_warn("pid %d: predictive: %s", w->pid, v.reason);
+			log_warn("pid %d: predictive: %s", w->pid, d->predict.reason);
 		w->predict.too_late_logged = true;
-		break;
-	default:
-		break;
 	}
 }
 
+/* One RSS report: the engine decides (decide/engine.h), the agent acts. */
 static void evaluate(struct agent *a, struct watched *w, uint64_t rss)
 {
-	struct trigger_decision d;
+	struct guard_input in;
+	struct engine_decision d;
+	struct engine_facts f = {
+		.rss = rss,
+		.heap_used = heap_used_of(a, w),
+		.captures_queued = (unsigned)capturer_pending(a->capturer),
+		.capture_running = w->capture.running,
+		.now_ms = mono_ms(),
+	};
+	bool predictive = a->cfg->predictive && !w->capture.running;
 
+	if (predictive && guard_collect(w->pid, f.heap_used, NULL, NULL, &in) == 0)
+		f.guard = &in;
 	w->watch.last_rss = rss;
-	predict_window_add(&w->predict.window, (uint64_t)mono_ms(), trigger_app_rss(&w->trig, rss),
-			   PREDICT_MAX_AGE_MS);
-	trigger_evaluate(&a->policy.trigger, &w->trig, rss, mono_ms(), &d);
-	act_on(a, w, rss, &d);
-	if (!d.fire && !w->capture.running && a->cfg->predictive)
-		predict(a, w, rss);
+	engine_decide(&a->policy.trigger, predictive ? &a->policy.predict : NULL, &w->trig, &w->predict.window, &f,
+		      &d);
+	act(a, w, rss, &d);
 	arm(a, w);
 }
 
@@ -576,76 +519,26 @@ static uint64_t current_rss(struct agent *a, const struct watched *w)
 	return probes_lookup(a->probes, w->pid, &k) == 0 ? k.rss_bytes : w->watch.last_rss;
 }
 
-static void note_major_gc(struct watched *w, uint64_t heap_after)
-{
-	size_t cap = sizeof(w->gc.majors) / sizeof(w->gc.majors[0]);
-	if (w->gc.nmajors == cap)
-		memmove(w->gc.majors, w->gc.majors + 1, (cap - 1) * sizeof(w->gc.majors[0]));
-	else
-		w->gc.nmajors++;
-	w->gc.majors[w->gc.nmajors - 1].t_ms = mono_ms();
-	w->gc.majors[w->gc.nmajors - 1].heap_after = heap_after;
-}
-
-/* Heap after the first major GC at or after t_ms (0 = none). V8 collects as a snapshot
- * starts, and the application is stopped while it is written: the first one after the
- * route started measures the heap the capture started from. */
-static uint64_t heap_after_first_gc_since(const struct watched *w, int64_t t_ms)
-{
-	for (unsigned i = 0; i < w->gc.nmajors; i++)
-		if (w->gc.majors[i].t_ms >= t_ms)
-			return w->gc.majors[i].heap_after;
-	return 0;
-}
-
-static bool heap_measured_since(const struct watched *w, int64_t t_ms)
-{
-	return w->gc.nmajors && w->gc.majors[w->gc.nmajors - 1].t_ms > t_ms;
-}
-
-/* Whether the capture's cost can be measured now: a major GC since it ended tells the
- * application's growth (without GC probes, or if none comes in time, its rate does). */
-static bool cost_ready(const struct watched *w, int64_t now)
-{
-	if (!w->cost.settle_at_ms || now < w->cost.settle_at_ms || w->capture.running)
-		return false;
-	return !w->gc.attached || heap_measured_since(w, w->cost.last.ended_ms) ||
-	       now >= w->cost.last.ended_ms + CAPTURE_SETTLE_MAX_MS;
-}
-
 /* The capture's memory has settled: what it left in the RSS is not growth. */
 static void settle_cost(struct agent *a, struct watched *w)
 {
-	int64_t now = mono_ms();
 	uint64_t rss = current_rss(a, w);
-	struct capture_cost *c = &w->cost.last;
+	const struct capture_cost *c = &w->cost.last;
+	struct cost_settled st;
 
-	c->heap_before = heap_after_first_gc_since(w, c->started_ms);
-	bool heap_fresh = heap_measured_since(w, c->ended_ms);
-	/* With GC probes but no major GC since the capture, the application's growth is
-	 * unknown: none is assumed (its rate before, often a warm-up, would count the
-	 * capture's memory as growth); the next major GC corrects it either way. */
-	struct capture_cost est = *c;
-	if (w->gc.attached && !heap_fresh)
-		est.app_rate_bps = 0;
-	uint64_t heap_now = heap_fresh ? w->gc.majors[w->gc.nmajors - 1].heap_after : 0;
-	uint64_t offset = trigger_capture_offset(&est, rss, heap_fresh, heap_now, now);
-
-	w->cost.settle_at_ms = 0;
-	w->cost.refine_until_ms = now + CAPTURE_REFINE_MS;
-	c->rss_settled = rss;
+	cost_settle(&w->cost, &w->gc.majors, w->gc.attached, rss, mono_ms(), &st);
 	char growth[96];
-	if (heap_fresh && c->heap_before)
+	if (st.heap_fresh && c->heap_before)
 		snprintf(growth, sizeof(growth), "the heap's: %.1f -> %.1f MB", (double)c->heap_before / 1e6,
-			 (double)heap_now / 1e6);
-	else if (est.app_rate_bps > 0)
-		snprintf(growth, sizeof(growth), "its rate before: %.2f MB/s", est.app_rate_bps / 1e6);
+			 (double)st.heap_now / 1e6);
+	else if (st.app_rate_bps > 0)
+		snprintf(growth, sizeof(growth), "its rate before: %.2f MB/s", st.app_rate_bps / 1e6);
 	else
 		snprintf(growth, sizeof(growth), "none seen yet (no major GC since)");
 	log_info("pid %d: capture settled: RSS %.1f -> %.1f MB, %.1f MB of it the capture's own, not growth "
 		 "(the application's growth meanwhile: %s)", w->pid, (double)c->rss_before / 1e6,
-		 (double)rss / 1e6, (double)(offset - c->offset_before) / 1e6, growth);
-	w->trig.capture_offset = offset;
+		 (double)rss / 1e6, (double)(st.offset - c->offset_before) / 1e6, growth);
+	w->trig.capture_offset = st.offset;
 	w->predict.window.n = 0;
 	evaluate(a, w, rss);
 	save(a, true);
@@ -655,17 +548,9 @@ static void settle_cost(struct agent *a, struct watched *w)
  * the capture's cost is refined by the heap (trigger_capture_refined). */
 static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 {
-	int64_t now = mono_ms();
-
-	if (!w->cost.last.active || w->capture.running || w->cost.settle_at_ms || !w->cost.refine_until_ms)
-		return;
-	if (now > w->cost.refine_until_ms || !w->cost.last.heap_before) {
-		w->cost.last.active = false;
-		w->cost.refine_until_ms = 0;
-		return;
-	}
 	uint64_t rss = current_rss(a, w);
-	uint64_t offset = trigger_capture_refined(&w->cost.last, w->trig.capture_offset, rss, heap_after);
+	uint64_t offset = cost_refine(&w->cost, w->capture.running, w->trig.capture_offset, rss, heap_after, mono_ms());
+
 	if (offset == w->trig.capture_offset)
 		return;
 	log_debug("pid %d: capture cost refined by the heap (%.1f MB after GC, RSS %.1f MB): %.1f -> %.1f MB",
@@ -682,12 +567,12 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 {
 	struct watched *w = agent_find(a, (pid_t)ev->tgid);
 	struct leak_result r;
-	struct trigger_decision d;
+	struct engine_decision d;
 
 	if (!w || ev->tid != ev->tgid)
 		return; /* only the main isolate's heap makes the series */
-	note_major_gc(w, ev->heap_used_after);
-	if (cost_ready(w, mono_ms()))
+	cost_majors_add(&w->gc.majors, mono_ms(), ev->heap_used_after);
+	if (cost_ready(&w->cost, w->capture.running, w->gc.attached, &w->gc.majors, mono_ms()))
 		settle_cost(a, w);
 	else
 		refine_cost(a, w, ev->heap_used_after);
@@ -704,8 +589,9 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	if (r.verdict == LEAK_FIRE) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
-		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, mono_ms(), &d);
-		act_on(a, w, rss, &d);
+		engine_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, heap_used_of(a, w),
+				mono_ms(), &d);
+		act(a, w, rss, &d);
 		arm(a, w);
 	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
 		w->trig.baseline_requested = true;
@@ -728,18 +614,11 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	}
 	if (w->capture.pending)
 		w->capture.pending--;
-	if (o->started && w->cost.last.active && !w->cost.last.started_ms) { /* the first of them to start */
-		w->cost.last.rss_before = o->rss_at_start;
-		w->cost.last.started_ms = o->started_mono_ms;
-	}
+	if (o->started)
+		cost_capture_started(&w->cost, o->rss_at_start, o->started_mono_ms);
 	if (!w->capture.pending) {
 		w->capture.running = w->capture.baseline = false;
-		if (w->cost.last.active && w->cost.last.started_ms) {
-			w->cost.last.ended_ms = mono_ms();
-			w->cost.settle_at_ms = w->cost.last.ended_ms + CAPTURE_SETTLE_MS;
-		} else {
-			w->cost.last.active = false; /* nothing reached the target */
-		}
+		cost_captures_ended(&w->cost, mono_ms());
 	}
 	arm(a, w);
 	save(a, true);
@@ -770,7 +649,7 @@ void agent_tick(struct agent *a)
 		struct hs_watch k;
 		if (w->watch.settle_at_ms && w->watch.settle_at_ms <= now)
 			settle(a, w);
-		if (cost_ready(w, now))
+		if (cost_ready(&w->cost, w->capture.running, w->gc.attached, &w->gc.majors, now))
 			settle_cost(a, w);
 		if (!w->watch.retry_at_ms || w->watch.retry_at_ms > now || w->capture.running)
 			continue;
@@ -875,6 +754,54 @@ static void on_kernel_event(void *ctx, const struct hs_event *ev)
 	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
 	default: break;
 	}
+}
+
+int agent_probes_fd(const struct agent *a)
+{
+	return probes_fd(a->probes);
+}
+
+int agent_probes_readable(struct agent *a)
+{
+	return probes_consume(a->probes);
+}
+
+int agent_gc_fd(const struct agent *a)
+{
+	return a->gc ? gc_tracker_fd(a->gc) : -1;
+}
+
+static void on_major_gc(void *ctx, const struct gc_major_event *ev)
+{
+	agent_major_gc(ctx, ev);
+}
+
+int agent_gc_readable(struct agent *a)
+{
+	return gc_tracker_consume(a->gc, on_major_gc, a);
+}
+
+int agent_captures_fd(const struct agent *a)
+{
+	return capturer_fd(a->capturer);
+}
+
+void agent_captures_readable(struct agent *a)
+{
+	struct capture_outcome o;
+
+	while (capturer_take(a->capturer, &o) == 1)
+		agent_capture_finished(a, &o);
+}
+
+struct alerter *agent_alerter(struct agent *a)
+{
+	return a->alerts;
+}
+
+size_t agent_count(const struct agent *a)
+{
+	return a->nprocs;
 }
 
 /* Before any capture can run: the inspector route needs it. Unavailable is not fatal:

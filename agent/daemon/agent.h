@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The agent: the table of watched Node processes and what each kernel event means
- * for it. Data flows one way: kernel event (probes) → trigger decision (trigger) →
- * capture job (capture) → store → alert. heapsnapd.c wires it to the event loop. */
+/* The agent: the table of watched Node processes, each kernel event wired to the
+ * engine's decision and the decision to a capture. Data flows one way: kernel event
+ * (probes) → decision (decide/engine.h, pure) → capture job (capture) → store → alert.
+ * heapsnapd.c wires it to the event loop through the functions below. */
 #ifndef HS_AGENT_H
 #define HS_AGENT_H
 
@@ -14,6 +15,7 @@
 #include "base/config.h"
 #include "capture/capture.h"
 #include "daemon/persist.h"
+#include "decide/cost.h"
 #include "decide/leak.h"
 #include "decide/predict.h"
 #include "decide/trigger.h"
@@ -22,14 +24,6 @@
 /* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
  * ~40 MB. Its growth baseline is its RSS this long after exec. */
 #define AGENT_SETTLE_MS 3000
-/* After a capture: its cost is measured at least this long after it ended (the
- * snapshot's memory is at its height when V8 closes the file), at the first major GC
- * after it (which tells the application's growth meanwhile), or at the latest
- * CAPTURE_SETTLE_MAX_MS after it ended ... */
-#define CAPTURE_SETTLE_MS 2000
-#define CAPTURE_SETTLE_MAX_MS 10000
-/* ... and refined at each major GC for this long after (V8 measures the heap). */
-#define CAPTURE_REFINE_MS 120000
 
 struct probes;
 struct connect_guard;
@@ -60,21 +54,13 @@ struct watched {
 		uint64_t baseline_app_rss; /* application RSS at the queued baseline's trigger */
 		uint64_t baseline_heap;    /* ... and the heap after GC then (0 = unknown) */
 	} capture;
-	struct {                       /* the last capture's effect on its RSS, being measured */
-		struct capture_cost last;
-		int64_t settle_at_ms;  /* monotonic: measure the capture's cost then (0 = no) */
-		int64_t refine_until_ms; /* major GCs until then refine that cost (0 = no) */
-	} cost;
+	struct cost_watch cost;        /* the last capture's effect on its RSS, being measured */
 	bool operators_inspector;      /* `heapsnap ps` last saw an inspector open before any capture */
 	struct {                       /* GC probes and its latest major GCs (main isolate) */
 		bool attached;
 		bool retry_at_settle;  /* seen at exec, not attached: settle() tries again */
 		char probes[192];      /* "attached", or why not */
-		struct {               /* oldest first */
-			int64_t t_ms;  /* monotonic, when user space heard of it */
-			uint64_t heap_after;
-		} majors[8];
-		unsigned nmajors;
+		struct cost_majors majors;
 	} gc;
 	struct {                       /* the leak heuristic */
 		struct leak_series heap_floor; /* heap used after each major GC (main isolate) */
@@ -137,6 +123,19 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev);
 /* A capture finished. */
 void agent_capture_finished(struct agent *a, const struct capture_outcome *o);
+/* The event loop's part, after agent_start: the descriptors to watch, and what to call
+ * when each is readable. The kernel events (0 or a negative errno); the GC tracker's
+ * (agent_gc_fd is -1 when GC tracking is unavailable); finished captures. */
+int agent_probes_fd(const struct agent *a);
+int agent_probes_readable(struct agent *a);
+int agent_gc_fd(const struct agent *a);
+int agent_gc_readable(struct agent *a);
+int agent_captures_fd(const struct agent *a);
+void agent_captures_readable(struct agent *a);
+/* The alert bus every sink joins (after agent_init). */
+struct alerter *agent_alerter(struct agent *a);
+/* How many processes are watched. */
+size_t agent_count(const struct agent *a);
 /* Write the persisted state if it changed: when due (force: now, e.g. at a clean stop). */
 void agent_flush_state(struct agent *a, bool force);
 /* Once a second: retries held back by cooldown, and the persisted state's flush. */

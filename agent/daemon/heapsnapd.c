@@ -31,7 +31,6 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/version.h"
-#include "capture/capture.h"
 #include "daemon/agent.h"
 #include "daemon/check.h"
 #include "daemon/state.h"
@@ -40,8 +39,6 @@
 #include "export/metrics_http.h"
 #include "store/store.h"
 #include "track/features.h"
-#include "track/gc.h"
-#include "track/probes.h"
 #include "upload/uploader.h"
 
 #define DEFAULT_CONFIG "/etc/heapsnap/heapsnap.ini"
@@ -165,21 +162,16 @@ static void drop_capabilities(void)
 static void on_probes_readable(void *ctx)
 {
 	struct daemon *d = ctx;
-	int rc = probes_consume(d->agent.probes);
+	int rc = agent_probes_readable(&d->agent);
 
 	if (rc < 0 && rc != -EINTR)
 		log_warn("ring buffer: %s", strerror(-rc));
 }
 
-static void on_major_gc(void *ctx, const struct gc_major_event *ev)
-{
-	agent_major_gc(ctx, ev);
-}
-
 static void on_gc_readable(void *ctx)
 {
 	struct daemon *d = ctx;
-	int rc = gc_tracker_consume(d->agent.gc, on_major_gc, &d->agent);
+	int rc = agent_gc_readable(&d->agent);
 
 	if (rc < 0 && rc != -EINTR)
 		log_warn("GC ring buffer: %s", strerror(-rc));
@@ -202,10 +194,8 @@ static void publish_store(struct daemon *d)
 static void on_capture_done(void *ctx)
 {
 	struct daemon *d = ctx;
-	struct capture_outcome o;
 
-	while (capturer_take(d->agent.capturer, &o) == 1)
-		agent_capture_finished(&d->agent, &o);
+	agent_captures_readable(&d->agent);
 	if (d->http)
 		publish_store(d);
 }
@@ -273,7 +263,7 @@ static int start_metrics(struct daemon *d)
 	char err[512];
 	struct alert_sink sink = { .event = metrics_on_event, .ctx = d->metrics };
 
-	if (!d->metrics || alerter_add_sink(d->agent.alerts, &sink) != 0) {
+	if (!d->metrics || alerter_add_sink(agent_alerter(&d->agent), &sink) != 0) {
 		log_error("metrics: out of memory");
 		return -ENOMEM;
 	}
@@ -448,14 +438,14 @@ static int start(struct daemon *d)
 		return 1;
 	}
 	struct alert_sink upload_sink = { .event = upload_on_event, .ctx = d->uploader };
-	if (d->uploader && alerter_add_sink(d->agent.alerts, &upload_sink) != 0) {
+	if (d->uploader && alerter_add_sink(agent_alerter(&d->agent), &upload_sink) != 0) {
 		log_error("upload: cannot follow capture events");
 		return 1;
 	}
 	d->metrics = metrics_new(d->cfg.metrics_max_processes);
 	if (start_metrics(d))
 		return 1;
-	d->exporter = exporter_start(&d->cfg, d->agent.alerts, d->metrics, err, sizeof(err));
+	d->exporter = exporter_start(&d->cfg, agent_alerter(&d->agent), d->metrics, err, sizeof(err));
 	if (!d->exporter) {
 		log_error("%s", err);
 		return 1;
@@ -465,13 +455,13 @@ static int start(struct daemon *d)
 		return 1;
 	}
 	d->loop = loop_new();
-	if (!d->loop || loop_add(d->loop, probes_fd(d->agent.probes), on_probes_readable, d) ||
-	    loop_add(d->loop, capturer_fd(d->agent.capturer), on_capture_done, d) ||
+	if (!d->loop || loop_add(d->loop, agent_probes_fd(&d->agent), on_probes_readable, d) ||
+	    loop_add(d->loop, agent_captures_fd(&d->agent), on_capture_done, d) ||
 	    loop_add(d->loop, d->signal_fd, on_signal, d) || loop_tick(d->loop, 1000, on_tick, d)) {
 		log_error("event loop setup failed");
 		return 1;
 	}
-	if (d->agent.gc && loop_add(d->loop, gc_tracker_fd(d->agent.gc), on_gc_readable, d)) {
+	if (agent_gc_fd(&d->agent) >= 0 && loop_add(d->loop, agent_gc_fd(&d->agent), on_gc_readable, d)) {
 		log_error("event loop setup failed");
 		return 1;
 	}
@@ -490,7 +480,7 @@ static int start(struct daemon *d)
 		publish_store(d);
 	}
 	metrics_set_ready(d->metrics, true);
-	log_info("started: watching %zu Node processes, store %s", d->agent.nprocs, d->cfg.store_dir);
+	log_info("started: watching %zu Node processes, store %s", agent_count(&d->agent), d->cfg.store_dir);
 	return 0;
 }
 
