@@ -27,6 +27,12 @@ fail() { echo "FAIL: $*"; [ -f "$T/agent.err" ] && { echo "--- agent stderr"; ta
 skip() { echo "$*"; exit 77; }
 pass() { echo "PASS: $*"; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# A part the test could not cover (a Node version that cannot be fetched, …): said when
+# it happens; all_covered, at the end, then exits 77 instead of 0, so the run counts a
+# skip (a failure under CI=true, tests/run.sh), never a pass that covered less.
+NOT_COVERED=()
+not_covered() { echo "not covered: $*"; NOT_COVERED+=("$*"); }
+all_covered() { [ ${#NOT_COVERED[@]} = 0 ] || skip "the rest passed; not covered: ${NOT_COVERED[*]}"; }
 
 # wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds.
 wait_for() {
