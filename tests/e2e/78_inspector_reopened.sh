@@ -29,8 +29,8 @@ start_time=$(event_line "$APP" capture_start | sed -n 's/.*"time":"\([^"]*\)".*/
 [ -n "$start_time" ] && start_at=$(date -d "$start_time" +%s%3N) || fail "capture_start has no time"
 [ "$start_at" -lt "$(cat "$T/app/done")" ] ||
 	fail "the capture started after the busy task: the SIGUSR1 did not land inside it, nothing was tested"
-turned() { [ "$(cat "$T/app/beat" 2>/dev/null || echo 0)" -ge $(( $(cat "$T/app/done") + 1000 )) ]; }
-wait_for 30 turned || fail "the event loop did not turn after the busy task"
+wait_for 30 beat_at_least "$T/app/beat" $(( $(cat "$T/app/done") + 1000 )) ||
+	fail "the event loop did not turn after the busy task"
 kill -0 "$APP" || fail "the node died"
 opened=$(grep -c "Debugger listening" "$T/node.log")
 echo "the node opened its inspector $opened time(s)"

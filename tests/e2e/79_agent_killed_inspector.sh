@@ -53,8 +53,7 @@ wait_for 15 grep -q "closed the inspector the previous run opened" "$T/agent.err
 	fail "no log line about closing the leftover inspector"
 kill -0 "$VICTIM" || fail "the node died"
 # A start the SIGUSR1 queued would run when the event loop turns: let it turn a second.
-after=$(( $(date +%s%3N) + 1000 ))
-wait_for 30 bash -c "[ \"\$(cat '$T/app/beat' 2>/dev/null || echo 0)\" -ge $after ]" || fail "the node's event loop does not turn"
+loop_turned "$T/app/beat" || fail "the node's event loop does not turn"
 listening && fail "the inspector opened again"
 guard_attached && fail "a connect guard is left attached after the successor closed the inspector"
 # The port works for a fresh client again: an inspector opened by hand lets it in.
