@@ -92,9 +92,11 @@ gc_untracked() {
 	why=$(grep -m1 -E "GC tracking unavailable|pid $1: no GC probes" "$T/agent.err") || return 1
 	not_covered "GC series ($why)"
 }
-curl -s -m 5 http://$LISTEN/metrics > "$T/metrics.txt" || fail "GET /metrics"
-grep -q "^heapsnap_process_gcs_total{pid=\"$LEAK\",app=\"leak.js\",container=\"\",kind=\"major\"} " "$T/metrics.txt" ||
-	gc_untracked "$LEAK" || fail "no GC series for pid $LEAK, and the agent gave no reason it cannot track its GCs"
+gc_series() {
+	curl -s -m 5 http://$LISTEN/metrics > "$T/metrics.txt" || fail "GET /metrics"
+	grep -q "^heapsnap_process_gcs_total{pid=\"$LEAK\",app=\"leak.js\",container=\"\",kind=\"major\"} " "$T/metrics.txt"
+}
+wait_for 10 gc_series || gc_untracked "$LEAK" || fail "no GC series for pid $LEAK, and the agent gave no reason it cannot track its GCs"
 promtool check metrics < "$T/metrics.txt" || { cat "$T/metrics.txt"; fail "promtool check metrics"; }
 grep -q 'HeapsnapAgentDown' <(curl -s -m 5 http://127.0.0.1:$PORT_PROM/api/v1/rules) || fail "rules not loaded by Prometheus"
 stop_agent
