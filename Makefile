@@ -3,7 +3,7 @@
 #
 #   make          build build/heapsnapd and build/heapsnap (installs missing Debian packages first)
 #   make run      build, then run heapsnapd in the foreground with conf/heapsnap.ini
-#   make test     (installs the S3 test server, Ceph RGW) unit tests (plain and ASan/UBSan), fuzz smoke, end-to-end tests (root)
+#   make test     (installs the S3 test server, Ceph RGW) unit and integration tests (plain and ASan/UBSan), fuzz smoke, end-to-end tests (root)
 #   make bench    side-by-side ratios (not a test)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -11,7 +11,8 @@
 #
 # Layout: every agent/STAGE/*.c, agent/STAGE/ROOM/*.c and cli/*.c except the two mains goes into
 # build/libheapsnap.a, so a new module needs no Makefile edit (agent/LAYERS lists the
-# stages); tests/unit/test_*.c each become one test binary.
+# stages); tests/unit/test_*.c (pure: no root, no Node) and tests/integration/test_*.c
+# (they spawn Node or need root) each become one test binary.
 # vmlinux.h is generated from the build host's /sys/kernel/btf/vmlinux rather than
 # committed: it is 2.8 MB of generated text, and CO-RE relocates field offsets at load
 # time anyway, so any BTF-enabled kernel's types will do.
@@ -60,6 +61,8 @@ LIB_SRCS  := $(filter-out $(DAEMON_MAIN) $(CLI_MAIN),$(wildcard agent/*/*.c agen
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/integration/%,$(INTEG_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -141,9 +144,15 @@ $(BUILD)/heapsnap: $(OUT)/cli/heapsnap.o $(BUILD)/libheapsnap.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
+# The fixtures (tests/unit/*_fixture.h) serve both folders.
+define link_test
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libheapsnap.a $(TEST_LDLIBS)
+endef
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libheapsnap.a
+	$(link_test)
+$(BUILD)/integration/%: tests/integration/%.c $(BUILD)/libheapsnap.a
+	$(link_test)
 
 # Drivers the e2e tests and benchmarks link against the library (the scripts build them
 # with `make $(BUILD)/e2e/NAME`, so the flags are these).
@@ -154,7 +163,7 @@ $(BUILD)/e2e/%: tests/bench/%.c $(BUILD)/libheapsnap.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libheapsnap.a $(LDLIBS)
 
-unit-build: $(UNIT_BINS)
+unit-build: $(UNIT_BINS) $(INTEG_BINS)
 .PHONY: unit-build
 
 # ASan/UBSan copy of everything user-space, in its own build dir.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The error convention of the agent and the CLI (README "Conventions"):
+/* The error convention of the agent and the CLI (docs/development.md, "Conventions"):
  *
  *   - A function that can fail returns an int: 0, or a non-negative value (an fd, a
  *     count), on success; a negative errno on failure (-ENOENT, -EINVAL for bad input,

@@ -6,7 +6,8 @@
 # npm registry (cached in $NODE_CACHE), Debian's libnode-linked 18 (apt-get download +
 # dpkg -x, never installed). Also: a stripped Node 24 (hidden V8 symbols) must be refused
 # with a reason; a process with a worker isolate; --use-largepages detection.
-# Root only (real BPF). Exit 0 pass, 77 skip, else fail.
+# Root only (real BPF). Exit 0 pass, 1 fail; 77 when a version could not be fetched (the
+# rest checked): a skip by hand, a failure under CI=true (tests/run.sh), never a pass.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -172,5 +173,5 @@ fi
 for n in "${notes[@]}"; do echo "note: $n"; done
 echo "$tested checks, $failed failed"
 [ "$failed" = 0 ] || exit 1
-[ "${#notes[@]}" = 0 ] || { echo "skip: ${notes[*]}"; [ "$tested" -gt 1 ] && exit 0; exit 77; }
+[ "${#notes[@]}" = 0 ] || { echo "not covered: ${notes[*]}"; exit 77; }
 exit 0

@@ -24,8 +24,6 @@ LATE_FAIL=() # failures that do not stop the rest of the test
 write_config "$T/hs.ini" trigger.growth_mb=20 store.min_free_mb=1 capture.method=auto
 start_agent "$T/hs.ini"
 
-# beating FILE: the node wrote its heartbeat within the last 2 s.
-beating() { local now; now=$(date +%s%3N); [ $((now - $(cat "$1" 2>/dev/null || echo 0))) -lt 2000 ]; }
 disk_full_reason() { grep "\"event\":\"capture_failed\".*\"pid\":$1[,}]" "$T/agent.out" | grep -qiE 'free space|no space|ENOSPC|disk full|min_free'; }
 
 check_failed_cleanly() { # PID WHAT
@@ -36,16 +34,15 @@ check_failed_cleanly() { # PID WHAT
 	wait_for 10 bash -c "[ -z \"\$(ls -A '$T/store')\" ]" || fail "$2: files left in the store: $(ls -A "$T/store")"
 	kill -0 "$AGENT" 2>/dev/null || fail "$2: the agent died"
 	kill -0 "$1" 2>/dev/null || fail "$2: the node died"
-	sleep 1
-	wait_for 30 beating "$T/app/beat.$1" || fail "$2: the node's event loop is stuck after the failed capture"
+	loop_turned "$T/app/beat.$1" || fail "$2: the node's event loop is stuck after the failed capture"
 }
 
 cd "$T/app"
 OBJECTS=200000 HEARTBEAT_FILE=$T/app/beat start_node_netns SIGNODE --heapsnapshot-signal=SIGUSR2 "$APPS/objects.js"
 cd "$T"
-# the heartbeat file is named per pid once the pid is known
-mv_beat() { [ -f "$T/app/beat" ] && ln -sf "$T/app/beat" "$T/app/beat.$1"; }
-wait_for 10 mv_beat "$SIGNODE" || fail "the node did not start"
+# the heartbeat file (one per node) is linked by pid once the pid is known
+mv_beat() { [ -f "$2" ] && ln -sf "$2" "$T/app/beat.$1"; }
+wait_for 10 mv_beat "$SIGNODE" "$T/app/beat" || fail "the node did not start"
 t0=$SECONDS
 check_failed_cleanly "$SIGNODE" "signal route"
 grep "capture_failed.*\"pid\":$SIGNODE[,}]" "$T/agent.out" | head -1
@@ -54,19 +51,23 @@ echo "signal route: failed cleanly in $((SECONDS - t0)) s"
 # write a second whole snapshot (and open its inspector) to fail the same way.
 starts=$(grep -c "\"event\":\"capture_start\".*\"pid\":$SIGNODE[,}]" "$T/agent.out")
 [ "$starts" = 1 ] || LATE_FAIL+=("after the store failed on the signal route the agent tried $((starts - 1)) more route(s) (inspector fallback on a store error)")
-sleep 2
-ls "$T"/app/Heap.*.heapsnapshot 2>/dev/null && echo "note: raw Heap.* file left in the app dir"
+# The snapshot Node wrote (or goes on writing) for the failed capture is removed.
+no_raw_file() { ! compgen -G "$T/app/Heap.*.heapsnapshot" >/dev/null; }
+wait_for 30 no_raw_file || LATE_FAIL+=("raw snapshot left in the app dir after the failed capture: $(ls "$T"/app/Heap.*.heapsnapshot)")
 
-rm -f "$T/app/beat"
 cd "$T/app"
-OBJECTS=200000 HEARTBEAT_FILE=$T/app/beat start_node_netns INSPNODE "$APPS/objects.js"
+OBJECTS=200000 HEARTBEAT_FILE=$T/app/beat-insp start_node_netns INSPNODE "$APPS/objects.js"
 cd "$T"
-wait_for 10 mv_beat "$INSPNODE" || fail "the flagless node did not start"
+wait_for 10 mv_beat "$INSPNODE" "$T/app/beat-insp" || fail "the flagless node did not start"
 t0=$SECONDS
 check_failed_cleanly "$INSPNODE" "inspector route"
 grep "capture_failed.*\"pid\":$INSPNODE[,}]" "$T/agent.out" | head -1
 echo "inspector route: failed cleanly in $((SECONDS - t0)) s"
-sleep 2 # the port must stay closed, not just close for a moment
+# The port must stay closed, not just close for a moment: a start the SIGUSR1 queued
+# would run when the event loop turns, so each node's loop turns for a second first.
+for pid in "$SIGNODE" "$INSPNODE"; do
+	loop_turned "$T/app/beat.$pid" || fail "the event loop of pid $pid did not turn"
+done
 for pid in "$SIGNODE" "$INSPNODE"; do
 	listening_9229 "$pid" && fail "an inspector is left listening in the namespace of pid $pid after the failed capture"
 done

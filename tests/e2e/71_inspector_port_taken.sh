@@ -46,14 +46,14 @@ grep -q "address already in use\|Starting inspector" "$T/node1.log" &&
 kill -TERM "$SQUAT"
 wait_for 10 bash -c "! nsenter -t $FIRST -n ss -Hltn 'sport = :9229' | grep -q ." || fail "the squatter's port is still open"
 t0=$SECONDS
-LEAK_DELAY_MS=5000 nsenter -t "$FIRST" -n "$NODE" "$APPS/leak.js" >>"$T/node2.log" 2>&1 &
+LEAK_DELAY_MS=5000 HEARTBEAT_FILE=$T/beat2 nsenter -t "$FIRST" -n "$NODE" "$APPS/leak.js" >>"$T/node2.log" 2>&1 &
 SECOND=$!
 PIDS+=("$SECOND")
 wait_for 60 event_for "$SECOND" capture_done || fail "the next node was not captured after the port was freed"
 echo "second node captured $((SECONDS - t0)) s after its start: $(event_line "$SECOND" capture_done | grep -o '"method":"[a-z]*"')"
 event_line "$SECOND" capture_done | grep -q '"method":"inspector"' || fail "the next node was not captured through the inspector"
 kill -0 "$SECOND" || fail "the captured node died"
-sleep 2
+loop_turned "$T/beat2" || fail "the captured node's event loop does not turn" # a queued start would run
 listening_9229 "$SECOND" && fail "the inspector is left listening after the capture"
 [ "$(grep -c "\"event\":\"capture_start\".*\"pid\":$FIRST[,}]" "$T/agent.out")" = 0 ] ||
 	LATE_FAIL+=("the first node's capture was started (the port was taken)")

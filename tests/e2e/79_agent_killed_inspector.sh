@@ -25,7 +25,7 @@ client() {
 write_config "$T/hs.ini" trigger.growth_mb=80 capture.method=inspector
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app"
-OBJECTS=1000000 start_node VICTIM "$APPS/objects.js"
+OBJECTS=1000000 HEARTBEAT_FILE=$T/app/beat start_node VICTIM "$APPS/objects.js"
 cd "$T"
 wait_for 60 event_for "$VICTIM" capture_start || fail "no capture_start"
 wait_for 20 listening || fail "the inspector never opened"
@@ -42,7 +42,7 @@ if listening; then
 	wait_for 10 grep -qs '^connected' "$T/c/after-kill.log" || fail "a client cannot connect after the agent died: $(sort "$T/c/after-kill.log" 2>&1 | uniq -c)"
 	kill "$CLIENT"; wait "$CLIENT" 2>/dev/null
 else
-	echo "note: the inspector was already closed when the agent died"
+	fail "the inspector was already closed when the agent died: nothing left for the successor to close (make the heap bigger)"
 fi
 mv "$T/agent.out" "$T/agent1.out"; mv "$T/agent.err" "$T/agent1.err"
 
@@ -52,7 +52,8 @@ wait_for 30 bash -c "! ss -Hltn 'sport = :9229' | grep -q ." || fail "the inspec
 wait_for 15 grep -q "closed the inspector the previous run opened" "$T/agent.err" ||
 	fail "no log line about closing the leftover inspector"
 kill -0 "$VICTIM" || fail "the node died"
-sleep 2
+# A start the SIGUSR1 queued would run when the event loop turns: let it turn a second.
+loop_turned "$T/app/beat" || fail "the node's event loop does not turn"
 listening && fail "the inspector opened again"
 guard_attached && fail "a connect guard is left attached after the successor closed the inspector"
 # The port works for a fresh client again: an inspector opened by hand lets it in.

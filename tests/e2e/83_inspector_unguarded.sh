@@ -59,7 +59,7 @@ write_config "$T/hs.ini" trigger.growth_mb=0 trigger.rss_mb=80 capture.method=in
 start_agent_nocg "$T/hs.ini"
 grep -q "inspector connect guard unavailable: .*inspector_unguarded = on" "$T/agent.err" || fail "no warning about unguarded inspectors"
 # It keeps each session 300 ms, as an attacker would (one that comes and goes between
-# two of the agent's looks, every 100 ms, can be missed: the README says so).
+# two of the agent's looks, every 100 ms, can be missed: docs/security-inspector.md says so).
 setpriv --reuid nobody --regid nogroup --clear-groups env -u HEAPSNAP_TEST LOG="$T/intr/log" HOLD_MS=300 "$NODE" "$APPS/intruder.js" >>"$T/intr/out" 2>&1 &
 INTRUDER=$!
 PIDS+=("$INTRUDER")

@@ -30,10 +30,10 @@ echo "burst of 40 short-lived nodes: $FSYNCS fsyncs, ${CPU_MS} ms of agent CPU (
 [ "$FSYNCS" -le 5 ] || fail "the agent made $FSYNCS fsyncs for 40 short-lived processes (a handful at most)"
 
 # A client that connects and never reads must not hold up `heapsnap ps`.
-nodetool -e 'const c = require("net").connect(process.argv[1]); c.pause(); setTimeout(() => {}, 20000)' \
-	"$T/heapsnapd.sock" &
+nodetool -e 'const c = require("net").connect(process.argv[1], () => console.log("connected")); c.pause();
+	setTimeout(() => {}, 20000)' "$T/heapsnapd.sock" >"$T/mute.out" &
 PIDS+=($!)
-sleep 0.5
+wait_for 10 grep -q connected "$T/mute.out" || fail "the client that does not read could not connect"
 t0=$(date +%s%N)
 "$HEAPSNAP" -c "$T/hs.ini" ps --json >"$T/ps.json" || fail "heapsnap ps failed while another client did not read"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -3,7 +3,8 @@
 // JSON parse): LEAK_DELAY_MS (default 5000) after start, the main thread runs for
 // BUSY_MS (default 10000) without returning to the event loop, retaining STEP_KB
 // (default 2048) of Buffers every TICK_MS (default 100). Then it writes DONE_FILE (when
-// set) and idles until killed.
+// set) and idles until killed; HEARTBEAT_FILE, when set, gets the time every 200 ms
+// while the event loop turns (a witness that it turned after the task).
 const fs = require('fs');
 const DELAY = Number(process.env.LEAK_DELAY_MS || 5000);
 const BUSY = Number(process.env.BUSY_MS || 10000);
@@ -19,3 +20,5 @@ setTimeout(() => {
   if (process.env.DONE_FILE) fs.writeFileSync(process.env.DONE_FILE, String(Date.now()));
 }, DELAY);
 setInterval(() => {}, 1 << 30);
+if (process.env.HEARTBEAT_FILE)
+  setInterval(() => fs.writeFileSync(process.env.HEARTBEAT_FILE, String(Date.now())), 200);
