@@ -24,6 +24,7 @@
 #include "decide/guard.h"
 #include "snapshot/heapprofile.h"
 #include "snapshot/report.h"
+#include "track/gc.h"
 #include "track/procs.h"
 
 #define QUEUE_MAX 64
@@ -70,6 +71,7 @@ struct capturer {
 	bool report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
 	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
+	int gc_stats_fd;               /* the GC tracker's per-process map, -1 = none */
 };
 
 static json_t *event_base(const char *event, const struct capture_job *job)
@@ -127,6 +129,7 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->rss_bytes = job->rss_bytes;
 	m->heap_used_bytes = job->heap_used_bytes;
 	m->rss_at_start_bytes = job->rss_at_start_bytes;
+	m->heap_at_start_bytes = job->heap_at_start_bytes;
 	m->wait_ms = job->wait_ms;
 	m->memory_wait_ms = job->memory_wait_ms;
 	m->threshold_bytes = job->threshold_bytes;
@@ -555,12 +558,13 @@ static void explain_preemption(struct worker *wk, char *err, size_t errlen)
 }
 
 /* The target is about to pay for a snapshot: what its RSS was then. */
-static void note_start(struct capture_outcome *out, pid_t pid)
+static void note_start(const struct capturer *c, struct capture_outcome *out, pid_t pid)
 {
 	if (out->started)
 		return;
 	out->started = true;
 	out->rss_at_start = procs_rss_bytes(pid);
+	out->heap_at_start = gc_heap_last_of(c->gc_stats_fd, pid);
 	out->started_mono_ms = mono_ms();
 }
 
@@ -580,7 +584,7 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 		return -ESRCH;
 	}
 	if (job->resume_method != RESUME_NONE) {
-		note_start(out, job->pid);
+		note_start(c, out, job->pid);
 		return resume(wk, job, &p, out);
 	}
 	int routes = pick_routes(c, &p, order, out->err, sizeof(out->err));
@@ -601,8 +605,9 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 		const char *method = order[i] ? "inspector" : "signal";
 		if (i > 0 && order[i] && !order[0] && !inspector_fallback_usable(c, &p, job))
 			break;
-		note_start(out, job->pid);
+		note_start(c, out, job->pid);
 		started.rss_at_start_bytes = out->rss_at_start;
+		started.heap_at_start_bytes = out->heap_at_start;
 		started.wait_ms = out->started_mono_ms - job->triggered_mono_ms;
 		started.memory_wait_ms = waited_ms;
 		json_t *ev = event_base("capture_start", job);
@@ -612,6 +617,7 @@ static int capture_one(struct worker *wk, const struct capture_job *queued_job, 
 		json_object_set_new(ev, "memory_wait_ms", json_integer((json_int_t)waited_ms));
 		json_object_set_new(ev, "rss_at_start_bytes", json_integer((json_int_t)out->rss_at_start));
 		json_object_set_new(ev, "heap_used_bytes", json_integer((json_int_t)job->heap_used_bytes));
+		json_object_set_new(ev, "heap_at_start_bytes", json_integer((json_int_t)out->heap_at_start));
 		alert_emit(c->alerts, ev);
 
 		rc = run_route(wk, job, &p, order[i], &meta, &fallback, out->err, sizeof(out->err));
@@ -848,6 +854,11 @@ static void *worker_main(void *arg)
 	}
 }
 
+void capturer_set_heap_source(struct capturer *c, int gc_stats_fd)
+{
+	c->gc_stats_fd = gc_stats_fd;
+}
+
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
 			      struct connect_guard *cguard, char *err, size_t errlen)
 {
@@ -861,6 +872,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	c->store = st;
 	c->alerts = al;
 	c->cguard = cguard;
+	c->gc_stats_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);

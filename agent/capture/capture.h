@@ -33,6 +33,7 @@ struct capture_job {
 	int64_t resume_after_ms;       /* wall time that capture started */
 	/* Set by the worker as the capture starts (0 before): */
 	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
+	uint64_t heap_at_start_bytes;  /* V8 heap after its last GC (any kind) then, 0 = unknown */
 	int64_t wait_ms;               /* trigger -> that start */
 	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
 };
@@ -46,6 +47,7 @@ struct capture_outcome {
 	bool preempted;                /* a baseline cancelled for another process's incident */
 	bool started;                  /* a route ran: the target paid for a snapshot */
 	uint64_t rss_at_start;         /* the target's RSS just before the first route */
+	uint64_t heap_at_start;        /* its V8 heap after the last GC then (0 = unknown) */
 	int64_t started_mono_ms;
 	char snapshot_id[64];
 	char err[512];
@@ -57,6 +59,9 @@ struct connect_guard;
 /* cguard: the inspector route's connect guard (not owned; may be unavailable). */
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
 			      struct connect_guard *cguard, char *err, size_t errlen);
+/* Where the workers read a target's heap as its capture starts: the GC tracker's
+ * proc_stats map (gc_tracker_stats_fd; -1, the default, = not measured). */
+void capturer_set_heap_source(struct capturer *c, int gc_stats_fd);
 /* Stop: running captures are cancelled (nothing half-written stays), queued jobs
  * dropped, threads joined. Accepts NULL. */
 void capturer_free(struct capturer *c);

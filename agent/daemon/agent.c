@@ -677,14 +677,14 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 	evaluate(a, w, rss);
 }
 
+static void judge_leak(struct agent *a, struct watched *w);
+
 /* The leak heuristic, on the post-GC heap floor: a leak is an incident like a
  * threshold crossing; a first lean that way is the moment for the baseline snapshot
  * the report will diff against. */
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 {
 	struct watched *w = agent_find(a, (pid_t)ev->tgid);
-	struct leak_result r;
-	struct trigger_decision d;
 
 	if (!w || ev->tid != ev->tgid)
 		return; /* only the main isolate's heap makes the series */
@@ -693,7 +693,32 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		settle_cost(a, w);
 	else
 		refine_cost(a, w, ev->heap_used_after);
-	leak_series_add(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
+	leak_series_add_major(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_before,
+			      ev->heap_used_after, current_rss(a, w));
+	judge_leak(a, w);
+}
+
+/* Between major GCs: the heap after the main isolate's newest GC of any kind (once a
+ * tick), the continuation a fast leak's verdict may read. */
+static void leak_sample_gcs(struct agent *a, struct watched *w)
+{
+	struct gc_stats st;
+
+	if (!w->gc.attached || gc_tracker_stats(a->gc, w->pid, &st) != 0 || !st.last_main_gc_ns ||
+	    st.last_main_gc_ns <= st.last_major_ns)
+		return;
+	unsigned before = w->leak.heap_floor.nlatest;
+	leak_series_add_gc(&w->leak.heap_floor, st.last_main_gc_ns / 1000000, st.heap_used_last_bytes,
+			   current_rss(a, w));
+	if (w->leak.heap_floor.nlatest != before)
+		judge_leak(a, w);
+}
+
+static void judge_leak(struct agent *a, struct watched *w)
+{
+	struct leak_result r;
+	struct trigger_decision d;
+
 	leak_evaluate(&w->leak.heap_floor, &a->policy.leak, &r);
 	w->leak.trend_bytes_per_min = r.slope_bytes_per_min;
 	bool was_leak = w->leak.state == LEAK_FIRE;
@@ -774,6 +799,7 @@ void agent_tick(struct agent *a)
 			settle(a, w);
 		if (cost_ready(w, now))
 			settle_cost(a, w);
+		leak_sample_gcs(a, w);
 		if (!w->watch.retry_at_ms || w->watch.retry_at_ms > now || w->capture.running)
 			continue;
 		w->watch.retry_at_ms = 0;
@@ -935,6 +961,8 @@ int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 	}
 	say_connect_guard(a);
 	a->capturer = capturer_new(cfg, store, a->alerts, a->cguard, err, errlen);
+	if (a->capturer)
+		capturer_set_heap_source(a->capturer, gc_tracker_stats_fd(a->gc));
 	return a->capturer ? 0 : -EIO;
 }
 

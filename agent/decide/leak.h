@@ -68,15 +68,21 @@ struct leak_bucket {
 
 #define LEAK_RECENT 16 /* the newest major GCs, one sample each, for the fast-leak check */
 
+#define LEAK_LATEST 32 /* heap after the newest GCs of any kind since the last major GC */
+
 struct leak_sample {
 	uint64_t t_ms;
-	uint64_t bytes;
+	uint64_t bytes;       /* heap used after the GC */
+	uint64_t before;      /* heap used before it (its limit, nearly), 0 = unknown */
+	uint64_t rss;         /* the process's RSS then, 0 = unknown */
 };
 
 struct leak_series {
 	uint64_t bucket_ms;
 	struct leak_sample recent[LEAK_RECENT];
 	unsigned recent_head, nrecent;
+	struct leak_sample latest[LEAK_LATEST]; /* since the newest major GC, oldest first */
+	unsigned nlatest;
 	unsigned head;        /* next slot to write */
 	unsigned count;
 	struct leak_bucket b[LEAK_BUCKETS];
@@ -110,6 +116,16 @@ void leak_series_init(struct leak_series *s, unsigned window_s);
 /* Add the heap used after one major GC at t_ms (monotonic ms). Samples older than the
  * newest bucket are folded into it (clocks never go back, but be safe). */
 void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_bytes);
+
+/* The same with what else the major GC tells: the heap before it (V8 starts one when
+ * the heap reaches its limit, so this is the limit, nearly) and the RSS then (0 = unknown). */
+void leak_series_add_major(struct leak_series *s, uint64_t t_ms, uint64_t before, uint64_t after, uint64_t rss);
+
+/* The heap after the newest GC of any kind (scavenges: old space plus what they
+ * promoted), read at t_ms (e.g. once a second), and the RSS then (0 = unknown). Only
+ * the continuation of a proven run of rising major-GC floors reads these (see the fast
+ * check in leak.c): promoted bytes are a hypothesis until a major GC keeps them. */
+void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_after_last_gc, uint64_t rss);
 
 /* Evaluate the series (see the top of this file). */
 void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out);
