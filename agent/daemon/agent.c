@@ -736,7 +736,13 @@ static void judge_leak(struct agent *a, struct watched *w)
 		arm(a, w);
 	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
 		w->trig.baseline_requested = true;
-		agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
+		uint64_t heap = heap_used_of(a, w), growth;
+		if (leak_baseline_far_enough(&r, &a->policy.leak, heap, &growth))
+			agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
+		else
+			log_info("pid %d: no baseline snapshot: its heap (%.1f MB after GC) would grow only ~%.1f MB "
+				 "by the leak verdict, too little to diff; the report will come from the incident "
+				 "snapshot alone", w->pid, (double)heap / 1e6, (double)growth / 1e6);
 	}
 }
 

@@ -4,6 +4,7 @@
 #include "decide/leak.h"
 
 #include "base/config.h"
+#include "decide/trigger.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -682,4 +683,16 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 		}
 	}
 	*out = best;
+}
+
+bool leak_baseline_far_enough(const struct leak_result *r, const struct leak_params *p, uint64_t heap_now,
+			      uint64_t *expected_growth)
+{
+	double span_needed = (double)p->window_s * (r->scale ? r->scale : 1);
+	double rest_s = span_needed > r->span_s ? span_needed - r->span_s : 0;
+	double growth = r->slope_bytes_per_min > 0 ? r->slope_bytes_per_min / 60 * rest_s : 0;
+	struct trigger_proc then = { .baseline_heap = heap_now };
+
+	*expected_growth = (uint64_t)growth;
+	return heap_now && trigger_baseline_usable_heap(&then, heap_now + *expected_growth);
 }

@@ -47,6 +47,7 @@
 #ifndef HS_LEAK_H
 #define HS_LEAK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define LEAK_BUCKETS 80 /* history: 10 windows of 8 buckets */
@@ -129,5 +130,13 @@ void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_afte
 
 /* Evaluate the series (see the top of this file). */
 void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out);
+
+/* Leaning (r->verdict == LEAK_LEANING) is the moment for a baseline snapshot; it is worth
+ * taking only if the heap will have grown enough from heap_now by the verdict for the
+ * diff to show the leak (trigger_baseline_usable_heap's rule: a quarter of the heap then,
+ * >= 8 MB). The verdict needs the span the lean had 3/4 of (window_s x the scale), so it
+ * comes after the rest of that span at the trend's slope, at the earliest. */
+bool leak_baseline_far_enough(const struct leak_result *r, const struct leak_params *p, uint64_t heap_now,
+			      uint64_t *expected_growth);
 
 #endif

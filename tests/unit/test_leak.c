@@ -441,6 +441,28 @@ static void test_every_gc_shapes_never(void **state)
 	assert_v8_never("load bursts", v8_load_burst, 600);
 }
 
+/* A lean's baseline is taken only if the heap will grow enough by the verdict. */
+static void test_baseline_far_enough(void **state)
+{
+	(void)state;
+	uint64_t growth;
+	/* 60 MB/min, leaning at 45 s of a 60 s span: ~15 MB more by the verdict; on a
+	 * 40 MB heap that is > a quarter of 55 MB: worth a baseline */
+	struct leak_result r = { .verdict = LEAK_LEANING, .slope_bytes_per_min = 60 * MB, .span_s = 45, .scale = 1 };
+	assert_true(leak_baseline_far_enough(&r, &defaults, (uint64_t)(40 * MB), &growth));
+	assert_true(growth > 14 * MB && growth < 16 * MB);
+	/* the same trend on a 400 MB heap: 15 MB is not a quarter of 415 MB */
+	assert_false(leak_baseline_far_enough(&r, &defaults, (uint64_t)(400 * MB), &growth));
+	/* leaning at scale 4: the verdict needs 240 s, 195 s more: ~195 MB */
+	r.scale = 4;
+	assert_true(leak_baseline_far_enough(&r, &defaults, (uint64_t)(400 * MB), &growth));
+	/* a slow trend: under 8 MB by the verdict */
+	r = (struct leak_result){ .verdict = LEAK_LEANING, .slope_bytes_per_min = 12 * MB, .span_s = 45, .scale = 1 };
+	assert_false(leak_baseline_far_enough(&r, &defaults, (uint64_t)(10 * MB), &growth));
+	/* heap unknown: no ground for a diff measured in heap */
+	assert_false(leak_baseline_far_enough(&r, &defaults, 0, &growth));
+}
+
 static void test_slow_sawtooth_never(void **state) { (void)state; assert_never(slow_sawtooth, 2); }
 static void test_slow_wave_never(void **state) { (void)state; assert_never(slow_wave, 2); }
 
@@ -564,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_fast_shapes_never),
 		cmocka_unit_test(test_every_gc_leaks_caught),
 		cmocka_unit_test(test_every_gc_shapes_never),
+		cmocka_unit_test(test_baseline_far_enough),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
