@@ -677,7 +677,7 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 	evaluate(a, w, rss);
 }
 
-static void judge_leak(struct agent *a, struct watched *w);
+static void judge_leak(struct agent *a, struct watched *w, bool major);
 
 /* The leak heuristic, on the post-GC heap floor: a leak is an incident like a
  * threshold crossing; a first lean that way is the moment for the baseline snapshot
@@ -695,7 +695,7 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		refine_cost(a, w, ev->heap_used_after);
 	leak_series_add_major(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_before,
 			      ev->heap_used_after, current_rss(a, w));
-	judge_leak(a, w);
+	judge_leak(a, w, true);
 }
 
 /* Between major GCs: the heap after the main isolate's newest GC of any kind (once a
@@ -711,10 +711,12 @@ static void leak_sample_gcs(struct agent *a, struct watched *w)
 	leak_series_add_gc(&w->leak.heap_floor, st.last_main_gc_ns / 1000000, st.heap_used_last_bytes,
 			   current_rss(a, w));
 	if (w->leak.heap_floor.nlatest != before)
-		judge_leak(a, w);
+		judge_leak(a, w, false);
 }
 
-static void judge_leak(struct agent *a, struct watched *w)
+/* major: a major GC's sample came; otherwise a tick's, which acts only on a verdict that
+ * is new (a standing one is acted on at major GCs, as before: no trigger every second). */
+static void judge_leak(struct agent *a, struct watched *w, bool major)
 {
 	struct leak_result r;
 	struct trigger_decision d;
@@ -728,7 +730,7 @@ static void judge_leak(struct agent *a, struct watched *w)
 	if (!a->cfg->leak || w->capture.running || w->watch.settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);
-	if (r.verdict == LEAK_FIRE) {
+	if (r.verdict == LEAK_FIRE && (major || !was_leak)) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
 		trigger_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, mono_ms(), &d);
