@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Leak heuristic (pure, no I/O): does the V8 heap that survives major GCs keep rising?
+ * (A fast leak's few major GCs are continued by the heap after every GC since the last
+ * one: leak_series_add_gc, and the fast checks in leak.c.)
  *
  * Input: one sample per major GC, (time, heap used after the GC), per isolate: feed it
  * from gc_tracker's gc_major_event (ktime_ns / 1e6, heap_used_after), one series per
