@@ -326,25 +326,6 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 	return evaluate_points(pts, n, span_ms, req, out);
 }
 
-/* Sparse points can crowd into part of their span: a load burst makes major GCs come
- * often while it ramps and rarely while the heap is flat, so two old flat floors and six
- * of the ramp look like a steady rise by index. Split by time instead: each half of the
- * span holds >= 2 floors and rises at >= 1/3 of the whole's rate. */
-static bool halves_in_time_agree(const struct point *p, int n)
-{
-	double mid = (p[0].t_ms + p[n - 1].t_ms) / 2, whole, s1, s2, intercept;
-	int h = 0;
-
-	while (h < n && p[h].t_ms <= mid)
-		h++;
-	if (h < 2 || n - h < 2)
-		return false;
-	theil_sen(p, n, &whole, &intercept);
-	theil_sen(p, h, &s1, &intercept);
-	theil_sen(p + h, n - h, &s2, &intercept);
-	return s1 * 3 >= whole && s2 * 3 >= whole;
-}
-
 /* The largest fall of a floor below an earlier one. Each sparse point is one major GC,
  * not a minimum over several: a later GC that kept much less proves the earlier one's
  * heap held data that was going to be freed (a burst's plateau, a wave's crest), and a
@@ -392,8 +373,7 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
 		return false;
 	struct leak_result r = { .gcs = gcs, .scale = 0 };
 	double span_ms = (double)(bucket_at(s, s->count - 1)->last_t_ms - bucket_at(s, s->count - n)->first_t_ms);
-	if (!evaluate_points(pts, (int)n, span_ms, req, &r) || !halves_in_time_agree(pts, (int)n) ||
-	    drawdown(pts, (int)n) * 4 > (double)r.rise_bytes)
+	if (!evaluate_points(pts, (int)n, span_ms, req, &r) || drawdown(pts, (int)n) * 3 > (double)r.rise_bytes)
 		return false;
 	*out = r;
 	return true;
