@@ -222,8 +222,11 @@ int BPF_KRETPROBE(gc_collect_exit)
 		if (pause > st->pause_max_ns)
 			st->pause_max_ns = pause;
 		st->last_gc_ns = now;
-		if (cur->size_calls)
+		/* the main isolate's only: the leak verdict reads it beside that isolate's majors */
+		if (cur->size_calls && (__u32)id == id >> 32) {
 			st->heap_used_last = cur->used_after;
+			st->last_main_gc_ns = now;
+		}
 		if (cur->major && ((__u32)id == id >> 32 || !st->main_major_seen)) {
 			if ((__u32)id == id >> 32)
 				st->main_major_seen = 1;

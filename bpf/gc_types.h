@@ -42,9 +42,10 @@ struct gc_proc_stats {
 	__u64 last_major_ns;          /* ktime at the end of the last major GC, 0 = none yet */
 	__u64 heap_used_after_major;  /* bytes, Heap::SizeOfObjects after the last major GC */
 	__u64 heap_used_before_major;
-	__u64 heap_used_last;         /* after the last GC of any kind */
+	__u64 heap_used_last;         /* after the last GC of any kind of the main isolate */
 	__u64 gc_unclassified;        /* brackets with no body seen (symbol missing or inlined) */
 	__u64 main_major_seen;        /* the main thread's isolate has done a major GC */
+	__u64 last_main_gc_ns;        /* ktime at the end of the main isolate's last GC (heap_used_last's) */
 };
 
 /* Sent to user space at the end of every major GC of a watched process (48 bytes). */

@@ -55,6 +55,7 @@ static void add_start(json_t *o, const struct event *e)
 	set_int(o, "memory_wait_ms", e->start.memory_wait_ms);
 	set_int(o, "rss_at_start_bytes", (int64_t)e->start.rss_at_start_bytes);
 	set_int(o, "heap_used_bytes", (int64_t)e->start.heap_used_bytes);
+	set_int(o, "heap_at_start_bytes", (int64_t)e->start.heap_at_start_bytes);
 }
 
 static void add_done(json_t *o, const struct event *e)

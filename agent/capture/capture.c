@@ -155,6 +155,11 @@ static void *worker_main(void *arg)
 	}
 }
 
+void capturer_set_heap_source(struct capturer *c, int gc_stats_fd)
+{
+	c->gc_stats_fd = gc_stats_fd;
+}
+
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
 			      struct connect_guard *cguard, char *err, size_t errlen)
 {
@@ -168,6 +173,7 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 	c->store = st;
 	c->alerts = al;
 	c->cguard = cguard;
+	c->gc_stats_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->store_lock, NULL);
 	pthread_cond_init(&c->wake, NULL);

@@ -23,6 +23,9 @@ struct connect_guard;
 /* cguard: the inspector route's connect guard (not owned; may be unavailable). */
 struct capturer *capturer_new(const struct config *cfg, struct store *st, struct alerter *al,
 			      struct connect_guard *cguard, char *err, size_t errlen);
+/* Where the workers read a target's heap as its capture starts: the GC tracker's
+ * proc_stats map (gc_tracker_stats_fd; -1, the default, = not measured). */
+void capturer_set_heap_source(struct capturer *c, int gc_stats_fd);
 /* Stop: running captures are cancelled (nothing half-written stays), queued jobs
  * dropped, threads joined. Accepts NULL. */
 void capturer_free(struct capturer *c);

@@ -59,6 +59,7 @@ struct capturer {
 	bool report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
 	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
+	int gc_stats_fd;               /* the GC tracker's per-process map, -1 = none */
 };
 
 /* What capture_done tells of a stored snapshot. */

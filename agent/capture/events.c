@@ -59,7 +59,7 @@ void emit_done(struct capturer *c, const struct done_info *d, json_t *brief)
 }
 
 void emit_start(struct capturer *c, const struct capture_job *job, enum route route, int64_t waited_ms,
-		uint64_t rss_at_start)
+		uint64_t rss_at_start, uint64_t heap_at_start)
 {
 	struct event ev = job_event(EVENT_CAPTURE_START, job);
 
@@ -69,5 +69,6 @@ void emit_start(struct capturer *c, const struct capture_job *job, enum route ro
 	ev.start.memory_wait_ms = waited_ms;
 	ev.start.rss_at_start_bytes = rss_at_start;
 	ev.start.heap_used_bytes = job->heap_used_bytes;
+	ev.start.heap_at_start_bytes = heap_at_start;
 	alert_emit_event(c->alerts, &ev);
 }

@@ -12,7 +12,7 @@
 #include "store/store.h"
 
 void emit_start(struct capturer *c, const struct capture_job *job, enum route route, int64_t waited_ms,
-		uint64_t rss_at_start);
+		uint64_t rss_at_start, uint64_t heap_at_start);
 /* meta (may be NULL): the failed attempt's, for how long it had the inspector open. */
 void emit_failed(struct capturer *c, const struct capture_job *job, enum route route, const char *why,
 		 const struct snapshot_meta *meta);

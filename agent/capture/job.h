@@ -30,6 +30,7 @@ struct capture_job {
 	int64_t resume_after_ms;       /* wall time that capture started */
 	/* Set by the worker as the capture starts (0 before): */
 	uint64_t rss_at_start_bytes;   /* the target's RSS as the first route started */
+	uint64_t heap_at_start_bytes;  /* V8 heap after its last GC (any kind) then, 0 = unknown */
 	int64_t wait_ms;               /* trigger -> that start */
 	int64_t memory_wait_ms;        /* of it, waiting for running captures' memory */
 };
@@ -44,6 +45,7 @@ struct capture_outcome {
 	bool preempted;                /* a baseline cancelled for another process's incident */
 	bool started;                  /* a route ran: the target paid for a snapshot */
 	uint64_t rss_at_start;         /* the target's RSS just before the first route */
+	uint64_t heap_at_start;        /* its V8 heap after the last GC then (0 = unknown) */
 	int64_t started_mono_ms;
 	char snapshot_id[SNAPSHOT_ID_LEN];
 	char err[512];

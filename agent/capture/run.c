@@ -17,6 +17,7 @@
 #include "capture/late_sweep.h"
 #include "capture/profiler.h"
 #include "capture/resume.h"
+#include "track/gc.h"
 #include "track/procs.h"
 
 static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
@@ -41,6 +42,7 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	m->rss_bytes = job->rss_bytes;
 	m->heap_used_bytes = job->heap_used_bytes;
 	m->rss_at_start_bytes = job->rss_at_start_bytes;
+	m->heap_at_start_bytes = job->heap_at_start_bytes;
 	m->wait_ms = job->wait_ms;
 	m->memory_wait_ms = job->memory_wait_ms;
 	m->threshold_bytes = job->threshold_bytes;
@@ -246,12 +248,13 @@ static void explain_preemption(struct worker *wk, char *err, size_t errlen)
 }
 
 /* The target is about to pay for a snapshot: what its RSS was then. */
-static void note_start(struct capture_outcome *out, pid_t pid)
+static void note_start(const struct capturer *c, struct capture_outcome *out, pid_t pid)
 {
 	if (out->started)
 		return;
 	out->started = true;
 	out->rss_at_start = procs_rss_bytes(pid);
+	out->heap_at_start = gc_heap_last_of(c->gc_stats_fd, pid);
 	out->started_mono_ms = mono_ms();
 }
 
@@ -271,7 +274,7 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 		return -ESRCH;
 	}
 	if (job->resume_method != ROUTE_NONE) {
-		note_start(out, job->pid);
+		note_start(c, out, job->pid);
 		return resume(wk, job, &p, out);
 	}
 	if (pick_routes(c, &p, &routes, out->err, sizeof(out->err)) == 0) {
@@ -292,11 +295,12 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 		if (i > 0 && route == ROUTE_INSPECTOR && routes.order[0] != ROUTE_INSPECTOR &&
 		    !inspector_fallback_usable(c, &p, job))
 			break;
-		note_start(out, job->pid);
+		note_start(c, out, job->pid);
 		started.rss_at_start_bytes = out->rss_at_start;
+		started.heap_at_start_bytes = out->heap_at_start;
 		started.wait_ms = out->started_mono_ms - job->triggered_mono_ms;
 		started.memory_wait_ms = waited_ms;
-		emit_start(c, job, route, waited_ms, out->rss_at_start);
+		emit_start(c, job, route, waited_ms, out->rss_at_start, out->heap_at_start);
 
 		rc = run_route(wk, job, &p, route, &meta, &fallback, out->err, sizeof(out->err));
 		if (rc && cancel_token_is_set(&wk->cancel))

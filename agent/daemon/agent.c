@@ -560,14 +560,14 @@ static void refine_cost(struct agent *a, struct watched *w, uint64_t heap_after)
 	evaluate(a, w, rss);
 }
 
+static void judge_leak(struct agent *a, struct watched *w, bool major);
+
 /* The leak heuristic, on the post-GC heap floor: a leak is an incident like a
  * threshold crossing; a first lean that way is the moment for the baseline snapshot
  * the report will diff against. */
 void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 {
 	struct watched *w = agent_find(a, (pid_t)ev->tgid);
-	struct leak_result r;
-	struct engine_decision d;
 
 	if (!w || ev->tid != ev->tgid)
 		return; /* only the main isolate's heap makes the series */
@@ -576,7 +576,34 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		settle_cost(a, w);
 	else
 		refine_cost(a, w, ev->heap_used_after);
-	leak_series_add(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_after);
+	leak_series_add_major(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_before,
+			      ev->heap_used_after, current_rss(a, w));
+	judge_leak(a, w, true);
+}
+
+/* Between major GCs: the heap after the main isolate's newest GC of any kind (once a
+ * tick), the continuation a fast leak's verdict may read. */
+static void leak_sample_gcs(struct agent *a, struct watched *w)
+{
+	struct gc_stats st;
+
+	if (!w->gc.attached || gc_tracker_stats(a->gc, w->pid, &st) != 0 || !st.last_main_gc_ns ||
+	    st.last_main_gc_ns <= st.last_major_ns)
+		return;
+	unsigned before = w->leak.heap_floor.nlatest;
+	leak_series_add_gc(&w->leak.heap_floor, st.last_main_gc_ns / 1000000, st.heap_used_last_bytes,
+			   current_rss(a, w));
+	if (w->leak.heap_floor.nlatest != before)
+		judge_leak(a, w, false);
+}
+
+/* major: a major GC's sample came; otherwise a tick's, which acts only on a verdict that
+ * is new (a standing one is acted on at major GCs, as before: no trigger every second). */
+static void judge_leak(struct agent *a, struct watched *w, bool major)
+{
+	struct leak_result r;
+	struct engine_decision d;
+
 	leak_evaluate(&w->leak.heap_floor, &a->policy.leak, &r);
 	w->leak.trend_bytes_per_min = r.slope_bytes_per_min;
 	bool was_leak = w->leak.state == LEAK_FIRE;
@@ -586,7 +613,7 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 	if (!a->cfg->leak || w->capture.running || w->watch.settle_at_ms)
 		return;
 	uint64_t rss = current_rss(a, w);
-	if (r.verdict == LEAK_FIRE) {
+	if (r.verdict == LEAK_FIRE && (major || !was_leak)) {
 		log_info("pid %d: leak: heap floor rising %.1f MB/min over %.0f s (%u major GCs)", w->pid,
 			 r.slope_bytes_per_min / 1e6, r.span_s, r.gcs);
 		engine_incident(&a->policy.trigger, &w->trig, TRIGGER_LEAK, rss, r.rise_bytes, heap_used_of(a, w),
@@ -595,7 +622,13 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		arm(a, w);
 	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
 		w->trig.baseline_requested = true;
-		agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
+		uint64_t heap = heap_used_of(a, w), growth;
+		if (leak_baseline_far_enough(&r, &a->policy.leak, heap, &growth))
+			agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
+		else
+			log_info("pid %d: no baseline snapshot: its heap (%.1f MB after GC) would grow only ~%.1f MB "
+				 "by the leak verdict, too little to diff; the report will come from the incident "
+				 "snapshot alone", w->pid, (double)heap / 1e6, (double)growth / 1e6);
 	}
 }
 
@@ -651,6 +684,7 @@ void agent_tick(struct agent *a)
 			settle(a, w);
 		if (cost_ready(&w->cost, w->capture.running, w->gc.attached, &w->gc.majors, now))
 			settle_cost(a, w);
+		leak_sample_gcs(a, w);
 		if (!w->watch.retry_at_ms || w->watch.retry_at_ms > now || w->capture.running)
 			continue;
 		w->watch.retry_at_ms = 0;
@@ -856,6 +890,8 @@ int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 	}
 	say_connect_guard(a);
 	a->capturer = capturer_new(cfg, store, a->alerts, a->cguard, err, errlen);
+	if (a->capturer)
+		capturer_set_heap_source(a->capturer, gc_tracker_stats_fd(a->gc));
 	return a->capturer ? 0 : -EIO;
 }
 

@@ -4,6 +4,7 @@
 #include "decide/leak.h"
 
 #include "base/config.h"
+#include "decide/trigger.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -60,10 +61,32 @@ static const struct leak_bucket *bucket_at(const struct leak_series *s, unsigned
 
 void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_bytes)
 {
+	leak_series_add_major(s, t_ms, 0, heap_used_bytes, 0);
+}
+
+void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_after_last_gc, uint64_t rss)
+{
+	if (!heap_after_last_gc || (s->nrecent && t_ms <= s->recent[(s->recent_head + LEAK_RECENT - 1) % LEAK_RECENT].t_ms))
+		return; /* not newer than the last major GC: that one already says it */
+	if (s->nlatest && t_ms <= s->latest[s->nlatest - 1].t_ms)
+		return;
+	if (s->nlatest == LEAK_LATEST) {
+		/* keep the first (the continuation's start) and thin the rest by half */
+		unsigned k = 1;
+		for (unsigned i = 2; i < LEAK_LATEST; i += 2)
+			s->latest[k++] = s->latest[i];
+		s->nlatest = k;
+	}
+	s->latest[s->nlatest++] = (struct leak_sample){ t_ms, heap_after_last_gc, 0, rss };
+}
+
+void leak_series_add_major(struct leak_series *s, uint64_t t_ms, uint64_t before, uint64_t heap_used_bytes, uint64_t rss)
+{
 	uint64_t index = t_ms / s->bucket_ms;
 	struct leak_bucket *newest;
 
-	s->recent[s->recent_head] = (struct leak_sample){ t_ms, heap_used_bytes };
+	s->nlatest = 0;
+	s->recent[s->recent_head] = (struct leak_sample){ t_ms, heap_used_bytes, before, rss };
 	s->recent_head = (s->recent_head + 1) % LEAK_RECENT;
 	if (s->nrecent < LEAK_RECENT)
 		s->nrecent++;
@@ -303,6 +326,23 @@ static bool evaluate_scale(const struct leak_series *s, unsigned k, const struct
 	return evaluate_points(pts, n, span_ms, req, out);
 }
 
+/* The largest fall of a floor below an earlier one. Each sparse point is one major GC,
+ * not a minimum over several: a later GC that kept much less proves the earlier one's
+ * heap held data that was going to be freed (a burst's plateau, a wave's crest), and a
+ * leaking heap never gives back more than noise. */
+static double drawdown(const struct point *p, int n)
+{
+	double peak = p[0].bytes, worst = 0;
+
+	for (int i = 1; i < n; i++) {
+		if (peak - p[i].bytes > worst)
+			worst = peak - p[i].bytes;
+		if (p[i].bytes > peak)
+			peak = p[i].bytes;
+	}
+	return worst;
+}
+
 /* Fewer than two major GCs a bucket over the newest LEAK_GROUPS buckets. */
 static bool series_sparse(const struct leak_series *s)
 {
@@ -333,7 +373,7 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
 		return false;
 	struct leak_result r = { .gcs = gcs, .scale = 0 };
 	double span_ms = (double)(bucket_at(s, s->count - 1)->last_t_ms - bucket_at(s, s->count - n)->first_t_ms);
-	if (!evaluate_points(pts, (int)n, span_ms, req, &r))
+	if (!evaluate_points(pts, (int)n, span_ms, req, &r) || drawdown(pts, (int)n) * 3 > (double)r.rise_bytes)
 		return false;
 	*out = r;
 	return true;
@@ -360,23 +400,28 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
 #define LEAK_FAST_MIN_WINDOWS 8
 #define LEAK_FAST_NOISE_BYTES (1024.0 * 1024.0)
 
-/* The newest run of major GCs whose heap after rose at every step, oldest first, in pts
+/* The newest run of major GCs whose heap after rose at every step, oldest first, in run
  * (at most LEAK_RECENT). Returns its length. */
-static int rising_run(const struct leak_series *s, struct point *pts)
+static int rising_run(const struct leak_series *s, struct leak_sample *run)
 {
-	struct point rev[LEAK_RECENT];
+	struct leak_sample rev[LEAK_RECENT];
 	int n = 0;
 
 	for (unsigned i = 0; i < s->nrecent; i++) {
 		const struct leak_sample *m = &s->recent[(s->recent_head + LEAK_RECENT - 1 - i) % LEAK_RECENT];
-		struct point q = { (double)m->t_ms, (double)m->bytes };
-		if (n && (q.bytes + LEAK_FAST_NOISE_BYTES > rev[n - 1].bytes || q.t_ms >= rev[n - 1].t_ms))
+		if (n && ((double)m->bytes + LEAK_FAST_NOISE_BYTES > (double)rev[n - 1].bytes || m->t_ms >= rev[n - 1].t_ms))
 			break;
-		rev[n++] = q;
+		rev[n++] = *m;
 	}
 	for (int i = 0; i < n; i++)
-		pts[i] = rev[n - 1 - i];
+		run[i] = rev[n - 1 - i];
 	return n;
+}
+
+static void to_points(const struct leak_sample *run, int n, struct point *pts)
+{
+	for (int i = 0; i < n; i++)
+		pts[i] = (struct point){ (double)run[i].t_ms, (double)run[i].bytes };
 }
 
 /* Every step at >= 1/2 of the mean rate, the last at >= 2/3 of it. */
@@ -390,37 +435,169 @@ static bool steps_even(const struct point *pts, int n, double rate)
 	return true;
 }
 
-static bool fast_run_holds(const struct point *pts, int n, const struct requirements *req,
-			   struct leak_result *out)
+/* The numbers every fast verdict shows, from the run's floors. */
+static void describe_run(const struct point *pts, int n, double span, struct leak_result *out)
 {
-	double span = pts[n - 1].t_ms - pts[0].t_ms, rise = pts[n - 1].bytes - pts[0].bytes;
-	double rate = span > 0 ? rise / span : 0;
+	double rise = pts[n - 1].bytes - pts[0].bytes;
+	double rate = pts[n - 1].t_ms > pts[0].t_ms ? rise / (pts[n - 1].t_ms - pts[0].t_ms) : 0;
 
 	out->floors = (unsigned)n;
 	out->span_s = span / 1000;
 	out->floor_start_bytes = (uint64_t)pts[0].bytes;
 	out->rise_bytes = rise > 0 ? (uint64_t)rise : 0;
 	out->slope_bytes_per_min = rate * 60000;
+}
+
+/* The rise of the floors is large enough to tell from a burst, and above the thresholds. */
+static const char *fast_rise_check(const struct point *pts, int n, const struct requirements *req,
+				   double of_start)
+{
+	double rise = pts[n - 1].bytes - pts[0].bytes, rate = rise / (pts[n - 1].t_ms - pts[0].t_ms);
+
+	if (rise < LEAK_FAST_MIN_WINDOWS * req->min_bytes || rise < pts[0].bytes * of_start)
+		return "fast: rise too small to tell from a burst";
+	if (rate * req->window_ms < req->min_bytes ||
+	    rate * req->window_ms * 100 < req->min_pct * (pts[0].bytes > 1 ? pts[0].bytes : 1))
+		return "fast: below leak_min_mb / leak_min_pct per window";
+	return NULL;
+}
+
+static bool fast_run_holds(const struct point *pts, int n, const struct requirements *req,
+			   struct leak_result *out)
+{
+	double rate = (pts[n - 1].bytes - pts[0].bytes) / (pts[n - 1].t_ms - pts[0].t_ms);
+
+	describe_run(pts, n, pts[n - 1].t_ms - pts[0].t_ms, out);
 	if (n < LEAK_FAST_POINTS || pts[n - 1].t_ms - pts[1].t_ms < req->window_ms * 5 / 12)
 		return out->reason = "fast: too few rising floors", false;
 	if (!steps_even(pts, n, rate))
 		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
-	if (rise < LEAK_FAST_MIN_WINDOWS * req->min_bytes || rise < pts[0].bytes)
-		return out->reason = "fast: rise too small to tell from a burst", false;
-	if (rate * req->window_ms < req->min_bytes ||
-	    rate * req->window_ms * 100 < req->min_pct * (pts[0].bytes > 1 ? pts[0].bytes : 1))
-		return out->reason = "fast: below leak_min_mb / leak_min_pct per window", false;
+	out->reason = fast_rise_check(pts, n, req, 1);
+	if (out->reason)
+		return false;
+	out->reason = "";
+	return true;
+}
+
+/* Of what the heap gained between two major GCs (before the second minus the floor
+ * of the first: what scavenges promoted), the share the second one kept. -1 = unknown. */
+static double retention(const struct leak_sample *from, const struct leak_sample *to)
+{
+	if (!to->before || to->before <= from->bytes)
+		return -1;
+	return ((double)to->bytes - (double)from->bytes) / ((double)to->before - (double)from->bytes);
+}
+
+/* The heap's rate between two samples, bytes/ms. */
+static double rate_between(const struct leak_sample *a, const struct leak_sample *b)
+{
+	return b->t_ms > a->t_ms ? ((double)b->bytes - (double)a->bytes) / (double)(b->t_ms - a->t_ms) : 0;
+}
+
+/* The continued run: the newest major GCs rose (>= LEAK_CONT_POINTS floors) and since the
+ * last of them the heap after every GC keeps rising as it did before the last one. Each
+ * step kept >= 1/4 of what it promoted (retention); the heap's rate since the last major
+ * GC, over the whole continuation and over its newer half, is >= (1 - retention/2) of its
+ * rate between the last two (a leak keeps that rate; a burst that stopped, a cache at its
+ * bound or a warm-up that ended leaves only the promoted garbage, (1 - retention) of it);
+ * the continuation lasts >= 3 s and >= 1/6 of the last interval, and from the first
+ * risen floor (when the rise began before it is unknown: a burst may have started just
+ * before it) to now >= 5/12 of window_s;
+ * the floors' rise is as for the run of majors alone, but >= half the first floor (not
+ * all of it: the continuation is the further evidence), and the RSS rose by >= half of it
+ * (a witness: a heap that grows must map memory). */
+#define LEAK_CONT_POINTS 2
+#define LEAK_CONT_MIN_MS 3000.0
+#define LEAK_CONT_MIN_RETENTION 0.25
+#define LEAK_CONT_OF_START 0.5 /* the floors' rise, of the first floor (the majors alone: 1) */
+
+static const char *retention_check(const struct leak_sample *run, int n, double *mean)
+{
+	int known = 0;
+
+	*mean = 0;
+	for (int i = 1; i < n; i++) {
+		double r = retention(&run[i - 1], &run[i]);
+		if (r < 0)
+			continue;
+		if (r < LEAK_CONT_MIN_RETENTION)
+			return "fast: a major GC freed most of what was promoted";
+		*mean += r > 1 ? 1 : r;
+		known++;
+	}
+	if (!known)
+		return "fast: heap before the major GCs unknown";
+	*mean /= known;
+	return NULL;
+}
+
+/* The newest sample at or before t_ms among s->latest (the first if none). */
+static const struct leak_sample *latest_at(const struct leak_series *s, double t_ms)
+{
+	const struct leak_sample *best = &s->latest[0];
+
+	for (unsigned i = 1; i < s->nlatest; i++)
+		if ((double)s->latest[i].t_ms <= t_ms)
+			best = &s->latest[i];
+	return best;
+}
+
+static const char *continuation_check(const struct leak_series *s, const struct leak_sample *run, int n,
+				      double kept, const struct requirements *req)
+{
+	const struct leak_sample *last = &run[n - 1], *prev = &run[n - 2], *now = &s->latest[s->nlatest - 1];
+	double cont_ms = (double)(now->t_ms - last->t_ms), before_ms = (double)(last->t_ms - prev->t_ms);
+	struct leak_sample promoted_to = { last->t_ms, last->before, 0, 0 };
+	double was = rate_between(prev, &promoted_to), want = (1 - kept / 2) * was;
+	const struct leak_sample *mid = latest_at(s, (double)last->t_ms + cont_ms / 2);
+
+	if (cont_ms < LEAK_CONT_MIN_MS || cont_ms * 6 < before_ms)
+		return "fast: too little seen since the last major GC";
+	if ((double)(now->t_ms - run[1].t_ms) < req->window_ms * 5 / 12)
+		return "fast: too few rising floors";
+	if (rate_between(last, now) < want || (mid != now && rate_between(mid, now) < want))
+		return "fast: the heap stopped growing as before since the last major GC";
+	double rise = (double)last->bytes - (double)run[0].bytes;
+	if (run[0].rss && now->rss && (double)now->rss < (double)run[0].rss + rise / 2)
+		return "fast: RSS did not follow the heap";
+	return NULL;
+}
+
+static bool continued_run_holds(const struct leak_series *s, const struct leak_sample *run, int n,
+				const struct requirements *req, struct leak_result *out)
+{
+	struct point pts[LEAK_RECENT];
+	double kept;
+
+	to_points(run, n, pts);
+	describe_run(pts, n, (double)(s->latest[s->nlatest - 1].t_ms - run[0].t_ms), out);
+	if (n < LEAK_CONT_POINTS)
+		return out->reason = "fast: too few rising floors", false;
+	if (n > 2 && !steps_even(pts, n, (pts[n - 1].bytes - pts[0].bytes) / (pts[n - 1].t_ms - pts[0].t_ms)))
+		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
+	out->reason = fast_rise_check(pts, n, req, LEAK_CONT_OF_START);
+	if (!out->reason)
+		out->reason = retention_check(run, n, &kept);
+	if (!out->reason)
+		out->reason = continuation_check(s, run, n, kept, req);
+	if (out->reason)
+		return false;
 	out->reason = "";
 	return true;
 }
 
 static bool evaluate_fast(const struct leak_series *s, const struct requirements *req, struct leak_result *out)
 {
+	struct leak_sample run[LEAK_RECENT];
 	struct point pts[LEAK_RECENT];
-	int n = rising_run(s, pts);
+	int n = rising_run(s, run);
 	struct leak_result r = { .scale = 0, .gcs = (unsigned)n };
 
-	if (n < 2 || !fast_run_holds(pts, n, req, &r))
+	if (n < 2)
+		return false;
+	to_points(run, n, pts);
+	if (!fast_run_holds(pts, n, req, &r) &&
+	    (!s->nlatest || !continued_run_holds(s, run, n, req, &r)))
 		return false;
 	*out = r;
 	return true;
@@ -486,4 +663,16 @@ void leak_evaluate(const struct leak_series *s, const struct leak_params *p, str
 		}
 	}
 	*out = best;
+}
+
+bool leak_baseline_far_enough(const struct leak_result *r, const struct leak_params *p, uint64_t heap_now,
+			      uint64_t *expected_growth)
+{
+	double span_needed = (double)p->window_s * (r->scale ? r->scale : 1);
+	double rest_s = span_needed > r->span_s ? span_needed - r->span_s : 0;
+	double growth = r->slope_bytes_per_min > 0 ? r->slope_bytes_per_min / 60 * rest_s : 0;
+	struct trigger_proc then = { .baseline_heap = heap_now };
+
+	*expected_growth = (uint64_t)growth;
+	return heap_now && trigger_baseline_usable_heap(&then, heap_now + *expected_growth);
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Leak heuristic (pure, no I/O): does the V8 heap that survives major GCs keep rising?
+ * (A fast leak's few major GCs are continued by the heap after every GC since the last
+ * one: leak_series_add_gc, and the fast checks in leak.c.)
  *
  * Input: one sample per major GC, (time, heap used after the GC), per isolate: feed it
  * from gc_tracker's gc_major_event (ktime_ns / 1e6, heap_used_after), one series per
@@ -47,6 +49,7 @@
 #ifndef HS_LEAK_H
 #define HS_LEAK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define LEAK_BUCKETS 80 /* history: 10 windows of 8 buckets */
@@ -68,15 +71,21 @@ struct leak_bucket {
 
 #define LEAK_RECENT 16 /* the newest major GCs, one sample each, for the fast-leak check */
 
+#define LEAK_LATEST 32 /* heap after the newest GCs of any kind since the last major GC */
+
 struct leak_sample {
 	uint64_t t_ms;
-	uint64_t bytes;
+	uint64_t bytes;       /* heap used after the GC */
+	uint64_t before;      /* heap used before it (its limit, nearly), 0 = unknown */
+	uint64_t rss;         /* the process's RSS then, 0 = unknown */
 };
 
 struct leak_series {
 	uint64_t bucket_ms;
 	struct leak_sample recent[LEAK_RECENT];
 	unsigned recent_head, nrecent;
+	struct leak_sample latest[LEAK_LATEST]; /* since the newest major GC, oldest first */
+	unsigned nlatest;
 	unsigned head;        /* next slot to write */
 	unsigned count;
 	struct leak_bucket b[LEAK_BUCKETS];
@@ -111,7 +120,25 @@ void leak_series_init(struct leak_series *s, unsigned window_s);
  * newest bucket are folded into it (clocks never go back, but be safe). */
 void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_bytes);
 
+/* The same with what else the major GC tells: the heap before it (V8 starts one when
+ * the heap reaches its limit, so this is the limit, nearly) and the RSS then (0 = unknown). */
+void leak_series_add_major(struct leak_series *s, uint64_t t_ms, uint64_t before, uint64_t after, uint64_t rss);
+
+/* The heap after the newest GC of any kind (scavenges: old space plus what they
+ * promoted), read at t_ms (e.g. once a second), and the RSS then (0 = unknown). Only
+ * the continuation of a proven run of rising major-GC floors reads these (see the fast
+ * check in leak.c): promoted bytes are a hypothesis until a major GC keeps them. */
+void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_after_last_gc, uint64_t rss);
+
 /* Evaluate the series (see the top of this file). */
 void leak_evaluate(const struct leak_series *s, const struct leak_params *p, struct leak_result *out);
+
+/* Leaning (r->verdict == LEAK_LEANING) is the moment for a baseline snapshot; it is worth
+ * taking only if the heap will have grown enough from heap_now by the verdict for the
+ * diff to show the leak (trigger_baseline_usable_heap's rule: a quarter of the heap then,
+ * >= 8 MB). The verdict needs the span the lean had 3/4 of (window_s x the scale), so it
+ * comes after the rest of that span at the trend's slope, at the earliest. */
+bool leak_baseline_far_enough(const struct leak_result *r, const struct leak_params *p, uint64_t heap_now,
+			      uint64_t *expected_growth);
 
 #endif

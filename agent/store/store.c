@@ -341,6 +341,7 @@ static const struct meta_field {
 	META_FIELD(META_STR, exe), META_FIELD(META_STR, node_version), META_FIELD(META_STR, cmdline),
 	META_FIELD(META_STR, cgroup), META_FIELD(META_STR, reason), META_FIELD(META_U64, rss_bytes),
 	META_FIELD(META_U64, heap_used_bytes), META_FIELD(META_U64, rss_at_start_bytes),
+	META_FIELD(META_U64, heap_at_start_bytes),
 	META_FIELD(META_I64, wait_ms), META_FIELD(META_I64, memory_wait_ms),
 	META_FIELD(META_U64, threshold_bytes), META_FIELD(META_STR, method),
 	META_FIELD(META_I64, triggered_at_ms), META_FIELD(META_I64, started_at_ms),

@@ -504,7 +504,24 @@ int gc_tracker_stats(struct gc_tracker *tr, pid_t pid, struct gc_stats *out)
 	out->heap_used_before_bytes = st.heap_used_before_major;
 	out->last_major_ns = st.last_major_ns;
 	out->last_gc_ns = st.last_gc_ns;
+	out->heap_used_last_bytes = st.heap_used_last;
+	out->last_main_gc_ns = st.last_main_gc_ns;
 	return 0;
+}
+
+int gc_tracker_stats_fd(const struct gc_tracker *tr)
+{
+	return tr ? bpf_map__fd(tr->skel->maps.proc_stats) : -1;
+}
+
+uint64_t gc_heap_last_of(int stats_fd, pid_t pid)
+{
+	struct gc_proc_stats st = { 0 };
+	__u32 tgid = (__u32)pid;
+
+	if (stats_fd < 0 || bpf_map_lookup_elem(stats_fd, &tgid, &st))
+		return 0;
+	return st.heap_used_last;
 }
 
 int gc_tracker_binary(struct gc_tracker *tr, pid_t pid, char *path, size_t pathlen, int *nprobes)

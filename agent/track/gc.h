@@ -42,6 +42,9 @@ struct gc_stats {
 	uint64_t heap_used_before_bytes;/* ... and before it */
 	uint64_t last_major_ns;         /* CLOCK_MONOTONIC end of the last major GC, 0 = none */
 	uint64_t last_gc_ns;            /* CLOCK_MONOTONIC end of the last GC of any kind */
+	uint64_t heap_used_last_bytes;  /* V8 heap used after the main isolate's last GC of any
+	                                 * kind (scavenges: old space plus what they promoted) */
+	uint64_t last_main_gc_ns;       /* CLOCK_MONOTONIC end of that GC, 0 = none */
 };
 
 /* Open and load the BPF object (no probe attached yet). NULL + message on failure
@@ -80,6 +83,12 @@ int gc_tracker_consume(struct gc_tracker *tr,
 /* Counters of a watched pid. 0, or -ENOENT if pid is not watched. A watched process that
  * has not collected yet gives all zeros. */
 int gc_tracker_stats(struct gc_tracker *tr, pid_t pid, struct gc_stats *out);
+
+/* The proc_stats map's fd, for gc_heap_last_of from another thread (-1 if tr is NULL). */
+int gc_tracker_stats_fd(const struct gc_tracker *tr);
+/* Heap used after the last GC of any kind of pid, read from the map directly (a
+ * syscall, no tracker state: safe from any thread). 0 when unknown. */
+uint64_t gc_heap_last_of(int stats_fd, pid_t pid);
 
 /* Path (as the agent reaches it) and number of probes of the binary pid is attached
  * through; for logs and `heapsnap ps`. 0, or -ENOENT. */

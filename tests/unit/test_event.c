@@ -51,8 +51,9 @@ static void test_capture_start(void **state)
 	e.start.memory_wait_ms = 1;
 	e.start.rss_at_start_bytes = 310;
 	e.start.heap_used_bytes = 120;
+	e.start.heap_at_start_bytes = 130;
 	expect(&e, BASE_JSON("capture_start") ",\"method\":\"signal\",\"wait_ms\":3,\"memory_wait_ms\":1,"
-					     "\"rss_at_start_bytes\":310,\"heap_used_bytes\":120}");
+					     "\"rss_at_start_bytes\":310,\"heap_used_bytes\":120,\"heap_at_start_bytes\":130}");
 }
 
 static void test_capture_done(void **state)

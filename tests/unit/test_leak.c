@@ -295,6 +295,174 @@ static void test_fast_shapes_never(void **state)
 	}
 }
 
+/* --- every GC: a V8-like heap (scavenges, a limit raised at each major GC) ----------- */
+
+/* The application's live heap in MB at t_s (what a major GC keeps). */
+typedef double (*live_fn)(double t_s);
+
+struct v8_model {
+	double garbage_mb_s;   /* promoted garbage: old-space growth a major GC frees */
+	double factor;         /* the next major GC's limit: its floor times this */
+	double limit_min_mb;
+};
+
+struct v8_run {
+	double fire_s, heap_at_fire_mb;
+	unsigned majors;
+	const char *reason;
+};
+
+/* Scavenges every 0.25 s; the agent reads the heap after the newest one once a second
+ * (leak_series_add_gc); a major GC when the heap reaches the limit. RSS follows the
+ * heap's high-water mark plus 40 MB (the allocator keeps what it mapped). */
+static struct v8_run simulate_v8(live_fn live, const struct v8_model *m, double until_s, uint64_t seed)
+{
+	struct leak_series s;
+	struct leak_result r;
+	struct v8_run out = { NEVER, 0, 0, "" };
+	double garbage = 0, limit = m->limit_min_mb, rss = 0;
+
+	rng_state = seed;
+	leak_series_init(&s, defaults.window_s);
+	for (int step = 1; step <= (int)(until_s * 4); step++) {
+		double t = step / 4.0, alive = live(t), heap;
+		garbage += m->garbage_mb_s * 0.25 * (0.5 + uniform());
+		heap = alive + garbage;
+		rss = heap + 40 > rss ? heap + 40 : rss;
+		bool judged = false;
+		if (heap >= limit) {
+			double floor = alive + noise(0.5);
+			leak_series_add_major(&s, (uint64_t)(t * 1000), (uint64_t)(heap * MB), (uint64_t)(floor * MB),
+					      (uint64_t)(rss * MB));
+			garbage = 0;
+			limit = floor * m->factor > m->limit_min_mb ? floor * m->factor : m->limit_min_mb;
+			out.majors++;
+			judged = true;
+		} else if (step % 4 == 0) {
+			leak_series_add_gc(&s, (uint64_t)(t * 1000), (uint64_t)((heap + noise(0.5)) * MB), (uint64_t)(rss * MB));
+			judged = true;
+		}
+		if (!judged)
+			continue;
+		leak_evaluate(&s, &defaults, &r);
+		out.reason = r.reason;
+		if (r.verdict == LEAK_FIRE) {
+			out.fire_s = t;
+			out.heap_at_fire_mb = heap;
+			return out;
+		}
+	}
+	return out;
+}
+
+static const struct v8_model v8_models[] = {
+	{ .garbage_mb_s = 2, .factor = 2, .limit_min_mb = 32 },
+	{ .garbage_mb_s = 2, .factor = 4, .limit_min_mb = 32 },
+	{ .garbage_mb_s = 10, .factor = 2, .limit_min_mb = 64 },
+	{ .garbage_mb_s = 10, .factor = 4, .limit_min_mb = 64 },
+	{ .garbage_mb_s = 0.5, .factor = 1.5, .limit_min_mb = 16 },
+};
+#define NMODELS (sizeof(v8_models) / sizeof(v8_models[0]))
+
+/* max_factor: V8 grows a big heap's limit by less (its factor falls toward 1.1). */
+static void assert_v8_catches(const char *name, live_fn live, double within_s, double max_factor)
+{
+	for (unsigned i = 0; i < NMODELS; i++)
+		for (uint64_t seed = 1; seed <= 3; seed++) {
+			if (v8_models[i].factor > max_factor)
+				continue;
+			struct v8_run r = simulate_v8(live, &v8_models[i], within_s + 60, seed * 7919);
+			print_message("  %s, garbage %.1f MB/s, limit x%.1f: verdict at %.1f s, heap %.0f MB (%u majors)\n",
+				      name, v8_models[i].garbage_mb_s, v8_models[i].factor, r.fire_s, r.heap_at_fire_mb,
+				      r.majors);
+			if (r.fire_s > within_s)
+				fail_msg("%s (model %u, seed %lu): verdict at %.1f s, want <= %.0f s; last reason: %s",
+					 name, i, (unsigned long)seed, r.fire_s, within_s, r.reason);
+		}
+}
+
+static void assert_v8_never(const char *name, live_fn live, double for_s)
+{
+	for (unsigned i = 0; i < NMODELS; i++)
+		for (uint64_t seed = 1; seed <= 3; seed++) {
+			struct v8_run r = simulate_v8(live, &v8_models[i], for_s, seed * 104729);
+			if (r.fire_s != NEVER)
+				fail_msg("%s (garbage %.1f MB/s, limit x%.1f, seed %lu): false verdict at %.1f s, heap %.0f MB",
+					 name, v8_models[i].garbage_mb_s, v8_models[i].factor, (unsigned long)seed,
+					 r.fire_s, r.heap_at_fire_mb);
+		}
+}
+
+static double v8_leak_1(double t) { return 40 + 1 * t; }
+static double v8_leak_10(double t) { return 30 + 10 * t; }
+static double v8_leak_30(double t) { return 30 + 30 * t; }
+static double v8_leak_10_on_big(double t) { return 300 + 10 * t; }
+
+static void test_every_gc_leaks_caught(void **state)
+{
+	(void)state;
+	assert_v8_catches("10 MB/s", v8_leak_10, 36, 4);
+	assert_v8_catches("30 MB/s", v8_leak_30, 36, 4);
+	assert_v8_catches("10 MB/s on a 300 MB heap", v8_leak_10_on_big, 60, 2);
+	assert_v8_catches("1 MB/s", v8_leak_1, 95, 2); /* x4: 139 s (the rise >= 8 x leak_min_mb) */
+}
+
+/* No-leak shapes: what each keeps live. */
+static double v8_sawtooth(double t) { return 60 + 50 * fmod_pos(t, 10) / 10; }
+static double v8_bounded_cache(double t) { return 30 + min_d(5 * t, 100); }
+static double v8_bounded_cache_fast(double t) { return 30 + min_d(10 * t, 150); }
+static double v8_warmup(double t) { return 30 + 60 * min_d(t / 15, 1); }
+static double v8_big_stable(double t) { return 900 + 20 * fmod_pos(t, 7) / 7; }
+static double v8_traffic_waves(double t)
+{
+	double ph = fmod_pos(t, 60) / 60; /* triangle: the in-flight requests' data rises and falls */
+	return 80 + 60 * (ph < 0.5 ? ph * 2 : (1 - ph) * 2);
+}
+static double v8_load_burst(double t)
+{
+	double phase = fmod_pos(t, 120) - 30, extra = 0;
+
+	if (phase >= 0 && phase < 20)
+		extra = 10 * phase;
+	else if (phase >= 20 && phase < 40)
+		extra = 200;
+	return 60 + extra;
+}
+
+static void test_every_gc_shapes_never(void **state)
+{
+	(void)state;
+	assert_v8_never("sawtooth", v8_sawtooth, 600);
+	assert_v8_never("bounded cache 5 MB/s", v8_bounded_cache, 600);
+	assert_v8_never("bounded cache 10 MB/s", v8_bounded_cache_fast, 600);
+	assert_v8_never("warm-up", v8_warmup, 600);
+	assert_v8_never("big stable heap", v8_big_stable, 600);
+	assert_v8_never("traffic waves", v8_traffic_waves, 600);
+	assert_v8_never("load bursts", v8_load_burst, 600);
+}
+
+/* A lean's baseline is taken only if the heap will grow enough by the verdict. */
+static void test_baseline_far_enough(void **state)
+{
+	(void)state;
+	uint64_t growth;
+	/* 60 MB/min, leaning at 45 s of a 60 s span: ~15 MB more by the verdict; on a
+	 * 40 MB heap that is > a quarter of 55 MB: worth a baseline */
+	struct leak_result r = { .verdict = LEAK_LEANING, .slope_bytes_per_min = 60 * MB, .span_s = 45, .scale = 1 };
+	assert_true(leak_baseline_far_enough(&r, &defaults, (uint64_t)(40 * MB), &growth));
+	assert_true(growth > 14 * MB && growth < 16 * MB);
+	/* the same trend on a 400 MB heap: 15 MB is not a quarter of 415 MB */
+	assert_false(leak_baseline_far_enough(&r, &defaults, (uint64_t)(400 * MB), &growth));
+	/* leaning at scale 4: the verdict needs 240 s, 195 s more: ~195 MB */
+	r.scale = 4;
+	assert_true(leak_baseline_far_enough(&r, &defaults, (uint64_t)(400 * MB), &growth));
+	/* a slow trend: under 8 MB by the verdict */
+	r = (struct leak_result){ .verdict = LEAK_LEANING, .slope_bytes_per_min = 12 * MB, .span_s = 45, .scale = 1 };
+	assert_false(leak_baseline_far_enough(&r, &defaults, (uint64_t)(10 * MB), &growth));
+	/* heap unknown: no ground for a diff measured in heap */
+	assert_false(leak_baseline_far_enough(&r, &defaults, 0, &growth));
+}
+
 static void test_slow_sawtooth_never(void **state) { (void)state; assert_never(slow_sawtooth, 2); }
 static void test_slow_wave_never(void **state) { (void)state; assert_never(slow_wave, 2); }
 
@@ -416,6 +584,9 @@ int main(void)
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_fast_leaks_caught),
 		cmocka_unit_test(test_fast_shapes_never),
+		cmocka_unit_test(test_every_gc_leaks_caught),
+		cmocka_unit_test(test_every_gc_shapes_never),
+		cmocka_unit_test(test_baseline_far_enough),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
