@@ -21,6 +21,7 @@
 #include "capture/capture_route.h"
 #include "capture/late_sweep.h"
 #include "capture/profiler.h"
+#include "capture/report_queue.h"
 #include "decide/guard.h"
 #include "snapshot/heapprofile.h"
 #include "snapshot/report.h"
@@ -63,11 +64,13 @@ struct capturer {
 	int event_fd;
 	struct worker workers[MAX_WORKERS];
 	unsigned nthreads;
-	struct done_info *reports;     /* incidents waiting for their leak report */
-	unsigned r_head, r_len;
+	struct done_info *reports;     /* incidents waiting for their leak report, oldest first */
+	unsigned r_len;
+	unsigned r_busy;               /* reports being made */
+	uint64_t r_busy_bytes;         /* the raw size of their incident snapshots */
 	pthread_cond_t report_wake;
-	pthread_t report_thread;
-	bool report_started;
+	pthread_t report_threads[REPORT_THREADS];
+	unsigned report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
 	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
 };
@@ -655,22 +658,36 @@ static void emit_done(struct capturer *c, const struct done_info *d, json_t *bri
 	alert_emit(c->alerts, ev);
 }
 
-/* The report thread: an incident's leak report takes seconds on a large snapshot, so
+/* The next report to make (report_queue.h), or -1; under c->lock. */
+static int report_next(struct capturer *c)
+{
+	uint64_t raw[QUEUE_MAX];
+
+	for (unsigned i = 0; i < c->r_len; i++)
+		raw[i] = c->reports[i].raw_bytes;
+	return report_queue_next(raw, c->r_len, c->r_busy, c->r_busy_bytes, config_report_max_bytes(c->cfg));
+}
+
+/* The report threads: an incident's leak report takes seconds on a large snapshot, so
  * it is made here, not in the capture slot (the next incident must not wait for it);
- * capture_done, which carries the report's brief, follows it. */
+ * capture_done, which carries the report's brief, follows it. Two threads, so a
+ * small incident's report does not wait behind a large one (report_next). */
 static void *report_main(void *arg)
 {
 	struct capturer *c = arg;
+	int i;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!c->stopping && c->r_len == 0)
+		while ((i = report_next(c)) < 0 && !(c->stopping && c->r_len == 0))
 			pthread_cond_wait(&c->report_wake, &c->lock);
-		if (c->r_len == 0)
+		if (i < 0)
 			break;
-		struct done_info d = c->reports[c->r_head];
-		c->r_head = (c->r_head + 1) % QUEUE_MAX;
+		struct done_info d = c->reports[i];
+		memmove(&c->reports[i], &c->reports[i + 1], (c->r_len - (unsigned)i - 1) * sizeof(*c->reports));
 		c->r_len--;
+		c->r_busy++;
+		c->r_busy_bytes += d.raw_bytes;
 		bool stopping = c->stopping;
 		pthread_mutex_unlock(&c->lock);
 		json_t *brief = NULL;
@@ -682,6 +699,9 @@ static void *report_main(void *arg)
 			brief = attach_report(c, &d.job, d.id, d.path, d.profile_error);
 		emit_done(c, &d, brief);
 		pthread_mutex_lock(&c->lock);
+		c->r_busy--;
+		c->r_busy_bytes -= d.raw_bytes;
+		pthread_cond_broadcast(&c->report_wake);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -706,10 +726,10 @@ static int finish_done(struct capturer *c, const struct capture_job *job, struct
 		mark_pending(c, job, d.id, NULL);
 		pthread_mutex_lock(&c->lock);
 		if (c->r_len < QUEUE_MAX) {
-			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
+			c->reports[c->r_len] = d;
 			c->r_len++;
 			queued = true;
-			pthread_cond_signal(&c->report_wake);
+			pthread_cond_broadcast(&c->report_wake);
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (!queued) {
@@ -878,13 +898,15 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		capturer_free(c);
 		return NULL;
 	}
-	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? pthread_create(&c->report_thread, NULL, report_main, c) : ENOMEM;
+	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? 0 : ENOMEM;
+	while (prc == 0 && c->report_started < REPORT_THREADS)
+		if ((prc = pthread_create(&c->report_threads[c->report_started], NULL, report_main, c)) == 0)
+			c->report_started++;
 	if (prc) {
-		snprintf(err, errlen, "cannot start the report thread: %s", strerror(prc));
+		snprintf(err, errlen, "cannot start the report threads: %s", strerror(prc));
 		capturer_free(c);
 		return NULL;
 	}
-	c->report_started = true;
 	unsigned want = cfg->max_concurrent; /* config.c: at least 1 */
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
@@ -923,8 +945,9 @@ void capturer_free(struct capturer *c)
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
 		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->report_thread, NULL);
 	}
+	for (unsigned i = 0; i < c->report_started; i++)
+		pthread_join(c->report_threads[i], NULL);
 	free(c->reports);
 	free(c->done);
 	late_sweep_free(c->late);
