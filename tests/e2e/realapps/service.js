@@ -38,7 +38,7 @@ function cacheRoutes() {
 		: new LRUCache({ max: 500 });
 	app.get('/item/:id', (req, res) => {
 		let v = cache.get(req.params.id);
-		if (!v) { v = { id: req.params.id, body: req.params.id + pad, at: Date.now() }; cache.set(req.params.id, v); }
+		if (!v) { v = { id: req.params.id, body: JSON.stringify({ id: req.params.id, pad }), at: Date.now() }; cache.set(req.params.id, v); }
 		res.send(String(v.at));
 	});
 }
@@ -91,11 +91,12 @@ function loggerRoutes() {
 }
 
 // The leak shapes without a library, each kept the way services keep them by mistake,
-// one plain object per request (the control: nothing kept).
+// one plain object per request (the control: nothing kept). Bodies are serialised (a
+// flat string: `id + pad` would be a rope pointing at pad, a few bytes each).
 function listenerRoutes() {
 	// a process listener per request, never removed
 	app.get('/item/:id', (req, res) => {
-		const ctx = { url: req.url, body: req.params.id + pad };
+		const ctx = { url: req.url, body: JSON.stringify({ id: req.params.id, pad }) };
 		if (leak) process.on('beforeExit', () => console.log(ctx.url));
 		res.send('ok');
 	});
@@ -104,7 +105,7 @@ function listenerRoutes() {
 function timerRoutes() {
 	// an interval per request, never cleared
 	app.get('/item/:id', (req, res) => {
-		const job = { url: req.url, body: req.params.id + pad, polls: 0 };
+		const job = { url: req.url, body: JSON.stringify({ id: req.params.id, pad }), polls: 0 };
 		if (leak) setInterval(() => { job.polls++; }, 3600e3);
 		res.send('ok');
 	});
@@ -117,7 +118,7 @@ function closureRoutes() {
 		return (key, value) => { seen[key] = value; };
 	})();
 	app.get('/item/:id', (req, res) => {
-		if (leak) remember(req.url, { body: req.params.id + pad, at: Date.now() });
+		if (leak) remember(req.url, { body: JSON.stringify({ id: req.params.id, pad }), at: Date.now() });
 		res.send('ok');
 	});
 }
@@ -126,7 +127,7 @@ function linkedRoutes() {
 	// an audit trail as a linked list: each request's record points at the previous one
 	const trail = { last: null };
 	app.get('/item/:id', (req, res) => {
-		if (leak) trail.last = { prev: trail.last, url: req.url, body: req.params.id + pad };
+		if (leak) trail.last = { prev: trail.last, url: req.url, body: JSON.stringify({ id: req.params.id, pad }) };
 		res.send('ok');
 	});
 }
