@@ -191,13 +191,15 @@ struct capturer *capturer_new(const struct config *cfg, struct store *st, struct
 		capturer_free(c);
 		return NULL;
 	}
-	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? pthread_create(&c->report_thread, NULL, report_main, c) : ENOMEM;
+	int prc = (c->reports = calloc(QUEUE_MAX, sizeof(*c->reports))) ? 0 : ENOMEM;
+	while (prc == 0 && c->report_started < REPORT_THREADS)
+		if ((prc = pthread_create(&c->report_threads[c->report_started], NULL, report_main, c)) == 0)
+			c->report_started++;
 	if (prc) {
-		snprintf(err, errlen, "cannot start the report thread: %s", strerror(prc));
+		snprintf(err, errlen, "cannot start the report threads: %s", strerror(prc));
 		capturer_free(c);
 		return NULL;
 	}
-	c->report_started = true;
 	unsigned want = cfg->max_concurrent; /* config.c: at least 1 */
 	if (want > MAX_WORKERS)
 		want = MAX_WORKERS;
@@ -236,8 +238,9 @@ void capturer_free(struct capturer *c)
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->report_wake); /* the workers may have queued more */
 		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->report_thread, NULL);
 	}
+	for (unsigned i = 0; i < c->report_started; i++)
+		pthread_join(c->report_threads[i], NULL);
 	free(c->reports);
 	free(c->done);
 	late_sweep_free(c->late);

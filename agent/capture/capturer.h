@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "base/wait.h"
 #include "capture/job.h"
+#include "capture/report_queue.h"
 #include "store/store.h"
 
 #define QUEUE_MAX 64
@@ -52,11 +53,13 @@ struct capturer {
 	int event_fd;
 	struct worker workers[MAX_WORKERS];
 	unsigned nthreads;
-	struct done_info *reports;     /* incidents waiting for their leak report */
-	unsigned r_head, r_len;
+	struct done_info *reports;     /* incidents waiting for their leak report, oldest first */
+	unsigned r_len;
+	unsigned r_busy;               /* reports being made */
+	uint64_t r_busy_bytes;         /* the raw size of their incident snapshots */
 	pthread_cond_t report_wake;
-	pthread_t report_thread;
-	bool report_started;
+	pthread_t report_threads[REPORT_THREADS];
+	unsigned report_started;
 	struct late_sweep *late;       /* signals whose snapshot may still come */
 	struct connect_guard *cguard;  /* the inspector's connect guard (not owned) */
 	int gc_stats_fd;               /* the GC tracker's per-process map, -1 = none */

@@ -153,22 +153,36 @@ static json_t *attach_report(struct capturer *c, const struct capture_job *job, 
 	return brief;
 }
 
-/* The report thread: an incident's leak report takes seconds on a large snapshot, so
+/* The next report to make (report_queue.h), or -1; under c->lock. */
+static int report_next(struct capturer *c)
+{
+	uint64_t raw[QUEUE_MAX];
+
+	for (unsigned i = 0; i < c->r_len; i++)
+		raw[i] = c->reports[i].raw_bytes;
+	return report_queue_next(raw, c->r_len, c->r_busy, c->r_busy_bytes, config_report_max_bytes(c->cfg));
+}
+
+/* The report threads: an incident's leak report takes seconds on a large snapshot, so
  * it is made here, not in the capture slot (the next incident must not wait for it);
- * capture_done, which carries the report's brief, follows it. */
+ * capture_done, which carries the report's brief, follows it. Two threads, so a
+ * small incident's report does not wait behind a large one (report_next). */
 void *report_main(void *arg)
 {
 	struct capturer *c = arg;
+	int i;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!c->stopping && c->r_len == 0)
+		while ((i = report_next(c)) < 0 && !(c->stopping && c->r_len == 0))
 			pthread_cond_wait(&c->report_wake, &c->lock);
-		if (c->r_len == 0)
+		if (i < 0)
 			break;
-		struct done_info d = c->reports[c->r_head];
-		c->r_head = (c->r_head + 1) % QUEUE_MAX;
+		struct done_info d = c->reports[i];
+		memmove(&c->reports[i], &c->reports[i + 1], (c->r_len - (unsigned)i - 1) * sizeof(*c->reports));
 		c->r_len--;
+		c->r_busy++;
+		c->r_busy_bytes += d.raw_bytes;
 		bool stopping = c->stopping;
 		pthread_mutex_unlock(&c->lock);
 		json_t *brief = NULL;
@@ -180,6 +194,9 @@ void *report_main(void *arg)
 			brief = attach_report(c, &d.job, d.id, d.path, d.profile_error);
 		emit_done(c, &d, brief);
 		pthread_mutex_lock(&c->lock);
+		c->r_busy--;
+		c->r_busy_bytes -= d.raw_bytes;
+		pthread_cond_broadcast(&c->report_wake);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -204,10 +221,10 @@ int finish_done(struct capturer *c, const struct capture_job *job, struct snapsh
 		mark_pending(c, job, d.id, NULL);
 		pthread_mutex_lock(&c->lock);
 		if (c->r_len < QUEUE_MAX) {
-			c->reports[(c->r_head + c->r_len) % QUEUE_MAX] = d;
+			c->reports[c->r_len] = d;
 			c->r_len++;
 			queued = true;
-			pthread_cond_signal(&c->report_wake);
+			pthread_cond_broadcast(&c->report_wake);
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (!queued) {

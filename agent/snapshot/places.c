@@ -220,6 +220,14 @@ static void edge_text(const struct hs_snapshot *s, uint32_t e, char *buf, size_t
 		snprintf(buf, len, "%.100s", hs_snapshot_string(s, s->edge_name[e]));
 }
 
+/* A closure's edge to its scope: `fn().seen` reads better than `fn().context.seen`. */
+static bool is_closure_context(const struct places *pl, uint32_t u, uint32_t e)
+{
+	const struct hs_snapshot *s = pl->s;
+	return s->node_type[u] == pl->ty.closure && s->edge_name && s->edge_type[e] != s->e_element &&
+	       s->edge_type[e] != s->e_hidden && strcmp(hs_snapshot_string(s, s->edge_name[e]), "context") == 0;
+}
+
 /* The holder's class and the property path from it down to collection c. */
 static void name_collection(const struct places *pl, uint32_t c, char *holder, size_t hlen, char *path,
 			    size_t plen)
@@ -230,7 +238,7 @@ static void name_collection(const struct places *pl, uint32_t c, char *holder, s
 	uint32_t x = c;
 	while (n < NAME_DEPTH && x != 0 && pl->t.parent[x] != 0) {
 		uint32_t u = pl->t.parent[x];
-		if (!is_backing_store(pl, x) || n == 0)
+		if ((!is_backing_store(pl, x) || n == 0) && !is_closure_context(pl, u, pl->t.via[x]))
 			edge_text(s, pl->t.via[x], segs[n++], sizeof(segs[0]));
 		x = u;
 		if (is_named_holder(pl, x) || s->node_type[x] == pl->ty.closure)

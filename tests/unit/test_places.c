@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests of places (snapshot/places.h): on a synthetic graph with the shapes real
  * leaks take (a dictionary per instance of a library class, an array of strings, a
- * listener array under _events, a linked list, records with a dozen parts each), the
+ * listener array under _events, a linked list, records with a dozen parts each, a memo in
+ * a closure's scope), the
  * places are named holder.property, aggregated over the holder's instances, with the
  * entries' kind and count; with a baseline only what is new ranks. */
 #include <setjmp.h>
@@ -82,6 +83,14 @@ static struct hs_snapshot *build(void)
 	edge(items, table, "internal", "table");
 	for (int i = 0; i < 50; i++)
 		elements(table, node(i % 2 ? "string" : "concatenated string", "s", 64));
+	/* a memo in a closure's scope: remember -> context -> seen, 20 entries */
+	uint32_t fn = node("closure", "remember", 32), ctx = node("object", "system / Context", 24);
+	uint32_t seen = node("object", "Object", 32);
+	edge(global, fn, "property", "remember");
+	edge(fn, ctx, "internal", "context");
+	edge(ctx, seen, "context", "seen");
+	for (int i = 0; i < 20; i++)
+		edge(seen, node("object", "Object", 8), "property", "memo");
 	/* new since the baseline: two Counters' dictionaries, 40 and 30 entries */
 	first_new = (uint32_t)nn;
 	for (int c = 0; c < 2; c++) {
@@ -135,6 +144,7 @@ static void test_places_summary(void **state)
 	expect(places, "EventEmitter._events.tick", "listeners", 20, 1);
 	expect(places, "Queue.first", "Link", 29, 1);         /* a list: its links */
 	expect(places, "global.orders", "Order", 100, 1);
+	expect(places, "remember().seen", "Object", 20, 1);  /* not remember().context.seen */
 	assert_null(find_place(places, "Order.part"));       /* 12 parts: a record, no place */
 	json_t *first = json_array_get(places, 0);
 	assert_string_equal(json_string_value(json_object_get(first, "place")), "Counter.hashMap");

@@ -3,7 +3,8 @@
 // A web service whose memory is held (or not) by a real npm library's internals, for the
 // leak / no-leak tests. Nothing here is a class of the test's own: what grows is what the
 // library keeps. Usage: node service.js MODE LEAK PORT [PAD_BYTES]
-//   MODE     metrics | cache | session | schema | logger
+//   MODE     metrics | cache | session | schema | logger (real libraries), or
+//            listeners | timers | closure | linked (the leak shapes, no library)
 //   LEAK     1: the library used the way that leaks (one entry per distinct URL / request)
 //            0: the same library used correctly (bounded) — the no-leak control
 //   PAD      bytes of payload each kept entry carries (default 200): varies the leak's rate
@@ -37,7 +38,7 @@ function cacheRoutes() {
 		: new LRUCache({ max: 500 });
 	app.get('/item/:id', (req, res) => {
 		let v = cache.get(req.params.id);
-		if (!v) { v = { id: req.params.id, body: req.params.id + pad, at: Date.now() }; cache.set(req.params.id, v); }
+		if (!v) { v = { id: req.params.id, body: JSON.stringify({ id: req.params.id, pad }), at: Date.now() }; cache.set(req.params.id, v); }
 		res.send(String(v.at));
 	});
 }
@@ -89,13 +90,56 @@ function loggerRoutes() {
 	});
 }
 
+// The leak shapes without a library, each kept the way services keep them by mistake,
+// one plain object per request (the control: nothing kept). Bodies are serialised (a
+// flat string: `id + pad` would be a rope pointing at pad, a few bytes each).
+function listenerRoutes() {
+	// a process listener per request, never removed
+	app.get('/item/:id', (req, res) => {
+		const ctx = { url: req.url, body: JSON.stringify({ id: req.params.id, pad }) };
+		if (leak) process.on('beforeExit', () => console.log(ctx.url));
+		res.send('ok');
+	});
+}
+
+function timerRoutes() {
+	// an interval per request, never cleared
+	app.get('/item/:id', (req, res) => {
+		const job = { url: req.url, body: JSON.stringify({ id: req.params.id, pad }), polls: 0 };
+		if (leak) setInterval(() => { job.polls++; }, 3600e3);
+		res.send('ok');
+	});
+}
+
+function closureRoutes() {
+	// a memo kept in a closure's scope, one key per URL
+	const remember = (() => {
+		const seen = {};
+		return (key, value) => { seen[key] = value; };
+	})();
+	app.get('/item/:id', (req, res) => {
+		if (leak) remember(req.url, { body: JSON.stringify({ id: req.params.id, pad }), at: Date.now() });
+		res.send('ok');
+	});
+}
+
+function linkedRoutes() {
+	// an audit trail as a linked list: each request's record points at the previous one
+	const trail = { last: null };
+	app.get('/item/:id', (req, res) => {
+		if (leak) trail.last = { prev: trail.last, url: req.url, body: JSON.stringify({ id: req.params.id, pad }) };
+		res.send('ok');
+	});
+}
+
 function devNull() {
 	const { Writable } = require('stream');
 	return new Writable({ write(chunk, enc, cb) { cb(); }, objectMode: true });
 }
 
 const routes = { metrics: metricsRoutes, cache: cacheRoutes, session: sessionRoutes,
-	schema: schemaRoutes, logger: loggerRoutes }[mode];
+	schema: schemaRoutes, logger: loggerRoutes, listeners: listenerRoutes, timers: timerRoutes,
+	closure: closureRoutes, linked: linkedRoutes }[mode];
 if (!routes) { console.error('unknown mode ' + mode); process.exit(2); }
 process.setMaxListeners(0);
 routes();
