@@ -191,7 +191,7 @@ static bool restore(struct agent *a, struct watched *w)
 /* GC probes for this process's binary (attached once per binary). Without them
  * the agent works on RSS alone, and says so. Not final: the process was seen at exec,
  * when the dynamic loader may not have mapped a libnode.so yet (Debian's node is a
- * launcher linked to it): a failure is only noted, and settle() tries once more. */
+ * launcher linked to it) and when it may live 50 ms: settle() looks them up. */
 static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
 	char why[160];
@@ -202,6 +202,15 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 	w->leak.state = LEAK_NONE;
 	if (!a->gc) {
 		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: GC tracking unavailable on this host");
+		return;
+	}
+	/* At exec the maps are not read (most short-lived Nodes exit within 100 ms, and a
+	 * maps read and parse is most of what one costs): the probes come at settle, when
+	 * the trigger is armed, so a process that later leaks has them before it counts. */
+	if (!final) {
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "pending: looked up %d s after exec",
+			 AGENT_SETTLE_MS / 1000);
+		w->gc.retry_at_settle = true;
 		return;
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
@@ -244,8 +253,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	 * exe link (its maps, environment and files are its owner's to make hostile). */
 	if (procs_identify(pid, &w->info) != 0 ||
 	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
-	    procs_read(pid, &w->info) != 0 ||
-	    (a->cfg->require_env[0] && !procs_env_has(pid, a->cfg->require_env))) {
+	    procs_read_identified(pid, &w->info, a->cfg->require_env, just_exec) != 0) {
 		free(w);
 		return;
 	}
@@ -663,6 +671,7 @@ static void settle(struct agent *a, struct watched *w)
 	struct hs_watch k;
 
 	w->watch.settle_at_ms = 0;
+	procs_version_from_maps(w->pid, &w->info);
 	if (w->gc.retry_at_settle)
 		attach_gc(a, w, true);
 	if (probes_lookup(a->probes, w->pid, &k) != 0)

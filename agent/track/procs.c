@@ -709,31 +709,35 @@ static void version_from_libnode(pid_t pid, char *out, size_t outlen)
 
 /* --- procs_read ------------------------------------------------------------- */
 
-static void read_exe(pid_t pid, struct proc_info *out)
+static void read_exe(pid_t pid, struct proc_info *out, bool maps)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	node_version_of_binary(path, out->node_version, sizeof(out->node_version));
-	if (!out->node_version[0])
+	if (!out->node_version[0] && maps)
 		version_from_libnode(pid, out->node_version, sizeof(out->node_version));
 }
 
-/* cmdline and environ -> cmdline text and Node options. Unreadable environ (another
- * user's process without privileges) just means no NODE_OPTIONS. */
-static int read_args_and_options(pid_t pid, struct proc_info *out)
+void procs_version_from_maps(pid_t pid, struct proc_info *p)
 {
-	char *argv = malloc(ARGV_MAX), *env = malloc(ENVIRON_MAX);
+	if (!p->node_version[0])
+		version_from_libnode(pid, p->node_version, sizeof(p->node_version));
+}
+
+/* cmdline and the environment read before (env_len 0: none, e.g. another user's
+ * process without privileges) -> cmdline text and Node options. */
+static int read_args_and_options(pid_t pid, const char *env, size_t env_len, struct proc_info *out)
+{
+	char *argv = malloc(ARGV_MAX);
 	int rc = -ENOMEM;
-	if (!argv || !env)
+	if (!argv)
 		goto cleanup;
-	size_t argv_len = 0, env_len = 0;
+	size_t argv_len = 0;
 	rc = read_proc(pid, "cmdline", argv, ARGV_MAX, &argv_len);
 	if (rc < 0)
 		goto cleanup;
 	procs_join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
-	const char *node_options = NULL;
-	if (read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0)
-		node_options = labels_env_value(env, env_len, "NODE_OPTIONS");
+	const char *node_options = env_len ? labels_env_value(env, env_len, "NODE_OPTIONS") : NULL;
 	node_opts_parse(argv, argv_len, node_options, &out->opts);
 	labels_from_cgroup(out->cgroup, &out->labels);
 	if (env_len)
@@ -741,23 +745,28 @@ static int read_args_and_options(pid_t pid, struct proc_info *out)
 	identity_app(out->opts.script, out->opts.eval, out->labels.app);
 cleanup:
 	free(argv);
-	free(env);
 	return rc;
+}
+
+static bool env_holds(const char *env, size_t env_len, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	char name[256];
+
+	if (!eq)
+		return false;
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
+	const char *value = labels_env_value(env, env_len, name);
+	return value && strcmp(value, eq + 1) == 0;
 }
 
 bool procs_env_has(pid_t pid, const char *entry)
 {
-	const char *eq = strchr(entry, '=');
 	char *env = malloc(ENVIRON_MAX);
 	size_t env_len = 0;
-	bool found = false;
+	bool found = env && read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0 &&
+		     env_holds(env, env_len, entry);
 
-	if (env && eq && read_proc(pid, "environ", env, ENVIRON_MAX, &env_len) == 0) {
-		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
-		const char *value = labels_env_value(env, env_len, name);
-		found = value && strcmp(value, eq + 1) == 0;
-	}
 	free(env);
 	return found;
 }
@@ -808,22 +817,20 @@ int procs_identify(pid_t pid, struct proc_info *out)
 	return 0;
 }
 
-int procs_read(pid_t pid, struct proc_info *out)
+/* Everything after procs_identify, the environment already read. */
+static int read_rest(pid_t pid, const char *env, size_t env_len, bool maps, struct proc_info *out)
 {
 	char buf[SMALL_FILE_MAX];
-	int rc = procs_identify(pid, out);
-	if (rc < 0)
-		return rc;
-	rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
+	int rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
 	if (rc < 0)
 		return rc;
 	procs_parse_status(buf, &out->uid, &out->ns_pid);
 	if (read_proc(pid, "cgroup", buf, sizeof(buf), NULL) == 0)
 		pick_cgroup(buf, out->cgroup, sizeof(out->cgroup));
-	rc = read_args_and_options(pid, out);
+	rc = read_args_and_options(pid, env, env_len, out);
 	if (rc < 0)
 		return rc;
-	read_exe(pid, out);
+	read_exe(pid, out, maps);
 	valid_utf8_texts(out);
 	/* still the same process? (a PID reused while we read would mix two processes) */
 	uint64_t again;
@@ -831,4 +838,47 @@ int procs_read(pid_t pid, struct proc_info *out)
 	if (rc < 0)
 		return rc;
 	return again == out->start_time ? 0 : -ESRCH;
+}
+
+/* The environment (env_len 0 when unreadable); -ENOMEM without a buffer. */
+static int read_env(pid_t pid, char **env, size_t *env_len)
+{
+	*env_len = 0;
+	*env = malloc(ENVIRON_MAX);
+	if (!*env)
+		return -ENOMEM;
+	if (read_proc(pid, "environ", *env, ENVIRON_MAX, env_len) < 0)
+		*env_len = 0;
+	return 0;
+}
+
+int procs_read(pid_t pid, struct proc_info *out)
+{
+	char *env = NULL;
+	size_t env_len = 0;
+	int rc = procs_identify(pid, out);
+
+	if (rc == 0)
+		rc = read_env(pid, &env, &env_len);
+	if (rc < 0)
+		return rc;
+	rc = read_rest(pid, env, env_len, true, out);
+	free(env);
+	return rc;
+}
+
+int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec)
+{
+	char *env = NULL;
+	size_t env_len = 0;
+	int rc = read_env(pid, &env, &env_len);
+
+	if (rc < 0)
+		return rc;
+	if (require_env && require_env[0] && !env_holds(env, env_len, require_env))
+		rc = PROCS_UNWANTED;
+	else
+		rc = read_rest(pid, env, env_len, !at_exec, out);
+	free(env);
+	return rc;
 }

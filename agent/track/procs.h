@@ -47,6 +47,18 @@ struct proc_info {
  * reads the process's environment and the files it maps. */
 int procs_read(pid_t pid, struct proc_info *out);
 
+/* procs_read for a process procs_identify already filled and procs_name_matches let
+ * through, its environment read once: PROCS_UNWANTED (1) when require_env (if not
+ * NULL or empty) is not in it, with nothing else read. at_exec: nothing the process
+ * may not have yet or that costs more than a few small reads (no maps: the version
+ * of a libnode-linked Node is left empty, procs_version_from_maps fills it once the
+ * process has lived). 0, PROCS_UNWANTED or -errno as procs_read. */
+#define PROCS_UNWANTED 1
+int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec);
+
+/* The version from the libnode.so the process maps, when its exe gave none. */
+void procs_version_from_maps(pid_t pid, struct proc_info *p);
+
 /* Only what decides whether pid is a Node at all (pid, start_time, comm, exe): its
  * stat and its exe link, nothing the process could make slow or large. 0 or -errno. */
 int procs_identify(pid_t pid, struct proc_info *out);

@@ -86,9 +86,13 @@ mkdir -p "$T/stripped" && cp "$NODE24" "$T/stripped/node" && strip "$T/stripped/
 "$T/stripped/node" -e 'setInterval(()=>{}, 1000)' &
 STRIPPED=$!; PIDS+=("$STRIPPED")
 wait_for 10 bash -c "'$HEAPSNAP' -c '$T/hs.ini' ps --json | grep -q '\"pid\": $STRIPPED'" || fail "stripped node not watched"
-"$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
-  const p = JSON.parse(require("fs").readFileSync(0)).find(x => x.pid == process.argv[1]);
-  if (!/^none: .*(stripped|symbol)/.test(p.gc_probes)) { console.error(p.gc_probes); process.exit(1); }' "$STRIPPED" ||
+# The probes are looked up once the process has lived (AGENT_SETTLE_MS), not at exec.
+gc_probes_of_stripped() {
+	"$HEAPSNAP" -c "$T/hs.ini" ps --json | nodetool -e '
+	  const p = JSON.parse(require("fs").readFileSync(0)).find(x => x.pid == process.argv[1]);
+	  if (!/^none: .*(stripped|symbol)/.test(p.gc_probes)) { console.error(p.gc_probes); process.exit(1); }' "$STRIPPED"
+}
+wait_for 10 gc_probes_of_stripped 2>/dev/null || gc_probes_of_stripped ||
 	fail "ps does not say why the stripped node has no GC probes"
 stop_agent
 pass "ps matches --trace-gc on every available version; stripped binary explained"

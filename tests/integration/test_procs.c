@@ -462,16 +462,34 @@ static void test_procs_read_libnode_fallback(void **state)
 			 "f=open(sys.argv[1],'rb'); m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
 			 "print('ready',flush=True); time.sleep(30)\n",
 			 lib, NULL };
-	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", "HS_TEST=1", NULL };
 	struct child c;
 	spawn_child(&c, argv, envp);
 	bool ready = wait_ready(&c, 10000);
-	struct proc_info p;
+	struct proc_info p, at_exec, other;
 	int rc = procs_read(c.pid, &p);
+	/* The exec path: the environment read once for require_env, the maps not at all
+	 * (the version comes from them later, once the process has lived). */
+	int rc_exec = procs_identify(c.pid, &at_exec);
+	if (rc_exec == 0)
+		rc_exec = procs_read_identified(c.pid, &at_exec, "HS_TEST=1", true);
+	char exec_version[sizeof(at_exec.node_version)];
+	snprintf(exec_version, sizeof(exec_version), "%s", at_exec.node_version);
+	procs_version_from_maps(c.pid, &at_exec);
+	int rc_other = procs_identify(c.pid, &other);
+	if (rc_other == 0)
+		rc_other = procs_read_identified(c.pid, &other, "HS_TEST=2", true);
 	stop_child(&c);
 	assert_true(ready);
 	assert_int_equal(rc, 0);
 	assert_string_equal(p.node_version, "v18.20.4");
+	assert_int_equal(rc_exec, 0);
+	assert_string_equal(exec_version, "");
+	assert_string_equal(at_exec.node_version, "v18.20.4");
+	assert_string_equal(at_exec.cmdline, p.cmdline);
+	assert_int_equal(at_exec.uid, p.uid);
+	assert_int_equal(rc_other, PROCS_UNWANTED);
+	assert_string_equal(other.cmdline, ""); /* nothing read past the environment */
 	assert_int_equal(p.opts.heapsnapshot_signal, 0);
 	const char names[][16] = { "node", "nodejs" };
 	assert_false(procs_name_matches(&p, names, 2));
