@@ -12,6 +12,8 @@
 
 #include "base/config.h"
 #include "cli.h"
+#include "cli_analyze.h"
+#include "cli_remote.h"
 #include "snapshot/diff.h"
 #include "snapshot/dominators.h"
 #include "snapshot/parse.h"

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_output.h"
+#include "cli_ps.h"
 #include "daemon/state.h"
 
 static double mb(json_t *obj, const char *key)

@@ -24,6 +24,9 @@
 
 #include "base/config.h"
 #include "cli.h"
+#include "cli_blob.h"
+#include "cli_output.h"
+#include "cli_remote.h"
 #include "store/store.h"
 #include "upload/creds.h"
 #include "upload/s3.h"

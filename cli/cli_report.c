@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_output.h"
+#include "cli_report.h"
 
 #define MB(x) ((double)(x) / (1024.0 * 1024.0))
 #define STACKS_SHOWN 3

@@ -10,6 +10,9 @@
 #include "base/config.h"
 #include "base/version.h"
 #include "cli.h"
+#include "cli_analyze.h"
+#include "cli_ps.h"
+#include "cli_store.h"
 
 static const char usage_text[] =
 	"usage: heapsnap [-c CONFIG] [--store DIR] COMMAND [ARGS]\n"

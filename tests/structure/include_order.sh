@@ -140,6 +140,13 @@ self_test() {
 	[[ $out == *"include circle: agent/store/a.c:1 -> store/b.h, agent/store/b.c:1 -> store/a.h"* ]] ||
 		{ echo "self-test: a circle inside a folder was not caught: $out"; return 1; }
 	rm "$t/agent/store/a.c" "$t/agent/store/b.c"
+	# and in the CLI: its files include each other's headers by their own names
+	printf '#include "cli_remote.h"\n' > "$t/cli/cli_store.c"; : > "$t/cli/cli_store.h"
+	printf '#include "cli_store.h"\n' > "$t/cli/cli_remote.c"; : > "$t/cli/cli_remote.h"
+	out=$(check "$t")
+	[[ $out == *"include circle: cli/cli_remote.c:1 -> cli_store.h, cli/cli_store.c:1 -> cli_remote.h"* ]] ||
+		{ echo "self-test: a circle in cli/ was not caught: $out"; return 1; }
+	rm "$t/cli/cli_store.c" "$t/cli/cli_remote.c"
 	# sibling rooms: the signal route includes the inspector's header
 	printf '#include "capture/inspector/ws.h"\n' >> "$t/agent/capture/signal/sig.c"
 	out=$(check "$t")

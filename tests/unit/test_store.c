@@ -18,6 +18,7 @@
 
 #include "snapshot_fixture.h"
 #include "cli.h"
+#include "cli_store.h"
 #include "store/store.h"
 
 static struct blob tiny, node20;
