@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The inspector connect guard: cgroup/connect4 and cgroup/connect6 on the
- * cgroup v2 root, attached by agent/capture/connect_guard.c only while a capture holds an
+ * cgroup v2 root, attached by agent/capture/inspector/connect_guard.c only while a capture holds an
  * inspector the agent opened. A TCP connect() to a guarded port on a loopback-class
  * address (127/8, 0.0.0.0, ::1, ::, and their IPv4-mapped forms: every destination
  * the kernel delivers to a listener bound to the loopback) in the guarded network

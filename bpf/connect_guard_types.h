@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* Types shared by bpf/connect_guard.bpf.c and agent/capture/connect_guard.c. Fixed-width types
+/* Types shared by bpf/connect_guard.bpf.c and agent/capture/inspector/connect_guard.c. Fixed-width types
  * only, no includes. */
 #ifndef CONNECT_GUARD_TYPES_H
 #define CONNECT_GUARD_TYPES_H

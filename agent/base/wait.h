@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The one bounded wait of the capture runtime: every route, the WebSocket and HTTP
- * clients wait through wait_poll / wait_fd, on
+/* The one bounded wait and cancel token of every room: the capture routes, the
+ * WebSocket and HTTP clients and the alert hook's reaping of a killed child wait
+ * through wait_poll / wait_fd (the uploader's transfers look at a cancel token from
+ * curl's progress callback), on
  *  - a deadline (CLOCK_MONOTONIC ms, mono_ms() of loop.h),
  *  - a cancel token (may be NULL): an atomic flag plus an eventfd that cancel_fire
  *    makes readable, so a waiter in another thread wakes at once (no sleep slices),

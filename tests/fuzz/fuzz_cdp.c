@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* libFuzzer target for the CDP message decoder (agent/capture/cdp.c): one message, fed in
+/* libFuzzer target for the CDP message decoder (agent/proto/cdp.c): one message, fed in
  * pieces whose size comes from the first input byte. Differential check: when both
  * the streaming decoder and jansson accept a chunk event, they must produce the same
  * bytes (the streaming path is stricter about trailing members, and turns lone

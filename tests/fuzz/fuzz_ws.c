@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* libFuzzer target for the WebSocket frame parser (agent/capture/ws.c): arbitrary server
+/* libFuzzer target for the WebSocket frame parser (agent/proto/ws.c): arbitrary server
  * bytes, fed in pieces whose size comes from the first input byte, with a small
  * message limit so the size checks are reached. Checks the sink sees well-formed
  * event sequences (begin/data/end pairing, control payloads <= 125 bytes), and that

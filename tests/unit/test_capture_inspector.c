@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* End-to-end tests of the inspector capture route (agent/capture/capture_inspector.c) against
+/* End-to-end tests of the inspector capture route (agent/capture/inspector/capture_inspector.c) against
  * a real /usr/bin/node: a flagless node opened with SIGUSR1 on 9229 and closed again,
  * a node already started with --inspect (used and left open), an app handling SIGUSR1
  * itself, a port taken by another process, the target dying mid-capture, and (root

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the signal capture route (agent/capture/capture_signal.c) with real Node
+/* Unit tests for the signal capture route (agent/capture/signal/capture_signal.c) with real Node
  * processes (/usr/bin/node), and for the fsroot resolver (agent/base/fsroot.c) on a fake
  * container root. The store is replaced by a test double (struct store_writer below)
  * that collects the bytes into a file, so only capture_signal.o, late_sweep.o, pidfd.o,

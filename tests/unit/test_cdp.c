@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the CDP layer (agent/capture/cdp.c): the streaming addHeapSnapshotChunk
+/* Unit tests for the CDP layer (agent/proto/cdp.c): the streaming addHeapSnapshotChunk
  * decoder against jansson's own escaping, split at every byte boundary (escapes,
  * \uXXXX, surrogate pairs), lone surrogates, the jansson fallback for other
  * messages, malformed and truncated messages, the size limit, and request building. */

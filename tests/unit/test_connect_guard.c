@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The pure parts of the inspector connect guard (agent/capture/connect_guard.c): finding the
+/* The pure parts of the inspector connect guard (agent/capture/inspector/connect_guard.c): finding the
  * cgroup v2 root in a mount table, and which inspector hosts a guard can protect. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for agent/capture/wait.c: the one bounded wait of the capture runtime. A
+/* Unit tests for agent/base/wait.c: the one bounded wait of the capture runtime. A
  * deadline ends it, a cancel token fired from another thread wakes it at once, the
  * target's pidfd ends it when the target exits, and a ready fd is reported. */
 #include <errno.h>

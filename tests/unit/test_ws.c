@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the WebSocket client (agent/capture/ws.c): the handshake key, client frame
+/* Unit tests for the WebSocket client (agent/proto/ws.c): the handshake key, client frame
  * headers, the frame parser (fragmentation, control frames, protocol errors, size
  * limits, any split of the input), and a connection over a socketpair against a
  * scripted server thread (masked output, ping -> pong, close). */
