@@ -191,7 +191,10 @@ static bool restore(struct agent *a, struct watched *w)
 /* GC probes for this process's binary (attached once per binary). Without them
  * the agent works on RSS alone, and says so. Not final: the process was seen at exec,
  * when the dynamic loader may not have mapped a libnode.so yet (Debian's node is a
- * launcher linked to it) and when it may live 50 ms: settle() looks them up. */
+ * launcher linked to it): a failure is only noted, and settle() tries once more.
+ * Looked up at exec, not deferred to settle: a process that grows past its threshold
+ * before settle must have its heap measured by then, or the memory guard, which
+ * estimates a snapshot from the heap, can only guess from RSS (and refuses). */
 static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
 	char why[160];
@@ -202,15 +205,6 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 	w->leak.state = LEAK_NONE;
 	if (!a->gc) {
 		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: GC tracking unavailable on this host");
-		return;
-	}
-	/* At exec the maps are not read (most short-lived Nodes exit within 100 ms, and a
-	 * maps read and parse is most of what one costs): the probes come at settle, when
-	 * the trigger is armed, so a process that later leaks has them before it counts. */
-	if (!final) {
-		snprintf(w->gc.probes, sizeof(w->gc.probes), "pending: looked up %d s after exec",
-			 AGENT_SETTLE_MS / 1000);
-		w->gc.retry_at_settle = true;
 		return;
 	}
 	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {

@@ -92,8 +92,15 @@ HSVM=1 "$NODE" --expose-gc --heapsnapshot-signal=SIGUSR2 "$W/leak.js" &
 LEAKER=$!
 wait_for 120 grep -q "\"event\":\"trigger\".*\"pid\":$LEAKER[,}]" "$W/agent.out"
 result rss $? "RSS trigger for pid $LEAKER"
-wait_for 240 grep -q "\"event\":\"capture_done\".*\"pid\":$LEAKER[,}]" "$W/agent.out"
-result capture $? "capture_done"
+wait_for 150 grep -q "\"event\":\"capture_done\".*\"pid\":$LEAKER[,}]" "$W/agent.out"
+rc=$?
+result capture $rc "capture_done"
+if [ $rc != 0 ]; then # what the agent did with it instead
+	grep "pid $LEAKER\|\"pid\":$LEAKER[,}]" "$W/agent.err" "$W/agent.out" | tail -8 | cut -c1-300 | sed 's/^/  agent: /'
+	ls -la "$(dirname "$W/leak.js")" | sed 's/^/  dir: /'
+	for t in /proc/$AGENT/task/*; do echo "  thread $(cat $t/comm) $(cat $t/wchan) $(cut -d' ' -f1 $t/syscall)"; done
+	grep -v "rss trigger at\|debug: pid [0-9]*: gc" "$W/agent.err" | tail -25 | cut -c1-250 | sed 's/^/  log: /'
+fi
 "$BIN/heapsnap" -c "$W/hs.ini" list > "$W/list.txt" 2>&1
 id=$(sed -n '2p' "$W/list.txt" | awk '{print $1}')
 [ -n "$id" ]
