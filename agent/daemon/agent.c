@@ -437,8 +437,11 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 	save(a, true);
 }
 
-static void say_held(const struct watched *w, uint64_t rss, const struct engine_decision *d)
+static void say_held(struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
+	if (d->hold == w->watch.hold_said)
+		return;
+	w->watch.hold_said = d->hold;
 	if (d->hold == ENGINE_HOLD_BASELINE_TOO_LATE)
 		log_info("pid %d: no baseline snapshot: growing %.1f MB/s, %.0f MB below its incident level, and "
 			 "a baseline would take ~%.0f s", w->pid, d->too_late.rate_bps / 1e6,
@@ -452,6 +455,8 @@ static void say_held(const struct watched *w, uint64_t rss, const struct engine_
 static void act(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
 	w->watch.retry_at_ms = d->retry_at_ms;
+	if (d->action != ENGINE_HOLD && d->action != ENGINE_NONE)
+		w->watch.hold_said = ENGINE_HOLD_NONE;
 	switch (d->action) {
 	case ENGINE_INCIDENT:
 		if (d->reason == TRIGGER_PREDICTIVE)

@@ -16,6 +16,7 @@
 #include "capture/capture.h"
 #include "daemon/persist.h"
 #include "decide/cost.h"
+#include "decide/engine.h"
 #include "decide/leak.h"
 #include "decide/predict.h"
 #include "decide/trigger.h"
@@ -46,6 +47,7 @@ struct watched {
 		uint64_t last_rss;     /* RSS at the last kernel report */
 		int64_t retry_at_ms;   /* monotonic; 0 = none */
 		int64_t settle_at_ms;  /* just exec'ed: the baseline is taken then (0 = taken) */
+		enum engine_hold hold_said; /* the hold last logged: said again only when it changes */
 	} watch;
 	struct {                       /* captures of it */
 		bool running;          /* a capture of it is queued or running */
