@@ -132,12 +132,12 @@ static void test_too_many_clients(void **state)
 	struct state_server *s = state_server_new(sock, err, sizeof(err));
 	assert_non_null(s);
 
-	int64_t t0 = mono_ms();
+	int64_t served_ms = 0; /* in the server, not waiting for the next client (load-proof) */
 	for (int i = 0; i <= STATE_MAX_CLIENTS; i++) {
 		fds[i] = connect_client(); /* none of them reads */
-		serve_once(s, 100);
+		served_ms += serve_once(s, 100);
 	}
-	assert_true(mono_ms() - t0 < 5000);
+	assert_true(served_ms < 2000);
 	assert_int_equal(state_server_clients(s), STATE_MAX_CLIENTS);
 	/* the last one was closed without a reply */
 	struct pollfd p = { .fd = fds[STATE_MAX_CLIENTS], .events = POLLIN };
