@@ -66,7 +66,7 @@ enum key_type { T_BOOL, T_UINT, T_INT, T_MB, T_STR, T_PATH, T_METHOD, T_LOGLEVEL
 	X("capture", "guard_cost_factor", T_UINT, guard_cost_factor, "15", 1, 100)       \
 	X("capture", "guard_min_headroom_mb", T_MB, guard_min_headroom_bytes, "64", 0, MB_MAX) \
 	X("capture", "inspector_unguarded", T_BOOL, inspector_unguarded, "off", 0, 0)    \
-	X("capture", "profile_interval_kb", T_UINT, profile_interval_kb, "0", 0, 65536)   \
+	X("capture", "profile_interval_kb", T_UINT, profile_interval_kb, "4096", 0, 65536) \
 	X("store", "dir", T_PATH, store_dir, "/var/lib/heapsnap", 1, 0)                  \
 	X("store", "max_total_mb", T_MB, max_total_bytes, "0", 0, MB_MAX)                \
 	X("store", "max_count", T_UINT, max_count, "0", 0, 10000000)                     \

@@ -56,7 +56,7 @@ struct config {
 	uint64_t guard_min_headroom_bytes; /* guard_min_headroom_mb = 64 */
 	bool inspector_unguarded;     /* inspector_unguarded = off: open inspectors even without
 	                                 the kernel connect guard (cgroup v2 + BPF) */
-	unsigned profile_interval_kb; /* profile_interval_kb = 0: V8's sampling heap profiler
+	unsigned profile_interval_kb; /* profile_interval_kb = 4096: V8's sampling heap profiler
 	                                 in the target from its baseline on (0 = off) */
 
 	/* [store] */

@@ -59,6 +59,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.guard);
 	assert_int_equal(cfg.guard_cost_factor, 15);
 	assert_false(cfg.inspector_unguarded);
+	assert_int_equal(cfg.profile_interval_kb, 4096);
 	assert_string_equal(cfg.require_env, "");
 	assert_string_equal(cfg.state_file, "/run/heapsnap/heapsnapd.state");
 	assert_string_equal(cfg.lock_file, "/run/heapsnap/heapsnapd.lock");
