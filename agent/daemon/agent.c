@@ -194,9 +194,14 @@ static bool restore(struct agent *a, struct watched *w)
  * launcher linked to it): a failure is only noted, and settle() tries once more.
  * Looked up at exec, not deferred to settle: a process that grows past its threshold
  * before settle must have its heap measured by then, or the memory guard, which
- * estimates a snapshot from the heap, can only guess from RSS (and refuses). */
+ * estimates a snapshot from the heap, can only guess from RSS (and refuses). For a
+ * Node binary seen before that costs one stat (gc_watch_opts); the maps are read only
+ * for an executable without V8 (a launcher linked to libnode.so). With --use-largepages
+ * Node remaps its text once it runs: looked up at settle, when the maps tell whether
+ * it did. */
 static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
+	struct gc_watch_opts opts = { .text_stays_file_mapped = !w->info.opts.use_largepages };
 	char why[160];
 	char path[PATH_MAX];
 	int nprobes = 0;
@@ -207,7 +212,13 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: GC tracking unavailable on this host");
 		return;
 	}
-	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
+	if (!final && w->info.opts.use_largepages) {
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "pending: --use-largepages, looked up %d s after exec",
+			 AGENT_SETTLE_MS / 1000);
+		w->gc.retry_at_settle = true;
+		return;
+	}
+	if (gc_tracker_watch(a->gc, w->pid, &opts, why, sizeof(why)) != 0) {
 		char text[sizeof(why) + 8];
 
 		/* why may name a path from the process's maps: valid UTF-8 for the JSON of ps */
@@ -659,15 +670,32 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	save(a, true);
 }
 
+/* The version of a Node whose executable holds none (Debian's launcher linked to
+ * libnode.so), not read at exec: from the libnode the GC lookup reached (its maps
+ * read once, by that lookup), else from the libnode in the maps. */
+static void read_late_version(struct agent *a, struct watched *w)
+{
+	char via[PATH_MAX];
+
+	if (w->info.node_version[0])
+		return;
+	if (!w->gc.attached || gc_tracker_binary(a->gc, w->pid, via, sizeof(via), NULL) != 0) {
+		procs_version_from_maps(w->pid, &w->info);
+		return;
+	}
+	if (strstr(via, "/map_files/")) /* else V8 is in the executable, already read */
+		node_version_of_binary(via, w->info.node_version, sizeof(w->info.node_version));
+}
+
 /* The start-up of a just exec'ed process is over: its RSS now is the baseline. */
 static void settle(struct agent *a, struct watched *w)
 {
 	struct hs_watch k;
 
 	w->watch.settle_at_ms = 0;
-	procs_version_from_maps(w->pid, &w->info);
 	if (w->gc.retry_at_settle)
 		attach_gc(a, w, true);
+	read_late_version(a, w);
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);
