@@ -265,7 +265,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w->pid = pid;
 	w->start_time = w->info.start_time;
 	w->first_seen_wall_ms = wall_ms();
-	uint64_t rss = procs_rss_bytes(pid);
+	uint64_t rss = w->info.rss_bytes ? w->info.rss_bytes : procs_rss_bytes(pid); /* read with its status */
 	bool restored = !just_exec && restore(a, w);
 	if (!restored)
 		trigger_init(&w->trig, rss);
