@@ -303,7 +303,7 @@ void agent_remove(struct agent *a, pid_t pid)
 		if (a->procs[i]->pid != pid)
 			continue;
 		log_info("pid %d exited", pid);
-		probes_unwatch(a->probes, pid);
+		/* no probes_unwatch: the kernel dropped pid's entry as it reported the exit */
 		if (a->procs[i]->gc.attached)
 			gc_tracker_unwatch(a->gc, pid);
 		alert_process(a->alerts, &a->procs[i]->labels, true);
