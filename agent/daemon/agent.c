@@ -194,9 +194,14 @@ static bool restore(struct agent *a, struct watched *w)
  * launcher linked to it): a failure is only noted, and settle() tries once more.
  * Looked up at exec, not deferred to settle: a process that grows past its threshold
  * before settle must have its heap measured by then, or the memory guard, which
- * estimates a snapshot from the heap, can only guess from RSS (and refuses). */
+ * estimates a snapshot from the heap, can only guess from RSS (and refuses). For a
+ * Node binary seen before that costs one stat (gc_watch_opts); the maps are read only
+ * for an executable without V8 (a launcher linked to libnode.so). With --use-largepages
+ * Node remaps its text once it runs: looked up at settle, when the maps tell whether
+ * it did. */
 static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
+	struct gc_watch_opts opts = { .text_stays_file_mapped = !w->info.opts.use_largepages };
 	char why[160];
 	char path[PATH_MAX];
 	int nprobes = 0;
@@ -207,7 +212,13 @@ static void attach_gc(struct agent *a, struct watched *w, bool final)
 		snprintf(w->gc.probes, sizeof(w->gc.probes), "none: GC tracking unavailable on this host");
 		return;
 	}
-	if (gc_tracker_watch(a->gc, w->pid, why, sizeof(why)) != 0) {
+	if (!final && w->info.opts.use_largepages) {
+		snprintf(w->gc.probes, sizeof(w->gc.probes), "pending: --use-largepages, looked up %d s after exec",
+			 AGENT_SETTLE_MS / 1000);
+		w->gc.retry_at_settle = true;
+		return;
+	}
+	if (gc_tracker_watch(a->gc, w->pid, &opts, why, sizeof(why)) != 0) {
 		char text[sizeof(why) + 8];
 
 		/* why may name a path from the process's maps: valid UTF-8 for the JSON of ps */
@@ -254,7 +265,7 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 	w->pid = pid;
 	w->start_time = w->info.start_time;
 	w->first_seen_wall_ms = wall_ms();
-	uint64_t rss = procs_rss_bytes(pid);
+	uint64_t rss = w->info.rss_bytes ? w->info.rss_bytes : procs_rss_bytes(pid); /* read with its status */
 	bool restored = !just_exec && restore(a, w);
 	if (!restored)
 		trigger_init(&w->trig, rss);
@@ -292,7 +303,7 @@ void agent_remove(struct agent *a, pid_t pid)
 		if (a->procs[i]->pid != pid)
 			continue;
 		log_info("pid %d exited", pid);
-		probes_unwatch(a->probes, pid);
+		/* no probes_unwatch: the kernel dropped pid's entry as it reported the exit */
 		if (a->procs[i]->gc.attached)
 			gc_tracker_unwatch(a->gc, pid);
 		alert_process(a->alerts, &a->procs[i]->labels, true);
@@ -664,15 +675,32 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 	save(a, true);
 }
 
+/* The version of a Node whose executable holds none (Debian's launcher linked to
+ * libnode.so), not read at exec: from the libnode the GC lookup reached (its maps
+ * read once, by that lookup), else from the libnode in the maps. */
+static void read_late_version(struct agent *a, struct watched *w)
+{
+	char via[PATH_MAX];
+
+	if (w->info.node_version[0])
+		return;
+	if (!w->gc.attached || gc_tracker_binary(a->gc, w->pid, via, sizeof(via), NULL) != 0) {
+		procs_version_from_maps(w->pid, &w->info);
+		return;
+	}
+	if (strstr(via, "/map_files/")) /* else V8 is in the executable, already read */
+		node_version_of_binary(via, w->info.node_version, sizeof(w->info.node_version));
+}
+
 /* The start-up of a just exec'ed process is over: its RSS now is the baseline. */
 static void settle(struct agent *a, struct watched *w)
 {
 	struct hs_watch k;
 
 	w->watch.settle_at_ms = 0;
-	procs_version_from_maps(w->pid, &w->info);
 	if (w->gc.retry_at_settle)
 		attach_gc(a, w, true);
+	read_late_version(a, w);
 	if (probes_lookup(a->probes, w->pid, &k) != 0)
 		return;
 	trigger_init(&w->trig, k.rss_bytes);

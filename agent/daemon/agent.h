@@ -115,6 +115,7 @@ void agent_resume_interrupted(struct agent *a);
 /* Watch pid if its executable is one of the configured names. just_exec: seen at
  * exec, so its first-seen RSS is taken once Node has started (AGENT_SETTLE_MS). */
 void agent_add(struct agent *a, pid_t pid, bool just_exec);
+/* The kernel reported pid's exit (and dropped its own entry of it). */
 void agent_remove(struct agent *a, pid_t pid);
 /* The kernel saw pid's RSS reach its armed level. */
 void agent_rss_crossed(struct agent *a, pid_t pid, uint64_t rss);

@@ -22,7 +22,6 @@
 #include "track/procs.h"
 #include "track/symbols.h"
 
-#define GC_MAX_BINARIES 64
 #define GC_MAX_MAPPINGS 512
 
 enum probe_site {
@@ -46,7 +45,10 @@ static const char *const site_prefix[SITE_COUNT] = {
 
 #define GC_MAX_LINKS (SITE_COUNT * SYM_MAX_MATCHES + SYM_MAX_MATCHES)
 
-/* One binary (device + inode), attached or known to hold no V8 symbols. */
+/* One binary (device + inode), attached or known to hold no V8 symbols: the cache of
+ * the GC probe lookup. A process whose executable is here with V8 is attached on one
+ * stat of /proc/PID/exe (gc_watch_opts); a file replaced or rewritten gets a new
+ * identity (inode, or size and mtime), so its old entry never matches again. */
 struct gc_binary {
 	bool used;
 	bool has_v8;
@@ -56,6 +58,7 @@ struct gc_binary {
 	struct timespec mtime;
 	int refs;                      /* watched processes attached through it */
 	int64_t unused_since_ms;       /* monotonic: refs fell to 0 then, probes still attached */
+	int64_t last_used_ms;          /* monotonic: last looked up (the least recent goes first) */
 	char path[PATH_MAX];           /* how the agent reached it when attaching */
 	char why[192];                 /* has_v8 == false: the reason */
 	struct sym_query sites[SITE_COUNT];
@@ -66,6 +69,8 @@ struct gc_binary {
 struct gc_watch {
 	pid_t pid;
 	int bin;
+	char via[64];                  /* how this process's binary is reached: /proc/PID/exe or
+	                                * /proc/PID/map_files/START-END (gc_tracker_binary) */
 };
 
 struct gc_tracker {
@@ -81,7 +86,14 @@ struct gc_tracker {
 /* An executable file mapping from /proc/PID/maps. */
 struct exec_mapping {
 	unsigned long start, end, pgoff, ino;
-	char path[PATH_MAX];
+};
+
+/* A process's executable file mappings, and the first libnode.so.N among them. */
+struct exec_maps {
+	struct exec_mapping m[GC_MAX_MAPPINGS];
+	int n;
+	int libnode;                   /* index in m, -1 if none */
+	char libnode_path[PATH_MAX];   /* its name in maps (for messages only: never opened) */
 };
 
 static int on_ringbuf_event(void *ctx, void *data, size_t size)
@@ -155,52 +167,45 @@ static struct gc_watch *find_watch(struct gc_tracker *tr, pid_t pid)
 	return NULL;
 }
 
-/* Executable file mappings of pid. Returns the count, or -errno. */
-static int read_exec_mappings(pid_t pid, struct exec_mapping *out, int max)
+static bool is_libnode(const char *path, size_t len)
+{
+	static const char lib[] = "libnode.so";
+	const char *base = memrchr(path, '/', len);
+
+	if (base)
+		len -= (size_t)(base + 1 - path), path = base + 1;
+	return len >= sizeof(lib) - 1 && memcmp(path, lib, sizeof(lib) - 1) == 0;
+}
+
+/* Executable file mappings of pid into out. 0, or -errno. */
+static int read_exec_mappings(pid_t pid, struct exec_maps *out)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0;
-	int n = 0;
 	FILE *f;
 
+	out->n = 0;
+	out->libnode = -1;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (n < max && getline(&line, &cap, f) > 0) {
-		struct exec_mapping *m = &out[n];
+	while (out->n < GC_MAX_MAPPINGS && getline(&line, &cap, f) > 0) {
+		struct exec_mapping *m = &out->m[out->n];
 		struct maps_entry e;
 
 		if (procs_parse_maps_line(line, &e) < 0 || e.perms[2] != 'x' || !e.ino)
 			continue;
-		m->start = e.start;
-		m->end = e.end;
-		m->pgoff = e.pgoff;
-		m->ino = e.ino;
-		snprintf(m->path, sizeof(m->path), "%.*s", (int)e.path_len, e.path);
-		n++;
+		*m = (struct exec_mapping){ .start = e.start, .end = e.end, .pgoff = e.pgoff, .ino = e.ino };
+		if (out->libnode < 0 && is_libnode(e.path, e.path_len)) {
+			out->libnode = out->n;
+			snprintf(out->libnode_path, sizeof(out->libnode_path), "%.*s", (int)e.path_len, e.path);
+		}
+		out->n++;
 	}
 	free(line);
 	fclose(f);
-	return n;
-}
-
-static bool is_libnode(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	return strncmp(base ? base + 1 : path, "libnode.so", 10) == 0;
-}
-
-static int find_binary(struct gc_tracker *tr, const struct stat *st)
-{
-	for (int i = 0; i < GC_MAX_BINARIES; i++) {
-		const struct gc_binary *b = &tr->bins[i];
-		if (b->used && b->dev == st->st_dev && b->ino == st->st_ino && b->size == st->st_size &&
-		    b->mtime.tv_sec == st->st_mtim.tv_sec && b->mtime.tv_nsec == st->st_mtim.tv_nsec)
-			return i;
-	}
-	return -ENOENT;
+	return 0;
 }
 
 static void detach_links(struct gc_binary *b)
@@ -216,18 +221,40 @@ static void detach_binary(struct gc_binary *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* A free slot, evicting an unreferenced entry (negative cache) if needed. */
+/* The entry of the file st describes. An entry of the same inode whose size or mtime
+ * changed (the file rewritten in place) can never match again: dropped if unused. */
+static int find_binary(struct gc_tracker *tr, const struct stat *st)
+{
+	for (int i = 0; i < GC_MAX_BINARIES; i++) {
+		struct gc_binary *b = &tr->bins[i];
+		if (!b->used || b->dev != st->st_dev || b->ino != st->st_ino)
+			continue;
+		if (b->size == st->st_size && b->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    b->mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return i;
+		if (!b->refs)
+			detach_binary(b);
+	}
+	return -ENOENT;
+}
+
+/* A free slot, evicting the least recently looked-up unreferenced entry if needed (a
+ * user exec'ing many distinct binaries named node cannot push out the one in use,
+ * whose processes come and go, before its own entries). */
 static int free_binary_slot(struct gc_tracker *tr)
 {
-	for (int i = 0; i < GC_MAX_BINARIES; i++)
-		if (!tr->bins[i].used)
+	int victim = -ENOSPC;
+
+	for (int i = 0; i < GC_MAX_BINARIES; i++) {
+		const struct gc_binary *b = &tr->bins[i];
+		if (!b->used)
 			return i;
-	for (int i = 0; i < GC_MAX_BINARIES; i++)
-		if (tr->bins[i].refs == 0) {
-			detach_binary(&tr->bins[i]);
-			return i;
-		}
-	return -ENOSPC;
+		if (!b->refs && (victim < 0 || b->last_used_ms < tr->bins[victim].last_used_ms))
+			victim = i;
+	}
+	if (victim >= 0)
+		detach_binary(&tr->bins[victim]);
+	return victim;
 }
 
 /* Resolve the V8 hook symbols of the file at path into a new binary slot. Returns the
@@ -282,47 +309,48 @@ static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t
 	}
 	slot = find_binary(tr, &st);
 	if (slot < 0)
-		return scan_binary(tr, path, &st, why, whylen);
-	if (!tr->bins[slot].nlinks) /* attached again through a live process's path */
+		slot = scan_binary(tr, path, &st, why, whylen);
+	else if (!tr->bins[slot].nlinks) /* attached again through a live process's path */
 		snprintf(tr->bins[slot].path, sizeof(tr->bins[slot].path), "%s", path);
+	if (slot >= 0)
+		tr->bins[slot].last_used_ms = mono_ms();
 	return slot;
 }
 
-/* Choose the binary of pid holding V8: its executable, else a mapped libnode.so.N. */
-static int locate_v8(struct gc_tracker *tr, pid_t pid, const struct exec_mapping *maps, int nmaps,
-		     char *why, size_t whylen)
+/* The binary of pid holding V8 when its executable (exe_slot) does not: a mapped
+ * libnode.so.N, reached through its map_files link (the very inode mapped), whose
+ * path goes to via. */
+static int locate_libnode(struct gc_tracker *tr, pid_t pid, int exe_slot, const struct exec_maps *maps,
+			  char *via, size_t vialen, char *why, size_t whylen)
 {
-	char path[PATH_MAX];
-	int exe_slot, slot;
+	const struct exec_mapping *m;
+	int slot;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	exe_slot = binary_for(tr, path, why, whylen);
-	if (exe_slot < 0 || tr->bins[exe_slot].has_v8)
-		return exe_slot;
-	for (int i = 0; i < nmaps; i++) {
-		if (!is_libnode(maps[i].path))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, maps[i].start, maps[i].end);
-		slot = binary_for(tr, path, why, whylen);
-		if (slot >= 0 && tr->bins[slot].has_v8)
-			return slot;
-		if (slot >= 0)
-			snprintf(why, whylen, "%s (%s)", tr->bins[slot].why, maps[i].path);
-		return slot >= 0 ? -ENOEXEC : slot;
+	if (maps->libnode < 0) {
+		snprintf(why, whylen, "%s", tr->bins[exe_slot].why);
+		return -ENOEXEC;
 	}
-	snprintf(why, whylen, "%s", tr->bins[exe_slot].why);
-	return -ENOEXEC;
+	m = &maps->m[maps->libnode];
+	snprintf(via, vialen, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+	slot = binary_for(tr, via, why, whylen);
+	if (slot >= 0 && tr->bins[slot].has_v8)
+		return slot;
+	if (slot >= 0)
+		snprintf(why, whylen, "%s (%s)", tr->bins[slot].why, maps->libnode_path);
+	return slot >= 0 ? -ENOEXEC : slot;
 }
 
 /* True if the process maps the binary's CollectGarbage from the file itself; with
  * --use-largepages Node copies its text to anonymous memory and file uprobes never fire. */
-static bool collect_mapped_from_file(const struct gc_binary *b, const struct exec_mapping *maps, int nmaps)
+static bool collect_mapped_from_file(const struct gc_binary *b, const struct exec_maps *maps)
 {
 	uint64_t off = symbols_entry(&b->sites[SITE_COLLECT])->offset;
 
-	for (int i = 0; i < nmaps; i++)
-		if (maps[i].ino == b->ino && off >= maps[i].pgoff && off < maps[i].pgoff + (maps[i].end - maps[i].start))
+	for (int i = 0; i < maps->n; i++) {
+		const struct exec_mapping *m = &maps->m[i];
+		if (m->ino == b->ino && off >= m->pgoff && off < m->pgoff + (m->end - m->start))
 			return true;
+	}
 	return false;
 }
 
@@ -373,7 +401,7 @@ static int attach_binary(struct gc_tracker *tr, struct gc_binary *b, char *why, 
 	return rc;
 }
 
-static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size_t whylen)
+static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, const char *via, char *why, size_t whylen)
 {
 	struct gc_watch *grown;
 	__u32 tgid = (__u32)pid;
@@ -397,48 +425,78 @@ static int add_watch(struct gc_tracker *tr, pid_t pid, int slot, char *why, size
 		snprintf(why, whylen, "watched_tgids map: %s", strerror(-rc));
 		return rc;
 	}
-	tr->watches[tr->nwatches++] = (struct gc_watch){ .pid = pid, .bin = slot };
+	tr->watches[tr->nwatches] = (struct gc_watch){ .pid = pid, .bin = slot };
+	snprintf(tr->watches[tr->nwatches].via, sizeof(tr->watches[0].via), "%s", via);
+	tr->nwatches++;
 	tr->bins[slot].refs++;
 	return 0;
 }
 
-int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen)
+/* Probes on the binary in slot (if not there yet), and pid watched through it. */
+static int attach_and_watch(struct gc_tracker *tr, pid_t pid, int slot, const char *via, char *why, size_t whylen)
 {
-	struct exec_mapping *maps;
-	int nmaps, slot, rc;
+	int rc = attach_binary(tr, &tr->bins[slot], why, whylen);
 
-	if (find_watch(tr, pid))
-		return 0;
-	maps = malloc(GC_MAX_MAPPINGS * sizeof(*maps)); /* 2 MB: read_exec_mappings fills what it counts */
+	if (rc < 0)
+		return rc;
+	rc = add_watch(tr, pid, slot, via, why, whylen);
+	if (rc < 0 && tr->bins[slot].refs == 0)
+		detach_links(&tr->bins[slot]);
+	return rc;
+}
+
+/* The lookup through /proc/PID/maps: the libnode.so pid maps when its executable has
+ * no V8, and whether V8's text is still mapped from the file. */
+static int watch_from_maps(struct gc_tracker *tr, pid_t pid, int exe_slot, const char *exe, char *why,
+			   size_t whylen)
+{
+	struct exec_maps *maps = malloc(sizeof(*maps));
+	char via[64];
+	int rc, slot;
+
 	if (!maps) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = nmaps = read_exec_mappings(pid, maps, GC_MAX_MAPPINGS);
-	if (nmaps < 0) {
-		if (nmaps == -ENOENT)
+	rc = read_exec_mappings(pid, maps);
+	if (rc < 0) {
+		if (rc == -ENOENT)
 			snprintf(why, whylen, "process gone");
 		else
-			snprintf(why, whylen, "/proc/%d/maps: %s", pid, strerror(-nmaps));
+			snprintf(why, whylen, "/proc/%d/maps: %s", pid, strerror(-rc));
 		goto cleanup;
 	}
-	rc = slot = locate_v8(tr, pid, maps, nmaps, why, whylen);
+	snprintf(via, sizeof(via), "%s", exe);
+	rc = slot = tr->bins[exe_slot].has_v8 ? exe_slot
+					       : locate_libnode(tr, pid, exe_slot, maps, via, sizeof(via), why, whylen);
 	if (slot < 0)
 		goto cleanup;
-	if (!collect_mapped_from_file(&tr->bins[slot], maps, nmaps)) {
+	if (!collect_mapped_from_file(&tr->bins[slot], maps)) {
 		snprintf(why, whylen, "--use-largepages: text remapped to anonymous memory, uprobes would not fire");
 		rc = -ENOEXEC;
 		goto cleanup;
 	}
-	rc = attach_binary(tr, &tr->bins[slot], why, whylen);
-	if (rc < 0)
-		goto cleanup;
-	rc = add_watch(tr, pid, slot, why, whylen);
-	if (rc < 0 && tr->bins[slot].refs == 0)
-		detach_links(&tr->bins[slot]);
+	rc = attach_and_watch(tr, pid, slot, via, why, whylen);
 cleanup:
 	free(maps);
 	return rc;
+}
+
+int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, const struct gc_watch_opts *opts, char *why,
+		     size_t whylen)
+{
+	char exe[64];
+	int slot;
+
+	if (find_watch(tr, pid))
+		return 0;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	slot = binary_for(tr, exe, why, whylen);
+	if (slot < 0)
+		return slot;
+	if (tr->bins[slot].has_v8 && opts && opts->text_stays_file_mapped)
+		return attach_and_watch(tr, pid, slot, exe, why, whylen);
+	return watch_from_maps(tr, pid, slot, exe, why, whylen);
 }
 
 void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid)
@@ -530,7 +588,7 @@ int gc_tracker_binary(struct gc_tracker *tr, pid_t pid, char *path, size_t pathl
 
 	if (!w)
 		return -ENOENT;
-	snprintf(path, pathlen, "%s", tr->bins[w->bin].path);
+	snprintf(path, pathlen, "%s", w->via);
 	if (nprobes)
 		*nprobes = tr->bins[w->bin].nlinks;
 	return 0;

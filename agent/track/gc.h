@@ -10,8 +10,11 @@
  * Contract:
  * - pids are tgids in the agent's pid namespace, which must be the initial one (BPF sees
  *   init-namespace ids). Processes in containers are fine as long as the agent is on the host.
- * - Uprobes are attached once per binary (keyed by device + inode) for every process
- *   mapping it, and detached when the last watched process of that binary is unwatched.
+ * - Uprobes are attached once per binary (keyed by device, inode, size and mtime) for every
+ *   process mapping it, and detached GC_LINGER_MS after the last watched process of that
+ *   binary is unwatched. What a binary holds is kept for GC_MAX_BINARIES binaries (the
+ *   least recently used unreferenced one goes first), so an exec of a known Node reads
+ *   no /proc/PID/maps (gc_watch_opts).
  *   The binary is the process's executable, or the libnode.so.N it maps (Debian's node),
  *   reached through /proc/PID/exe or /proc/PID/map_files/..., so binaries in other mount
  *   namespaces and deleted (upgraded) binaries work.
@@ -58,13 +61,27 @@ void gc_bpf_choose_inflight(struct gc_bpf *skel, bool task_storage);
 /* Ring buffer epoll fd: readable when major GC events wait. */
 int gc_tracker_fd(struct gc_tracker *tr);
 
-/* Start tracking pid. Returns 0 (already watched counts), or a negative errno (-ENOEXEC:
- * no usable V8 hooks, -ENOENT: process gone) with a reason for the
- * user in why, e.g. "stripped binary: no V8 symbols in /usr/bin/node",
+/* What the caller knows of the process that spares the lookup work. */
+struct gc_watch_opts {
+	/* V8's text cannot be remapped to anonymous memory (no --use-largepages in the
+	 * process's options, node_opts): an executable known (or found now) to hold V8 is
+	 * attached on one stat of /proc/PID/exe, without reading /proc/PID/maps. Else, and
+	 * for an executable without V8 (a launcher linked to libnode.so), the maps are read. */
+	bool text_stays_file_mapped;
+};
+
+/* Binaries whose lookup (V8 symbols or their absence) is kept; also the most that can
+ * be attached at once. */
+#define GC_MAX_BINARIES 64
+
+/* Start tracking pid (opts may be NULL: every check made). Returns 0 (already watched
+ * counts), or a negative errno (-ENOEXEC: no usable V8 hooks, -ENOENT: process gone)
+ * with a reason for the user in why, e.g. "stripped binary: no V8 symbols in /usr/bin/node",
  * "--use-largepages: text remapped to anonymous memory, uprobes would not fire",
  * "process gone", "uprobe attach failed: ...". On failure nothing is kept for pid: the agent
  * keeps working on RSS alone for that process. */
-int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, char *why, size_t whylen);
+int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, const struct gc_watch_opts *opts, char *why,
+		     size_t whylen);
 
 /* Stop tracking pid and forget its counters (no-op if not watched). */
 void gc_tracker_unwatch(struct gc_tracker *tr, pid_t pid);
@@ -90,8 +107,10 @@ int gc_tracker_stats_fd(const struct gc_tracker *tr);
  * syscall, no tracker state: safe from any thread). 0 when unknown. */
 uint64_t gc_heap_last_of(int stats_fd, pid_t pid);
 
-/* Path (as the agent reaches it) and number of probes of the binary pid is attached
- * through; for logs and `heapsnap ps`. 0, or -ENOENT. */
+/* Path through which the agent reached the binary pid is attached through
+ * ("/proc/PID/exe", or "/proc/PID/map_files/START-END" for a libnode.so: valid while
+ * pid lives, e.g. for the library's Node version), and that binary's number of probes.
+ * 0, or -ENOENT. */
 int gc_tracker_binary(struct gc_tracker *tr, pid_t pid, char *path, size_t pathlen, int *nprobes);
 
 /* Detach everything and free. NULL is fine. */

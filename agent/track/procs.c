@@ -153,6 +153,16 @@ void procs_parse_status(const char *buf, uid_t *uid, pid_t *ns_pid)
 	}
 }
 
+uint64_t procs_parse_status_rss(const char *buf)
+{
+	const char *p = strstr(buf, "\nVmRSS:");
+	unsigned long long kb;
+
+	if (!p || sscanf(p + 7, "%llu kB", &kb) != 1 || kb > UINT64_MAX / 1024)
+		return 0;
+	return (uint64_t)kb * 1024;
+}
+
 int procs_parse_credentials(const char *status, struct proc_creds *out)
 {
 	int found = 0;
@@ -825,6 +835,7 @@ static int read_rest(pid_t pid, const char *env, size_t env_len, bool maps, stru
 	if (rc < 0)
 		return rc;
 	procs_parse_status(buf, &out->uid, &out->ns_pid);
+	out->rss_bytes = procs_parse_status_rss(buf);
 	if (read_proc(pid, "cgroup", buf, sizeof(buf), NULL) == 0)
 		pick_cgroup(buf, out->cgroup, sizeof(out->cgroup));
 	rc = read_args_and_options(pid, env, env_len, out);

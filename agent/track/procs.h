@@ -38,6 +38,7 @@ struct proc_info {
 	char cmdline[4096];              /* argv joined with spaces, truncated */
 	char cgroup[512];                /* cgroup v2 path ("0::/..."), or v1 memory controller path */
 	char node_version[32];           /* "v20.20.2", or "" if not found */
+	uint64_t rss_bytes;              /* RSS when read (status's VmRSS, as statm's), 0 if none */
 	struct node_opts opts;           /* cmdline options before the script, then NODE_OPTIONS */
 	struct labels labels;            /* container / pod / app labels (labels.h) */
 };
@@ -68,6 +69,8 @@ int procs_identify(pid_t pid, struct proc_info *out);
 int procs_parse_stat(const char *buf, char *comm, size_t commlen, uint64_t *start_time);
 /* status: real Uid and the innermost NSpid (left unchanged when absent). */
 void procs_parse_status(const char *buf, uid_t *uid, pid_t *ns_pid);
+/* status: VmRSS in bytes, 0 when absent (a kernel thread, a zombie). */
+uint64_t procs_parse_status_rss(const char *buf);
 /* cmdline (NUL-separated argv, len bytes) -> one line, spaces between, truncated. */
 void procs_join_argv(const char *argv, size_t len, char *out, size_t outlen);
 

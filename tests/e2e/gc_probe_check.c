@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	watch_ms = now_ms();
-	rc = gc_tracker_watch(tr, pid, err, sizeof(err));
+	rc = gc_tracker_watch(tr, pid, NULL, err, sizeof(err)); /* every check: the maps read */
 	watch_ms = now_ms() - watch_ms;
 	rc = rc < 0 ? 1 : 0;
 	if (rc) {

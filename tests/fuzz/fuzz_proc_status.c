@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		return 0;
 	procs_parse_status(text, &uid, &ns_pid);
+	(void)procs_parse_status_rss(text);
 	if (procs_parse_credentials(text, &c) == 0)
 		assert(c.ngroups >= 0 && c.ngroups <= PROCS_MAX_GROUPS);
 	if (procs_parse_stat(text, comm, sizeof(comm), &start) == 0)

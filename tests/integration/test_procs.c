@@ -436,6 +436,9 @@ static void test_procs_read_node_child(void **state)
 	assert_string_equal(p.opts.diagnostic_dir, "/tmp/x");
 	assert_false(p.opts.inspect); /* after the script: the script's argument */
 	assert_true(rss > (1 << 20));
+	/* RSS read with the status (the exec path reads no statm): the same counter, read
+	 * a moment apart (an idle node's RSS moves by little) */
+	assert_true(p.rss_bytes > rss / 2 && p.rss_bytes < rss * 2);
 	const char names[][16] = { "nodejs", "node" };
 	assert_true(procs_name_matches(&p, names, 2));
 	assert_false(procs_name_matches(&p, names, 1));
@@ -537,6 +540,11 @@ static void test_credentials_and_rss(void **state)
 	assert_int_equal(c.fsuid, geteuid());
 	assert_int_equal(c.fsgid, getegid());
 	assert_int_equal(c.ngroups, getgroups(0, NULL));
+
+	assert_int_equal(procs_parse_status_rss("Name:\tnode\nVmPeak:\t  99 kB\nVmRSS:\t   41234 kB\n"), 41234ull * 1024);
+	assert_int_equal(procs_parse_status_rss(status), 0); /* none (a kernel thread) */
+	assert_int_equal(procs_parse_status_rss("Name:\tx\nVmRSS:\t-5 kB\n"), 0);
+	assert_int_equal(procs_parse_status_rss("Name:\tx\nVmRSS:\n"), 0);
 
 	uint64_t rss = 0;
 	assert_int_equal(procs_rss(getpid(), &rss), 0);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A user execs many distinct binaries named `node` (copies of sleep, each a new inode):
+# each is looked up once (its symbols read: no V8) and the agent keeps what it found
+# for at most GC_MAX_BINARIES (64) binaries. The real Node's entry, in use between the
+# flood's execs, must survive it (the least recently used goes first): a real node
+# exec'ed after 80 distinct fakes is attached from the kept entry, its binary not read
+# again. Watched by strace: the agent opens a known Node's /proc/PID/exe once (its
+# version, cached), twice when it reads the binary's symbols again. And it keeps working.
+source "$(dirname "$0")/lib.sh"
+command -v strace >/dev/null || { [ "${CI:-}" = true ] && fail "strace missing"; skip "no strace"; }
+
+write_config "$T/hs.ini"
+start_agent "$T/hs.ini"
+for i in $(seq 80); do
+	mkdir -p "$H/b$i" && cp /usr/bin/sleep "$H/b$i/node"
+done
+chown -R "$HOSTILE_UID:$HOSTILE_GID" "$H"
+
+real_node() { # a short-lived real node, waited for until the agent saw its exit
+	local p
+	"$NODE" -e 'setTimeout(() => {}, 300)' &
+	p=$!
+	wait "$p"
+	wait_for 10 grep -q "pid $p exited" "$T/agent.err" || fail "the real node $p was not seen exit"
+	REAL=$p
+}
+fakes() { # $1..$2: each fake watched (so looked up) before the next
+	local i p
+	for i in $(seq "$1" "$2"); do
+		spawn_nobody p "$H/b$i/node" 0.5
+		wait_for 10 grep -q "watching pid $p " "$T/agent.err" || fail "fake $i (pid $p) is not watched"
+	done
+}
+real_node
+fakes 1 40
+real_node  # the real binary's entry used again: more recent than the first 40 fakes
+fakes 41 80 # 81 distinct binaries: 17 entries evicted, the least recently used first
+
+strace -f -qq -e trace=open,openat -e signal=none -o "$T/strace.out" -p "$AGENT" 2>"$T/strace.err" &
+STRACE=$!
+PIDS+=("$STRACE")
+traced() {
+	local st
+	for st in /proc/"$AGENT"/task/*/status; do
+		grep -q "^TracerPid:[[:space:]]*$STRACE\$" "$st" || return 1
+	done
+}
+wait_for 10 traced || fail "strace did not attach to the agent: $(cat "$T/strace.err")"
+real_node
+kill -INT "$STRACE"
+wait "$STRACE" 2>/dev/null
+opens=$(grep -c "\"/proc/$REAL/exe\"" "$T/strace.out")
+grep -q "\"/proc/$REAL/environ\"" "$T/strace.out" || fail "strace did not see the agent read pid $REAL: the test proves nothing"
+echo "after 80 distinct fake nodes, the real node's exe opened $opens time(s) at its exec"
+[ "$opens" = 1 ] || fail "the real Node binary was read again after a flood of 80 distinct binaries ($opens opens of its exe)"
+grep -q "too many distinct Node binaries" "$T/agent.err" && fail "the binaries' table filled up: $(grep -m1 'too many distinct' "$T/agent.err")"
+assert_agent_unharmed
+pass "80 distinct binaries named node: the table stays bounded, the real Node's entry kept, the agent unharmed"
