@@ -234,6 +234,18 @@ static uint64_t heap_used_of(struct agent *a, const struct watched *w)
 	return st.heap_used_bytes;
 }
 
+/* The heap after the main isolate's newest GC of any kind (0 = unknown): the heap at a
+ * trigger, to compare a capture's start with (the last major GC's floor may be seconds
+ * and a fast leak's megabytes older). */
+static uint64_t heap_last_of(struct agent *a, const struct watched *w)
+{
+	struct gc_stats st;
+
+	if (!w->gc.attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
+		return 0;
+	return st.heap_used_last_bytes;
+}
+
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
@@ -355,7 +367,8 @@ void agent_scan(struct agent *a)
 	forget_restored(a);
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
+static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d,
+			 uint64_t heap_at_trigger)
 {
 	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = d->reason, .rss_bytes = rss,
 			    .threshold_bytes = d->threshold_bytes };
@@ -366,6 +379,7 @@ static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
 	ev.trigger.heap_used_bytes = d->heap_used;
+	ev.trigger.heap_at_trigger_bytes = heap_at_trigger;
 	alert_emit_event(a->alerts, &ev);
 }
 
@@ -398,8 +412,8 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 		 (double)(app > w->trig.baseline_app_rss ? app - w->trig.baseline_app_rss : 0) / 1e6);
 }
 
-void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
-			   uint64_t threshold)
+static void request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
+			    uint64_t threshold, uint64_t heap_at_trigger)
 {
 	struct capture_job job = {
 		.pid = w->pid,
@@ -411,6 +425,7 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 		.reason = reason,
 		.baseline = reason == TRIGGER_BASELINE,
 		.heap_used_bytes = heap_used_of(a, w),
+		.heap_at_trigger_bytes = heap_at_trigger,
 	};
 
 	if (!job.baseline)
@@ -437,6 +452,12 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 	save(a, true);
 }
 
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
+			   uint64_t threshold)
+{
+	request_capture(a, w, reason, rss, threshold, heap_last_of(a, w));
+}
+
 static void say_held(const struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
 	if (d->hold == ENGINE_HOLD_BASELINE_TOO_LATE)
@@ -451,13 +472,16 @@ static void say_held(const struct watched *w, uint64_t rss, const struct engine_
 /* The engine's decision, carried out. */
 static void act(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
+	uint64_t heap_at_trigger;
+
 	w->watch.retry_at_ms = d->retry_at_ms;
 	switch (d->action) {
 	case ENGINE_INCIDENT:
 		if (d->reason == TRIGGER_PREDICTIVE)
 			log_info("pid %d: predictive capture: %s", w->pid, d->predict.reason);
-		emit_trigger(a, w, rss, d);
-		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
+		heap_at_trigger = heap_last_of(a, w); /* one reading for the event and the job */
+		emit_trigger(a, w, rss, d, heap_at_trigger);
+		request_capture(a, w, d->reason, rss, d->threshold_bytes, heap_at_trigger);
 		break;
 	case ENGINE_BASELINE:
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
