@@ -45,6 +45,8 @@ static void add_trigger(json_t *o, const struct event *e)
 	set_int(o, "capture_offset_bytes", (int64_t)e->trigger.capture_offset_bytes);
 	/* the heap after the last major GC at the trigger (0 = not measured) */
 	set_int(o, "heap_used_bytes", (int64_t)e->trigger.heap_used_bytes);
+	/* the heap after the newest GC of any kind then: what a capture's start compares with */
+	set_int(o, "heap_at_trigger_bytes", (int64_t)e->trigger.heap_at_trigger_bytes);
 }
 
 static void add_start(json_t *o, const struct event *e)
@@ -56,6 +58,7 @@ static void add_start(json_t *o, const struct event *e)
 	set_int(o, "rss_at_start_bytes", (int64_t)e->start.rss_at_start_bytes);
 	set_int(o, "heap_used_bytes", (int64_t)e->start.heap_used_bytes);
 	set_int(o, "heap_at_start_bytes", (int64_t)e->start.heap_at_start_bytes);
+	set_int(o, "heap_at_trigger_bytes", (int64_t)e->start.heap_at_trigger_bytes);
 }
 
 static void add_done(json_t *o, const struct event *e)

@@ -8,9 +8,9 @@
  *
  *   every kind       event, pid, reason, rss_bytes, threshold_bytes
  *   trigger          baseline_rss_bytes (the RSS first seen), app_rss_bytes,
- *                    capture_offset_bytes, heap_used_bytes
+ *                    capture_offset_bytes, heap_used_bytes, heap_at_trigger_bytes
  *   capture_start    method, wait_ms, memory_wait_ms, rss_at_start_bytes, heap_used_bytes,
- *                    heap_at_start_bytes
+ *                    heap_at_start_bytes, heap_at_trigger_bytes
  *   capture_done     the report's brief (its members, when there is one), method,
  *                    snapshot_id, path, raw_bytes, size_bytes, capture_ms,
  *                    inspector_window_ms (when the agent opened the inspector), baseline
@@ -50,11 +50,12 @@ struct event {
 	union {
 		struct {
 			uint64_t rss_first_seen, app_rss_bytes, capture_offset_bytes, heap_used_bytes;
+			uint64_t heap_at_trigger_bytes;
 		} trigger;
 		struct {
 			const char *method;    /* route_name() */
 			int64_t wait_ms, memory_wait_ms;
-			uint64_t rss_at_start_bytes, heap_used_bytes, heap_at_start_bytes;
+			uint64_t rss_at_start_bytes, heap_used_bytes, heap_at_start_bytes, heap_at_trigger_bytes;
 		} start;
 		struct {
 			const json_t *brief;   /* the leak report's brief, or NULL */

@@ -70,5 +70,6 @@ void emit_start(struct capturer *c, const struct capture_job *job, enum route ro
 	ev.start.rss_at_start_bytes = rss_at_start;
 	ev.start.heap_used_bytes = job->heap_used_bytes;
 	ev.start.heap_at_start_bytes = heap_at_start;
+	ev.start.heap_at_trigger_bytes = job->heap_at_trigger_bytes;
 	alert_emit_event(c->alerts, &ev);
 }

@@ -21,6 +21,7 @@ struct capture_job {
 	uint64_t rss_bytes;            /* RSS at the trigger */
 	uint64_t threshold_bytes;      /* level crossed */
 	uint64_t heap_used_bytes;      /* post-GC heap used if known (0 = unknown) */
+	uint64_t heap_at_trigger_bytes; /* V8 heap after its newest GC (any kind) at the trigger, 0 = unknown */
 	int64_t triggered_wall_ms;
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */

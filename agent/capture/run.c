@@ -41,6 +41,7 @@ static void fill_meta(struct snapshot_meta *m, const struct capture_job *job,
 	snprintf(m->method, sizeof(m->method), "%s", method);
 	m->rss_bytes = job->rss_bytes;
 	m->heap_used_bytes = job->heap_used_bytes;
+	m->heap_at_trigger_bytes = job->heap_at_trigger_bytes;
 	m->rss_at_start_bytes = job->rss_at_start_bytes;
 	m->heap_at_start_bytes = job->heap_at_start_bytes;
 	m->wait_ms = job->wait_ms;

@@ -245,6 +245,18 @@ static uint64_t heap_used_of(struct agent *a, const struct watched *w)
 	return st.heap_used_bytes;
 }
 
+/* The heap after the main isolate's newest GC of any kind (0 = unknown): the heap at a
+ * trigger, to compare a capture's start with (the last major GC's floor may be seconds
+ * and a fast leak's megabytes older). */
+static uint64_t heap_last_of(struct agent *a, const struct watched *w)
+{
+	struct gc_stats st;
+
+	if (!w->gc.attached || gc_tracker_stats(a->gc, w->pid, &st) != 0)
+		return 0;
+	return st.heap_used_last_bytes;
+}
+
 void agent_add(struct agent *a, pid_t pid, bool just_exec)
 {
 	struct watched *w;
@@ -366,7 +378,8 @@ void agent_scan(struct agent *a)
 	forget_restored(a);
 }
 
-static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
+static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d,
+			 uint64_t heap_at_trigger)
 {
 	struct event ev = { .kind = EVENT_TRIGGER, .pid = w->pid, .reason = d->reason, .rss_bytes = rss,
 			    .threshold_bytes = d->threshold_bytes };
@@ -377,6 +390,7 @@ static void emit_trigger(struct agent *a, struct watched *w, uint64_t rss, const
 	/* The heap after the last major GC at the trigger (0 = not measured): the leak
 	 * verdict's own measure, and how far a later capture is from it. */
 	ev.trigger.heap_used_bytes = d->heap_used;
+	ev.trigger.heap_at_trigger_bytes = heap_at_trigger;
 	alert_emit_event(a->alerts, &ev);
 }
 
@@ -409,8 +423,8 @@ static void pick_report_baseline(struct agent *a, struct watched *w, uint64_t rs
 		 (double)(app > w->trig.baseline_app_rss ? app - w->trig.baseline_app_rss : 0) / 1e6);
 }
 
-void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
-			   uint64_t threshold)
+static void request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
+			    uint64_t threshold, uint64_t heap_at_trigger)
 {
 	struct capture_job job = {
 		.pid = w->pid,
@@ -422,6 +436,7 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 		.reason = reason,
 		.baseline = reason == TRIGGER_BASELINE,
 		.heap_used_bytes = heap_used_of(a, w),
+		.heap_at_trigger_bytes = heap_at_trigger,
 	};
 
 	if (!job.baseline)
@@ -448,6 +463,12 @@ void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reas
 	save(a, true);
 }
 
+void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
+			   uint64_t threshold)
+{
+	request_capture(a, w, reason, rss, threshold, heap_last_of(a, w));
+}
+
 static void say_held(struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
 	if (d->hold == w->watch.hold_said)
@@ -465,6 +486,8 @@ static void say_held(struct watched *w, uint64_t rss, const struct engine_decisi
 /* The engine's decision, carried out. */
 static void act(struct agent *a, struct watched *w, uint64_t rss, const struct engine_decision *d)
 {
+	uint64_t heap_at_trigger;
+
 	w->watch.retry_at_ms = d->retry_at_ms;
 	if (d->action != ENGINE_HOLD && d->action != ENGINE_NONE)
 		w->watch.hold_said = ENGINE_HOLD_NONE;
@@ -472,8 +495,9 @@ static void act(struct agent *a, struct watched *w, uint64_t rss, const struct e
 	case ENGINE_INCIDENT:
 		if (d->reason == TRIGGER_PREDICTIVE)
 			log_info("pid %d: predictive capture: %s", w->pid, d->predict.reason);
-		emit_trigger(a, w, rss, d);
-		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);
+		heap_at_trigger = heap_last_of(a, w); /* one reading for the event and the job */
+		emit_trigger(a, w, rss, d, heap_at_trigger);
+		request_capture(a, w, d->reason, rss, d->threshold_bytes, heap_at_trigger);
 		break;
 	case ENGINE_BASELINE:
 		agent_request_capture(a, w, d->reason, rss, d->threshold_bytes);

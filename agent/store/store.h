@@ -33,6 +33,7 @@ struct snapshot_meta {
 	char reason[64];               /* "rss", "growth", "leak", "predictive", "manual", "baseline" */
 	uint64_t rss_bytes;            /* RSS when the trigger fired */
 	uint64_t heap_used_bytes;      /* V8 heap after the last major GC at the trigger (0 = unknown) */
+	uint64_t heap_at_trigger_bytes; /* V8 heap after its newest GC (any kind) then, 0 = unknown */
 	uint64_t rss_at_start_bytes;   /* RSS as the capture started */
 	uint64_t heap_at_start_bytes;  /* V8 heap after its last GC (any kind) then, 0 = unknown */
 	int64_t wait_ms;               /* trigger -> capture start */

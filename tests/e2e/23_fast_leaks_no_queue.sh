@@ -4,9 +4,10 @@
 # with the default max_concurrent (an upper bound; the memory guard decides below it):
 # no incident queues behind another's snapshot. Each incident's capture starts within
 # 1 s of its trigger (capture_start wait_ms; memory_wait_ms 0 on this host, whose
-# available memory holds the three estimates), the RSS at its start is within 1.25x the
-# RSS at the trigger, and the stored metadata keeps RSS and heap at the trigger, RSS and
-# heap (after the last GC, scavenges included) at the start, and the wait. (Before:
+# available memory holds the three estimates), the heap at its start is within 1.25x the
+# heap at the trigger (both the heap after the newest GC of any kind: heap_at_start_bytes,
+# heap_at_trigger_bytes), and so is the RSS, and the stored metadata keeps RSS and heap
+# at the trigger, RSS and heap at the start, and the wait. (Before:
 # max_concurrent = 1, the third waited ~60 s and was captured at 5x its trigger's RSS.)
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -35,16 +36,21 @@ nodetool -e '
     const d = ev.find(e => e.event === "capture_done" && e.pid == pid && !e.baseline);
     const meta = JSON.parse(require("fs").readFileSync(process.argv[2] + "/" + d.snapshot_id + ".json", "utf8"));
     const ratio = s.rss_at_start_bytes / t.rss_bytes;
+    const heapRatio = s.heap_at_start_bytes / t.heap_at_trigger_bytes;
     console.log(`pid ${pid}: trigger at RSS ${(t.rss_bytes / 1e6).toFixed(0)} MB heap ${(t.heap_used_bytes / 1e6).toFixed(0)} MB;` +
       ` capture started after ${s.wait_ms} ms (memory wait ${s.memory_wait_ms} ms) at RSS ${(s.rss_at_start_bytes / 1e6).toFixed(0)} MB` +
-      ` (${ratio.toFixed(2)}x), heap ${(s.heap_at_start_bytes / 1e6).toFixed(0)} MB; metadata wait_ms ${meta.wait_ms},` +
+      ` (${ratio.toFixed(2)}x), heap ${(s.heap_at_start_bytes / 1e6).toFixed(0)} MB (${heapRatio.toFixed(2)}x the heap at the trigger,` +
+      ` ${(t.heap_at_trigger_bytes / 1e6).toFixed(0)} MB); metadata wait_ms ${meta.wait_ms},` +
       ` rss_at_start ${meta.rss_at_start_bytes}, heap ${meta.heap_used_bytes}, heap_at_start ${meta.heap_at_start_bytes}`);
     if (s.memory_wait_ms === 0 && s.wait_ms > 1000) { console.error("pid", pid, "waited", s.wait_ms, "ms with memory to spare"); bad = 1; }
     if (s.memory_wait_ms > 0) console.log("  (the memory guard made it wait: this host had no room for all three)");
     if (s.memory_wait_ms === 0 && ratio > 1.25) { console.error("pid", pid, "captured at", ratio.toFixed(2), "x its trigger RSS"); bad = 1; }
+    if (!(t.heap_at_trigger_bytes > 0)) { console.error("pid", pid, "no heap at the trigger"); bad = 1; }
+    else if (s.memory_wait_ms === 0 && heapRatio > 1.25) { console.error("pid", pid, "captured at", heapRatio.toFixed(2), "x its heap at the trigger"); bad = 1; }
     if (meta.wait_ms !== s.wait_ms || meta.rss_at_start_bytes !== s.rss_at_start_bytes ||
         meta.rss_bytes !== t.rss_bytes || !("heap_used_bytes" in meta) ||
-        meta.heap_at_start_bytes !== s.heap_at_start_bytes || !(s.heap_at_start_bytes > 0)) { console.error("pid", pid, "metadata"); bad = 1; }
+        meta.heap_at_start_bytes !== s.heap_at_start_bytes || !(s.heap_at_start_bytes > 0) ||
+        meta.heap_at_trigger_bytes !== t.heap_at_trigger_bytes || s.heap_at_trigger_bytes !== t.heap_at_trigger_bytes) { console.error("pid", pid, "metadata"); bad = 1; }
   }
   process.exit(bad);
 ' "$T/agent.out" "$T/store" "${PIDS3[@]}" || fail "incidents queued or metadata missing"

@@ -38,8 +38,9 @@ static void test_trigger(void **state)
 	e.trigger.app_rss_bytes = 290;
 	e.trigger.capture_offset_bytes = 10;
 	e.trigger.heap_used_bytes = 120;
+	e.trigger.heap_at_trigger_bytes = 125;
 	expect(&e, BASE_JSON("trigger") ",\"baseline_rss_bytes\":50,\"app_rss_bytes\":290,"
-				       "\"capture_offset_bytes\":10,\"heap_used_bytes\":120}");
+				       "\"capture_offset_bytes\":10,\"heap_used_bytes\":120,\"heap_at_trigger_bytes\":125}");
 }
 
 static void test_capture_start(void **state)
@@ -52,8 +53,9 @@ static void test_capture_start(void **state)
 	e.start.rss_at_start_bytes = 310;
 	e.start.heap_used_bytes = 120;
 	e.start.heap_at_start_bytes = 130;
+	e.start.heap_at_trigger_bytes = 125;
 	expect(&e, BASE_JSON("capture_start") ",\"method\":\"signal\",\"wait_ms\":3,\"memory_wait_ms\":1,"
-					     "\"rss_at_start_bytes\":310,\"heap_used_bytes\":120,\"heap_at_start_bytes\":130}");
+					     "\"rss_at_start_bytes\":310,\"heap_used_bytes\":120,\"heap_at_start_bytes\":130,\"heap_at_trigger_bytes\":125}");
 }
 
 static void test_capture_done(void **state)
