@@ -56,7 +56,7 @@ mkdir -p "$T/app"
 cd "$T/app" || exit 1
 
 field() { echo "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
-declare -a sig_r=() insp_r=()
+declare -a sig_r=() insp_r=() write_r=()
 for r in $(seq "$ROUNDS"); do
 	anchor=$(env -u HEAPSNAP_TEST RECORDS=$RECORDS OUT="$T/anchor.heapsnapshot" "$NODE" "$T/heap.js" anchor)
 	a_ms=$(echo "$anchor" | awk '{print $2}') a_bytes=$(echo "$anchor" | awk '{print $4}') a_write=$(echo "$anchor" | awk '{print $6}')
@@ -76,9 +76,19 @@ for r in $(seq "$ROUNDS"); do
 	sig_r+=("$sig") insp_r+=("$insp")
 	printf 'round %d: anchor %.0f ms (writing %.0f ms) %d B; signal %d ms %d B = %s; inspector %d ms %d B = %s\n' "$r" "$a_ms" "$a_write" "$a_bytes" \
 		"$s_ms" "$s_bytes" "$sig" "$i_ms" "$i_bytes" "$insp"
-	grep "pid $INSPNODE: inspector phases" "$T/agent.err" | sed 's/^/  /'
+	phases=$(grep "pid $INSPNODE: inspector phases" "$T/agent.err")
+	echo "  $phases"
+	# V8 writing into the FIFO (first to last byte) over the anchor's writing into its file
+	first=$(echo "$phases" | grep -o 'first byte [0-9]*' | grep -o '[0-9]*$')
+	last=$(echo "$phases" | grep -o 'last byte [0-9]*' | grep -o '[0-9]*$')
+	[ -n "$first" ] && [ -n "$last" ] && awk -v w="$a_write" 'BEGIN{exit !(w > 0)}' &&
+		write_r+=("$(awk "BEGIN{printf \"%.2f\", ($last - $first) / $a_write}")")
 done
 stop_agent
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.3f", s / NR}'; }
 printf 'FIGURE trigger->stored per byte / writeHeapSnapshot per byte (%d rounds, %d records): signal %s (%s), inspector %s (%s)\n' \
 	"$ROUNDS" "$RECORDS" "$(mean "${sig_r[@]}")" "${sig_r[*]}" "$(mean "${insp_r[@]}")" "${insp_r[*]}"
+if [ ${#write_r[@]} -gt 0 ]; then
+	printf 'FIGURE inspector route: V8 writing into the FIFO / the anchor writing its file: %s (%s)\n' \
+		"$(mean "${write_r[@]}")" "${write_r[*]}"
+fi
