@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 export BUILD=${BUILD:-build}
 status=0
-for b in inspector diff report_big parse_big profiler_overhead gc_overhead snapshot_cost scrape_cost exec_churn store_upload_list; do
+for b in inspector capture_route diff report_big parse_big profiler_overhead gc_overhead snapshot_cost scrape_cost exec_churn store_upload_list; do
 	[ -f "tests/bench/$b.sh" ] || continue
 	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$b" ] && continue
 	echo "=== bench: $b"

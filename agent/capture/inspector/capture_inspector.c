@@ -94,6 +94,21 @@ static int run_capture(struct session *s, enum inspector_transport t)
 	return session_check_intruders(s, true);
 }
 
+/* Where one capture's time went, from the route's start: each phase's end, in ms
+ * (-1 = not reached). */
+static void log_phases(const struct session *s)
+{
+	int64_t t0 = s->t_begin, end = s->gone_ms ? s->gone_ms : mono_ms();
+#define AT(t) ((t) ? (long long)((t) - t0) : -1ll)
+	log_info("pid %d: inspector phases (ms from the route's start): signal %lld, listening %lld, attached %lld, "
+		 "requested %lld, first byte %lld, last byte %lld, close begun %lld, closed asked %lld, port gone %lld "
+		 "(%llu bytes, %s)", (int)s->pid, AT(s->signalled_ms), AT(s->t_open), AT(s->t_attached),
+		 AT(s->t_requested), AT(s->t_first_byte), AT(s->t_last_byte), AT(s->t_close_begin),
+		 AT(s->t_close_asked), (long long)(end - t0), (unsigned long long)s->bytes_written,
+		 s->used_fifo ? "FIFO" : "chunks");
+#undef AT
+}
+
 int capture_via_inspector(struct capture_ctx *ctx)
 {
 	return capture_inspector_run(ctx, INSPECTOR_AUTO);
@@ -108,6 +123,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 	ctx->err[0] = ctx->detail[0] = '\0';
 	ctx->inspector_opened = ctx->inspector_left_open = false;
 	ctx->inspector_window_ms = 0;
+	s.t_begin = mono_ms();
 	s.pidfd = procs_pidfd_open(s.pid, ctx->proc->start_time);
 	if (s.pidfd < 0)
 		return capture_fail(s.ctx, s.pidfd, "process exited before capture (pidfd: %s)", strerror(-s.pidfd));
@@ -134,6 +150,7 @@ int capture_inspector_run(struct capture_ctx *ctx, enum inspector_transport tran
 		session_keep_guard(&s);
 	else
 		session_disarm_guard(&s);
+	log_phases(&s);
 	if (rc == 0)
 		session_describe_success(&s, closed);
 	else if (s.opened_by_us && !closed)

@@ -244,10 +244,12 @@ int inspector_fifo_snapshot(struct session *s, struct fifo *f, const struct wait
 	snprintf(expr, sizeof(expr), "require('v8').writeHeapSnapshot('%s')", f->inside);
 	s->want_id = FIFO_REQ_ID;
 	s->replied = false;
+	s->t_requested = mono_ms();
 	rc = session_send_request(s, FIFO_REQ_ID, "Runtime.evaluate",
 			  json_pack("{s:s, s:b}", "expression", expr, "includeCommandLineAPI", 1), w);
 	if (rc == 0)
 		rc = fifo_transfer(s, f, w, buf);
+	s->t_last_byte = mono_ms();
 	free(buf);
 	return rc;
 }

@@ -97,6 +97,7 @@ static int opened(struct session *s)
 	int rc = s->l.port != s->port ? move_guard(s, s->l.port) : 0;
 
 	s->seen_open = true;
+	s->t_open = mono_ms();
 
 	log_debug("pid %d: inspector listening on port %d %lld ms after SIGUSR1", (int)s->pid, s->port,
 		  (long long)(mono_ms() - s->signalled_ms));
@@ -291,6 +292,8 @@ int session_store_write(void *ctx, const void *buf, size_t len)
 		s->store_rc = rc;
 		return rc;
 	}
+	if (!s->bytes_written)
+		s->t_first_byte = mono_ms();
 	s->bytes_written += len;
 	return 0;
 }
@@ -335,6 +338,8 @@ int session_attach(struct session *s, const struct wait_spec *w)
 	s->ws = ws_conn_open(fd, s->host, path, w, MAX_MESSAGE, &r, s->ctx->err, sizeof(s->ctx->err));
 	if (!s->ws && ws_io_wait_str(r))
 		return capture_fail(s->ctx, r, "inspector websocket: %s", ws_io_wait_str(r));
+	if (s->ws && !s->t_attached)
+		s->t_attached = mono_ms();
 	return s->ws ? 0 : r;
 }
 
@@ -379,6 +384,7 @@ int session_take_snapshot(struct session *s, const struct wait_spec *w)
 	s->want_id = SNAPSHOT_REQ_ID;
 	s->replied = false;
 	s->reply_err[0] = '\0';
+	s->t_requested = mono_ms();
 	if ((r = session_send_request(s, SNAPSHOT_REQ_ID, "HeapProfiler.takeHeapSnapshot",
 				      json_pack("{s:b}", "reportProgress", 0), w)) < 0)
 		return r;
@@ -389,6 +395,7 @@ int session_take_snapshot(struct session *s, const struct wait_spec *w)
 		if ((r = session_check_intruders(s, false)) < 0)
 			return r;
 	}
+	s->t_last_byte = mono_ms();
 	if (s->reply_err[0])
 		return capture_fail(s->ctx, -EIO, "HeapProfiler.takeHeapSnapshot failed: %s", s->reply_err);
 	return 0;
@@ -448,6 +455,7 @@ bool session_close_inspector(struct session *s)
 	bool settled = false;
 	int r = 0;
 
+	s->t_close_begin = mono_ms();
 	memcpy(saved_err, s->ctx->err, sizeof(saved_err));
 	find_late_listener(s);
 	if (!s->ws && session_port_still_open(s))
@@ -468,6 +476,7 @@ bool session_close_inspector(struct session *s)
 	ws_conn_free(s->ws);
 	s->ws = NULL;
 	memcpy(s->ctx->err, saved_err, sizeof(saved_err));
+	s->t_close_asked = mono_ms();
 	/* Closing takes a few ms: look often at first (the window is measured), then less. */
 	int64_t asked = mono_ms();
 	while (session_port_still_open(s)) {

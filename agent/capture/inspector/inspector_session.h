@@ -58,6 +58,8 @@ struct session {
 	bool seen_open;               /* its listener was seen after the signal */
 	bool opening_guarded;         /* the whole-namespace "opening" guard is armed */
 	bool close_unconfirmed;       /* closed (or not) without knowing its event loop turned */
+	/* where the time goes (mono ms; 0 = not reached), logged once per capture */
+	int64_t t_begin, t_open, t_attached, t_requested, t_first_byte, t_last_byte, t_close_begin, t_close_asked;
 };
 
 
