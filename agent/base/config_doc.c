@@ -95,7 +95,7 @@ static const struct key_doc key_docs[] = {
 					    "what is still live (ID.heapprofile). 0: off. The default 4096 costs "
 					    "the target under 1 % CPU (measured on an allocation-heavy "
 					    "service, docs/reports.md); smaller intervals give finer stacks "
-					    "at more cost (512: ~1.6 %, 128: ~4 %)." },
+					    "at more cost (512: 1-2 %, 128: 3-4 %)." },
 	{ "capture", "inspector_unguarded", "An inspector the agent opens is guarded by a BPF connect hook on the "
 					    "cgroup v2 root (only the agent's own sockets get in). Without that "
 					    "guard the inspector route is refused for processes whose inspector "
