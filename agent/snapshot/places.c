@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Places: collections found on the shortest-path tree from the root, named by their
  * holder and aggregated (see places.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -535,63 +536,121 @@ void hs_places_base_free(struct hs_places_base *b)
 	free(b);
 }
 
+/* A place's key for matching across snapshots: its name with every number that is a
+ * whole segment as '#' ("(GC roots)[].49.registry" and "(GC roots)[].48.registry" are one
+ * place: V8 numbers some roots' edges anew in each snapshot). */
+static void match_key(const char *name, char *key, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; name[i] && o + 1 < len;) {
+		bool starts = i == 0 || !isalnum((unsigned char)name[i - 1]);
+		size_t j = i;
+		while (starts && isdigit((unsigned char)name[j]))
+			j++;
+		if (j > i && !isalnum((unsigned char)name[j])) {
+			key[o++] = '#';
+			i = j;
+		} else {
+			key[o++] = name[i++];
+		}
+	}
+	key[o] = '\0';
+}
+
+/* Add place p (of pl) to the baseline's place of its key. 0 or -ENOMEM. */
+static int base_add(struct hs_places_base *b, size_t *cap, const struct places *pl, const struct place *p)
+{
+	char key[520];
+	match_key(hs_name_table_name(pl->names, (size_t)p->name), key, sizeof(key));
+	long i = hs_name_table_intern(b->names, key);
+	if (i < 0)
+		return (int)i;
+	if ((size_t)i == b->n) {
+		if (b->n == *cap) {
+			size_t grow = *cap ? *cap * 2 : 64;
+			struct base_place *np = realloc(b->p, grow * sizeof(*np));
+			if (!np)
+				return -ENOMEM;
+			b->p = np;
+			*cap = grow;
+		}
+		memset(&b->p[b->n++], 0, sizeof(*b->p));
+	}
+	struct base_place *bp = &b->p[i];
+	bp->entries += p->entries;
+	bp->bytes += p->bytes;
+	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
+		char label[96];
+		kind_label(pl, p, p->kind[k], label, sizeof(label));
+		int j = 0;
+		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
+			j++;
+		if (j == PLACE_KINDS)
+			continue; /* more kinds than kept: counted in entries only */
+		snprintf(bp->kind[j], sizeof(bp->kind[j]), "%s", label);
+		bp->kind_count[j] += p->kind_count[k];
+		bp->kind_bytes[j] += p->kind_bytes[k];
+	}
+	return 0;
+}
+
 struct hs_places_base *hs_places_base_compute(const struct hs_snapshot *s, const struct hs_dominators *dom)
 {
 	struct places pl = { .s = s, .dom = dom };
 	struct hs_places_base *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	if (no_places(s)) {
-		if (!(b->names = hs_name_table_new()))
-			b = (hs_places_base_free(b), NULL);
-		return b;
-	}
-	if (places_build(&pl) < 0 || !(b->p = calloc(pl.n ? pl.n : 1, sizeof(*b->p)))) {
-		places_release(&pl);
+	size_t cap = 0;
+	if (!b || !(b->names = hs_name_table_new())) {
 		hs_places_base_free(b);
 		return NULL;
 	}
-	for (size_t i = 0; i < pl.n; i++) {
-		const struct place *p = &pl.p[i];
-		struct base_place *bp = &b->p[p->name];
-		bp->entries = p->entries;
-		bp->bytes = p->bytes;
-		for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
-			kind_label(&pl, p, p->kind[k], bp->kind[k], sizeof(bp->kind[k]));
-			bp->kind_count[k] = p->kind_count[k];
-			bp->kind_bytes[k] = p->kind_bytes[k];
-		}
-	}
-	b->n = pl.n;
-	b->names = pl.names; /* place i's key is name i */
-	pl.names = NULL;
+	if (no_places(s))
+		return b;
+	int rc = places_build(&pl);
+	for (size_t i = 0; rc == 0 && i < pl.n; i++)
+		rc = base_add(b, &cap, &pl, &pl.p[i]);
 	places_release(&pl);
+	if (rc < 0) {
+		hs_places_base_free(b);
+		return NULL;
+	}
 	return b;
 }
 
-static uint64_t grown(uint64_t now, uint64_t then)
+static uint64_t take_from(uint64_t *budget, uint64_t want)
 {
-	return now > then ? now - then : 0;
+	uint64_t t = want < *budget ? want : *budget;
+	*budget -= t;
+	return t;
 }
 
 /* p's new_* and kind_new/kind_bytes become its growth over the baseline's place of the
- * same name (all of it when the baseline had none). */
-static void subtract_base(const struct places *pl, struct place *p, const struct hs_places_base *b)
+ * same key (all of it when the baseline had none). Places of one key share the
+ * baseline's: what one subtracts, the next cannot (rest: the baseline's places, used up). */
+static void subtract_base(const struct places *pl, struct place *p, const struct hs_places_base *b,
+			  struct base_place *rest)
 {
-	long i = hs_name_table_find(b->names, hs_name_table_name(pl->names, (size_t)p->name));
-	const struct base_place *bp = i >= 0 && (size_t)i < b->n ? &b->p[i] : NULL;
-	p->new_entries = grown(p->entries, bp ? bp->entries : 0);
-	p->new_bytes = grown(p->bytes, bp ? bp->bytes : 0);
+	char key[520];
+	match_key(hs_name_table_name(pl->names, (size_t)p->name), key, sizeof(key));
+	long i = hs_name_table_find(b->names, key);
+	struct base_place none = { 0 }, *bp = i >= 0 && (size_t)i < b->n ? &rest[i] : &none;
+	p->new_entries = p->entries - take_from(&bp->entries, p->entries);
+	p->new_bytes = p->bytes - take_from(&bp->bytes, p->bytes);
 	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
 		char label[96];
-		uint64_t count = 0, bytes = 0;
 		kind_label(pl, p, p->kind[k], label, sizeof(label));
-		for (int j = 0; bp && j < PLACE_KINDS && bp->kind[j][0]; j++)
-			if (strcmp(bp->kind[j], label) == 0)
-				count = bp->kind_count[j], bytes = bp->kind_bytes[j];
-		p->kind_new[k] = grown(p->kind_count[k], count);
-		p->kind_bytes[k] = grown(p->kind_bytes[k], bytes);
+		int j = 0;
+		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
+			j++;
+		bool had = j < PLACE_KINDS && bp->kind[j][0];
+		p->kind_new[k] = p->kind_count[k] - (had ? take_from(&bp->kind_count[j], p->kind_count[k]) : 0);
+		p->kind_bytes[k] -= had ? take_from(&bp->kind_bytes[j], p->kind_bytes[k]) : 0;
 	}
+}
+
+static int cmp_bytes(const void *pa, const void *pb)
+{
+	const struct place *a = pa, *b = pb;
+	return a->bytes != b->bytes ? (a->bytes > b->bytes ? -1 : 1) : (a->name > b->name) - (a->name < b->name);
 }
 
 json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators *dom,
@@ -601,11 +660,16 @@ json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators
 	json_t *out = NULL;
 	if (no_places(s))
 		return json_array();
-	if (places_build(&pl) == 0) {
+	struct base_place *rest = malloc((base->n ? base->n : 1) * sizeof(*rest));
+	if (rest && places_build(&pl) == 0) {
+		memcpy(rest, base->p, base->n * sizeof(*rest));
+		/* the largest place of a key takes the baseline's first */
+		qsort(pl.p, pl.n, sizeof(*pl.p), cmp_bytes);
 		for (size_t i = 0; i < pl.n; i++)
-			subtract_base(&pl, &pl.p[i], base);
+			subtract_base(&pl, &pl.p[i], base, rest);
 		out = ranked_places(&pl, top);
 	}
+	free(rest);
 	places_release(&pl);
 	return out;
 }
