@@ -662,9 +662,11 @@ json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators
 		return json_array();
 	struct base_place *rest = malloc((base->n ? base->n : 1) * sizeof(*rest));
 	if (rest && places_build(&pl) == 0) {
-		memcpy(rest, base->p, base->n * sizeof(*rest));
+		if (base->n)
+			memcpy(rest, base->p, base->n * sizeof(*rest));
 		/* the largest place of a key takes the baseline's first */
-		qsort(pl.p, pl.n, sizeof(*pl.p), cmp_bytes);
+		if (pl.n)
+			qsort(pl.p, pl.n, sizeof(*pl.p), cmp_bytes);
 		for (size_t i = 0; i < pl.n; i++)
 			subtract_base(&pl, &pl.p[i], base, rest);
 		out = ranked_places(&pl, top);
