@@ -21,15 +21,17 @@ fi
 # case name | how to start (real MODE PAD RATE, or shape SHAPE) | place (regex on places[0].place) | file | regex of the lines a top stack may name
 CASES_ALL=(
 	"metrics|real metrics 2000 300|^Counter\.hashMap$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
-	"session|real session 8000 600|^MemoryStore\.sessions$|service.js|req\.session\.last|res\.send\('ok'\)"
+	"session|real session 8000 600|^MemoryStore\.sessions$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
 	"schema|real schema 3000 300|^Ajv\._cache$|service.js|ajv\.compile\(\{"
 	"cache|real cache 8000 600|^LRUCache\.#valList$|service.js|v = \{ id: req\.params\.id"
-	"logger|real logger 6000 300|^process\._events\.uncaughtException$|service.js|winston\.createLogger\(\{"
+	"logger|real logger 6000 100|^process\._events\.uncaughtException$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
 	"listeners|shape listeners|^EventEmitter\._events\.tick$|leak_shapes.js|bus\.on\('tick'"
 	"timers|shape timers|^TimersList\._idleNext$|leak_shapes.js|setInterval\(\(\) => job\.poll"
 )
-# Only metrics is verified so far (V8's profile frames are a function's start: the
-# handler's line); the other cases' expectations are not yet checked: CASES=... to try.
+# Only metrics is reliable and run by default (V8's profile frames are a function's
+# start: the handler's line). session and logger give the right first place and top
+# stack when the agent takes their baseline, but it skips it when a process grows too
+# fast (docs/reports.md): CASES=... to try.
 want=" ${CASES:-metrics} "
 
 # line numbers (1-based) in FILE of the lines matching REGEX, space separated
