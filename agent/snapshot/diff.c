@@ -119,6 +119,18 @@ long hs_name_table_intern(struct hs_name_table *t, const char *name)
 	return (long)t->count - 1;
 }
 
+long hs_name_table_find(const struct hs_name_table *t, const char *name)
+{
+	size_t at = hash_name(name) & (t->slots_cap - 1);
+	while (t->slots[at]) {
+		size_t i = t->slots[at] - 1;
+		if (strcmp(t->names[i], name) == 0)
+			return (long)i;
+		at = (at + 1) & (t->slots_cap - 1);
+	}
+	return -1;
+}
+
 const char *hs_name_table_name(const struct hs_name_table *t, size_t index)
 {
 	return index < t->count ? t->names[index] : "";

@@ -68,6 +68,8 @@ struct hs_name_table;
 struct hs_name_table *hs_name_table_new(void);
 /* Index of name, added if absent (copied). -ENOMEM on out of memory. */
 long hs_name_table_intern(struct hs_name_table *t, const char *name);
+/* Index of name, or -1 when absent. */
+long hs_name_table_find(const struct hs_name_table *t, const char *name);
 const char *hs_name_table_name(const struct hs_name_table *t, size_t index);
 size_t hs_name_table_count(const struct hs_name_table *t);
 void hs_name_table_free(struct hs_name_table *t);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Places: collections found on the shortest-path tree from the root, named by their
  * holder and aggregated (see places.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -41,6 +42,7 @@ struct places {
 	const struct hs_snapshot *s;
 	const struct hs_dominators *dom;
 	const uint8_t *is_new;
+	bool growth;                     /* new_* and kind_new are growth since a baseline */
 	struct types ty;
 	struct tree t;
 	uint32_t *coll;                  /* per node: the collection it is an entry of */
@@ -375,7 +377,7 @@ static void kind_label(const struct places *pl, const struct place *p, uint32_t 
 
 static uint64_t rank_bytes(const struct places *pl, const struct place *p)
 {
-	return pl->is_new ? p->new_bytes : p->bytes;
+	return pl->growth ? p->new_bytes : p->bytes;
 }
 
 static int cmp_place(const void *pa, const void *pb, void *ctx)
@@ -408,7 +410,7 @@ static void group_digits(uint64_t v, char *buf, size_t len)
 static int second_kind(const struct places *pl, const struct place *p, int main)
 {
 	int best = -1;
-	uint64_t (*count) = pl->is_new ? (uint64_t *)p->kind_new : (uint64_t *)p->kind_count;
+	uint64_t (*count) = pl->growth ? (uint64_t *)p->kind_new : (uint64_t *)p->kind_count;
 	for (int i = 0; i < PLACE_KINDS && p->kind[i] != NONE; i++)
 		if (i != main && count[i] * 2 >= count[main] && (best < 0 || p->kind_bytes[i] > p->kind_bytes[best]))
 			best = i;
@@ -426,11 +428,11 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 		kind_label(pl, p, p->kind[k2], other, sizeof(other));
 		snprintf(kinds, sizeof(kinds), "%s and %s", kind, other);
 	}
-	group_digits(pl->is_new ? p->kind_new[k] : p->kind_count[k], count, sizeof(count));
+	group_digits(pl->growth ? p->kind_new[k] : p->kind_count[k], count, sizeof(count));
 	snprintf(where, sizeof(where), "%s%s%s", p->holder, p->property[0] && p->property[0] != '[' ? "." : "",
 		 p->property);
-	uint64_t bytes = pl->is_new ? p->new_bytes : p->bytes;
-	const char *plus = pl->is_new ? "+" : "";
+	uint64_t bytes = pl->growth ? p->new_bytes : p->bytes;
+	const char *plus = pl->growth ? "+" : "";
 	if (strcmp(kind, "listeners") == 0)
 		snprintf(text, sizeof(text), "%s: %s%s listeners, %s%.1f MiB", where, plus, count, plus,
 			 bytes / 1048576.0);
@@ -440,11 +442,11 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
 			      "place", hs_json_class_name(where), "holder", hs_json_class_name(p->holder),
 			      "property", hs_json_class_name(p->property), "entry_class", hs_json_class_name(kind),
-			      "entry_count", (json_int_t)(pl->is_new ? p->kind_new[k] : p->kind_count[k]),
+			      "entry_count", (json_int_t)(pl->growth ? p->kind_new[k] : p->kind_count[k]),
 			      "entries", (json_int_t)p->entries,
 			      "retained_bytes", (json_int_t)p->bytes, "collections", (json_int_t)p->collections,
 			      "text", hs_json_class_name(text));
-	if (o && pl->is_new) {
+	if (o && pl->growth) {
 		json_object_set_new(o, "new_entries", json_integer((json_int_t)p->new_entries));
 		json_object_set_new(o, "new_bytes", json_integer((json_int_t)p->new_bytes));
 	}
@@ -457,7 +459,7 @@ static json_t *ranked_places(struct places *pl, size_t top)
 		qsort_r(pl->p, pl->n, sizeof(*pl->p), cmp_place, pl);
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < pl->n && json_array_size(arr) < top; i++) {
-		if (pl->is_new && pl->p[i].new_entries == 0)
+		if (pl->growth && pl->p[i].new_entries == 0)
 			continue;
 		json_t *o = place_json(pl, &pl->p[i]);
 		if (!o || json_array_append_new(arr, o) < 0)
@@ -466,32 +468,210 @@ static json_t *ranked_places(struct places *pl, size_t top)
 	return arr;
 }
 
+/* The shortest-path tree, the collections and their places of pl->s. 0 or -ENOMEM. */
+static int places_build(struct places *pl)
+{
+	const struct hs_snapshot *s = pl->s;
+	find_types(s, &pl->ty);
+	pl->coll = malloc((size_t)s->node_count * 4);
+	pl->count = malloc((size_t)s->node_count * 4);
+	pl->names = hs_name_table_new();
+	if (!pl->coll || !pl->count || !pl->names || build_tree(s, pl->ty.synthetic, &pl->t) < 0)
+		return -ENOMEM;
+	assign_collections(pl);
+	free(pl->t.order);
+	pl->t.order = NULL;
+	return aggregate(pl);
+}
+
+static void places_release(struct places *pl)
+{
+	free(pl->t.parent);
+	free(pl->t.via);
+	free(pl->t.order);
+	free(pl->coll);
+	free(pl->count);
+	free(pl->p);
+	hs_name_table_free(pl->names);
+}
+
+static bool no_places(const struct hs_snapshot *s)
+{
+	return s->node_count == 0 || (!s->edge_to && s->edge_count);
+}
+
 json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
 			  const uint8_t *is_new, size_t top)
 {
-	struct places pl = { .s = s, .dom = dom, .is_new = is_new };
+	struct places pl = { .s = s, .dom = dom, .is_new = is_new, .growth = is_new != NULL };
 	json_t *out = NULL;
-	if (s->node_count == 0 || (!s->edge_to && s->edge_count))
+	if (no_places(s))
 		return json_array();
-	find_types(s, &pl.ty);
-	pl.coll = malloc((size_t)s->node_count * 4);
-	pl.count = malloc((size_t)s->node_count * 4);
-	pl.names = hs_name_table_new();
-	if (!pl.coll || !pl.count || !pl.names || build_tree(s, pl.ty.synthetic, &pl.t) < 0)
-		goto done;
-	assign_collections(&pl);
-	free(pl.t.order);
-	pl.t.order = NULL;
-	if (aggregate(&pl) < 0)
-		goto done;
-	out = ranked_places(&pl, top);
-done:
-	free(pl.t.parent);
-	free(pl.t.via);
-	free(pl.t.order);
-	free(pl.coll);
-	free(pl.count);
-	free(pl.p);
-	hs_name_table_free(pl.names);
+	if (places_build(&pl) == 0)
+		out = ranked_places(&pl, top);
+	places_release(&pl);
+	return out;
+}
+
+/* ---- growth by name, against a baseline's places ---- */
+
+struct base_place {
+	uint64_t entries, bytes;
+	char kind[PLACE_KINDS][96];      /* kind labels ("" unused), as kind_label writes them */
+	uint64_t kind_count[PLACE_KINDS], kind_bytes[PLACE_KINDS];
+};
+
+struct hs_places_base {
+	struct hs_name_table *names;     /* the places' keys (holder, path) */
+	struct base_place *p;
+	size_t n;
+};
+
+void hs_places_base_free(struct hs_places_base *b)
+{
+	if (!b)
+		return;
+	hs_name_table_free(b->names);
+	free(b->p);
+	free(b);
+}
+
+/* A place's key for matching across snapshots: its name with every number that is a
+ * whole segment as '#' ("(GC roots)[].49.registry" and "(GC roots)[].48.registry" are one
+ * place: V8 numbers some roots' edges anew in each snapshot). */
+static void match_key(const char *name, char *key, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; name[i] && o + 1 < len;) {
+		bool starts = i == 0 || !isalnum((unsigned char)name[i - 1]);
+		size_t j = i;
+		while (starts && isdigit((unsigned char)name[j]))
+			j++;
+		if (j > i && !isalnum((unsigned char)name[j])) {
+			key[o++] = '#';
+			i = j;
+		} else {
+			key[o++] = name[i++];
+		}
+	}
+	key[o] = '\0';
+}
+
+/* Add place p (of pl) to the baseline's place of its key. 0 or -ENOMEM. */
+static int base_add(struct hs_places_base *b, size_t *cap, const struct places *pl, const struct place *p)
+{
+	char key[520];
+	match_key(hs_name_table_name(pl->names, (size_t)p->name), key, sizeof(key));
+	long i = hs_name_table_intern(b->names, key);
+	if (i < 0)
+		return (int)i;
+	if ((size_t)i == b->n) {
+		if (b->n == *cap) {
+			size_t grow = *cap ? *cap * 2 : 64;
+			struct base_place *np = realloc(b->p, grow * sizeof(*np));
+			if (!np)
+				return -ENOMEM;
+			b->p = np;
+			*cap = grow;
+		}
+		memset(&b->p[b->n++], 0, sizeof(*b->p));
+	}
+	struct base_place *bp = &b->p[i];
+	bp->entries += p->entries;
+	bp->bytes += p->bytes;
+	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
+		char label[96];
+		kind_label(pl, p, p->kind[k], label, sizeof(label));
+		int j = 0;
+		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
+			j++;
+		if (j == PLACE_KINDS)
+			continue; /* more kinds than kept: counted in entries only */
+		snprintf(bp->kind[j], sizeof(bp->kind[j]), "%s", label);
+		bp->kind_count[j] += p->kind_count[k];
+		bp->kind_bytes[j] += p->kind_bytes[k];
+	}
+	return 0;
+}
+
+struct hs_places_base *hs_places_base_compute(const struct hs_snapshot *s, const struct hs_dominators *dom)
+{
+	struct places pl = { .s = s, .dom = dom };
+	struct hs_places_base *b = calloc(1, sizeof(*b));
+	size_t cap = 0;
+	if (!b || !(b->names = hs_name_table_new())) {
+		hs_places_base_free(b);
+		return NULL;
+	}
+	if (no_places(s))
+		return b;
+	int rc = places_build(&pl);
+	for (size_t i = 0; rc == 0 && i < pl.n; i++)
+		rc = base_add(b, &cap, &pl, &pl.p[i]);
+	places_release(&pl);
+	if (rc < 0) {
+		hs_places_base_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static uint64_t take_from(uint64_t *budget, uint64_t want)
+{
+	uint64_t t = want < *budget ? want : *budget;
+	*budget -= t;
+	return t;
+}
+
+/* p's new_* and kind_new/kind_bytes become its growth over the baseline's place of the
+ * same key (all of it when the baseline had none). Places of one key share the
+ * baseline's: what one subtracts, the next cannot (rest: the baseline's places, used up). */
+static void subtract_base(const struct places *pl, struct place *p, const struct hs_places_base *b,
+			  struct base_place *rest)
+{
+	char key[520];
+	match_key(hs_name_table_name(pl->names, (size_t)p->name), key, sizeof(key));
+	long i = hs_name_table_find(b->names, key);
+	struct base_place none = { 0 }, *bp = i >= 0 && (size_t)i < b->n ? &rest[i] : &none;
+	p->new_entries = p->entries - take_from(&bp->entries, p->entries);
+	p->new_bytes = p->bytes - take_from(&bp->bytes, p->bytes);
+	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
+		char label[96];
+		kind_label(pl, p, p->kind[k], label, sizeof(label));
+		int j = 0;
+		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
+			j++;
+		bool had = j < PLACE_KINDS && bp->kind[j][0];
+		p->kind_new[k] = p->kind_count[k] - (had ? take_from(&bp->kind_count[j], p->kind_count[k]) : 0);
+		p->kind_bytes[k] -= had ? take_from(&bp->kind_bytes[j], p->kind_bytes[k]) : 0;
+	}
+}
+
+static int cmp_bytes(const void *pa, const void *pb)
+{
+	const struct place *a = pa, *b = pb;
+	return a->bytes != b->bytes ? (a->bytes > b->bytes ? -1 : 1) : (a->name > b->name) - (a->name < b->name);
+}
+
+json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators *dom,
+			 const struct hs_places_base *base, size_t top)
+{
+	struct places pl = { .s = s, .dom = dom, .growth = true };
+	json_t *out = NULL;
+	if (no_places(s))
+		return json_array();
+	struct base_place *rest = malloc((base->n ? base->n : 1) * sizeof(*rest));
+	if (rest && places_build(&pl) == 0) {
+		if (base->n)
+			memcpy(rest, base->p, base->n * sizeof(*rest));
+		/* the largest place of a key takes the baseline's first */
+		if (pl.n)
+			qsort(pl.p, pl.n, sizeof(*pl.p), cmp_bytes);
+		for (size_t i = 0; i < pl.n; i++)
+			subtract_base(&pl, &pl.p[i], base, rest);
+		out = ranked_places(&pl, top);
+	}
+	free(rest);
+	places_release(&pl);
 	return out;
 }

@@ -14,10 +14,14 @@
  * holder class and property path are one place. Strings are entries like any other
  * (their kind is "strings"); closures in an _events path are "listeners".
  *
- * With is_new (the ids new since a baseline), a place ranks by the retained size of its
- * new entries and only places with new entries are kept; without, by the retained size
- * of all its entries. Memory: about 20 bytes per node on top of the snapshot and its
- * dominators. */
+ * Against a baseline (hs_places_growth), a place ranks by how much it grew since the
+ * baseline's place of the same name (entries and retained size, now minus then) and
+ * only places that gained entries are kept: matched by name, not by V8's object ids,
+ * which an inspector session's end renumbers (every inspector-route capture ends one),
+ * so they cannot tell an incident's new objects from its baseline's. With is_new (ids
+ * new since a baseline, hs_places_compute) a place ranks by the retained size of its
+ * new entries; without either, by the retained size of all its entries. Memory: about
+ * 20 bytes per node on top of the snapshot and its dominators. */
 #ifndef HS_SNAPSHOT_PLACES_H
 #define HS_SNAPSHOT_PLACES_H
 
@@ -43,5 +47,16 @@
  * NULL on out of memory. */
 json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
 			  const uint8_t *is_new, size_t top);
+
+/* A baseline's places, kept by name (holder and property path) with their entries,
+ * retained size and entry kinds; NULL on out of memory. The snapshot may be freed after. */
+struct hs_places_base;
+struct hs_places_base *hs_places_base_compute(const struct hs_snapshot *s, const struct hs_dominators *dom);
+void hs_places_base_free(struct hs_places_base *b);
+/* The places of S that grew since BASE, as hs_places_compute's array: "new_entries",
+ * "new_bytes" and "entry_count" are the growth (now minus the baseline's place of the
+ * same name, 0 when it shrank), "entries" and "retained_bytes" all of it now. */
+json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators *dom,
+			 const struct hs_places_base *base, size_t top);
 
 #endif

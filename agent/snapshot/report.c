@@ -592,10 +592,11 @@ static json_t *summary_entry(const struct hs_snapshot *s, const struct growth *g
 /* The report from ranked classes: with a diff d (basis "diff"), only classes whose
  * count grew; without (basis "summary"), every constructor class of the snapshot. */
 static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_dominators *dom,
-			       const struct hs_diff *d, uint8_t *take)
+			       const struct hs_diff *d, uint8_t *take, const struct hs_places_base *base_places)
 {
 	size_t n = 0;
-	json_t *places = hs_places_compute(snew, dom, d ? take : NULL, HS_PLACE_TOP);
+	json_t *places = base_places ? hs_places_growth(snew, dom, base_places, HS_PLACE_TOP)
+				     : hs_places_compute(snew, dom, d ? take : NULL, HS_PLACE_TOP);
 	struct growth *g = places ? rank_growth(snew, dom, take, &n) : NULL;
 	json_t *top = json_array(), *path = NULL, *report = NULL;
 	if (!g || !top)
@@ -648,7 +649,7 @@ json_t *hs_report_summary_compute(const struct hs_snapshot *s, char *err, size_t
 	memset(take, 1, s->node_count);
 	if (hs_dominators_compute(s, &dom, err, errlen) < 0)
 		goto done;
-	report = assemble_report(s, dom, NULL, take);
+	report = assemble_report(s, dom, NULL, take, NULL);
 	if (!report)
 		snprintf(err, errlen, "out of memory building the report");
 done:
@@ -657,8 +658,26 @@ done:
 	return report;
 }
 
-json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
-			  char *err, size_t errlen)
+/* The baseline's places, when it was loaded with its edges (NULL and *failed false when
+ * not: places then fall back to matching ids). */
+static struct hs_places_base *base_places_of(const struct hs_snapshot *base, bool *failed, char *err,
+					     size_t errlen)
+{
+	struct hs_dominators *dom = NULL;
+	struct hs_places_base *bp = NULL;
+	*failed = false;
+	if (!base->edge_to && base->edge_count > 0)
+		return NULL;
+	if (hs_dominators_compute(base, &dom, err, errlen) == 0 && !(bp = hs_places_base_compute(base, dom)))
+		snprintf(err, errlen, "out of memory finding the baseline's places");
+	*failed = !bp;
+	hs_dominators_free(dom);
+	return bp;
+}
+
+/* The diff report; places by growth against bp when there is one, else by new ids. */
+static json_t *report_against(const struct hs_snapshot *base, const struct hs_places_base *bp,
+			      const struct hs_snapshot *snew, char *err, size_t errlen)
 {
 	struct hs_diff d = { 0 };
 	struct hs_dominators *dom = NULL;
@@ -675,7 +694,7 @@ json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapsh
 	if (hs_diff_compute(base, snew, &d, err, errlen) < 0 ||
 	    hs_dominators_compute(snew, &dom, err, errlen) < 0)
 		goto done;
-	report = assemble_report(snew, dom, &d, take);
+	report = assemble_report(snew, dom, &d, take, bp);
 	if (!report)
 		snprintf(err, errlen, "out of memory building the report");
 done:
@@ -685,29 +704,46 @@ done:
 	return report;
 }
 
+json_t *hs_report_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
+			  char *err, size_t errlen)
+{
+	bool failed;
+	struct hs_places_base *bp = base_places_of(base, &failed, err, errlen);
+	json_t *report = failed ? NULL : report_against(base, bp, snew, err, errlen);
+	hs_places_base_free(bp);
+	return report;
+}
+
 int hs_report_build_max(const char *base_path, const char *new_path, uint64_t max_bytes, json_t **out,
 			char *err, size_t errlen)
 {
 	struct hs_snapshot *base = NULL, *snew = NULL;
+	struct hs_places_base *bp = NULL;
 	char why[400];
+	bool failed = false;
 	int rc;
 
 	*out = NULL;
 	if (base_path) {
-		rc = hs_snapshot_load_max(base_path, HS_PARSE_SKIP_EDGES, max_bytes, &base, why, sizeof(why));
+		/* the baseline's places before NEW is loaded: its dominators are gone by then */
+		rc = hs_snapshot_load_max(base_path, 0, max_bytes, &base, why, sizeof(why));
+		if (rc == 0 && !(bp = base_places_of(base, &failed, why, sizeof(why))) && failed)
+			rc = -ENOMEM;
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: %s", base_path, why);
+			hs_snapshot_free(base);
 			return rc;
 		}
 	}
 	rc = hs_snapshot_load_max(new_path, 0, max_bytes, &snew, why, sizeof(why));
 	if (rc == 0) {
-		*out = base ? hs_report_compute(base, snew, why, sizeof(why)) : hs_report_summary_compute(snew, why, sizeof(why));
+		*out = base ? report_against(base, bp, snew, why, sizeof(why)) : hs_report_summary_compute(snew, why, sizeof(why));
 		if (!*out)
 			rc = -EINVAL;
 	}
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", new_path, why);
+	hs_places_base_free(bp);
 	hs_snapshot_free(base);
 	hs_snapshot_free(snew);
 	return rc;

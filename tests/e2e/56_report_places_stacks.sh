@@ -21,15 +21,17 @@ fi
 # case name | how to start (real MODE PAD RATE, or shape SHAPE) | place (regex on places[0].place) | file | regex of the lines a top stack may name
 CASES_ALL=(
 	"metrics|real metrics 2000 300|^Counter\.hashMap$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
-	"session|real session 8000 600|^MemoryStore\.sessions$|service.js|req\.session\.last|res\.send\('ok'\)"
+	"session|real session 8000 600|^MemoryStore\.sessions$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
 	"schema|real schema 3000 300|^Ajv\._cache$|service.js|ajv\.compile\(\{"
 	"cache|real cache 8000 600|^LRUCache\.#valList$|service.js|v = \{ id: req\.params\.id"
-	"logger|real logger 6000 300|^process\._events\.uncaughtException$|service.js|winston\.createLogger\(\{"
+	"logger|real logger 6000 100|^process\._events\.uncaughtException$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
 	"listeners|shape listeners|^EventEmitter\._events\.tick$|leak_shapes.js|bus\.on\('tick'"
 	"timers|shape timers|^TimersList\._idleNext$|leak_shapes.js|setInterval\(\(\) => job\.poll"
 )
-# Only metrics is verified so far (V8's profile frames are a function's start: the
-# handler's line); the other cases' expectations are not yet checked: CASES=... to try.
+# Only metrics is reliable and run by default (V8's profile frames are a function's
+# start: the handler's line). session and logger give the right first place and top
+# stack when the agent takes their baseline, but it skips it when a process grows too
+# fast (docs/reports.md): CASES=... to try.
 want=" ${CASES:-metrics} "
 
 # line numbers (1-based) in FILE of the lines matching REGEX, space separated
@@ -75,20 +77,15 @@ run_case() {
 	  if (r.report !== "done") { console.error("report", r.report, r.report_error || r.profile_error); process.exit(1); }
 	  if (!p || !new RegExp(placeRe).test(p.place)) { console.error("first place", p && p.place, "not", placeRe, JSON.stringify(r.places.slice(0, 3))); process.exit(2); }
 	  if (p.place === "Object" || p.holder === "Object") process.exit(3);
+	  // the growth since the baseline is seen as growth (matched by id it was ~0.3 MiB of 18)
+	  if (!(p.new_bytes >= 2 * 1048576)) { console.error("first place grew only", p.new_bytes, "bytes"); process.exit(7); }
 	  if (!s) { console.error("no stacks:", r.profile_error); process.exit(4); }
 	  const want = lines.trim().split(" ").map(Number);
 	  const hit = s.url.endsWith("/" + file) && want.includes(s.line);
 	  if (!hit) { console.error("top stack at", s.url + ":" + s.line, "not", file, want, JSON.stringify(r.stacks.slice(0, 3).map(x => x.text))); process.exit(5); }
 	  if (d.top_place !== p.text || d.top_stack !== s.text) { console.error("capture_done lines", d.top_place, "/", d.top_stack); process.exit(6); }
-	' "$T/show-$name.json" "$done_line" "$place_re" "$file" "$(lines_of "$src" "$line_re")" || {
-		local rc=$?
-		# Known bug (issue 20, open): in about half the runs the diff sees little of the
-		# growth as new and another place comes first. One retry, said; twice fails.
-		if [ "$rc" = 2 ] && [ -z "${RETRIED:-}" ]; then
-			echo "RETRY $name: first place wrong once (known, docs/reports.md)"; return 2
-		fi
-		fail "$name: report (rc $rc), see $T/show-$name.json"
-	}
+	' "$T/show-$name.json" "$done_line" "$place_re" "$file" "$(lines_of "$src" "$line_re")" ||
+		fail "$name: report (rc $?), see $T/show-$name.json"
 	grep -q "^where it accumulates" "$T/show-$name.txt" && grep -q "^allocated at" "$T/show-$name.txt" ||
 		fail "$name: show does not render the report: $(cat "$T/show-$name.txt")"
 	echo "PASS case $name"
@@ -100,8 +97,7 @@ mkdir -p "$T/app"; cd "$T/app" || fail "no app dir"
 for c in "${CASES_ALL[@]}"; do
 	IFS='|' read -r name how place file line_re <<<"$c"
 	[[ $want == *" $name "* ]] || continue
-	run_case "$name" "$how" "$place" "$file" "$line_re" ||
-		{ RETRIED=1; run_case "$name" "$how" "$place" "$file" "$line_re"; }
+	run_case "$name" "$how" "$place" "$file" "$line_re"
 done
 stop_agent
 pass "each report's first place names holder.property, its top stack the service's own line"

@@ -4,7 +4,8 @@
  * listener array under _events, a linked list, records with a dozen parts each, a memo in
  * a closure's scope), the
  * places are named holder.property, aggregated over the holder's instances, with the
- * entries' kind and count; with a baseline only what is new ranks. */
+ * entries' kind and count; with a baseline only what is new ranks; against a baseline's
+ * places, what grew ranks, matched by name even when V8 renumbered every object id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "snapshot/dominators.h"
 #include "snapshot/parse.h"
 #include "snapshot/places.h"
+#include "snapshot/report.h"
 #include "graph_fixture.h"
 
 #define MAXN 2000
@@ -43,6 +45,11 @@ static void elements(uint32_t from, uint32_t to)
 
 /* Ids of nodes made from here on are "new" (first_new). */
 static uint32_t first_new;
+/* Entries of the first Counter's dictionary; ids numbered backwards (a renumbering). */
+static int counter_a = 40;
+static bool reverse_ids;
+/* The property that holds the orders (a number in some roots' paths, new in each snapshot). */
+static const char *orders_name = "orders";
 
 static struct hs_snapshot *build(void)
 {
@@ -52,7 +59,7 @@ static struct hs_snapshot *build(void)
 	elements(root, global);
 	/* records: 100 Orders of 12 parts each, in an array */
 	uint32_t orders = node("object", "Array", 16);
-	edge(global, orders, "property", "orders");
+	edge(global, orders, "property", orders_name);
 	for (int i = 0; i < 100; i++) {
 		uint32_t o = node("object", "Order", 40);
 		elements(orders, o);
@@ -97,9 +104,11 @@ static struct hs_snapshot *build(void)
 		uint32_t counter = node("object", "Counter", 40), map = node("object", "Object", 32);
 		edge(global, counter, "property", c ? "b" : "a");
 		edge(counter, map, "property", "hashMap");
-		for (int i = 0; i < (c ? 30 : 40); i++)
+		for (int i = 0; i < (c ? 30 : counter_a); i++)
 			edge(map, node("object", "Object", 300), "property", "series");
 	}
+	for (size_t i = 1; reverse_ids && i < nn; i++)
+		nodes[i].id = (uint32_t)((nn - i) * 2 + 1);
 	char *j = fx_snapshot_json(nodes, nn, edges, ne, 0), err[256];
 	struct hs_snapshot *s = NULL;
 	if (hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)) < 0)
@@ -185,11 +194,64 @@ static void test_places_diff_only_new(void **state)
 	hs_snapshot_free(s);
 }
 
+/* The baseline: the Counters' dictionaries had 20 + 30 entries, the incident 40 + 30,
+ * and every object's id differs between the two (an inspector session ended between
+ * them): the place grew by 20 entries, nothing else grew, whatever the ids say; the
+ * orders, held by a property that is a number differing between the snapshots
+ * (global.48, then global.49), are one place that did not grow. */
+static void test_places_growth_by_name(void **state)
+{
+	(void)state;
+	char err[128];
+	struct hs_dominators *bd = NULL, *d = NULL;
+	counter_a = 20;
+	orders_name = "48";
+	struct hs_snapshot *base = build();
+	counter_a = 40;
+	orders_name = "49";
+	reverse_ids = true;
+	struct hs_snapshot *s = build();
+	reverse_ids = false;
+	orders_name = "orders";
+	/* the leak report's first place too (matching ids, it named the objects numbered last) */
+	json_t *r = hs_report_compute(base, s, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "places"), 0), "text")),
+			    "Counter.hashMap: +20 entries (Object), +0.0 MiB");
+	json_decref(r);
+	assert_int_equal(hs_dominators_compute(base, &bd, err, sizeof(err)), 0);
+	struct hs_places_base *bp = hs_places_base_compute(base, bd);
+	assert_non_null(bp);
+	hs_dominators_free(bd);
+	hs_snapshot_free(base);
+	assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+	json_t *places = hs_places_growth(s, d, bp, 20);
+	assert_int_equal(json_array_size(places), 1);
+	json_t *first = json_array_get(places, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "place")), "Counter.hashMap");
+	assert_int_equal(json_integer_value(json_object_get(first, "new_entries")), 20);
+	assert_int_equal(json_integer_value(json_object_get(first, "new_bytes")), 20 * 300);
+	assert_int_equal(json_integer_value(json_object_get(first, "entries")), 70);
+	assert_string_equal(json_string_value(json_object_get(first, "text")),
+			    "Counter.hashMap: +20 entries (Object), +0.0 MiB");
+	json_decref(places);
+	/* against itself nothing grew */
+	hs_places_base_free(bp);
+	bp = hs_places_base_compute(s, d);
+	places = hs_places_growth(s, d, bp, 20);
+	assert_int_equal(json_array_size(places), 0);
+	json_decref(places);
+	hs_places_base_free(bp);
+	hs_dominators_free(d);
+	hs_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_places_summary),
 		cmocka_unit_test(test_places_diff_only_new),
+		cmocka_unit_test(test_places_growth_by_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
