@@ -107,6 +107,11 @@ static void attach_stacks(struct capturer *c, const char *id, json_t *report, co
 		json_object_set_new(report, "profile_error", json_string(err));
 		return;
 	}
+	if (!json_array_size(stacks))
+		json_object_set_new(report, "profile_error",
+				    json_string("the profile holds no live sampled allocation: what grew is outside "
+						"the JS heap V8 samples (Buffer and ArrayBuffer backing stores), or "
+						"grew by less than a few sampling intervals (profile_interval_kb)"));
 	const char *top = json_string_value(json_object_get(json_array_get(stacks, 0), "text"));
 	if (top)
 		json_object_set_new(report, "top_stack", json_string(top));

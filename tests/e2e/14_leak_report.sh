@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Automatic report: the agent takes a baseline snapshot halfway to the growth
 # threshold, and the incident capture carries top_growth (in list/show --json and the
-# alert line) whose first entry is the leaking constructor, plus a retainer path.
+# alert line) whose first entry is the leaking constructor, plus a retainer path, and
+# allocation stacks or the reason it has none.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -26,6 +27,8 @@ nodetool -e '
   for (const k of ["class", "new_count", "retained_bytes"]) if (!(k in t)) process.exit(2);
   if (t.class !== "LeakRecord" || !(t.new_count > 10)) process.exit(3);
   if (!l.some(s => s.reason === "baseline")) process.exit(4);
+  // the profiler runs by default: stacks, or why there are none (its growth is Buffers)
+  if (!(Array.isArray(inc.stacks) && inc.stacks.length) && typeof inc.profile_error !== "string") process.exit(5);
 ' "$T/list.json" || fail "list --json top_growth (rc $?)"
 stop_agent
 pass "baseline taken, incident report names LeakRecord"
