@@ -14,9 +14,9 @@
  * it only offers dfn(u) as a semidominator candidate: the minimum of those is folded
  * into semi[w] while the successors are scanned, and only the cross and back edges
  * (a fraction of the graph) are stored. Every array is given back as soon as its
- * phase ends; the DFS number per node becomes the path compression's stack, and the
- * caller of hs_dominators_compute_consume lets the successor arrays go as soon as
- * the predecessor lists exist. */
+ * phase ends, and the caller of hs_dominators_compute_consume lets the successor
+ * arrays go as they are read: the edge types once the non-essential edges are
+ * marked in edge_to, the rest once the predecessor lists exist. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,16 +118,32 @@ static void number_vertices(const struct hs_snapshot *s, struct lt *t)
 	}
 }
 
+#define NOT_ESSENTIAL UINT32_MAX /* never a node index (parse.c: fewer nodes) */
+
+/* Edge e's target, or NOT_ESSENTIAL; once the edge types are gone, edge_to holds
+ * the sentinel in place of each non-essential edge. */
+static inline uint32_t essential_target(const struct hs_snapshot *s, uint32_t u, uint32_t e)
+{
+	if (!s->edge_type)
+		return s->edge_to[e];
+	return hs_edge_is_essential(s, u, e) ? s->edge_to[e] : NOT_ESSENTIAL;
+}
+
 /* Fold the lower-numbered predecessors into semi[] and count the others
- * (pred_first[w] ends as the end of w's list, the inclusive prefix sum). */
-static void scan_lower_predecessors(const struct hs_snapshot *s, struct lt *t)
+ * (pred_first[w] ends as the end of w's list, the inclusive prefix sum). With
+ * `consume`, mark the non-essential edges in edge_to and give the types back. */
+static void scan_lower_predecessors(const struct hs_snapshot *s, struct hs_snapshot *consume, struct lt *t)
 {
 	for (uint32_t u = 0; u < s->node_count; u++) {
 		uint32_t du = t->dfn[u];
 		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
-			if (!hs_edge_is_essential(s, u, e))
+			uint32_t to = essential_target(s, u, e);
+			if (to == NOT_ESSENTIAL) {
+				if (consume)
+					consume->edge_to[e] = NOT_ESSENTIAL;
 				continue;
-			uint32_t dv = t->dfn[s->edge_to[e]];
+			}
+			uint32_t dv = t->dfn[to];
 			if (du < dv) {
 				if (du < t->semi[dv])
 					t->semi[dv] = du;
@@ -136,17 +152,23 @@ static void scan_lower_predecessors(const struct hs_snapshot *s, struct lt *t)
 			}
 		}
 	}
+	if (consume) {
+		free(consume->edge_type);
+		free(consume->edge_name);
+		consume->edge_type = NULL;
+		consume->edge_name = NULL;
+	}
 }
 
 /* The lists are filled from their ends down, so pred_first needs no cursor array
  * beside it: each entry ends at its list's start. The order inside a list does not
  * matter (semi is a minimum). */
-static int build_predecessors(const struct hs_snapshot *s, struct lt *t)
+static int build_predecessors(const struct hs_snapshot *s, struct hs_snapshot *consume, struct lt *t)
 {
 	uint32_t n = t->n;
 	if (!(t->pred_first = calloc((size_t)n + 2, 4)))
 		return -ENOMEM;
-	scan_lower_predecessors(s, t);
+	scan_lower_predecessors(s, consume, t);
 	for (uint32_t w = 1; w <= n + 1; w++)
 		t->pred_first[w] += t->pred_first[w - 1];
 	if (!(t->pred = malloc(((size_t)t->pred_first[n + 1] + 1) * 4)))
@@ -154,9 +176,10 @@ static int build_predecessors(const struct hs_snapshot *s, struct lt *t)
 	for (uint32_t u = 0; u < s->node_count; u++) {
 		uint32_t du = t->dfn[u];
 		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
-			if (!hs_edge_is_essential(s, u, e))
+			uint32_t to = essential_target(s, u, e);
+			if (to == NOT_ESSENTIAL)
 				continue;
-			uint32_t dv = t->dfn[s->edge_to[e]];
+			uint32_t dv = t->dfn[to];
 			if (du > dv)
 				t->pred[--t->pred_first[dv]] = du;
 		}
@@ -177,7 +200,7 @@ static int invert_numbering(struct lt *t)
 
 static void compress(struct lt *t, uint32_t v)
 {
-	uint32_t sp = 0, x = v, *stack = t->dfn; /* n entries: no path is longer */
+	uint32_t sp = 0, x = v, *stack = t->stack; /* n entries: no path is longer */
 	while (t->ancestor[t->ancestor[x]] != 0) {
 		stack[sp++] = x;
 		x = t->ancestor[x];
@@ -256,7 +279,7 @@ static int build_result(const struct hs_snapshot *s, struct lt *t, struct hs_dom
 		d->child_first[d->idom[v] + 1]++;
 	for (uint32_t v = 0; v < n; v++)
 		d->child_first[v + 1] += d->child_first[v];
-	uint32_t *cursor = t->dfn; /* free scratch of n entries */
+	uint32_t *cursor = t->stack; /* free scratch of n entries */
 	memcpy(cursor, d->child_first, (size_t)n * 4);
 	for (uint32_t w = 2; w <= n; w++) { /* DFS order keeps children in a stable order */
 		uint32_t v = t->vertex[w];
@@ -267,6 +290,8 @@ static int build_result(const struct hs_snapshot *s, struct lt *t, struct hs_dom
 
 static void drop_edges(struct hs_snapshot *s)
 {
+	free(s->first_edge);
+	s->first_edge = NULL;
 	free(s->edge_type);
 	free(s->edge_name);
 	free(s->edge_to);
@@ -286,11 +311,15 @@ static int compute(struct hs_snapshot *consume, const struct hs_snapshot *s, str
 	number_vertices(s, &t);
 	release(&t.stack_edge); /* DFS only: give them back before the predecessor lists */
 	release(&t.stack);
-	if (build_predecessors(s, &t) < 0)
+	if (build_predecessors(s, consume, &t) < 0)
 		goto fail;
 	if (consume)
 		drop_edges(consume);
-	if (invert_numbering(&t) < 0 || semidominators(&t) < 0)
+	if (invert_numbering(&t) < 0)
+		goto fail;
+	release(&t.dfn);
+	/* the compression stack: fresh pages, touched only as deep as the paths go */
+	if (!(t.stack = malloc(((size_t)s->node_count + 1) * 4)) || semidominators(&t) < 0)
 		goto fail;
 	release(&t.pred);
 	release(&t.pred_first);
