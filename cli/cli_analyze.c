@@ -205,8 +205,8 @@ int cmd_summary(const struct cli *cli, int argc, char **argv)
 	if (!rc && o.report)
 		return print_report(cli, NULL, path);
 	if (!rc)
-		rc = load(path, HS_PARSE_SKIP_EDGE_NAMES, &s);
-	if (!rc && (hs_dominators_compute(s, &dom, err, sizeof(err)) < 0 ||
+		rc = load(path, HS_PARSE_SKIP_EDGE_NAMES | HS_PARSE_SKIP_NODE_IDS, &s);
+	if (!rc && (hs_dominators_compute_consume(s, &dom, err, sizeof(err)) < 0 ||
 		    hs_summary_compute(s, dom, &sum, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "heapsnap: %s: %s\n", path, err);
 		rc = 1;

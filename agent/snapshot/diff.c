@@ -267,10 +267,10 @@ static int accumulate(struct diff_acc *acc, const struct hs_snapshot *s, const u
 		struct hs_class_diff *c = &acc->stats[idx];
 		if (deleted) {
 			c->deleted_count++;
-			c->freed_bytes += s->node_self_size[v];
+			c->freed_bytes += hs_node_self_size(s, v);
 		} else {
 			c->new_count++;
-			c->alloc_bytes += s->node_self_size[v];
+			c->alloc_bytes += hs_node_self_size(s, v);
 		}
 	}
 	free(map);

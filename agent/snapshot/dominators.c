@@ -3,10 +3,20 @@
  * Lengauer–Tarjan's semidominators (simple path compression) followed by a
  * nearest-common-ancestor pass instead of LT's buckets. It needs three fewer
  * arrays than LT, which matters here: the scratch arrays are the peak memory of
- * `heapsnap summary` (219 MB snapshot: 394 MiB peak with LT, 257 MiB now), and it is
- * as fast in practice. Explicit stacks for the DFS and the path compression, so a
- * deep object chain cannot overflow the C stack. Vertices are numbered 1..N in
- * DFS order; 0 means "none". */
+ * `heapsnap summary` (219 MB snapshot: 394 MiB peak with LT, 257 MiB with Semi-NCA).
+ * Explicit stacks for the DFS and the path compression, so a deep object chain
+ * cannot overflow the C stack. Vertices are numbered 1..N in DFS order; 0 means
+ * "none".
+ *
+ * Memory, the peak of `heapsnap summary` on gigabyte snapshots (issue 23, P6): only
+ * the predecessors with a higher DFS number are listed. A predecessor u of w with
+ * dfn(u) < dfn(w) is not yet linked when w is processed, so eval(u) is u itself and
+ * it only offers dfn(u) as a semidominator candidate: the minimum of those is folded
+ * into semi[w] while the successors are scanned, and only the cross and back edges
+ * (a fraction of the graph) are stored. Every array is given back as soon as its
+ * phase ends, and the caller of hs_dominators_compute_consume lets the successor
+ * arrays go as they are read: the edge types once the non-essential edges are
+ * marked in edge_to, the rest once the predecessor lists exist. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +26,12 @@
 
 struct lt {
 	uint32_t n;                   /* vertices */
-	uint32_t *dfn;                /* node -> DFS number */
+	uint32_t *dfn;                /* node -> DFS number; later the compression stack */
 	uint32_t *vertex;             /* DFS number -> node */
 	uint32_t *parent, *semi, *ancestor, *label;
 	uint32_t *idom;               /* allocated once the semidominators are known */
-	uint32_t *pred_first, *pred;  /* predecessors per node (CSR) */
-	uint32_t *stack;
-	uint32_t *stack_edge;
-	uint8_t *virtual_child;       /* node had no essential path from the root */
+	uint32_t *pred_first, *pred;  /* higher-numbered predecessors per DFS number (CSR) */
+	uint32_t *stack, *stack_edge; /* the DFS */
 };
 
 static void release(uint32_t **p)
@@ -45,26 +53,27 @@ static void lt_free(struct lt *t)
 	free(t->pred);
 	free(t->stack);
 	free(t->stack_edge);
-	free(t->virtual_child);
 }
 
+/* What the DFS needs. Large blocks come from mmap, so the parts of the stacks a
+ * shallow graph never reaches are never touched. */
 static int lt_alloc(struct lt *t, uint32_t n)
 {
 	size_t v = (size_t)n + 1;
 	t->n = n;
 	t->dfn = calloc(n, 4);
-	t->vertex = calloc(v, 4);
-	t->parent = calloc(v, 4);
-	t->semi = calloc(v, 4);
-	t->ancestor = calloc(v, 4);
-	t->label = calloc(v, 4);
-	t->stack = calloc(v, 4);
-	t->stack_edge = calloc(v, 4);
-	t->virtual_child = calloc(n, 1);
-	t->pred_first = calloc(v, 4);
-	return t->dfn && t->vertex && t->parent && t->semi && t->ancestor && t->label &&
-	       t->stack && t->stack_edge &&
-	       t->virtual_child && t->pred_first ? 0 : -1;
+	t->parent = malloc(v * 4);
+	t->semi = malloc(v * 4);
+	t->stack = malloc(v * 4);
+	t->stack_edge = malloc(v * 4);
+	return t->dfn && t->parent && t->semi && t->stack && t->stack_edge ? 0 : -1;
+}
+
+static void number(struct lt *t, uint32_t v, uint32_t num, uint32_t parent_num)
+{
+	t->dfn[v] = num;
+	t->parent[num] = parent_num;
+	t->semi[num] = num;
 }
 
 /* Iterative DFS from `start` (already numbered), numbering new vertices from *next. */
@@ -84,10 +93,8 @@ static void dfs_from(const struct hs_snapshot *s, struct lt *t, uint32_t start, 
 			continue;
 		}
 		t->stack_edge[sp - 1] = e + 1;
-		uint32_t v = s->edge_to[e], num = (*next)++;
-		t->dfn[v] = num;
-		t->vertex[num] = v;
-		t->parent[num] = t->dfn[u];
+		uint32_t v = s->edge_to[e];
+		number(t, v, (*next)++, t->dfn[u]);
 		t->stack[sp] = v;
 		t->stack_edge[sp] = s->first_edge[v];
 		sp++;
@@ -95,58 +102,111 @@ static void dfs_from(const struct hs_snapshot *s, struct lt *t, uint32_t start, 
 }
 
 /* Number every node: first what the root reaches, then each unreached node as
- * a virtual child of the root. */
+ * a virtual child of the root (the root, number 1, is its predecessor: semi 1). */
 static void number_vertices(const struct hs_snapshot *s, struct lt *t)
 {
 	uint32_t next = 1;
-	t->dfn[0] = next;
-	t->vertex[next++] = 0;
+	number(t, 0, next++, 0);
 	dfs_from(s, t, 0, &next);
 	for (uint32_t v = 1; v < s->node_count; v++) {
 		if (t->dfn[v])
 			continue;
 		uint32_t num = next++;
-		t->dfn[v] = num;
-		t->vertex[num] = v;
-		t->parent[num] = 1;
-		t->virtual_child[v] = 1;
+		number(t, v, num, 1);
+		t->semi[num] = 1;
 		dfs_from(s, t, v, &next);
 	}
 }
 
-static int build_predecessors(const struct hs_snapshot *s, struct lt *t)
+#define NOT_ESSENTIAL UINT32_MAX /* never a node index (parse.c: fewer nodes) */
+
+/* Edge e's target, or NOT_ESSENTIAL; once the edge types are gone, edge_to holds
+ * the sentinel in place of each non-essential edge. */
+static inline uint32_t essential_target(const struct hs_snapshot *s, uint32_t u, uint32_t e)
 {
-	uint32_t n = s->node_count;
-	for (uint32_t u = 0; u < n; u++)
-		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++)
-			if (hs_edge_is_essential(s, u, e))
-				t->pred_first[s->edge_to[e] + 1]++;
-	for (uint32_t v = 0; v < n; v++)
-		t->pred_first[v + 1] += t->pred_first[v] + t->virtual_child[v];
-	t->pred = malloc(((size_t)t->pred_first[n] + 1) * 4);
-	if (!t->pred)
+	if (!s->edge_type)
+		return s->edge_to[e];
+	return hs_edge_is_essential(s, u, e) ? s->edge_to[e] : NOT_ESSENTIAL;
+}
+
+/* Fold the lower-numbered predecessors into semi[] and count the others
+ * (pred_first[w] ends as the end of w's list, the inclusive prefix sum). With
+ * `consume`, mark the non-essential edges in edge_to and give the types back. */
+static void scan_lower_predecessors(const struct hs_snapshot *s, struct hs_snapshot *consume, struct lt *t)
+{
+	for (uint32_t u = 0; u < s->node_count; u++) {
+		uint32_t du = t->dfn[u];
+		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
+			uint32_t to = essential_target(s, u, e);
+			if (to == NOT_ESSENTIAL) {
+				if (consume)
+					consume->edge_to[e] = NOT_ESSENTIAL;
+				continue;
+			}
+			uint32_t dv = t->dfn[to];
+			if (du < dv) {
+				if (du < t->semi[dv])
+					t->semi[dv] = du;
+			} else if (du > dv) {
+				t->pred_first[dv]++;
+			}
+		}
+	}
+	if (consume) {
+		free(consume->edge_type);
+		free(consume->edge_name);
+		consume->edge_type = NULL;
+		consume->edge_name = NULL;
+	}
+}
+
+/* The lists are filled from their ends down, so pred_first needs no cursor array
+ * beside it: each entry ends at its list's start. The order inside a list does not
+ * matter (semi is a minimum). */
+static int build_predecessors(const struct hs_snapshot *s, struct hs_snapshot *consume, struct lt *t)
+{
+	uint32_t n = t->n;
+	if (!(t->pred_first = calloc((size_t)n + 2, 4)))
 		return -ENOMEM;
-	/* fill using stack as per-node cursor */
-	memcpy(t->stack, t->pred_first, (size_t)n * 4);
-	for (uint32_t u = 0; u < n; u++)
-		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++)
-			if (hs_edge_is_essential(s, u, e))
-				t->pred[t->stack[s->edge_to[e]]++] = u;
-	for (uint32_t v = 0; v < n; v++)
-		if (t->virtual_child[v])
-			t->pred[t->stack[v]++] = 0;
+	scan_lower_predecessors(s, consume, t);
+	for (uint32_t w = 1; w <= n + 1; w++)
+		t->pred_first[w] += t->pred_first[w - 1];
+	if (!(t->pred = malloc(((size_t)t->pred_first[n + 1] + 1) * 4)))
+		return -ENOMEM;
+	for (uint32_t u = 0; u < s->node_count; u++) {
+		uint32_t du = t->dfn[u];
+		for (uint32_t e = s->first_edge[u]; e < s->first_edge[u + 1]; e++) {
+			uint32_t to = essential_target(s, u, e);
+			if (to == NOT_ESSENTIAL)
+				continue;
+			uint32_t dv = t->dfn[to];
+			if (du > dv)
+				t->pred[--t->pred_first[dv]] = du;
+		}
+	}
+	return 0;
+}
+
+/* DFS number -> node, once the successors may be gone (not held beside them). */
+static int invert_numbering(struct lt *t)
+{
+	if (!(t->vertex = malloc(((size_t)t->n + 1) * 4)))
+		return -ENOMEM;
+	t->vertex[0] = 0;
+	for (uint32_t v = 0; v < t->n; v++)
+		t->vertex[t->dfn[v]] = v;
 	return 0;
 }
 
 static void compress(struct lt *t, uint32_t v)
 {
-	uint32_t sp = 0, x = v;
+	uint32_t sp = 0, x = v, *stack = t->stack; /* n entries: no path is longer */
 	while (t->ancestor[t->ancestor[x]] != 0) {
-		t->stack[sp++] = x;
+		stack[sp++] = x;
 		x = t->ancestor[x];
 	}
 	while (sp > 0) {
-		uint32_t y = t->stack[--sp], a = t->ancestor[y];
+		uint32_t y = stack[--sp], a = t->ancestor[y];
 		if (t->semi[t->label[a]] < t->semi[t->label[y]])
 			t->label[y] = t->label[a];
 		t->ancestor[y] = t->ancestor[a];
@@ -161,20 +221,24 @@ static uint32_t eval(struct lt *t, uint32_t v)
 	return t->label[v];
 }
 
-static void semidominators(struct lt *t)
+static int semidominators(struct lt *t)
 {
 	uint32_t n = t->n;
+	t->ancestor = calloc((size_t)n + 1, 4);
+	t->label = malloc(((size_t)n + 1) * 4);
+	if (!t->ancestor || !t->label)
+		return -ENOMEM;
 	for (uint32_t v = 1; v <= n; v++)
-		t->semi[v] = t->label[v] = v;
+		t->label[v] = v;
 	for (uint32_t w = n; w >= 2; w--) {
-		uint32_t node = t->vertex[w];
-		for (uint32_t i = t->pred_first[node]; i < t->pred_first[node + 1]; i++) {
-			uint32_t u = eval(t, t->dfn[t->pred[i]]);
+		for (uint32_t i = t->pred_first[w]; i < t->pred_first[w + 1]; i++) {
+			uint32_t u = eval(t, t->pred[i]);
 			if (t->semi[u] < t->semi[w])
 				t->semi[w] = t->semi[u];
 		}
 		t->ancestor[w] = t->parent[w]; /* link */
 	}
+	return 0;
 }
 
 /* idom(w) = the nearest common ancestor of parent(w) and semi(w) in the
@@ -190,20 +254,22 @@ static void nearest_common_ancestors(struct lt *t)
 	}
 }
 
-static int build_result(const struct hs_snapshot *s, const struct lt *t, struct hs_dominators *d)
+static int build_result(const struct hs_snapshot *s, struct lt *t, struct hs_dominators *d)
 {
 	uint32_t n = s->node_count;
 	d->node_count = n;
-	d->idom = malloc((size_t)n * 4);
+	if (!(d->idom = malloc((size_t)n * 4)))
+		return -ENOMEM;
+	for (uint32_t w = 1; w <= n; w++)
+		d->idom[t->vertex[w]] = t->vertex[t->idom[w]];
+	release(&t->idom);
 	d->retained = malloc((size_t)n * 8);
 	d->child_first = calloc((size_t)n + 1, 4);
 	d->child = malloc((size_t)n * 4);
-	if (!d->idom || !d->retained || !d->child_first || !d->child)
+	if (!d->retained || !d->child_first || !d->child)
 		return -ENOMEM;
-	for (uint32_t v = 0; v < n; v++) {
-		d->idom[v] = t->vertex[t->idom[t->dfn[v]]];
-		d->retained[v] = s->node_self_size[v];
-	}
+	for (uint32_t v = 0; v < n; v++)
+		d->retained[v] = hs_node_self_size(s, v);
 	/* idom(w) precedes w in DFS order: a reverse sweep sums subtrees bottom-up */
 	for (uint32_t w = n; w >= 2; w--) {
 		uint32_t v = t->vertex[w];
@@ -213,7 +279,7 @@ static int build_result(const struct hs_snapshot *s, const struct lt *t, struct 
 		d->child_first[d->idom[v] + 1]++;
 	for (uint32_t v = 0; v < n; v++)
 		d->child_first[v + 1] += d->child_first[v];
-	uint32_t *cursor = t->stack; /* free scratch of n+1 entries */
+	uint32_t *cursor = t->stack; /* free scratch of n entries */
 	memcpy(cursor, d->child_first, (size_t)n * 4);
 	for (uint32_t w = 2; w <= n; w++) { /* DFS order keeps children in a stable order */
 		uint32_t v = t->vertex[w];
@@ -222,8 +288,20 @@ static int build_result(const struct hs_snapshot *s, const struct lt *t, struct 
 	return 0;
 }
 
-int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **out,
-			  char *err, size_t errlen)
+static void drop_edges(struct hs_snapshot *s)
+{
+	free(s->first_edge);
+	s->first_edge = NULL;
+	free(s->edge_type);
+	free(s->edge_name);
+	free(s->edge_to);
+	s->edge_type = NULL;
+	s->edge_name = NULL;
+	s->edge_to = NULL;
+}
+
+static int compute(struct hs_snapshot *consume, const struct hs_snapshot *s, struct hs_dominators **out,
+		   char *err, size_t errlen)
 {
 	struct lt t = { 0 };
 	struct hs_dominators *d = calloc(1, sizeof(*d));
@@ -231,10 +309,18 @@ int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **ou
 	if (!d || s->node_count == 0 || lt_alloc(&t, s->node_count) < 0)
 		goto fail;
 	number_vertices(s, &t);
-	release(&t.stack_edge); /* DFS only: give it back before the predecessor lists */
-	if (build_predecessors(s, &t) < 0)
+	release(&t.stack_edge); /* DFS only: give them back before the predecessor lists */
+	release(&t.stack);
+	if (build_predecessors(s, consume, &t) < 0)
 		goto fail;
-	semidominators(&t);
+	if (consume)
+		drop_edges(consume);
+	if (invert_numbering(&t) < 0)
+		goto fail;
+	release(&t.dfn);
+	/* the compression stack: fresh pages, touched only as deep as the paths go */
+	if (!(t.stack = malloc(((size_t)s->node_count + 1) * 4)) || semidominators(&t) < 0)
+		goto fail;
 	release(&t.pred);
 	release(&t.pred_first);
 	release(&t.label);
@@ -254,6 +340,20 @@ fail:
 	hs_dominators_free(d);
 	snprintf(err, errlen, s->node_count ? "out of memory computing dominators" : "empty snapshot");
 	return s->node_count ? -ENOMEM : -EINVAL;
+}
+
+int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **out,
+			  char *err, size_t errlen)
+{
+	return compute(NULL, s, out, err, errlen);
+}
+
+int hs_dominators_compute_consume(struct hs_snapshot *s, struct hs_dominators **out,
+				  char *err, size_t errlen)
+{
+	int rc = compute(s, s, out, err, errlen);
+	drop_edges(s); /* also after a failure: the promise is the same either way */
+	return rc;
 }
 
 void hs_dominators_free(struct hs_dominators *d)

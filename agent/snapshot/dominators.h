@@ -33,6 +33,11 @@ static inline bool hs_edge_is_essential(const struct hs_snapshot *s, uint32_t fr
 /* 0, or -ENOMEM (-EINVAL: empty snapshot) with err set. */
 int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **out,
 			  char *err, size_t errlen);
+/* The same for a caller that needs no edges afterwards (`heapsnap summary`): s's edge
+ * arrays and first_edge are freed (NULL) as soon as they are read, success or not, so
+ * they are not held at the peak; s keeps its nodes' types, names, ids, sizes, strings. */
+int hs_dominators_compute_consume(struct hs_snapshot *s, struct hs_dominators **out,
+				  char *err, size_t errlen);
 void hs_dominators_free(struct hs_dominators *d);
 
 #endif

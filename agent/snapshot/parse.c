@@ -721,11 +721,22 @@ static int grow_nodes(struct parser *ps, size_t need)
 		cap = need;
 	if (grow(ps, (void **)&s->node_type, 1, cap) < 0 ||
 	    grow(ps, (void **)&s->node_name, 4, cap) < 0 ||
-	    grow(ps, (void **)&s->node_id, 4, cap) < 0 ||
-	    grow(ps, (void **)&s->node_self_size, 8, cap) < 0 ||
+	    (!(ps->flags & HS_PARSE_SKIP_NODE_IDS) && grow(ps, (void **)&s->node_id, 4, cap) < 0) ||
+	    grow(ps, (void **)&s->node_self_size, 4, cap) < 0 ||
 	    grow(ps, (void **)&s->first_edge, 4, cap + 1) < 0)
 		return failed(ps);
 	ps->node_cap = cap;
+	return 0;
+}
+
+static int store_big_self_size(struct parser *ps, uint32_t n, uint64_t v)
+{
+	struct hs_snapshot *s = ps->s;
+	if ((s->big_self_count & (s->big_self_count - 1)) == 0 &&
+	    grow(ps, (void **)&s->big_self, sizeof(*s->big_self), s->big_self_count ? 2 * (size_t)s->big_self_count : 1) < 0)
+		return failed(ps);
+	s->big_self[s->big_self_count++] = (struct hs_big_size){ n, v };
+	s->node_self_size[n] = UINT32_MAX;
 	return 0;
 }
 
@@ -746,10 +757,13 @@ static int store_node_value(struct parser *ps, enum field_role role, uint32_t n,
 	case F_ID:
 		if (v > UINT32_MAX)
 			return fail(ps, "node id out of range");
-		s->node_id[n] = (uint32_t)v;
+		if (s->node_id)
+			s->node_id[n] = (uint32_t)v;
 		break;
 	case F_SELF_SIZE:
-		s->node_self_size[n] = v;
+		if (v >= UINT32_MAX)
+			return store_big_self_size(ps, n, v);
+		s->node_self_size[n] = (uint32_t)v;
 		break;
 	case F_EDGE_COUNT:
 		if (v > UINT32_MAX)
@@ -1087,6 +1101,7 @@ void hs_snapshot_free(struct hs_snapshot *s)
 	free(s->node_name);
 	free(s->node_id);
 	free(s->node_self_size);
+	free(s->big_self);
 	free(s->first_edge);
 	free(s->edge_type);
 	free(s->edge_name);
@@ -1105,6 +1120,19 @@ void hs_snapshot_free(struct hs_snapshot *s)
 const char *hs_snapshot_string(const struct hs_snapshot *s, uint32_t i)
 {
 	return i < s->string_count ? s->string_data + s->string_off[i] : "";
+}
+
+uint64_t hs_snapshot_big_self_size(const struct hs_snapshot *s, uint32_t node)
+{
+	uint32_t lo = 0, hi = s->big_self_count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->big_self[mid].node < node)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->big_self_count && s->big_self[lo].node == node ? s->big_self[lo].size : UINT32_MAX;
 }
 
 const char *hs_snapshot_node_type_name(const struct hs_snapshot *s, uint32_t node)

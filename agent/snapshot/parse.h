@@ -19,8 +19,8 @@ struct hs_snapshot {
 	/* per node */
 	uint8_t *node_type;        /* index into node_type_names */
 	uint32_t *node_name;       /* index into strings */
-	uint32_t *node_id;
-	uint64_t *node_self_size;
+	uint32_t *node_id;         /* NULL with HS_PARSE_SKIP_NODE_IDS */
+	uint32_t *node_self_size;  /* UINT32_MAX: 4 GiB or more, read hs_node_self_size */
 	uint32_t *first_edge;      /* node i owns edges [first_edge[i], first_edge[i+1]) */
 	/* per edge */
 	uint8_t *edge_type;        /* index into edge_type_names */
@@ -39,11 +39,16 @@ struct hs_snapshot {
 	uint8_t t_hidden, t_object, t_native, t_code, t_string;
 	uint8_t e_weak, e_shortcut, e_element, e_hidden;
 	uint64_t input_bytes;      /* decompressed bytes read */
+	/* self sizes of 4 GiB or more (an ArrayBuffer's backing store), by node, ascending:
+	 * 4 bytes per node instead of 8 is 0.05x of a big snapshot's size at the peak */
+	struct hs_big_size { uint32_t node; uint64_t size; } *big_self;
+	uint32_t big_self_count;
 };
 
 /* Flags for loading. */
 #define HS_PARSE_SKIP_EDGES 1u       /* validate the edges but keep none (edge_* stay NULL) */
 #define HS_PARSE_SKIP_EDGE_NAMES 2u  /* keep edge types and targets, not names (edge_name NULL) */
+#define HS_PARSE_SKIP_NODE_IDS 4u    /* keep no node ids (node_id NULL): the summary needs none */
 
 /* Load a file: plain JSON or gzip (recognised by its magic). 0, or a negative errno
  * (-EINVAL malformed or truncated, -ENOMEM, the open's errno) with err set
@@ -61,6 +66,13 @@ void hs_snapshot_free(struct hs_snapshot *s);
 
 /* String i, or "" when out of range. */
 const char *hs_snapshot_string(const struct hs_snapshot *s, uint32_t i);
+uint64_t hs_snapshot_big_self_size(const struct hs_snapshot *s, uint32_t node);
+/* Self size of node i. */
+static inline uint64_t hs_node_self_size(const struct hs_snapshot *s, uint32_t node)
+{
+	uint32_t size = s->node_self_size[node];
+	return size != UINT32_MAX ? size : hs_snapshot_big_self_size(s, node);
+}
 /* Type name of node i, "" when unknown. */
 const char *hs_snapshot_node_type_name(const struct hs_snapshot *s, uint32_t node);
 

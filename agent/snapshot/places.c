@@ -345,7 +345,7 @@ static int aggregate(struct places *pl)
 		uint32_t d = pl->dom->idom[v];
 		/* a list's next link: its head counts it; a collection: its own place does */
 		bool inside = d != v && pl->coll[d] == c;
-		uint64_t bytes = inside ? 0 : pl->count[v] ? s->node_self_size[v] : pl->dom->retained[v];
+		uint64_t bytes = inside ? 0 : pl->count[v] ? hs_node_self_size(s, v) : pl->dom->retained[v];
 		add_entry(pl, &pl->p[pl->count[c] - 1], v, bytes);
 	}
 	return 0;

@@ -159,7 +159,7 @@ int hs_summary_compute(const struct hs_snapshot *s, const struct hs_dominators *
 		if (take[v]) {
 			uint32_t k = hs_class_key(s, v);
 			count[k]++;
-			shallow[k] += s->node_self_size[v];
+			shallow[k] += hs_node_self_size(s, v);
 		}
 	}
 	if (sum_retained_by_class(s, dom, take, retained) < 0 ||
@@ -393,7 +393,7 @@ static struct growth *rank_growth(const struct hs_snapshot *s, const struct hs_d
 		take[v] = take[v] && hs_node_counted(s, v) && is_constructor_node(s, v);
 		if (take[v]) {
 			count[hs_class_key(s, v)]++;
-			shallow[hs_class_key(s, v)] += s->node_self_size[v];
+			shallow[hs_class_key(s, v)] += hs_node_self_size(s, v);
 		}
 	}
 	if (sum_retained_by_class(s, dom, take, retained) < 0)

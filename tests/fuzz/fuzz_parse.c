@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the snapshot parser: any bytes must give a snapshot or an
  * error, never a crash, a leak or a hang. Inputs that parse are also run through
- * dominators, the summary, the diff against themselves and the leak report. */
+ * dominators, the summary, the diff against themselves, the leak report and last
+ * the summary's consuming dominators. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hs_diff_free(&d);
 	}
 	json_decref(hs_report_compute(s, s, err, sizeof(err)));
+	/* `heapsnap summary`'s route: dominators that free the edges as they go */
+	if (hs_dominators_compute_consume(s, &dom, err, sizeof(err)) == 0) {
+		struct hs_summary sum;
+		if (hs_summary_compute(s, dom, &sum, err, sizeof(err)) == 0)
+			hs_summary_free(&sum);
+		hs_dominators_free(dom);
+	}
 	hs_snapshot_free(s);
 	return 0;
 }

@@ -170,6 +170,17 @@ static void test_random_graphs_match_definition(void **state)
 					sum += x + 1;
 			assert_int_equal(d->retained[v], sum);
 		}
+		/* the summary's variant: the same tree, the edges given back */
+		struct hs_dominators *dc = NULL;
+		assert_int_equal(hs_dominators_compute_consume(s, &dc, err, sizeof(err)), 0);
+		assert_null(s->edge_to);
+		assert_null(s->edge_type);
+		assert_null(s->first_edge);
+		assert_memory_equal(dc->idom, d->idom, RN * sizeof(uint32_t));
+		assert_memory_equal(dc->retained, d->retained, RN * sizeof(uint64_t));
+		assert_memory_equal(dc->child_first, d->child_first, (RN + 1) * sizeof(uint32_t));
+		assert_memory_equal(dc->child, d->child, (RN - 1) * sizeof(uint32_t)); /* n - 1 children */
+		hs_dominators_free(dc);
 		hs_dominators_free(d);
 		hs_snapshot_free(s);
 	}

@@ -274,6 +274,33 @@ static void test_large_input_spans_chunks(void **state)
 	free(j);
 }
 
+/* Self sizes are held in 32 bits; 4 GiB and more (an ArrayBuffer's backing store)
+ * come back exact from the side table. The summary's flag drops the node ids only. */
+static void test_big_self_sizes_and_no_ids(void **state)
+{
+	(void)state;
+	static const uint64_t sizes[] = { 0, 5000000000ull, 4294967295ull, 4294967294ull, 7, 1ull << 40 };
+	const char *j = META "},\"nodes\":[0,0,1,0,0,0,0,3,5000000000,0,0,0,5,4294967295,0,"
+		"0,0,7,4294967294,0,0,0,9,7,0,0,0,11,1099511627776,0],\"edges\":[],\"strings\":[\"\"]}";
+	char err[256];
+	for (unsigned flags = 0; flags <= HS_PARSE_SKIP_NODE_IDS; flags += HS_PARSE_SKIP_NODE_IDS) {
+		struct hs_snapshot *s = NULL;
+		if (hs_snapshot_parse_mem(j, strlen(j), flags, &s, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		assert_int_equal(s->node_count, 6);
+		for (uint32_t v = 0; v < 6; v++)
+			if (hs_node_self_size(s, v) != sizes[v])
+				fail_msg("node %u: self size %llu, want %llu", v,
+					 (unsigned long long)hs_node_self_size(s, v), (unsigned long long)sizes[v]);
+		assert_int_equal(s->big_self_count, 3);
+		if (flags)
+			assert_null(s->node_id);
+		else
+			assert_int_equal(s->node_id[5], 11);
+		hs_snapshot_free(s);
+	}
+}
+
 /* A skipped scalar ("trace_function_count") split by the 1 MiB read boundary. */
 static void test_skipped_scalar_across_chunks(void **state)
 {
@@ -341,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_gzip_file),
 		cmocka_unit_test(test_large_input_spans_chunks),
 		cmocka_unit_test(test_skipped_scalar_across_chunks),
+		cmocka_unit_test(test_big_self_sizes_and_no_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
