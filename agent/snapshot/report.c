@@ -683,7 +683,7 @@ static struct hs_places_base *base_places_of(const struct hs_snapshot *base, boo
 /* Ids are renumbered when the sampled shared ids agree (same type and name on both
  * sides) less often than halfway between chance and always. Measured (docs/reports.md,
  * "Object ids and inspector sessions"): stable pairs agree on over 99 %, renumbered
- * ones on 5-23 %, about what chance gives. */
+ * ones on 5-23 %, with chance at 1.5-3 %, so the bar sits near 51 %. */
 #define IDS_SAMPLE 100000
 
 static int ids_renumbered(const struct hs_snapshot *base, const struct hs_snapshot *snew, bool *renumbered)
