@@ -219,6 +219,86 @@ int hs_match_ids(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 	return 0;
 }
 
+static bool same_node(const struct hs_snapshot *a, uint32_t u, const struct hs_snapshot *b, uint32_t v)
+{
+	return strcmp(hs_snapshot_node_type_name(a, u), hs_snapshot_node_type_name(b, v)) == 0 &&
+	       strcmp(hs_snapshot_string(a, a->node_name[u]), hs_snapshot_string(b, b->node_name[v])) == 0;
+}
+
+/* Index of node v's type and name (its first 200 bytes) in t; -ENOMEM. */
+static long kind_index(struct hs_name_table *t, const struct hs_snapshot *s, uint32_t v)
+{
+	char key[240];
+	snprintf(key, sizeof(key), "%s:%.200s", hs_snapshot_node_type_name(s, v), hs_snapshot_string(s, s->node_name[v]));
+	return hs_name_table_intern(t, key);
+}
+
+/* Sum over kinds of (sampled BASE nodes of that kind) x (sampled NEW nodes of it). */
+static int chance_pairs(const struct hs_snapshot *base, const uint32_t *bv, const struct hs_snapshot *snew,
+			const uint32_t *nv, size_t m, double *out)
+{
+	struct hs_name_table *t = hs_name_table_new();
+	long *kb = malloc((m ? m : 1) * sizeof(long)), *kn = malloc((m ? m : 1) * sizeof(long));
+	uint32_t *cb = calloc(2 * m + 1, 4), *cn = calloc(2 * m + 1, 4);
+	int rc = -ENOMEM;
+	if (!t || !kb || !kn || !cb || !cn)
+		goto done;
+	for (size_t i = 0; i < m; i++)
+		if ((kb[i] = kind_index(t, base, bv[i])) < 0 || (kn[i] = kind_index(t, snew, nv[i])) < 0)
+			goto done;
+	for (size_t i = 0; i < m; i++)
+		cb[kb[i]]++, cn[kn[i]]++;
+	*out = 0;
+	for (size_t k = 0; k < hs_name_table_count(t); k++)
+		*out += (double)cb[k] * cn[k];
+	rc = 0;
+done:
+	hs_name_table_free(t);
+	free(kb);
+	free(kn);
+	free(cb);
+	free(cn);
+	return rc;
+}
+
+int hs_ids_agreement(const struct hs_snapshot *base, const struct hs_snapshot *snew, size_t sample,
+		     struct hs_ids_agreement *out)
+{
+	size_t bn = base->node_count, nn = snew->node_count, fewer = bn < nn ? bn : nn;
+	size_t stride = sample && fewer > sample ? fewer / sample : 1, shared = 0, m = 0;
+	uint64_t *b = NULL, *n = NULL;
+	uint32_t *bv = malloc((fewer / stride + 1) * 4), *nv = malloc((fewer / stride + 1) * 4);
+	int rc = -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (!bv || !nv || sorted_ids(base, &b) < 0 || sorted_ids(snew, &n) < 0)
+		goto done;
+	for (size_t i = 0, j = 0; i < bn && j < nn;) {
+		uint32_t bid = (uint32_t)(b[i] >> 32), nid = (uint32_t)(n[j] >> 32);
+		if (bid != nid) {
+			bid < nid ? i++ : j++;
+			continue;
+		}
+		if (shared++ % stride == 0 && m <= fewer / stride) {
+			bv[m] = (uint32_t)b[i];
+			nv[m++] = (uint32_t)n[j];
+		}
+		i++;
+		j++;
+	}
+	for (size_t k = 0; k < m; k++)
+		out->same += same_node(base, bv[k], snew, nv[k]);
+	out->compared = m;
+	rc = m ? chance_pairs(base, bv, snew, nv, m, &out->by_chance) : 0;
+	if (m)
+		out->by_chance /= (double)m * (double)m;
+done:
+	free(b);
+	free(n);
+	free(bv);
+	free(nv);
+	return rc;
+}
+
 /* ---- the comparison ------------------------------------------------------ */
 
 struct diff_acc {
@@ -325,6 +405,39 @@ int hs_diff_compute(const struct hs_snapshot *base, const struct hs_snapshot *sn
 	}
 	free(is_new);
 	free(is_deleted);
+	free(acc.stats);
+	hs_name_table_free(acc.names);
+	return rc;
+}
+
+/* Marks every node: each class's counts and sizes in NEW go to new_count/alloc_bytes,
+ * BASE's to deleted_count/freed_bytes; finish_diff makes the deltas; then new and
+ * deleted keep only the positive part of the deltas. */
+int hs_diff_by_class(const struct hs_snapshot *base, const struct hs_snapshot *snew,
+		     struct hs_diff *out, char *err, size_t errlen)
+{
+	struct diff_acc acc = { .names = hs_name_table_new() };
+	size_t most = base->node_count > snew->node_count ? base->node_count : snew->node_count;
+	uint8_t *all = malloc(most ? most : 1);
+	int rc = -1;
+	memset(out, 0, sizeof(*out));
+	if (all)
+		memset(all, 1, most ? most : 1);
+	if (!acc.names || !all || accumulate(&acc, snew, all, false) < 0 ||
+	    accumulate(&acc, base, all, true) < 0 || finish_diff(&acc, out) < 0) {
+		snprintf(err, errlen, "out of memory comparing snapshots");
+		hs_diff_free(out);
+	} else {
+		for (size_t i = 0; i < out->count; i++) {
+			struct hs_class_diff *c = &out->classes[i];
+			c->new_count = c->delta_count > 0 ? (uint64_t)c->delta_count : 0;
+			c->deleted_count = c->delta_count < 0 ? (uint64_t)-c->delta_count : 0;
+			c->alloc_bytes = c->delta_bytes > 0 ? (uint64_t)c->delta_bytes : 0;
+			c->freed_bytes = c->delta_bytes < 0 ? (uint64_t)-c->delta_bytes : 0;
+		}
+		rc = 0;
+	}
+	free(all);
 	free(acc.stats);
 	hs_name_table_free(acc.names);
 	return rc;

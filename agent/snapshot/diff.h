@@ -33,6 +33,19 @@ bool hs_node_counted(const struct hs_snapshot *s, uint32_t node);
 int hs_match_ids(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 		 uint8_t *new_is_new, uint8_t *base_is_deleted);
 
+/* Of the ids both snapshots have (up to `sample` of them, spread over the id range;
+ * 0 = all), how many name a node of the same type and name on both sides (same of
+ * compared), and the share that would by chance if the ids were a random pairing (by_chance:
+ * the sum over kinds of the two sides' sampled counts, over compared squared). V8's ids agree
+ * nearly always; after V8 renumbered its objects (an inspector session ended between
+ * the snapshots) about as often as by chance. 0 or -ENOMEM. */
+struct hs_ids_agreement {
+	size_t same, compared;
+	double by_chance;
+};
+int hs_ids_agreement(const struct hs_snapshot *base, const struct hs_snapshot *snew, size_t sample,
+		     struct hs_ids_agreement *out);
+
 /* ---- the comparison ---- */
 struct hs_class_diff {
 	char *name;
@@ -51,6 +64,13 @@ struct hs_diff {
 int hs_diff_compute(const struct hs_snapshot *base, const struct hs_snapshot *snew,
 		    struct hs_diff *out, char *err, size_t errlen);
 void hs_diff_free(struct hs_diff *d);
+/* The comparison by class aggregates instead of ids (for snapshots whose ids do not
+ * compare): delta_count and delta_bytes are the differences of each class's count and
+ * self size; new_count/alloc_bytes their positive parts, deleted_count/freed_bytes
+ * their negative parts. Same contract as hs_diff_compute. */
+int hs_diff_by_class(const struct hs_snapshot *base, const struct hs_snapshot *snew,
+		     struct hs_diff *out, char *err, size_t errlen);
+
 /* The --json form: an array of the first `top` classes (0 = all), each with
  * exactly class, new_count, deleted_count, delta_count, alloc_bytes, freed_bytes,
  * delta_bytes. NULL on out of memory. */

@@ -246,12 +246,67 @@ static void test_places_growth_by_name(void **state)
 	hs_snapshot_free(s);
 }
 
+static json_t *report_of(bool renumber)
+{
+	char err[128];
+	counter_a = 20;
+	struct hs_snapshot *base = build();
+	counter_a = 40;
+	reverse_ids = renumber;
+	struct hs_snapshot *s = build();
+	reverse_ids = false;
+	json_t *r = hs_report_compute(base, s, err, sizeof(err));
+	if (!r)
+		fail_msg("no report: %s", err);
+	hs_snapshot_free(base);
+	hs_snapshot_free(s);
+	return r;
+}
+
+static void expect_growth(json_t *r, const char *ids, const char *cls, json_int_t new_count, json_int_t delta_count,
+			  json_int_t delta_bytes)
+{
+	json_t *first = json_array_get(json_object_get(r, "top_growth"), 0);
+	const char *got = json_string_value(json_object_get(r, "ids"));
+	assert_non_null(got);
+	assert_string_equal(got, ids);
+	assert_non_null(first);
+	assert_string_equal(json_string_value(json_object_get(first, "class")), cls);
+	assert_int_equal(json_integer_value(json_object_get(first, "new_count")), new_count);
+	assert_int_equal(json_integer_value(json_object_get(first, "delta_count")), delta_count);
+	assert_int_equal(json_integer_value(json_object_get(first, "delta_bytes")), delta_bytes);
+}
+
+/* The class table of one pair (Counter a's dictionary grew by 20 Objects of 300 B):
+ * with stable ids, by id as before (the 20 ids above the baseline's last); with every id
+ * renumbered (reversed; matching ids, "global" and the Orders came first), by class
+ * counts: Object grew by 20, nothing else did, and the retainer path leads to the
+ * largest Object, Counter a's hashMap. */
+static void test_report_classes_renumbered(void **state)
+{
+	(void)state;
+	json_t *r = report_of(false);
+	expect_growth(r, "stable", "Object", 20, 20, 20 * 300);
+	json_decref(r);
+	r = report_of(true);
+	expect_growth(r, "renumbered", "Object", 20, 20, 20 * 300);
+	json_t *first = json_array_get(json_object_get(r, "top_growth"), 0);
+	assert_int_equal(json_integer_value(json_object_get(first, "alloc_bytes")), 20 * 300);
+	assert_int_equal(json_array_size(json_object_get(r, "top_growth")), 1);
+	json_t *path = json_object_get(r, "retainer_path");
+	assert_true(json_array_size(path) >= 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(path, json_array_size(path) - 2), "edge")),
+			    "hashMap");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_places_summary),
 		cmocka_unit_test(test_places_diff_only_new),
 		cmocka_unit_test(test_places_growth_by_name),
+		cmocka_unit_test(test_report_classes_renumbered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
