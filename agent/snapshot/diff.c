@@ -92,15 +92,20 @@ static int name_table_rehash(struct hs_name_table *t)
 	return 0;
 }
 
-long hs_name_table_intern(struct hs_name_table *t, const char *name)
+/* The slot that holds name, or the empty slot where it would go. */
+static size_t name_slot(const struct hs_name_table *t, const char *name)
 {
 	size_t at = hash_name(name) & (t->slots_cap - 1);
-	while (t->slots[at]) {
-		size_t i = t->slots[at] - 1;
-		if (strcmp(t->names[i], name) == 0)
-			return (long)i;
+	while (t->slots[at] && strcmp(t->names[t->slots[at] - 1], name) != 0)
 		at = (at + 1) & (t->slots_cap - 1);
-	}
+	return at;
+}
+
+long hs_name_table_intern(struct hs_name_table *t, const char *name)
+{
+	size_t at = name_slot(t, name);
+	if (t->slots[at])
+		return (long)t->slots[at] - 1;
 	if (t->count == t->names_cap) {
 		size_t cap = t->names_cap ? t->names_cap * 2 : 256;
 		char **names = realloc(t->names, cap * sizeof(*names));
@@ -121,14 +126,8 @@ long hs_name_table_intern(struct hs_name_table *t, const char *name)
 
 long hs_name_table_find(const struct hs_name_table *t, const char *name)
 {
-	size_t at = hash_name(name) & (t->slots_cap - 1);
-	while (t->slots[at]) {
-		size_t i = t->slots[at] - 1;
-		if (strcmp(t->names[i], name) == 0)
-			return (long)i;
-		at = (at + 1) & (t->slots_cap - 1);
-	}
-	return -1;
+	size_t at = name_slot(t, name);
+	return t->slots[at] ? (long)t->slots[at] - 1 : -1;
 }
 
 const char *hs_name_table_name(const struct hs_name_table *t, size_t index)

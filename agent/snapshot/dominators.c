@@ -292,12 +292,7 @@ static void drop_edges(struct hs_snapshot *s)
 {
 	free(s->first_edge);
 	s->first_edge = NULL;
-	free(s->edge_type);
-	free(s->edge_name);
-	free(s->edge_to);
-	s->edge_type = NULL;
-	s->edge_name = NULL;
-	s->edge_to = NULL;
+	hs_snapshot_drop_edges(s);
 }
 
 static int compute(struct hs_snapshot *consume, const struct hs_snapshot *s, struct hs_dominators **out,

@@ -910,14 +910,8 @@ static int parse_edges(struct parser *ps)
 			    (unsigned long long)ps->declared_edges);
 	s->edge_count = e;
 	ps->have_edges = true;
-	if (!keep) {
-		free(s->edge_type);
-		free(s->edge_name);
-		free(s->edge_to);
-		s->edge_type = NULL;
-		s->edge_name = NULL;
-		s->edge_to = NULL;
-	}
+	if (!keep)
+		hs_snapshot_drop_edges(s);
 	return 0;
 }
 
@@ -1091,6 +1085,16 @@ int hs_snapshot_load_max(const char *path, unsigned flags, uint64_t max_bytes, s
 	int rc = run_parser(&ps, out);
 	gzclose(gz);
 	return rc;
+}
+
+void hs_snapshot_drop_edges(struct hs_snapshot *s)
+{
+	free(s->edge_type);
+	free(s->edge_name);
+	free(s->edge_to);
+	s->edge_type = NULL;
+	s->edge_name = NULL;
+	s->edge_to = NULL;
 }
 
 void hs_snapshot_free(struct hs_snapshot *s)

@@ -62,6 +62,8 @@ int hs_snapshot_load_max(const char *path, unsigned flags, uint64_t max_bytes, s
 /* The same from memory (tests, fuzzing). */
 int hs_snapshot_parse_mem(const void *buf, size_t len, unsigned flags, struct hs_snapshot **out,
 			  char *err, size_t errlen);
+/* Frees the edge arrays (type, name, target); first_edge stays. */
+void hs_snapshot_drop_edges(struct hs_snapshot *s);
 void hs_snapshot_free(struct hs_snapshot *s);
 
 /* String i, or "" when out of range. */

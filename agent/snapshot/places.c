@@ -557,6 +557,18 @@ static void match_key(const char *name, char *key, size_t len)
 	key[o] = '\0';
 }
 
+/* bp's slot of p's kind k: the one with its label, else the first unused one
+ * (PLACE_KINDS when all are taken by other kinds); label gets the kind's label. */
+static int base_kind_slot(const struct places *pl, const struct place *p, int k, const struct base_place *bp,
+			  char *label, size_t len)
+{
+	kind_label(pl, p, p->kind[k], label, len);
+	int j = 0;
+	while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
+		j++;
+	return j;
+}
+
 /* Add place p (of pl) to the baseline's place of its key. 0 or -ENOMEM. */
 static int base_add(struct hs_places_base *b, size_t *cap, const struct places *pl, const struct place *p)
 {
@@ -581,10 +593,7 @@ static int base_add(struct hs_places_base *b, size_t *cap, const struct places *
 	bp->bytes += p->bytes;
 	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
 		char label[96];
-		kind_label(pl, p, p->kind[k], label, sizeof(label));
-		int j = 0;
-		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
-			j++;
+		int j = base_kind_slot(pl, p, k, bp, label, sizeof(label));
 		if (j == PLACE_KINDS)
 			continue; /* more kinds than kept: counted in entries only */
 		snprintf(bp->kind[j], sizeof(bp->kind[j]), "%s", label);
@@ -637,10 +646,7 @@ static void subtract_base(const struct places *pl, struct place *p, const struct
 	p->new_bytes = p->bytes - take_from(&bp->bytes, p->bytes);
 	for (int k = 0; k < PLACE_KINDS && p->kind[k] != NONE; k++) {
 		char label[96];
-		kind_label(pl, p, p->kind[k], label, sizeof(label));
-		int j = 0;
-		while (j < PLACE_KINDS && bp->kind[j][0] && strcmp(bp->kind[j], label) != 0)
-			j++;
+		int j = base_kind_slot(pl, p, k, bp, label, sizeof(label));
 		bool had = j < PLACE_KINDS && bp->kind[j][0];
 		p->kind_new[k] = p->kind_count[k] - (had ? take_from(&bp->kind_count[j], p->kind_count[k]) : 0);
 		p->kind_bytes[k] -= had ? take_from(&bp->kind_bytes[j], p->kind_bytes[k]) : 0;
