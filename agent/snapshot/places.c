@@ -318,6 +318,82 @@ static void add_entry(struct places *pl, struct place *p, uint32_t v, uint64_t b
 	}
 }
 
+/* What an entry retains inside other places' collections: not its own bytes (a
+ * request object holding the session store is not where the sessions accumulate). */
+struct nested {
+	uint32_t entry;
+	uint64_t bytes;
+};
+
+static int cmp_nested(const void *pa, const void *pb)
+{
+	const struct nested *a = pa, *b = pb;
+	return (a->entry > b->entry) - (a->entry < b->entry);
+}
+
+#define NESTED_CLIMB 64 /* dominators climbed from a collection to the entry holding it */
+
+/* For every collection with a place, the nearest dominator that is an entry of a
+ * place gets its retained bytes; sorted by entry, duplicates summed. *out NULL when
+ * there are none. */
+static int find_nested(const struct places *pl, struct nested **out, size_t *n_out)
+{
+	const struct hs_snapshot *s = pl->s;
+	struct nested *nd = NULL;
+	size_t n = 0, cap = 0;
+	for (uint32_t c = 1; c < s->node_count; c++) {
+		if (!pl->count[c])
+			continue;
+		uint32_t w = pl->dom->idom[c];
+		for (int i = 0; i < NESTED_CLIMB && w != 0; i++, w = pl->dom->idom[w]) {
+			uint32_t holder = pl->coll[w];
+			if (holder == NONE || !pl->count[holder])
+				continue;
+			if (n == cap) {
+				size_t grow = cap ? cap * 2 : 64;
+				struct nested *m = realloc(nd, grow * sizeof(*nd));
+				if (!m) {
+					free(nd);
+					return -ENOMEM;
+				}
+				nd = m;
+				cap = grow;
+			}
+			nd[n++] = (struct nested){ .entry = w, .bytes = pl->dom->retained[c] };
+			break;
+		}
+	}
+	if (n)
+		qsort(nd, n, sizeof(*nd), cmp_nested);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && nd[m - 1].entry == nd[i].entry)
+			nd[m - 1].bytes += nd[i].bytes;
+		else
+			nd[m++] = nd[i];
+	}
+	*out = nd;
+	*n_out = m;
+	return 0;
+}
+
+static uint64_t nested_bytes(const struct nested *nd, size_t n, uint32_t v)
+{
+	struct nested key = { .entry = v };
+	const struct nested *hit = n ? bsearch(&key, nd, n, sizeof(*nd), cmp_nested) : NULL;
+	return hit ? hit->bytes : 0;
+}
+
+/* An entry's bytes: its own when it is a collection itself (its entries count there),
+ * else what it retains outside other places' collections. */
+static uint64_t entry_bytes(const struct places *pl, const struct nested *nd, size_t nn, uint32_t v)
+{
+	if (pl->count[v])
+		return hs_node_self_size(pl->s, v);
+	uint64_t r = pl->dom->retained[v], inner = nested_bytes(nd, nn, v);
+	return inner < r ? r - inner : hs_node_self_size(pl->s, v);
+}
+
 static int aggregate(struct places *pl)
 {
 	const struct hs_snapshot *s = pl->s;
@@ -338,16 +414,20 @@ static int aggregate(struct places *pl)
 		pl->count[c] = (uint32_t)idx + 1;
 		pl->p[idx].collections++;
 	}
+	struct nested *nd;
+	size_t nn;
+	if (find_nested(pl, &nd, &nn) < 0)
+		return -ENOMEM;
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t c = pl->coll[v];
 		if (c == NONE || !pl->count[c])
 			continue;
 		uint32_t d = pl->dom->idom[v];
-		/* a list's next link: its head counts it; a collection: its own place does */
+		/* a list's next link: its head counts it */
 		bool inside = d != v && pl->coll[d] == c;
-		uint64_t bytes = inside ? 0 : pl->count[v] ? hs_node_self_size(s, v) : pl->dom->retained[v];
-		add_entry(pl, &pl->p[pl->count[c] - 1], v, bytes);
+		add_entry(pl, &pl->p[pl->count[c] - 1], v, inside ? 0 : entry_bytes(pl, nd, nn, v));
 	}
+	free(nd);
 	return 0;
 }
 
