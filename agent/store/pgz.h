@@ -12,8 +12,8 @@
  * needs no locking). Memory is bounded: threads + 2 blocks in flight; pgz_write
  * waits (back-pressure) when all are taken.
  *
- * Adaptive level: a block queued while every slot is taken (compression is behind the
- * producer: the next block would have to wait for a worker) is deflated at
+ * Adaptive level: a block queued while more blocks are in flight than there are
+ * workers (compression is behind the producer: it would wait for a worker) is deflated at
  * PGZ_FAST_LEVEL instead of the configured level; pgz_fast_blocks counts them. On
  * unless opts.fixed_level (the store leaves it on): the output is one valid gzip stream
  * either way, only its size changes. */

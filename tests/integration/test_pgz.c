@@ -284,7 +284,7 @@ static struct pgz *compress_adaptive(const unsigned char *in, size_t len, int le
 }
 
 /* A producer far faster than level-9 deflate on one thread (everything in one write):
- * blocks queued while all slots are taken go at level 1, and the stream they make with
+ * blocks queued while no worker is free go at level 1, and the stream they make with
  * the level-9 blocks reads back byte-exact (zlib checks the CRC and length). */
 static void test_behind_goes_fast(void **state)
 {
