@@ -82,7 +82,11 @@ static const struct key_doc key_docs[] = {
 				       "of the running captures do not fit the host's available memory "
 				       "together)." },
 	{ "capture", "compress_level", "zlib level of the stored snapshots (1: fastest .. 9: smallest); blocks "
-				       "are compressed on up to 2 threads into one gzip stream." },
+				       "are compressed on up to 2 threads into one gzip stream. A block is "
+				       "compressed at level 1 instead when compression is behind the "
+				       "snapshot's writer (no worker free for it), so compression never "
+				       "slows the capture much; ID.json counts them (compress_fast_blocks of "
+				       "compress_blocks)." },
 	{ "capture", "guard", "Refuse a capture that would not fit in memory (a snapshot costs the process extra "
 			      "memory)." },
 	{ "capture", "guard_cost_factor", "Extra memory a capture is expected to need, as a multiple of the heap "

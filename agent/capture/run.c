@@ -98,6 +98,11 @@ static int run_route(struct worker *wk, const struct capture_job *job, const str
 	pthread_mutex_unlock(&c->store_lock);
 	if (rc == 0)
 		log_info("pid %d: snapshot %s stored (%s)", p->pid, meta->id, ctx.detail);
+	if (rc == 0 && meta->compress_fast_blocks)
+		log_info("pid %d: snapshot %s: %llu of %llu blocks at level 1: compression was behind "
+			 "the snapshot's writer", p->pid, meta->id,
+			 (unsigned long long)meta->compress_fast_blocks,
+			 (unsigned long long)meta->compress_blocks);
 	return rc;
 }
 

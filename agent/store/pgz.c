@@ -3,7 +3,14 @@
  * block `fill`, workers deflate queued blocks, the caller writes blocks out in order
  * from `written`. A slot is reused only after it was written out, and a block's
  * dictionary is copied from the previous slot while that one still holds its input
- * (nslots >= 3). */
+ * (nslots >= 3).
+ *
+ * Adaptive level: a block queued while compression is behind the producer (with it,
+ * more blocks wait to be compressed or written out than there are workers: it would
+ * wait for a worker) is deflated at level 1 instead. A producer that cannot be slowed without cost (V8
+ * writing into a pipe) then waits less; a producer that compression keeps up with gets
+ * the configured level throughout. Deflate's blocks carry no level, so the stream stays
+ * one plain deflate stream whatever mix of levels made it. */
 #include "store/pgz.h"
 
 #include <errno.h>
@@ -23,12 +30,14 @@ struct slot {
 	unsigned char *out;
 	size_t out_cap, out_len;
 	uLong crc;                 /* of the block's own input */
+	int level;                 /* the configured one, or PGZ_FAST_LEVEL (behind) */
 	bool last;
 	int rc;                    /* 0 or -EIO / -ENOMEM from the worker */
 };
 
 struct pgz {
 	int level;
+	bool adaptive;             /* !opts.fixed_level */
 	size_t block;
 	unsigned nthreads, nslots, started;
 	struct slot *slots;
@@ -41,6 +50,7 @@ struct pgz {
 	void *ctx;
 	uLong crc;
 	uint64_t isize, out_bytes;
+	uint64_t fast_blocks;      /* blocks deflated at PGZ_FAST_LEVEL (caller only) */
 	bool header_sent;
 	bool filling;              /* slots[fill % nslots] is being filled (caller only) */
 	int failed;
@@ -104,14 +114,33 @@ static int deflate_block(struct slot *s, z_stream *strm)
 	return 0;
 }
 
+/* A worker's deflate streams: [0] at the configured level, [1] at PGZ_FAST_LEVEL, each
+ * made the first time a block needs it (one stream per level rather than deflateParams,
+ * whose effect on a reset stream has changed between zlib versions). */
+struct streams {
+	z_stream strm[2];
+	bool ready[2];
+	bool broken;               /* an init failed: every later block fails (-ENOMEM) */
+};
+
+static z_stream *stream_for(struct streams *w, int level, bool fast)
+{
+	int i = fast ? 1 : 0;
+
+	if (!w->ready[i] && !w->broken) {
+		memset(&w->strm[i], 0, sizeof(w->strm[i]));
+		w->ready[i] = deflateInit2(&w->strm[i], level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+		w->broken = !w->ready[i];
+	}
+	return w->ready[i] ? &w->strm[i] : NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct pgz *z = arg;
-	z_stream strm;
-	bool ready;
+	struct streams w;
 
-	memset(&strm, 0, sizeof(strm));
-	ready = deflateInit2(&strm, z->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+	memset(&w, 0, sizeof(w));
 	pthread_mutex_lock(&z->lock);
 	for (;;) {
 		struct slot *s = next_queued(z);
@@ -124,15 +153,17 @@ static void *worker_main(void *arg)
 		}
 		s->state = SLOT_BUSY;
 		pthread_mutex_unlock(&z->lock);
-		int rc = ready ? deflate_block(s, &strm) : -ENOMEM;
+		z_stream *strm = stream_for(&w, s->level, s->level != z->level);
+		int rc = strm ? deflate_block(s, strm) : -ENOMEM;
 		pthread_mutex_lock(&z->lock);
 		s->rc = rc;
 		s->state = SLOT_DONE;
 		pthread_cond_broadcast(&z->done);
 	}
 	pthread_mutex_unlock(&z->lock);
-	if (ready)
-		deflateEnd(&strm);
+	for (int i = 0; i < 2; i++)
+		if (w.ready[i])
+			deflateEnd(&w.strm[i]);
 	return NULL;
 }
 
@@ -231,8 +262,23 @@ static int start_block(struct pgz *z)
 	return 0;
 }
 
+/* Behind: with this block queued, more blocks are not yet written out than there are
+ * workers. Blocks already done are written out first, so only compression still to do
+ * counts. Measured (docs/benchmarks.md, P3): the stricter "every slot taken" let V8
+ * wait on the pipe 2.4x its own writing time; this one 1.34x, as all of level 1 did. */
+static int level_for_next(struct pgz *z)
+{
+	drain_ready(z);
+	if (z->adaptive && z->level > PGZ_FAST_LEVEL && z->fill + 1 - z->written > z->nthreads) {
+		z->fast_blocks++;
+		return PGZ_FAST_LEVEL;
+	}
+	return z->level;
+}
+
 static void queue_block(struct pgz *z, struct slot *s)
 {
+	s->level = level_for_next(z);
 	pthread_mutex_lock(&z->lock);
 	s->state = SLOT_QUEUED;
 	pthread_cond_signal(&z->work);
@@ -256,10 +302,8 @@ int pgz_write(struct pgz *z, const void *buf, size_t len)
 		s->in_len += n;
 		p += n;
 		len -= n;
-		if (s->in_len == z->block) {
+		if (s->in_len == z->block)
 			queue_block(z, s);
-			drain_ready(z);
-		}
 	}
 	return z->failed;
 }
@@ -289,6 +333,16 @@ int pgz_finish(struct pgz *z)
 uint64_t pgz_out_bytes(const struct pgz *z)
 {
 	return z->out_bytes;
+}
+
+uint64_t pgz_blocks(const struct pgz *z)
+{
+	return z->fill;
+}
+
+uint64_t pgz_fast_blocks(const struct pgz *z)
+{
+	return z->fast_blocks;
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -323,6 +377,7 @@ int pgz_new(const struct pgz_opts *o, pgz_sink_fn sink, void *ctx, struct pgz **
 	if (!z)
 		return -ENOMEM;
 	z->level = o->level;
+	z->adaptive = !o->fixed_level;
 	z->block = o->block_bytes;
 	z->nthreads = o->threads;
 	z->nslots = o->threads + 2;

@@ -349,6 +349,7 @@ static const struct meta_field {
 	{ "started_at", META_ISO_TIME, offsetof(struct snapshot_meta, started_at_ms), 0 },
 	META_FIELD(META_I64, ended_at_ms), META_FIELD(META_U64, capture_ms),
 	META_FIELD(META_U64, raw_bytes), META_FIELD(META_U64, size_bytes),
+	META_FIELD(META_U64, compress_blocks), META_FIELD(META_U64, compress_fast_blocks),
 	META_FIELD(META_U64, node_count), META_FIELD(META_U64, edge_count),
 	META_FIELD(META_WINDOW, inspector_window_ms), META_FIELD(META_STR, app),
 	META_FIELD(META_STR, machine_id), META_FIELD(META_STR, container_id),
@@ -1057,6 +1058,8 @@ static void fill_meta(struct store_writer *w, struct snapshot_meta *meta,
 	snprintf(meta->id, sizeof(meta->id), "%s", w->id);
 	meta->raw_bytes = w->raw_bytes;
 	meta->size_bytes = w->size_bytes;
+	meta->compress_blocks = pgz_blocks(w->gz);
+	meta->compress_fast_blocks = pgz_fast_blocks(w->gz);
 	meta->node_count = info->node_count;
 	meta->edge_count = info->edge_count;
 	if (meta->ended_at_ms == 0)

@@ -46,6 +46,8 @@ struct snapshot_meta {
 	uint64_t capture_ms;           /* trigger -> stored */
 	uint64_t raw_bytes;            /* decompressed size */
 	uint64_t size_bytes;           /* gzip size on disk */
+	uint64_t compress_blocks;      /* compression blocks (pgz.h) ... */
+	uint64_t compress_fast_blocks; /* ... of them at level 1: compression was behind */
 	uint64_t node_count;           /* from the verifier */
 	uint64_t edge_count;
 	bool inspector_opened;         /* the inspector route opened the inspector (SIGUSR1) ... */

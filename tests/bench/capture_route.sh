@@ -78,6 +78,15 @@ for r in $(seq "$ROUNDS"); do
 		"$s_ms" "$s_bytes" "$sig" "$i_ms" "$i_bytes" "$insp"
 	phases=$(grep "pid $INSPNODE: inspector phases" "$T/agent.err")
 	echo "  $phases"
+	# each stored file's size over gzip -6 of its own raw bytes, and the blocks the store
+	# compressed at level 1 because it was behind V8
+	size_vs_g6() {
+		local gz; gz=$(ls -t "$T/store/"*"-$1-"*.heapsnapshot.gz | head -1)
+		awk "BEGIN{printf \"%.3f\", $(stat -c %s "$gz") / $(zcat "$gz" | gzip -6 | wc -c)}"
+	}
+	printf '  size / gzip -6 of the same bytes: signal %s, inspector %s\n' "$(size_vs_g6 "$SIGNODE")" \
+		"$(size_vs_g6 "$INSPNODE")"
+	grep -E "pid ($SIGNODE|$INSPNODE): snapshot .* blocks at level 1" "$T/agent.err" | sed 's/^/  /' || true
 	# V8 writing into the FIFO (first to last byte) over the anchor's writing into its file
 	first=$(echo "$phases" | grep -o 'first byte [0-9]*' | grep -o '[0-9]*$')
 	last=$(echo "$phases" | grep -o 'last byte [0-9]*' | grep -o '[0-9]*$')

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "snapshot_fixture.h"
@@ -38,11 +40,11 @@ static int to_memory(const void *buf, size_t len, void *ctx)
 	return 0;
 }
 
-/* Compress in uneven pieces (chunk bytes at a time). */
+/* Compress in uneven pieces (chunk bytes at a time), every block at `level`. */
 static int compress_pgz(const unsigned char *in, size_t len, int level, unsigned threads, size_t chunk,
 			struct sink_buf *out)
 {
-	struct pgz_opts o = { .level = level, .threads = threads, .block_bytes = BLOCK };
+	struct pgz_opts o = { .level = level, .threads = threads, .block_bytes = BLOCK, .fixed_level = true };
 	struct pgz *z;
 	int rc = pgz_new(&o, to_memory, out, &z);
 
@@ -250,6 +252,78 @@ static void test_free_midway(void **state)
 	free(in);
 }
 
+/* Text that deflates well but slowly at level 9: JSON-like records, random numbers. */
+static unsigned char *records(size_t len, unsigned seed)
+{
+	unsigned char *p = malloc(len + 64);
+	size_t n = 0;
+
+	srand(seed);
+	while (n < len)
+		n += (size_t)snprintf((char *)p + n, 64, "{\"id\":%d,\"name\":\"node%d\",\"size\":%d},\n",
+				      rand() % 100000, rand() % 5000, rand() % 1000);
+	return p;
+}
+
+/* Feeds `len` bytes in block-sized writes, sleeping pause_ms between them. */
+static struct pgz *compress_adaptive(const unsigned char *in, size_t len, int level, unsigned threads,
+				     int pause_ms, struct sink_buf *out)
+{
+	struct pgz_opts o = { .level = level, .threads = threads, .block_bytes = BLOCK };
+	struct timespec pause = { 0, pause_ms * 1000000L };
+	struct pgz *z;
+
+	assert_int_equal(pgz_new(&o, to_memory, out, &z), 0);
+	for (size_t off = 0; off < len; off += BLOCK) {
+		assert_int_equal(pgz_write(z, in + off, len - off < BLOCK ? len - off : BLOCK), 0);
+		if (pause_ms)
+			nanosleep(&pause, NULL);
+	}
+	assert_int_equal(pgz_finish(z), 0);
+	return z;
+}
+
+/* A producer far faster than level-9 deflate on one thread (everything in one write):
+ * blocks queued while no worker is free go at level 1, and the stream they make with
+ * the level-9 blocks reads back byte-exact (zlib checks the CRC and length). */
+static void test_behind_goes_fast(void **state)
+{
+	size_t len = 24 * BLOCK;
+	unsigned char *in = records(len, 5);
+	struct sink_buf out = { 0 };
+	struct pgz *z;
+
+	(void)state;
+	z = compress_adaptive(in, len, 9, 1, 0, &out);
+	print_message("fast producer, level 9, 1 thread: %llu of %llu blocks at level 1\n",
+		      (unsigned long long)pgz_fast_blocks(z), (unsigned long long)pgz_blocks(z));
+	assert_int_equal(pgz_blocks(z), 24 + 1);
+	assert_true(pgz_fast_blocks(z) > 0);
+	assert_true(pgz_fast_blocks(z) < pgz_blocks(z));
+	assert_inflates_to(&out, in, len);
+	pgz_free(z);
+	free(out.data);
+	free(in);
+}
+
+/* A producer compression keeps up with (one block every 20 ms, two level-6 workers):
+ * every block at the configured level. */
+static void test_keeping_up_stays_at_level(void **state)
+{
+	size_t len = 12 * BLOCK;
+	unsigned char *in = records(len, 6);
+	struct sink_buf out = { 0 };
+	struct pgz *z;
+
+	(void)state;
+	z = compress_adaptive(in, len, 6, 2, 20, &out);
+	assert_int_equal(pgz_fast_blocks(z), 0);
+	assert_inflates_to(&out, in, len);
+	pgz_free(z);
+	free(out.data);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +333,8 @@ int main(void)
 		cmocka_unit_test(test_sink_failure_is_returned),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_free_midway),
+		cmocka_unit_test(test_behind_goes_fast),
+		cmocka_unit_test(test_keeping_up_stays_at_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
