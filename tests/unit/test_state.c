@@ -132,12 +132,14 @@ static void test_too_many_clients(void **state)
 	struct state_server *s = state_server_new(sock, err, sizeof(err));
 	assert_non_null(s);
 
-	int64_t served_ms = 0; /* in the server, not waiting for the next client (load-proof) */
+	int64_t worst = 0; /* one turn in the server, not the wait for the next client: a turn
+	                      that waited on a client that does not read would take seconds */
 	for (int i = 0; i <= STATE_MAX_CLIENTS; i++) {
 		fds[i] = connect_client(); /* none of them reads */
-		served_ms += serve_once(s, 100);
+		int64_t took = serve_once(s, 100);
+		worst = took > worst ? took : worst;
 	}
-	assert_true(served_ms < 2000);
+	assert_true(worst < 1000);
 	assert_int_equal(state_server_clients(s), STATE_MAX_CLIENTS);
 	/* the last one was closed without a reply */
 	struct pollfd p = { .fd = fds[STATE_MAX_CLIENTS], .events = POLLIN };
