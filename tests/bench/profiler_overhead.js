@@ -1,5 +1,5 @@
-'use strict';
 // SPDX-License-Identifier: Apache-2.0
+'use strict';
 // The cost of the in-process sampling heap profiler, measured inside one target process
 // (run by profiler_overhead.sh; see there for why this shape).
 //   node --expose-gc profiler_overhead.js "session 128 512 1024 4096" PAIRS ARM_MS
