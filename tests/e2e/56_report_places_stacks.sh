@@ -24,7 +24,7 @@ CASES_ALL=(
 	"session|real session 8000 600|^MemoryStore\.sessions$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
 	"schema|real schema 3000 300|^Ajv\._cache$|service.js|ajv\.compile\(\{"
 	"cache|real cache 8000 600|^LRUCache\.#valList$|service.js|v = \{ id: req\.params\.id"
-	"logger|real logger 6000 100|^process\._events\.uncaughtException$|service.js|app\.get\('/item/:id', \(req, res\) => \{$"
+	"logger|real logger 6000 100|^process\._events\.uncaughtException$|service.js|const make = \(\) => winston\.createLogger\(\{$|app\.get\('/item/:id', \(req, res\) => \{$"
 	"listeners|shape listeners|^EventEmitter\._events\.tick$|leak_shapes.js|bus\.on\('tick'"
 	"timers|shape timers|^TimersList\._idleNext$|leak_shapes.js|setInterval\(\(\) => job\.poll"
 )
