@@ -18,17 +18,7 @@ start_agent "$T/hs.ini"
 "$NODE" -e 0 # the first exec of the binary: its symbols read (once per binary)
 wait_for 10 grep -q "watching pid" "$T/agent.err" || fail "the first node was not watched"
 
-strace -f -qq -e trace=open,openat -e signal=none -o "$T/strace.out" -p "$AGENT" 2>"$T/strace.err" &
-STRACE=$!
-PIDS+=("$STRACE")
-# attached once every thread of the agent has strace as its tracer
-traced() {
-	local st
-	for st in /proc/"$AGENT"/task/*/status; do
-		grep -q "^TracerPid:[[:space:]]*$STRACE\$" "$st" || return 1
-	done
-}
-wait_for 10 traced || fail "strace did not attach to the agent: $(cat "$T/strace.err")"
+trace_agent_opens "$T/strace.out"
 
 burst=()
 for _ in $(seq 10); do

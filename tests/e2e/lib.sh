@@ -85,6 +85,21 @@ start_agent() {
 		fail "agent did not start within 20 s (hung? wchan: $(cat /proc/$AGENT/wchan 2>/dev/null))"
 }
 
+# trace_agent_opens FILE: strace the agent's open/openat calls into FILE (STRACE = its
+# pid), returning once every thread of the agent has strace as its tracer.
+trace_agent_opens() {
+	strace -f -qq -e trace=open,openat -e signal=none -o "$1" -p "$AGENT" 2>"$T/strace.err" &
+	STRACE=$!
+	PIDS+=("$STRACE")
+	wait_for 10 agent_threads_traced || fail "strace did not attach to the agent: $(cat "$T/strace.err")"
+}
+agent_threads_traced() {
+	local st
+	for st in /proc/"$AGENT"/task/*/status; do
+		grep -q "^TracerPid:[[:space:]]*$STRACE\$" "$st" || return 1
+	done
+}
+
 stop_agent() {
 	kill -TERM "$AGENT" 2>/dev/null
 	local i

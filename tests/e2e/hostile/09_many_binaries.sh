@@ -37,16 +37,7 @@ fakes 1 40
 real_node  # the real binary's entry used again: more recent than the first 40 fakes
 fakes 41 80 # 81 distinct binaries: 17 entries evicted, the least recently used first
 
-strace -f -qq -e trace=open,openat -e signal=none -o "$T/strace.out" -p "$AGENT" 2>"$T/strace.err" &
-STRACE=$!
-PIDS+=("$STRACE")
-traced() {
-	local st
-	for st in /proc/"$AGENT"/task/*/status; do
-		grep -q "^TracerPid:[[:space:]]*$STRACE\$" "$st" || return 1
-	done
-}
-wait_for 10 traced || fail "strace did not attach to the agent: $(cat "$T/strace.err")"
+trace_agent_opens "$T/strace.out"
 real_node
 kill -INT "$STRACE"
 wait "$STRACE" 2>/dev/null
