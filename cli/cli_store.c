@@ -204,6 +204,9 @@ static void print_meta(const struct store *st, const struct snapshot_meta *m)
 	printf("method:        %s\n", cli_safe(m->method));
 	printf("capture:       %llu ms (trigger to stored)\n", (unsigned long long)m->capture_ms);
 	printf("size:          %.1f MiB raw, %.1f MiB gzip\n", MiB(m->raw_bytes), MiB(m->size_bytes));
+	if (m->compress_blocks)
+		printf("compression:   %llu blocks, %llu of them at level 1 to keep pace with the writer\n",
+		       (unsigned long long)m->compress_blocks, (unsigned long long)m->compress_fast_blocks);
 	printf("graph:         %llu nodes, %llu edges\n", (unsigned long long)m->node_count,
 	       (unsigned long long)m->edge_count);
 	if (m->extra_json)

@@ -51,6 +51,9 @@ gzip -t "$T/store/$id.heapsnapshot.gz" || fail "stored file is not gzip"
 "$HEAPSNAP" --store "$T/store" get "$id" -o "$T/got.heapsnapshot" || fail "heapsnap get failed"
 snapshot_ok "$T/got.heapsnapshot" || fail "the fetched snapshot does not parse"
 "$HEAPSNAP" --store "$T/store" show "$id" --json | grep -q '"method"' || fail "show --json"
+blocks=$(nodetool -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).compress_blocks)' "$T/store/$id.json")
+"$HEAPSNAP" --store "$T/store" show "$id" | grep -q "^compression: *$blocks blocks, [0-9]* of them at level 1" ||
+	fail "show does not print the compression blocks ($blocks in ID.json)"
 
 stop_agent
 [ -z "$(ls "$T/store" | grep '\.tmp$')" ] || fail "temp files left after stop"
