@@ -14,12 +14,16 @@ source "$(dirname "$0")/lib.sh"
 need_root
 SVC=$APPS/report_shapes.js
 
-# shape | place (regex on places[0].place) | regex of the line the top stack names
+# shape | place (regex on places[0].place) | regex of the line the top stack names |
+# regex on the retainer path ("Class -edge-> Class ..."): it leads into the place (the
+# inspector route renumbers V8's ids, so no instance is known to be new: the path goes to
+# an instance inside the first place; a leaked Timeout is in the 3600000 ms list, or
+# deep in it, never the service's own 50 ms tick)
 CASES=(
-	"listeners|^process\._events\.beforeExit$|^function leakListeners\("
-	"timers|^TimersList\._idleNext$|^function leakTimers\("
-	"closure|^record\(\)\.history$|^function leakClosure\("
-	"linked|^AuditTrail\.head$|^function leakLinked\("
+	"listeners|^process\._events\.beforeExit$|^function leakListeners\(|-beforeExit-> Array -\[[0-9]+\]-> \(closure\)"
+	"timers|^TimersList\._idleNext$|^function leakTimers\(|\[3600000\]-> TimersList|Timeout -_idle(Next|Prev)-> .*Timeout$"
+	"closure|^record\(\)\.history$|^function leakClosure\(|-history-> Array -\[[0-9]+\]-> Object$"
+	"linked|^AuditTrail\.head$|^function leakLinked\(|AuditTrail -head-> Node"
 )
 want=" ${SHAPES:-listeners timers closure linked} "
 
@@ -36,7 +40,7 @@ started=$SECONDS
 declare -A PID
 delay=1000
 for c in "${CASES[@]}"; do
-	IFS='|' read -r shape _ _ <<<"$c"
+	IFS='|' read -r shape _ <<<"$c"
 	[[ $want == *" $shape "* ]] || continue
 	SHAPE=$shape LEAK_DELAY_MS=$delay start_node_netns p "$SVC"
 	PID[$shape]=$p
@@ -58,7 +62,7 @@ done
 echo "all incidents captured after $((SECONDS - started)) s"
 
 for c in "${CASES[@]}"; do
-	IFS='|' read -r shape place_re line_re <<<"$c"
+	IFS='|' read -r shape place_re line_re path_re <<<"$c"
 	[ -n "${PID[$shape]:-}" ] || continue
 	done_line=$(capture_of "${PID[$shape]}" false)
 	id=$(nodetool -e 'console.log(JSON.parse(process.argv[1]).snapshot_id)' "$done_line")
@@ -69,7 +73,7 @@ for c in "${CASES[@]}"; do
 	[ -n "$line" ] || fail "$shape: no line matching $line_re in $SVC"
 	echo "$shape:"
 	nodetool -e '
-	  const [showf, done, placeRe, line] = process.argv.slice(1);
+	  const [showf, done, placeRe, line, pathRe] = process.argv.slice(1);
 	  const r = JSON.parse(require("fs").readFileSync(showf)), d = JSON.parse(done);
 	  const p = r.places && r.places[0], s = r.stacks && r.stacks[0];
 	  console.log("  first place:", p && p.text);
@@ -83,7 +87,10 @@ for c in "${CASES[@]}"; do
 	    process.exit(5);
 	  }
 	  if (d.top_place !== p.text || d.top_stack !== s.text) { console.error("capture_done lines", d.top_place, "/", d.top_stack); process.exit(6); }
-	' "$T/show-$shape.json" "$done_line" "$place_re" "$line" || fail "$shape: report (rc $?), see $T/show-$shape.json"
+	  const path = (r.retainer_path || []).map(e => e.node.replace(/ @[0-9]+$/, "") + (e.edge ? " -" + e.edge + "->" : "")).join(" ");
+	  console.log("  path:       ", path, "(ids " + r.ids + ")");
+	  if (!new RegExp(pathRe).test(path)) { console.error("retainer path does not lead into the place:", pathRe); process.exit(7); }
+	' "$T/show-$shape.json" "$done_line" "$place_re" "$line" "$path_re" || fail "$shape: report (rc $?), see $T/show-$shape.json"
 	grep -q "^where it accumulates" "$T/show-$shape.txt" && grep -q "^allocated at" "$T/show-$shape.txt" ||
 		fail "$shape: show does not render the report: $(cat "$T/show-$shape.txt")"
 done
