@@ -230,11 +230,42 @@ static bool is_closure_context(const struct places *pl, uint32_t u, uint32_t e)
 	       s->edge_type[e] != s->e_hidden && strcmp(hs_snapshot_string(s, s->edge_name[e]), "context") == 0;
 }
 
-/* The holder's class and the property path from it down to collection c. */
+/* The property of collection c along which its entries run as a list of another
+ * class (TimersList -_idleNext-> Timeout -_idleNext-> Timeout ...), NONE when none. */
+static uint32_t list_link(const struct places *pl, uint32_t c)
+{
+	const struct hs_snapshot *s = pl->s;
+	for (uint32_t e = s->first_edge[c]; e < s->first_edge[c + 1]; e++) {
+		uint32_t v = s->edge_to[e];
+		if (s->edge_type[e] != pl->ty.e_property || pl->t.parent[v] != c || pl->t.via[v] != e ||
+		    pl->coll[v] != c || hs_class_key(s, v) == hs_class_key(s, c))
+			continue;
+		for (uint32_t f = s->first_edge[v]; f < s->first_edge[v + 1]; f++) {
+			uint32_t w = s->edge_to[f];
+			if (pl->t.parent[w] == v && pl->t.via[w] == f && pl->coll[w] == c && same_edge_name(s, e, f))
+				return e;
+		}
+	}
+	return NONE;
+}
+
+/* The holder's class and the property path from it down to collection c. A list
+ * anchored in an object of a named class is named by that class and the link
+ * (TimersList._idleNext), not by the way to the anchor: the anchor's own class says what
+ * accumulates, and the way to it is whichever of V8's closures the tree met first
+ * (setTimeout().timerListMap[] in one snapshot, clearInterval().timerListMap[] in the
+ * next), which would keep a baseline's place from matching the incident's. */
 static void name_collection(const struct places *pl, uint32_t c, char *holder, size_t hlen, char *path,
 			    size_t plen)
 {
 	const struct hs_snapshot *s = pl->s;
+	uint32_t link = is_named_holder(pl, c) ? list_link(pl, c) : NONE;
+	if (link != NONE) {
+		char cls[80];
+		snprintf(holder, hlen, "%.100s", hs_class_key_name(s, hs_class_key(s, c), cls, sizeof(cls)));
+		edge_text(s, link, path, plen);
+		return;
+	}
 	char segs[NAME_DEPTH][104];
 	int n = 0;
 	uint32_t x = c;
@@ -533,17 +564,26 @@ static json_t *place_json(const struct places *pl, const struct place *p)
 	return o;
 }
 
-static json_t *ranked_places(struct places *pl, size_t top)
+/* first_entries[v] (when not NULL): v is an entry of the first place of the array. */
+static json_t *ranked_places(struct places *pl, size_t top, uint8_t *first_entries)
 {
 	if (pl->n)
 		qsort_r(pl->p, pl->n, sizeof(*pl->p), cmp_place, pl);
 	json_t *arr = json_array();
+	long first = -1;
 	for (size_t i = 0; arr && i < pl->n && json_array_size(arr) < top; i++) {
 		if (pl->growth && pl->p[i].new_entries == 0)
 			continue;
+		if (first < 0)
+			first = pl->p[i].name;
 		json_t *o = place_json(pl, &pl->p[i]);
 		if (!o || json_array_append_new(arr, o) < 0)
 			arr = (json_decref(arr), NULL);
+	}
+	if (first_entries) {
+		/* count[c] is c's place + 1, the place's index being its name's */
+		for (uint32_t v = 0; v < pl->s->node_count; v++)
+			first_entries[v] = first >= 0 && pl->coll[v] != NONE && pl->count[pl->coll[v]] == (uint32_t)first + 1;
 	}
 	return arr;
 }
@@ -580,15 +620,22 @@ static bool no_places(const struct hs_snapshot *s)
 	return s->node_count == 0 || (!s->edge_to && s->edge_count);
 }
 
+static json_t *empty_places(const struct hs_snapshot *s, uint8_t *first_entries)
+{
+	if (first_entries)
+		memset(first_entries, 0, s->node_count);
+	return json_array();
+}
+
 json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
-			  const uint8_t *is_new, size_t top)
+			  const uint8_t *is_new, size_t top, uint8_t *first_entries)
 {
 	struct places pl = { .s = s, .dom = dom, .is_new = is_new, .growth = is_new != NULL };
 	json_t *out = NULL;
 	if (no_places(s))
-		return json_array();
+		return empty_places(s, first_entries);
 	if (places_build(&pl) == 0)
-		out = ranked_places(&pl, top);
+		out = ranked_places(&pl, top, first_entries);
 	places_release(&pl);
 	return out;
 }
@@ -740,12 +787,12 @@ static int cmp_bytes(const void *pa, const void *pb)
 }
 
 json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators *dom,
-			 const struct hs_places_base *base, size_t top)
+			 const struct hs_places_base *base, size_t top, uint8_t *first_entries)
 {
 	struct places pl = { .s = s, .dom = dom, .growth = true };
 	json_t *out = NULL;
 	if (no_places(s))
-		return json_array();
+		return empty_places(s, first_entries);
 	struct base_place *rest = malloc((base->n ? base->n : 1) * sizeof(*rest));
 	if (rest && places_build(&pl) == 0) {
 		if (base->n)
@@ -755,7 +802,7 @@ json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators
 			qsort(pl.p, pl.n, sizeof(*pl.p), cmp_bytes);
 		for (size_t i = 0; i < pl.n; i++)
 			subtract_base(&pl, &pl.p[i], base, rest);
-		out = ranked_places(&pl, top);
+		out = ranked_places(&pl, top, first_entries);
 	}
 	free(rest);
 	places_release(&pl);

@@ -10,8 +10,10 @@
  * run of one class along one property name (a linked list: Timeout._idleNext) counts as
  * the collection its head is in. A collection is named by the way it is reached: the
  * property names from the nearest holder whose class is not generic (Object, Array, Map,
- * Set, V8 internals), e.g. process._events.uncaughtException; collections with the same
- * holder class and property path are one place. Strings are entries like any other
+ * Set, V8 internals), e.g. process._events.uncaughtException; a list anchored in an
+ * object of a named class of another class than its links is named by the anchor's class
+ * and the link (TimersList._idleNext); collections with the same holder class and
+ * property path are one place. Strings are entries like any other
  * (their kind is "strings"); closures in an _events path are "listeners".
  *
  * Against a baseline (hs_places_growth), a place ranks by how much it grew since the
@@ -44,9 +46,11 @@
  *    by another entry of the place counted once), "collections": instances aggregated,
  *    "new_entries", "new_bytes" (with is_new only),
  *    "text": the one-line form, "Holder.prop: 3 397 entries (strings), 9.3 MiB"}.
- * NULL on out of memory. */
+ * first_entries (NULL, or one byte per node of S): set to 1 for every entry of the
+ * array's first place (its collections' entries, all of them, not only new ones), 0 for
+ * every other node. NULL on out of memory. */
 json_t *hs_places_compute(const struct hs_snapshot *s, const struct hs_dominators *dom,
-			  const uint8_t *is_new, size_t top);
+			  const uint8_t *is_new, size_t top, uint8_t *first_entries);
 
 /* A baseline's places, kept by name (holder and property path) with their entries,
  * retained size and entry kinds; NULL on out of memory. The snapshot may be freed after. */
@@ -57,6 +61,6 @@ void hs_places_base_free(struct hs_places_base *b);
  * "new_bytes" and "entry_count" are the growth (now minus the baseline's place of the
  * same name, 0 when it shrank), "entries" and "retained_bytes" all of it now. */
 json_t *hs_places_growth(const struct hs_snapshot *s, const struct hs_dominators *dom,
-			 const struct hs_places_base *base, size_t top);
+			 const struct hs_places_base *base, size_t top, uint8_t *first_entries);
 
 #endif

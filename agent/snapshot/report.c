@@ -583,6 +583,37 @@ static uint32_t biggest_instance(const struct hs_snapshot *s, const struct hs_do
 	return best;
 }
 
+#define ENTRY_CLIMB 64 /* dominators climbed from an instance to an entry holding it */
+
+/* v is an entry of the first place, or held (dominated) by one within ENTRY_CLIMB. */
+static bool in_first_place(const struct hs_dominators *dom, const uint8_t *first_entries, uint32_t v)
+{
+	for (int i = 0; i < ENTRY_CLIMB && v != 0; i++, v = dom->idom[v])
+		if (first_entries[v])
+			return true;
+	return false;
+}
+
+/* With renumbered ids no instance is known to be new, and the class's largest may
+ * be one the baseline had (a config object): the instance of class k inside the first
+ * place (its entries accumulate: leaked by construction) with the largest retained
+ * size; else the first place's largest entry; else k's largest instance. */
+static uint32_t leaked_instance(const struct hs_snapshot *s, const struct hs_dominators *dom,
+				const uint8_t *take, uint32_t k, const uint8_t *first_entries)
+{
+	uint32_t best = 0, entry = 0;
+	for (uint32_t v = 1; v < s->node_count; v++) {
+		if (first_entries[v] && (!entry || dom->retained[v] > dom->retained[entry]))
+			entry = v;
+		if (take[v] && hs_class_key(s, v) == k && (!best || dom->retained[v] > dom->retained[best]) &&
+		    in_first_place(dom, first_entries, v))
+			best = v;
+	}
+	if (best)
+		return best;
+	return entry ? entry : biggest_instance(s, dom, take, k);
+}
+
 static json_t *summary_entry(const struct hs_snapshot *s, const struct growth *g)
 {
 	return json_pack("{s:o, s:I, s:I, s:I}", "class", hs_json_class_name(hs_snapshot_string(s, g->key)),
@@ -598,10 +629,14 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 			       const struct hs_places_base *base_places)
 {
 	size_t n = 0;
-	json_t *places = base_places ? hs_places_growth(snew, dom, base_places, HS_PLACE_TOP)
-				     : hs_places_compute(snew, dom, d ? take : NULL, HS_PLACE_TOP);
-	struct growth *g = places ? rank_growth(snew, dom, take, &n) : NULL;
-	json_t *top = json_array(), *path = NULL, *report = NULL;
+	struct growth *g = NULL;
+	uint8_t *first_entries = by_class ? malloc(snew->node_count ? snew->node_count : 1) : NULL;
+	json_t *top = json_array(), *path = NULL, *report = NULL, *places = NULL;
+	if (by_class && !first_entries)
+		goto done;
+	places = base_places ? hs_places_growth(snew, dom, base_places, HS_PLACE_TOP, first_entries)
+			     : hs_places_compute(snew, dom, d ? take : NULL, HS_PLACE_TOP, first_entries);
+	g = places ? rank_growth(snew, dom, take, &n) : NULL;
 	if (!g || !top)
 		goto done;
 	size_t shown = 0;
@@ -622,8 +657,12 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 			first = (long)i;
 		shown++;
 	}
-	path = first >= 0 ? retainer_path(snew, biggest_instance(snew, dom, take, g[first].key))
-			  : json_array();
+	if (first < 0)
+		path = json_array();
+	else if (by_class)
+		path = retainer_path(snew, leaked_instance(snew, dom, take, g[first].key, first_entries));
+	else
+		path = retainer_path(snew, biggest_instance(snew, dom, take, g[first].key));
 	if (!path)
 		goto done;
 	report = json_pack("{s:s, s:O, s:O, s:O}", "basis", d ? "diff" : "summary", "places", places,
@@ -632,6 +671,7 @@ static json_t *assemble_report(const struct hs_snapshot *snew, const struct hs_d
 		report = (json_decref(report), NULL);
 done:
 	free(g);
+	free(first_entries);
 	json_decref(places);
 	json_decref(top);
 	json_decref(path);

@@ -55,8 +55,10 @@ void hs_summary_print(FILE *f, const struct hs_summary *sum, size_t top);
  * is left (report.c, "holders"): the first row is the class that accumulates, and the
  * holder shows in its retainer path. retainer_path runs from the first node
  * below the synthetic root (a GC root group or a global object) to the
- * top class's new instance with the largest retained size, along a shortest path
- * of non-weak edges; "edge" is the edge from that node to the next one and is
+ * top class's new instance with the largest retained size (with renumbered ids, when
+ * no instance is known to be new: its largest instance inside the first place, an entry
+ * of the growing collection or held by one; else the first place's largest entry),
+ * along a shortest path of non-weak edges; "edge" is the edge from that node to the next one and is
  * absent on the last element; a run of more than 3 nodes of one class (a linked list)
  * is cut to its ends around a {"node": "(N more CLASS)"} element, and a path longer
  * than 24 elements to its two ends the same way. Both arrays are empty when nothing grew.

@@ -33,7 +33,7 @@ CASES_ALL=(
 # takes its baseline, but it grows fast enough that the agent often skips the baseline
 # as too late (had one in 3 of 3 runs as the first case, 1 of 3 after metrics); the
 # profiler starts with the baseline, so there is no stack then (docs/reports.md).
-# CASES=... to try.
+# CASES=... to try. The leak shapes run by default in e2e/57 (services of its own, one agent).
 want=" ${CASES:-metrics logger} "
 
 # line numbers (1-based) in FILE of the lines matching REGEX, space separated
