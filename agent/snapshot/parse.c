@@ -11,20 +11,35 @@
  * "digits, separator" from the buffer and a checked slow path at buffer ends.
  * Input comes through zlib's gzread, which recognises the gzip magic and passes
  * plain files through unchanged. Whitespace (newlines included) is allowed
- * anywhere JSON allows it; nothing depends on line structure. */
+ * anywhere JSON allows it; nothing depends on line structure.
+ *
+ * The nodes and edges arrays (nearly all of a snapshot's bytes) are read a window
+ * at a time: the buffered text up to its last comma, 8 digits per step (SWAR), and
+ * with more than one CPU the window is cut at a comma into two halves that two
+ * threads parse into the same preallocated arrays (a value's slot follows from its
+ * index, so the second half starts at the first half's comma count). A range stops
+ * at the first value it does not take as it is (not an unsigned integer followed
+ * by ',', out of range for its field, a self size of 4 GiB or more): the checked
+ * one-value path reads that value, so errors and their byte offsets are the ones
+ * the one-value path alone gives. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "snapshot/parse.h"
 
-#define READ_CHUNK (1u << 20)
+#define READ_CHUNK (4u << 20)
+#define WINDOW_MAX (4u << 20)    /* text parsed per window (whole-buffer input too) */
+#define SPLIT_MIN (128u << 10)   /* a smaller window is not worth a second thread */
+#define HUGE_MIN (8u << 20)      /* arrays this large ask for transparent huge pages */
 #define MAX_FIELDS 64
 #define MAX_TYPES 255
 #define MAX_TYPE_LISTS 64
@@ -69,6 +84,9 @@ struct parser {
 	/* capacities of the growing arrays */
 	size_t node_cap, edge_cap, string_cap;
 	struct buf strings;
+	struct splitter *split;       /* the second thread of the numeric arrays, or NULL */
+	bool split_tried;
+	uint64_t window_end;          /* input offset where the current numeric window ends */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -698,12 +716,25 @@ static int resolve_fields(struct parser *ps, enum field_role *node_roles, enum f
 
 /* ---- nodes and edges ----------------------------------------------------- */
 
+/* First touches of the big arrays were a quarter of a gigabyte snapshot's summary
+ * in the kernel's fault path; 2 MiB pages take 512 times fewer faults. The advice
+ * covers whole pages around the block (malloc's own mapping of a large one): a
+ * mapping split in two could not be moved by mremap, and realloc would copy. */
+static void want_huge_pages(void *p, size_t bytes)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(page - 1), end = ((uintptr_t)p + bytes + page - 1) & ~(page - 1);
+	if (bytes >= HUGE_MIN)
+		madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice: refused is fine */
+}
+
 static int grow(struct parser *ps, void **arr, size_t elem, size_t cap)
 {
 	void *p = realloc(*arr, cap * elem);
 	if (!p)
 		return fail_oom(ps, cap);
 	*arr = p;
+	want_huge_pages(p, cap * elem);
 	return 0;
 }
 
@@ -776,6 +807,349 @@ static int store_node_value(struct parser *ps, enum field_role role, uint32_t n,
 	return 0;
 }
 
+/* ---- numeric windows: SWAR digits, two threads ----------------------------- */
+
+static int grow_edges(struct parser *ps, size_t need);
+
+#define ONES8 0x0101010101010101ull
+
+/* The number of leading digit bytes (0..8) of eight bytes x already XORed with '0'
+ * (a digit is then 0..9). Adding 0x76 sets the high bit of a byte above 9; a carry out
+ * of a byte comes only from one with its high bit already set, and moves upward, past
+ * the first non-digit, so that first one is found exactly. */
+static inline unsigned digit_run(uint64_t x)
+{
+	uint64_t nondigit = ((x + 0x76 * ONES8) | x) & (0x80 * ONES8);
+	return nondigit ? (unsigned)__builtin_ctzll(nondigit) / 8 : 8;
+}
+
+/* The value of the first n (1..8) digits of x (XORed with '0', first digit in the
+ * lowest byte): shifted up so the missing digits are leading zeros, then pairs,
+ * quads and the two halves are joined by multiplication. */
+static inline uint64_t digits_value(uint64_t x, unsigned n)
+{
+	x <<= 8 * (8 - n);
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffull;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffull;
+	return (x * 10000 + (x >> 32)) & 0xffffffffull;
+}
+
+static inline uint64_t load8(const uint8_t *q)
+{
+	uint64_t w;
+	memcpy(&w, q, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* One unsigned integer of at most 19 digits and the ',' after it, blanks allowed
+ * around it, inside [q, end); bytes up to hard_end may be read (never used). False,
+ * with *pp unchanged, for anything else. */
+static inline bool scan_value(const uint8_t **pp, const uint8_t *end, const uint8_t *hard_end, uint64_t *out)
+{
+	static const uint64_t pow10[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000 };
+	const uint8_t *q = *pp;
+	while (q < end && is_ws(*q))
+		q++;
+	const uint8_t *start = q;
+	uint64_t v = 0;
+	while (hard_end - q >= 8) {
+		uint64_t x = load8(q) ^ (0x30 * ONES8);
+		unsigned n = digit_run(x);
+		if (n)
+			v = v * pow10[n] + digits_value(x, n);
+		q += n;
+		if (n < 8 || q - start > 19)
+			goto digits_done;
+	}
+	while (q < end && (uint8_t)(*q - '0') < 10)
+		v = v * 10 + (uint64_t)(*q++ - '0');
+digits_done:
+	if (q == start || q - start > 19 || q > end)
+		return false;
+	while (q < end && is_ws(*q))
+		q++;
+	if (q >= end || *q != ',')
+		return false;
+	*pp = q + 1;
+	*out = v;
+	return true;
+}
+
+/* What a range of one array is parsed into; read-only while ranges run. */
+struct num_target {
+	struct hs_snapshot *s;
+	const enum field_role *roles;
+	unsigned nf;          /* fields per record */
+	bool edges;
+	uint64_t records;     /* records allowed: allocated nodes, or the edges the nodes own */
+	uint64_t to_limit;    /* edges: to_node values below it (node_count * node fields) */
+	uint64_t node_nf, nf_magic; /* to_node / node_nf as (to_node * nf_magic) >> 64 */
+};
+
+struct num_range {
+	const struct num_target *t;
+	const uint8_t *p, *end, *hard_end;
+	uint64_t first;       /* index of the range's first value in the array */
+	const uint8_t *stop;  /* out: where the first value not taken starts (end: all taken) */
+	uint64_t count;       /* out: values taken */
+};
+
+/* store_node_value's checks, refusing (false) instead of failing. */
+static inline bool take_node_value(struct hs_snapshot *s, enum field_role role, uint64_t n, uint64_t v)
+{
+	switch (role) {
+	case F_TYPE:
+		if (v >= s->node_type_count)
+			return false;
+		s->node_type[n] = (uint8_t)v;
+		return true;
+	case F_NAME:
+		if (v > UINT32_MAX)
+			return false;
+		s->node_name[n] = (uint32_t)v;
+		return true;
+	case F_ID:
+		if (v > UINT32_MAX)
+			return false;
+		if (s->node_id)
+			s->node_id[n] = (uint32_t)v;
+		return true;
+	case F_SELF_SIZE:
+		if (v >= UINT32_MAX) /* the side table is the one-value path's */
+			return false;
+		s->node_self_size[n] = (uint32_t)v;
+		return true;
+	case F_EDGE_COUNT:
+		if (v > UINT32_MAX)
+			return false;
+		s->first_edge[n] = (uint32_t)v;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* store_edge_value's checks, refusing (false) instead of failing. */
+static inline bool take_edge_value(const struct num_target *t, enum field_role role, uint64_t e, uint64_t v)
+{
+	struct hs_snapshot *s = t->s;
+	switch (role) {
+	case F_TYPE:
+		if (v >= s->edge_type_count)
+			return false;
+		s->edge_type[e] = (uint8_t)v;
+		return true;
+	case F_NAME:
+		if (v > UINT32_MAX)
+			return false;
+		if (s->edge_name)
+			s->edge_name[e] = (uint32_t)v;
+		return true;
+	case F_TO_NODE: {
+		if (v >= t->to_limit)
+			return false;
+		uint64_t node = (uint64_t)(((unsigned __int128)v * t->nf_magic) >> 64);
+		if (node * t->node_nf != v)
+			return false;
+		s->edge_to[e] = (uint32_t)node;
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+static void parse_range(struct num_range *r)
+{
+	const struct num_target *t = r->t;
+	const uint8_t *q = r->p;
+	unsigned field = (unsigned)(r->first % t->nf);
+	uint64_t rec = r->first / t->nf, taken = 0;
+	while (q < r->end && rec < t->records) {
+		const uint8_t *at = q;
+		uint64_t v;
+		if (!scan_value(&q, r->end, r->hard_end, &v) ||
+		    !(t->edges ? take_edge_value(t, t->roles[field], rec, v) : take_node_value(t->s, t->roles[field], rec, v))) {
+			q = at;
+			break;
+		}
+		taken++;
+		if (++field == t->nf) {
+			field = 0;
+			rec++;
+		}
+	}
+	r->stop = q;
+	r->count = taken;
+}
+
+/* The second thread: parses the range it is handed, one at a time. */
+struct splitter {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct num_range *job; /* set by the parser, cleared by the thread when done */
+	bool quit;
+};
+
+static void *splitter_main(void *arg)
+{
+	struct splitter *sp = arg;
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		while (!sp->job && !sp->quit)
+			pthread_cond_wait(&sp->cv, &sp->mu);
+		if (sp->quit)
+			break;
+		struct num_range *r = sp->job;
+		pthread_mutex_unlock(&sp->mu);
+		parse_range(r);
+		pthread_mutex_lock(&sp->mu);
+		sp->job = NULL;
+		pthread_cond_broadcast(&sp->cv);
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return NULL;
+}
+
+/* The second thread once, when more than one CPU is online; NULL otherwise (one thread
+ * parses every window then, as it would on a failure to start it). */
+static struct splitter *splitter_get(struct parser *ps)
+{
+	if (ps->split_tried)
+		return ps->split;
+	ps->split_tried = true;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return NULL;
+	struct splitter *sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+	if (pthread_create(&sp->thread, NULL, splitter_main, sp) != 0) {
+		pthread_mutex_destroy(&sp->mu);
+		pthread_cond_destroy(&sp->cv);
+		free(sp);
+		return NULL;
+	}
+	return ps->split = sp;
+}
+
+static void splitter_stop(struct splitter *sp)
+{
+	if (!sp)
+		return;
+	pthread_mutex_lock(&sp->mu);
+	sp->quit = true;
+	pthread_cond_broadcast(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+	pthread_join(sp->thread, NULL);
+	pthread_mutex_destroy(&sp->mu);
+	pthread_cond_destroy(&sp->cv);
+	free(sp);
+}
+
+static uint64_t count_commas(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t n = 0;
+	for (; end - p >= 8; p += 8) {
+		uint64_t x = load8(p) ^ (',' * ONES8); /* a comma is now 0 */
+		uint64_t zero = ~(((x & (0x7f * ONES8)) + 0x7f * ONES8) | x) & (0x80 * ONES8);
+		n += ((zero >> 7) * ONES8) >> 56; /* the sum of the 0/1 bytes */
+	}
+	for (; p < end; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* Both halves of [p, end) at once (the second on the other thread), cut after a
+ * comma near the middle; false when there is no such cut. */
+static bool parse_split(struct splitter *sp, struct num_range *whole, struct num_range *first,
+			struct num_range *second)
+{
+	const uint8_t *mid = memchr(whole->p + (whole->end - whole->p) / 2, ',',
+				    (size_t)(whole->end - whole->p) / 2);
+	if (!mid || mid + 1 >= whole->end)
+		return false;
+	*first = *second = *whole;
+	first->end = second->p = mid + 1;
+	second->first = whole->first + count_commas(first->p, first->end);
+	pthread_mutex_lock(&sp->mu);
+	sp->job = second;
+	pthread_cond_broadcast(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+	parse_range(first);
+	pthread_mutex_lock(&sp->mu);
+	while (sp->job)
+		pthread_cond_wait(&sp->cv, &sp->mu);
+	pthread_mutex_unlock(&sp->mu);
+	return true;
+}
+
+/* Grow the arrays for every value a fresh window of `bytes` bytes from value *vi on
+ * could hold (a value takes two bytes or more); t->records is what ranges may fill. */
+static int window_reserve(struct parser *ps, struct num_target *t, uint64_t vi, size_t bytes)
+{
+	uint64_t bound = (vi + bytes / 2 + 1) / t->nf + 1;
+	if (t->edges) {
+		uint64_t total = t->s->first_edge[t->s->node_count];
+		if (bound > total)
+			bound = total;
+		if (bound > vi / t->nf && grow_edges(ps, bound) < 0)
+			return failed(ps);
+		t->records = bound;
+		return 0;
+	}
+	if (ps->declared_nodes_set && bound > ps->declared_nodes && ps->declared_nodes > vi / t->nf)
+		bound = ps->declared_nodes;
+	if (bound > UINT32_MAX - 1)
+		return 0; /* the one-value path says "too many nodes" where it is so */
+	if (grow_nodes(ps, bound) < 0)
+		return failed(ps);
+	t->records = ps->node_cap;
+	return 0;
+}
+
+/* Take the values of the buffered text up to its last comma (at most WINDOW_MAX
+ * bytes) from value index *vi on, both halves at once when it is large; stops early
+ * at the first value it does not take. After such a stop (the one-value path then
+ * reads that value), the rest of the same window is taken on one thread: a window is
+ * found, reserved and cut once, so input the fast path keeps refusing costs no more
+ * than the one-value path. */
+static int parse_window(struct parser *ps, struct num_target *t, uint64_t *vi)
+{
+	uint64_t at = input_offset(ps);
+	struct num_range whole = { .t = t, .p = ps->p, .hard_end = ps->end, .first = *vi };
+	bool fresh = at >= ps->window_end;
+	if (fresh) {
+		size_t have = (size_t)(ps->end - ps->p);
+		const uint8_t *last = memrchr(ps->p, ',', have < WINDOW_MAX ? have : WINDOW_MAX);
+		if (!last)
+			return 0;
+		whole.end = last + 1;
+		if (window_reserve(ps, t, *vi, (size_t)(whole.end - whole.p)) < 0)
+			return failed(ps);
+		ps->window_end = at + (uint64_t)(whole.end - whole.p);
+	} else {
+		whole.end = ps->p + (ps->window_end - at);
+	}
+	struct num_range a, b;
+	struct splitter *sp = fresh && (size_t)(whole.end - whole.p) >= SPLIT_MIN ? splitter_get(ps) : NULL;
+	if (sp && parse_split(sp, &whole, &a, &b)) {
+		bool all_of_a = a.stop == a.end && b.first == a.first + a.count;
+		*vi += a.count + (all_of_a ? b.count : 0);
+		ps->p = all_of_a ? b.stop : a.stop;
+	} else {
+		parse_range(&whole);
+		*vi += whole.count;
+		ps->p = whole.stop;
+	}
+	return 0;
+}
+
 static int parse_nodes(struct parser *ps)
 {
 	enum field_role roles[MAX_FIELDS], edge_roles[MAX_FIELDS];
@@ -787,20 +1161,26 @@ static int parse_nodes(struct parser *ps)
 		return failed(ps);
 	unsigned nf = ps->node_fields.n, field = 0;
 	uint32_t n = 0;
+	struct num_target t = { .s = s, .roles = roles, .nf = nf };
+	uint64_t vi = 0;
+	ps->window_end = 0;
 	int more = open_array(ps);
 	while (more > 0) {
 		uint64_t v;
+		if (parse_window(ps, &t, &vi) < 0)
+			return failed(ps);
+		field = (unsigned)(vi % nf);
+		n = (uint32_t)(vi / nf);
 		if (field == 0 && grow_nodes(ps, (size_t)n + 1) < 0)
 			return failed(ps);
 		if ((more = next_uint(ps, &v)) < 0 || store_node_value(ps, roles[field], n, v) < 0)
 			return failed(ps);
-		if (++field == nf) {
-			field = 0;
-			n++;
-		}
+		vi++;
 	}
 	if (more < 0)
 		return failed(ps);
+	field = (unsigned)(vi % nf);
+	n = (uint32_t)(vi / nf);
 	if (field != 0)
 		return fail(ps, "nodes array length is not a multiple of %u", nf);
 	if (ps->declared_nodes_set && n != ps->declared_nodes)
@@ -884,9 +1264,20 @@ static int parse_edges(struct parser *ps)
 	unsigned ef = ps->edge_fields.n, field = 0;
 	uint32_t e = 0, total = s->first_edge[s->node_count];
 	bool keep = !(ps->flags & HS_PARSE_SKIP_EDGES);
+	uint64_t nnf = ps->node_fields.n;
+	struct num_target t = { .s = s, .roles = roles, .nf = ef, .edges = true, .node_nf = nnf,
+				.to_limit = (uint64_t)s->node_count * nnf, .nf_magic = UINT64_MAX / nnf + 1 };
+	uint64_t vi = 0;
+	ps->window_end = 0;
 	int more = open_array(ps);
 	while (more > 0) {
 		uint64_t v;
+		if (keep) { /* the fast path keeps every edge it reads */
+			if (parse_window(ps, &t, &vi) < 0)
+				return failed(ps);
+			field = (unsigned)(vi % ef);
+			e = (uint32_t)(vi / ef);
+		}
 		if (field == 0) {
 			if (e >= total)
 				return fail(ps, "more edges than the nodes' edge counts");
@@ -896,10 +1287,9 @@ static int parse_edges(struct parser *ps)
 		if ((more = next_uint(ps, &v)) < 0 ||
 		    store_edge_value(ps, roles[field], keep ? e : 0, v) < 0)
 			return failed(ps);
-		if (++field == ef) {
-			field = 0;
-			e++;
-		}
+		vi++;
+		field = (unsigned)(vi % ef);
+		e = (uint32_t)(vi / ef);
 	}
 	if (more < 0)
 		return failed(ps);
@@ -1015,6 +1405,7 @@ static void parser_release(struct parser *ps)
 		str_list_free(&ps->node_types[i]);
 		str_list_free(&ps->edge_types[i]);
 	}
+	splitter_stop(ps->split);
 	free(ps->tmp.d);
 	free(ps->strings.d);
 	free(ps->chunk);

@@ -17,7 +17,7 @@ BIG=${BIG:-$ROOT/build/bench/big.heapsnapshot}
 [ ! -s "$BIG" ] && [ -s "$REPORT_NEW" ] && BIG=$REPORT_NEW
 ROUNDS=${ROUNDS:-3}
 RECORDS=${RECORDS:-3500000}
-OLD_BUILD=${OLD_BUILD:-/tmp/hs-i23-main/build}
+OLD_BUILD=${OLD_BUILD:-/tmp/hs-i23-main/build} # libheapsnap.a and heapsnap of main
 if [ ! -s "$BIG" ]; then
 	mkdir -p "$(dirname "$BIG")"
 	"$NODE" --max-old-space-size=16000 -e '
@@ -43,15 +43,22 @@ printf '%-44s %s\n' "raw snapshot" "$((raw >> 20)) MiB ($BIG), $ROUNDS rounds"
 for round in $(seq "$ROUNDS"); do
 	cat_s=$(secs cat "$BIG")
 	echo "round $round: cat reads it at $(mbs "$cat_s") MB/s"
+	declare -A took=()
 	for which in parse_rate parse_rate_old; do
 		[ -x "$T/$which" ] || continue
 		read -r s kb nodes edges < <("$T/$which" "$BIG" 6) || fail "$which failed"
+		took[$which]=$s
 		row "${which/parse_rate/parse}, summary's flags" "$s" "$kb" "$cat_s" " ($nodes nodes, $edges edges)"
 	done
 	for bin in "$HEAPSNAP" "$OLD_BUILD/heapsnap"; do
 		[ -x "$bin" ] || continue
 		summary "$bin"
 		read -r s kb <"$T/summary.time"
+		took[$bin]=$s
 		row "heapsnap summary$([ "$bin" = "$HEAPSNAP" ] || echo "_old")" "$s" "$kb" "$cat_s"
 	done
+	[ -n "${took[parse_rate_old]:-}" ] && [ -n "${took[$OLD_BUILD/heapsnap]:-}" ] &&
+		printf 'FIGURE %-34s parse %sx, summary %sx\n' "speed over the old build" \
+			"$(ratio "${took[parse_rate_old]}" "${took[parse_rate]}")" \
+			"$(ratio "${took[$OLD_BUILD/heapsnap]}" "${took[$HEAPSNAP]}")"
 done

@@ -354,6 +354,146 @@ static void test_decompressed_limit(void **state)
 	unlink(path);
 }
 
+/* ---- the numeric windows: SWAR digits and the two-thread split ---------------- */
+
+#define BIG_NODES 150000u
+
+static uint64_t big_id(uint32_t i)
+{
+	return (uint32_t)(i * 2654435761u) >> (i % 32); /* 1 to 10 digits */
+}
+
+static uint64_t big_size(uint32_t i)
+{
+	static const uint64_t pow10[] = { 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000 };
+	if (i % 997 == 500)
+		return 1000000000000000000ull + i; /* 19 digits: the side table */
+	return (uint64_t)i * 40503u % pow10[i % 9];
+}
+
+static uint64_t big_to(uint32_t i, unsigned k)
+{
+	return ((uint64_t)i * 7919u + k) % BIG_NODES * 7;
+}
+
+/* A snapshot of BIG_NODES nodes (7 fields, V8's "\n," between records, blanks in
+ * some) and two edges each, several megabytes: many windows, each cut in two.
+ * The value of node bad_node's id, or of edge bad_edge's to_node, is written as
+ * bad_text instead, its byte offset left in *bad_at. */
+static char *big_json(size_t *len, uint32_t bad_node, uint32_t bad_edge, const char *bad_text, long *bad_at)
+{
+	char *j = NULL;
+	FILE *f = open_memstream(&j, len);
+	fputs("{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\","
+	      "\"trace_node_id\",\"detachedness\"],\"node_types\":[[\"hidden\",\"array\",\"string\",\"object\","
+	      "\"code\",\"closure\",\"regexp\",\"number\",\"native\",\"synthetic\",\"concatenated string\","
+	      "\"sliced string\",\"symbol\",\"bigint\",\"object shape\"],\"string\",\"number\",\"number\","
+	      "\"number\",\"number\",\"number\"],\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"
+	      "\"edge_types\":[[\"context\",\"element\",\"property\",\"internal\",\"hidden\",\"shortcut\","
+	      "\"weak\"],\"string_or_number\",\"node\"]},\"node_count\":150000,\"edge_count\":300000},\n"
+	      "\"nodes\":[", f);
+	for (uint32_t i = 0; i < BIG_NODES; i++) {
+		const char *sep = i % 5 == 4 ? " , " : ",";
+		fprintf(f, "%s%u%s%u%s", i ? "\n," : "", i % 15, sep, i % 3, sep);
+		if (i == bad_node) {
+			*bad_at = ftell(f);
+			fputs(bad_text, f);
+		} else {
+			fprintf(f, "%llu", (unsigned long long)big_id(i));
+		}
+		fprintf(f, "%s%llu%s2%s0%s%u", sep, (unsigned long long)big_size(i), sep, sep, sep, i % 3);
+	}
+	fputs("],\n\"edges\":[", f);
+	for (uint32_t e = 0; e < 2 * BIG_NODES; e++) {
+		fprintf(f, "%s%u,%u,", e ? "\n," : "", e % 7, e * 13 % 100000);
+		if (e == bad_edge) {
+			*bad_at = ftell(f);
+			fputs(bad_text, f);
+		} else {
+			fprintf(f, "%llu", (unsigned long long)big_to(e / 2, e % 2));
+		}
+	}
+	fputs("],\n\"strings\":[\"\",\"a\",\"b\"]}", f);
+	fclose(f);
+	return j;
+}
+
+static void check_big(const struct hs_snapshot *s)
+{
+	assert_int_equal(s->node_count, BIG_NODES);
+	assert_int_equal(s->edge_count, 2 * BIG_NODES);
+	for (uint32_t i = 0; i < BIG_NODES; i++) {
+		if (s->node_type[i] != i % 15 || s->node_name[i] != i % 3 || s->node_id[i] != big_id(i) ||
+		    hs_node_self_size(s, i) != big_size(i) || s->first_edge[i] != 2 * i)
+			fail_msg("node %u: type %u name %u id %u size %llu first edge %u", i, s->node_type[i],
+				 s->node_name[i], s->node_id[i], (unsigned long long)hs_node_self_size(s, i),
+				 s->first_edge[i]);
+	}
+	for (uint32_t e = 0; e < 2 * BIG_NODES; e++)
+		if (s->edge_type[e] != e % 7 || s->edge_name[e] != e * 13 % 100000 ||
+		    s->edge_to[e] != big_to(e / 2, e % 2) / 7)
+			fail_msg("edge %u: type %u name %u to %u", e, s->edge_type[e], s->edge_name[e], s->edge_to[e]);
+}
+
+/* Every value of a multi-megabyte snapshot (numbers of 1 to 19 digits, cut points
+ * anywhere, gzip chunks ending inside numbers) comes out as written, from memory and
+ * from a gzip file. */
+static void test_windows_take_every_value(void **state)
+{
+	(void)state;
+	size_t len;
+	long unused;
+	char *j = big_json(&len, UINT32_MAX, UINT32_MAX, "", &unused), err[256];
+	assert_true(len > 8u << 20);
+	struct hs_snapshot *s = NULL;
+	if (hs_snapshot_parse_mem(j, len, 0, &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	check_big(s);
+	assert_int_equal(s->big_self_count, (BIG_NODES + 496) / 997);
+	hs_snapshot_free(s);
+	char *path = write_temp(j, len, 1);
+	s = NULL;
+	if (hs_snapshot_load(path, 0, &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	check_big(s);
+	hs_snapshot_free(s);
+	unlink(path);
+	free(path);
+	free(j);
+}
+
+/* A bad value deep inside a window (past its middle: the second thread's half) fails
+ * with the one-value path's sentence and byte offset, as it did before windows. */
+static void test_windows_fail_as_before(void **state)
+{
+	(void)state;
+	static const struct { int in_edges; const char *text; int after; const char *what; } cases[] = {
+		{ 0, "-5", 0, "expected an unsigned integer" },
+		{ 0, "12345678901234567890", 0, "number too large" },   /* 20 digits */
+		{ 0, "1234567890123456789", 20, "node id out of range" }, /* 19: read, then refused */
+		{ 0, "4294967296", 11, "node id out of range" },
+		{ 0, "1.5", 2, "expected ',' or ']'" },
+		{ 0, "", 0, "expected an unsigned integer" },
+		{ 1, "22", 4, "edge target 22 is not a node" },
+		{ 1, "1050000", 9, "edge target 1050000 is not a node" },
+		{ 1, "x", 0, "expected an unsigned integer" },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		size_t len;
+		long at = -1;
+		uint32_t node = cases[c].in_edges ? UINT32_MAX : BIG_NODES * 3 / 5 + 1;
+		uint32_t edge = cases[c].in_edges ? BIG_NODES * 7 / 5 + 1 : UINT32_MAX;
+		char *j = big_json(&len, node, edge, cases[c].text, &at), err[256], want[256];
+		struct hs_snapshot *s = NULL;
+		assert_int_equal(hs_snapshot_parse_mem(j, len, 0, &s, err, sizeof(err)), -EINVAL);
+		assert_null(s);
+		snprintf(want, sizeof(want), "malformed snapshot (inside %s, byte %ld): %s",
+			 cases[c].in_edges ? "edges" : "nodes", at + cases[c].after, cases[c].what);
+		assert_string_equal(err, want);
+		free(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +509,8 @@ int main(void)
 		cmocka_unit_test(test_large_input_spans_chunks),
 		cmocka_unit_test(test_skipped_scalar_across_chunks),
 		cmocka_unit_test(test_big_self_sizes_and_no_ids),
+		cmocka_unit_test(test_windows_take_every_value),
+		cmocka_unit_test(test_windows_fail_as_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
