@@ -473,7 +473,7 @@ static void request_profiler(struct agent *a, struct watched *w, const struct en
 				   .triggered_wall_ms = wall_ms(), .triggered_mono_ms = mono_ms() };
 	const char *why = d->action == ENGINE_INCIDENT ? "after this incident, for the next one"
 			  : d->hold == ENGINE_HOLD_BASELINE_TOO_LATE ? "its baseline snapshot skipped as too late"
-			  : !a->policy.trigger.baseline_pct ? "baselines off (baseline_pct = 0)"
+			  : !a->policy.trigger.baseline_pct ? "baselines off: baseline_pct = 0"
 			  : "no baseline snapshot";
 	if (capturer_submit(a->capturer, &job) != 0) {
 		log_warn("pid %d: capture queue full, profiler-only job dropped", w->pid);
