@@ -92,9 +92,10 @@ static const struct key_doc key_docs[] = {
 	{ "capture", "guard_cost_factor", "Extra memory a capture is expected to need, as a multiple of the heap "
 					  "in use." },
 	{ "capture", "guard_min_headroom_mb", "Memory (MiB) that must stay free after that estimate." },
-	{ "capture", "profile_interval_kb", "From a process's baseline snapshot on, V8's sampling heap profiler "
-					    "runs inside it (started through one short guarded inspector "
-					    "session; no port stays open), one sample per this many KiB "
+	{ "capture", "profile_interval_kb", "From a process's baseline point on, V8's sampling heap profiler "
+					    "runs inside it (started with its baseline snapshot, or alone when "
+					    "that is skipped or baseline_pct = 0; through one short guarded "
+					    "inspector session; no port stays open), one sample per this many KiB "
 					    "allocated; an incident's report then lists the allocation stacks of "
 					    "what is still live (ID.heapprofile). 0: off. The default 4096 costs "
 					    "the target under 1 % CPU (measured on an allocation-heavy "

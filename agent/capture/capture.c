@@ -118,6 +118,18 @@ static struct capture_job take_job(struct capturer *c, unsigned at)
 	return job;
 }
 
+static void enqueue(struct capturer *c, const struct capture_job *job);
+
+/* A profiler-only job cancelled for an incident follows it: queued again, behind the
+ * incidents. With c->lock held; false when the queue is full or the pool stops. */
+static bool requeue(struct capturer *c, const struct capture_job *job)
+{
+	if (c->stopping || c->q_len >= QUEUE_MAX)
+		return false;
+	enqueue(c, job);
+	return true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -141,7 +153,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 
 		struct capture_outcome out = { .pid = job.pid, .start_time = job.start_time,
-					       .baseline = job.baseline };
+					       .baseline = job.baseline, .profile_only = job.profile_only };
 		out.ok = capture_one(wk, &job, &out) == 0;
 		pthread_mutex_lock(&c->lock);
 		wk->busy = false;
@@ -150,7 +162,12 @@ static void *worker_main(void *arg)
 		out.preempted = wk->preempted_by != 0;
 		if (!c->stopping)
 			cancel_token_reset(&wk->cancel);
+		pid_t by = wk->preempted_by;
+		bool again = !out.ok && by && job.profile_only && requeue(c, &job);
 		pthread_mutex_unlock(&c->lock);
+		if (again)
+			log_info("pid %d: profiler-only job cancelled for the incident capture of pid %d: it follows it",
+				 job.pid, (int)by);
 		post_outcome(c, &out);
 	}
 }
@@ -254,7 +271,9 @@ void capturer_free(struct capturer *c)
 }
 
 /* An incident makes a queued baseline of its own process pointless (a baseline after
- * an incident is no baseline): dropped, with an outcome so the agent knows. Returns
+ * an incident is no baseline): dropped, with an outcome so the agent knows. The
+ * sampling profiler it would have started still serves the process's next incident:
+ * it stays queued as a profiler-only job, which the incident goes ahead of. Returns
  * how many. */
 static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 {
@@ -267,7 +286,8 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 			snprintf(o.err, sizeof(o.err), "queued baseline dropped: the incident came first");
 			push_outcome(c, &o);
 			dropped++;
-			continue;
+			j->baseline = false;
+			j->profile_only = true;
 		}
 		if (kept != i)
 			*queued(c, kept) = *j;
@@ -277,13 +297,19 @@ static unsigned drop_queued_baselines(struct capturer *c, pid_t pid)
 	return dropped;
 }
 
-/* Incidents go ahead of every queued baseline, in arrival order among themselves. */
+static bool yields(const struct capture_job *job)
+{
+	return job->baseline || job->profile_only;
+}
+
+/* Incidents go ahead of every queued baseline and profiler-only job, in arrival order
+ * among themselves. */
 static void enqueue(struct capturer *c, const struct capture_job *job)
 {
 	unsigned at = c->q_len;
-	if (!job->baseline)
+	if (!yields(job))
 		for (unsigned i = 0; i < c->q_len; i++)
-			if (queued(c, i)->baseline) {
+			if (yields(queued(c, i))) {
 				at = i;
 				break;
 			}
@@ -295,7 +321,7 @@ static void enqueue(struct capturer *c, const struct capture_job *job)
 
 static bool preemptible(const struct worker *wk)
 {
-	return wk->busy && wk->job.baseline && wk->job.resume_method == ROUTE_NONE && !wk->preempted_by;
+	return wk->busy && yields(&wk->job) && wk->job.resume_method == ROUTE_NONE && !wk->preempted_by;
 }
 
 /* An incident that would wait takes the slot of a running baseline: its own
@@ -317,8 +343,8 @@ static void preempt_baseline(struct capturer *c, const struct capture_job *incid
 		return;
 	victim->preempted_by = incident->pid;
 	cancel_token_fire(&victim->cancel);
-	log_info("pid %d: baseline capture cancelled: the incident capture of pid %d is waiting",
-		 victim->job.pid, incident->pid);
+	log_info("pid %d: %s cancelled: the incident capture of pid %d is waiting", victim->job.pid,
+		 victim->job.profile_only ? "profiler-only job" : "baseline capture", incident->pid);
 }
 
 int capturer_submit(struct capturer *c, const struct capture_job *job)
@@ -326,14 +352,14 @@ int capturer_submit(struct capturer *c, const struct capture_job *job)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	bool dropped = !job->baseline && drop_queued_baselines(c, job->pid);
+	bool dropped = !yields(job) && drop_queued_baselines(c, job->pid);
 	if (dropped)
 		log_info("pid %d: queued baseline dropped: its incident came first", job->pid);
 	if (c->q_len >= QUEUE_MAX) {
 		rc = -EBUSY;
 	} else {
 		enqueue(c, job);
-		if (!job->baseline)
+		if (!yields(job))
 			preempt_baseline(c, job);
 		pthread_cond_broadcast(&c->wake);
 	}

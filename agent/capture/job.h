@@ -25,6 +25,8 @@ struct capture_job {
 	int64_t triggered_wall_ms;
 	int64_t triggered_mono_ms;
 	bool baseline;                 /* a baseline for later reports, not an incident */
+	bool profile_only;             /* no snapshot: only start the sampling profiler in the
+	                                  process (its baseline skipped); yields like a baseline */
 	char baseline_id[SNAPSHOT_ID_LEN]; /* diff the capture against this snapshot ("" = none) */
 	enum route resume_method;      /* ROUTE_NONE normally; else finish what an agent
 	                                  killed mid-capture left (recovery.h) */
@@ -42,6 +44,7 @@ struct capture_outcome {
 	uint64_t start_time;
 	bool ok;
 	bool baseline;
+	bool profile_only;             /* a profiler-only job: ok = the profiler runs */
 	bool refused;
 	bool preempted;                /* a baseline cancelled for another process's incident */
 	bool started;                  /* a route ran: the target paid for a snapshot */

@@ -182,6 +182,21 @@ static void profiler_begin(struct worker *wk, const struct capture_job *job, con
 	recovery_journal_end(c->cfg->state_file, p->pid);
 }
 
+/* A profiler-only job: the process reached its baseline point but gets no baseline
+ * snapshot (skipped as too late, baselines off, or the leak's incident too close): the
+ * profiler starts alone, so its incident's report still has stacks. No snapshot, so
+ * no memory guard and no capture events. 0 when it runs, else why in out->err. */
+static int profiler_only(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
+			 struct capture_outcome *out)
+{
+	char why[256] = "";
+	profiler_begin(wk, job, p); /* nothing to do when it runs already */
+	if (profiler_state(p->pid, p->start_time, why, sizeof(why)) == 1)
+		return 0;
+	snprintf(out->err, sizeof(out->err), "%s", why[0] ? why : "the profiler is off");
+	return -EAGAIN;
+}
+
 /* An incident: its process's profile beside the snapshot (ID.heapprofile); why is ""
  * then, else the reason there is none. */
 static void profiler_fetch(struct worker *wk, const struct capture_job *job, const struct proc_info *p,
@@ -192,7 +207,8 @@ static void profiler_fetch(struct worker *wk, const struct capture_job *job, con
 	if (state < 0)
 		return;
 	if (state == 0) {
-		snprintf(why, whylen, c->cfg->profile_interval_kb ? "the profiler was not started: no baseline snapshot of this process"
+		snprintf(why, whylen, c->cfg->profile_interval_kb ? "the profiler was not started: the process reached "
+				      "no baseline point (nor a leaning leak verdict) before this incident"
 				      : "the profiler is off (profile_interval_kb = 0)");
 		return;
 	}
@@ -276,9 +292,12 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 
 	if (rc || p.start_time != job->start_time) {
 		snprintf(out->err, sizeof(out->err), "process exited before the capture started");
-		emit_failed(c, job, ROUTE_NONE, out->err, NULL);
+		if (!job->profile_only)
+			emit_failed(c, job, ROUTE_NONE, out->err, NULL);
 		return -ESRCH;
 	}
+	if (job->profile_only)
+		return profiler_only(wk, job, &p, out);
 	if (job->resume_method != ROUTE_NONE) {
 		note_start(c, out, job->pid);
 		return resume(wk, job, &p, out);
@@ -288,8 +307,11 @@ int capture_one(struct worker *wk, const struct capture_job *queued_job, struct 
 		return -EOPNOTSUPP;
 	}
 	int64_t waited_ms;
-	if (!guard_admit(wk, job, routes.order[0] == ROUTE_SIGNAL, out, &waited_ms))
+	if (!guard_admit(wk, job, routes.order[0] == ROUTE_SIGNAL, out, &waited_ms)) {
+		if (job->baseline && !cancel_token_is_set(&wk->cancel)) /* the profiler costs no snapshot's memory */
+			profiler_begin(wk, job, &p);
 		return -ENOMEM;
+	}
 	/* before the baseline's snapshot: starting it renumbers V8's object ids, which the
 	 * diff of the incident against the baseline matches objects by */
 	if (job->baseline)

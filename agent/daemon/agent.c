@@ -463,6 +463,25 @@ static void request_capture(struct agent *a, struct watched *w, enum trigger_rea
 	save(a, true);
 }
 
+/* The sampling profiler alone, no snapshot (engine.h's start_profiler): queued behind
+ * any incident of the same decision; not a capture of the process for its bookkeeping
+ * (its RSS, its arming). */
+static void request_profiler(struct agent *a, struct watched *w, const struct engine_decision *d)
+{
+	struct capture_job job = { .pid = w->pid, .start_time = w->start_time, .reason = TRIGGER_BASELINE,
+				   .profile_only = true, .rss_bytes = w->watch.last_rss,
+				   .triggered_wall_ms = wall_ms(), .triggered_mono_ms = mono_ms() };
+	const char *why = d->action == ENGINE_INCIDENT ? "after this incident, for the next one"
+			  : d->hold == ENGINE_HOLD_BASELINE_TOO_LATE ? "its baseline snapshot skipped as too late"
+			  : !a->policy.trigger.baseline_pct ? "baselines off: baseline_pct = 0"
+			  : "no baseline snapshot";
+	if (capturer_submit(a->capturer, &job) != 0) {
+		log_warn("pid %d: capture queue full, profiler-only job dropped", w->pid);
+		return;
+	}
+	log_info("pid %d: the sampling heap profiler starts without a snapshot (%s)", w->pid, why);
+}
+
 void agent_request_capture(struct agent *a, struct watched *w, enum trigger_reason reason, uint64_t rss,
 			   uint64_t threshold)
 {
@@ -508,6 +527,8 @@ static void act(struct agent *a, struct watched *w, uint64_t rss, const struct e
 	case ENGINE_NONE:
 		break;
 	}
+	if (d->start_profiler)
+		request_profiler(a, w, d);
 	if (d->predict.action == PREDICT_TOO_LATE) {
 		if (!w->predict.too_late_logged)
 			log_warn("pid %d: predictive: %s", w->pid, d->predict.reason);
@@ -662,15 +683,21 @@ static void judge_leak(struct agent *a, struct watched *w, bool major)
 				mono_ms(), &d);
 		act(a, w, rss, &d);
 		arm(a, w);
-	} else if (r.verdict == LEAK_LEANING && a->policy.trigger.baseline_pct && !w->trig.baseline_requested) {
-		w->trig.baseline_requested = true;
-		uint64_t heap = heap_used_of(a, w), growth;
-		if (leak_baseline_far_enough(&r, &a->policy.leak, heap, &growth))
-			agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
-		else
+	} else if (r.verdict == LEAK_LEANING &&
+		   ((a->policy.trigger.baseline_pct && !w->trig.baseline_requested) ||
+		    (a->policy.trigger.profiler && !w->trig.profiler_requested))) {
+		bool asked = a->policy.trigger.baseline_pct && !w->trig.baseline_requested;
+		uint64_t heap = heap_used_of(a, w), growth = 0;
+		bool far = leak_baseline_far_enough(&r, &a->policy.leak, heap, &growth);
+		if (asked && !far)
 			log_info("pid %d: no baseline snapshot: its heap (%.1f MB after GC) would grow only ~%.1f MB "
 				 "by the leak verdict, too little to diff; the report will come from the incident "
 				 "snapshot alone", w->pid, (double)heap / 1e6, (double)growth / 1e6);
+		engine_leaning(&a->policy.trigger, &w->trig, far, &d);
+		if (d.action == ENGINE_BASELINE)
+			agent_request_capture(a, w, TRIGGER_BASELINE, rss, 0);
+		if (d.start_profiler)
+			request_profiler(a, w, &d);
 	}
 }
 
@@ -680,6 +707,11 @@ void agent_capture_finished(struct agent *a, const struct capture_outcome *o)
 
 	if (!w || w->start_time != o->start_time)
 		return;
+	if (o->profile_only) { /* not a capture: the profiler's start logged its outcome */
+		if (!o->ok && !o->preempted)
+			log_info("pid %d: profiler-only job: %s", o->pid, o->err);
+		return;
+	}
 	if (!o->ok && !o->started && !o->refused && !o->preempted && o->err[0]) /* e.g. no capture route */
 		log_warn("pid %d: no capture: %s", o->pid, o->err);
 	if (o->ok && o->baseline) {

@@ -69,6 +69,22 @@ static void from_trigger(const struct trigger_decision *d, struct engine_decisio
 	}
 }
 
+/* From the profiler point on the process runs the sampling profiler: the baseline job
+ * starts it; without one (skipped, or baselines off), a profiler-only job; an incident
+ * goes first. reached: the point is reached by this decision. Once per process. */
+static void profiler_point(const struct trigger_params *tp, struct trigger_proc *t, bool reached,
+			   struct engine_decision *out)
+{
+	if (!tp->profiler || t->profiler_requested)
+		return;
+	if (tp->max_per_process && t->captures >= tp->max_per_process)
+		return; /* no incident will collect it */
+	if (out->action == ENGINE_BASELINE)
+		t->profiler_requested = true;
+	else if (reached || out->action == ENGINE_INCIDENT)
+		out->start_profiler = t->profiler_requested = true;
+}
+
 void engine_incident(const struct trigger_params *tp, struct trigger_proc *t, enum trigger_reason reason,
 		     uint64_t rss, uint64_t threshold, uint64_t heap_used, int64_t now_ms,
 		     struct engine_decision *out)
@@ -79,6 +95,19 @@ void engine_incident(const struct trigger_params *tp, struct trigger_proc *t, en
 					 .predict.action = PREDICT_WAIT };
 	trigger_incident(tp, t, reason, rss, threshold, now_ms, &d);
 	from_trigger(&d, out);
+	profiler_point(tp, t, out->app_rss >= trigger_profiler_level(tp, t), out);
+}
+
+void engine_leaning(const struct trigger_params *tp, struct trigger_proc *t, bool far_enough,
+		    struct engine_decision *out)
+{
+	*out = (struct engine_decision){ .reason = TRIGGER_BASELINE, .predict.action = PREDICT_WAIT };
+	if (tp->baseline_pct && !t->baseline_requested) {
+		t->baseline_requested = true;
+		if (far_enough)
+			out->action = ENGINE_BASELINE;
+	}
+	profiler_point(tp, t, true, out);
 }
 
 /* predictive = on: an incident now if, at the current growth rate, the snapshot
@@ -109,10 +138,10 @@ void engine_decide(const struct trigger_params *tp, const struct predict_params 
 				     f->captures_queued, &out->too_late)) {
 		out->action = ENGINE_HOLD;
 		out->hold = ENGINE_HOLD_BASELINE_TOO_LATE;
-		return;
-	}
-	if (!d.fire && !f->capture_running && pp && f->guard)
+	} else if (!d.fire && !f->capture_running && pp && f->guard) {
 		predict(tp, pp, t, window, f, out);
+	}
+	profiler_point(tp, t, out->app_rss >= trigger_profiler_level(tp, t), out);
 }
 
 uint64_t engine_arm_level(const struct trigger_params *tp, const struct trigger_proc *t,

@@ -11,7 +11,12 @@
  *      the same heap;
  *   4. predictive = on, nothing fired and no capture running: if at the current growth
  *      rate the snapshot would soon stop fitting (predict_decide), a predictive incident,
- *      with the same holds as any other (trigger_incident). */
+ *      with the same holds as any other (trigger_incident);
+ *   5. the profiler point (trigger_profiler_level) reached, or an incident, and no
+ *      baseline job will start the sampling profiler (the baseline skipped as too late,
+ *      baselines off): start_profiler, once per process. It never holds an incident
+ *      back: an incident of the same decision is submitted first, the profiler-only job
+ *      behind it (it then serves the process's next incident). */
 #ifndef HS_ENGINE_H
 #define HS_ENGINE_H
 
@@ -92,6 +97,7 @@ struct engine_decision {
 	struct predict_verdict predict;  /* the predictive verdict (PREDICT_WAIT when not asked):
 	                                    its reason says why a predictive incident, or that a
 	                                    snapshot no longer fits (PREDICT_TOO_LATE) */
+	bool start_profiler;           /* also a profiler-only job (after this decision's capture) */
 };
 
 /* One RSS report (facts->rss): the decision. pp: the predictive trigger's params (NULL
@@ -105,6 +111,13 @@ void engine_decide(const struct trigger_params *tp, const struct predict_params 
 void engine_incident(const struct trigger_params *tp, struct trigger_proc *t, enum trigger_reason reason,
 		     uint64_t rss, uint64_t threshold, uint64_t heap_used, int64_t now_ms,
 		     struct engine_decision *out);
+
+/* The leak heuristic leans (a first sign of a leak, the moment for a baseline):
+ * ENGINE_BASELINE when baselines are on, none was asked for yet and one would be far
+ * enough below the leak's incident (far_enough: leak_baseline_far_enough); otherwise
+ * no snapshot, and start_profiler when the profiler has not been asked for. */
+void engine_leaning(const struct trigger_params *tp, struct trigger_proc *t, bool far_enough,
+		    struct engine_decision *out);
 
 /* What the process is doing, for the level the kernel is armed at. */
 struct engine_arm_facts {

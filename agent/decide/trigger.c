@@ -91,6 +91,16 @@ static uint64_t baseline_level(const struct trigger_params *p, const struct trig
 	return part ? sat_add(t->rss_first_seen, part) : TRIGGER_NEVER;
 }
 
+#define PROFILER_PCT_NO_BASELINE 50 /* baseline_pct's default */
+
+uint64_t trigger_profiler_level(const struct trigger_params *p, const struct trigger_proc *t)
+{
+	if (!p->profiler || !p->growth_bytes)
+		return TRIGGER_NEVER;
+	uint64_t part = percent_of(p->growth_bytes, p->baseline_pct ? p->baseline_pct : PROFILER_PCT_NO_BASELINE);
+	return sat_add(t->rss_first_seen, part);
+}
+
 static bool limit_reached(const struct trigger_params *p, const struct trigger_proc *t)
 {
 	return p->max_per_process && t->captures >= p->max_per_process;
@@ -145,6 +155,7 @@ struct trigger_params trigger_params_from(const struct config *cfg)
 		.cooldown_s = cfg->cooldown_s,
 		.max_per_process = cfg->max_per_process,
 		.baseline_pct = cfg->baseline_pct,
+		.profiler = cfg->profile_interval_kb > 0,
 	};
 }
 

@@ -21,6 +21,8 @@ struct trigger_params {
 	unsigned cooldown_s;         /* cooldown_s: between capture decisions */
 	unsigned max_per_process;    /* max_per_process: capture decisions per process */
 	unsigned baseline_pct;       /* baseline_pct: baseline snapshot at this % of growth_mb */
+	bool profiler;               /* profile_interval_kb > 0: the sampling profiler runs from the
+	                                baseline point on (trigger_profiler_level) */
 };
 
 struct trigger_params trigger_params_from(const struct config *cfg);
@@ -48,6 +50,8 @@ struct trigger_proc {
 	int64_t last_capture_ms;     /* monotonic ms of the last capture decision (0 = none) */
 	unsigned captures;           /* capture decisions so far */
 	bool baseline_requested;     /* a baseline snapshot was asked for */
+	bool profiler_requested;     /* the sampling profiler was asked for (with a baseline, or
+	                                alone: engine.h's start_profiler) */
 	/* RSS the agent's own captures left in the process (V8 and the allocator keep what
 	 * a snapshot cost): never growth. Every level above is in application RSS
 	 * (RSS - capture_offset); the kernel is armed at level + capture_offset. */
@@ -101,6 +105,11 @@ uint64_t trigger_capture_offset(const struct capture_cost *c, uint64_t rss_now, 
  * earlier rate. Without heap_before: the offset as it is. */
 uint64_t trigger_capture_refined(const struct capture_cost *c, uint64_t offset_now, uint64_t rss_now,
 				 uint64_t heap_now);
+
+/* The application RSS from which the process runs the sampling profiler: its baseline
+ * level (baseline_pct of growth_mb above first seen), or the default's (50 %) with
+ * baselines off. TRIGGER_NEVER without growth_mb or with the profiler off. */
+uint64_t trigger_profiler_level(const struct trigger_params *p, const struct trigger_proc *t);
 
 /* Whether a baseline snapshot would be stored before the process reaches its incident
  * level: remaining_bytes of growth left at app_rate_bps, a capture of capture_s. */

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 
-write_config "$T/hs.ini" trigger.baseline_pct=50 trigger.growth_mb=120
+write_config "$T/hs.ini" trigger.baseline_pct=50 trigger.growth_mb=120 capture.profile_interval_kb=4096
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app"
 LEAK_DELAY_MS=3500 STEP_KB=1024 TICK_MS=50 start_node LEAKER --heapsnapshot-signal=SIGUSR2 "$APPS/leak.js"
@@ -27,7 +27,7 @@ nodetool -e '
   for (const k of ["class", "new_count", "retained_bytes"]) if (!(k in t)) process.exit(2);
   if (t.class !== "LeakRecord" || !(t.new_count > 10)) process.exit(3);
   if (!l.some(s => s.reason === "baseline")) process.exit(4);
-  // the profiler runs by default: stacks, or why there are none (its growth is Buffers)
+  // the profiler at its default interval (4096): stacks, or why there are none (its growth is Buffers)
   if (!(Array.isArray(inc.stacks) && inc.stacks.length) && typeof inc.profile_error !== "string") process.exit(5);
 ' "$T/list.json" || fail "list --json top_growth (rc $?)"
 stop_agent

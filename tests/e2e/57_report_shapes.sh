@@ -32,7 +32,8 @@ capture_of() { grep "\"event\":\"capture_done\".*\"pid\":$1,.*\"baseline\":$2" "
 
 # The four grow at ~2 MB/s each, started 3 s apart so that their baselines (halfway to
 # growth_mb = 40) do not all queue at once: a baseline that would finish after the
-# incident level is skipped, and then there is no profile.
+# incident level is skipped (the profiler then starts alone, but the report has no
+# baseline to rank growth against).
 write_config "$T/hs.ini" trigger.growth_mb=40 trigger.baseline_pct=50 capture.profile_interval_kb=64
 start_agent "$T/hs.ini"
 mkdir -p "$T/app"; cd "$T/app" || fail "no app dir"

@@ -52,7 +52,10 @@ wait_for() {
 
 # write_config FILE [section.key=value ...]: a config for a test-local store; the
 # arguments override the test defaults or add keys. The metrics endpoint is off unless
-# a test gives metrics.listen (tests run side by side: no shared port).
+# a test gives metrics.listen (tests run side by side: no shared port). No baselines
+# and no sampling profiler unless a test asks (capture.profile_interval_kb): the
+# profiler starts at a process's baseline point even without a baseline snapshot, and
+# its inspector session would land in every test's captures.
 write_config() {
 	local f=$1; shift
 	mkdir -p "$T/store" && chmod 700 "$T/store"
@@ -61,7 +64,7 @@ write_config() {
 		[agent.require_env]=HEAPSNAP_TEST=$T [agent.state_file]=$T/heapsnapd.state [agent.lock_file]=$T/heapsnapd.lock
 		[trigger.growth_mb]=100 [trigger.rss_mb]=0 [trigger.cooldown_s]=300
 		[trigger.max_per_process]=1 [trigger.baseline_pct]=0
-		[capture.timeout_s]=120 [capture.start_timeout_s]=10
+		[capture.timeout_s]=120 [capture.start_timeout_s]=10 [capture.profile_interval_kb]=0
 		[store.dir]=$T/store [store.min_free_mb]=16
 		[metrics.listen]=
 	)

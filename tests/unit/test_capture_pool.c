@@ -2,7 +2,9 @@
 /* Unit tests for the capture pool (agent/capture/capture.c): every finished job's outcome
  * reaches the agent loop, however many finish before the loop takes them. The jobs
  * name a process that does not exist, so each fails at once ("process exited before
- * the capture started") without a store, alerter or target. */
+ * the capture started") without a store, alerter or target. And the queue's order
+ * (a pool without workers keeps every job queued): incidents ahead of baselines and
+ * profiler-only jobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 
 #include "capture/capture.h"
+#include "capture/capturer.h"
 #include "base/config.h"
 #include "base/loop.h"
 
@@ -68,10 +71,48 @@ static void test_outcomes_never_dropped(void **state)
 	capturer_free(c);
 }
 
+static const struct capture_job *at(const struct capturer *c, unsigned i)
+{
+	return &c->queue[(c->q_head + i) % QUEUE_MAX];
+}
+
+/* Both due at once: the incident goes first. A queued baseline of the incident's
+ * process is dropped (its outcome says so) but the profiler it would have started
+ * stays queued, as a profiler-only job behind the incidents. */
+static void test_incident_before_profiler(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[256] = "";
+	memset(&cfg, 0, sizeof(cfg)); /* max_concurrent 0: no workers, the queue stays */
+	struct capturer *c = capturer_new(&cfg, NULL, NULL, NULL, err, sizeof(err));
+	assert_non_null(c);
+	const pid_t A = NO_SUCH_PID, B = NO_SUCH_PID - 1;
+	struct capture_job base_a = { .pid = A, .start_time = 1, .reason = TRIGGER_BASELINE, .baseline = true };
+	struct capture_job prof_b = { .pid = B, .start_time = 1, .reason = TRIGGER_BASELINE, .profile_only = true };
+	struct capture_job inc_a = { .pid = A, .start_time = 1, .reason = TRIGGER_GROWTH };
+	struct capture_job inc_b = { .pid = B, .start_time = 1, .reason = TRIGGER_GROWTH };
+	assert_int_equal(capturer_submit(c, &base_a), 0);
+	assert_int_equal(capturer_submit(c, &prof_b), 0);
+	assert_int_equal(capturer_submit(c, &inc_a), 0);
+	assert_int_equal(capturer_submit(c, &inc_b), 0);
+	assert_int_equal(c->q_len, 4);
+	assert_true(at(c, 0)->pid == A && !at(c, 0)->baseline && !at(c, 0)->profile_only);
+	assert_true(at(c, 1)->pid == B && !at(c, 1)->baseline && !at(c, 1)->profile_only);
+	assert_true(at(c, 2)->pid == A && at(c, 2)->profile_only && !at(c, 2)->baseline);
+	assert_true(at(c, 3)->pid == B && at(c, 3)->profile_only);
+	struct capture_outcome out;
+	assert_int_equal(capturer_take(c, &out), 1); /* the dropped baseline's */
+	assert_true(out.pid == A && out.baseline && out.preempted && !out.ok);
+	assert_int_equal(capturer_take(c, &out), 0);
+	capturer_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outcomes_never_dropped),
+		cmocka_unit_test(test_incident_before_profiler),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,6 +282,149 @@ static void test_leak_incident(void **state)
 	assert_int_equal(d.retry_at_ms, 11000);
 }
 
+/* The profiler point (issue 20): from the baseline point on the process runs the
+ * sampling profiler. A baseline job starts it; when the baseline is skipped (too late,
+ * baselines off, the leak's incident too close) a profiler-only job does, once; an
+ * incident of the same decision goes first. */
+static void test_profiler_with_baseline(void **state)
+{
+	(void)state;
+	tp.growth_bytes = 100 * MB;
+	tp.baseline_pct = 50;
+	tp.profiler = true;
+	struct engine_facts f = { .rss = 150 * MB, .heap_used = 100 * MB, .now_ms = 6000 };
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.action, ENGINE_BASELINE);
+	assert_false(d.start_profiler); /* the baseline job starts it */
+	assert_true(t.profiler_requested);
+	f.rss = 201 * MB, f.now_ms = 7000;
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_false(d.start_profiler);
+}
+
+static void test_profiler_baseline_too_late(void **state)
+{
+	(void)state;
+	tp.growth_bytes = 100 * MB;
+	tp.baseline_pct = 50;
+	tp.profiler = true;
+	for (int i = 0; i <= 5; i++) /* 10 MB/s */
+		predict_window_add(&win, (uint64_t)i * 1000, 100 * MB + (uint64_t)i * 10 * MB, 0);
+	struct engine_facts f = { .rss = 160 * MB, .heap_used = 100 * MB, .now_ms = 6000 };
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.hold, ENGINE_HOLD_BASELINE_TOO_LATE);
+	assert_true(d.start_profiler);
+	assert_true(t.profiler_requested);
+	/* not twice: neither the next report nor the incident asks again */
+	f.rss = 170 * MB, f.now_ms = 7000;
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_false(d.start_profiler);
+	f.rss = 201 * MB, f.now_ms = 8000;
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_false(d.start_profiler);
+	/* off: never */
+	setup(NULL);
+	tp.growth_bytes = 100 * MB;
+	tp.baseline_pct = 50;
+	for (int i = 0; i <= 5; i++)
+		predict_window_add(&win, (uint64_t)i * 1000, 100 * MB + (uint64_t)i * 10 * MB, 0);
+	f.rss = 160 * MB, f.now_ms = 6000;
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.hold, ENGINE_HOLD_BASELINE_TOO_LATE);
+	assert_false(d.start_profiler);
+}
+
+/* A jump past the baseline point and the incident level at once: the incident is the
+ * decision (its capture is submitted first), the profiler-only job follows it. */
+static void test_profiler_incident_first(void **state)
+{
+	(void)state;
+	tp.growth_bytes = 100 * MB;
+	tp.baseline_pct = 50;
+	tp.profiler = true;
+	struct engine_facts f = { .rss = 230 * MB, .heap_used = 100 * MB, .now_ms = 6000 };
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_int_equal(d.reason, TRIGGER_GROWTH);
+	assert_true(d.start_profiler);
+	f.rss = 240 * MB, f.now_ms = 7000;
+	engine_decide(&tp, NULL, &t, &win, &f, &d);
+	assert_false(d.start_profiler);
+	/* an incident the leak heuristic found first does the same, once */
+	setup(NULL);
+	tp.profiler = true;
+	engine_incident(&tp, &t, TRIGGER_LEAK, 300 * MB, 40 * MB, 60 * MB, 1000, &d);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_true(d.start_profiler);
+	tp.cooldown_s = 0;
+	engine_incident(&tp, &t, TRIGGER_LEAK, 310 * MB, 40 * MB, 60 * MB, 2000, &d);
+	assert_false(d.start_profiler);
+	/* ... but not when no incident will follow to collect it */
+	setup(NULL);
+	tp.profiler = true;
+	tp.max_per_process = 1;
+	engine_incident(&tp, &t, TRIGGER_LEAK, 300 * MB, 40 * MB, 60 * MB, 1000, &d);
+	assert_int_equal(d.action, ENGINE_INCIDENT);
+	assert_false(d.start_profiler);
+}
+
+/* baseline_pct = 0: no baseline, the profiler alone at half of growth_mb. */
+static void test_profiler_baselines_off(void **state)
+{
+	(void)state;
+	tp.growth_bytes = 100 * MB;
+	tp.profiler = true;
+	assert_int_equal(trigger_profiler_level(&tp, &t), 150 * MB);
+	decide(149 * MB, 1000, NULL);
+	assert_int_equal(d.action, ENGINE_NONE);
+	assert_false(d.start_profiler);
+	decide(150 * MB, 2000, NULL);
+	assert_int_equal(d.action, ENGINE_NONE);
+	assert_true(d.start_profiler);
+	decide(160 * MB, 3000, NULL);
+	assert_false(d.start_profiler);
+	tp.baseline_pct = 20;
+	assert_int_equal(trigger_profiler_level(&tp, &t), 120 * MB);
+	tp.profiler = false;
+	assert_int_equal(trigger_profiler_level(&tp, &t), TRIGGER_NEVER);
+}
+
+/* The leak heuristic leans: a baseline when far enough below the leak, else the
+ * profiler alone; once. */
+static void test_profiler_leaning(void **state)
+{
+	(void)state;
+	tp.baseline_pct = 50;
+	tp.profiler = true;
+	engine_leaning(&tp, &t, true, &d);
+	assert_int_equal(d.action, ENGINE_BASELINE);
+	assert_int_equal(d.reason, TRIGGER_BASELINE);
+	assert_false(d.start_profiler);
+	assert_true(t.baseline_requested && t.profiler_requested);
+	engine_leaning(&tp, &t, true, &d);
+	assert_int_equal(d.action, ENGINE_NONE);
+	assert_false(d.start_profiler);
+
+	setup(NULL);
+	tp.baseline_pct = 50;
+	tp.profiler = true;
+	engine_leaning(&tp, &t, false, &d); /* its incident too close for a diff */
+	assert_int_equal(d.action, ENGINE_NONE);
+	assert_true(d.start_profiler);
+	assert_true(t.baseline_requested);
+	engine_leaning(&tp, &t, false, &d);
+	assert_false(d.start_profiler);
+
+	setup(NULL);
+	tp.profiler = true; /* baselines off */
+	engine_leaning(&tp, &t, true, &d);
+	assert_int_equal(d.action, ENGINE_NONE);
+	assert_true(d.start_profiler);
+	assert_false(t.baseline_requested);
+}
+
 static void test_arm_level(void **state)
 {
 	(void)state;
@@ -317,7 +460,8 @@ int main(void)
 		T(test_incident),          T(test_incident_in_app_rss), T(test_holds),              T(test_baseline),
 		T(test_baseline_too_late), T(test_predictive_incident), T(test_predictive_not_asked),
 		T(test_predictive_held),   T(test_predictive_too_late), T(test_leak_incident),
-		T(test_arm_level),
+		T(test_arm_level),         T(test_profiler_with_baseline), T(test_profiler_baseline_too_late),
+		T(test_profiler_incident_first), T(test_profiler_baselines_off), T(test_profiler_leaning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
