@@ -72,7 +72,7 @@ opens_of() { opens_in "$T/strace.out" "$1" "$2"; }
 echo "strace saw $(wc -l <"$T/strace.out") opens by the agent"
 for p in "${fakes[@]}"; do
 	n=$(opens_in "$T/strace.out" "$p")
-	[ "$n" = 0 ] || fail "pid $p exited before its set-up, yet the agent opened its /proc files $n times: $(grep "/proc/$p[/>\"]" "$T/strace.out")"
+	[ "$n" = 0 ] || fail "pid $p exited before its set-up, yet the agent opened its /proc files $n times: $(grep "/proc/${p}[/>\"]" "$T/strace.out")"
 done
 # Set up: the directory, then stat, environ, status, cgroup and cmdline through it.
 # (`heapsnap ps` reads the long-lived one's net/tcp and net/tcp6 for its inspector:
@@ -86,7 +86,7 @@ for p in "${burst[@]}" "$LONG"; do
 	if grep -q "watching pid $p " "$T/agent.err"; then
 		setup=$((setup + 1))
 		[ "$n" = "$SETUP_OPENS" ] && [ "$e" = 1 ] ||
-			fail "pid $p: $n opens of its /proc files ($e of its environment) at its set-up, $SETUP_OPENS expected: $(grep "/proc/$p[/>\"]" "$T/strace.out")"
+			fail "pid $p: $n opens of its /proc files ($e of its environment) at its set-up, $SETUP_OPENS expected: $(grep "/proc/${p}[/>\"]" "$T/strace.out")"
 	else
 		[ "$n" = 0 ] || fail "pid $p was never set up, yet the agent opened its /proc files $n times"
 	fi
