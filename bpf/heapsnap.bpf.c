@@ -105,7 +105,13 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	if (!name_matches(name))
 		return 0;
-	emit(HS_EV_EXEC, BPF_CORE_READ(p, tgid), 0, 0);
+	/* The entry now, unarmed: the exit of a process that dies before user space has
+	 * even read this event is reported all the same (user space drops the entry of
+	 * one it does not want). An entry already there (node exec'ing node) stays. */
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct hs_watch fresh = { .arm_bytes = ~0ULL };
+	long made = bpf_map_update_elem(&watched, &tgid, &fresh, BPF_NOEXIST);
+	emit(HS_EV_EXEC, tgid, 0, made == 0 || bpf_map_lookup_elem(&watched, &tgid) ? ~0ULL : 0);
 	return 0;
 }
 

@@ -18,7 +18,9 @@ struct hs_watch {
 };
 
 enum hs_event_kind {
-	HS_EV_EXEC = 1,        /* a process exec'ed a binary whose basename is in the list */
+	HS_EV_EXEC = 1,        /* a process exec'ed a binary whose basename is in the list;
+				  its entry in watched is made (unarmed) before the event:
+				  arm_bytes ~0, or 0 when the table was full */
 	HS_EV_EXIT = 2,        /* a watched process's leader exited */
 	HS_EV_RSS_CROSSED = 3, /* a watched process's RSS reached its arm level */
 };

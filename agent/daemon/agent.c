@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "base/identity.h"
 #include "base/log.h"
@@ -201,7 +203,11 @@ static bool restore(struct agent *a, struct watched *w)
  * it did. */
 static void attach_gc(struct agent *a, struct watched *w, bool final)
 {
-	struct gc_watch_opts opts = { .text_stays_file_mapped = !w->info.opts.use_largepages };
+	struct gc_watch_opts opts = {
+		.text_stays_file_mapped = !w->info.opts.use_largepages,
+		/* taken a moment ago by procs, at exec; at settle the binary may be another */
+		.exe_stat = !final && w->info.exe_stat_known ? &w->info.exe_stat : NULL,
+	};
 	char why[160];
 	char path[PATH_MAX];
 	int nprobes = 0;
@@ -257,22 +263,24 @@ static uint64_t heap_last_of(struct agent *a, const struct watched *w)
 	return st.heap_used_last_bytes;
 }
 
-void agent_add(struct agent *a, pid_t pid, bool just_exec)
+/* Watch pid; exec_ms: when it was seen at exec (its kernel entry made then, by
+ * exec_seen), 0 for a process found running. False when it is not watched. */
+static bool add_process(struct agent *a, pid_t pid, int64_t exec_ms)
 {
+	bool just_exec = exec_ms != 0;
 	struct watched *w;
 
 	if (agent_find(a, pid) || !table_reserve(a))
-		return;
+		return false;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return;
+		return false;
 	/* The name first: a process that is not a Node gets nothing read but its stat and
 	 * exe link (its maps, environment and files are its owner's to make hostile). */
-	if (procs_identify(pid, &w->info) != 0 ||
-	    !procs_name_matches(&w->info, a->cfg->node_names, a->cfg->node_name_count) ||
-	    procs_read_identified(pid, &w->info, a->cfg->require_env, just_exec) != 0) {
+	if (procs_read_named(pid, a->cfg->node_names, a->cfg->node_name_count, a->cfg->require_env, just_exec,
+			     &w->info) != 0) {
 		free(w);
-		return;
+		return false;
 	}
 	w->pid = pid;
 	w->start_time = w->info.start_time;
@@ -283,13 +291,14 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		trigger_init(&w->trig, rss);
 	w->watch.last_rss = rss;
 	if (just_exec)
-		w->watch.settle_at_ms = mono_ms() + AGENT_SETTLE_MS;
+		w->watch.settle_at_ms = exec_ms + AGENT_SETTLE_MS;
 	w->watch.armed_bytes =
 		just_exec ? TRIGGER_NEVER : trigger_arm_level(&a->policy.trigger, &w->trig, mono_ms());
-	if (probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.rss_first_seen) != 0) {
+	/* seen at exec: the kernel's entry, unarmed until settle, has followed its RSS since */
+	if (!just_exec && probes_watch(a->probes, pid, w->watch.armed_bytes, w->trig.rss_first_seen) != 0) {
 		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
 		free(w);
-		return;
+		return false;
 	}
 	attach_gc(a, w, !just_exec);
 	w->labels.pid = pid;
@@ -307,10 +316,116 @@ void agent_add(struct agent *a, pid_t pid, bool just_exec)
 		 (double)rss / 1e6, restored ? "restored baseline" : "baseline",
 		 (double)w->trig.rss_first_seen / 1e6, route);
 	save(a, false);
+	return true;
+}
+
+void agent_add(struct agent *a, pid_t pid, bool just_exec)
+{
+	int64_t now = mono_ms();
+
+	if (!just_exec)
+		add_process(a, pid, 0);
+	else if (probes_watch(a->probes, pid, TRIGGER_NEVER, 0) == 0 && !add_process(a, pid, now))
+		probes_unwatch(a->probes, pid);
+}
+
+/* --- processes seen at exec, set up AGENT_DEFER_MS later ----------------------------- */
+
+static bool exec_queued(const struct agent *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->execs.n; i++)
+		if (a->execs.q[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* The timer at the oldest one's set-up time (an absolute time already past fires at once). */
+static void exec_timer_arm(struct agent *a)
+{
+	int64_t due = a->execs.q[0].at_ms + AGENT_DEFER_MS;
+	struct itimerspec its = { .it_value = { due / 1000, (long)(due % 1000) * 1000000 + 1 } };
+
+	if (timerfd_settime(a->execs.timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		log_warn("exec set-up timer: %s", strerror(errno));
+}
+
+/* A Node exec'ed, its kernel entry made by the exec program (so that its exit is
+ * reported even if it does not live to be set up): the rest once it has lived
+ * AGENT_DEFER_MS. */
+static void exec_seen(struct agent *a, pid_t pid, bool kernel_entry)
+{
+	if (agent_find(a, pid) || exec_queued(a, pid))
+		return;
+	if (!kernel_entry) {
+		log_warn("pid %d: cannot watch: kernel table full (%d processes)", pid, HS_MAX_WATCHED);
+		return;
+	}
+	if (a->execs.n == a->execs.cap) {
+		size_t cap = a->execs.cap ? a->execs.cap * 2 : 16;
+		struct exec_seen *q = cap <= HS_MAX_WATCHED ? realloc(a->execs.q, cap * sizeof(*q)) : NULL;
+
+		if (!q) {
+			log_warn("pid %d: not watched: %zu processes exec'ed in the last %d ms", pid, a->execs.n,
+				 AGENT_DEFER_MS);
+			probes_unwatch(a->probes, pid);
+			return;
+		}
+		a->execs.q = q;
+		a->execs.cap = cap;
+	}
+	a->execs.q[a->execs.n++] = (struct exec_seen){ .pid = pid, .at_ms = mono_ms() };
+	if (a->execs.n == 1)
+		exec_timer_arm(a);
+}
+
+/* pid exited: true if it was still waiting for its set-up (then nothing more to do). */
+static bool exec_forget(struct agent *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->execs.n; i++) {
+		if (a->execs.q[i].pid != pid)
+			continue;
+		log_debug("pid %d exited %lld ms after its exec, before its set-up", pid,
+			  (long long)(mono_ms() - a->execs.q[i].at_ms));
+		memmove(&a->execs.q[i], &a->execs.q[i + 1], (a->execs.n - i - 1) * sizeof(a->execs.q[0]));
+		a->execs.n--;
+		return true;
+	}
+	return false;
+}
+
+int agent_execs_fd(const struct agent *a)
+{
+	return a->execs.timerfd;
+}
+
+void agent_execs_due(struct agent *a)
+{
+	uint64_t expirations;
+	size_t due = 0;
+	int64_t now;
+
+	if (read(a->execs.timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	probes_consume(a->probes); /* the exits reported meanwhile first: those are not set up */
+	now = mono_ms();
+	while (due < a->execs.n && a->execs.q[due].at_ms + AGENT_DEFER_MS <= now)
+		due++;
+	for (size_t i = 0; i < due; i++) {
+		const struct exec_seen *e = &a->execs.q[i];
+
+		if (!add_process(a, e->pid, e->at_ms))
+			probes_unwatch(a->probes, e->pid);
+	}
+	a->execs.n -= due;
+	memmove(a->execs.q, a->execs.q + due, a->execs.n * sizeof(a->execs.q[0]));
+	if (a->execs.n)
+		exec_timer_arm(a);
 }
 
 void agent_remove(struct agent *a, pid_t pid)
 {
+	if (exec_forget(a, pid))
+		return;
 	for (size_t i = 0; i < a->nprocs; i++) {
 		if (a->procs[i]->pid != pid)
 			continue;
@@ -875,7 +990,7 @@ static void on_kernel_event(void *ctx, const struct hs_event *ev)
 	struct agent *a = ctx;
 
 	switch (ev->kind) {
-	case HS_EV_EXEC: agent_add(a, (pid_t)ev->pid, true); break;
+	case HS_EV_EXEC: exec_seen(a, (pid_t)ev->pid, ev->arm_bytes == TRIGGER_NEVER); break;
 	case HS_EV_EXIT: agent_remove(a, (pid_t)ev->pid); break;
 	case HS_EV_RSS_CROSSED: agent_rss_crossed(a, (pid_t)ev->pid, ev->rss_bytes); break;
 	default: break;
@@ -967,6 +1082,11 @@ int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 	const struct config *cfg = a->cfg;
 
 	say_features();
+	a->execs.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->execs.timerfd < 0) {
+		snprintf(err, errlen, "timerfd: %s", strerror(errno));
+		return -errno;
+	}
 	a->probes = probes_start(cfg->node_names, cfg->node_name_count, on_kernel_event, a, err, errlen);
 	if (!a->probes)
 		return -EIO;
@@ -990,6 +1110,7 @@ int agent_start(struct agent *a, struct store *store, char *err, size_t errlen)
 int agent_init(struct agent *a, const struct config *cfg)
 {
 	*a = (struct agent){ 0 };
+	a->execs.timerfd = -1;
 	agent_set_config(a, cfg);
 	a->alerts = alerter_new(cfg);
 	return a->alerts ? 0 : -ENOMEM;
@@ -1003,6 +1124,10 @@ void agent_destroy(struct agent *a)
 	probes_stop(a->probes);
 	gc_tracker_free(a->gc);
 	agent_free_procs(a);
+	free(a->execs.q);
+	if (a->execs.timerfd >= 0)
+		close(a->execs.timerfd);
 	alerter_free(a->alerts);
 	*a = (struct agent){ 0 };
+	a->execs.timerfd = -1;
 }

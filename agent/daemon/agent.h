@@ -25,6 +25,11 @@
 /* A process seen at exec has no meaningful RSS yet: Node's own start-up takes
  * ~40 MB. Its growth baseline is its RSS this long after exec. */
 #define AGENT_SETTLE_MS 3000
+/* A process seen at exec is set up (its /proc read, its GC probes attached, listed)
+ * this long after its exec: one that exits sooner (npm scripts, CLIs, build jobs;
+ * `node -e 0` lives ~100 ms here) costs the agent its two kernel events and nothing
+ * read. Short beside AGENT_SETTLE_MS, before which nothing is armed. */
+#define AGENT_DEFER_MS 250
 
 struct probes;
 struct connect_guard;
@@ -92,6 +97,14 @@ struct agent {
 	struct persisted *restored;    /* state saved by a previous run, used by agent_scan */
 	size_t nrestored;
 	struct persist_batch persist;  /* cfg->state_file: written in batches */
+	struct {                       /* seen at exec, set up AGENT_DEFER_MS later (oldest first) */
+		struct exec_seen {
+			pid_t pid;
+			int64_t at_ms;  /* monotonic */
+		} *q;
+		size_t n, cap;
+		int timerfd;           /* fires when the oldest is due */
+	} execs;
 };
 
 /* cfg (not owned, outlives the agent) and the alerter, which the daemon's sinks join
@@ -134,6 +147,9 @@ int agent_probes_readable(struct agent *a);
 int agent_gc_fd(const struct agent *a);
 int agent_gc_readable(struct agent *a);
 int agent_captures_fd(const struct agent *a);
+/* Processes seen at exec whose set-up is due (a timerfd). */
+int agent_execs_fd(const struct agent *a);
+void agent_execs_due(struct agent *a);
 void agent_captures_readable(struct agent *a);
 /* The alert bus every sink joins (after agent_init). */
 struct alerter *agent_alerter(struct agent *a);

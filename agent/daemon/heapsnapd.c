@@ -168,6 +168,13 @@ static void on_probes_readable(void *ctx)
 		log_warn("ring buffer: %s", strerror(-rc));
 }
 
+static void on_execs_due(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	agent_execs_due(&d->agent);
+}
+
 static void on_gc_readable(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -456,6 +463,7 @@ static int start(struct daemon *d)
 	}
 	d->loop = loop_new();
 	if (!d->loop || loop_add(d->loop, agent_probes_fd(&d->agent), on_probes_readable, d) ||
+	    loop_add(d->loop, agent_execs_fd(&d->agent), on_execs_due, d) ||
 	    loop_add(d->loop, agent_captures_fd(&d->agent), on_capture_done, d) ||
 	    loop_add(d->loop, d->signal_fd, on_signal, d) || loop_tick(d->loop, 1000, on_tick, d)) {
 		log_error("event loop setup failed");

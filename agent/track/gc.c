@@ -292,13 +292,17 @@ static int scan_binary(struct gc_tracker *tr, const char *path, const struct sta
 	return slot;
 }
 
-/* The binary slot for the file at path (scanning it the first time it is seen). */
-static int binary_for(struct gc_tracker *tr, const char *path, char *why, size_t whylen)
+/* The binary slot for the file at path (scanning it the first time it is seen);
+ * known: its stat if the caller has it, else NULL. */
+static int binary_for(struct gc_tracker *tr, const char *path, const struct stat *known, char *why,
+		      size_t whylen)
 {
 	struct stat st;
 	int slot;
 
-	if (stat(path, &st) < 0) {
+	if (known)
+		st = *known;
+	else if (stat(path, &st) < 0) {
 		int rc = -errno;
 
 		if (rc == -ENOENT)
@@ -332,7 +336,7 @@ static int locate_libnode(struct gc_tracker *tr, pid_t pid, int exe_slot, const 
 	}
 	m = &maps->m[maps->libnode];
 	snprintf(via, vialen, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
-	slot = binary_for(tr, via, why, whylen);
+	slot = binary_for(tr, via, NULL, why, whylen);
 	if (slot >= 0 && tr->bins[slot].has_v8)
 		return slot;
 	if (slot >= 0)
@@ -491,7 +495,7 @@ int gc_tracker_watch(struct gc_tracker *tr, pid_t pid, const struct gc_watch_opt
 	if (find_watch(tr, pid))
 		return 0;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	slot = binary_for(tr, exe, why, whylen);
+	slot = binary_for(tr, exe, opts ? opts->exe_stat : NULL, why, whylen);
 	if (slot < 0)
 		return slot;
 	if (tr->bins[slot].has_v8 && opts && opts->text_stays_file_mapped)

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "gc_types.h" /* struct gc_major_event (bpf/gc_types.h, not this file) */
@@ -68,6 +69,9 @@ struct gc_watch_opts {
 	 * attached on one stat of /proc/PID/exe, without reading /proc/PID/maps. Else, and
 	 * for an executable without V8 (a launcher linked to libnode.so), the maps are read. */
 	bool text_stays_file_mapped;
+	/* The stat of /proc/PID/exe, taken by the caller (procs' version lookup): the
+	 * known-binary lookup needs no stat of its own. NULL: stat here. */
+	const struct stat *exe_stat;
 };
 
 /* Binaries whose lookup (V8 symbols or their absence) is kept; also the most that can

@@ -125,6 +125,13 @@ int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes, uint64_t rss_n
 	return bpf_map_update_elem(p->map_fd, &key, &w, BPF_ANY) ? -errno : 0;
 }
 
+int probes_unwatch(struct probes *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	return bpf_map_delete_elem(p->map_fd, &key) ? -errno : 0;
+}
+
 int probes_lookup(struct probes *p, pid_t pid, struct hs_watch *out)
 {
 	__u32 key = (__u32)pid;

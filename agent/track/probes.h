@@ -31,6 +31,8 @@ int probes_consume(struct probes *p);
 /* Start watching pid (arm = RSS level to report, UINT64_MAX = none; rss_now seeds
  * the kernel's view until the first page fault updates it). */
 int probes_watch(struct probes *p, pid_t pid, uint64_t arm_bytes, uint64_t rss_now);
+/* Drop pid's entry (a process watched from its exec that turned out unwanted). */
+int probes_unwatch(struct probes *p, pid_t pid);
 /* Change the armed level; keeps the counters. */
 int probes_arm(struct probes *p, pid_t pid, uint64_t arm_bytes);
 /* The kernel's view of pid. 0, or -ENOENT when not watched. */

@@ -68,6 +68,55 @@ static int read_proc(pid_t pid, const char *name, char *buf, size_t cap, size_t 
 	return 0;
 }
 
+/* /proc/PID as a directory fd. Files opened through it are that process's, never a
+ * later holder of the pid: the directory's inode holds the process's struct pid, and
+ * once the process is gone openat in it fails (ENOENT, given as -ESRCH). So one read
+ * of its stat identifies everything read through it afterwards. fd or -errno. */
+static int proc_dir_open(pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return fd;
+}
+
+/* One file of such a directory into buf (at most cap-1 bytes, NUL-terminated), in
+ * one read where read_small_file makes two: procfs answers a read with everything it
+ * has up to the size asked (seq_file fills the buffer; environ and cmdline loop over
+ * the pages), so a read shorter than asked is the end. 0 or -errno (-ESRCH: gone). */
+static int read_proc_at(int dirfd, const char *name, char *buf, size_t cap, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	size_t got = 0;
+	int rc = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (got + 1 < cap) {
+		size_t want = cap - 1 - got;
+		ssize_t n = read(fd, buf + got, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		got += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (len)
+		*len = got;
+	return rc;
+}
+
 /* --- stat / status / statm ------------------------------------------------------ */
 
 /* comm (between the first '(' and the last ')') and field 22, starttime. */
@@ -616,15 +665,19 @@ static void version_uncached(int fd, off_t file_size, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", vs.strong[0] ? vs.strong : vs.fallback);
 }
 
-#define VERSION_CACHE 32
+/* As many as the GC lookup keeps (GC_MAX_BINARIES), and like it the least recently
+ * used goes first: a user exec'ing many binaries named node cannot push out the Node
+ * in use, which would then be scanned again (~47 MB of .rodata) at its next exec. */
+#define VERSION_CACHE 64
 static struct {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	uint64_t used;     /* version_cache_clock at the last hit or fill */
 	char version[32];
 } version_cache[VERSION_CACHE];
-static unsigned version_cache_next;
+static uint64_t version_cache_clock;
 static pthread_mutex_t version_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool same_file(int i, const struct stat *st)
@@ -632,6 +685,25 @@ static bool same_file(int i, const struct stat *st)
 	return version_cache[i].dev == st->st_dev && version_cache[i].ino == st->st_ino &&
 	       version_cache[i].size == st->st_size && version_cache[i].mtime.tv_sec == st->st_mtim.tv_sec &&
 	       version_cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* The version cached for the file st describes (a regular, non-empty file). */
+static bool version_cached(const struct stat *st, char *out, size_t outlen)
+{
+	bool hit = false;
+
+	if (!S_ISREG(st->st_mode) || st->st_size == 0 || st->st_size > BINARY_MAX)
+		return false;
+	pthread_mutex_lock(&version_cache_lock);
+	for (int i = 0; i < VERSION_CACHE && !hit; i++) {
+		if (version_cache[i].ino && same_file(i, st)) {
+			snprintf(out, outlen, "%s", version_cache[i].version);
+			version_cache[i].used = ++version_cache_clock;
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&version_cache_lock);
+	return hit;
 }
 
 void node_version_of_binary(const char *path, char *out, size_t outlen)
@@ -652,6 +724,7 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 	for (int i = 0; i < VERSION_CACHE && !hit; i++) {
 		if (version_cache[i].ino && same_file(i, &st)) {
 			memcpy(version, version_cache[i].version, sizeof(version));
+			version_cache[i].used = ++version_cache_clock;
 			hit = true;
 		}
 	}
@@ -659,7 +732,11 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 	if (!hit) {
 		version_uncached(fd, st.st_size, version, sizeof(version));
 		pthread_mutex_lock(&version_cache_lock);
-		unsigned i = version_cache_next++ % VERSION_CACHE;
+		int i = 0;
+		for (int j = 1; j < VERSION_CACHE; j++)
+			if (version_cache[j].used < version_cache[i].used)
+				i = j;
+		version_cache[i].used = ++version_cache_clock;
 		version_cache[i].dev = st.st_dev;
 		version_cache[i].ino = st.st_ino;
 		version_cache[i].size = st.st_size;
@@ -719,11 +796,18 @@ static void version_from_libnode(pid_t pid, char *out, size_t outlen)
 
 /* --- procs_read ------------------------------------------------------------- */
 
-static void read_exe(pid_t pid, struct proc_info *out, bool maps)
+/* The version of the executable: from the cache on one stat of it (kept in out for
+ * the GC lookup, which is keyed the same way), else read from the file. */
+static void read_exe(int dirfd, pid_t pid, struct proc_info *out, bool maps)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	node_version_of_binary(path, out->node_version, sizeof(out->node_version));
+
+	out->exe_stat_known = fstatat(dirfd, "exe", &out->exe_stat, 0) == 0;
+	if (!out->exe_stat_known ||
+	    !version_cached(&out->exe_stat, out->node_version, sizeof(out->node_version))) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		node_version_of_binary(path, out->node_version, sizeof(out->node_version));
+	}
 	if (!out->node_version[0] && maps)
 		version_from_libnode(pid, out->node_version, sizeof(out->node_version));
 }
@@ -736,14 +820,14 @@ void procs_version_from_maps(pid_t pid, struct proc_info *p)
 
 /* cmdline and the environment read before (env_len 0: none, e.g. another user's
  * process without privileges) -> cmdline text and Node options. */
-static int read_args_and_options(pid_t pid, const char *env, size_t env_len, struct proc_info *out)
+static int read_args_and_options(int dirfd, const char *env, size_t env_len, struct proc_info *out)
 {
 	char *argv = malloc(ARGV_MAX);
 	int rc = -ENOMEM;
 	if (!argv)
 		goto cleanup;
 	size_t argv_len = 0;
-	rc = read_proc(pid, "cmdline", argv, ARGV_MAX, &argv_len);
+	rc = read_proc_at(dirfd, "cmdline", argv, ARGV_MAX, &argv_len);
 	if (rc < 0)
 		goto cleanup;
 	procs_join_argv(argv, argv_len, out->cmdline, sizeof(out->cmdline));
@@ -810,86 +894,132 @@ static void valid_utf8_texts(struct proc_info *p)
 	valid_utf8(p->labels.container_name, sizeof(p->labels.container_name));
 }
 
-int procs_identify(pid_t pid, struct proc_info *out)
+/* procs_identify through an open /proc/PID (proc_dir_open). */
+static int identify_at(int dirfd, pid_t pid, struct proc_info *out)
 {
-	char buf[1024], path[64];
+	char buf[1024];
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
 	out->ns_pid = pid;
-	int rc = read_proc(pid, "stat", buf, sizeof(buf), NULL);
+	int rc = read_proc_at(dirfd, "stat", buf, sizeof(buf), NULL);
 	if (rc < 0)
 		return rc;
 	if (procs_parse_stat(buf, out->comm, sizeof(out->comm), &out->start_time) < 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, out->exe, sizeof(out->exe) - 1);
+	ssize_t n = readlinkat(dirfd, "exe", out->exe, sizeof(out->exe) - 1);
 	out->exe[n > 0 ? n : 0] = '\0';
 	return 0;
 }
 
-/* Everything after procs_identify, the environment already read. */
-static int read_rest(pid_t pid, const char *env, size_t env_len, bool maps, struct proc_info *out)
+int procs_identify(pid_t pid, struct proc_info *out)
+{
+	int dirfd = proc_dir_open(pid);
+	int rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	rc = identify_at(dirfd, pid, out);
+	close(dirfd);
+	return rc;
+}
+
+/* Everything after identify_at, the environment already read, through the same
+ * directory (so of the same process: no stat read again at the end). */
+static int read_rest(int dirfd, pid_t pid, const char *env, size_t env_len, bool maps, struct proc_info *out)
 {
 	char buf[SMALL_FILE_MAX];
-	int rc = read_proc(pid, "status", buf, sizeof(buf), NULL);
+	int rc = read_proc_at(dirfd, "status", buf, sizeof(buf), NULL);
 	if (rc < 0)
 		return rc;
 	procs_parse_status(buf, &out->uid, &out->ns_pid);
 	out->rss_bytes = procs_parse_status_rss(buf);
-	if (read_proc(pid, "cgroup", buf, sizeof(buf), NULL) == 0)
+	if (read_proc_at(dirfd, "cgroup", buf, sizeof(buf), NULL) == 0)
 		pick_cgroup(buf, out->cgroup, sizeof(out->cgroup));
-	rc = read_args_and_options(pid, env, env_len, out);
+	rc = read_args_and_options(dirfd, env, env_len, out);
 	if (rc < 0)
 		return rc;
-	read_exe(pid, out, maps);
+	read_exe(dirfd, pid, out, maps);
 	valid_utf8_texts(out);
-	/* still the same process? (a PID reused while we read would mix two processes) */
-	uint64_t again;
-	rc = procs_start_time(pid, &again);
-	if (rc < 0)
-		return rc;
-	return again == out->start_time ? 0 : -ESRCH;
+	return 0;
 }
 
 /* The environment (env_len 0 when unreadable); -ENOMEM without a buffer. */
-static int read_env(pid_t pid, char **env, size_t *env_len)
+static int read_env(int dirfd, char **env, size_t *env_len)
 {
 	*env_len = 0;
 	*env = malloc(ENVIRON_MAX);
 	if (!*env)
 		return -ENOMEM;
-	if (read_proc(pid, "environ", *env, ENVIRON_MAX, env_len) < 0)
+	if (read_proc_at(dirfd, "environ", *env, ENVIRON_MAX, env_len) < 0)
 		*env_len = 0;
 	return 0;
 }
 
-int procs_read(pid_t pid, struct proc_info *out)
+/* The environment, then the rest unless require_env is not in it. */
+static int read_wanted(int dirfd, pid_t pid, const char *require_env, bool maps, struct proc_info *out)
 {
 	char *env = NULL;
 	size_t env_len = 0;
-	int rc = procs_identify(pid, out);
-
-	if (rc == 0)
-		rc = read_env(pid, &env, &env_len);
-	if (rc < 0)
-		return rc;
-	rc = read_rest(pid, env, env_len, true, out);
-	free(env);
-	return rc;
-}
-
-int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec)
-{
-	char *env = NULL;
-	size_t env_len = 0;
-	int rc = read_env(pid, &env, &env_len);
+	int rc = read_env(dirfd, &env, &env_len);
 
 	if (rc < 0)
 		return rc;
 	if (require_env && require_env[0] && !env_holds(env, env_len, require_env))
 		rc = PROCS_UNWANTED;
 	else
-		rc = read_rest(pid, env, env_len, !at_exec, out);
+		rc = read_rest(dirfd, pid, env, env_len, maps, out);
 	free(env);
+	return rc;
+}
+
+int procs_read(pid_t pid, struct proc_info *out)
+{
+	int dirfd = proc_dir_open(pid);
+	int rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	rc = identify_at(dirfd, pid, out);
+	if (rc == 0)
+		rc = read_wanted(dirfd, pid, NULL, true, out);
+	close(dirfd);
+	return rc;
+}
+
+int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec)
+{
+	int dirfd = proc_dir_open(pid);
+	char buf[1024];
+	uint64_t start_time;
+	int rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	/* the directory opened now: is it still the process identified before? */
+	rc = read_proc_at(dirfd, "stat", buf, sizeof(buf), NULL);
+	if (rc == 0 && procs_parse_stat(buf, NULL, 0, &start_time) < 0)
+		rc = -EINVAL;
+	if (rc == 0 && start_time != out->start_time)
+		rc = -ESRCH;
+	if (rc == 0)
+		rc = read_wanted(dirfd, pid, require_env, !at_exec, out);
+	close(dirfd);
+	return rc;
+}
+
+int procs_read_named(pid_t pid, const char names[][HS_NAME_LEN], int nnames, const char *require_env,
+		     bool at_exec, struct proc_info *out)
+{
+	int dirfd = proc_dir_open(pid);
+	int rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	rc = identify_at(dirfd, pid, out);
+	if (rc == 0 && !procs_name_matches(out, names, nnames))
+		rc = PROCS_UNWANTED;
+	if (rc == 0)
+		rc = read_wanted(dirfd, pid, require_env, !at_exec, out);
+	close(dirfd);
 	return rc;
 }

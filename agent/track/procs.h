@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <linux/types.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "heapsnap.h"
@@ -41,6 +42,8 @@ struct proc_info {
 	uint64_t rss_bytes;              /* RSS when read (status's VmRSS, as statm's), 0 if none */
 	struct node_opts opts;           /* cmdline options before the script, then NODE_OPTIONS */
 	struct labels labels;            /* container / pod / app labels (labels.h) */
+	struct stat exe_stat;            /* stat of /proc/PID/exe (the file itself) when exe_stat_known */
+	bool exe_stat_known;
 };
 
 /* Read everything above. Returns 0, or -errno (ESRCH when the process is gone).
@@ -56,6 +59,14 @@ int procs_read(pid_t pid, struct proc_info *out);
  * process has lived). 0, PROCS_UNWANTED or -errno as procs_read. */
 #define PROCS_UNWANTED 1
 int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec);
+
+/* What agent_add reads of a process it was told of, in one pass through one open
+ * /proc/PID directory (every file read through it is that process's even if the pid
+ * is reused meanwhile: no second stat read to check): procs_identify, the name test
+ * against names (PROCS_UNWANTED when none matches, nothing more read), then
+ * procs_read_identified. 0, PROCS_UNWANTED or -errno. */
+int procs_read_named(pid_t pid, const char names[][HS_NAME_LEN], int nnames, const char *require_env,
+		     bool at_exec, struct proc_info *out);
 
 /* The version from the libnode.so the process maps, when its exe gave none. */
 void procs_version_from_maps(pid_t pid, struct proc_info *p);

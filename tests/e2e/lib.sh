@@ -89,12 +89,23 @@ start_agent() {
 }
 
 # trace_agent_opens FILE: strace the agent's open/openat calls into FILE (STRACE = its
-# pid), returning once every thread of the agent has strace as its tracer.
+# pid), returning once every thread of the agent has strace as its tracer. With -y: an
+# open relative to a /proc/PID directory fd shows as `openat(5</proc/PID>, "environ"`.
 trace_agent_opens() {
-	strace -f -qq -e trace=open,openat -e signal=none -o "$1" -p "$AGENT" 2>"$T/strace.err" &
+	strace -f -qq -y -e trace=open,openat -e signal=none -o "$1" -p "$AGENT" 2>"$T/strace.err" &
 	STRACE=$!
 	PIDS+=("$STRACE")
 	wait_for 10 agent_threads_traced || fail "strace did not attach to the agent: $(cat "$T/strace.err")"
+}
+# opens_in FILE PID [NAME]: how many opens of /proc/PID/NAME the trace FILE holds, by
+# path or relative to the process's /proc directory; without NAME every open of
+# anything under /proc/PID, the directory itself included.
+opens_in() {
+	if [ $# = 3 ]; then
+		grep -cE "(\"/proc/$2/$3\"|</proc/$2>, \"$3\")" "$1"
+	else
+		grep -cE "(\"/proc/$2[/\"]|</proc/$2>, )" "$1"
+	fi
 }
 agent_threads_traced() {
 	local st

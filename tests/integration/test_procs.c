@@ -411,12 +411,29 @@ static void test_procs_read_node_child(void **state)
 	spawn_child(&c, argv, envp);
 	bool ready = wait_ready(&c, 10000);
 
-	struct proc_info p;
+	struct proc_info p, named, other;
+	const char node_names[][16] = { "nodejs", "node" };
 	int rc = procs_read(c.pid, &p);
 	uint64_t start = 0;
 	int rc2 = procs_start_time(c.pid, &start);
 	uint64_t rss = procs_rss_bytes(c.pid);
+	/* the exec path's one pass: the same facts, the exe's stat kept for the GC lookup */
+	int rc_named = procs_read_named(c.pid, node_names, 2, "PATH=/usr/bin:/bin", true, &named);
+	int rc_env = procs_read_named(c.pid, node_names, 2, "PATH=/nowhere", true, &other);
+	int rc_name = procs_read_named(c.pid, node_names, 1, NULL, true, &other);
 	stop_child(&c);
+	struct stat exe_st;
+	assert_int_equal(stat("/usr/bin/node", &exe_st), 0);
+	assert_int_equal(rc_named, 0);
+	assert_int_equal(named.start_time, start);
+	assert_string_equal(named.cmdline, p.cmdline);
+	assert_string_equal(named.node_version, want);
+	assert_string_equal(named.opts.diagnostic_dir, "/tmp/x");
+	assert_true(named.exe_stat_known);
+	assert_true(named.exe_stat.st_ino == exe_st.st_ino && named.exe_stat.st_dev == exe_st.st_dev);
+	assert_int_equal(rc_env, PROCS_UNWANTED);
+	assert_int_equal(rc_name, PROCS_UNWANTED);
+	assert_string_equal(other.cmdline, ""); /* nothing read past the name */
 	assert_true(ready);
 	assert_int_equal(rc, 0);
 	assert_int_equal(rc2, 0);
@@ -445,6 +462,7 @@ static void test_procs_read_node_child(void **state)
 
 	/* gone */
 	assert_int_equal(procs_read(c.pid, &p), -ESRCH);
+	assert_int_equal(procs_read_named(c.pid, node_names, 2, NULL, true, &named), -ESRCH);
 	assert_int_equal(procs_start_time(c.pid, &start), -ESRCH);
 	assert_int_equal(procs_rss_bytes(c.pid), 0);
 }
