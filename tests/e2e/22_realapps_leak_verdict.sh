@@ -6,8 +6,10 @@
 #   FAST      prom-client, one 40 KB label series per URL (~10 MB/s at 250 requests/s): V8 raises its
 #             limit, major GCs come seconds to tens of seconds apart; the verdict reads the
 #             run of rising major-GC floors continued by the heap after every GC since the
-#             last one (docs/leak-verdict.md): verdict within 30 s (once none in 125 s when
-#             only major GCs were read; 29-33 s before the fast check read when the rise began)
+#             last one (docs/leak-verdict.md): verdict within 30 s of its first request
+#             when it leaks >= 8 MB/s (else the run covers less, below); 23-24 s measured
+#             (once none in 125 s when only major GCs were read; 29-33 s from the load's
+#             start before the fast check measured from when the rise began)
 #   MODERATE  prom-client again, a 4 KB label series per URL (~1 MB/s): verdict within
 #             120 s (winston, a logger with an exception handler per request, got its
 #             verdict at 64 s in one run, but costs so much CPU per request that on a
@@ -99,8 +101,26 @@ within() { # NAME SECONDS
 	nodetool -e 'process.exit(Number(process.argv[1]) <= Number(process.argv[2]) ? 0 : 1)' "$at" "$2" ||
 		fail "$1: verdict after $at s (want <= $2 s)"
 }
-within FAST 30
+# The fast case: the issue's 30 s for a 10-30 MB/s leak, from its first request, when the
+# host let it leak that fast: >= 8 MB/s on average up to the verdict (the heap after the
+# newest GC then, over the time). On this shared 2-core host it once got 3-5 MB/s for its
+# first 12 s, then 9.8 MB/s (verdict 33.1 s: the early span counts the rise at its
+# present pace); then only the older bound holds, 60 s from the load's start.
+[ -f "$T/verdict-FAST" ] || fail "FAST: no leak verdict"
+fast_mb_s=$(verdict_line "$FAST" | nodetool -e '
+  const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  console.log((e.heap_at_trigger_bytes / 1e6 / Number(process.argv[1])).toFixed(1));' "$(after_first FAST)")
+echo "  FAST leaked ${fast_mb_s} MB/s on average up to its verdict"
+if nodetool -e 'process.exit(Number(process.argv[1]) >= 8 ? 0 : 1)' "$fast_mb_s"; then
+	at=$(after_first FAST)
+	nodetool -e 'process.exit(Number(process.argv[1]) <= 30 ? 0 : 1)' "$at" ||
+		fail "FAST: verdict $at s after its first request (want <= 30 s at ${fast_mb_s} MB/s)"
+else
+	not_covered "the fast case leaked only ${fast_mb_s} MB/s (a busy host): its 30 s bound"
+	within FAST 60
+fi
 within MODERATE 120
 within SLOW 90
 stop_agent
+all_covered
 pass "leak verdicts: a fast, a moderate and a slow real-library leak caught, bounded controls not"
