@@ -754,8 +754,13 @@ void agent_major_gc(struct agent *a, const struct gc_major_event *ev)
 		settle_cost(a, w);
 	else
 		refine_cost(a, w, ev->heap_used_after);
+	uint64_t rss = current_rss(a, w);
 	leak_series_add_major(&w->leak.heap_floor, ev->ktime_ns / 1000000, ev->heap_used_before,
-			      ev->heap_used_after, current_rss(a, w));
+			      ev->heap_used_after, rss);
+	/* the series as the verdict reads it, to replay offline (tests/unit/test_leak.c) */
+	log_debug("pid %d: leak sample major %llu %llu %llu %llu", w->pid, (unsigned long long)(ev->ktime_ns / 1000000),
+		  (unsigned long long)ev->heap_used_before, (unsigned long long)ev->heap_used_after,
+		  (unsigned long long)rss);
 	judge_leak(a, w, true);
 }
 
@@ -769,10 +774,13 @@ static void leak_sample_gcs(struct agent *a, struct watched *w)
 	    st.last_main_gc_ns <= st.last_major_ns)
 		return;
 	unsigned before = w->leak.heap_floor.nlatest;
-	leak_series_add_gc(&w->leak.heap_floor, st.last_main_gc_ns / 1000000, st.heap_used_last_bytes,
-			   current_rss(a, w));
-	if (w->leak.heap_floor.nlatest != before)
+	uint64_t rss = current_rss(a, w);
+	leak_series_add_gc(&w->leak.heap_floor, st.last_main_gc_ns / 1000000, st.heap_used_last_bytes, rss);
+	if (w->leak.heap_floor.nlatest != before) {
+		log_debug("pid %d: leak sample gc %llu %llu %llu", w->pid, (unsigned long long)(st.last_main_gc_ns / 1000000),
+			  (unsigned long long)st.heap_used_last_bytes, (unsigned long long)rss);
 		judge_leak(a, w, false);
+	}
 }
 
 /* major: a major GC's sample came; otherwise a tick's, which acts only on a verdict that

@@ -64,6 +64,14 @@ void leak_series_add(struct leak_series *s, uint64_t t_ms, uint64_t heap_used_by
 	leak_series_add_major(s, t_ms, 0, heap_used_bytes, 0);
 }
 
+static void remember(struct leak_series *s, struct leak_sample x)
+{
+	s->hist[s->hist_head] = x;
+	s->hist_head = (s->hist_head + 1) % LEAK_HIST;
+	if (s->nhist < LEAK_HIST)
+		s->nhist++;
+}
+
 void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_after_last_gc, uint64_t rss)
 {
 	if (!heap_after_last_gc || (s->nrecent && t_ms <= s->recent[(s->recent_head + LEAK_RECENT - 1) % LEAK_RECENT].t_ms))
@@ -78,6 +86,7 @@ void leak_series_add_gc(struct leak_series *s, uint64_t t_ms, uint64_t heap_afte
 		s->nlatest = k;
 	}
 	s->latest[s->nlatest++] = (struct leak_sample){ t_ms, heap_after_last_gc, 0, rss };
+	remember(s, s->latest[s->nlatest - 1]);
 }
 
 void leak_series_add_major(struct leak_series *s, uint64_t t_ms, uint64_t before, uint64_t heap_used_bytes, uint64_t rss)
@@ -85,6 +94,7 @@ void leak_series_add_major(struct leak_series *s, uint64_t t_ms, uint64_t before
 	uint64_t index = t_ms / s->bucket_ms;
 	struct leak_bucket *newest;
 
+	remember(s, (struct leak_sample){ t_ms, heap_used_bytes, before, rss });
 	s->nlatest = 0;
 	s->recent[s->recent_head] = (struct leak_sample){ t_ms, heap_used_bytes, before, rss };
 	s->recent_head = (s->recent_head + 1) % LEAK_RECENT;
@@ -343,6 +353,15 @@ static double drawdown(const struct point *p, int n)
 	return worst;
 }
 
+/* The newest floor rose from the one before by >= half of what the trend (bytes/ms)
+ * gives their interval: a fill that reached its bound repeats its floor (simulated: a
+ * warm-up that filled for 10-20 s, then one or two major GCs on its plateau, passed every
+ * other check, at 96-392 s). */
+static bool newest_step_rose(const struct point *p, int n, double slope)
+{
+	return (p[n - 1].bytes - p[n - 2].bytes) * 2 >= slope * (p[n - 1].t_ms - p[n - 2].t_ms);
+}
+
 /* Fewer than two major GCs a bucket over the newest LEAK_GROUPS buckets. */
 static bool series_sparse(const struct leak_series *s)
 {
@@ -373,7 +392,8 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
 		return false;
 	struct leak_result r = { .gcs = gcs, .scale = 0 };
 	double span_ms = (double)(bucket_at(s, s->count - 1)->last_t_ms - bucket_at(s, s->count - n)->first_t_ms);
-	if (!evaluate_points(pts, (int)n, span_ms, req, &r) || drawdown(pts, (int)n) * 3 > (double)r.rise_bytes)
+	if (!evaluate_points(pts, (int)n, span_ms, req, &r) || drawdown(pts, (int)n) * 3 > (double)r.rise_bytes ||
+	    !newest_step_rose(pts, (int)n, r.slope_bytes_per_min / 60000))
 		return false;
 	*out = r;
 	return true;
@@ -387,6 +407,11 @@ static bool evaluate_recent(const struct leak_series *s, const struct requiremen
  *   - the run holds >= LEAK_FAST_POINTS floors, and its rising ones (all but the first,
  *     the floor it rose from) span >= 5/12 of window_s: a load burst that ramps for 20 s
  *     and then holds, or a cache filling to its bound, has stopped rising by then;
+ *     or, the early span, for floors rising at >= LEAK_EARLY_MIN_RATE x leak_min_mb per
+ *     10 s: the heap, GC by GC, has risen at its pace for >= LEAK_EARLY_SPAN x window_s
+ *     (22 s by default) since the rise began (rise_start_ms), and rose up to the newest
+ *     major GC (rose_to_the_end). A fill or a burst that rises as fast for up to ~20 s
+ *     has stopped by then, and the last seconds show it;
  *   - every step rose at >= 1/2 of the run's mean rate, and the last one at >= 2/3 of it
  *     (one warm-up step, or a ramp that reached its plateau between two major GCs, has a
  *     slow step);
@@ -449,35 +474,21 @@ static void describe_run(const struct point *pts, int n, double span, struct lea
 }
 
 /* The rise of the floors is large enough to tell from a burst (min_windows x leak_min_mb
- * and of_start x the first floor), and above the thresholds. */
+ * and of_start x the first floor), and above the thresholds. extra: what the heap gained
+ * since the newest floor that a major GC would keep at the run's retention (0 = none
+ * counted); it may make up at most half of min_windows x leak_min_mb. */
 static const char *fast_rise_check(const struct point *pts, int n, const struct requirements *req,
-				   double of_start, double min_windows)
+				   double of_start, double min_windows, double extra)
 {
 	double rise = pts[n - 1].bytes - pts[0].bytes, rate = rise / (pts[n - 1].t_ms - pts[0].t_ms);
+	double need = min_windows * req->min_bytes;
 
-	if (rise < min_windows * req->min_bytes || rise < pts[0].bytes * of_start)
+	if (rise * 2 < need || rise + extra < need || rise + extra < pts[0].bytes * of_start)
 		return "fast: rise too small to tell from a burst";
 	if (rate * req->window_ms < req->min_bytes ||
 	    rate * req->window_ms * 100 < req->min_pct * (pts[0].bytes > 1 ? pts[0].bytes : 1))
 		return "fast: below leak_min_mb / leak_min_pct per window";
 	return NULL;
-}
-
-static bool fast_run_holds(const struct point *pts, int n, const struct requirements *req,
-			   struct leak_result *out)
-{
-	double rate = (pts[n - 1].bytes - pts[0].bytes) / (pts[n - 1].t_ms - pts[0].t_ms);
-
-	describe_run(pts, n, pts[n - 1].t_ms - pts[0].t_ms, out);
-	if (n < LEAK_FAST_POINTS || pts[n - 1].t_ms - pts[1].t_ms < req->window_ms * 5 / 12)
-		return out->reason = "fast: too few rising floors", false;
-	if (!steps_even(pts, n, rate))
-		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
-	out->reason = fast_rise_check(pts, n, req, 1, LEAK_FAST_MIN_WINDOWS);
-	if (out->reason)
-		return false;
-	out->reason = "";
-	return true;
 }
 
 /* Of what the heap gained between two major GCs (before the second minus the floor
@@ -495,6 +506,142 @@ static double rate_between(const struct leak_sample *a, const struct leak_sample
 	return b->t_ms > a->t_ms ? ((double)b->bytes - (double)a->bytes) / (double)(b->t_ms - a->t_ms) : 0;
 }
 
+#define LEAK_EARLY_SPAN (11.0 / 30)
+#define LEAK_RECENT_MS 2000.0
+#define LEAK_PACE 0.75
+#define LEAK_UNSEEN_MAX_MS 4000.0
+#define LEAK_EARLY_MIN_RATE 6.0
+
+/* The heap's path over the interval between two consecutive major GCs, oldest first:
+ * the floor it rose from, the heap after each GC in it that s->hist still holds, the heap
+ * before the major GC that ended it. Returns the number of points (<= LEAK_HIST + 2). */
+static int interval_path(const struct leak_series *s, const struct leak_sample *from, const struct leak_sample *to,
+			 struct leak_sample *path)
+{
+	int k = 0;
+
+	path[k++] = *from;
+	for (unsigned i = 0; i < s->nhist; i++) {
+		const struct leak_sample *h = &s->hist[(s->hist_head + LEAK_HIST - s->nhist + i) % LEAK_HIST];
+		if (h->t_ms > from->t_ms && h->t_ms < to->t_ms)
+			path[k++] = *h;
+	}
+	path[k++] = (struct leak_sample){ to->t_ms, to->before, 0, 0 };
+	return k;
+}
+
+/* The oldest point of path[0..k) from which the heap rose at >= pace all the way: each
+ * point's rate to the first point >= LEAK_RECENT_MS after it is >= pace (a point nearer
+ * the end than that: its rate to the end, if >= LEAK_RECENT_MS / 2 away, else the older
+ * points' longer segments judge it; the first point, the floor: always, to the end), and
+ * no gap between two points is longer than LEAK_UNSEEN_MAX_MS (what happened unseen is
+ * not evidence). Returns its index (k - 1: none). */
+static int paced_from(const struct leak_sample *path, int k, double pace)
+{
+	int from = k - 1;
+
+	for (int i = k - 2; i >= 0; i--) {
+		int ref = k - 1;
+		for (int j = i + 1; j < k; j++)
+			if ((double)path[j].t_ms >= (double)path[i].t_ms + LEAK_RECENT_MS) {
+				ref = j;
+				break;
+			}
+		bool judged = i == 0 || (double)(path[ref].t_ms - path[i].t_ms) >= LEAK_RECENT_MS / 2;
+		if ((double)(path[i + 1].t_ms - path[i].t_ms) > LEAK_UNSEEN_MAX_MS ||
+		    (judged && rate_between(&path[i], &path[ref]) < pace))
+			break;
+		from = i;
+	}
+	return from;
+}
+
+/* Since when the heap has risen at pace (bytes/ms; the heap's rate, promoted garbage
+ * included, as pace is): back through the run's intervals, newest first, GC by GC
+ * (paced_from), to the first risen floor's own floor at most. A burst or a fill that
+ * began within an interval shows where it began: before it the heap rose by its promoted
+ * garbage alone. Measured from here, not from the first risen floor: a fast leak's first
+ * major GCs come seconds after its start (e2e/22: the first risen floor 1.8 s after it). */
+static double rise_start_ms(const struct leak_series *s, const struct leak_sample *run, int n, double pace)
+{
+	struct leak_sample path[LEAK_HIST + 2];
+	int i = n - 1;
+
+	if (pace <= 0)
+		return (double)run[i].t_ms;
+	for (; i > 0 && run[i].before; i--) {
+		int at = paced_from(path, interval_path(s, &run[i - 1], &run[i], path), pace);
+		if (at > 0)
+			return (double)path[at].t_ms;
+	}
+	return (double)run[i].t_ms;
+}
+
+/* The rise has lasted long enough for the early verdict: the floors rise at >=
+ * LEAK_EARLY_MIN_RATE x leak_min_mb per 10 s (a fast leak; a slower rise waits for the
+ * span from the first risen floor, as before), and the heap has risen at its present
+ * pace for >= LEAK_EARLY_SPAN x window_s up to now_ms. */
+static bool early_span_holds(const struct leak_series *s, const struct leak_sample *run, int n, double pace,
+			     double now_ms, const struct requirements *req)
+{
+	return rate_between(&run[0], &run[n - 1]) * 10000 >= LEAK_EARLY_MIN_RATE * req->min_bytes &&
+	       now_ms - rise_start_ms(s, run, n, pace) >= req->window_ms * LEAK_EARLY_SPAN;
+}
+
+/* The share of the heap's rate (promoted garbage included) that a heap still rising as
+ * before keeps: LEAK_PACE, or more where the last major GC freed much of what was
+ * promoted (a fill that stopped leaves its garbage alone, (1 - retention) of the rate:
+ * the midpoint, 1 - retention / 2, tells them apart). */
+static double pace_share(const struct leak_sample *run, int n)
+{
+	double kept = retention(&run[n - 2], &run[n - 1]);
+
+	return kept >= 0 && 1 - kept / 2 > LEAK_PACE ? 1 - kept / 2 : LEAK_PACE;
+}
+
+/* The share of the heap's rate that still counts as the rise when looking back for its
+ * start: the garbage's share (1 - retention) and a third of the rest, at least
+ * LEAK_WALK_MIN. Lower than pace_share: a leak's rate varies with its load (e2e/22: 2 s
+ * of 8.8 MB/s in a 12 MB/s leak stopped the walk at 3/4, and the verdict came at 29 s),
+ * and what the walk must not take for the rise is a heap rising by its promoted garbage
+ * alone (the simulated fills still find their start). */
+#define LEAK_WALK_MIN 0.4
+static double walk_share(const struct leak_sample *run, int n)
+{
+	double kept = retention(&run[n - 2], &run[n - 1]);
+
+	if (kept < 0)
+		return LEAK_PACE;
+	return 1 - kept * 2 / 3 > LEAK_WALK_MIN ? 1 - kept * 2 / 3 : LEAK_WALK_MIN;
+}
+
+/* The heap's rate over the interval that ended at the newest major GC (from the floor
+ * before it to the heap before that GC); 0 if that heap is unknown. */
+static double interval_rate(const struct leak_sample *run, int n)
+{
+	struct leak_sample top = { run[n - 1].t_ms, run[n - 1].before, 0, 0 };
+
+	return run[n - 1].before ? rate_between(&run[n - 2], &top) : 0;
+}
+
+static bool fast_run_holds(const struct leak_series *s, const struct leak_sample *run, const struct point *pts, int n,
+			   const struct requirements *req, struct leak_result *out)
+{
+	double rate = (pts[n - 1].bytes - pts[0].bytes) / (pts[n - 1].t_ms - pts[0].t_ms);
+
+	describe_run(pts, n, pts[n - 1].t_ms - pts[0].t_ms, out);
+	if (n < LEAK_FAST_POINTS || (pts[n - 1].t_ms - pts[1].t_ms < req->window_ms * 5 / 12 &&
+				     !early_span_holds(s, run, n, walk_share(run, n) * interval_rate(run, n), pts[n - 1].t_ms, req)))
+		return out->reason = "fast: too few rising floors", false;
+	if (!steps_even(pts, n, rate))
+		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
+	out->reason = fast_rise_check(pts, n, req, 1, LEAK_FAST_MIN_WINDOWS, 0);
+	if (out->reason)
+		return false;
+	out->reason = "";
+	return true;
+}
+
 /* The continued run: the newest major GCs rose (>= LEAK_CONT_POINTS floors) and since the
  * last of them the heap after every GC keeps rising as it did before the last one. Each
  * step kept >= 1/4 of what it promoted (retention); the heap's rate since the last major
@@ -502,8 +649,13 @@ static double rate_between(const struct leak_sample *a, const struct leak_sample
  * rate between the last two (a leak keeps that rate; a burst that stopped, a cache at its
  * bound or a warm-up that ended leaves only the promoted garbage, (1 - retention) of it);
  * the continuation lasts >= 3 s and >= 1/6 of the last interval, and from the first
- * risen floor (when the rise began before it is unknown: a burst may have started just
- * before it) to now >= 5/12 of window_s;
+ * risen floor to now >= 5/12 of window_s; or the early span (as above: fast floors,
+ * rising at pace GC by GC for >= LEAK_EARLY_SPAN x window_s since the rise began) with
+ * the heap's rate over the last LEAK_RECENT_MS >= want and >= pace_share of its rate
+ * before them (a fill that stopped shows within ~2 s: the time the early span leaves);
+ * the floors' rise may count what the heap gained since the last major GC at the run's
+ * retention, up to half of the LEAK_FAST_MIN_WINDOWS x leak_min_mb (with V8 raising its
+ * limit x4, a 10 MB/s leak's second floor is only ~70 MB above its first at 22 s);
  * the floors' rise is as for the run of majors alone, but >= half the first floor (not
  * all of it: the continuation is the further evidence), and the RSS rose by >= half of it
  * (a witness: a heap that grows must map memory). */
@@ -558,11 +710,17 @@ static const char *continuation_check(const struct leak_series *s, const struct 
 	struct leak_sample promoted_to = { last->t_ms, last->before, 0, 0 };
 	double was = rate_between(prev, &promoted_to), want = (1 - kept / 2) * was;
 	const struct leak_sample *mid = latest_at(s, (double)last->t_ms + cont_ms / 2);
+	const struct leak_sample *recent = latest_at(s, (double)now->t_ms - LEAK_RECENT_MS);
 
 	if (cont_ms < LEAK_CONT_MIN_MS || cont_ms * 6 < before_ms)
 		return "fast: too little seen since the last major GC";
-	if ((double)(now->t_ms - run[1].t_ms) < req->window_ms * 5 / 12)
-		return "fast: too few rising floors";
+	if ((double)(now->t_ms - run[1].t_ms) < req->window_ms * 5 / 12) {
+		if (!early_span_holds(s, run, n, walk_share(run, n) * rate_between(last, now), (double)now->t_ms, req))
+			return "fast: too few rising floors";
+		if (recent != now && (rate_between(recent, now) < want ||
+				      rate_between(recent, now) < pace_share(run, n) * rate_between(last, recent)))
+			return "fast: the heap stopped growing as before in the last seconds";
+	}
 	if (rate_between(last, now) < want || (mid != now && rate_between(mid, now) < want))
 		return "fast: the heap stopped growing as before since the last major GC";
 	double rise = (double)last->bytes - (double)run[0].bytes;
@@ -583,16 +741,59 @@ static bool continued_run_holds(const struct leak_series *s, const struct leak_s
 		return out->reason = "fast: too few rising floors", false;
 	if (n > 2 && !steps_even(pts, n, (pts[n - 1].bytes - pts[0].bytes) / (pts[n - 1].t_ms - pts[0].t_ms)))
 		return out->reason = "fast: rise uneven (step, burst or plateau)", false;
-	bool long_run = (double)s->latest[s->nlatest - 1].t_ms - pts[0].t_ms >= req->window_ms;
-	out->reason = fast_rise_check(pts, n, req, LEAK_CONT_OF_START,
-				      long_run ? LEAK_SLOW_MIN_WINDOWS : LEAK_FAST_MIN_WINDOWS);
-	if (!out->reason)
-		out->reason = retention_check(run, n, &kept);
+	const struct leak_sample *now = &s->latest[s->nlatest - 1];
+	bool long_run = (double)now->t_ms - pts[0].t_ms >= req->window_ms;
+	out->reason = retention_check(run, n, &kept);
+	if (!out->reason) {
+		double since = (double)now->bytes - (double)run[n - 1].bytes;
+		out->reason = fast_rise_check(pts, n, req, LEAK_CONT_OF_START,
+					      long_run ? LEAK_SLOW_MIN_WINDOWS : LEAK_FAST_MIN_WINDOWS,
+					      long_run || since < 0 ? 0 : since * kept);
+	}
 	if (!out->reason)
 		out->reason = continuation_check(s, run, n, kept, req);
 	if (out->reason)
 		return false;
 	out->reason = "";
+	return true;
+}
+
+/* The majors alone see the heap at their floors only: a fill that stopped long before
+ * the newest major GC still looks like an even step (simulated: a 20 s fill, a major GC
+ * 25 s after it ended, a verdict). The heap after each GC in the last interval says
+ * whether it rose up to that major GC: from each point of its newer half and of its last
+ * LEAK_RECENT_MS to the end at >= pace_share of its rate (no GC seen in it: no evidence either
+ * way, the floors decide as before); and since that GC too, once seen for
+ * LEAK_CONT_MIN_MS. */
+static bool rose_to_the_end(const struct leak_series *s, const struct leak_sample *run, int n,
+			    struct leak_result *out)
+{
+	struct leak_sample path[LEAK_HIST + 2];
+	int k = interval_path(s, &run[n - 2], &run[n - 1], path);
+	const struct leak_sample *end = &path[k - 1];
+	double pace = pace_share(run, n) * interval_rate(run, n);
+	double mid_t = ((double)path[0].t_ms + (double)end->t_ms) / 2;
+	double recent_t = (double)end->t_ms - LEAK_RECENT_MS;
+
+	if (!run[n - 1].before)
+		return true;
+	if (s->nlatest) {
+		const struct leak_sample *now = &s->latest[s->nlatest - 1];
+		if ((double)(now->t_ms - run[n - 1].t_ms) >= LEAK_CONT_MIN_MS && rate_between(&run[n - 1], now) < pace) {
+			out->reason = "fast: the heap stopped rising since the last major GC";
+			return false;
+		}
+	}
+	for (int i = k - 2; i > 0; i--) {
+		if ((double)path[i].t_ms > recent_t && (double)path[i].t_ms > mid_t)
+			continue;
+		if (rate_between(&path[i], end) < pace) {
+			out->reason = "fast: the heap stopped rising before the last major GC";
+			return false;
+		}
+		if ((double)path[i].t_ms <= mid_t)
+			break;
+	}
 	return true;
 }
 
@@ -606,7 +807,7 @@ static bool evaluate_fast(const struct leak_series *s, const struct requirements
 	if (n < 2)
 		return false;
 	to_points(run, n, pts);
-	if (!fast_run_holds(pts, n, req, &r) &&
+	if (!(fast_run_holds(s, run, pts, n, req, &r) && rose_to_the_end(s, run, n, &r)) &&
 	    (!s->nlatest || !continued_run_holds(s, run, n, req, &r)))
 		return false;
 	*out = r;

@@ -73,6 +73,8 @@ struct leak_bucket {
 
 #define LEAK_LATEST 32 /* heap after the newest GCs of any kind since the last major GC */
 
+#define LEAK_HIST 64   /* heap after the newest GCs of any kind (~1 min at one a second) */
+
 struct leak_sample {
 	uint64_t t_ms;
 	uint64_t bytes;       /* heap used after the GC */
@@ -86,6 +88,8 @@ struct leak_series {
 	unsigned recent_head, nrecent;
 	struct leak_sample latest[LEAK_LATEST]; /* since the newest major GC, oldest first */
 	unsigned nlatest;
+	struct leak_sample hist[LEAK_HIST];     /* the newest samples of both kinds, a ring */
+	unsigned hist_head, nhist;
 	unsigned head;        /* next slot to write */
 	unsigned count;
 	struct leak_bucket b[LEAK_BUCKETS];

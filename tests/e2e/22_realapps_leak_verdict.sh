@@ -6,8 +6,10 @@
 #   FAST      prom-client, one 40 KB label series per URL (~10 MB/s at 250 requests/s): V8 raises its
 #             limit, major GCs come seconds to tens of seconds apart; the verdict reads the
 #             run of rising major-GC floors continued by the heap after every GC since the
-#             last one (docs/leak-verdict.md): verdict within 60 s (once none in 125 s when
-#             only major GCs were read)
+#             last one (docs/leak-verdict.md): verdict within 30 s of its first request
+#             when it leaks >= 8 MB/s (else the run covers less, below); 23-24 s measured
+#             (once none in 125 s when only major GCs were read; 29-33 s from the load's
+#             start before the fast check measured from when the rise began)
 #   MODERATE  prom-client again, a 4 KB label series per URL (~1 MB/s): verdict within
 #             120 s (winston, a logger with an exception handler per request, got its
 #             verdict at 64 s in one run, but costs so much CPU per request that on a
@@ -54,13 +56,17 @@ PIDS+=("${LOADS[@]}")
 
 verdict_line() { grep "\"event\":\"trigger\",\"pid\":$1,\"reason\":\"leak\"" "$T/agent.out" | head -1; }
 at_of() { nodetool -e 'console.log((Number(process.argv[1]) - Number(process.argv[2])).toFixed(1))' "$(stat -c %.3Y "$T/verdict-$1")" "$T0"; }
+# the same from the service's first request (the leak's start: the load client itself
+# takes seconds to start while five services and five clients share two cores)
+first_of() { grep -o "first request [0-9]*" "$T/$1.log" | awk '{printf "%.3f", $3 / 1000}'; }
+after_first() { nodetool -e 'console.log((Number(process.argv[1]) - Number(process.argv[2])).toFixed(1))' "$(stat -c %.3Y "$T/verdict-$1")" "$(first_of "$1")"; }
 report() { # NAME PID
 	local line; line=$(verdict_line "$2")
 	[ -n "$line" ] && [ -f "$T/verdict-$1" ] || { echo "  $1: no verdict"; return; }
 	echo "$line" | nodetool -e '
 	  const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
-	  console.log(`  ${process.argv[1]}: verdict ${process.argv[2]} s after the load started, heap ${(e.heap_used_bytes / 1e6).toFixed(0)} MB (after the newest GC ${(e.heap_at_trigger_bytes / 1e6).toFixed(0)} MB), RSS ${(e.rss_bytes / 1e6).toFixed(0)} MB`);' \
-	  "$1" "$(at_of "$1")"
+	  console.log(`  ${process.argv[1]}: verdict ${process.argv[2]} s after the load started (${process.argv[3]} s after the first request), heap ${(e.heap_used_bytes / 1e6).toFixed(0)} MB (after the newest GC ${(e.heap_at_trigger_bytes / 1e6).toFixed(0)} MB), RSS ${(e.rss_bytes / 1e6).toFixed(0)} MB`);' \
+	  "$1" "$(at_of "$1")" "$(after_first "$1")"
 }
 # Note when each verdict is seen (the agent's log has no wall clock of its own here).
 seen() { # NAME PID
@@ -95,8 +101,26 @@ within() { # NAME SECONDS
 	nodetool -e 'process.exit(Number(process.argv[1]) <= Number(process.argv[2]) ? 0 : 1)' "$at" "$2" ||
 		fail "$1: verdict after $at s (want <= $2 s)"
 }
-within FAST 60
+# The fast case: the issue's 30 s for a 10-30 MB/s leak, from its first request, when the
+# host let it leak that fast: >= 8 MB/s on average up to the verdict (the heap after the
+# newest GC then, over the time). On this shared 2-core host it once got 3-5 MB/s for its
+# first 12 s, then 9.8 MB/s (verdict 33.1 s: the early span counts the rise at its
+# present pace); then only the older bound holds, 60 s from the load's start.
+[ -f "$T/verdict-FAST" ] || fail "FAST: no leak verdict"
+fast_mb_s=$(verdict_line "$FAST" | nodetool -e '
+  const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  console.log((e.heap_at_trigger_bytes / 1e6 / Number(process.argv[1])).toFixed(1));' "$(after_first FAST)")
+echo "  FAST leaked ${fast_mb_s} MB/s on average up to its verdict"
+if nodetool -e 'process.exit(Number(process.argv[1]) >= 8 ? 0 : 1)' "$fast_mb_s"; then
+	at=$(after_first FAST)
+	nodetool -e 'process.exit(Number(process.argv[1]) <= 30 ? 0 : 1)' "$at" ||
+		fail "FAST: verdict $at s after its first request (want <= 30 s at ${fast_mb_s} MB/s)"
+else
+	not_covered "the fast case leaked only ${fast_mb_s} MB/s (a busy host): its 30 s bound"
+	within FAST 60
+fi
 within MODERATE 120
 within SLOW 90
 stop_agent
+all_covered
 pass "leak verdicts: a fast, a moderate and a slow real-library leak caught, bounded controls not"

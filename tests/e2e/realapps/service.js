@@ -8,7 +8,7 @@
 //   LEAK     1: the library used the way that leaks (one entry per distinct URL / request)
 //            0: the same library used correctly (bounded) — the no-leak control
 //   PAD      bytes of payload each kept entry carries (default 200): varies the leak's rate
-// Prints "listening PORT" once it accepts connections.
+// Prints "listening PORT" once it accepts connections, "first request MS" (epoch ms) at the first.
 const http = require('http');
 const express = require('express');
 const [mode, leakArg, portArg, padArg] = process.argv.slice(2);
@@ -145,4 +145,6 @@ process.setMaxListeners(0);
 routes();
 const server = http.createServer(app);
 server.keepAliveTimeout = 60e3;
+// when the load really began (a load client may take seconds to start on a busy host)
+server.once('request', () => console.log('first request ' + Date.now()));
 server.listen(Number(portArg || 0), '127.0.0.1', () => console.log('listening ' + server.address().port));
