@@ -11,12 +11,15 @@
  * Memory, the peak of `heapsnap summary` on gigabyte snapshots (issue 23, P6): only
  * the predecessors with a higher DFS number are listed. A predecessor u of w with
  * dfn(u) < dfn(w) is not yet linked when w is processed, so eval(u) is u itself and
- * it only offers dfn(u) as a semidominator candidate: the minimum of those is folded
- * into semi[w] while the successors are scanned, and only the cross and back edges
- * (a fraction of the graph) are stored. Every array is given back as soon as its
- * phase ends, and the caller of hs_dominators_compute_consume lets the successor
- * arrays go as they are read: the edge types once the non-essential edges are
- * marked in edge_to, the rest once the predecessor lists exist. */
+ * it only offers dfn(u) as a semidominator candidate: the DFS sees every edge once
+ * with both ends numbered and folds the minimum of those into semi[w] there; only
+ * the cross and back edges are stored (two thirds of a big snapshot's edges). The
+ * lists' bounds are bits (has_pred, list_start), not a per-vertex array, and every
+ * array is given back as soon as its phase ends. The caller of
+ * hs_dominators_compute_consume gives its edges away: the types and names go once
+ * the non-essential edges are marked in edge_to, and the predecessor lists are built
+ * inside edge_to itself (see build_predecessors_in_place), so no second edge-sized
+ * array exists. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
