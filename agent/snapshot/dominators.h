@@ -38,6 +38,11 @@ int hs_dominators_compute(const struct hs_snapshot *s, struct hs_dominators **ou
  * they are not held at the peak; s keeps its nodes' types, names, ids, sizes, strings. */
 int hs_dominators_compute_consume(struct hs_snapshot *s, struct hs_dominators **out,
 				  char *err, size_t errlen);
+/* The same with the rounds of its in-place predecessor build capped at round_targets
+ * targets and round_free free entries (0: no cap), so that small graphs take many
+ * rounds and grow the array. Exposed for tests. */
+int hs_dominators_compute_consume_rounds(struct hs_snapshot *s, uint32_t round_targets, uint32_t round_free,
+					 struct hs_dominators **out, char *err, size_t errlen);
 void hs_dominators_free(struct hs_dominators *d);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests of dominators and retained sizes: a hand-built graph with known
  * dominators (cycles, weak and shortcut edges, an unreachable node), a deep chain,
- * and random graphs checked against the definition (d dominates v iff v is
- * unreachable from the root once d is removed). */
+ * random graphs checked against the definition (d dominates v iff v is
+ * unreachable from the root once d is removed), and the summary's in-place
+ * predecessor build, in many rounds or one, against dominator sets iterated to
+ * their fixpoint on larger random graphs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,12 +188,161 @@ static void test_random_graphs_match_definition(void **state)
 	}
 }
 
+/* ---- the summary's in-place predecessor build against a naive algorithm ---- */
+
+#define BN 300
+#define BW ((BN + 63) / 64)
+
+static bool essential(const struct fx_edge *e)
+{
+	return strcmp(e->type, "weak") != 0 && (strcmp(e->type, "shortcut") != 0 || e->from == 0);
+}
+
+static void mark_reached(const struct fx_edge *e, size_t m, uint32_t from, bool *seen)
+{
+	uint32_t stack[BN], sp = 0;
+	seen[from] = true;
+	stack[sp++] = from;
+	while (sp) {
+		uint32_t u = stack[--sp];
+		for (size_t i = 0; i < m; i++) {
+			if (e[i].from == u && essential(&e[i]) && !seen[e[i].to]) {
+				seen[e[i].to] = true;
+				stack[sp++] = e[i].to;
+			}
+		}
+	}
+}
+
+/* Dominator sets by plain iteration to the fixpoint, on the essential edges plus
+ * an edge from the root to each node nothing reached before it in node order (the
+ * DevTools rule for unreachable nodes); want_idom: the strict dominator dominated by
+ * all others, want_retained: the self sizes (v + 1) of all v dominates. */
+static void naive_dominators(const struct fx_edge *e, size_t m, uint32_t n, uint32_t *want_idom,
+			     uint64_t *want_retained)
+{
+	static uint64_t dom[BN][BW];
+	static bool virt[BN], seen[BN];
+	memset(seen, 0, sizeof(seen));
+	memset(virt, 0, sizeof(virt));
+	mark_reached(e, m, 0, seen);
+	for (uint32_t v = 1; v < n; v++)
+		if (!seen[v])
+			virt[v] = true, mark_reached(e, m, v, seen);
+	for (uint32_t v = 0; v < n; v++)
+		for (uint32_t w = 0; w < BW; w++)
+			dom[v][w] = v ? ~0ull : 0;
+	dom[0][0] = 1;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (uint32_t v = 1; v < n; v++) {
+			uint64_t meet[BW];
+			for (uint32_t w = 0; w < BW; w++)
+				meet[w] = virt[v] ? dom[0][w] : ~0ull;
+			for (size_t i = 0; i < m; i++)
+				if (e[i].to == v && essential(&e[i]))
+					for (uint32_t w = 0; w < BW; w++)
+						meet[w] &= dom[e[i].from][w];
+			meet[v / 64] |= 1ull << (v % 64);
+			if (memcmp(meet, dom[v], sizeof(meet)) != 0)
+				changed = true, memcpy(dom[v], meet, sizeof(meet));
+		}
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		uint32_t best = 0, best_size = 0;
+		want_retained[v] = 0;
+		for (uint32_t x = 0; x < n; x++) {
+			if (dom[x][v / 64] >> (v % 64) & 1)
+				want_retained[v] += x + 1;
+			if (x == v || !(dom[v][x / 64] >> (x % 64) & 1))
+				continue;
+			uint32_t size = 0;
+			for (uint32_t w = 0; w < BW; w++)
+				size += (uint32_t)__builtin_popcountll(dom[x][w]);
+			if (size > best_size)
+				best = x, best_size = size;
+		}
+		want_idom[v] = best;
+	}
+}
+
+/* Random graphs of up to BN nodes; every third one has edges only to lower nodes
+ * and none from the root, so every node is a root of its own and every edge a
+ * cross edge: no free space behind the packed entries, the array must grow. */
+static uint32_t random_graph(unsigned *seed, int round, struct fx_node *nodes, struct fx_edge *edges, size_t *m)
+{
+	static const char *types[] = { "property", "element", "weak", "shortcut", "internal", "hidden" };
+	static const char *names[] = { "a", "0", "w", "s", "i", "1" };
+	uint32_t n = 2 + (uint32_t)(rand_r(seed) % (BN - 1));
+	size_t want = (size_t)n * (1 + (size_t)(rand_r(seed) % 5));
+	bool backward = round % 3 == 2;
+	for (uint32_t v = 0; v < n; v++)
+		nodes[v] = (struct fx_node){ v ? "object" : "synthetic", "N", 2 * v + 1, v + 1 };
+	*m = 0;
+	while (*m < want) {
+		int t = rand_r(seed) % 6;
+		uint32_t from = (uint32_t)(rand_r(seed) % n), to = (uint32_t)(rand_r(seed) % n);
+		if (backward && (from == 0 || to >= from))
+			continue;
+		edges[(*m)++] = (struct fx_edge){ from, to, types[t], names[t] };
+	}
+	return n;
+}
+
+static void check_against(const struct hs_dominators *d, const uint32_t *want_idom, const uint64_t *want_retained,
+			  uint32_t n, int round, const char *variant)
+{
+	for (uint32_t v = 1; v < n; v++)
+		if (d->idom[v] != want_idom[v])
+			fail_msg("round %d %s: idom(%u) = %u, want %u", round, variant, v, d->idom[v], want_idom[v]);
+	for (uint32_t v = 0; v < n; v++)
+		if (d->retained[v] != want_retained[v])
+			fail_msg("round %d %s: retained(%u) = %llu, want %llu", round, variant, v,
+				 (unsigned long long)d->retained[v], (unsigned long long)want_retained[v]);
+}
+
+static void test_in_place_build_matches_naive(void **state)
+{
+	(void)state;
+	static struct fx_node nodes[BN];
+	static struct fx_edge edges[BN * 5];
+	static const uint32_t caps[][2] = { { 0, 0 }, { 1, 1 }, { 3, 2 }, { 17, 40 } };
+	static uint32_t want_idom[BN];
+	static uint64_t want_retained[BN];
+	unsigned seed = 2323;
+	for (int round = 0; round < 60; round++) {
+		size_t m;
+		uint32_t n = random_graph(&seed, round, nodes, edges, &m);
+		naive_dominators(edges, m, n, want_idom, want_retained);
+		char *j = fx_snapshot_json(nodes, n, edges, m, 0), err[128];
+		struct hs_snapshot *s = NULL;
+		struct hs_dominators *d = NULL;
+		assert_int_equal(hs_snapshot_parse_mem(j, strlen(j), 0, &s, err, sizeof(err)), 0);
+		assert_int_equal(hs_dominators_compute(s, &d, err, sizeof(err)), 0);
+		check_against(d, want_idom, want_retained, n, round, "copy");
+		hs_dominators_free(d);
+		hs_snapshot_free(s);
+		for (size_t c = 0; c < sizeof(caps) / sizeof(*caps); c++) {
+			s = NULL;
+			assert_int_equal(hs_snapshot_parse_mem(j, strlen(j), HS_PARSE_SKIP_EDGE_NAMES, &s, err, sizeof(err)), 0);
+			assert_int_equal(hs_dominators_compute_consume_rounds(s, caps[c][0], caps[c][1], &d, err, sizeof(err)), 0);
+			assert_null(s->edge_to);
+			assert_null(s->first_edge);
+			check_against(d, want_idom, want_retained, n, round, "in place");
+			hs_dominators_free(d);
+			hs_snapshot_free(s);
+		}
+		free(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_graph),
 		cmocka_unit_test(test_deep_chain),
 		cmocka_unit_test(test_random_graphs_match_definition),
+		cmocka_unit_test(test_in_place_build_matches_naive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
