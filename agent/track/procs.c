@@ -802,8 +802,10 @@ static void read_exe(int dirfd, pid_t pid, struct proc_info *out, bool maps)
 {
 	char path[64];
 
+	/* No stat: the process is exiting (its exe link is gone); opening the same link
+	 * by path would fail too, one open later. */
 	out->exe_stat_known = fstatat(dirfd, "exe", &out->exe_stat, 0) == 0;
-	if (!out->exe_stat_known ||
+	if (out->exe_stat_known &&
 	    !version_cached(&out->exe_stat, out->node_version, sizeof(out->node_version))) {
 		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 		node_version_of_binary(path, out->node_version, sizeof(out->node_version));

@@ -87,8 +87,10 @@ for p in "${burst[@]}" "$LONG"; do
 		setup=$((setup + 1))
 		[ "$n" = "$SETUP_OPENS" ] && [ "$e" = 1 ] ||
 			fail "pid $p: $n opens of its /proc files ($e of its environment) at its set-up, $SETUP_OPENS expected: $(grep "/proc/${p}[/>\"]" "$T/strace.out")"
-	else
-		[ "$n" = 0 ] || fail "pid $p was never set up, yet the agent opened its /proc files $n times"
+	elif grep -q "pid $p exited .* before its set-up" "$T/agent.err"; then
+		[ "$n" = 0 ] || fail "pid $p exited before its set-up, yet the agent opened its /proc files $n times"
+	else # it exited during its set-up (a node -e 0 lives ~250 ms here): a partial read
+		[ "$n" -le "$SETUP_OPENS" ] || fail "pid $p: $n opens of its /proc files in a set-up it did not finish"
 	fi
 done
 [ "$(opens_of "$LONG" environ)" = 1 ] || fail "strace did not see the agent read the long-lived node's environment: the test proves nothing"
