@@ -56,7 +56,7 @@ mkdir -p "$T/app"
 cd "$T/app" || exit 1
 
 field() { echo "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
-declare -a sig_r=() insp_r=() write_r=()
+declare -a sig_r=() insp_r=() write_r=() size_r=()
 for r in $(seq "$ROUNDS"); do
 	anchor=$(env -u HEAPSNAP_TEST RECORDS=$RECORDS OUT="$T/anchor.heapsnapshot" "$NODE" "$T/heap.js" anchor)
 	a_ms=$(echo "$anchor" | awk '{print $2}') a_bytes=$(echo "$anchor" | awk '{print $4}') a_write=$(echo "$anchor" | awk '{print $6}')
@@ -84,8 +84,9 @@ for r in $(seq "$ROUNDS"); do
 		local gz; gz=$(ls -t "$T/store/"*"-$1-"*.heapsnapshot.gz | head -1)
 		awk "BEGIN{printf \"%.3f\", $(stat -c %s "$gz") / $(zcat "$gz" | gzip -6 | wc -c)}"
 	}
-	printf '  size / gzip -6 of the same bytes: signal %s, inspector %s\n' "$(size_vs_g6 "$SIGNODE")" \
-		"$(size_vs_g6 "$INSPNODE")"
+	g6_sig=$(size_vs_g6 "$SIGNODE") g6_insp=$(size_vs_g6 "$INSPNODE")
+	printf '  size / gzip -6 of the same bytes: signal %s, inspector %s\n' "$g6_sig" "$g6_insp"
+	size_r+=("$g6_sig" "$g6_insp")
 	grep -E "pid ($SIGNODE|$INSPNODE): snapshot .* blocks at level 1" "$T/agent.err" | sed 's/^/  /' || true
 	# V8 writing into the FIFO (first to last byte) over the anchor's writing into its file
 	first=$(echo "$phases" | grep -o 'first byte [0-9]*' | grep -o '[0-9]*$')
@@ -97,6 +98,8 @@ stop_agent
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.3f", s / NR}'; }
 printf 'FIGURE trigger->stored per byte / writeHeapSnapshot per byte (%d rounds, %d records): signal %s (%s), inspector %s (%s)\n' \
 	"$ROUNDS" "$RECORDS" "$(mean "${sig_r[@]}")" "${sig_r[*]}" "$(mean "${insp_r[@]}")" "${insp_r[*]}"
+printf 'FIGURE stored .gz / gzip -6 of the same raw bytes (both routes, every round): %s (%s)\n' \
+	"$(mean "${size_r[@]}")" "${size_r[*]}"
 if [ ${#write_r[@]} -gt 0 ]; then
 	printf 'FIGURE inspector route: V8 writing into the FIFO / the anchor writing its file: %s (%s)\n' \
 		"$(mean "${write_r[@]}")" "${write_r[*]}"

@@ -31,6 +31,7 @@ pair() { # $1 N: makes $CACHE/bench/report-N/{base,new}.heapsnapshot once
 	touch "$dir/done"
 }
 
+figures=()
 printf '%-8s %9s %9s %8s %8s %10s %9s  %s\n' N base_MiB new_MiB wall_s MB/s peak_MiB peak/new first_place
 for n in $NS; do
 	pair "$n" || exit 1
@@ -43,4 +44,8 @@ for n in $NS; do
 	awk -v n="$n" -v b="$base" -v w="$new" -v ms="$ms" -v rss="$rss" -v first="$first" 'BEGIN {
 		printf "%-8s %9.0f %9.0f %8.1f %8.1f %10.0f %9.2f  %s\n", n, b / 1048576, w / 1048576, ms / 1000,
 			(b + w) / 1e6 / (ms / 1000), rss / 1024, rss * 1024 / w, first }'
+	figures+=("$(awk -v n="$n" -v b="$base" -v w="$new" -v ms="$ms" -v rss="$rss" 'BEGIN {
+		printf "FIGURE agent report, N=%s: %.0f MB/s of raw BASE+NEW = %.2f of 500 MB/s; peak %.2f of NEW\n",
+			n, (b + w) / 1e6 / (ms / 1000), (b + w) / 1e6 / (ms / 1000) / 500, rss * 1024 / w }')")
 done
+printf '%s\n' "${figures[@]}"

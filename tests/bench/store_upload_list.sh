@@ -34,7 +34,7 @@ if $have_old; then
 fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }'; }
 ROWS=()
-row() { ROWS+=("$(printf '%-34s %-40s %s' "$1" "$2" "$3")"); }
+row() { ROWS+=("$(printf 'FIGURE %-34s %-40s %s' "$1" "$2" "$3")"); }
 
 # --- size and compression cost on one raw snapshot -----------------------------------
 cat > "$T/records.js" <<'JS'
@@ -126,5 +126,5 @@ for filter in "--host host-042.example" "--app app-3" "--since 2026-11-04T18:00:
 done
 
 echo
-printf '%-34s %-40s %s\n' "FIGURE" "SETUP" "RATIOS (every round)"
+printf '%-41s %-40s %s\n' "" "SETUP" "RATIOS (every round)"
 for r in "${ROWS[@]}"; do echo "$r"; done
