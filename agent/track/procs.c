@@ -719,17 +719,7 @@ void node_version_of_binary(const char *path, char *out, size_t outlen)
 		return;
 	}
 	char version[32] = "";
-	bool hit = false;
-	pthread_mutex_lock(&version_cache_lock);
-	for (int i = 0; i < VERSION_CACHE && !hit; i++) {
-		if (version_cache[i].ino && same_file(i, &st)) {
-			memcpy(version, version_cache[i].version, sizeof(version));
-			version_cache[i].used = ++version_cache_clock;
-			hit = true;
-		}
-	}
-	pthread_mutex_unlock(&version_cache_lock);
-	if (!hit) {
+	if (!version_cached(&st, version, sizeof(version))) {
 		version_uncached(fd, st.st_size, version, sizeof(version));
 		pthread_mutex_lock(&version_cache_lock);
 		int i = 0;
@@ -974,7 +964,10 @@ static int read_wanted(int dirfd, pid_t pid, const char *require_env, bool maps,
 	return rc;
 }
 
-int procs_read(pid_t pid, struct proc_info *out)
+/* identify_at, the name test against names (none: every process; PROCS_UNWANTED when
+ * none matches, nothing more read), then read_wanted, all through one open /proc/PID. */
+static int read_through_dir(pid_t pid, const char names[][HS_NAME_LEN], int nnames, const char *require_env,
+			    bool maps, struct proc_info *out)
 {
 	int dirfd = proc_dir_open(pid);
 	int rc;
@@ -982,46 +975,21 @@ int procs_read(pid_t pid, struct proc_info *out)
 	if (dirfd < 0)
 		return dirfd;
 	rc = identify_at(dirfd, pid, out);
+	if (rc == 0 && names && !procs_name_matches(out, names, nnames))
+		rc = PROCS_UNWANTED;
 	if (rc == 0)
-		rc = read_wanted(dirfd, pid, NULL, true, out);
+		rc = read_wanted(dirfd, pid, require_env, maps, out);
 	close(dirfd);
 	return rc;
 }
 
-int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec)
+int procs_read(pid_t pid, struct proc_info *out)
 {
-	int dirfd = proc_dir_open(pid);
-	char buf[1024];
-	uint64_t start_time;
-	int rc;
-
-	if (dirfd < 0)
-		return dirfd;
-	/* the directory opened now: is it still the process identified before? */
-	rc = read_proc_at(dirfd, "stat", buf, sizeof(buf), NULL);
-	if (rc == 0 && procs_parse_stat(buf, NULL, 0, &start_time) < 0)
-		rc = -EINVAL;
-	if (rc == 0 && start_time != out->start_time)
-		rc = -ESRCH;
-	if (rc == 0)
-		rc = read_wanted(dirfd, pid, require_env, !at_exec, out);
-	close(dirfd);
-	return rc;
+	return read_through_dir(pid, NULL, 0, NULL, true, out);
 }
 
 int procs_read_named(pid_t pid, const char names[][HS_NAME_LEN], int nnames, const char *require_env,
 		     bool at_exec, struct proc_info *out)
 {
-	int dirfd = proc_dir_open(pid);
-	int rc;
-
-	if (dirfd < 0)
-		return dirfd;
-	rc = identify_at(dirfd, pid, out);
-	if (rc == 0 && !procs_name_matches(out, names, nnames))
-		rc = PROCS_UNWANTED;
-	if (rc == 0)
-		rc = read_wanted(dirfd, pid, require_env, !at_exec, out);
-	close(dirfd);
-	return rc;
+	return read_through_dir(pid, names, nnames, require_env, !at_exec, out);
 }

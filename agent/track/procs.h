@@ -51,20 +51,16 @@ struct proc_info {
  * reads the process's environment and the files it maps. */
 int procs_read(pid_t pid, struct proc_info *out);
 
-/* procs_read for a process procs_identify already filled and procs_name_matches let
- * through, its environment read once: PROCS_UNWANTED (1) when require_env (if not
- * NULL or empty) is not in it, with nothing else read. at_exec: nothing the process
+/* What agent_add reads of a process it was told of, in one pass through one open
+ * /proc/PID directory (every file read through it is that process's even if the pid
+ * is reused meanwhile: no second stat read to check): procs_identify, the name test
+ * against names (PROCS_UNWANTED (1) when none matches, nothing more read), the
+ * environment, PROCS_UNWANTED when require_env (if not NULL or empty) is not in it,
+ * with nothing else read, then the rest as procs_read. at_exec: nothing the process
  * may not have yet or that costs more than a few small reads (no maps: the version
  * of a libnode-linked Node is left empty, procs_version_from_maps fills it once the
  * process has lived). 0, PROCS_UNWANTED or -errno as procs_read. */
 #define PROCS_UNWANTED 1
-int procs_read_identified(pid_t pid, struct proc_info *out, const char *require_env, bool at_exec);
-
-/* What agent_add reads of a process it was told of, in one pass through one open
- * /proc/PID directory (every file read through it is that process's even if the pid
- * is reused meanwhile: no second stat read to check): procs_identify, the name test
- * against names (PROCS_UNWANTED when none matches, nothing more read), then
- * procs_read_identified. 0, PROCS_UNWANTED or -errno. */
 int procs_read_named(pid_t pid, const char names[][HS_NAME_LEN], int nnames, const char *require_env,
 		     bool at_exec, struct proc_info *out);
 

@@ -491,15 +491,12 @@ static void test_procs_read_libnode_fallback(void **state)
 	int rc = procs_read(c.pid, &p);
 	/* The exec path: the environment read once for require_env, the maps not at all
 	 * (the version comes from them later, once the process has lived). */
-	int rc_exec = procs_identify(c.pid, &at_exec);
-	if (rc_exec == 0)
-		rc_exec = procs_read_identified(c.pid, &at_exec, "HS_TEST=1", true);
+	const char python[][HS_NAME_LEN] = { "python3" };
+	int rc_exec = procs_read_named(c.pid, python, 1, "HS_TEST=1", true, &at_exec);
 	char exec_version[sizeof(at_exec.node_version)];
 	snprintf(exec_version, sizeof(exec_version), "%s", at_exec.node_version);
 	procs_version_from_maps(c.pid, &at_exec);
-	int rc_other = procs_identify(c.pid, &other);
-	if (rc_other == 0)
-		rc_other = procs_read_identified(c.pid, &other, "HS_TEST=2", true);
+	int rc_other = procs_read_named(c.pid, python, 1, "HS_TEST=2", true, &other);
 	stop_child(&c);
 	assert_true(ready);
 	assert_int_equal(rc, 0);
