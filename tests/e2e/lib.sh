@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; [ -f "$T/agent.err" ] && { echo "--- agent stderr"; tail -30 "$T/agent.err"; }; [ -f "$T/agent.out" ] && { echo "--- agent stdout"; tail -30 "$T/agent.out"; }; exit 1; }
+fail() { echo "FAIL: $*"; [ -f "$T/agent.err" ] && { echo "--- agent stderr"; tail -30 "$T/agent.err"; }; [ -f "$T/agent.out" ] && { echo "--- agent stdout"; tail -30 "$T/agent.out"; }; [ -s "$T/node.log" ] && { echo "--- node.log (the processes the test spawned)"; tail -30 "$T/node.log"; }; exit 1; }
 skip() { echo "$*"; exit 77; }
 pass() { echo "PASS: $*"; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
